@@ -1,0 +1,66 @@
+# FlightDeck Event Gateway. Quick start: `make run` (gateway on :8080) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+JAR := target/flightdeck-gateway.jar
+FLIGHTDECK_DB_URL ?= postgresql://postgres@127.0.0.1:5432/flightdeck
+export FLIGHTDECK_DB_URL
+MVN := mvn -B -q
+# host:port of FLIGHTDECK_DB_URL (userinfo and database stripped)
+DB_HOSTPORT = $(shell echo '$(FLIGHTDECK_DB_URL)' | sed -E 's#^[a-z]+://##; s#^[^@/]*@##; s#/.*$$##; s#\?.*$$##')
+DB_HOST = $(firstword $(subst :, ,$(DB_HOSTPORT)))
+DB_PORT = $(or $(word 2,$(subst :, ,$(DB_HOSTPORT))),5432)
+
+.PHONY: help build run db db-check test bench bench-smoke clean
+
+help:
+	@echo "make run     build and start the gateway on :8080 against FLIGHTDECK_DB_URL (starts PostgreSQL if needed)"
+	@echo "make test    run the whole test suite (needs PostgreSQL: Docker, or FLIGHTDECK_TEST_DB_URL / local server)"
+	@echo "make bench   run the benchmark and write docs/BENCHMARKS.md"
+	@echo "make db      start PostgreSQL: docker compose, else a local Debian cluster"
+
+$(JAR): pom.xml $(shell find src/main -type f 2>/dev/null)
+	$(MVN) package -DskipTests
+
+build: $(JAR)
+
+run: build
+	@$(MAKE) --no-print-directory db-check || $(MAKE) --no-print-directory db
+	java $(JAVA_OPTS) -jar $(JAR)
+
+# Succeeds when something accepts TCP connections at the database's host and port.
+db-check:
+	@timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null \
+	  && echo "PostgreSQL answers at $(DB_HOST):$(DB_PORT)"
+
+db:
+	@if docker info >/dev/null 2>&1; then \
+	  echo "starting PostgreSQL with docker compose"; \
+	  docker compose -f docker/compose.yml up -d --wait postgres; \
+	elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -n "$$(ls /etc/postgresql 2>/dev/null)" ]; then \
+	  v=$$(ls /etc/postgresql | sort -V | tail -n 1); \
+	  echo "starting the local PostgreSQL $$v cluster with pg_ctlcluster"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$v main start || pg_ctlcluster $$v main start; \
+	else \
+	  echo "No PostgreSQL found. Install one of:"; \
+	  echo "  - Docker (then: make db), or"; \
+	  echo "  - Debian/Ubuntu: apt-get install postgresql (then: make db), or"; \
+	  echo "  - any PostgreSQL 13+ and set FLIGHTDECK_DB_URL=postgresql://user@host:port/flightdeck"; \
+	  exit 1; \
+	fi
+	@for i in $$(seq 1 30); do \
+	  timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null && exit 0; sleep 1; \
+	done; echo "PostgreSQL did not come up at $(DB_HOST):$(DB_PORT)"; exit 1
+
+test:
+	$(MVN) test
+
+bench: build
+	java -Xmx2g -cp $(JAR) io.flightdeck.gateway.bench.BenchMain --out docs/BENCHMARKS.md $(BENCH_ARGS)
+
+# A short run of the same benchmark that checks it works, without the targets (CI runs this).
+bench-smoke: build
+	java -Xmx1g -cp $(JAR) io.flightdeck.gateway.bench.BenchMain --smoke $(BENCH_ARGS)
+
+clean:
+	$(MVN) clean

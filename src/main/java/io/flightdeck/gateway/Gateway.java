@@ -1,0 +1,140 @@
+package io.flightdeck.gateway;
+
+import io.flightdeck.gateway.api.GatewayServices;
+import io.flightdeck.gateway.api.HealthHandlers;
+import io.flightdeck.gateway.api.HttpVerticle;
+import io.flightdeck.gateway.api.ReadHandlers;
+import io.flightdeck.gateway.config.GatewayConfig;
+import io.flightdeck.gateway.event.EventSchemas;
+import io.flightdeck.gateway.event.JsonLimits;
+import io.flightdeck.gateway.ingest.EventValidator;
+import io.flightdeck.gateway.ingest.IngestHandler;
+import io.flightdeck.gateway.ingest.Sites;
+import io.flightdeck.gateway.store.DatabaseBootstrap;
+import io.flightdeck.gateway.store.GroupCommitAppender;
+import io.flightdeck.gateway.store.PgEventStore;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running gateway: prepares the database, builds the pools, deploys the appender and the HTTP verticles, and
+ * stops them in the order that loses nothing (HTTP first, so in-flight requests finish, then the appender).
+ */
+public final class Gateway {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+
+  private final Vertx vertx;
+  private final Pool appendPool;
+  private final Pool readPool;
+  private final AtomicBoolean draining;
+  private String appenderId;
+  private String httpId;
+  private int port;
+  private GroupCommitAppender appender;
+
+  private Gateway(Vertx vertx, Pool appendPool, Pool readPool, AtomicBoolean draining) {
+    this.vertx = vertx;
+    this.appendPool = appendPool;
+    this.readPool = readPool;
+    this.draining = draining;
+  }
+
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config) {
+    return vertx.executeBlocking(() -> DatabaseBootstrap.prepare(config.db()), false)
+        .compose(schemaVersion -> deploy(vertx, config, schemaVersion));
+  }
+
+  private static Future<Gateway> deploy(Vertx vertx, GatewayConfig config, String schemaVersion) {
+    PgConnectOptions connect = config.db().connectOptions();
+    Pool appendPool = PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(config.appender().maxConcurrentTransactions())
+            .setMaxWaitQueueSize(config.appender().maxConcurrentTransactions()).setName("flightdeck-append"))
+        .with(config.db().netOptions())
+        .connectingTo(appendConnectOptions(connect, config))
+        .using(vertx)
+        .build();
+    Pool readPool = PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(config.db().readPoolSize()).setMaxWaitQueueSize(config.db().maxWaitQueue())
+            .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(
+                java.util.concurrent.TimeUnit.MILLISECONDS).setName("flightdeck-read"))
+        .with(config.db().netOptions())
+        .connectingTo(new PgConnectOptions(connect).addProperty("application_name", "flightdeck-read"))
+        .using(vertx)
+        .build();
+    Gateway gateway = new Gateway(vertx, appendPool, readPool, new AtomicBoolean());
+    gateway.appender = PgEventStore.newAppender(appendPool, config.appender());
+    return vertx.deployVerticle(gateway.appender)
+        .compose(id -> {
+          gateway.appenderId = id;
+          return gateway.deployHttp(config, schemaVersion);
+        })
+        .onSuccess(g -> LOG.info("gateway listening on port {} (schema {})", g.port, schemaVersion))
+        .recover(e -> gateway.stop().transform(ignored -> Future.failedFuture(e)));
+  }
+
+  /** Appends wait for the position lock; bound that wait so a stuck holder turns into a retry, then a 503. */
+  private static PgConnectOptions appendConnectOptions(PgConnectOptions base, GatewayConfig config) {
+    long lockTimeout = Math.max(1000, config.appender().retryDeadlineMs());
+    return new PgConnectOptions(base)
+        .addProperty("application_name", "flightdeck-append")
+        .addProperty("lock_timeout", lockTimeout + "ms")
+        .addProperty("statement_timeout", (lockTimeout + 30_000) + "ms");
+  }
+
+  private Future<Gateway> deployHttp(GatewayConfig config, String schemaVersion) {
+    EventSchemas schemas = EventSchemas.builtIn();
+    Sites sites = new Sites(config.sites());
+    var mapper = JsonLimits.ingestMapper(config.ingest());
+    PgEventStore store = new PgEventStore(readPool, appender);
+    GatewayServices services = new GatewayServices(config, sites, schemas,
+        new IngestHandler(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store),
+        new ReadHandlers(store), new HealthHandlers(store, schemaVersion, draining::get));
+    int instances = config.http().instances() > 0 ? config.http().instances()
+        : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
+    // the first instance binds (port 0 picks one); the others then share that port
+    HttpVerticle first = new HttpVerticle(services, config.http().port());
+    return vertx.deployVerticle(first).compose(firstId -> {
+      port = first.actualPort();
+      if (instances == 1) {
+        return Future.succeededFuture(firstId);
+      }
+      return vertx.deployVerticle(() -> new HttpVerticle(services, port),
+          new DeploymentOptions().setInstances(instances - 1)).map(restId -> firstId + "," + restId);
+    }).map(ids -> {
+      httpId = ids;
+      return this;
+    });
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Stops gracefully: refuse new work, finish in-flight requests and appends, then close the pools. */
+  public Future<Void> stop() {
+    draining.set(true);
+    Future<Void> http = httpId == null ? Future.succeededFuture() : undeployAll(httpId);
+    return http
+        .eventually(() -> appenderId == null ? Future.succeededFuture() : vertx.undeploy(appenderId))
+        .eventually(() -> Future.join(appendPool.close(), readPool.close()))
+        .mapEmpty();
+  }
+
+  private Future<Void> undeployAll(String ids) {
+    Future<Void> all = Future.succeededFuture();
+    for (String id : ids.split(",")) {
+      all = all.eventually(() -> vertx.undeploy(id));
+    }
+    return all;
+  }
+}

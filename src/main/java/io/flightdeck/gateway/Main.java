@@ -1,0 +1,78 @@
+package io.flightdeck.gateway;
+
+import io.flightdeck.gateway.config.ConfigException;
+import io.flightdeck.gateway.config.ConfigLoader;
+import io.flightdeck.gateway.config.GatewayConfig;
+import io.vertx.core.Vertx;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Entry point: load and validate the configuration (exit 2 when bad), start the gateway (exit 1 when the store
+ * cannot be prepared), and on SIGTERM or SIGINT drain and exit 0 within 10 seconds.
+ */
+public final class Main {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+  /** The contract allows 10 s from SIGTERM to exit; keep a margin for the JVM itself. */
+  private static final long SHUTDOWN_BUDGET_MS = 9_500;
+
+  private Main() {
+  }
+
+  public static void main(String[] args) {
+    Vertx vertx = Vertx.vertx();
+    GatewayConfig config = loadConfig(vertx);
+    if (!config.demoSecrets().isEmpty()) {
+      LOG.warn("*** DEMO SECRETS IN USE: {} still hold the shipped demo values. Anyone can read your events. "
+          + "Set real secrets (see conf/gateway.yaml) before exposing this gateway. ***", config.demoSecrets());
+    }
+    Gateway gateway;
+    try {
+      gateway = Gateway.start(vertx, config).toCompletionStage().toCompletableFuture().get();
+    } catch (ExecutionException | InterruptedException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      LOG.error("gateway failed to start: {}", cause.getMessage(), cause);
+      System.err.println("flightdeck: failed to start: " + cause.getMessage());
+      Runtime.getRuntime().halt(1);
+      return;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(vertx, gateway), "flightdeck-shutdown"));
+  }
+
+  private static GatewayConfig loadConfig(Vertx vertx) {
+    try {
+      return ConfigLoader.load(vertx, System.getenv()).toCompletionStage().toCompletableFuture().get();
+    } catch (ExecutionException | InterruptedException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      String line = cause instanceof ConfigException ? cause.getMessage() : String.valueOf(cause);
+      System.err.println("flightdeck: configuration error: " + line);
+      Runtime.getRuntime().halt(2);
+      throw new IllegalStateException("unreachable");
+    }
+  }
+
+  /** Runs on SIGTERM/SIGINT: drain, close, and exit 0 even if the JVM would report the signal. */
+  private static void shutdown(Vertx vertx, Gateway gateway) {
+    long start = System.nanoTime();
+    LOG.info("shutting down: no new requests; finishing in-flight appends");
+    try {
+      gateway.stop().toCompletionStage().toCompletableFuture().get(SHUTDOWN_BUDGET_MS - 1000, TimeUnit.MILLISECONDS);
+      LOG.info("drained in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+    } catch (TimeoutException e) {
+      LOG.warn("drain did not finish within the shutdown budget; closing anyway");
+    } catch (ExecutionException | InterruptedException e) {
+      LOG.warn("drain failed: {}", e.toString());
+    }
+    try {
+      long left = SHUTDOWN_BUDGET_MS - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      vertx.close().toCompletionStage().toCompletableFuture().get(Math.max(100, left), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | InterruptedException | TimeoutException e) {
+      LOG.warn("closing Vert.x: {}", e.toString());
+    }
+    Runtime.getRuntime().halt(0);
+  }
+}

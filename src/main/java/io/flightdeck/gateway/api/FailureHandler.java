@@ -1,0 +1,66 @@
+package io.flightdeck.gateway.api;
+
+import io.flightdeck.gateway.store.StoreUnavailableException;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.HttpException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The one place failures become responses: the contract's JSON error body, the right status, logged once. */
+public final class FailureHandler implements Handler<RoutingContext> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(FailureHandler.class);
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    ApiError error = toApiError(ctx);
+    HttpServerResponse response = ctx.response();
+    if (response.headWritten()) {
+      ctx.request().connection().close();
+      return;
+    }
+    if (error.retryAfterSeconds() != null) {
+      response.putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(error.retryAfterSeconds()));
+    }
+    if (error.status() >= 500) {
+      LOG.warn("{} {} answered {} {}: {}", ctx.request().method(), routeOf(ctx), error.status(), error.code(),
+          error.getMessage());
+    }
+    response.setStatusCode(error.status())
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .end(error.body().toBuffer());
+  }
+
+  static String routeOf(RoutingContext ctx) {
+    String route = ctx.currentRoute() == null ? null : ctx.currentRoute().getPath();
+    return route == null ? "(unmatched)" : route;
+  }
+
+  static ApiError toApiError(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    if (failure instanceof ApiError api) {
+      return api;
+    }
+    if (failure instanceof StoreUnavailableException unavailable) {
+      return new ApiError(503, "unavailable", unavailable.getMessage(), null, unavailable.retryAfterSeconds());
+    }
+    int status = failure instanceof HttpException http ? http.getStatusCode() : ctx.statusCode();
+    return switch (status) {
+      case 400 -> ApiError.badRequest("invalid_request", "the request is malformed");
+      case 401 -> new ApiError(401, "unauthorized", "a valid bearer token is required");
+      case 404 -> new ApiError(404, "not_found", "no such resource: " + ctx.request().path());
+      case 405 -> new ApiError(405, "method_not_allowed", ctx.request().method() + " is not allowed here");
+      case 413 -> new ApiError(413, "payload_too_large", "the request body is larger than the limit");
+      case 415 -> new ApiError(415, "unsupported_media_type", "send application/json or text/plain");
+      case 503 -> new ApiError(503, "unavailable", "the service is unavailable", null, 1);
+      default -> {
+        LOG.error("unexpected failure on {} {}", ctx.request().method(), routeOf(ctx), failure);
+        yield new ApiError(500, "internal_error", "an unexpected error occurred");
+      }
+    };
+  }
+}

@@ -1,0 +1,85 @@
+package io.flightdeck.gateway.api;
+
+import io.flightdeck.gateway.config.HttpConfig;
+import io.flightdeck.gateway.ingest.IngestRoutes;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.AllowForwardHeaders;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.util.concurrent.TimeUnit;
+
+/** One HTTP server instance; deployed once per event loop, all sharing the same port and services. */
+public final class HttpVerticle extends VerticleBase {
+
+  private final GatewayServices services;
+  private final int port;
+  private HttpServer server;
+
+  public HttpVerticle(GatewayServices services, int port) {
+    this.services = services;
+    this.port = port;
+  }
+
+  @Override
+  public Future<?> start() {
+    HttpConfig http = services.config().http();
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(http.host())
+        .setPort(port)
+        .setIdleTimeout(http.idleTimeoutSeconds())
+        .setIdleTimeoutUnit(TimeUnit.SECONDS)
+        .setTcpNoDelay(true);
+    server = vertx.createHttpServer(options).requestHandler(router());
+    return server.listen();
+  }
+
+  /** The route table: what the gateway answers, in one place. */
+  private Router router() {
+    Router router = Router.router(vertx);
+    if (services.config().http().trustProxyHeaders()) {
+      router.allowForward(AllowForwardHeaders.ALL);
+    }
+    BearerAuth readAuth = new BearerAuth(services.config().readToken());
+    FailureHandler failures = new FailureHandler();
+
+    router.route(HttpMethod.OPTIONS, "/v1/events").handler(IngestRoutes.preflight(services.sites()));
+    // cheap checks first, on their own route: Vert.x Web wants the body handler ahead of user handlers on a route
+    router.post("/v1/events")
+        .handler(IngestRoutes.cors(services.sites()))
+        .handler(IngestRoutes.requireJsonOrText());
+    router.post("/v1/events")
+        .handler(BodyHandler.create(false).setBodyLimit(services.config().ingest().maxBodyBytes()))
+        .handler(services.ingest());
+    router.get("/v1/schemas").handler(ctx -> ReadHandlers.send(ctx, services.schemas().describe()));
+    router.get("/v1/streams/:streamId/events").handler(readAuth).handler(services.reads()::stream);
+    router.get("/v1/events").handler(readAuth).handler(services.reads()::all);
+    router.get("/health/live").handler(services.health()::live);
+    router.get("/health/ready").handler(services.health()::ready);
+
+    router.route().failureHandler(failures);
+    router.errorHandler(404, failures);
+    router.errorHandler(405, failures);
+    router.errorHandler(500, failures);
+    router.route().last().handler(ctx -> {
+      ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+      ctx.fail(404);
+    });
+    return router;
+  }
+
+  /** The port actually bound (useful when configured as 0). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  @Override
+  public Future<?> stop() {
+    // stop accepting; connections close once their in-flight request (and its append) is answered
+    return server.shutdown(services.config().http().shutdownTimeoutMs(), TimeUnit.MILLISECONDS);
+  }
+}

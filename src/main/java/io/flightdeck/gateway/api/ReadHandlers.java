@@ -1,0 +1,66 @@
+package io.flightdeck.gateway.api;
+
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.store.EventStore;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads straight from the event store: one stream in version order, or everything in global order. */
+public final class ReadHandlers {
+
+  static final int MAX_LIMIT = 1000;
+  static final int DEFAULT_LIMIT = 100;
+
+  private final EventStore store;
+
+  public ReadHandlers(EventStore store) {
+    this.store = store;
+  }
+
+  /** {@code GET /v1/streams/:streamId/events?fromVersion=&limit=}. */
+  public void stream(RoutingContext ctx) {
+    String streamId = ctx.pathParam("streamId");
+    if (streamId == null || streamId.isEmpty() || streamId.codePointCount(0, streamId.length()) > 200) {
+      throw ApiError.badRequest("invalid_parameter", "streamId must be 1 to 200 characters");
+    }
+    long fromVersion = QueryParams.number(ctx, "fromVersion", 1, 1, Long.MAX_VALUE);
+    int limit = (int) QueryParams.number(ctx, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+    store.readStream(streamId, fromVersion, limit)
+        .onSuccess(events -> send(ctx, new JsonObject().put("events", toJson(events))))
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * {@code GET /v1/events?after=&limit=}. {@code next} is the position to pass as {@code after} for the next page;
+   * positions become visible in order, so following it never skips an event.
+   */
+  public void all(RoutingContext ctx) {
+    long after = QueryParams.number(ctx, "after", 0, 0, Long.MAX_VALUE);
+    int limit = (int) QueryParams.number(ctx, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+    store.readAll(after, limit)
+        .onSuccess(events -> {
+          long next = events.isEmpty() ? after : events.get(events.size() - 1).position();
+          send(ctx, new JsonObject().put("events", toJson(events)).put("next", next));
+        })
+        .onFailure(ctx::fail);
+  }
+
+  static JsonArray toJson(List<EventEnvelope> events) {
+    JsonArray array = new JsonArray(new ArrayList<>(events.size()));
+    for (EventEnvelope e : events) {
+      array.add(e.toJson());
+    }
+    return array;
+  }
+
+  static void send(RoutingContext ctx, JsonObject body) {
+    ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .end(body.toBuffer());
+  }
+}

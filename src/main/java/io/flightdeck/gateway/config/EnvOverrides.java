@@ -1,0 +1,105 @@
+package io.flightdeck.gateway.config;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Applies {@code FLIGHTDECK_*} environment variables on top of the YAML file. Every key in the file has one
+ * variable: the dotted path, camelCase split into words, upper-cased and joined with underscores
+ * ({@code db.poolSize} is {@code FLIGHTDECK_DB_POOL_SIZE}). A value is parsed as the type the file gives the key;
+ * lists and sections take JSON.
+ */
+final class EnvOverrides {
+
+  static final String PREFIX = "FLIGHTDECK_";
+
+  /** Variables that are read by something else than the config file. */
+  private static final Set<String> NOT_CONFIG_KEYS =
+      Set.of("FLIGHTDECK_CONFIG", "FLIGHTDECK_TEST_DB_URL", "FLIGHTDECK_LOG_FORMAT", "FLIGHTDECK_BENCH_OPTS");
+
+  private EnvOverrides() {
+  }
+
+  /** Applies the overrides in place and returns the variables that matched no key (likely typos). */
+  static List<String> apply(JsonObject config, Map<String, String> env) {
+    List<String> used = new ArrayList<>();
+    applySection(config, "", env, used);
+    List<String> unknown = new ArrayList<>();
+    for (String name : env.keySet()) {
+      if (name.startsWith(PREFIX) && !used.contains(name) && !NOT_CONFIG_KEYS.contains(name)) {
+        unknown.add(name);
+      }
+    }
+    unknown.sort(String::compareTo);
+    return unknown;
+  }
+
+  static String variableName(String dottedKey) {
+    StringBuilder sb = new StringBuilder(PREFIX);
+    for (int i = 0; i < dottedKey.length(); i++) {
+      char c = dottedKey.charAt(i);
+      if (c == '.') {
+        sb.append('_');
+      } else if (Character.isUpperCase(c)) {
+        sb.append('_').append(c);
+      } else {
+        sb.append(Character.toUpperCase(c));
+      }
+    }
+    return sb.toString();
+  }
+
+  private static void applySection(JsonObject section, String prefix, Map<String, String> env, List<String> used) {
+    for (String field : List.copyOf(section.fieldNames())) {
+      String key = prefix.isEmpty() ? field : prefix + "." + field;
+      Object current = section.getValue(field);
+      String variable = variableName(key);
+      String raw = env.get(variable);
+      if (raw != null) {
+        used.add(variable);
+        section.put(field, parse(key, variable, raw, current));
+      } else if (current instanceof JsonObject nested) {
+        applySection(nested, key, env, used);
+      }
+    }
+  }
+
+  private static Object parse(String key, String variable, String raw, Object current) {
+    String value = raw.trim();
+    try {
+      if (current instanceof Integer || current instanceof Long) {
+        return Long.parseLong(value);
+      }
+      if (current instanceof Number) {
+        return Double.parseDouble(value);
+      }
+      if (current instanceof Boolean) {
+        if (!value.equalsIgnoreCase("true") && !value.equalsIgnoreCase("false")) {
+          throw new ConfigException(key, "must be true or false (from " + variable + ", got '" + raw + "')");
+        }
+        return Boolean.parseBoolean(value);
+      }
+      if (current instanceof JsonArray) {
+        return new JsonArray(value);
+      }
+      if (current instanceof JsonObject) {
+        return new JsonObject(value);
+      }
+      return raw;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key, "must be a number (from " + variable + ", got '" + raw + "')");
+    } catch (DecodeException e) {
+      throw new ConfigException(key, "must be JSON (from " + variable + "): " + firstLine(e.getMessage()));
+    }
+  }
+
+  private static String firstLine(String message) {
+    int nl = message == null ? -1 : message.indexOf('\n');
+    return nl < 0 ? String.valueOf(message) : message.substring(0, nl);
+  }
+}

@@ -1,0 +1,103 @@
+package io.flightdeck.gateway.config;
+
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The whole configuration, parsed and validated once at start-up. Every constructor path throws
+ * {@link ConfigException} naming the offending key, so a bad file never reaches a running gateway.
+ *
+ * @param env {@code dev} or {@code production}; production refuses the shipped demo secrets
+ * @param readToken bearer token for reads and the live feed
+ * @param adminToken bearer token for {@code /v1/admin/*}
+ */
+public record GatewayConfig(String env, HttpConfig http, DbConfig db, String readToken, String adminToken,
+                            IngestConfig ingest, AppenderConfig appender, List<SiteConfig> sites) {
+
+  public static final String DEMO_READ_TOKEN = "demo-read-token";
+  public static final String DEMO_ADMIN_TOKEN = "demo-admin-token";
+
+  public static GatewayConfig from(JsonObject json) {
+    Section root = new Section(json, "");
+    String env = root.string("env", "dev");
+    if (!env.equals("dev") && !env.equals("production")) {
+      throw new ConfigException("env", "must be dev or production (got '" + env + "')");
+    }
+    IngestConfig ingest = IngestConfig.from(root.section("ingest"));
+    GatewayConfig config = new GatewayConfig(
+        env,
+        HttpConfig.from(root.section("http")),
+        DbConfig.from(root.section("db")),
+        token(root.section("read")),
+        token(root.section("admin")),
+        ingest,
+        AppenderConfig.from(root.section("appender"), ingest),
+        sites(root, ingest));
+    if (config.readToken.equals(config.adminToken)) {
+      throw new ConfigException("admin.token", "must differ from read.token");
+    }
+    if (config.production() && !config.demoSecrets().isEmpty()) {
+      throw new ConfigException(config.demoSecrets().get(0), "is a demo secret, refused with env=production");
+    }
+    return config;
+  }
+
+  private static String token(Section section) {
+    String token = section.requiredString("token");
+    if (token.length() < 12) {
+      throw new ConfigException(section.key("token"), "must be at least 12 characters");
+    }
+    return token;
+  }
+
+  private static List<SiteConfig> sites(Section root, IngestConfig ingest) {
+    List<SiteConfig> sites = new ArrayList<>();
+    Set<String> ids = new HashSet<>();
+    Set<String> keys = new HashSet<>();
+    List<Section> sections = root.sections("sites");
+    for (int i = 0; i < sections.size(); i++) {
+      SiteConfig site = SiteConfig.from(sections.get(i), ingest);
+      if (!ids.add(site.id())) {
+        throw new ConfigException("sites[" + i + "].id", "'" + site.id() + "' is used by another site");
+      }
+      if (!keys.add(site.writeKey())) {
+        throw new ConfigException("sites[" + i + "].writeKey", "is used by another site");
+      }
+      sites.add(site);
+    }
+    return List.copyOf(sites);
+  }
+
+  public boolean production() {
+    return env.equals("production");
+  }
+
+  /** Keys still holding a shipped demo secret, for the start-up warning and the production refusal. */
+  public List<String> demoSecrets() {
+    List<String> keys = new ArrayList<>();
+    if (readToken.equals(DEMO_READ_TOKEN)) {
+      keys.add("read.token");
+    }
+    if (adminToken.equals(DEMO_ADMIN_TOKEN)) {
+      keys.add("admin.token");
+    }
+    for (int i = 0; i < sites.size(); i++) {
+      if (sites.get(i).writeKey().equals(SiteConfig.DEMO_WRITE_KEY)) {
+        keys.add("sites[" + i + "].writeKey");
+      }
+    }
+    return keys;
+  }
+
+  /** A copy with another HTTP port and database, for tests and the benchmark. */
+  public GatewayConfig withPortAndDb(int port, String dbUrl) {
+    HttpConfig h = new HttpConfig(http.host(), port, http.instances(), http.idleTimeoutSeconds(),
+        http.trustProxyHeaders(), http.shutdownTimeoutMs());
+    DbConfig d = new DbConfig(dbUrl, db.createDatabase(), db.readPoolSize(), db.maxWaitQueue(), db.connectTimeoutMs(),
+        db.startupTimeoutSeconds());
+    return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, sites);
+  }
+}

@@ -1,0 +1,76 @@
+package io.flightdeck.gateway.ingest;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/** Anonymizes client addresses before they are stored: IPv4 loses its last octet, IPv6 its last 80 bits. */
+public final class ClientAddress {
+
+  private ClientAddress() {
+  }
+
+  /** The anonymized address, or {@code null} when {@code literal} is not an IP address literal. */
+  public static String anonymize(String literal) {
+    if (literal == null || literal.isEmpty() || !literal.matches("[0-9A-Fa-f:.%a-zA-Z]+")
+        || !(literal.contains(".") || literal.contains(":"))) {
+      return null;
+    }
+    try {
+      // only IP literals reach here, so this never performs a DNS lookup
+      InetAddress address = InetAddress.getByName(stripZone(literal));
+      byte[] bytes = address.getAddress();
+      if (address instanceof Inet4Address) {
+        bytes[3] = 0;
+      } else if (address instanceof Inet6Address) {
+        for (int i = 6; i < 16; i++) {
+          bytes[i] = 0;
+        }
+      }
+      return format(InetAddress.getByAddress(bytes));
+    } catch (UnknownHostException e) {
+      return null;
+    }
+  }
+
+  private static String stripZone(String literal) {
+    int zone = literal.indexOf('%');
+    return zone < 0 ? literal : literal.substring(0, zone);
+  }
+
+  private static String format(InetAddress address) {
+    if (address instanceof Inet4Address) {
+      return address.getHostAddress();
+    }
+    return compressIpv6(address.getHostAddress());
+  }
+
+  /** Java prints 2001:db8:0:0:0:0:0:0; people and databases write 2001:db8::. */
+  static String compressIpv6(String full) {
+    String[] groups = full.split(":");
+    int bestStart = -1;
+    int bestLen = 0;
+    for (int i = 0; i < groups.length; ) {
+      if (groups[i].equals("0")) {
+        int j = i;
+        while (j < groups.length && groups[j].equals("0")) {
+          j++;
+        }
+        if (j - i > bestLen && j - i > 1) {
+          bestStart = i;
+          bestLen = j - i;
+        }
+        i = j;
+      } else {
+        i++;
+      }
+    }
+    if (bestStart < 0) {
+      return full;
+    }
+    String head = String.join(":", java.util.Arrays.copyOfRange(groups, 0, bestStart));
+    String tail = String.join(":", java.util.Arrays.copyOfRange(groups, bestStart + bestLen, groups.length));
+    return head + "::" + tail;
+  }
+}

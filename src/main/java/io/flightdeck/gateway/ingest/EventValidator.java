@@ -1,0 +1,269 @@
+package io.flightdeck.gateway.ingest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flightdeck.gateway.config.IngestConfig;
+import io.flightdeck.gateway.event.EventSchemas;
+import io.flightdeck.gateway.event.NewEvent;
+import io.flightdeck.gateway.event.Problem;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Turns one event object of a request into a {@link NewEvent}, or says everything that is wrong with it. The
+ * server's own metadata (site, user agent, anonymized client address) replaces any client value of those keys.
+ */
+public final class EventValidator {
+
+  static final Set<String> EVENT_FIELDS =
+      Set.of("id", "type", "streamId", "schemaVersion", "data", "metadata", "occurredAt", "writeKey");
+  private static final Pattern UUID_TEXT =
+      Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+  private static final Instant EARLIEST = Instant.parse("1970-01-01T00:00:00Z");
+  private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+  private static final int MAX_USER_AGENT = 512;
+
+  /** What the server knows about the request, added to every event's metadata. */
+  public record Origin(String site, String userAgent, String clientIp) {
+  }
+
+  /** Either an event, or problems; {@code tooLarge} marks a data-size problem (413 rather than 400). */
+  public record Result(NewEvent event, List<Problem> problems, boolean tooLarge) {
+  }
+
+  private final EventSchemas schemas;
+  private final IngestConfig limits;
+  private final ObjectMapper mapper;
+
+  public EventValidator(EventSchemas schemas, IngestConfig limits, ObjectMapper mapper) {
+    this.schemas = schemas;
+    this.limits = limits;
+    this.mapper = mapper;
+  }
+
+  public Result validate(JsonNode node, Origin origin) {
+    if (!node.isObject()) {
+      return new Result(null, List.of(new Problem("", "must be a JSON object")), false);
+    }
+    List<Problem> problems = new ArrayList<>();
+    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (!EVENT_FIELDS.contains(field)) {
+        problems.add(new Problem(field, "unknown field"));
+      }
+    }
+    UUID id = id(node.get("id"), problems);
+    String streamId = text(node.get("streamId"), "streamId", 1, 200, problems);
+    String type = text(node.get("type"), "type", 1, 200, problems);
+    int version = schemaVersion(node.get("schemaVersion"), type, problems);
+    Instant occurredAt = occurredAt(node.get("occurredAt"), problems);
+    String metadata = metadata(node.get("metadata"), origin, problems);
+    boolean[] tooLarge = {false};
+    String data = data(node.get("data"), type, version, problems, tooLarge);
+    if (!problems.isEmpty()) {
+      return new Result(null, problems, tooLarge[0]);
+    }
+    return new Result(new NewEvent(id, streamId, type, version, data, metadata, occurredAt), List.of(), false);
+  }
+
+  private static UUID id(JsonNode node, List<Problem> problems) {
+    if (node == null || node.isNull()) {
+      return TimeOrderedIds.next();
+    }
+    if (!node.isTextual() || !UUID_TEXT.matcher(node.asText()).matches()) {
+      problems.add(new Problem("id", "must be a UUID"));
+      return null;
+    }
+    return UUID.fromString(node.asText());
+  }
+
+  private static String text(JsonNode node, String field, int min, int max, List<Problem> problems) {
+    if (node == null || node.isNull()) {
+      problems.add(new Problem(field, "required"));
+      return null;
+    }
+    if (!node.isTextual()) {
+      problems.add(new Problem(field, "must be a string"));
+      return null;
+    }
+    String value = node.asText();
+    int length = value.codePointCount(0, value.length());
+    if (length < min || length > max) {
+      problems.add(new Problem(field, "must be " + min + " to " + max + " characters"));
+      return null;
+    }
+    if (hasControlCharacter(value)) {
+      problems.add(new Problem(field, "must not contain control characters"));
+      return null;
+    }
+    return value;
+  }
+
+  private int schemaVersion(JsonNode node, String type, List<Problem> problems) {
+    if (type != null && !schemas.knowsType(type)) {
+      problems.add(new Problem("type", "unknown type '" + type + "'"));
+      return 1;
+    }
+    if (node == null || node.isNull()) {
+      return 1; // clients that predate versioning send version 1
+    }
+    if (!node.isInt() || node.asInt() < 1) {
+      problems.add(new Problem("schemaVersion", "must be a positive integer"));
+      return 1;
+    }
+    if (type != null && !schemas.knows(type, node.asInt())) {
+      problems.add(new Problem("schemaVersion", "no version " + node.asInt() + " of " + type));
+    }
+    return node.asInt();
+  }
+
+  private static Instant occurredAt(JsonNode node, List<Problem> problems) {
+    if (node == null || node.isNull()) {
+      return Instant.now();
+    }
+    if (!node.isTextual()) {
+      problems.add(new Problem("occurredAt", "must be an RFC 3339 timestamp string"));
+      return null;
+    }
+    try {
+      Instant at = OffsetDateTime.parse(node.asText()).toInstant();
+      if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {
+        problems.add(new Problem("occurredAt", "must be between 1970 and 9999"));
+      }
+      return at;
+    } catch (DateTimeParseException e) {
+      problems.add(new Problem("occurredAt", "must be an RFC 3339 timestamp with a time zone"));
+      return null;
+    }
+  }
+
+  private String metadata(JsonNode node, Origin origin, List<Problem> problems) {
+    ObjectNode out = mapper.createObjectNode();
+    if (node != null && !node.isNull()) {
+      if (!node.isObject()) {
+        problems.add(new Problem("metadata", "must be an object of string values"));
+        return null;
+      }
+      if (node.size() > limits.maxMetadataEntries()) {
+        problems.add(new Problem("metadata", "must have at most " + limits.maxMetadataEntries() + " keys"));
+        return null;
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        String field = "metadata." + e.getKey();
+        if (!e.getValue().isTextual()) {
+          problems.add(new Problem(field, "must be a string"));
+        } else if (e.getKey().isEmpty() || e.getKey().length() > 128 || hasNul(e.getKey())) {
+          problems.add(new Problem(field, "keys must be 1 to 128 characters without NUL"));
+        } else if (e.getValue().asText().length() > limits.maxMetadataValueLength()) {
+          problems.add(new Problem(field, "must be at most " + limits.maxMetadataValueLength() + " characters"));
+        } else if (hasNul(e.getValue().asText())) {
+          problems.add(new Problem(field, "must not contain the NUL character"));
+        } else {
+          out.put(e.getKey(), e.getValue().asText());
+        }
+      }
+    }
+    out.put("site", origin.site());
+    if (origin.userAgent() != null) {
+      String ua = origin.userAgent();
+      out.put("userAgent", ua.length() > MAX_USER_AGENT ? ua.substring(0, MAX_USER_AGENT) : ua);
+    }
+    if (origin.clientIp() != null) {
+      out.put("clientIp", origin.clientIp());
+    }
+    return problems.isEmpty() ? serialize(out, "metadata", problems) : null;
+  }
+
+  private String data(JsonNode node, String type, int version, List<Problem> problems, boolean[] tooLarge) {
+    if (node == null || node.isNull()) {
+      problems.add(new Problem("data", "required"));
+      return null;
+    }
+    if (!node.isObject()) {
+      problems.add(new Problem("data", "must be an object"));
+      return null;
+    }
+    String nul = findNul(node, "data");
+    if (nul != null) {
+      // PostgreSQL's jsonb cannot store \u0000; refuse it here instead of failing the whole transaction
+      problems.add(new Problem(nul, "must not contain the NUL character"));
+      return null;
+    }
+    String json = serialize(node, "data", problems);
+    if (json == null) {
+      return null;
+    }
+    int bytes = json.getBytes(StandardCharsets.UTF_8).length;
+    if (bytes > limits.maxDataBytes()) {
+      problems.add(new Problem("data", "is " + bytes + " bytes; the limit is " + limits.maxDataBytes()));
+      tooLarge[0] = true;
+      return null;
+    }
+    if (type != null && schemas.knows(type, version)) {
+      problems.addAll(schemas.validate(type, version, node));
+    }
+    return json;
+  }
+
+  private String serialize(JsonNode node, String field, List<Problem> problems) {
+    try {
+      return mapper.writeValueAsString(node);
+    } catch (JsonProcessingException | IllegalArgumentException e) {
+      problems.add(new Problem(field, "cannot be encoded as JSON (invalid Unicode?)"));
+      return null;
+    }
+  }
+
+  /** The path of the first string or key holding U+0000, or null. */
+  private static String findNul(JsonNode node, String path) {
+    if (node.isTextual()) {
+      return hasNul(node.asText()) ? path : null;
+    }
+    if (node.isObject()) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        String child = path + "." + e.getKey();
+        if (hasNul(e.getKey())) {
+          return child;
+        }
+        String found = findNul(e.getValue(), child);
+        if (found != null) {
+          return found;
+        }
+      }
+    } else if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        String found = findNul(node.get(i), path + "[" + i + "]");
+        if (found != null) {
+          return found;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static boolean hasNul(String s) {
+    return s.indexOf('\u0000') >= 0;
+  }
+
+  private static boolean hasControlCharacter(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (Character.isISOControl(s.charAt(i))) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

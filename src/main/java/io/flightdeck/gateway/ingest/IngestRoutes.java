@@ -1,0 +1,65 @@
+package io.flightdeck.gateway.ingest;
+
+import io.flightdeck.gateway.api.ApiError;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+import java.util.Locale;
+
+/** The small handlers in front of ingest: media type and CORS. */
+public final class IngestRoutes {
+
+  private IngestRoutes() {
+  }
+
+  /**
+   * 415 unless the body is JSON or text/plain. Runs before the body is read. {@code text/plain} is what
+   * {@code navigator.sendBeacon} sends without a CORS preflight; the body is JSON either way.
+   */
+  public static Handler<RoutingContext> requireJsonOrText() {
+    return ctx -> {
+      String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+      String base = type == null ? "" : type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+      if (base.equals("application/json") || base.equals("text/plain")) {
+        ctx.next();
+      } else {
+        ctx.fail(new ApiError(415, "unsupported_media_type",
+            "Content-Type must be application/json or text/plain (got " + (type == null ? "none" : type) + ")"));
+      }
+    };
+  }
+
+  /**
+   * Adds CORS response headers for browser origins that some site accepts, so pages can read our answers
+   * (errors included). The per-site check is the ingest handler's, once it knows the write key.
+   */
+  public static Handler<RoutingContext> cors(Sites sites) {
+    return ctx -> {
+      String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
+      if (origin != null && sites.anyAllows(origin)) {
+        ctx.response()
+            .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+            .putHeader(HttpHeaders.ACCESS_CONTROL_EXPOSE_HEADERS, "Retry-After")
+            .putHeader(HttpHeaders.VARY, "Origin");
+      }
+      ctx.next();
+    };
+  }
+
+  /** Answers a CORS preflight: allowed when some site accepts the origin. */
+  public static Handler<RoutingContext> preflight(Sites sites) {
+    return ctx -> {
+      String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
+      if (origin == null || !sites.anyAllows(origin)) {
+        ctx.fail(new ApiError(403, "origin_not_allowed", "origin " + origin + " may not send events"));
+        return;
+      }
+      ctx.response()
+          .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS")
+          .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type, X-Write-Key, Authorization")
+          .putHeader(HttpHeaders.ACCESS_CONTROL_MAX_AGE, "86400")
+          .setStatusCode(204)
+          .end();
+    };
+  }
+}

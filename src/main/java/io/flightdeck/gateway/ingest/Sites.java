@@ -1,0 +1,50 @@
+package io.flightdeck.gateway.ingest;
+
+import io.flightdeck.gateway.config.SiteConfig;
+import io.github.bucket4j.Bucket;
+import io.github.bucket4j.ConsumptionProbe;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** The configured sites by write key, each with its own rate-limit bucket (one per site: bounded by config). */
+public final class Sites {
+
+  public record Site(SiteConfig config, Bucket bucket) {
+  }
+
+  private final Map<String, Site> byWriteKey = new HashMap<>();
+  private final List<SiteConfig> all;
+
+  public Sites(List<SiteConfig> sites) {
+    this.all = sites;
+    for (SiteConfig s : sites) {
+      Bucket bucket = Bucket.builder()
+          .addLimit(limit -> limit.capacity(s.burst()).refillGreedy(s.eventsPerSecond(), Duration.ofSeconds(1)))
+          .build();
+      byWriteKey.put(s.writeKey(), new Site(s, bucket));
+    }
+  }
+
+  public Optional<Site> byWriteKey(String writeKey) {
+    return Optional.ofNullable(byWriteKey.get(writeKey));
+  }
+
+  /** Whether any site accepts this browser origin: decides CORS preflights, which carry no write key. */
+  public boolean anyAllows(String origin) {
+    return all.stream().anyMatch(s -> s.allowsOrigin(origin));
+  }
+
+  /**
+   * Takes {@code events} tokens from the site's bucket; answers 0 when allowed, else the whole seconds to wait.
+   */
+  public static long consume(Site site, int events) {
+    ConsumptionProbe probe = site.bucket().tryConsumeAndReturnRemaining(events);
+    if (probe.isConsumed()) {
+      return 0;
+    }
+    return Math.max(1, (probe.getNanosToWaitForRefill() + 999_999_999L) / 1_000_000_000L);
+  }
+}

@@ -1,0 +1,142 @@
+package io.flightdeck.gateway.store;
+
+import io.flightdeck.gateway.config.AppenderConfig;
+import io.flightdeck.gateway.event.NewEvent;
+import io.flightdeck.gateway.store.StoreUnavailableException.Reason;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Group commit: requests from every event loop are queued here and coalesced into one transaction of up to
+ * {@code maxEventsPerTransaction} events while earlier transactions are committing, so the commit cost (the
+ * WAL flush) is shared by everyone who arrived meanwhile. A request is never split across transactions, so its
+ * batch stays atomic. The queue is bounded in events; when full, callers are refused at once.
+ *
+ * <p>All queue state is touched only on this verticle's context; callers get their answer back on their own.
+ */
+public final class GroupCommitAppender extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(GroupCommitAppender.class);
+
+  private final PgAppendTransaction transaction;
+  private final AppenderConfig config;
+  private final AtomicInteger queuedEvents = new AtomicInteger();
+  private final ArrayDeque<PendingAppend> queue = new ArrayDeque<>();
+  private volatile boolean accepting = true;
+  private int inFlight;
+  private Promise<Void> drained;
+
+  GroupCommitAppender(PgAppendTransaction transaction, AppenderConfig config) {
+    this.transaction = transaction;
+    this.config = config;
+  }
+
+  /** Events accepted and not yet answered. */
+  public int queuedEvents() {
+    return queuedEvents.get();
+  }
+
+  /** Queues the events for the next transaction; the future completes after commit, on the caller's context. */
+  public Future<List<AppendResult>> append(List<NewEvent> events) {
+    if (!accepting) {
+      return Future.failedFuture(new StoreUnavailableException(Reason.SHUTTING_DOWN, "the gateway is shutting down", 1,
+          null));
+    }
+    int n = events.size();
+    if (queuedEvents.addAndGet(n) > config.maxQueuedEvents()) {
+      queuedEvents.addAndGet(-n);
+      return Future.failedFuture(new StoreUnavailableException(Reason.QUEUE_FULL,
+          "the append queue is full (" + config.maxQueuedEvents() + " events)", 1, null));
+    }
+    Context caller = Vertx.currentContext();
+    Promise<List<AppendResult>> promise = Promise.promise();
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.retryDeadlineMs());
+    PendingAppend pending = new PendingAppend(events, promise, caller, deadline);
+    context.runOnContext(v -> {
+      queue.addLast(pending);
+      drain();
+    });
+    return promise.future();
+  }
+
+  @Override
+  public Future<?> stop() {
+    accepting = false;
+    Promise<Void> promise = Promise.promise();
+    context.runOnContext(v -> {
+      drained = promise;
+      checkDrained();
+    });
+    return promise.future();
+  }
+
+  private void drain() {
+    while (inFlight < config.maxConcurrentTransactions() && !queue.isEmpty()) {
+      inFlight++;
+      run(AppendGroup.take(queue, config.maxEventsPerTransaction()), 0);
+    }
+    checkDrained();
+  }
+
+  private void run(AppendGroup group, int attempt) {
+    transaction.run(group.distinctEvents()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        group.complete(ar.result());
+        finish(group);
+      } else {
+        onFailure(group, attempt, ar.cause());
+      }
+    });
+  }
+
+  private void onFailure(AppendGroup group, int attempt, Throwable cause) {
+    if (cause instanceof CommitOutcomeUnknownException unknown) {
+      group.rememberMaybeCommitted(unknown.insertedIds());
+    }
+    if (TransientErrors.isTransient(cause)) {
+      retryLater(group, attempt, cause);
+    } else if (group.size() > 1) {
+      // one request's events broke the transaction: retry each request alone so the others still land
+      LOG.warn("append of {} requests failed ({}); retrying them one by one", group.size(), cause.toString());
+      group.requeueSeparately(queue);
+      finish(group);
+    } else {
+      LOG.error("append failed for batch of {} events: {}", group.eventCount(), cause.toString());
+      group.fail(cause);
+      finish(group);
+    }
+  }
+
+  private void retryLater(AppendGroup group, int attempt, Throwable cause) {
+    group.failExpired(System.nanoTime(), cause);
+    if (group.size() == 0) {
+      finish(group);
+      return;
+    }
+    long delay = Math.min(config.retryMaxDelayMs(), config.retryInitialDelayMs() << Math.min(attempt, 20));
+    LOG.warn("append of {} events failed transiently ({}); retry {} in {} ms", group.eventCount(), cause.toString(),
+        attempt + 1, delay);
+    vertx.setTimer(delay, t -> run(group, attempt + 1));
+  }
+
+  private void finish(AppendGroup group) {
+    queuedEvents.addAndGet(-group.releasedEvents());
+    inFlight--;
+    drain();
+  }
+
+  private void checkDrained() {
+    if (drained != null && inFlight == 0 && queue.isEmpty()) {
+      drained.tryComplete();
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package io.flightdeck.gateway.store;
+
+import io.flightdeck.gateway.event.NewEvent;
+import io.vertx.core.Future;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * One append transaction. BEGIN, the position lock, the append statement and COMMIT are pipelined on one
+ * connection and sent together: the lock is held only while the server works, never across a round trip. If
+ * the append fails, PostgreSQL turns the queued COMMIT into a ROLLBACK, so nothing is half-written.
+ */
+final class PgAppendTransaction {
+
+  private final Pool pool;
+
+  PgAppendTransaction(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** Appends events with distinct ids; answers one row per id (new or already stored). */
+  Future<List<StoredRow>> run(List<NewEvent> events) {
+    Tuple params = toParams(events);
+    return pool.getConnection().compose(conn -> pipeline(conn, params).eventually(conn::close));
+  }
+
+  private Future<List<StoredRow>> pipeline(SqlConnection conn, Tuple params) {
+    Future<RowSet<Row>> begin = conn.query(StoreSql.BEGIN).execute();
+    Future<RowSet<Row>> lock = conn.query(StoreSql.LOCK_POSITIONS).execute();
+    Future<RowSet<Row>> append = conn.preparedQuery(StoreSql.APPEND).execute(params);
+    Future<RowSet<Row>> commit = conn.query(StoreSql.COMMIT).execute();
+    return Future.join(begin, lock, append, commit).transform(ar -> {
+      Throwable failure = firstFailure(begin, lock, append);
+      if (failure != null) {
+        // the server saw the failure before COMMIT, so COMMIT rolled back: a definite, clean failure
+        return Future.failedFuture(failure);
+      }
+      if (commit.failed()) {
+        if (commit.cause() instanceof PgException) {
+          // the server answered COMMIT with an error: it rolled back
+          return Future.failedFuture(commit.cause());
+        }
+        // the connection broke with COMMIT on the wire: it may or may not have committed
+        Set<UUID> inserted = append.succeeded() ? insertedIds(append.result()) : Set.of();
+        return Future.failedFuture(new CommitOutcomeUnknownException(inserted, commit.cause()));
+      }
+      return Future.succeededFuture(rows(append.result()));
+    });
+  }
+
+  private static Throwable firstFailure(Future<?>... futures) {
+    for (Future<?> f : futures) {
+      if (f.failed()) {
+        return f.cause();
+      }
+    }
+    return null;
+  }
+
+  private static Set<UUID> insertedIds(RowSet<Row> rows) {
+    Set<UUID> ids = new HashSet<>();
+    for (Row row : rows) {
+      if (row.getBoolean("appended")) {
+        ids.add(row.getUUID("id"));
+      }
+    }
+    return ids;
+  }
+
+  private static List<StoredRow> rows(RowSet<Row> rows) {
+    List<StoredRow> out = new ArrayList<>(rows.rowCount());
+    for (Row row : rows) {
+      out.add(new StoredRow(row.getUUID("id"), row.getLong("position"), row.getLong("stream_version"),
+          row.getBoolean("appended")));
+    }
+    return out;
+  }
+
+  private static Tuple toParams(List<NewEvent> events) {
+    int n = events.size();
+    UUID[] ids = new UUID[n];
+    String[] streams = new String[n];
+    String[] types = new String[n];
+    Integer[] versions = new Integer[n];
+    String[] data = new String[n];
+    String[] metadata = new String[n];
+    OffsetDateTime[] occurred = new OffsetDateTime[n];
+    for (int i = 0; i < n; i++) {
+      NewEvent e = events.get(i);
+      ids[i] = e.id();
+      streams[i] = e.streamId();
+      types[i] = e.type();
+      versions[i] = e.schemaVersion();
+      data[i] = e.data();
+      metadata[i] = e.metadata();
+      occurred[i] = e.occurredAt().atOffset(ZoneOffset.UTC);
+    }
+    return Tuple.of(ids, streams, types, versions, data, metadata, occurred);
+  }
+}

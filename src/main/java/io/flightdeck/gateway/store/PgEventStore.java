@@ -1,0 +1,78 @@
+package io.flightdeck.gateway.store;
+
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.event.NewEvent;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The PostgreSQL event store: appends through the group-commit appender, reads on their own pool. */
+public final class PgEventStore implements EventStore {
+
+  private final Pool readPool;
+  private final GroupCommitAppender appender;
+
+  public PgEventStore(Pool readPool, GroupCommitAppender appender) {
+    this.readPool = readPool;
+    this.appender = appender;
+  }
+
+  /** The appender verticle for appends on {@code appendPool}; deploy it before the first append. */
+  public static GroupCommitAppender newAppender(Pool appendPool, io.flightdeck.gateway.config.AppenderConfig config) {
+    return new GroupCommitAppender(new PgAppendTransaction(appendPool), config);
+  }
+
+  @Override
+  public Future<List<AppendResult>> append(List<NewEvent> events) {
+    return appender.append(events);
+  }
+
+  @Override
+  public Future<List<EventEnvelope>> readAll(long after, int limit) {
+    return readPool.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit)).map(PgEventStore::envelopes);
+  }
+
+  @Override
+  public Future<List<EventEnvelope>> readStream(String streamId, long fromVersion, int limit) {
+    return readPool.preparedQuery(StoreSql.READ_STREAM).execute(Tuple.of(streamId, fromVersion, limit))
+        .map(PgEventStore::envelopes);
+  }
+
+  @Override
+  public Future<Long> headPosition() {
+    return readPool.query(StoreSql.HEAD_POSITION).execute().map(rows -> rows.iterator().next().getLong("head"));
+  }
+
+  /** Whether the schema at {@code version} is applied: the readiness check. */
+  public Future<Boolean> schemaApplied(String version) {
+    return readPool.preparedQuery(StoreSql.SCHEMA_APPLIED).execute(Tuple.of(version))
+        .map(rows -> rows.iterator().next().getBoolean("applied"));
+  }
+
+  static List<EventEnvelope> envelopes(RowSet<Row> rows) {
+    List<EventEnvelope> out = new ArrayList<>(rows.rowCount());
+    for (Row row : rows) {
+      out.add(envelope(row));
+    }
+    return out;
+  }
+
+  static EventEnvelope envelope(Row row) {
+    return new EventEnvelope(
+        row.getUUID("id"),
+        row.getLong("position"),
+        row.getString("stream_id"),
+        row.getLong("stream_version"),
+        row.getString("type"),
+        row.getInteger("schema_version"),
+        (JsonObject) row.getValue("data"),
+        (JsonObject) row.getValue("metadata"),
+        row.getOffsetDateTime("occurred_at").toInstant(),
+        row.getOffsetDateTime("recorded_at").toInstant());
+  }
+}

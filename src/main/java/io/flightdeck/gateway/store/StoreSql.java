@@ -1,0 +1,71 @@
+package io.flightdeck.gateway.store;
+
+/** The store's DML. DDL lives in {@code db/migration}. */
+final class StoreSql {
+
+  private StoreSql() {
+  }
+
+  /** Same key as the trigger in V1__event_store.sql: positions are handed out in commit order. */
+  static final long POSITION_LOCK_KEY = 1178861569L;
+
+  static final String NOTIFY_CHANNEL = "flightdeck_events";
+
+  static final String BEGIN = "BEGIN";
+  static final String COMMIT = "COMMIT";
+  static final String LOCK_POSITIONS = "SELECT pg_advisory_xact_lock(" + POSITION_LOCK_KEY + ")";
+
+  /**
+   * Appends a group of events with distinct ids in one statement, under the position lock. Ids already stored
+   * come back with {@code appended = false} and their original position; new events get the next version of
+   * their stream and the next positions, in input order. One NOTIFY carries the range of new positions.
+   */
+  static final String APPEND = """
+      WITH input AS (
+        SELECT *
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[])
+          WITH ORDINALITY AS t(id, stream_id, type, schema_version, data, metadata, occurred_at, ord)
+      ),
+      existing AS (
+        SELECT e.id, e.position, e.stream_version FROM events e WHERE e.id = ANY($1::uuid[])
+      ),
+      fresh AS (
+        SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM existing x WHERE x.id = i.id)
+      ),
+      heads AS (
+        SELECT s.stream_id,
+               COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS head
+        FROM (SELECT DISTINCT stream_id FROM fresh) s
+      ),
+      inserted AS (
+        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+        SELECT f.id, f.stream_id, h.head + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.ord),
+               f.type, f.schema_version, f.data::jsonb, f.metadata::jsonb, f.occurred_at
+        FROM fresh f JOIN heads h USING (stream_id)
+        ORDER BY f.ord
+        RETURNING id, position, stream_version
+      ),
+      notified AS (
+        SELECT pg_notify('%s', min(position) || '-' || max(position)) FROM inserted HAVING count(*) > 0
+      )
+      SELECT i.id, i.position, i.stream_version, true AS appended, (SELECT count(*) FROM notified) AS notified
+      FROM inserted i
+      UNION ALL
+      SELECT x.id, x.position, x.stream_version, false, 0 FROM existing x
+      """.formatted(NOTIFY_CHANNEL);
+
+  private static final String ENVELOPE_COLUMNS =
+      "position, id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, recorded_at";
+
+  static final String READ_ALL = "SELECT " + ENVELOPE_COLUMNS
+      + " FROM events WHERE position > $1 ORDER BY position LIMIT $2";
+
+  static final String READ_STREAM = "SELECT " + ENVELOPE_COLUMNS
+      + " FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3";
+
+  static final String HEAD_POSITION = "SELECT COALESCE(max(position), 0) AS head FROM events";
+
+  static final String SCHEMA_APPLIED = """
+      SELECT EXISTS (SELECT 1 FROM flyway_schema_history WHERE version = $1 AND success) AS applied
+      """;
+}

@@ -1,0 +1,37 @@
+package io.flightdeck.gateway.store;
+
+import io.vertx.core.VertxException;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.ClosedConnectionException;
+import java.io.IOException;
+import java.util.Set;
+
+/** Which store failures are worth retrying: the same append may well succeed a moment later. */
+final class TransientErrors {
+
+  private static final Set<String> RETRYABLE_STATES = Set.of(
+      "40001", // serialization_failure
+      "40P01", // deadlock_detected
+      "55P03", // lock_not_available (lock_timeout)
+      "57014", // query_canceled (statement_timeout)
+      "57P01", // admin_shutdown
+      "57P02", // crash_shutdown
+      "57P03", // cannot_connect_now (starting up, recovering)
+      "23505", // unique_violation: a racing writer stored the id; the retry answers it as a duplicate
+      "25P02"); // in_failed_sql_transaction (follows one of the above in a pipeline)
+
+  private TransientErrors() {
+  }
+
+  static boolean isTransient(Throwable t) {
+    if (t instanceof CommitOutcomeUnknownException) {
+      return true;
+    }
+    if (t instanceof PgException pg) {
+      String state = pg.getSqlState();
+      return state != null && (RETRYABLE_STATES.contains(state) || state.startsWith("08") || state.startsWith("53"));
+    }
+    // connection refused, reset, closed, pool wait timeouts: all say "not now" rather than "never"
+    return t instanceof ClosedConnectionException || t instanceof IOException || t instanceof VertxException;
+  }
+}
