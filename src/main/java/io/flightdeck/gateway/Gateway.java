@@ -101,17 +101,16 @@ public final class Gateway {
         new ReadHandlers(store), new HealthHandlers(store, schemaVersion, draining::get));
     int instances = config.http().instances() > 0 ? config.http().instances()
         : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-    // the first instance binds (port 0 picks one); the others then share that port
-    HttpVerticle first = new HttpVerticle(services, config.http().port());
-    return vertx.deployVerticle(first).compose(firstId -> {
-      port = first.actualPort();
-      if (instances == 1) {
-        return Future.succeededFuture(firstId);
-      }
-      return vertx.deployVerticle(() -> new HttpVerticle(services, port),
-          new DeploymentOptions().setInstances(instances - 1)).map(restId -> firstId + "," + restId);
-    }).map(ids -> {
-      httpId = ids;
+    // port 0 means "any free port": Vert.x shares one random port among instances only when asked for -1
+    int listenPort = config.http().port() == 0 ? -1 : config.http().port();
+    HttpVerticle[] deployed = new HttpVerticle[1];
+    return vertx.deployVerticle(() -> {
+      HttpVerticle v = new HttpVerticle(services, listenPort);
+      deployed[0] = v;
+      return v;
+    }, new DeploymentOptions().setInstances(instances)).map(id -> {
+      httpId = id;
+      port = deployed[0].actualPort();
       return this;
     });
   }
@@ -123,18 +122,11 @@ public final class Gateway {
   /** Stops gracefully: refuse new work, finish in-flight requests and appends, then close the pools. */
   public Future<Void> stop() {
     draining.set(true);
-    Future<Void> http = httpId == null ? Future.succeededFuture() : undeployAll(httpId);
+    Future<Void> http = httpId == null ? Future.succeededFuture() : vertx.undeploy(httpId);
     return http
         .eventually(() -> appenderId == null ? Future.succeededFuture() : vertx.undeploy(appenderId))
         .eventually(() -> Future.join(appendPool.close(), readPool.close()))
         .mapEmpty();
   }
 
-  private Future<Void> undeployAll(String ids) {
-    Future<Void> all = Future.succeededFuture();
-    for (String id : ids.split(",")) {
-      all = all.eventually(() -> vertx.undeploy(id));
-    }
-    return all;
-  }
 }

@@ -1,0 +1,109 @@
+package io.flightdeck.gateway.support;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/** A real HTTP/1.1 client (the JDK's) for talking to a gateway the way any outside client would. */
+public final class HttpTestClient {
+
+  /** What came back: status, headers and body. */
+  public record Response(int status, Map<String, List<String>> headers, String body) {
+    public JsonObject json() {
+      return new JsonObject(body);
+    }
+
+    public String header(String name) {
+      for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+        if (e.getKey().equalsIgnoreCase(name) && !e.getValue().isEmpty()) {
+          return e.getValue().get(0);
+        }
+      }
+      return null;
+    }
+
+    /** {@code error.code} of an error body. */
+    public String errorCode() {
+      return json().getJsonObject("error").getString("code");
+    }
+
+    /** {@code results} of a successful ingest. */
+    public JsonArray results() {
+      return json().getJsonArray("results");
+    }
+  }
+
+  private final String base;
+  private final HttpClient client = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5))
+      .build();
+
+  public HttpTestClient(String base) {
+    this.base = base;
+  }
+
+  public String base() {
+    return base;
+  }
+
+  public HttpRequest.Builder request(String path) {
+    return HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
+  }
+
+  /** POSTs JSON to /v1/events with the demo write key in the header. */
+  public Response postEvents(Object body) {
+    return send(request("/v1/events")
+        .header("Content-Type", "application/json")
+        .header("X-Write-Key", TestGateway.WRITE_KEY)
+        .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+  }
+
+  public CompletableFuture<Response> postEventsAsync(Object body) {
+    return sendAsync(request("/v1/events")
+        .header("Content-Type", "application/json")
+        .header("X-Write-Key", TestGateway.WRITE_KEY)
+        .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+  }
+
+  /** GET with the demo read token. */
+  public Response getWithReadToken(String path) {
+    return send(request(path).header("Authorization", "Bearer " + TestGateway.READ_TOKEN).GET());
+  }
+
+  public Response send(HttpRequest.Builder builder) {
+    try {
+      HttpResponse<String> r = client.send(builder.build(), HttpResponse.BodyHandlers.ofString());
+      return new Response(r.statusCode(), r.headers().map(), r.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public CompletableFuture<Response> sendAsync(HttpRequest.Builder builder) {
+    return client.sendAsync(builder.build(), HttpResponse.BodyHandlers.ofString())
+        .thenApply(r -> new Response(r.statusCode(), r.headers().map(), r.body()));
+  }
+
+  /** A valid PageViewed event for {@code streamId} with a fresh id. */
+  public static JsonObject pageView(String streamId, String pageId) {
+    return new JsonObject()
+        .put("id", UUID.randomUUID().toString())
+        .put("type", "PageViewed")
+        .put("streamId", streamId)
+        .put("data", new JsonObject().put("pageId", pageId));
+  }
+}

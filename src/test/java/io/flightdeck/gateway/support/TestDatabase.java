@@ -1,0 +1,88 @@
+package io.flightdeck.gateway.support;
+
+import io.vertx.pgclient.PgConnectOptions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * A fresh, empty database for one test class, and blocking JDBC helpers for asserting on what is stored.
+ * The helpers run on the test thread, never on an event loop.
+ */
+public record TestDatabase(String url) {
+
+  public PgConnectOptions options() {
+    return PgConnectOptions.fromUri(url);
+  }
+
+  public String name() {
+    return options().getDatabase();
+  }
+
+  public String jdbcUrl() {
+    PgConnectOptions o = options();
+    return "jdbc:postgresql://" + o.getHost() + ":" + o.getPort() + "/" + o.getDatabase();
+  }
+
+  /** A URL for another database on the same server. */
+  public String urlFor(String database) {
+    PgConnectOptions o = options();
+    String auth = o.getPassword() == null ? o.getUser() : o.getUser() + ":" + o.getPassword();
+    return "postgresql://" + auth + "@" + o.getHost() + ":" + o.getPort() + "/" + database;
+  }
+
+  public Connection connect() throws SQLException {
+    PgConnectOptions o = options();
+    Properties p = new Properties();
+    p.setProperty("user", o.getUser());
+    if (o.getPassword() != null) {
+      p.setProperty("password", o.getPassword());
+    }
+    return DriverManager.getConnection(jdbcUrl(), p);
+  }
+
+  public void execute(String sql, Object... params) {
+    try (Connection c = connect(); PreparedStatement st = c.prepareStatement(sql)) {
+      bind(st, params);
+      st.execute();
+    } catch (SQLException e) {
+      throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+    }
+  }
+
+  public long queryLong(String sql, Object... params) {
+    List<List<Object>> rows = query(sql, params);
+    return ((Number) rows.get(0).get(0)).longValue();
+  }
+
+  public List<List<Object>> query(String sql, Object... params) {
+    try (Connection c = connect(); PreparedStatement st = c.prepareStatement(sql)) {
+      bind(st, params);
+      try (ResultSet rs = st.executeQuery()) {
+        List<List<Object>> rows = new ArrayList<>();
+        int columns = rs.getMetaData().getColumnCount();
+        while (rs.next()) {
+          List<Object> row = new ArrayList<>(columns);
+          for (int i = 1; i <= columns; i++) {
+            row.add(rs.getObject(i));
+          }
+          rows.add(row);
+        }
+        return rows;
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void bind(PreparedStatement st, Object[] params) throws SQLException {
+    for (int i = 0; i < params.length; i++) {
+      st.setObject(i + 1, params[i]);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package io.flightdeck.gateway.support;
+
+import io.flightdeck.gateway.Gateway;
+import io.flightdeck.gateway.config.ConfigLoader;
+import io.flightdeck.gateway.config.GatewayConfig;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real gateway started in this JVM from {@code conf/gateway.yaml}, on a free port, against a test database.
+ * Overrides are given as the {@code FLIGHTDECK_*} environment variables an operator would set.
+ */
+public final class TestGateway implements AutoCloseable {
+
+  public static final String WRITE_KEY = "demo-write-key";
+  public static final String READ_TOKEN = "demo-read-token";
+  public static final String ADMIN_TOKEN = "demo-admin-token";
+
+  private final Vertx vertx;
+  private final Gateway gateway;
+  private final GatewayConfig config;
+  private final HttpTestClient http;
+
+  private TestGateway(Vertx vertx, Gateway gateway, GatewayConfig config) {
+    this.vertx = vertx;
+    this.gateway = gateway;
+    this.config = config;
+    this.http = new HttpTestClient("http://127.0.0.1:" + gateway.port());
+  }
+
+  public static TestGateway start(TestDatabase db) {
+    return start(db, Map.of());
+  }
+
+  public static TestGateway start(TestDatabase db, Map<String, String> overrides) {
+    Map<String, String> env = new HashMap<>();
+    env.put("FLIGHTDECK_DB_URL", db.url());
+    env.put("FLIGHTDECK_HTTP_PORT", "0");
+    env.put("FLIGHTDECK_HTTP_INSTANCES", "2");
+    env.putAll(overrides);
+    Vertx vertx = Vertx.vertx();
+    try {
+      GatewayConfig config = ConfigLoader.load(vertx, env).toCompletionStage().toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
+      Gateway gateway = Gateway.start(vertx, config).toCompletionStage().toCompletableFuture()
+          .get(60, TimeUnit.SECONDS);
+      return new TestGateway(vertx, gateway, config);
+    } catch (Exception e) {
+      vertx.close();
+      throw new IllegalStateException("gateway did not start: " + e.getMessage(), e);
+    }
+  }
+
+  public HttpTestClient http() {
+    return http;
+  }
+
+  public int port() {
+    return gateway.port();
+  }
+
+  public GatewayConfig config() {
+    return config;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  /** Graceful stop, as on SIGTERM; answers once in-flight appends are done. */
+  public void stop(Duration timeout) throws Exception {
+    gateway.stop().toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      stop(Duration.ofSeconds(15));
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+    }
+  }
+}
