@@ -52,8 +52,9 @@ db:
 	  timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null && exit 0; sleep 1; \
 	done; echo "PostgreSQL did not come up at $(DB_HOST):$(DB_PORT)"; exit 1
 
+# not -q: Surefire's "Tests run: ..." summary is what CI reads
 test:
-	$(MVN) test
+	mvn -B --no-transfer-progress test
 
 bench: build
 	java -Xmx2g -cp $(JAR) io.flightdeck.gateway.bench.BenchMain --out docs/BENCHMARKS.md $(BENCH_ARGS)

@@ -4,7 +4,6 @@ import io.flightdeck.gateway.config.HttpConfig;
 import io.flightdeck.gateway.ingest.IngestRoutes;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -65,10 +64,6 @@ public final class HttpVerticle extends VerticleBase {
     router.errorHandler(404, failures);
     router.errorHandler(405, failures);
     router.errorHandler(500, failures);
-    router.route().last().handler(ctx -> {
-      ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
-      ctx.fail(404);
-    });
     return router;
   }
 
