@@ -1,5 +1,6 @@
 package io.flightdeck.gateway;
 
+import io.flightdeck.gateway.api.ConnectionLimit;
 import io.flightdeck.gateway.api.GatewayServices;
 import io.flightdeck.gateway.api.HealthHandlers;
 import io.flightdeck.gateway.api.HttpVerticle;
@@ -98,7 +99,8 @@ public final class Gateway {
     PgEventStore store = new PgEventStore(readPool, appender);
     GatewayServices services = new GatewayServices(config, sites, schemas,
         new IngestHandler(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store),
-        new ReadHandlers(store), new HealthHandlers(store, schemaVersion, draining::get));
+        new ReadHandlers(store), new HealthHandlers(store, schemaVersion, draining::get),
+        new ConnectionLimit(config.http().maxConnections()));
     int instances = config.http().instances() > 0 ? config.http().instances()
         : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     // port 0 means "any free port": Vert.x shares one random port among instances only when asked for -1

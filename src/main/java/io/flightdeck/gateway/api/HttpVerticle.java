@@ -33,7 +33,9 @@ public final class HttpVerticle extends VerticleBase {
         .setIdleTimeout(http.idleTimeoutSeconds())
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setTcpNoDelay(true);
-    server = vertx.createHttpServer(options).requestHandler(router());
+    server = vertx.createHttpServer(options)
+        .connectionHandler(services.connections()::accept)
+        .requestHandler(router());
     return server.listen();
   }
 

@@ -9,9 +9,10 @@ package io.flightdeck.gateway.config;
  * @param idleTimeoutSeconds close connections idle this long
  * @param trustProxyHeaders take the client address from X-Forwarded-For / Forwarded (only behind a trusted proxy)
  * @param shutdownTimeoutMs how long SIGTERM waits for in-flight requests before closing connections
+ * @param maxConnections open connections per process; further connections are closed at once
  */
 public record HttpConfig(String host, int port, int instances, int idleTimeoutSeconds, boolean trustProxyHeaders,
-                         long shutdownTimeoutMs) {
+                         long shutdownTimeoutMs, int maxConnections) {
 
   static HttpConfig from(Section s) {
     return new HttpConfig(
@@ -20,6 +21,7 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
         s.integer("instances", 0, 0, 256),
         s.integer("idleTimeoutSeconds", 60, 1, 3600),
         s.bool("trustProxyHeaders", false),
-        s.number("shutdownTimeoutMs", 8000, 0, 60_000));
+        s.number("shutdownTimeoutMs", 8000, 0, 60_000),
+        s.integer("maxConnections", 10_000, 1, 1_000_000));
   }
 }
