@@ -34,18 +34,32 @@ public final class PgEventStore implements EventStore {
 
   @Override
   public Future<List<EventEnvelope>> readAll(long after, int limit) {
-    return readPool.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit)).map(PgEventStore::envelopes);
+    return readPool.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit))
+        .map(PgEventStore::envelopes)
+        .recover(PgEventStore::unavailable);
   }
 
   @Override
   public Future<List<EventEnvelope>> readStream(String streamId, long fromVersion, int limit) {
     return readPool.preparedQuery(StoreSql.READ_STREAM).execute(Tuple.of(streamId, fromVersion, limit))
-        .map(PgEventStore::envelopes);
+        .map(PgEventStore::envelopes)
+        .recover(PgEventStore::unavailable);
   }
 
   @Override
   public Future<Long> headPosition() {
-    return readPool.query(StoreSql.HEAD_POSITION).execute().map(rows -> rows.iterator().next().getLong("head"));
+    return readPool.query(StoreSql.HEAD_POSITION).execute()
+        .map(rows -> rows.iterator().next().getLong("head"))
+        .recover(PgEventStore::unavailable);
+  }
+
+  /** A read that failed because the store is down or saturated is "try again", not a server bug. */
+  private static <T> Future<T> unavailable(Throwable failure) {
+    if (TransientErrors.isTransient(failure)) {
+      return Future.failedFuture(new StoreUnavailableException(StoreUnavailableException.Reason.STORE_DOWN,
+          "the event store is unavailable", 1, failure));
+    }
+    return Future.failedFuture(failure);
   }
 
   /** Whether the schema at {@code version} is applied: the readiness check. */
