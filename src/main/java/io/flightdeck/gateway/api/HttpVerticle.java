@@ -52,7 +52,8 @@ public final class HttpVerticle extends VerticleBase {
     // cheap checks first, on their own route: Vert.x Web wants the body handler ahead of user handlers on a route
     router.post("/v1/events")
         .handler(IngestRoutes.cors(services.sites()))
-        .handler(IngestRoutes.requireJsonOrText());
+        .handler(IngestRoutes.requireJsonOrText())
+        .handler(IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs()));
     router.post("/v1/events")
         .handler(BodyHandler.create(false).setBodyLimit(services.config().ingest().maxBodyBytes()))
         .handler(services.ingest());

@@ -95,7 +95,7 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
   /** A copy with another HTTP port and database, for tests and the benchmark. */
   public GatewayConfig withPortAndDb(int port, String dbUrl) {
     HttpConfig h = new HttpConfig(http.host(), port, http.instances(), http.idleTimeoutSeconds(),
-        http.trustProxyHeaders(), http.shutdownTimeoutMs(), http.maxConnections());
+        http.trustProxyHeaders(), http.shutdownTimeoutMs(), http.maxConnections(), http.bodyReadTimeoutMs());
     DbConfig d = new DbConfig(dbUrl, db.createDatabase(), db.readPoolSize(), db.maxWaitQueue(), db.connectTimeoutMs(),
         db.startupTimeoutSeconds());
     return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, sites);

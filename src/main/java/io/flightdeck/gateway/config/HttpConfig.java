@@ -10,9 +10,10 @@ package io.flightdeck.gateway.config;
  * @param trustProxyHeaders take the client address from X-Forwarded-For / Forwarded (only behind a trusted proxy)
  * @param shutdownTimeoutMs how long SIGTERM waits for in-flight requests before closing connections
  * @param maxConnections open connections per process; further connections are closed at once
+ * @param bodyReadTimeoutMs a request body must arrive completely within this time (408 otherwise)
  */
 public record HttpConfig(String host, int port, int instances, int idleTimeoutSeconds, boolean trustProxyHeaders,
-                         long shutdownTimeoutMs, int maxConnections) {
+                         long shutdownTimeoutMs, int maxConnections, long bodyReadTimeoutMs) {
 
   static HttpConfig from(Section s) {
     return new HttpConfig(
@@ -22,6 +23,7 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
         s.integer("idleTimeoutSeconds", 60, 1, 3600),
         s.bool("trustProxyHeaders", false),
         s.number("shutdownTimeoutMs", 8000, 0, 60_000),
-        s.integer("maxConnections", 10_000, 1, 1_000_000));
+        s.integer("maxConnections", 10_000, 1, 1_000_000),
+        s.number("bodyReadTimeoutMs", 10_000, 100, 600_000));
   }
 }

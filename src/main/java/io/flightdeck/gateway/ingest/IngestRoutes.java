@@ -3,6 +3,7 @@ package io.flightdeck.gateway.ingest;
 import io.flightdeck.gateway.api.ApiError;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Locale;
 
@@ -26,6 +27,28 @@ public final class IngestRoutes {
         ctx.fail(new ApiError(415, "unsupported_media_type",
             "Content-Type must be application/json or text/plain (got " + (type == null ? "none" : type) + ")"));
       }
+    };
+  }
+
+  /**
+   * 408 and a closed connection when the body has not fully arrived within {@code timeoutMs}. The idle timeout
+   * resets on every byte, so without this a client trickling its body could hold a request open forever.
+   */
+  public static Handler<RoutingContext> bodyReadDeadline(long timeoutMs) {
+    return ctx -> {
+      HttpServerRequest request = ctx.request();
+      if (!request.isEnded()) {
+        long timer = ctx.vertx().setTimer(timeoutMs, t -> {
+          if (!request.isEnded() && !ctx.response().ended()) {
+            ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+            ctx.fail(new ApiError(408, "request_timeout",
+                "the request body did not arrive within " + timeoutMs + " ms"));
+            request.connection().close();
+          }
+        });
+        ctx.addEndHandler(v -> ctx.vertx().cancelTimer(timer));
+      }
+      ctx.next();
     };
   }
 
