@@ -90,16 +90,17 @@ final class AppendGroup {
         Status status = ours && claimed.add(e.id()) ? Status.APPENDED : Status.DUPLICATE;
         results.add(new AppendResult(e.id(), row.position(), row.streamVersion(), status));
       }
-      released += m.size();
       m.complete(results);
     }
+    released = eventCount();
   }
 
+  /** Fails every request not answered yet (answering twice is a no-op). */
   void fail(Throwable cause) {
     for (PendingAppend m : members) {
-      released += m.size();
       m.fail(cause);
     }
+    released = eventCount();
   }
 
   /** Answers 503 to the requests whose retry deadline has passed; the rest stay in the group. */

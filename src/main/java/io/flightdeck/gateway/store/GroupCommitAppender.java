@@ -90,7 +90,13 @@ public final class GroupCommitAppender extends VerticleBase {
   private void run(AppendGroup group, int attempt) {
     transaction.run(group.distinctEvents()).onComplete(ar -> {
       if (ar.succeeded()) {
-        group.complete(ar.result());
+        try {
+          group.complete(ar.result());
+        } catch (RuntimeException e) {
+          // never leave a caller waiting: whoever was not answered yet gets the failure
+          LOG.error("answering an append of {} events failed", group.eventCount(), e);
+          group.fail(e);
+        }
         finish(group);
       } else {
         onFailure(group, attempt, ar.cause());

@@ -27,11 +27,11 @@ final class PendingAppend {
   }
 
   void complete(List<AppendResult> results) {
-    answer(() -> promise.complete(results));
+    answer(() -> promise.tryComplete(results));
   }
 
   void fail(Throwable cause) {
-    answer(() -> promise.fail(cause));
+    answer(() -> promise.tryFail(cause));
   }
 
   private void answer(Runnable action) {
