@@ -92,7 +92,7 @@ final class AppendGroup {
       }
       m.complete(results);
     }
-    released = eventCount();
+    released += eventCount();
   }
 
   /** Fails every request not answered yet (answering twice is a no-op). */
@@ -100,7 +100,7 @@ final class AppendGroup {
     for (PendingAppend m : members) {
       m.fail(cause);
     }
-    released = eventCount();
+    released += eventCount();
   }
 
   /** Answers 503 to the requests whose retry deadline has passed; the rest stay in the group. */
