@@ -4,22 +4,32 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.regex.Pattern;
 
 /** Anonymizes client addresses before they are stored: IPv4 loses its last octet, IPv6 its last 80 bits. */
 public final class ClientAddress {
+
+  private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+  private static final Pattern IPV4 = Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
+  /** Hex digits, colons and dots with at least one colon, starting with a hex digit or a colon. */
+  private static final Pattern IPV6 = Pattern.compile("(?=.*:)[0-9A-Fa-f:][0-9A-Fa-f:.]*");
 
   private ClientAddress() {
   }
 
   /** The anonymized address, or {@code null} when {@code literal} is not an IP address literal. */
   public static String anonymize(String literal) {
-    if (literal == null || literal.isEmpty() || !literal.matches("[0-9A-Fa-f:.%a-zA-Z]+")
-        || !(literal.contains(".") || literal.contains(":"))) {
+    if (literal == null) {
+      return null;
+    }
+    String unzoned = stripZone(literal);
+    // InetAddress resolves anything that is not a literal (a blocking DNS lookup), so only literals may pass
+    if (!IPV4.matcher(unzoned).matches() && !IPV6.matcher(unzoned).matches()) {
       return null;
     }
     try {
       // only IP literals reach here, so this never performs a DNS lookup
-      InetAddress address = InetAddress.getByName(stripZone(literal));
+      InetAddress address = InetAddress.getByName(unzoned);
       byte[] bytes = address.getAddress();
       if (address instanceof Inet4Address) {
         bytes[3] = 0;

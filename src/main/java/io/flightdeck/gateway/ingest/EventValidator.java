@@ -175,6 +175,9 @@ public final class EventValidator {
         }
       }
     }
+    // these keys belong to the server: a client value never survives, even when the server has none to give
+    out.remove("userAgent");
+    out.remove("clientIp");
     out.put("site", origin.site());
     if (origin.userAgent() != null) {
       String ua = origin.userAgent();

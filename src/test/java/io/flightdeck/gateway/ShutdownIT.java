@@ -1,0 +1,134 @@
+package io.flightdeck.gateway;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.GatewayProcess;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** SIGTERM, as an orchestrator sends it: stop accepting, answer what was accepted, exit 0 within 10 seconds. */
+@ExtendWith(PostgresExtension.class)
+class ShutdownIT {
+
+  /** The store's position lock (see V1__event_store.sql): every insert into events waits for it. */
+  private static final long POSITION_LOCK = 1178861569L;
+  private static final int REQUESTS = 20;
+
+  private static Map<String, String> env(TestDatabase db) {
+    return Map.of(
+        "FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0",
+        "FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "20000",
+        // one transaction per request, so the test can see every request reach the store before SIGTERM
+        "FLIGHTDECK_APPENDER_MAX_CONCURRENT_TRANSACTIONS", String.valueOf(REQUESTS));
+  }
+
+  @Test
+  @DisplayName("SIGTERM lets every in-flight event be stored and answered 200, refuses new connections, and exits 0 within 10 s")
+  void sigtermDrainsInFlightAppends(TestDatabase db) throws Exception {
+    try (GatewayProcess gateway = GatewayProcess.start(env(db));
+         Connection lockHolder = db.connect()) {
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5)).build();
+
+      try (Statement st = lockHolder.createStatement()) {
+        st.execute("SELECT pg_advisory_lock(" + POSITION_LOCK + ")");
+      }
+      List<String> ids = new ArrayList<>();
+      List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
+      for (int i = 0; i < REQUESTS; i++) {
+        String id = UUID.randomUUID().toString();
+        ids.add(id);
+        String body = "{\"type\":\"PageViewed\",\"streamId\":\"v" + i + "\",\"data\":{\"pageId\":\"/x\"},\"id\":\"" + id + "\"}";
+        responses.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
+            .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/json")
+            .header("X-Write-Key", "demo-write-key")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      // every request has reached the store and waits there for the position lock
+      await("all appends waiting for the position lock").atMost(Duration.ofSeconds(20))
+          .until(() -> appendsWaitingForLock(db), n -> n == REQUESTS);
+      assertTrue(responses.stream().noneMatch(CompletableFuture::isDone), "no POST is answered while the lock is held");
+
+      long sigterm = System.nanoTime();
+      gateway.sendSigterm();
+      await("new connections refused").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+          .until(() -> connectionRefused(port));
+      // the appends stay blocked a little longer: the gateway must keep waiting for them, not give up
+      Thread.sleep(1000);
+      assertTrue(gateway.isAlive(), "the gateway is still draining while appends are in flight\n" + gateway.describe());
+      assertTrue(responses.stream().noneMatch(CompletableFuture::isDone), "no POST is answered before its commit");
+
+      try (Statement st = lockHolder.createStatement()) {
+        st.execute("SELECT pg_advisory_unlock(" + POSITION_LOCK + ")");
+      }
+      for (int i = 0; i < REQUESTS; i++) {
+        HttpResponse<String> r = responses.get(i).get(10, TimeUnit.SECONDS);
+        assertEquals(200, r.statusCode(), "request " + i + ": " + r.body());
+        assertTrue(r.body().contains("\"appended\""), r.body());
+      }
+      long leftMs = 10_000 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
+      assertTrue(leftMs > 0, "the answers came back within 10 s of SIGTERM");
+      assertEquals(0, gateway.waitFor(Duration.ofMillis(leftMs)), gateway.describe());
+      Set<String> stored = db.query("SELECT id::text FROM events").stream()
+          .map(row -> (String) row.get(0)).collect(Collectors.toSet());
+      assertEquals(Set.copyOf(ids), stored, "every event answered 200 is in the store");
+    }
+  }
+
+  @Test
+  @DisplayName("SIGTERM stops an idle gateway at once with exit code 0")
+  void sigtermOnIdleGatewayExitsZero(TestDatabase db) {
+    try (GatewayProcess gateway = GatewayProcess.start(env(db))) {
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      assertFalse(connectionRefused(port), "the gateway accepts connections before SIGTERM");
+      gateway.sendSigterm();
+      assertEquals(0, gateway.waitFor(Duration.ofSeconds(5)), gateway.describe());
+      assertTrue(connectionRefused(port), "nothing listens on the port after exit");
+    }
+  }
+
+  private static long appendsWaitingForLock(TestDatabase db) {
+    return db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND application_name = "
+        + "'flightdeck-append' AND wait_event_type = 'Lock'", db.name());
+  }
+
+  private static boolean connectionRefused(int port) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+      return false;
+    } catch (ConnectException e) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,151 @@
+package io.flightdeck.gateway.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.GatewayProcess;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What an operator sees when starting the real program with a good or a bad configuration. */
+@ExtendWith(PostgresExtension.class)
+class ConfigProcessIT {
+
+  private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(30);
+  private static final String CONFIG_ERROR = "flightdeck: configuration error: ";
+  private static final String REAL_READ_TOKEN = "read-7f3a9c2e41b8d6";
+  private static final String REAL_ADMIN_TOKEN = "admin-5e1d8b0a93c4f7";
+  private static final String REAL_SITES =
+      "[{\"id\":\"shop\",\"writeKey\":\"wk-shop-2b9e71c4\",\"allowedOrigins\":[\"https://shop.example\"]}]";
+
+  /** Runs the gateway with a configuration it must refuse; answers the single stderr line after checking exit 2. */
+  private static String refusedWith(Map<String, String> env) {
+    try (GatewayProcess gateway = GatewayProcess.start(env)) {
+      assertEquals(2, gateway.waitFor(EXIT_TIMEOUT), gateway.describe());
+      List<String> lines = gateway.stderrLines();
+      assertEquals(1, lines.size(), "exactly one line on stderr\n" + gateway.describe());
+      assertTrue(lines.get(0).startsWith(CONFIG_ERROR), lines.get(0));
+      assertFalse(gateway.stdout().contains("gateway listening"), gateway.describe());
+      return lines.get(0).substring(CONFIG_ERROR.length());
+    }
+  }
+
+  private static void assertNamesKey(String key, String line) {
+    assertTrue(line.startsWith(key + ": "), "the line starts with the key " + key + ": " + line);
+    assertTrue(line.length() > key.length() + 2, "the line says what is wrong: " + line);
+  }
+
+  @Test
+  @DisplayName("a port that is not a number stops start-up with exit code 2 and one line naming http.port")
+  void nonNumericPort() {
+    String line = refusedWith(Map.of("FLIGHTDECK_HTTP_PORT", "abc"));
+    assertNamesKey("http.port", line);
+    assertTrue(line.contains("FLIGHTDECK_HTTP_PORT") && line.contains("abc"), line);
+  }
+
+  @Test
+  @DisplayName("production with the shipped demo secrets refuses to start, naming read.token")
+  void productionRefusesDemoSecrets() {
+    String line = refusedWith(Map.of("FLIGHTDECK_ENV", "production"));
+    assertNamesKey("read.token", line);
+  }
+
+  @Test
+  @DisplayName("production with real tokens but the demo write key refuses to start, naming sites[0].writeKey")
+  void productionRefusesDemoWriteKey() {
+    String line = refusedWith(Map.of(
+        "FLIGHTDECK_ENV", "production",
+        "FLIGHTDECK_READ_TOKEN", REAL_READ_TOKEN,
+        "FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN_TOKEN));
+    assertNamesKey("sites[0].writeKey", line);
+  }
+
+  @Test
+  @DisplayName("production with real secrets starts, serves, logs no demo warning and stops with exit code 0")
+  void productionWithRealSecretsStarts(TestDatabase db) {
+    Map<String, String> env = new HashMap<>();
+    env.put("FLIGHTDECK_ENV", "production");
+    env.put("FLIGHTDECK_READ_TOKEN", REAL_READ_TOKEN);
+    env.put("FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN_TOKEN);
+    env.put("FLIGHTDECK_SITES", REAL_SITES);
+    env.put("FLIGHTDECK_DB_URL", db.url());
+    env.put("FLIGHTDECK_HTTP_PORT", "0");
+    try (GatewayProcess gateway = GatewayProcess.start(env)) {
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      assertTrue(port > 0);
+      assertFalse(gateway.stdout().contains("DEMO SECRETS"), gateway.describe());
+      assertEquals(List.of(), gateway.stderrLines(), "nothing on stderr");
+      gateway.sendSigterm();
+      assertEquals(0, gateway.waitFor(EXIT_TIMEOUT), gateway.describe());
+    }
+  }
+
+  @Test
+  @DisplayName("the shipped dev configuration starts but warns loudly that demo secrets are in use")
+  void devWarnsAboutDemoSecrets(TestDatabase db) {
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of(
+        "FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0"))) {
+      gateway.awaitPort(Duration.ofSeconds(60));
+      String warning = gateway.stdout().lines().filter(l -> l.contains("DEMO SECRETS IN USE")).findFirst()
+          .orElseThrow(() -> new AssertionError("no demo secrets warning\n" + gateway.describe()));
+      assertTrue(warning.contains("WARN"), warning);
+      assertTrue(warning.contains("read.token") && warning.contains("admin.token")
+          && warning.contains("sites[0].writeKey"), warning);
+    }
+  }
+
+  @Test
+  @DisplayName("FLIGHTDECK_CONFIG naming a missing file stops start-up with exit code 2 and names the file")
+  void missingConfigFile(@TempDir Path dir) {
+    Path missing = dir.resolve("nowhere.yaml");
+    String line = refusedWith(Map.of("FLIGHTDECK_CONFIG", missing.toString()));
+    assertNamesKey("FLIGHTDECK_CONFIG", line);
+    assertTrue(line.contains(missing.toString()), line);
+  }
+
+  @Test
+  @DisplayName("FLIGHTDECK_CONFIG makes the gateway read that file instead of conf/gateway.yaml")
+  void otherConfigFileIsRead(@TempDir Path dir) throws IOException {
+    Path file = Files.writeString(dir.resolve("other.yaml"), """
+        http:
+          port: 70000
+        db:
+          url: postgresql://postgres@127.0.0.1:5432/flightdeck
+        read:
+          token: other-read-token
+        admin:
+          token: other-admin-token
+        """);
+    String line = refusedWith(Map.of("FLIGHTDECK_CONFIG", file.toString()));
+    assertNamesKey("http.port", line);
+    assertTrue(line.contains("70000"), line);
+  }
+
+  @Test
+  @DisplayName("an unreachable database stops start-up with exit code 1 and a message saying so")
+  void unreachableDatabase() {
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of(
+        "FLIGHTDECK_DB_URL", "postgresql://postgres@127.0.0.1:1/x",
+        "FLIGHTDECK_DB_STARTUP_TIMEOUT_SECONDS", "1",
+        "FLIGHTDECK_HTTP_PORT", "0"))) {
+      assertEquals(1, gateway.waitFor(EXIT_TIMEOUT), gateway.describe());
+      List<String> lines = gateway.stderrLines();
+      assertEquals(1, lines.size(), "one line on stderr\n" + gateway.describe());
+      assertTrue(lines.get(0).startsWith("flightdeck: failed to start: "), lines.get(0));
+      assertTrue(lines.get(0).contains("127.0.0.1:1"), "the message names the server: " + lines.get(0));
+      assertFalse(gateway.stdout().contains("gateway listening"), gateway.describe());
+    }
+  }
+}

@@ -1,0 +1,395 @@
+package io.flightdeck.gateway.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.yaml.snakeyaml.Yaml;
+
+/** The shipped conf/gateway.yaml with FLIGHTDECK_* variables on top, as ConfigLoader combines them. */
+class ConfigTest {
+
+  private static final String REAL_READ = "read-7f3a9c2e41b8d6";
+  private static final String REAL_ADMIN = "admin-5e1d8b0a93c4f7";
+  private static final String REAL_SITES =
+      "[{\"id\":\"shop\",\"writeKey\":\"wk-shop-2b9e71c4\",\"allowedOrigins\":[\"https://shop.example\"]}]";
+
+  /** conf/gateway.yaml as JSON, parsed the way vertx-config's YAML store parses it. */
+  private static JsonObject shipped() {
+    try (Reader in = Files.newBufferedReader(Path.of(ConfigLoader.DEFAULT_PATH))) {
+      Object yaml = new Yaml().load(in);
+      return new JsonObject(Json.encode(yaml));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static GatewayConfig load(Map<String, String> env) {
+    return ConfigLoader.fromJson(shipped(), env);
+  }
+
+  private static GatewayConfig load(String... keyValues) {
+    Map<String, String> env = new HashMap<>();
+    for (int i = 0; i < keyValues.length; i += 2) {
+      env.put(keyValues[i], keyValues[i + 1]);
+    }
+    return load(env);
+  }
+
+  private static ConfigException refused(String... keyValues) {
+    return assertThrows(ConfigException.class, () -> load(keyValues));
+  }
+
+  private static ConfigException refusedFile(JsonObject file) {
+    return assertThrows(ConfigException.class, () -> ConfigLoader.fromJson(file, Map.of()));
+  }
+
+  /** The exception names the key, and its message (the line printed at start-up) starts with it. */
+  private static void assertNames(String key, ConfigException e) {
+    assertEquals(key, e.key(), e.getMessage());
+    assertTrue(e.getMessage().startsWith(key + ": "), e.getMessage());
+  }
+
+  private static JsonObject site(String id, String writeKey) {
+    return new JsonObject().put("id", id).put("writeKey", writeKey).put("allowedOrigins", new JsonArray().add("*"));
+  }
+
+  // --- variable names and overrides ---
+
+  @ParameterizedTest(name = "{0} is {1}")
+  @CsvSource({
+      "env, FLIGHTDECK_ENV",
+      "db.url, FLIGHTDECK_DB_URL",
+      "db.readPoolSize, FLIGHTDECK_DB_READ_POOL_SIZE",
+      "http.idleTimeoutSeconds, FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS",
+      "appender.maxConcurrentTransactions, FLIGHTDECK_APPENDER_MAX_CONCURRENT_TRANSACTIONS",
+      "ingest.maxMetadataValueLength, FLIGHTDECK_INGEST_MAX_METADATA_VALUE_LENGTH",
+      "read.token, FLIGHTDECK_READ_TOKEN"})
+  @DisplayName("a key's variable is FLIGHTDECK_ and the dotted path with camelCase split by underscores")
+  void variableNames(String key, String variable) {
+    assertEquals(variable, EnvOverrides.variableName(key));
+  }
+
+  @Test
+  @DisplayName("every key in the shipped file can be set by its environment variable")
+  void everyShippedKeyHasAVariable() {
+    List<String> keys = new ArrayList<>();
+    collectKeys(shipped(), "", keys);
+    assertTrue(keys.size() > 30, "the shipped file has its keys: " + keys);
+    for (String key : keys) {
+      JsonObject config = shipped();
+      Map<String, String> env = Map.of(EnvOverrides.variableName(key), "1");
+      List<String> unknown;
+      try {
+        unknown = EnvOverrides.apply(config, env);
+      } catch (ConfigException e) {
+        continue; // the variable was used (its value was just not valid for that key)
+      }
+      assertEquals(List.of(), unknown, key + " is reachable from the environment");
+    }
+  }
+
+  private static void collectKeys(JsonObject json, String prefix, List<String> out) {
+    for (String field : json.fieldNames()) {
+      String key = prefix.isEmpty() ? field : prefix + "." + field;
+      out.add(key);
+      if (json.getValue(field) instanceof JsonObject nested) {
+        collectKeys(nested, key, out);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("the shipped configuration loads as documented: dev, port 8080, one demo site")
+  void shippedDefaults() {
+    GatewayConfig c = load(Map.of());
+    assertEquals("dev", c.env());
+    assertEquals(8080, c.http().port());
+    assertEquals("postgresql://postgres@127.0.0.1:5432/flightdeck", c.db().url());
+    assertEquals(1, c.sites().size());
+    assertEquals("demo", c.sites().get(0).id());
+    assertEquals("demo-write-key", c.sites().get(0).writeKey());
+    assertEquals(List.of("*"), c.sites().get(0).allowedOrigins());
+    assertEquals(List.of("read.token", "admin.token", "sites[0].writeKey"), c.demoSecrets());
+  }
+
+  @Test
+  @DisplayName("numbers, booleans and strings from the environment replace nested camelCase keys")
+  void scalarOverrides() {
+    GatewayConfig c = load(
+        "FLIGHTDECK_HTTP_PORT", " 9090 ",
+        "FLIGHTDECK_DB_READ_POOL_SIZE", "3",
+        "FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "20000",
+        "FLIGHTDECK_INGEST_MAX_BATCH_EVENTS", "100",
+        "FLIGHTDECK_HTTP_TRUST_PROXY_HEADERS", "TRUE",
+        "FLIGHTDECK_DB_CREATE_DATABASE", "false",
+        "FLIGHTDECK_DB_URL", "postgresql://app:secret@db.internal:6543/events",
+        "FLIGHTDECK_HTTP_HOST", "127.0.0.1");
+    assertEquals(9090, c.http().port());
+    assertEquals(3, c.db().readPoolSize());
+    assertEquals(20_000, c.appender().retryDeadlineMs());
+    assertEquals(100, c.ingest().maxBatchEvents());
+    assertTrue(c.http().trustProxyHeaders());
+    assertFalse(c.db().createDatabase());
+    assertEquals("postgresql://app:secret@db.internal:6543/events", c.db().url());
+    assertEquals("127.0.0.1", c.http().host());
+  }
+
+  @Test
+  @DisplayName("a JSON list in FLIGHTDECK_SITES replaces the sites of the file")
+  void jsonListOverride() {
+    GatewayConfig c = load("FLIGHTDECK_SITES", """
+        [{"id":"shop","writeKey":"wk-shop-2b9e71c4","allowedOrigins":["https://shop.example","http://localhost:3000"],
+          "rateLimit":{"eventsPerSecond":50,"burst":600}},
+         {"id":"blog","writeKey":"wk-blog-88d1e0aa"}]""");
+    assertEquals(2, c.sites().size());
+    SiteConfig shop = c.sites().get(0);
+    assertEquals("shop", shop.id());
+    assertEquals("wk-shop-2b9e71c4", shop.writeKey());
+    assertEquals(List.of("https://shop.example", "http://localhost:3000"), shop.allowedOrigins());
+    assertEquals(50, shop.eventsPerSecond());
+    assertEquals(600, shop.burst());
+    assertTrue(shop.allowsOrigin("https://shop.example"));
+    assertFalse(shop.allowsOrigin("https://evil.example"));
+    assertEquals("blog", c.sites().get(1).id());
+    assertEquals(List.of("read.token", "admin.token"), c.demoSecrets(), "the demo write key is gone");
+  }
+
+  @Test
+  @DisplayName("a JSON section in a variable replaces that whole section")
+  void jsonSectionOverride() {
+    GatewayConfig c = load("FLIGHTDECK_READ", "{\"token\":\"" + REAL_READ + "\"}");
+    assertEquals(REAL_READ, c.readToken());
+  }
+
+  @Test
+  @DisplayName("a variable that matches no key is ignored and reported, not fatal")
+  void unknownVariablesDoNotFail() {
+    GatewayConfig c = load(
+        "FLIGHTDECK_HTTP_PROT", "9090",
+        "FLIGHTDECK_NOT_A_KEY", "x",
+        "FLIGHTDECK_CONFIG", "conf/gateway.yaml",
+        "FLIGHTDECK_TEST_DB_URL", "postgresql://postgres@127.0.0.1:5432/postgres",
+        "HOME", "/root");
+    assertEquals(8080, c.http().port(), "the misspelt port variable changes nothing");
+    List<String> unknown = EnvOverrides.apply(shipped(), Map.of(
+        "FLIGHTDECK_HTTP_PROT", "9090", "FLIGHTDECK_CONFIG", "x", "FLIGHTDECK_HTTP_PORT", "1", "PATH", "/bin"));
+    assertEquals(List.of("FLIGHTDECK_HTTP_PROT"), unknown);
+  }
+
+  // --- every validation failure names its key ---
+
+  @ParameterizedTest(name = "FLIGHTDECK_HTTP_PORT={0}")
+  @CsvSource({"65536", "70000", "-1"})
+  @DisplayName("a port outside 0-65535 is refused, naming http.port")
+  void portOutOfRange(String port) {
+    ConfigException e = refused("FLIGHTDECK_HTTP_PORT", port);
+    assertNames("http.port", e);
+    assertTrue(e.getMessage().contains("between 0 and 65535"), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("ports 0 and 65535 are accepted")
+  void portBounds() {
+    assertEquals(0, load("FLIGHTDECK_HTTP_PORT", "0").http().port());
+    assertEquals(65535, load("FLIGHTDECK_HTTP_PORT", "65535").http().port());
+  }
+
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource({
+      "FLIGHTDECK_HTTP_PORT, abc, http.port",
+      "FLIGHTDECK_HTTP_PORT, 80.5, http.port",
+      "FLIGHTDECK_DB_READ_POOL_SIZE, many, db.readPoolSize",
+      "FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS, 5s, appender.retryDeadlineMs"})
+  @DisplayName("a value that is not a number is refused, naming the key and the variable")
+  void nonNumeric(String variable, String value, String key) {
+    ConfigException e = refused(variable, value);
+    assertNames(key, e);
+    assertTrue(e.getMessage().contains(variable) && e.getMessage().contains(value), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("a number written as text in the file is still checked, naming the key")
+  void nonNumericInFile() {
+    JsonObject file = shipped();
+    file.getJsonObject("http").put("port", "eighty");
+    assertNames("http.port", refusedFile(file));
+  }
+
+  @Test
+  @DisplayName("a boolean that is not true or false is refused, naming the key")
+  void badBoolean() {
+    assertNames("http.trustProxyHeaders", refused("FLIGHTDECK_HTTP_TRUST_PROXY_HEADERS", "yes"));
+  }
+
+  @Test
+  @DisplayName("an env other than dev or production is refused, naming env")
+  void badEnv() {
+    ConfigException e = refused("FLIGHTDECK_ENV", "staging");
+    assertNames("env", e);
+    assertTrue(e.getMessage().contains("staging"), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("sites that are not JSON are refused, naming sites")
+  void sitesNotJson() {
+    assertNames("sites", refused("FLIGHTDECK_SITES", "shop=wk-shop-2b9e71c4"));
+  }
+
+  @Test
+  @DisplayName("two sites with the same id are refused, naming the second one's id")
+  void duplicateSiteIds() {
+    ConfigException e = refused("FLIGHTDECK_SITES",
+        new JsonArray().add(site("shop", "wk-shop-2b9e71c4")).add(site("shop", "wk-other-3c0f82d5")).encode());
+    assertNames("sites[1].id", e);
+    assertTrue(e.getMessage().contains("shop"), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("two sites with the same write key are refused, naming the second one's writeKey")
+  void duplicateWriteKeys() {
+    assertNames("sites[1].writeKey", refused("FLIGHTDECK_SITES",
+        new JsonArray().add(site("shop", "wk-shop-2b9e71c4")).add(site("blog", "wk-shop-2b9e71c4")).encode()));
+  }
+
+  @Test
+  @DisplayName("a write key shorter than 8 characters is refused, naming it")
+  void shortWriteKey() {
+    assertNames("sites[0].writeKey", refused("FLIGHTDECK_SITES", new JsonArray().add(site("shop", "short")).encode()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"shop.example", "https://shop.example/path", "ftp://shop.example", "https://"})
+  @DisplayName("an allowed origin that is not * or scheme://host[:port] is refused, naming allowedOrigins")
+  void badOrigin(String origin) {
+    JsonObject shop = site("shop", "wk-shop-2b9e71c4").put("allowedOrigins", new JsonArray().add(origin));
+    ConfigException e = refused("FLIGHTDECK_SITES", new JsonArray().add(shop).encode());
+    assertNames("sites[0].allowedOrigins", e);
+    assertTrue(e.getMessage().contains(origin), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("a site burst below ingest.maxBatchEvents is refused, naming the site's rateLimit.burst")
+  void burstBelowBatch() {
+    JsonObject shop = site("shop", "wk-shop-2b9e71c4")
+        .put("rateLimit", new JsonObject().put("eventsPerSecond", 100).put("burst", 499));
+    ConfigException e = refused("FLIGHTDECK_SITES", new JsonArray().add(shop).encode());
+    assertNames("sites[0].rateLimit.burst", e);
+    assertTrue(e.getMessage().contains("ingest.maxBatchEvents"), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("a site's burst is checked against the configured ingest.maxBatchEvents, not the default")
+  void burstFollowsBatchSize() {
+    assertEquals(40_000, load("FLIGHTDECK_INGEST_MAX_BATCH_EVENTS", "100").sites().get(0).burst());
+    JsonObject file = shipped();
+    file.getJsonObject("ingest").put("maxBatchEvents", 10_000);
+    file.getJsonArray("sites").getJsonObject(0).getJsonObject("rateLimit").put("burst", 9_999);
+    assertNames("sites[0].rateLimit.burst", refusedFile(file));
+  }
+
+  @Test
+  @DisplayName("an admin token equal to the read token is refused, naming admin.token")
+  void adminEqualsRead() {
+    assertNames("admin.token", refused("FLIGHTDECK_READ_TOKEN", REAL_READ, "FLIGHTDECK_ADMIN_TOKEN", REAL_READ));
+  }
+
+  @Test
+  @DisplayName("a token shorter than 12 characters is refused, naming it")
+  void shortToken() {
+    assertNames("read.token", refused("FLIGHTDECK_READ_TOKEN", "secret"));
+    assertNames("admin.token", refused("FLIGHTDECK_ADMIN_TOKEN", "   "));
+  }
+
+  @Test
+  @DisplayName("an append queue smaller than one full batch is refused, naming appender.maxQueuedEvents")
+  void queueBelowBatch() {
+    ConfigException e = refused("FLIGHTDECK_APPENDER_MAX_QUEUED_EVENTS", "499");
+    assertNames("appender.maxQueuedEvents", e);
+    assertTrue(e.getMessage().contains("ingest.maxBatchEvents"), e.getMessage());
+    assertEquals(500, load("FLIGHTDECK_APPENDER_MAX_QUEUED_EVENTS", "500").appender().maxQueuedEvents());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"mysql://root@127.0.0.1:3306/flightdeck", "127.0.0.1:5432/flightdeck", "jdbc:postgresql://h/db",
+      "postgresql://host:notaport/db"})
+  @DisplayName("a database URL that is not postgresql:// is refused, naming db.url")
+  void badDbUrl(String url) {
+    assertNames("db.url", refused("FLIGHTDECK_DB_URL", url));
+  }
+
+  @Test
+  @DisplayName("an empty database URL is refused, naming db.url")
+  void emptyDbUrl() {
+    assertNames("db.url", refused("FLIGHTDECK_DB_URL", ""));
+  }
+
+  @Test
+  @DisplayName("a section written as a plain value is refused, naming it")
+  void sectionNotAMap() {
+    JsonObject file = shipped().put("db", "postgresql://postgres@127.0.0.1:5432/flightdeck");
+    assertNames("db", refusedFile(file));
+  }
+
+  // --- production and demo secrets ---
+
+  static Stream<Arguments> eachDemoSecret() {
+    return Stream.of(
+        Arguments.of("read.token", Map.of("FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN, "FLIGHTDECK_SITES", REAL_SITES)),
+        Arguments.of("admin.token", Map.of("FLIGHTDECK_READ_TOKEN", REAL_READ, "FLIGHTDECK_SITES", REAL_SITES)),
+        Arguments.of("sites[0].writeKey", Map.of("FLIGHTDECK_READ_TOKEN", REAL_READ, "FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN)));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("eachDemoSecret")
+  @DisplayName("production refuses each demo secret on its own, naming it")
+  void productionRefusesEachDemoSecret(String key, Map<String, String> realOthers) {
+    Map<String, String> env = new HashMap<>(realOthers);
+    env.put("FLIGHTDECK_ENV", "production");
+    ConfigException e = assertThrows(ConfigException.class, () -> load(env));
+    assertNames(key, e);
+    assertTrue(e.getMessage().contains("production"), e.getMessage());
+    env.remove("FLIGHTDECK_ENV");
+    assertEquals(List.of(key), load(env).demoSecrets(), "dev accepts it and reports it for the warning");
+  }
+
+  @Test
+  @DisplayName("a demo write key on a later site is refused in production too")
+  void productionRefusesDemoWriteKeyOnAnySite() {
+    ConfigException e = refused("FLIGHTDECK_ENV", "production", "FLIGHTDECK_READ_TOKEN", REAL_READ,
+        "FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN, "FLIGHTDECK_SITES",
+        new JsonArray().add(site("shop", "wk-shop-2b9e71c4")).add(site("demo", "demo-write-key")).encode());
+    assertNames("sites[1].writeKey", e);
+  }
+
+  @Test
+  @DisplayName("production with real secrets loads and reports no demo secret")
+  void productionWithRealSecrets() {
+    GatewayConfig c = load("FLIGHTDECK_ENV", "production", "FLIGHTDECK_READ_TOKEN", REAL_READ,
+        "FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN, "FLIGHTDECK_SITES", REAL_SITES);
+    assertTrue(c.production());
+    assertEquals(List.of(), c.demoSecrets());
+    assertEquals(REAL_READ, c.readToken());
+    assertEquals(REAL_ADMIN, c.adminToken());
+  }
+}

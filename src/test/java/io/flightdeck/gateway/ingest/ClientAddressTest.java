@@ -1,0 +1,66 @@
+package io.flightdeck.gateway.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.NullAndEmptySource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Client addresses are stored anonymized: the part that identifies one machine never reaches the store. */
+class ClientAddressTest {
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource({
+      "203.0.113.77, 203.0.113.0",
+      "192.168.1.255, 192.168.1.0",
+      "127.0.0.1, 127.0.0.0",
+      "10.0.0.0, 10.0.0.0",
+      "255.255.255.255, 255.255.255.0"})
+  @DisplayName("an IPv4 address loses its last octet")
+  void ipv4(String address, String stored) {
+    assertEquals(stored, ClientAddress.anonymize(address));
+  }
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource({
+      "2001:db8:1234:5678:9abc:def0:1234:5678, 2001:db8:1234::",
+      "2001:0DB8:ABCD:0012:0000:0000:0000:0001, 2001:db8:abcd::",
+      "2001:db8::1, 2001:db8::",
+      "2001:0:1234::5, 2001:0:1234::",
+      "::1, ::",
+      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff, ffff:ffff:ffff::"})
+  @DisplayName("an IPv6 address keeps its first 48 bits and loses the last 80, written in short form")
+  void ipv6(String address, String stored) {
+    assertEquals(stored, ClientAddress.anonymize(address));
+  }
+
+  @Test
+  @DisplayName("an IPv4-mapped IPv6 address is anonymized as the IPv4 address it carries")
+  void ipv4MappedIpv6() {
+    assertEquals("203.0.113.0", ClientAddress.anonymize("::ffff:203.0.113.77"));
+    assertEquals("198.51.100.0", ClientAddress.anonymize("::FFFF:c633:6414"));
+  }
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource({
+      "fe80::1ff:fe23:4567:890a%eth0, fe80::",
+      "fe80::1ff:fe23:4567:890a%3, fe80::",
+      "2001:db8:1234:5678::1%en0, 2001:db8:1234::"})
+  @DisplayName("a zone id is dropped along with the host part")
+  void zoneIds(String address, String stored) {
+    assertEquals(stored, ClientAddress.anonymize(address));
+  }
+
+  @ParameterizedTest(name = "\"{0}\"")
+  @NullAndEmptySource
+  @ValueSource(strings = {"example.com", "dead.beef", "cafe.example", "localhost", "unknown", " ", "1.2.3.4.5",
+      "256.1.1.1", "203.0.113.77:8080", "2001:db8::1::2", "[2001:db8::1]", "g:1", "203.0.113.77, 10.0.0.1"})
+  @DisplayName("anything that is not an IP address literal is stored as no address, and is never looked up")
+  void notALiteral(String value) {
+    assertNull(ClientAddress.anonymize(value));
+  }
+}

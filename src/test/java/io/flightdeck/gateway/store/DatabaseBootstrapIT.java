@@ -1,0 +1,94 @@
+package io.flightdeck.gateway.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Start-up prepares the store: creates the database when it is missing, migrates it, and is safe to repeat. */
+@ExtendWith(PostgresExtension.class)
+class DatabaseBootstrapIT {
+
+  private TestDatabase server;
+  private TestDatabase created;
+
+  @BeforeEach
+  void newName(TestDatabase db) {
+    server = db;
+    // a dash needs quoting in SQL: the name is used as an operator wrote it
+    created = new TestDatabase(db.urlFor("fd-bootstrap-" + UUID.randomUUID().toString().substring(0, 8)));
+  }
+
+  @AfterEach
+  void dropCreated() {
+    server.execute("DROP DATABASE IF EXISTS \"" + created.name() + "\" WITH (FORCE)");
+  }
+
+  private boolean exists(String database) {
+    return server.queryLong("SELECT count(*) FROM pg_database WHERE datname = ?", database) == 1;
+  }
+
+  private TestGateway startOn(TestDatabase database) {
+    return TestGateway.start(server, Map.of("FLIGHTDECK_DB_URL", database.url()));
+  }
+
+  @Test
+  @DisplayName("a gateway pointed at a database that does not exist yet creates it and migrates it to version 1")
+  void createsAndMigrates() throws Exception {
+    assertFalse(exists(created.name()), "the database is new");
+    try (TestGateway gateway = startOn(created)) {
+      assertTrue(exists(created.name()), "the gateway created " + created.name());
+      assertEquals(1L, created.queryLong("SELECT count(*) FROM information_schema.tables "
+          + "WHERE table_schema = 'public' AND table_name = 'events'"));
+      assertEquals(List.of(List.of("1", true)), created.query(
+          "SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"));
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v1", "/x")).status());
+      assertEquals(1L, created.queryLong("SELECT count(*) FROM events"));
+    }
+  }
+
+  @Test
+  @DisplayName("starting a second time on a created database changes nothing and keeps its events")
+  void secondStartIsHarmless() throws Exception {
+    JsonObject first = HttpTestClient.pageView("v1", "/first");
+    JsonObject second = HttpTestClient.pageView("v1", "/second");
+    try (TestGateway gateway = startOn(created)) {
+      assertEquals(200, gateway.http().postEvents(first).status());
+    }
+    try (TestGateway gateway = startOn(created)) {
+      HttpTestClient.Response r = gateway.http().postEvents(second);
+      assertEquals(200, r.status(), r.body());
+      assertEquals(2L, r.results().getJsonObject(0).getLong("streamVersion"), "the stream continues where it was");
+      assertEquals(200, gateway.http().getWithReadToken("/health/ready").status());
+    }
+    assertEquals(List.of(List.of("1", true)), created.query(
+        "SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"));
+    assertEquals(List.of(List.of(first.getString("id"), "/first", 1L), List.of(second.getString("id"), "/second", 2L)),
+        created.query("SELECT id::text, data->>'pageId', stream_version FROM events ORDER BY position"));
+  }
+
+  @Test
+  @DisplayName("a database that already exists but is empty is migrated, not re-created")
+  void existingEmptyDatabaseIsMigrated() throws Exception {
+    server.execute("CREATE DATABASE \"" + created.name() + "\"");
+    long oid = server.queryLong("SELECT oid FROM pg_database WHERE datname = ?", created.name());
+    try (TestGateway gateway = startOn(created)) {
+      assertEquals(oid, server.queryLong("SELECT oid FROM pg_database WHERE datname = ?", created.name()));
+      assertEquals(1L, created.queryLong("SELECT count(*) FROM information_schema.tables "
+          + "WHERE table_schema = 'public' AND table_name = 'events'"));
+    }
+  }
+}
