@@ -77,7 +77,10 @@ public final class IngestRoutes {
         ctx.fail(new ApiError(403, "origin_not_allowed", "origin " + origin + " may not send events"));
         return;
       }
+      // browsers reject a preflight answer that does not name the origin, whatever else it allows
       ctx.response()
+          .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+          .putHeader(HttpHeaders.VARY, "Origin")
           .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS")
           .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type, X-Write-Key, Authorization")
           .putHeader(HttpHeaders.ACCESS_CONTROL_MAX_AGE, "86400")

@@ -1,0 +1,141 @@
+package io.flightdeck.gateway.ingest;
+
+import static io.flightdeck.gateway.ingest.IngestRequests.assertAppended;
+import static io.flightdeck.gateway.ingest.IngestRequests.assertError;
+import static io.flightdeck.gateway.ingest.IngestRequests.postWith;
+import static io.flightdeck.gateway.ingest.IngestRequests.rowsInStream;
+import static io.flightdeck.gateway.ingest.IngestRequests.storedMetadata;
+import static io.flightdeck.gateway.ingest.IngestRequests.stream;
+import static io.flightdeck.gateway.support.HttpTestClient.pageView;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Browser origins: which pages may post events for which site, and the CORS answers browsers need. */
+@ExtendWith(PostgresExtension.class)
+class CorsIT {
+
+  private static final String SHOP_KEY = "shop-write-key";
+  private static final String SHOP = "https://shop.example";
+  private static final String EVIL = "https://evil.example";
+  private static final String SHOP_SITE = "{\"id\":\"shop\",\"writeKey\":\"" + SHOP_KEY + "\","
+      + "\"allowedOrigins\":[\"" + SHOP + "\"],\"rateLimit\":{\"eventsPerSecond\":1000,\"burst\":1000}}";
+  private static final String DEMO_SITE = "{\"id\":\"demo\",\"writeKey\":\"" + TestGateway.WRITE_KEY + "\","
+      + "\"allowedOrigins\":[\"*\"]}";
+
+  static TestGateway gateway;
+  static TestDatabase db;
+  static HttpTestClient http;
+
+  @BeforeAll
+  static void start(TestDatabase database) {
+    db = database;
+    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_SITES", "[" + DEMO_SITE + "," + SHOP_SITE + "]"));
+    http = gateway.http();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    gateway.close();
+  }
+
+  private static HttpTestClient.Response postFrom(HttpTestClient client, String origin, String writeKey,
+                                                  JsonObject event) {
+    return client.send(postWith(client, "/v1/events", event.encode(),
+        "Content-Type", "application/json", "X-Write-Key", writeKey, "Origin", origin));
+  }
+
+  private static HttpTestClient.Response preflight(HttpTestClient client, String origin) {
+    return client.send(client.request("/v1/events")
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type, x-write-key")
+        .method("OPTIONS", HttpRequest.BodyPublishers.noBody()));
+  }
+
+  @Test
+  @DisplayName("a page on an origin the site does not allow is refused with 403 origin_not_allowed")
+  void disallowedOriginIsRefused() {
+    String streamId = stream("shopper");
+
+    HttpTestClient.Response r = postFrom(http, EVIL, SHOP_KEY, pageView(streamId, "/cart"));
+
+    assertError(r, 403, "origin_not_allowed");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("a page on an origin the site allows posts its event and may read the answer")
+  void allowedOriginIsAccepted() {
+    JsonObject event = pageView(stream("shopper"), "/cart");
+
+    HttpTestClient.Response r = postFrom(http, SHOP, SHOP_KEY, event);
+
+    assertAppended(r, 1);
+    assertEquals(SHOP, r.header("Access-Control-Allow-Origin"), r.headers().toString());
+    assertEquals("shop", storedMetadata(db, event.getString("id")).getString("site"));
+  }
+
+  @Test
+  @DisplayName("a site that allows any origin accepts events from any page")
+  void wildcardSiteAcceptsAnyOrigin() {
+    JsonObject event = pageView(stream("visitor"), "/anywhere");
+
+    HttpTestClient.Response r = postFrom(http, "https://blog.example", TestGateway.WRITE_KEY, event);
+
+    assertAppended(r, 1);
+    assertEquals("https://blog.example", r.header("Access-Control-Allow-Origin"), r.headers().toString());
+  }
+
+  @Test
+  @DisplayName("a CORS preflight from an allowed origin is answered 204 with the methods, headers and origin allowed")
+  void preflightFromAllowedOrigin() {
+    HttpTestClient.Response r = preflight(http, SHOP);
+
+    assertEquals(204, r.status(), r.body());
+    assertEquals(SHOP, r.header("Access-Control-Allow-Origin"), r.headers().toString());
+    assertTrue(tokens(r, "Access-Control-Allow-Methods").contains("post"), r.headers().toString());
+    assertTrue(tokens(r, "Access-Control-Allow-Headers").containsAll(List.of("content-type", "x-write-key")),
+        r.headers().toString());
+  }
+
+  @Test
+  @DisplayName("a CORS preflight from an origin no site allows is refused with 403 origin_not_allowed")
+  void preflightFromOriginNoSiteAllows() throws Exception {
+    try (TestGateway restricted = TestGateway.start(db, Map.of("FLIGHTDECK_SITES", "[" + SHOP_SITE + "]"))) {
+      HttpTestClient client = restricted.http();
+
+      assertError(preflight(client, EVIL), 403, "origin_not_allowed");
+      assertEquals(204, preflight(client, SHOP).status(), "the allowed origin still passes");
+
+      String streamId = stream("shopper");
+      HttpTestClient.Response post = postFrom(client, EVIL, SHOP_KEY, pageView(streamId, "/cart"));
+      assertError(post, 403, "origin_not_allowed");
+      assertNull(post.header("Access-Control-Allow-Origin"), "no site allows " + EVIL);
+      assertEquals(0L, rowsInStream(db, streamId));
+    }
+  }
+
+  private static List<String> tokens(HttpTestClient.Response r, String header) {
+    String value = r.header(header);
+    assertNotNull(value, header + " is sent: " + r.headers());
+    return Arrays.stream(value.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).toList();
+  }
+}

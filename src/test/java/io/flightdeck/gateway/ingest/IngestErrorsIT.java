@@ -1,0 +1,357 @@
+package io.flightdeck.gateway.ingest;
+
+import static io.flightdeck.gateway.ingest.IngestRequests.assertAppended;
+import static io.flightdeck.gateway.ingest.IngestRequests.assertError;
+import static io.flightdeck.gateway.ingest.IngestRequests.batch;
+import static io.flightdeck.gateway.ingest.IngestRequests.detail;
+import static io.flightdeck.gateway.ingest.IngestRequests.details;
+import static io.flightdeck.gateway.ingest.IngestRequests.post;
+import static io.flightdeck.gateway.ingest.IngestRequests.postWith;
+import static io.flightdeck.gateway.ingest.IngestRequests.rowsInStream;
+import static io.flightdeck.gateway.ingest.IngestRequests.stream;
+import static io.flightdeck.gateway.support.HttpTestClient.pageView;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** {@code POST /v1/events} when it is refused: 400, 401, 413 and 415, each with the contract's error body. */
+@ExtendWith(PostgresExtension.class)
+class IngestErrorsIT {
+
+  private static final int MAX_BODY_BYTES = 512 * 1024;
+
+  static TestGateway gateway;
+  static TestDatabase db;
+  static HttpTestClient http;
+
+  @BeforeAll
+  static void start(TestDatabase database) {
+    db = database;
+    gateway = TestGateway.start(database);
+    http = gateway.http();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    gateway.close();
+  }
+
+  // ---- 400 invalid_json
+
+  static Stream<Arguments> invalidJson() {
+    String s = stream("bad-json");
+    return Stream.of(
+        Arguments.of("malformed JSON", "{\"type\": \"PageViewed\", \"streamId\": "),
+        Arguments.of("an empty body", ""),
+        Arguments.of("nesting 33 deep", eventWithNesting(s, 33)),
+        Arguments.of("a 65-digit number", eventWithNumber(s, "1".repeat(65))),
+        Arguments.of("a duplicate key",
+            "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"streamId\":\"other\",\"data\":{\"pageId\":\"/\"}}"),
+        Arguments.of("a string of 32769 characters",
+            pageView(s, "/").put("data", new JsonObject().put("pageId", "/").put("note", "x".repeat(32_769))).encode()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalidJson")
+  @DisplayName("a body that is not acceptable JSON is refused with 400 invalid_json")
+  void invalidJsonIsRefused(String what, String body) {
+    HttpTestClient.Response r = http.send(post(http, body));
+
+    assertError(r, 400, "invalid_json");
+  }
+
+  @Test
+  @DisplayName("a body exactly at the JSON limits (nesting 32 deep, a 64-digit number) is accepted")
+  void jsonAtTheLimitsIsAccepted() {
+    String s = stream("json-limits");
+
+    assertAppended(http.send(post(http, eventWithNesting(s, 32))), 1);
+    assertAppended(http.send(post(http, eventWithNumber(s, "1".repeat(64)))), 1);
+    assertEquals(2L, rowsInStream(db, s));
+  }
+
+  /** A PageViewed event whose body nests {@code depth} levels deep: event, data, then arrays. */
+  private static String eventWithNesting(String streamId, int depth) {
+    int arrays = depth - 2;
+    String nest = "[".repeat(arrays) + "]".repeat(arrays);
+    return "{\"type\":\"PageViewed\",\"streamId\":\"" + streamId + "\",\"data\":{\"pageId\":\"/deep\",\"nest\":" + nest
+        + "}}";
+  }
+
+  private static String eventWithNumber(String streamId, String digits) {
+    return "{\"type\":\"PageViewed\",\"streamId\":\"" + streamId + "\",\"data\":{\"pageId\":\"/n\",\"n\":" + digits
+        + "}}";
+  }
+
+  // ---- 400 invalid_event
+
+  static Stream<Arguments> invalidEvents() {
+    return Stream.of(
+        invalid("an unknown type", e -> e.put("type", "PageTeleported"), "type", "unknown type 'PageTeleported'"),
+        invalid("a missing type", e -> remove(e, "type"), "type", "required"),
+        invalid("a missing streamId", e -> remove(e, "streamId"), "streamId", "required"),
+        invalid("a missing data.pageId", e -> e.put("data", new JsonObject()), "data.pageId", "required"),
+        invalid("missing data", e -> remove(e, "data"), "data", "required"),
+        invalid("a streamId that is a number", e -> e.put("streamId", 42), "streamId", "must be a string"),
+        invalid("an empty streamId", e -> e.put("streamId", ""), "streamId", "must be 1 to 200 characters"),
+        invalid("a streamId of 201 characters", e -> e.put("streamId", "s".repeat(201)), "streamId",
+            "must be 1 to 200 characters"),
+        invalid("a pageId that is a number", e -> e.put("data", new JsonObject().put("pageId", 7)), "data.pageId",
+            null),
+        invalid("data that is not an object", e -> e.put("data", "/home"), "data", "must be an object"),
+        invalid("formData with a non-string value", e -> e.put("type", "FormSubmitted").put("data",
+            new JsonObject().put("formId", "signup").put("formData", new JsonObject().put("age", 42))),
+            "data.formData.age", null),
+        invalid("an unknown top-level field", e -> e.put("colour", "blue"), "colour", "unknown field"),
+        invalid("an id that is not a UUID", e -> e.put("id", "not-a-uuid"), "id", "must be a UUID"),
+        invalid("an occurredAt that is not a timestamp", e -> e.put("occurredAt", "yesterday"), "occurredAt", null),
+        invalid("an occurredAt without a time zone", e -> e.put("occurredAt", "2026-11-22T10:15:30"), "occurredAt",
+            null),
+        invalid("a metadata value that is not a string", e -> e.put("metadata", new JsonObject().put("visits", 3)),
+            "metadata.visits", "must be a string"),
+        invalid("metadata that is not an object", e -> e.put("metadata", "spring"), "metadata", null),
+        invalid("a NUL character inside data", e -> e.put("data", new JsonObject().put("pageId", "/a\u0000b")),
+            "data.pageId", "must not contain the NUL character"),
+        invalid("a schemaVersion the type does not have", e -> e.put("schemaVersion", 2), "schemaVersion",
+            "no version 2 of PageViewed"));
+  }
+
+  private static Arguments invalid(String what, UnaryOperator<JsonObject> change, String field, String problem) {
+    return Arguments.of(what, change, field, problem);
+  }
+
+  private static JsonObject remove(JsonObject event, String field) {
+    event.remove(field);
+    return event;
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalidEvents")
+  @DisplayName("an invalid event is refused with 400 invalid_event naming the field and the problem, and is not stored")
+  void invalidEventIsRefused(String what, UnaryOperator<JsonObject> change, String field, String problem) {
+    String streamId = stream("invalid");
+    JsonObject event = change.apply(pageView(streamId, "/home"));
+
+    HttpTestClient.Response r = http.send(post(http, event.encode()));
+
+    assertError(r, 400, "invalid_event");
+    JsonObject detail = detail(r, 0, field);
+    if (problem != null) {
+      assertEquals(problem, detail.getString("problem"), r.body());
+    } else {
+      assertFalse(detail.getString("problem").isBlank(), r.body());
+    }
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("a streamId of exactly 200 characters is accepted")
+  void streamIdOf200IsAccepted() {
+    String streamId = stream("long") + "-";
+    streamId = streamId + "x".repeat(200 - streamId.length());
+
+    assertAppended(http.postEvents(pageView(streamId, "/")), 1);
+    assertEquals(1L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("a batch with one invalid event is refused naming that event's index, and none of its events is stored")
+  void batchWithOneInvalidEventStoresNothing() {
+    String streamId = stream("batch");
+    JsonObject[] events = new JsonObject[6];
+    for (int i = 0; i < events.length; i++) {
+      events[i] = pageView(streamId, "/" + i);
+    }
+    events[3].put("data", new JsonObject());
+
+    HttpTestClient.Response r = http.postEvents(batch(events));
+
+    assertError(r, 400, "invalid_event");
+    assertEquals(new JsonArray().add(new JsonObject().put("index", 3).put("field", "data.pageId")
+        .put("problem", "required")), details(r));
+    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, db.queryLong("SELECT count(*) FROM events WHERE id = ?::uuid", events[0].getString("id")));
+  }
+
+  @Test
+  @DisplayName("a batch with several invalid events lists each problem with its event's index")
+  void batchListsEveryProblem() {
+    String streamId = stream("batch");
+    JsonObject ok = pageView(streamId, "/ok");
+    JsonObject badType = pageView(streamId, "/x").put("type", "Nope");
+    JsonObject alsoOk = pageView(streamId, "/ok-too");
+    JsonObject badId = pageView(streamId, "/y").put("id", "123");
+
+    HttpTestClient.Response r = http.postEvents(batch(ok, badType, alsoOk, badId));
+
+    assertError(r, 400, "invalid_event");
+    detail(r, 1, "type");
+    detail(r, 3, "id");
+    assertEquals(2, details(r).size(), r.body());
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  // ---- 401
+
+  @Test
+  @DisplayName("an event without a write key anywhere is refused with 401 missing_write_key")
+  void missingWriteKey() {
+    String streamId = stream("no-key");
+
+    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", pageView(streamId, "/").encode(),
+        "Content-Type", "application/json"));
+
+    assertError(r, 401, "missing_write_key");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("an event with a write key no site has is refused with 401 unknown_write_key, wherever the key is")
+  void unknownWriteKey() {
+    String streamId = stream("bad-key");
+    String event = pageView(streamId, "/").encode();
+
+    assertError(http.send(postWith(http, "/v1/events", event, "Content-Type", "application/json",
+        "X-Write-Key", "not-a-known-key")), 401, "unknown_write_key");
+    assertError(http.send(postWith(http, "/v1/events?writeKey=not-a-known-key", event,
+        "Content-Type", "application/json")), 401, "unknown_write_key");
+    assertError(http.send(postWith(http, "/v1/events",
+        new JsonObject(event).put("writeKey", "not-a-known-key").encode(), "Content-Type", "text/plain")),
+        401, "unknown_write_key");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  // ---- 413
+
+  @Test
+  @DisplayName("a body over 512 KiB sent with Content-Length is refused with 413 payload_too_large")
+  void bodyOverLimitWithContentLength() {
+    String streamId = stream("big");
+    byte[] body = bigBatch(streamId);
+
+    HttpTestClient.Response r = http.send(http.request("/v1/events")
+        .header("Content-Type", "application/json")
+        .header("X-Write-Key", TestGateway.WRITE_KEY)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+
+    assertError(r, 413, "payload_too_large");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("a body over 512 KiB sent chunked, without a Content-Length, is refused with 413 payload_too_large")
+  void bodyOverLimitChunked() {
+    String streamId = stream("big-chunked");
+    byte[] body = bigBatch(streamId);
+
+    // a publisher of unknown length makes the JDK client use chunked transfer encoding
+    HttpTestClient.Response r = http.send(http.request("/v1/events")
+        .header("Content-Type", "application/json")
+        .header("X-Write-Key", TestGateway.WRITE_KEY)
+        .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body))));
+
+    assertError(r, 413, "payload_too_large");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  /** A valid batch of fewer than 500 events, each with small data, that adds up to more than 512 KiB. */
+  private static byte[] bigBatch(String streamId) {
+    JsonArray events = new JsonArray();
+    String filler = "y".repeat(2000);
+    for (int i = 0; i < 300; i++) {
+      events.add(pageView(streamId, "/" + i).put("data", new JsonObject().put("pageId", "/" + i).put("note", filler)));
+    }
+    byte[] body = new JsonObject().put("events", events).encode().getBytes(StandardCharsets.UTF_8);
+    assertTrue(body.length > MAX_BODY_BYTES, "the body is over the limit: " + body.length);
+    return body;
+  }
+
+  @Test
+  @DisplayName("a batch of 501 events is refused with 413 payload_too_large and nothing of it is stored")
+  void batchOf501() {
+    String streamId = stream("501");
+
+    HttpTestClient.Response r = http.postEvents(batchOf(streamId, 501));
+
+    assertError(r, 413, "payload_too_large");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("a batch of exactly 500 events is accepted and stored whole")
+  void batchOf500() {
+    String streamId = stream("500");
+
+    assertAppended(http.postEvents(batchOf(streamId, 500)), 500);
+    assertEquals(500L, rowsInStream(db, streamId));
+  }
+
+  private static JsonObject batchOf(String streamId, int n) {
+    JsonObject[] events = new JsonObject[n];
+    for (int i = 0; i < n; i++) {
+      events[i] = pageView(streamId, "/" + i);
+    }
+    return batch(events);
+  }
+
+  @Test
+  @DisplayName("an event whose data is over 32 KiB is refused with 413 payload_too_large and not stored")
+  void dataOverLimit() {
+    String streamId = stream("big-data");
+    // three strings, each under the 32768-character string limit, add up to more than 32 KiB of data
+    JsonObject data = new JsonObject().put("pageId", "/big")
+        .put("a", "a".repeat(12_000)).put("b", "b".repeat(12_000)).put("c", "c".repeat(12_000));
+    JsonObject small = pageView(streamId, "/small");
+
+    HttpTestClient.Response r = http.postEvents(batch(small, pageView(streamId, "/big").put("data", data)));
+
+    assertError(r, 413, "payload_too_large");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  // ---- 415
+
+  @Test
+  @DisplayName("a form-encoded body is refused with 415 unsupported_media_type")
+  void formEncodedIsRefused() {
+    String streamId = stream("form");
+
+    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", pageView(streamId, "/").encode(),
+        "Content-Type", "application/x-www-form-urlencoded", "X-Write-Key", TestGateway.WRITE_KEY));
+
+    assertError(r, 415, "unsupported_media_type");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("a body without a Content-Type is refused with 415 unsupported_media_type")
+  void missingContentTypeIsRefused() {
+    String streamId = stream("no-type");
+
+    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", pageView(streamId, "/").encode(),
+        "X-Write-Key", TestGateway.WRITE_KEY));
+
+    assertError(r, 415, "unsupported_media_type");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+}

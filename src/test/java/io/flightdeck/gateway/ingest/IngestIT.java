@@ -1,0 +1,318 @@
+package io.flightdeck.gateway.ingest;
+
+import static io.flightdeck.gateway.ingest.IngestRequests.assertAppended;
+import static io.flightdeck.gateway.ingest.IngestRequests.assertError;
+import static io.flightdeck.gateway.ingest.IngestRequests.batch;
+import static io.flightdeck.gateway.ingest.IngestRequests.post;
+import static io.flightdeck.gateway.ingest.IngestRequests.postWith;
+import static io.flightdeck.gateway.ingest.IngestRequests.rowsInStream;
+import static io.flightdeck.gateway.ingest.IngestRequests.rowsWithId;
+import static io.flightdeck.gateway.ingest.IngestRequests.storedData;
+import static io.flightdeck.gateway.ingest.IngestRequests.storedMetadata;
+import static io.flightdeck.gateway.ingest.IngestRequests.stream;
+import static io.flightdeck.gateway.support.HttpTestClient.pageView;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** {@code POST /v1/events} when it succeeds: what is answered, what is stored, idempotency; and the schema list. */
+@ExtendWith(PostgresExtension.class)
+class IngestIT {
+
+  private static final String WRITE_KEY = TestGateway.WRITE_KEY;
+
+  static TestGateway gateway;
+  static TestDatabase db;
+  static HttpTestClient http;
+
+  @BeforeAll
+  static void start(TestDatabase database) {
+    db = database;
+    gateway = TestGateway.start(database);
+    http = gateway.http();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    gateway.close();
+  }
+
+  @Test
+  @DisplayName("a single event is answered with its id, position and stream version once it is stored as sent")
+  void singleEventIsStored() {
+    String streamId = stream("visitor");
+    String id = UUID.randomUUID().toString();
+    JsonObject event = new JsonObject()
+        .put("id", id)
+        .put("type", "PageViewed")
+        .put("streamId", streamId)
+        .put("data", new JsonObject().put("pageId", "/docs/getting-started"))
+        .put("metadata", new JsonObject().put("campaign", "spring"))
+        .put("occurredAt", "2026-11-22T10:15:30.120Z");
+
+    HttpTestClient.Response r = http.send(post(http, event.encode()).header("User-Agent", "FlightDeckTest/1.0"));
+
+    JsonObject result = assertAppended(r, 1).getJsonObject(0);
+    assertTrue(r.header("Content-Type").startsWith("application/json"), r.headers().toString());
+    assertEquals(id, result.getString("id"));
+    assertTrue(result.getLong("position") >= 1, r.body());
+    assertEquals(1L, result.getLong("streamVersion"));
+    List<Object> row = db.query("""
+        SELECT position, id::text, stream_id, stream_version, type, schema_version,
+               occurred_at = '2026-11-22T10:15:30.120Z'::timestamptz, recorded_at IS NOT NULL, tx_id IS NOT NULL
+        FROM events WHERE id = ?::uuid""", id).get(0);
+    assertEquals(List.of(result.getLong("position"), id, streamId, 1L, "PageViewed", 1, true, true, true), row);
+    assertEquals(new JsonObject().put("pageId", "/docs/getting-started"), storedData(db, id));
+  }
+
+  @Test
+  @DisplayName("the stored metadata keeps the client's keys and adds the site, user agent and an anonymized client IP")
+  void storedMetadataHasServerFields() {
+    JsonObject event = pageView(stream("visitor"), "/pricing")
+        .put("metadata", new JsonObject().put("campaign", "spring").put("referrer", "newsletter"));
+
+    HttpTestClient.Response r = http.send(post(http, event.encode()).header("User-Agent", "FlightDeckTest/1.0"));
+
+    assertAppended(r, 1);
+    assertEquals(new JsonObject()
+            .put("campaign", "spring")
+            .put("referrer", "newsletter")
+            .put("site", "demo")
+            .put("userAgent", "FlightDeckTest/1.0")
+            .put("clientIp", "127.0.0.0"),
+        storedMetadata(db, event.getString("id")));
+  }
+
+  @Test
+  @DisplayName("a client cannot forge the site or client IP in the stored metadata")
+  void serverMetadataCannotBeForged() {
+    JsonObject event = pageView(stream("visitor"), "/pricing")
+        .put("metadata", new JsonObject().put("site", "someone-else").put("clientIp", "203.0.113.7"));
+
+    assertAppended(http.postEvents(event), 1);
+
+    JsonObject metadata = storedMetadata(db, event.getString("id"));
+    assertEquals("demo", metadata.getString("site"));
+    assertEquals("127.0.0.0", metadata.getString("clientIp"));
+  }
+
+  @Test
+  @DisplayName("an event without an id is stored under an id the gateway makes up and answers")
+  void eventWithoutIdGetsOne() {
+    String streamId = stream("visitor");
+    JsonObject event = pageView(streamId, "/home");
+    event.remove("id");
+
+    JsonObject result = assertAppended(http.postEvents(event), 1).getJsonObject(0);
+
+    String id = UUID.fromString(result.getString("id")).toString();
+    assertEquals(1L, rowsWithId(db, id));
+    assertEquals(1L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("every built-in type is accepted with its version 1 data")
+  void builtInTypesAreAccepted() {
+    String streamId = stream("visitor");
+    JsonObject page = pageView(streamId, "/signup").put("schemaVersion", 1);
+    JsonObject click = new JsonObject().put("type", "ButtonClicked").put("streamId", streamId)
+        .put("data", new JsonObject().put("buttonId", "cta-signup"));
+    JsonObject form = new JsonObject().put("type", "FormSubmitted").put("streamId", streamId)
+        .put("data", new JsonObject().put("formId", "signup")
+            .put("formData", new JsonObject().put("email", "a@example.com").put("plan", "pro")));
+
+    assertAppended(http.postEvents(batch(page, click, form)), 3);
+
+    List<List<Object>> rows = db.query(
+        "SELECT type, schema_version FROM events WHERE stream_id = ? ORDER BY stream_version", streamId);
+    assertEquals(List.of(List.of("PageViewed", 1), List.of("ButtonClicked", 1), List.of("FormSubmitted", 1)), rows);
+  }
+
+  @Test
+  @DisplayName("a batch is stored in the order sent, numbering each stream's events 1, 2, 3...")
+  void batchKeepsOrderAndNumbersStreams() {
+    String a = stream("visitor-a");
+    String b = stream("visitor-b");
+    JsonObject[] events = {
+        pageView(a, "/1"), pageView(b, "/2"), pageView(a, "/3"), pageView(a, "/4"), pageView(b, "/5")};
+
+    JsonArray results = assertAppended(http.postEvents(batch(events)), 5);
+
+    long[] expectedVersions = {1, 1, 2, 3, 2};
+    long previous = 0;
+    for (int i = 0; i < events.length; i++) {
+      JsonObject result = results.getJsonObject(i);
+      assertEquals(events[i].getString("id"), result.getString("id"), "results follow the batch order");
+      assertTrue(result.getLong("position") > previous, "positions follow the batch order: " + results);
+      previous = result.getLong("position");
+      assertEquals(expectedVersions[i], result.getLong("streamVersion"), "event " + i + ": " + results);
+      List<Object> row = db.query("SELECT position, stream_version, data->>'pageId' FROM events WHERE id = ?::uuid",
+          events[i].getString("id")).get(0);
+      assertEquals(List.of(result.getLong("position"), expectedVersions[i], "/" + (i + 1)), row);
+    }
+
+    JsonObject next = assertAppended(http.postEvents(pageView(a, "/6")), 1).getJsonObject(0);
+    assertEquals(4L, next.getLong("streamVersion"), "a later request continues the stream");
+    assertTrue(next.getLong("position") > previous);
+  }
+
+  @Test
+  @DisplayName("a sendBeacon request (text/plain, write key in the query) is accepted as JSON")
+  void textPlainWithQueryKeyIsAccepted() {
+    JsonObject event = pageView(stream("visitor"), "/beacon");
+
+    HttpTestClient.Response r = http.send(postWith(http, "/v1/events?writeKey=" + WRITE_KEY, event.encode(),
+        "Content-Type", "text/plain;charset=UTF-8"));
+
+    assertAppended(r, 1);
+    assertEquals(1L, rowsWithId(db, event.getString("id")));
+  }
+
+  @Test
+  @DisplayName("the write key is accepted in the writeKey query parameter of a JSON request")
+  void writeKeyInQuery() {
+    JsonObject event = pageView(stream("visitor"), "/query-key");
+
+    HttpTestClient.Response r = http.send(postWith(http, "/v1/events?writeKey=" + WRITE_KEY, event.encode(),
+        "Content-Type", "application/json"));
+
+    assertAppended(r, 1);
+    assertEquals("demo", storedMetadata(db, event.getString("id")).getString("site"));
+  }
+
+  @Test
+  @DisplayName("the write key is accepted as a writeKey field of a single event and is not stored with it")
+  void writeKeyInSingleEventBody() {
+    JsonObject event = pageView(stream("visitor"), "/body-key").put("writeKey", WRITE_KEY);
+
+    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", event.encode(),
+        "Content-Type", "text/plain"));
+
+    assertAppended(r, 1);
+    assertWriteKeyNotStored(event.getString("id"));
+  }
+
+  @Test
+  @DisplayName("the write key is accepted as a writeKey field of a batch and is not stored with its events")
+  void writeKeyInBatchBody() {
+    String streamId = stream("visitor");
+    JsonObject first = pageView(streamId, "/a");
+    JsonObject second = pageView(streamId, "/b");
+    JsonObject body = batch(first, second).put("writeKey", WRITE_KEY);
+
+    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", body.encode(),
+        "Content-Type", "application/json"));
+
+    assertAppended(r, 2);
+    assertWriteKeyNotStored(first.getString("id"));
+    assertWriteKeyNotStored(second.getString("id"));
+  }
+
+  private static void assertWriteKeyNotStored(String id) {
+    String row = (String) db.query("SELECT data::text || metadata::text FROM events WHERE id = ?::uuid", id)
+        .get(0).get(0);
+    assertFalse(row.contains("writeKey") || row.contains(WRITE_KEY), "stored data and metadata: " + row);
+    assertEquals("demo", storedMetadata(db, id).getString("site"));
+  }
+
+  @Test
+  @DisplayName("a re-sent event id is stored once and answered as a duplicate with its original position")
+  void resentIdIsDuplicate() {
+    String streamId = stream("visitor");
+    JsonObject event = pageView(streamId, "/first");
+    JsonObject original = assertAppended(http.postEvents(event), 1).getJsonObject(0);
+    // a retry with different content must not overwrite or add anything
+    JsonObject resent = event.copy().put("data", new JsonObject().put("pageId", "/changed"));
+
+    HttpTestClient.Response r = http.postEvents(resent);
+
+    assertEquals(200, r.status(), r.body());
+    JsonObject again = r.results().getJsonObject(0);
+    assertEquals("duplicate", again.getString("status"));
+    assertEquals(event.getString("id"), again.getString("id"));
+    assertEquals(original.getLong("position"), again.getLong("position"));
+    assertEquals(original.getLong("streamVersion"), again.getLong("streamVersion"));
+    assertEquals(1L, rowsWithId(db, event.getString("id")));
+    assertEquals(1L, rowsInStream(db, streamId));
+    assertEquals("/first", storedData(db, event.getString("id")).getString("pageId"));
+  }
+
+  @Test
+  @DisplayName("an id sent twice in one batch is stored once; the second copy is answered as a duplicate")
+  void sameIdTwiceInOneBatch() {
+    String streamId = stream("visitor");
+    JsonObject event = pageView(streamId, "/twice");
+    JsonObject other = pageView(streamId, "/other");
+
+    HttpTestClient.Response r = http.postEvents(batch(event, event.copy(), other));
+
+    assertEquals(200, r.status(), r.body());
+    JsonArray results = r.results();
+    assertEquals(3, results.size());
+    assertEquals("appended", results.getJsonObject(0).getString("status"));
+    assertEquals("duplicate", results.getJsonObject(1).getString("status"));
+    assertEquals("appended", results.getJsonObject(2).getString("status"));
+    assertEquals(results.getJsonObject(0).getLong("position"), results.getJsonObject(1).getLong("position"));
+    assertEquals(results.getJsonObject(0).getLong("streamVersion"),
+        results.getJsonObject(1).getLong("streamVersion"));
+    assertEquals(2L, results.getJsonObject(2).getLong("streamVersion"), "the stream has no gap: " + results);
+    assertEquals(1L, rowsWithId(db, event.getString("id")));
+    assertEquals(2L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("GET /v1/schemas lists PageViewed, ButtonClicked and FormSubmitted version 1 with their JSON schemas")
+  void schemasAreListed() {
+    HttpTestClient.Response r = http.send(http.request("/v1/schemas").GET());
+
+    assertEquals(200, r.status(), r.body());
+    assertTrue(r.header("Content-Type").startsWith("application/json"));
+    Map<String, JsonObject> byType = new HashMap<>();
+    for (Object o : r.json().getJsonArray("schemas")) {
+      JsonObject entry = (JsonObject) o;
+      assertEquals(1, entry.getInteger("version"), entry.encode());
+      byType.put(entry.getString("type"), entry.getJsonObject("schema"));
+    }
+    assertEquals(List.of("ButtonClicked", "FormSubmitted", "PageViewed"), byType.keySet().stream().sorted().toList());
+    assertRequires(byType.get("PageViewed"), "pageId");
+    assertRequires(byType.get("ButtonClicked"), "buttonId");
+    assertRequires(byType.get("FormSubmitted"), "formId", "formData");
+    assertEquals("string", byType.get("FormSubmitted").getJsonObject("properties").getJsonObject("formData")
+        .getJsonObject("additionalProperties").getString("type"), "formData maps strings to strings");
+  }
+
+  private static void assertRequires(JsonObject schema, String... fields) {
+    assertNotNull(schema);
+    assertEquals("object", schema.getString("type"), schema.encode());
+    assertTrue(schema.getString("$schema", "").contains("json-schema.org"), schema.encode());
+    assertEquals(new JsonArray(List.of((Object[]) fields)), schema.getJsonArray("required"), schema.encode());
+    for (String field : fields) {
+      assertTrue(schema.getJsonObject("properties").containsKey(field), schema.encode());
+    }
+  }
+
+  @Test
+  @DisplayName("an unknown path answers 404 with the JSON error body")
+  void unknownPathIs404() {
+    assertError(http.send(http.request("/v1/no-such-thing").GET()), 404, "not_found");
+    assertError(http.send(postWith(http, "/v1/event", "{}", "Content-Type", "application/json",
+        "X-Write-Key", WRITE_KEY)), 404, "not_found");
+  }
+}
