@@ -13,11 +13,17 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Loads {@code conf/gateway.yaml} (or {@code FLIGHTDECK_CONFIG}) with vertx-config, then the environment on top. */
+/**
+ * Loads the configuration with vertx-config in three layers: the shipped {@code conf/gateway.yaml} (bundled in
+ * the jar, so every key has a default and therefore an environment variable), the operator's file
+ * ({@code conf/gateway.yaml} or {@code FLIGHTDECK_CONFIG}) merged over it, then {@code FLIGHTDECK_*} variables.
+ */
 public final class ConfigLoader {
 
   private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
   public static final String DEFAULT_PATH = "conf/gateway.yaml";
+  /** The shipped file inside the jar; vert.x resolves a relative path missing on disk from the classpath. */
+  static final String DEFAULTS_RESOURCE = "flightdeck/gateway.yaml";
 
   private ConfigLoader() {
   }
@@ -32,15 +38,20 @@ public final class ConfigLoader {
     if (!Files.isRegularFile(path)) {
       return Future.failedFuture(new ConfigException("FLIGHTDECK_CONFIG", "no config file at " + path.toAbsolutePath()));
     }
-    ConfigStoreOptions yaml = new ConfigStoreOptions()
-        .setType("file")
-        .setFormat("yaml")
-        .setConfig(new JsonObject().put("path", path.toString()));
-    ConfigRetriever retriever = ConfigRetriever.create(vertx, new ConfigRetrieverOptions().addStore(yaml).setScanPeriod(-1));
+    ConfigRetrieverOptions options = new ConfigRetrieverOptions()
+        .addStore(yamlFile(DEFAULTS_RESOURCE))
+        .addStore(yamlFile(path.toString()))
+        .setIncludeDefaultStores(false)
+        .setScanPeriod(-1);
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, options);
     return retriever.getConfig()
         .recover(e -> Future.failedFuture(new ConfigException(path.toString(), "cannot be read as YAML: " + e.getMessage())))
         .eventually(retriever::close)
         .map(json -> fromJson(json, env));
+  }
+
+  private static ConfigStoreOptions yamlFile(String path) {
+    return new ConfigStoreOptions().setType("file").setFormat("yaml").setConfig(new JsonObject().put("path", path));
   }
 
   /** Applies the environment to an already loaded file and validates the result. */

@@ -1,0 +1,67 @@
+package io.flightdeck.gateway.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Vertx;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+  private final Vertx vertx = Vertx.vertx();
+
+  @AfterEach
+  void close() {
+    vertx.close();
+  }
+
+  private GatewayConfig load(Map<String, String> env) throws Exception {
+    return ConfigLoader.load(vertx, env).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  @DisplayName("a trimmed config file keeps every shipped default, and every key stays overridable from the environment")
+  void trimmedFileKeepsDefaults(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("mine.yaml");
+    Files.writeString(file, "db:\n  readPoolSize: 3\n");
+    GatewayConfig config = load(Map.of("FLIGHTDECK_CONFIG", file.toString(), "FLIGHTDECK_HTTP_PORT", "9090"));
+    assertEquals(3, config.db().readPoolSize(), "the operator's value");
+    assertEquals(9090, config.http().port(), "a key absent from the operator's file is still overridable");
+    assertEquals(500, config.ingest().maxBatchEvents(), "a shipped default");
+    assertEquals("demo", config.sites().get(0).id(), "the shipped demo site");
+  }
+
+  @Test
+  @DisplayName("an operator's file replaces lists such as sites instead of merging into them")
+  void listsAreReplaced(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("mine.yaml");
+    Files.writeString(file, """
+        sites:
+          - id: shop
+            writeKey: shop-write-key-123
+            allowedOrigins: ["https://shop.example"]
+        """);
+    GatewayConfig config = load(Map.of("FLIGHTDECK_CONFIG", file.toString()));
+    assertEquals(1, config.sites().size());
+    assertEquals("shop", config.sites().get(0).id());
+  }
+
+  @Test
+  @DisplayName("a config file that is not YAML stops start-up with a message naming the file")
+  void brokenYamlIsNamed(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("broken.yaml");
+    Files.writeString(file, "http: [unclosed\n");
+    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+        () -> load(Map.of("FLIGHTDECK_CONFIG", file.toString())));
+    assertTrue(e.getCause() instanceof ConfigException, String.valueOf(e.getCause()));
+    assertTrue(e.getCause().getMessage().startsWith(file.toString()), e.getCause().getMessage());
+  }
+}
