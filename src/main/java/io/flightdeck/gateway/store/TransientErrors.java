@@ -28,6 +28,11 @@ final class TransientErrors {
       return true;
     }
     if (t instanceof PgException pg) {
+      if ("FATAL".equals(pg.getSeverity()) || "PANIC".equals(pg.getSeverity())) {
+        // the session is gone (refused at connect, terminated, server stopping): another connection may well work,
+        // and past the deadline the client is told 503, the store is down
+        return true;
+      }
       String state = pg.getSqlState();
       return state != null && (RETRYABLE_STATES.contains(state) || state.startsWith("08") || state.startsWith("53"));
     }

@@ -1,0 +1,160 @@
+package io.flightdeck.gateway.store;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The store misbehaving under a running gateway: a writer holding the position lock, the database refusing
+ * connections, connections killed mid-transaction and during COMMIT. Each test runs its own gateway, configured as
+ * the scenario needs, on the class's database.
+ */
+@ExtendWith(PostgresExtension.class)
+class StoreFailureIT {
+
+  static TestDatabase db;
+
+  @BeforeAll
+  static void database(TestDatabase database) {
+    db = database;
+  }
+
+  @Test
+  @DisplayName("an event is acknowledged only once it is committed")
+  void answerComesAfterCommit() throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      JsonObject event = HttpTestClient.pageView("held-visitor", "/checkout");
+      String id = event.getString("id");
+      CompletableFuture<Response> answer;
+      CompletableFuture<Long> rowsWhenAnswered;
+      try (StoreProbe.PositionLock lock = StoreProbe.PositionLock.hold(db)) {
+        answer = gateway.http().postEventsAsync(event);
+        // counted the moment the answer arrives, before anything else can happen
+        rowsWhenAnswered = answer.thenApply(r -> StoreProbe.rowsWithId(db, id));
+        await("the append waits on the position lock").atMost(Duration.ofSeconds(10))
+            .until(() -> !StoreProbe.appendBackendsWaitingOnLock(db).isEmpty());
+
+        await("no answer and no row while the commit cannot happen")
+            .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+            .until(() -> !answer.isDone() && StoreProbe.rowsWithId(db, id) == 0);
+      }
+
+      Response r = StoreProbe.within(answer, Duration.ofSeconds(10));
+      assertEquals(200, r.status(), r.body());
+      assertEquals("appended", r.results().getJsonObject(0).getString("status"));
+      assertEquals(1L, StoreProbe.within(rowsWhenAnswered, Duration.ofSeconds(10)),
+          "the row exists when the answer arrives");
+    }
+  }
+
+  @Test
+  @DisplayName("while the store is down, ingest answers 503 with Retry-After and is not ready; both recover with it")
+  void storeDownThenBack() throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "1500"))) {
+      HttpTestClient http = gateway.http();
+      assertEquals(200, http.postEvents(HttpTestClient.pageView("before-outage", "/")).status(), "the store is up");
+      JsonObject event = HttpTestClient.pageView("outage-visitor", "/during");
+      try {
+        StoreProbe.allowConnections(db, false);
+        StoreProbe.terminateAllSessions(db);
+
+        Response down = http.postEvents(event);
+        assertEquals(503, down.status(), down.body());
+        assertEquals("unavailable", down.errorCode());
+        assertNotNull(down.header("Retry-After"), "Retry-After tells the client when to come back");
+        assertEquals(503, ready(http).status(), "not ready while the store is down");
+      } finally {
+        StoreProbe.allowConnections(db, true);
+      }
+
+      await("ready again").atMost(Duration.ofSeconds(20)).until(() -> ready(http).status() == 200);
+      // the client re-sends the very same event, as a client told 503 should
+      await("the re-sent event is stored").atMost(Duration.ofSeconds(20))
+          .until(() -> http.postEvents(event).status() == 200);
+      assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
+    }
+  }
+
+  @Test
+  @DisplayName("an append whose connection is killed mid-transaction is retried: answered 200, stored once")
+  void connectionKilledMidTransactionIsRetried() throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      JsonObject event = HttpTestClient.pageView("killed-visitor", "/cart");
+      CompletableFuture<Response> answer;
+      try (StoreProbe.PositionLock lock = StoreProbe.PositionLock.hold(db)) {
+        answer = gateway.http().postEventsAsync(event);
+        int victim = await("the append waits on the position lock").atMost(Duration.ofSeconds(10))
+            .until(() -> StoreProbe.appendBackendsWaitingOnLock(db), pids -> !pids.isEmpty()).get(0);
+
+        StoreProbe.terminate(db, victim);
+
+        await("the append is retried on another connection").atMost(Duration.ofSeconds(10))
+            .until(() -> StoreProbe.appendBackendsWaitingOnLock(db), pids -> hasOtherThan(pids, victim));
+        assertFalse(answer.isDone(), "no answer before the commit");
+      }
+
+      Response r = StoreProbe.within(answer, Duration.ofSeconds(15));
+      assertEquals(200, r.status(), r.body());
+      assertEquals("appended", r.results().getJsonObject(0).getString("status"));
+      assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
+    }
+  }
+
+  @Test
+  @DisplayName("an append whose connection is lost during COMMIT is retried safely: answered 200, stored once")
+  void connectionLostDuringCommitIsRetried() throws Exception {
+    // a deferred trigger runs inside COMMIT: its pg_sleep is a commit that takes long enough to be interrupted
+    db.execute("""
+        CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM pg_sleep(1.5);
+          RETURN NULL;
+        END
+        $$""");
+    db.execute("""
+        CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED
+        FOR EACH ROW WHEN (NEW.stream_id = 'slow-commit') EXECUTE FUNCTION test_slow_commit()""");
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "20000"))) {
+      JsonObject event = HttpTestClient.pageView("slow-commit", "/thank-you");
+      CompletableFuture<Response> answer = gateway.http().postEventsAsync(event);
+      int victim = await("the append is inside COMMIT").atMost(Duration.ofSeconds(10))
+          .until(() -> StoreProbe.appendBackendsWaitingOn(db, "PgSleep"), pids -> !pids.isEmpty()).get(0);
+      assertFalse(answer.isDone(), "no answer while COMMIT is still running");
+
+      StoreProbe.terminate(db, victim);
+
+      Response r = StoreProbe.within(answer, Duration.ofSeconds(30));
+      assertEquals(200, r.status(), r.body());
+      assertEquals("appended", r.results().getJsonObject(0).getString("status"));
+      assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
+      assertEquals(1L, db.queryLong("SELECT count(*) FROM events WHERE stream_id = 'slow-commit'"));
+    } finally {
+      db.execute("DROP TRIGGER IF EXISTS test_slow_commit ON events");
+      db.execute("DROP FUNCTION IF EXISTS test_slow_commit()");
+    }
+  }
+
+  private static Response ready(HttpTestClient http) {
+    return http.send(http.request("/health/ready").GET());
+  }
+
+  private static boolean hasOtherThan(List<Integer> pids, int pid) {
+    return pids.stream().anyMatch(p -> p != pid);
+  }
+}
