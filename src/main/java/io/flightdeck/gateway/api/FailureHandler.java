@@ -35,9 +35,9 @@ public final class FailureHandler implements Handler<RoutingContext> {
         .end(error.body().toBuffer());
   }
 
+  /** The path without its query string, so an {@code access_token} parameter never reaches a log line. */
   static String routeOf(RoutingContext ctx) {
-    String route = ctx.currentRoute() == null ? null : ctx.currentRoute().getPath();
-    return route == null ? "(unmatched)" : route;
+    return ctx.normalizedPath();
   }
 
   static ApiError toApiError(RoutingContext ctx) {
