@@ -1,0 +1,131 @@
+package io.flightdeck.gateway.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Reads the CPU time used so far by the load generator, the gateway, PostgreSQL and the whole machine, from
+ * {@code /proc}. The three share the machine's cores, so a figure is only honest next to what each one used.
+ * Blocking file reads: call from a worker thread.
+ *
+ * @param generatorPid the process generating load; 0 for this JVM
+ * @param gatewayPid the gateway process; 0 when there is none
+ * @param postmasterPid PostgreSQL's postmaster, whose children are the backends; 0 when unknown
+ */
+record CpuProbe(long generatorPid, long gatewayPid, long postmasterPid) {
+
+  // USER_HZ, the unit of /proc times, is 100 on every architecture Linux exposes to user space this way
+  private static final long NANOS_PER_TICK = 10_000_000L;
+  private static final Path PROC = Path.of("/proc");
+
+  /** CPU time in nanoseconds at one instant; -1 where it could not be read. */
+  record Sample(long nanoTime, long generator, long gateway, long postgres, long machine) {
+  }
+
+  /** Cores used on average between two samples; NaN where unknown. */
+  record Usage(double generator, double gateway, double postgres, double machine) {
+
+    static final Usage UNKNOWN = new Usage(Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+
+    /** Machine time used by none of the three: other people's work, the kernel, processes that exited. */
+    double other() {
+      // the readings are taken a few milliseconds apart: a small negative difference is noise, not work
+      return Math.max(0, machine - generator - gateway - postgres);
+    }
+  }
+
+  Sample sample() {
+    return new Sample(System.nanoTime(), generatorCpu(), gatewayPid == 0 ? -1 : processCpu(gatewayPid),
+        postmasterPid == 0 ? -1 : postgresCpu(), machineBusy());
+  }
+
+  static Usage between(Sample a, Sample b) {
+    double wall = b.nanoTime() - a.nanoTime();
+    return new Usage(cores(a.generator(), b.generator(), wall), cores(a.gateway(), b.gateway(), wall),
+        cores(a.postgres(), b.postgres(), wall), cores(a.machine(), b.machine(), wall));
+  }
+
+  private static double cores(long from, long to, double wallNanos) {
+    return from < 0 || to < 0 || wallNanos <= 0 ? Double.NaN : (to - from) / wallNanos;
+  }
+
+  private long generatorCpu() {
+    if (generatorPid != 0) {
+      return processCpu(generatorPid);
+    }
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime();
+    }
+    return -1;
+  }
+
+  /** utime + stime of one process (all its threads). */
+  static long processCpu(long pid) {
+    long[] stat = stat(PROC.resolve(Long.toString(pid)).resolve("stat"));
+    return stat == null ? -1 : stat[1];
+  }
+
+  /** The parent of a process, or 0 when it cannot be read (another host, another PID namespace). */
+  static long parentPid(long pid) {
+    long[] stat = stat(PROC.resolve(Long.toString(pid)).resolve("stat"));
+    return stat == null ? 0 : stat[0];
+  }
+
+  /**
+   * The postmaster and its children. A backend that exits inside the window takes its time with it, which is
+   * why the load keeps its connections open.
+   */
+  private long postgresCpu() {
+    long total = 0;
+    boolean seen = false;
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(PROC, p -> isPid(p.getFileName().toString()))) {
+      for (Path dir : dirs) {
+        long pid = Long.parseLong(dir.getFileName().toString());
+        long[] stat = stat(dir.resolve("stat"));
+        if (stat != null && (pid == postmasterPid || stat[0] == postmasterPid)) {
+          total += stat[1];
+          seen = true;
+        }
+      }
+    } catch (IOException e) {
+      return -1;
+    }
+    return seen ? total : -1;
+  }
+
+  /** {ppid, cpu nanoseconds} from a /proc/[pid]/stat file, or null when it is gone. */
+  private static long[] stat(Path file) {
+    String line;
+    try {
+      line = Files.readString(file);
+    } catch (IOException e) {
+      return null;
+    }
+    // the command name (field 2) may hold spaces and parentheses; the fixed fields follow the last ')'
+    String[] f = line.substring(line.lastIndexOf(')') + 2).trim().split(" ");
+    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    return new long[] {Long.parseLong(f[1]), ticks * NANOS_PER_TICK};
+  }
+
+  private static long machineBusy() {
+    try {
+      String[] f = Files.readAllLines(PROC.resolve("stat")).get(0).trim().split("\\s+");
+      // cpu user nice system idle iowait irq softirq steal: idle, iowait and steal (a hypervisor's other
+      // guests) are not work done on this machine
+      long busy = 0;
+      for (int i : new int[] {1, 2, 3, 6, 7}) {
+        busy += Long.parseLong(f[i]);
+      }
+      return busy * NANOS_PER_TICK;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static boolean isPid(String name) {
+    return !name.isEmpty() && name.chars().allMatch(Character::isDigit);
+  }
+}

@@ -1,0 +1,153 @@
+package io.flightdeck.gateway.bench;
+
+import io.flightdeck.gateway.config.ConfigLoader;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gateway as an operator runs it: {@code java -Xmx1g -jar flightdeck-gateway.jar}, its own process, on a
+ * fresh database and a free port on 127.0.0.1, with the shipped configuration except for the limits that would
+ * otherwise cap the benchmark instead of the gateway (the demo site's rate limit, the append queue).
+ */
+final class GatewayUnderTest {
+
+  static final String WRITE_KEY = "demo-write-key";
+  static final String HEAP = "-Xmx1g";
+
+  /** Everything the benchmark changes from conf/gateway.yaml, as the report lists it. */
+  static final Map<String, String> OVERRIDES = Map.of(
+      "FLIGHTDECK_HTTP_HOST", "127.0.0.1",
+      "FLIGHTDECK_SITES", "[{\"id\":\"demo\",\"writeKey\":\"" + WRITE_KEY + "\",\"allowedOrigins\":[\"*\"],"
+          + "\"rateLimit\":{\"eventsPerSecond\":10000000,\"burst\":100000000}}]",
+      "FLIGHTDECK_APPENDER_MAX_QUEUED_EVENTS", "1000000");
+
+  private static final long READY_TIMEOUT_MS = 90_000;
+  private static final long STOP_TIMEOUT_MS = 20_000;
+
+  private final Vertx vertx;
+  private final Process process;
+  private final int port;
+  private final Path log;
+
+  private GatewayUnderTest(Vertx vertx, Process process, int port, Path log) {
+    this.vertx = vertx;
+    this.process = process;
+    this.port = port;
+    this.log = log;
+  }
+
+  /** Starts the gateway on {@code dbUrl} and answers once {@code /health/ready} says 200. */
+  static Future<GatewayUnderTest> start(Vertx vertx, Path jar, String dbUrl, Path logFile) {
+    return vertx.executeBlocking(() -> launch(vertx, jar, dbUrl, logFile), false)
+        .compose(g -> g.awaitReady(System.currentTimeMillis() + READY_TIMEOUT_MS)
+            .map(g)
+            .recover(e -> g.stop().transform(v -> Future.<GatewayUnderTest>failedFuture(e))));
+  }
+
+  private static GatewayUnderTest launch(Vertx vertx, Path jar, String dbUrl, Path logFile) throws IOException {
+    if (!Files.isReadable(jar)) {
+      throw new IllegalStateException("no gateway jar at " + jar.toAbsolutePath() + " (build it, or pass --jar)");
+    }
+    Path config = ConfigLoader.configPath(System.getenv());
+    if (!Files.isReadable(config)) {
+      throw new IllegalStateException("no gateway configuration at " + config.toAbsolutePath()
+          + ": run the benchmark from the project directory (or set FLIGHTDECK_CONFIG)");
+    }
+    int port = freePort();
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb = new ProcessBuilder(java, HEAP, "-jar", jar.toString())
+        .redirectErrorStream(true)
+        .redirectOutput(logFile.toFile());
+    Map<String, String> env = pb.environment();
+    env.remove(BenchOptions.DB_URL_ENV); // the gateway would warn that it matches no configuration key
+    env.putAll(OVERRIDES);
+    env.put("FLIGHTDECK_DB_URL", dbUrl);
+    env.put("FLIGHTDECK_HTTP_PORT", Integer.toString(port));
+    return new GatewayUnderTest(vertx, pb.start(), port, logFile);
+  }
+
+  /** Other FLIGHTDECK_* variables this process passes on to the gateway: they change what is measured. */
+  static List<String> inheritedSettings() {
+    Set<String> ours = Set.of("FLIGHTDECK_DB_URL", "FLIGHTDECK_HTTP_PORT", BenchOptions.DB_URL_ENV);
+    return System.getenv().keySet().stream()
+        .filter(k -> k.startsWith("FLIGHTDECK_") && !ours.contains(k) && !OVERRIDES.containsKey(k))
+        .sorted()
+        .toList();
+  }
+
+  /** A port free right now; the gateway binds it a moment later, which on a benchmark machine is safe enough. */
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  int port() {
+    return port;
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  private Future<Void> awaitReady(long deadline) {
+    if (!process.isAlive()) {
+      return Future.failedFuture(failure("the gateway exited with " + process.exitValue() + " during start-up"));
+    }
+    if (System.currentTimeMillis() > deadline) {
+      return Future.failedFuture(failure("the gateway was not ready within " + READY_TIMEOUT_MS + " ms"));
+    }
+    return ready().compose(up -> up ? Future.succeededFuture()
+        : vertx.timer(200).compose(v -> awaitReady(deadline)));
+  }
+
+  private Future<Boolean> ready() {
+    HttpClient client = vertx.createHttpClient();
+    RequestOptions get = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(port)
+        .setURI("/health/ready").setIdleTimeout(2000);
+    return client.request(get)
+        .compose(req -> req.send())
+        .compose(resp -> resp.body().map(b -> resp.statusCode() == 200))
+        .otherwise(false)
+        .eventually(client::close);
+  }
+
+  /** SIGTERM, as an operator would stop it; answers its exit code (the contract says 0 within 10 s). */
+  Future<Integer> stop() {
+    if (!process.isAlive()) {
+      return Future.succeededFuture(process.exitValue());
+    }
+    process.destroy();
+    return Future.fromCompletionStage(process.onExit(), vertx.getOrCreateContext())
+        .map(Process::exitValue)
+        .timeout(STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .recover(e -> {
+          process.destroyForcibly();
+          return Future.failedFuture(failure("the gateway did not exit within " + STOP_TIMEOUT_MS + " ms of SIGTERM"));
+        });
+  }
+
+  private IllegalStateException failure(String what) {
+    return new IllegalStateException(what + "; its log (" + log + ") ends:\n" + tail());
+  }
+
+  private String tail() {
+    try {
+      return BenchText.tail(Files.readString(log), 2000);
+    } catch (IOException e) {
+      return "(unreadable: " + e.getMessage() + ")";
+    }
+  }
+}

@@ -1,0 +1,184 @@
+package io.flightdeck.gateway.bench;
+
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A share of the load on one event loop with its own client and connections, so lanes share no state and no
+ * answer hops threads. Closed loop: each connection sends its next request when the previous answer arrives.
+ * Open loop: request n is due at {@code t0 + n / rate}, whatever the answers do, and its latency counts from
+ * then, so a slow answer that delays the requests behind it shows in their latency (no coordinated omission).
+ */
+final class LoadLane extends VerticleBase {
+
+  private static final String HOST = "127.0.0.1";
+  private static final long REQUEST_IDLE_TIMEOUT_MS = 10_000;
+  private static final long DRAIN_TIMEOUT_MS = 15_000;
+  /** After a connection-level failure a closed-loop slot pauses, so a dead gateway is not hammered in a loop. */
+  private static final long FAILURE_PAUSE_MS = 10;
+
+  private final LoadSpec spec;
+  private final int port;
+  private final MeasureWindow window;
+  final LaneStats stats = new LaneStats();
+  private final Promise<Void> drained = Promise.promise();
+  private HttpClient client;
+  private RequestOptions request;
+  private int outstanding;
+  private boolean stopping;
+  // open loop only
+  private long t0;
+  private double intervalNanos;
+  private long sent;
+  private long timerId = -1;
+
+  LoadLane(LoadSpec spec, int port, MeasureWindow window) {
+    this.spec = spec;
+    this.port = port;
+    this.window = window;
+  }
+
+  @Override
+  public Future<?> start() {
+    client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
+        new PoolOptions().setHttp1MaxSize(spec.connections()).setMaxWaitQueueSize(spec.connections()));
+    request = new RequestOptions().setMethod(HttpMethod.POST).setHost(HOST).setPort(port).setURI("/v1/events")
+        .putHeader("Content-Type", "application/json")
+        .putHeader("X-Write-Key", GatewayUnderTest.WRITE_KEY)
+        .putHeader("User-Agent", EventBodies.USER_AGENT)
+        .setIdleTimeout(REQUEST_IDLE_TIMEOUT_MS);
+    if (spec.openLoop()) {
+      t0 = System.nanoTime();
+      intervalNanos = 1e9 / spec.ratePerSecond();
+      pump();
+    } else {
+      for (int i = 0; i < spec.connections(); i++) {
+        send(System.nanoTime());
+      }
+    }
+    return Future.succeededFuture();
+  }
+
+  /** Sends nothing new; waits (bounded) for the answers still due, then closes the connections. */
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    if (spec.openLoop()) {
+      pump(); // sends what was due inside the window and is still waiting for a connection
+    }
+    checkDrained();
+    return drained.future()
+        .timeout(DRAIN_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .recover(e -> {
+          stats.recordError("unfinished after drain", "no answer within " + DRAIN_TIMEOUT_MS + " ms of the end",
+              outstanding + unsent());
+          return Future.succeededFuture();
+        })
+        .eventually(() -> client.close());
+  }
+
+  /** Open loop: sends every request due by now (never one due after the window), one per free connection. */
+  private void pump() {
+    long now = System.nanoTime();
+    long due = dueBy(Math.min(now, window.end()));
+    while (sent < due && outstanding < spec.connections()) {
+      long intended = t0 + (long) (sent * intervalNanos);
+      sent++;
+      send(intended);
+    }
+    if (window.contains(now)) {
+      stats.maxBacklog = Math.max(stats.maxBacklog, due - sent);
+    }
+    wakeForNext(now);
+    checkDrained();
+  }
+
+  /**
+   * A timer for the next request's due time, only when no answer is on its way to call {@link #pump()} anyway:
+   * a fixed 1 ms tick would wake each event loop a thousand times a second, CPU taken from the gateway. Timers
+   * have millisecond resolution and fire up to 1 ms late; that lateness is in the latencies, which is honest.
+   */
+  private void wakeForNext(long now) {
+    long nextDue = t0 + (long) (sent * intervalNanos);
+    if (timerId >= 0 || outstanding >= spec.connections() || window.closedBy(nextDue)) {
+      return;
+    }
+    long delayMs = Math.max(1, (nextDue - now + 999_999) / 1_000_000);
+    timerId = vertx.setTimer(delayMs, id -> {
+      timerId = -1;
+      pump();
+    });
+  }
+
+  private long dueBy(long nanoTime) {
+    return nanoTime < t0 ? 0 : (long) ((nanoTime - t0) / intervalNanos) + 1;
+  }
+
+  private long unsent() {
+    return spec.openLoop() ? Math.max(0, dueBy(Math.min(System.nanoTime(), window.end())) - sent) : 0;
+  }
+
+  private void send(long intended) {
+    outstanding++;
+    Buffer body = EventBodies.of(spec.eventsPerRequest());
+    client.request(request)
+        .compose(req -> req.send(body))
+        .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), b)))
+        .onComplete(ar -> answered(intended, ar));
+  }
+
+  private record Answer(int status, Buffer body) {
+  }
+
+  private void answered(long intended, AsyncResult<Answer> ar) {
+    outstanding--;
+    long now = System.nanoTime();
+    if (ar.succeeded() && ar.result().status() == 200) {
+      recordSuccess(intended, now);
+    } else if (ar.succeeded()) {
+      stats.recordError("HTTP " + ar.result().status(), ar.result().body().toString(), 1);
+    } else {
+      stats.recordError(ar.cause().getClass().getSimpleName(), String.valueOf(ar.cause().getMessage()), 1);
+    }
+    next(ar.succeeded());
+  }
+
+  private void recordSuccess(long intended, long now) {
+    stats.ackedEvents += spec.eventsPerRequest();
+    if (window.contains(now)) {
+      stats.okRequests++;
+      stats.okEvents += spec.eventsPerRequest();
+    }
+    // latency belongs to the window its request was due in, however late the answer comes
+    if (window.contains(intended)) {
+      stats.recordLatency(now - intended);
+    }
+  }
+
+  private void next(boolean answered) {
+    if (spec.openLoop()) {
+      pump();
+    } else if (stopping || window.closedBy(System.nanoTime())) {
+      checkDrained();
+    } else if (answered) {
+      send(System.nanoTime());
+    } else {
+      vertx.setTimer(FAILURE_PAUSE_MS, id -> next(true));
+    }
+  }
+
+  private void checkDrained() {
+    if (stopping && outstanding == 0 && unsent() == 0) {
+      drained.tryComplete();
+    }
+  }
+}

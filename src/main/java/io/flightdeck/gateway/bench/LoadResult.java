@@ -1,0 +1,49 @@
+package io.flightdeck.gateway.bench;
+
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+
+/**
+ * What one load phase measured.
+ *
+ * @param windowSeconds the measured window's length
+ * @param okRequests 200 answers inside the window
+ * @param okEvents their events
+ * @param ackedEvents every event answered 200 in the whole phase (the store must hold at least these)
+ * @param errors everything but a 200 in the whole phase, by kind
+ * @param errorSamples the first message of each kind
+ * @param latencyMicros ack latency of the requests due inside the window, from their due time
+ * @param maxBacklog open loop: most requests due but waiting for a connection (sum of the lanes' maxima)
+ * @param cpu cores each party used inside the window
+ */
+record LoadResult(LoadSpec spec, double windowSeconds, long okRequests, long okEvents, long ackedEvents,
+                  Map<String, Long> errors, Map<String, String> errorSamples, Histogram latencyMicros,
+                  long maxBacklog, CpuProbe.Usage cpu) {
+
+  static LoadResult of(LoadSpec spec, double windowSeconds, LaneStats s, CpuProbe.Usage cpu) {
+    return new LoadResult(spec, windowSeconds, s.okRequests, s.okEvents, s.ackedEvents, Map.copyOf(s.errors),
+        Map.copyOf(s.errorSamples), s.latencyMicros, s.maxBacklog, cpu);
+  }
+
+  double eventsPerSecond() {
+    return okEvents / windowSeconds;
+  }
+
+  double requestsPerSecond() {
+    return okRequests / windowSeconds;
+  }
+
+  long errorCount() {
+    return errors.values().stream().mapToLong(Long::longValue).sum();
+  }
+
+  /** A latency percentile in milliseconds; NaN when nothing was recorded. */
+  double latencyMs(double percentile) {
+    return latencyMicros.getTotalCount() == 0 ? Double.NaN
+        : latencyMicros.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  double maxLatencyMs() {
+    return latencyMicros.getTotalCount() == 0 ? Double.NaN : latencyMicros.getMaxValue() / 1000.0;
+  }
+}

@@ -1,0 +1,156 @@
+package io.flightdeck.gateway.bench;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/** docs/BENCHMARKS.md: the machine, the exact command, the results, the targets, and what skews them. */
+final class Report {
+
+  /** One run, as the report describes it. */
+  record Context(BenchOptions options, MachineInfo machine, Instant started, Duration took, String command) {
+  }
+
+  private final Context ctx;
+  private final BenchRun.Results r;
+  private final StringBuilder md = new StringBuilder();
+
+  private Report(Context ctx, BenchRun.Results results) {
+    this.ctx = ctx;
+    this.r = results;
+  }
+
+  static String markdown(Context ctx, BenchRun.Results results) {
+    return new Report(ctx, results).write();
+  }
+
+  /** One console line per gateway phase. */
+  static String summary(BenchRun.GatewayPhase p) {
+    LoadResult l = p.load();
+    return BenchText.num("%.0f events/s", l.eventsPerSecond()) + BenchText.num(", %.0f req/s", l.requestsPerSecond())
+        + ", p50/p99/p99.9 " + ms(l.latencyMs(50)) + "/" + ms(l.latencyMs(99)) + "/" + ms(l.latencyMs(99.9))
+        + " ms, errors " + l.errorCount() + ", CPU load generator " + cores(l.cpu().generator()) + ", gateway "
+        + cores(l.cpu().gateway()) + ", PostgreSQL " + cores(l.cpu().postgres()) + ", machine "
+        + cores(l.cpu().machine());
+  }
+
+  private String write() {
+    header();
+    machine();
+    results();
+    targets();
+    new ReportNotes(md, ctx, r).write();
+    return md.toString();
+  }
+
+  private void header() {
+    line("# Benchmarks");
+    line("");
+    if (ctx.options().smoke()) {
+      line("**Smoke run: phases of a few seconds that only check the benchmark works. These figures are not "
+          + "measurements and no target is judged on them.**");
+      line("");
+    }
+    line("Run on " + ctx.started().truncatedTo(ChronoUnit.SECONDS) + " (UTC), took " + ctx.took().toSeconds()
+        + " s. Regenerate with `make bench` on a quiet machine. Exact command:");
+    line("");
+    line("```");
+    line(ctx.command());
+    line("```");
+    line("");
+  }
+
+  private void machine() {
+    MachineInfo m = ctx.machine();
+    line("## Machine");
+    line("");
+    line("| | |");
+    line("| --- | --- |");
+    line("| CPU | " + m.cpuModel() + " |");
+    line("| cores (nproc) | " + m.cores() + " |");
+    line("| memory | " + m.memory() + " |");
+    line("| kernel | " + m.kernel() + " (" + m.os() + ") |");
+    line("| Java | " + m.java() + " (load generator and gateway alike; gateway heap " + GatewayUnderTest.HEAP + ") |");
+    line("| PostgreSQL | " + r.server().version() + " on the same host, synchronous_commit = "
+        + r.server().synchronousCommit() + ", fsync = " + r.server().fsync() + " |");
+    line("| load average before the run | " + m.loadAverage() + " |");
+    line("");
+  }
+
+  private void results() {
+    double cdb = r.cdb().rowsPerSecond();
+    line("## Results");
+    line("");
+    line("C_db = **" + BenchText.num("%.0f", cdb) + " rows/s**" + r.cdb().best()
+        .map(b -> " (pgbench, " + PgBench.ROWS_PER_TRANSACTION + " rows per transaction, best of " + r.cdb().runs()
+            .stream().map(x -> "-c " + x.clients()).collect(Collectors.joining(", ")) + ": -c " + b.clients() + ")")
+        .orElse(" (not measured: " + r.cdb().skipped() + ")") + ". Each window lasted "
+        + ctx.options().measure().toSeconds() + " s after " + ctx.options().warmup().toSeconds() + " s of warm-up.");
+    line("");
+    line("| phase | connections | events/request | events/s | requests/s | x C_db | errors | p50 ms | p99 ms "
+        + "| p99.9 ms | max ms | CPU load generator | CPU gateway | CPU PostgreSQL | CPU machine |");
+    line("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    r.cdb().best().ifPresent(b -> row("C_db: pgbench (load generator = pgbench)", b.clients(),
+        PgBench.ROWS_PER_TRANSACTION, BenchText.num("%.0f", b.rowsPerSecond()),
+        BenchText.num("%.0f", b.transactionsPerSecond()), "1.00", b.failed(), "", "", "", "", cpuCells(b.cpu())));
+    for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
+      LoadResult l = p.load();
+      String best = r.batches().size() > 1 && p == r.bestBatch() ? " (best)" : "";
+      row(BenchRun.describe(l.spec()) + best, l.spec().connections(), l.spec().eventsPerRequest(),
+          BenchText.num("%.0f", l.eventsPerSecond()), BenchText.num("%.0f", l.requestsPerSecond()),
+          BenchText.num("%.2f", l.eventsPerSecond() / cdb), l.errorCount(), ms(l.latencyMs(50)),
+          ms(l.latencyMs(99)), ms(l.latencyMs(99.9)), ms(l.maxLatencyMs()), cpuCells(l.cpu()));
+    }
+    line("");
+    line("CPU columns are cores used on average inside the window (" + ctx.machine().cores() + " = all of them); "
+        + "\"machine\" is everything the kernel counted as busy, other people's processes included.");
+    line("");
+  }
+
+  private void targets() {
+    line("## Targets");
+    line("");
+    if (ctx.options().smoke()) {
+      line("Not judged: this was a smoke run.");
+      line("");
+      return;
+    }
+    line("| target | goal | measured | result |");
+    line("| --- | --- | --- | --- |");
+    for (Verdict.Target t : Verdict.targets(r)) {
+      line("| " + t.name() + " | " + t.goal() + " | " + t.measured() + " | **" + t.result() + "** |");
+    }
+    line("");
+  }
+
+  static String cpuCells(CpuProbe.Usage u) {
+    return cores(u.generator()) + " | " + cores(u.gateway()) + " | " + cores(u.postgres()) + " | "
+        + cores(u.machine());
+  }
+
+  static String errorList(Map<String, Long> errors, Map<String, String> samples) {
+    return errors.entrySet().stream()
+        .map(e -> e.getValue() + " x " + e.getKey() + " (`" + samples.getOrDefault(e.getKey(), "")
+            .replace('`', '\'').replace('\n', ' ') + "`)")
+        .collect(Collectors.joining("; "));
+  }
+
+  static String cores(double value) {
+    return BenchText.num("%.2f", value);
+  }
+
+  static String ms(double value) {
+    return BenchText.num("%.2f", value);
+  }
+
+  private void row(Object... cells) {
+    line(Arrays.stream(cells).map(String::valueOf).collect(Collectors.joining(" | ", "| ", " |")));
+  }
+
+  private void line(String text) {
+    md.append(text).append('\n');
+  }
+}

@@ -1,0 +1,136 @@
+package io.flightdeck.gateway.bench;
+
+import java.util.List;
+import java.util.TreeMap;
+
+/** The report's second half: C_db per client count, who used the cores, the method, and the checks. */
+final class ReportNotes {
+
+  private final StringBuilder md;
+  private final Report.Context ctx;
+  private final BenchRun.Results r;
+
+  ReportNotes(StringBuilder md, Report.Context ctx, BenchRun.Results r) {
+    this.md = md;
+    this.ctx = ctx;
+    this.r = r;
+  }
+
+  void write() {
+    sharedCores();
+    cdbDetail();
+    method();
+    checks();
+  }
+
+  private void sharedCores() {
+    CpuProbe.Usage u = r.single().load().cpu();
+    line("## Read this first: everything shares " + ctx.machine().cores() + " cores");
+    line("");
+    line("The load generator, the gateway and PostgreSQL run on the same machine and compete for the same "
+        + ctx.machine().cores() + " cores, as the targets require. At the single-event maximum the load generator "
+        + "used " + Report.cores(u.generator()) + " cores, the gateway " + Report.cores(u.gateway())
+        + ", PostgreSQL " + Report.cores(u.postgres()) + ", and everything else on the machine "
+        + Report.cores(u.other()) + " (of " + Report.cores(u.machine()) + " busy). Whatever the load generator "
+        + "uses is taken from the gateway and PostgreSQL, so the gateway's figures are lower than they would be "
+        + "with clients on other machines. C_db pays the same tax: pgbench ran on these cores too"
+        + r.cdb().best().map(b -> " (" + Report.cores(b.cpu().generator()) + " cores)").orElse("") + ". "
+        + "\"Everything else\" above zero is other work on the machine (or backends that exited mid-window) "
+        + "and makes every figure here lower than on a quiet machine.");
+    line("");
+  }
+
+  private void cdbDetail() {
+    line("## C_db per pgbench client count");
+    line("");
+    if (r.cdb().runs().isEmpty()) {
+      line("Not measured: " + r.cdb().skipped() + ". The ratios and targets are n/a.");
+      line("");
+      return;
+    }
+    line("`pgbench -n -M prepared -j 2 -P 1` on a fresh database per client count, running this script (one "
+        + "statement, so one transaction and one advisory lock per " + PgBench.ROWS_PER_TRANSACTION + " rows):");
+    line("");
+    line("```sql");
+    md.append(PgBench.SCRIPT);
+    line("```");
+    line("");
+    line("That is the bare insert, trigger included. The gateway's append statement does more per event (the "
+        + "duplicate-id check, each stream's head version, RETURNING, one NOTIFY per transaction): work the ratios "
+        + "charge to the gateway.");
+    line("");
+    line("| clients | transactions/s | rows/s | failed | CPU pgbench | CPU gateway | CPU PostgreSQL | CPU machine |");
+    line("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (PgBench.Run run : r.cdb().runs()) {
+      line("| " + run.clients() + " | " + BenchText.num("%.1f", run.transactionsPerSecond()) + " | "
+          + BenchText.num("%.0f", run.rowsPerSecond()) + " | " + run.failed() + " | " + Report.cpuCells(run.cpu())
+          + " |");
+    }
+    line("");
+    List<PgBench.Run> runs = r.cdb().runs();
+    if (runs.size() > 1 && r.cdb().best().orElseThrow() == runs.get(runs.size() - 1)) {
+      line("The most clients tried did best, so C_db may be higher still with more; that flatters the ratios.");
+      line("");
+    }
+  }
+
+  private void method() {
+    line("## How it was measured");
+    line("");
+    bullet("Every phase runs on a fresh database; every gateway phase starts a fresh gateway (`java "
+        + GatewayUnderTest.HEAP + " -jar " + ctx.options().jar() + "`, shipped conf/gateway.yaml) on a free port "
+        + "on 127.0.0.1, waits for `GET /health/ready`, and stops it with SIGTERM afterwards. "
+        + (r.checkpointRefused() == null ? "A CHECKPOINT precedes every phase, so none pays for another's WAL."
+            : "CHECKPOINT was refused (" + r.checkpointRefused() + "), so a phase may pay for an earlier one's WAL."));
+    bullet("Gateway settings changed for the benchmark, so the benchmark measures the gateway and not a limit: "
+        + String.join(", ", new TreeMap<>(GatewayUnderTest.OVERRIDES).keySet()) + " (the demo site's rate limit "
+        + "raised to 10M events/s, the append queue to 1M events)." + inherited());
+    bullet("Each phase: " + ctx.options().warmup().toSeconds() + " s warm-up (not counted), then a "
+        + ctx.options().measure().toSeconds() + " s window. Throughput counts the 200 answers that arrive inside "
+        + "the window. CPU is read from /proc at the window's edges: the load generator is this JVM's process CPU "
+        + "time (pgbench's for C_db), PostgreSQL the postmaster and all its children (any other client's backends "
+        + "included), the machine everything /proc/stat counts as busy.");
+    bullet("Load generator: this JVM, Vert.x HttpClient, exactly the stated number of keep-alive connections "
+        + "(HTTP/1.1, no pipelining) on " + (LoadGenerator.EVENT_LOOPS == 1 ? "one event loop (one thread)"
+            : LoadGenerator.EVENT_LOOPS + " event loops") + "; every event a PageViewed with its own random "
+        + "UUID and its own stream, the batches `{\"events\": [...]}` of " + BenchRun.BATCH_SIZE + ".");
+    bullet("Closed loop (the maxima): each connection sends its next request when the previous answer arrives. "
+        + "Batches try " + (ctx.options().smoke() ? "8" : "8 and 32") + " connections; the best counts.");
+    bullet("Open loop (the latency): requests are due on a fixed schedule at half the single-event maximum, and "
+        + "each one's ack latency counts from when it was due, not when it was sent, so a stall delays and "
+        + "charges every request behind it (no coordinated omission). At most one request per connection is "
+        + "outstanding; requests due while all are busy wait in the generator and their wait counts. "
+        + "HdrHistogram, 3 significant digits, requests due inside the window.");
+    bullet("Only a 200 counts; every other status or failure is counted as an error.");
+    line("");
+  }
+
+  private static String inherited() {
+    List<String> names = GatewayUnderTest.inheritedSettings();
+    return names.isEmpty() ? " No other FLIGHTDECK_* variable was set."
+        : " Also passed on from the environment, and so part of what was measured: " + String.join(", ", names) + ".";
+  }
+
+  private void checks() {
+    line("## Checks");
+    line("");
+    for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
+      LoadResult l = p.load();
+      String errors = l.errorCount() == 0 ? "no errors" : "errors: " + Report.errorList(l.errors(), l.errorSamples());
+      String backlog = l.spec().openLoop() ? ", largest generator backlog " + l.maxBacklog() + " requests" : "";
+      bullet(BenchRun.describe(l.spec()) + ": " + l.ackedEvents() + " events acknowledged, " + p.storedEvents()
+          + " stored, gateway exit code " + p.gatewayExit() + backlog + "; " + errors + ".");
+    }
+    List<String> problems = Verdict.problems(r, ctx.options().smoke());
+    bullet(problems.isEmpty() ? "No problems found." : "Problems: " + String.join("; ", problems));
+    line("");
+  }
+
+  private void bullet(String text) {
+    line("- " + text);
+  }
+
+  private void line(String text) {
+    md.append(text).append('\n');
+  }
+}
