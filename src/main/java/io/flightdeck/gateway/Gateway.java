@@ -89,6 +89,9 @@ public final class Gateway {
     return new PgConnectOptions(base)
         .addProperty("application_name", "flightdeck-append")
         .addProperty("lock_timeout", lockTimeout + "ms")
+        // the append statement's plan does not depend on its array arguments; planning it on every execution
+        // (PostgreSQL's custom plans) costs more server CPU than running it
+        .addProperty("plan_cache_mode", "force_generic_plan")
         .addProperty("statement_timeout", (lockTimeout + 30_000) + "ms");
   }
 

@@ -17,7 +17,7 @@ public record AppenderConfig(int maxQueuedEvents, int maxEventsPerTransaction, i
     AppenderConfig config = new AppenderConfig(
         s.integer("maxQueuedEvents", 50_000, 1, 10_000_000),
         s.integer("maxEventsPerTransaction", 2000, 1, 100_000),
-        s.integer("maxConcurrentTransactions", 2, 1, 64),
+        s.integer("maxConcurrentTransactions", 1, 1, 64),
         s.number("retryInitialDelayMs", 25, 1, 60_000),
         s.number("retryMaxDelayMs", 1000, 1, 60_000),
         s.number("retryDeadlineMs", 5000, 0, 600_000));

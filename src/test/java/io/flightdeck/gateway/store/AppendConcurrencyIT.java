@@ -30,9 +30,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class AppendConcurrencyIT {
 
   private static final Duration ANSWERS_WITHIN = Duration.ofSeconds(30);
-  /** appender.maxConcurrentTransactions in conf/gateway.yaml. */
-  private static final int APPEND_CONNECTIONS = 2;
-
   static TestDatabase db;
   static TestGateway first;
   static TestGateway second;
@@ -137,7 +134,8 @@ class AppendConcurrencyIT {
         sent.add(first.http().postEventsAsync(HttpTestClient.pageView("group-" + i, "/landing")));
       }
       await().atMost(Duration.ofSeconds(10))
-          .until(() -> StoreProbe.appendBackendsWaitingOnLock(db).size() == APPEND_CONNECTIONS);
+          .until(() -> StoreProbe.appendBackendsWaitingOnLock(db).size()
+              == first.config().appender().maxConcurrentTransactions());
       // and while the commit is held, nobody is told their event is stored
       await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
           .until(() -> sent.stream().noneMatch(CompletableFuture::isDone));
