@@ -44,8 +44,9 @@ class ShutdownIT {
         "FLIGHTDECK_DB_URL", db.url(),
         "FLIGHTDECK_HTTP_PORT", "0",
         "FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "20000",
-        // one transaction per request, so the test can see every request reach the store before SIGTERM
-        "FLIGHTDECK_APPENDER_MAX_CONCURRENT_TRANSACTIONS", String.valueOf(REQUESTS));
+        // one transaction (and connection) per request, so the test can see every request reach the store
+        "FLIGHTDECK_APPENDER_MAX_CONCURRENT_TRANSACTIONS", String.valueOf(REQUESTS),
+        "FLIGHTDECK_APPENDER_MAX_EVENTS_PER_TRANSACTION", "1");
   }
 
   @Test

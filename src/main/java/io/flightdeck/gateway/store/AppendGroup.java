@@ -82,6 +82,7 @@ final class AppendGroup {
       byId.put(row.id(), row);
     }
     Set<UUID> claimed = new HashSet<>();
+    List<Runnable> answers = new ArrayList<>(members.size());
     for (PendingAppend m : members) {
       List<AppendResult> results = new ArrayList<>(m.size());
       for (NewEvent e : m.events) {
@@ -90,16 +91,19 @@ final class AppendGroup {
         Status status = ours && claimed.add(e.id()) ? Status.APPENDED : Status.DUPLICATE;
         results.add(new AppendResult(e.id(), row.position(), row.streamVersion(), status));
       }
-      m.complete(results);
+      answers.add(() -> m.completeNow(results));
     }
+    Answers.send(answers, members);
     released += eventCount();
   }
 
   /** Fails every request not answered yet (answering twice is a no-op). */
   void fail(Throwable cause) {
+    List<Runnable> answers = new ArrayList<>(members.size());
     for (PendingAppend m : members) {
-      m.fail(cause);
+      answers.add(() -> m.failNow(cause));
     }
+    Answers.send(answers, members);
     released += eventCount();
   }
 

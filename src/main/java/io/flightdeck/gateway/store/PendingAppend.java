@@ -26,19 +26,20 @@ final class PendingAppend {
     return events.size();
   }
 
-  void complete(List<AppendResult> results) {
-    answer(() -> promise.tryComplete(results));
+  Context caller() {
+    return caller;
+  }
+
+  /** Completes the promise; call on the caller's context (see {@link Answers}). */
+  void completeNow(List<AppendResult> results) {
+    promise.tryComplete(results);
+  }
+
+  void failNow(Throwable cause) {
+    promise.tryFail(cause);
   }
 
   void fail(Throwable cause) {
-    answer(() -> promise.tryFail(cause));
-  }
-
-  private void answer(Runnable action) {
-    if (caller == null) {
-      action.run();
-    } else {
-      caller.runOnContext(v -> action.run());
-    }
+    Answers.send(List.of(() -> failNow(cause)), List.of(this));
   }
 }
