@@ -30,18 +30,19 @@ final class StoreSql {
         SELECT e.id, e.position, e.stream_version FROM events e WHERE e.id = ANY($1::uuid[])
       ),
       fresh AS (
-        SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM existing x WHERE x.id = i.id)
-      ),
-      heads AS (
-        SELECT s.stream_id,
-               COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS head
-        FROM (SELECT DISTINCT stream_id FROM fresh) s
+        -- a hashed subplan: linear in the group size whatever plan the prepared statement gets
+        SELECT i.* FROM input i WHERE i.id NOT IN (SELECT x.id FROM existing x)
       ),
       inserted AS (
+        -- each row probes its stream's head in the (stream_id, stream_version) index: no join between the
+        -- group's rows, so the cost stays linear in the group size (a join here went quadratic under a
+        -- generic plan)
         INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
-        SELECT f.id, f.stream_id, h.head + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.ord),
+        SELECT f.id, f.stream_id,
+               COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = f.stream_id), 0)
+                 + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.ord),
                f.type, f.schema_version, f.data::jsonb, f.metadata::jsonb, f.occurred_at
-        FROM fresh f JOIN heads h USING (stream_id)
+        FROM fresh f
         ORDER BY f.ord
         RETURNING id, position, stream_version
       ),
