@@ -79,7 +79,7 @@ final class BenchRun {
     List<GatewayPhase> done = new ArrayList<>();
     Future<Void> chain = onFreshGateway(LoadSpec.closedLoop("single", SINGLE_CONNECTIONS, 1), postmasterPid)
         .map(p -> add(done, p));
-    for (int connections : options.smoke() ? List.of(8) : List.of(8, 32)) {
+    for (int connections : options.smoke() ? List.of(8) : List.of(8, 16, 32)) {
       LoadSpec batch = LoadSpec.closedLoop("batch" + BATCH_SIZE, connections, BATCH_SIZE);
       chain = chain.compose(v -> onFreshGateway(batch, postmasterPid)).map(p -> add(done, p));
     }

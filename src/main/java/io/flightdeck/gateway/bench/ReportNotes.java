@@ -95,7 +95,7 @@ final class ReportNotes {
             : LoadGenerator.EVENT_LOOPS + " event loops") + "; every event a PageViewed with its own random "
         + "UUID and its own stream, the batches `{\"events\": [...]}` of " + BenchRun.BATCH_SIZE + ".");
     bullet("Closed loop (the maxima): each connection sends its next request when the previous answer arrives. "
-        + "Batches try " + (ctx.options().smoke() ? "8" : "8 and 32") + " connections; the best counts.");
+        + "Batches try " + (ctx.options().smoke() ? "8" : "8, 16 and 32") + " connections; the best counts.");
     bullet("Open loop (the latency): requests are due on a fixed schedule at half the single-event maximum, and "
         + "each one's ack latency counts from when it was due, not when it was sent, so a stall delays and "
         + "charges every request behind it (no coordinated omission). At most one request per connection is "

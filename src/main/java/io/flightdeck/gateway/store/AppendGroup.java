@@ -20,6 +20,8 @@ final class AppendGroup {
   private final List<PendingAppend> members;
   private final Set<UUID> maybeCommitted = new HashSet<>();
   private int released;
+  /** After any failure the group looks its ids up: they may be stored already (a duplicate, or our own commit). */
+  private boolean checked;
 
   private AppendGroup(List<PendingAppend> members) {
     this.members = members;
@@ -41,6 +43,14 @@ final class AppendGroup {
 
   int size() {
     return members.size();
+  }
+
+  boolean checked() {
+    return checked;
+  }
+
+  void checkFromNowOn() {
+    checked = true;
   }
 
   int eventCount() {

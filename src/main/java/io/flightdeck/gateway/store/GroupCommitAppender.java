@@ -103,7 +103,7 @@ public final class GroupCommitAppender extends VerticleBase {
   }
 
   private void run(AppendGroup group, int attempt) {
-    transaction.run(group.distinctEvents()).onComplete(ar -> {
+    transaction.run(group.distinctEvents(), group.checked()).onComplete(ar -> {
       if (ar.succeeded()) {
         try {
           group.complete(ar.result());
@@ -123,7 +123,12 @@ public final class GroupCommitAppender extends VerticleBase {
     if (cause instanceof CommitOutcomeUnknownException unknown) {
       group.rememberMaybeCommitted(unknown.insertedIds());
     }
-    if (TransientErrors.isTransient(cause)) {
+    boolean wasChecked = group.checked();
+    group.checkFromNowOn();
+    if (!wasChecked && TransientErrors.isUniqueViolation(cause)) {
+      // the fast path met an id that is already stored: nothing was written; look the ids up and go again now
+      run(group, attempt);
+    } else if (TransientErrors.isTransient(cause)) {
       retryLater(group, attempt, cause);
     } else if (group.size() > 1) {
       // one request's events broke the transaction: retry each request alone so the others still land

@@ -29,16 +29,20 @@ final class PgAppendTransaction {
     this.pool = pool;
   }
 
-  /** Appends events with distinct ids; answers one row per id (new or already stored). */
-  Future<List<StoredRow>> run(List<NewEvent> events) {
+  /**
+   * Appends events with distinct ids; answers one row per id (new or already stored). Unchecked, it assumes
+   * no id is stored yet and fails with a unique violation (23505) when one is; checked, it looks them up.
+   */
+  Future<List<StoredRow>> run(List<NewEvent> events, boolean checked) {
     Tuple params = toParams(events);
-    return pool.getConnection().compose(conn -> pipeline(conn, params).eventually(conn::close));
+    String sql = checked ? StoreSql.APPEND_CHECKED : StoreSql.APPEND;
+    return pool.getConnection().compose(conn -> pipeline(conn, sql, params).eventually(conn::close));
   }
 
-  private Future<List<StoredRow>> pipeline(SqlConnection conn, Tuple params) {
+  private Future<List<StoredRow>> pipeline(SqlConnection conn, String sql, Tuple params) {
     Future<RowSet<Row>> begin = conn.query(StoreSql.BEGIN).execute();
     Future<RowSet<Row>> lock = conn.query(StoreSql.LOCK_POSITIONS).execute();
-    Future<RowSet<Row>> append = conn.preparedQuery(StoreSql.APPEND).execute(params);
+    Future<RowSet<Row>> append = conn.preparedQuery(sql).execute(params);
     Future<RowSet<Row>> commit = conn.query(StoreSql.COMMIT).execute();
     return Future.join(begin, lock, append, commit).transform(ar -> {
       Throwable failure = firstFailure(begin, lock, append);

@@ -23,6 +23,10 @@ final class TransientErrors {
   private TransientErrors() {
   }
 
+  static boolean isUniqueViolation(Throwable t) {
+    return t instanceof PgException pg && "23505".equals(pg.getSqlState());
+  }
+
   static boolean isTransient(Throwable t) {
     if (t instanceof CommitOutcomeUnknownException) {
       return true;

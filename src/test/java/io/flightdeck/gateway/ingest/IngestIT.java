@@ -278,6 +278,30 @@ class IngestIT {
   }
 
   @Test
+  @DisplayName("a batch mixing an already stored id with new events of the same stream stores the new ones with no version gap")
+  void storedIdAmongNewEventsOfTheSameStream() {
+    String streamId = stream("visitor");
+    JsonObject first = pageView(streamId, "/first");
+    JsonObject original = assertAppended(http.postEvents(first), 1).getJsonObject(0);
+    JsonObject second = pageView(streamId, "/second");
+    JsonObject third = pageView(streamId, "/third");
+
+    HttpTestClient.Response r = http.postEvents(batch(second, first.copy(), third));
+
+    assertEquals(200, r.status(), r.body());
+    JsonArray results = r.results();
+    assertEquals("appended", results.getJsonObject(0).getString("status"));
+    assertEquals(2L, results.getJsonObject(0).getLong("streamVersion"));
+    assertEquals("duplicate", results.getJsonObject(1).getString("status"));
+    assertEquals(original.getLong("position"), results.getJsonObject(1).getLong("position"));
+    assertEquals(1L, results.getJsonObject(1).getLong("streamVersion"));
+    assertEquals("appended", results.getJsonObject(2).getString("status"));
+    assertEquals(3L, results.getJsonObject(2).getLong("streamVersion"), "no gap where the duplicate was: " + results);
+    assertEquals(List.of(1L, 2L, 3L), db.query("SELECT stream_version FROM events WHERE stream_id = ? ORDER BY position",
+        streamId).stream().map(row -> ((Number) row.get(0)).longValue()).toList());
+  }
+
+  @Test
   @DisplayName("GET /v1/schemas lists PageViewed, ButtonClicked and FormSubmitted version 1 with their JSON schemas")
   void schemasAreListed() {
     HttpTestClient.Response r = http.send(http.request("/v1/schemas").GET());
