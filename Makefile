@@ -56,8 +56,9 @@ db:
 test:
 	mvn -B --no-transfer-progress test
 
+# the load generator's own GC pauses count against latency (open loop), so they are logged too
 bench: build
-	java -Xmx2g -cp $(JAR) io.flightdeck.gateway.bench.BenchMain --out docs/BENCHMARKS.md $(BENCH_ARGS)
+	java -Xmx2g -Xlog:gc:file=target/bench-loadgen-gc.log -cp $(JAR) io.flightdeck.gateway.bench.BenchMain --out docs/BENCHMARKS.md $(BENCH_ARGS)
 
 # A short run of the same benchmark that checks it works, without the targets (CI runs this).
 bench-smoke: build

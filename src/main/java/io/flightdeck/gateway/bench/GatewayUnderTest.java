@@ -67,7 +67,9 @@ final class GatewayUnderTest {
     }
     int port = freePort();
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, HEAP, "-jar", jar.toString())
+    // GC pauses go to a file beside the gateway's log, so a latency outlier can be told apart from a GC stall
+    String gcLog = "-Xlog:gc:file=" + logFile.toAbsolutePath().toString().replaceFirst("\\.log$", "") + "-gc.log";
+    ProcessBuilder pb = new ProcessBuilder(java, HEAP, gcLog, "-jar", jar.toString())
         .redirectErrorStream(true)
         .redirectOutput(logFile.toFile());
     Map<String, String> env = pb.environment();
