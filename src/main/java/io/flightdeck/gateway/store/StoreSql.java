@@ -15,50 +15,59 @@ final class StoreSql {
   static final String COMMIT = "COMMIT";
   static final String LOCK_POSITIONS = "SELECT pg_advisory_xact_lock(" + POSITION_LOCK_KEY + ")";
 
-  /**
-   * The fast path: appends a group of events with distinct ids, none of them stored yet, under the position
-   * lock. New events get the next version of their stream and the next positions, in input order; one NOTIFY
-   * carries the range. An id already stored fails the statement with a unique violation (so the pipelined
-   * COMMIT rolls back), and the group is retried with {@link #APPEND_CHECKED}. Skipping the duplicate check saves
-   * a random probe of the id index per event, which the insert's own uniqueness check makes anyway.
-   */
-  static final String APPEND = """
-      WITH input AS (
+  /** The group's events, one row each, in arrival order ({@code ord}). */
+  private static final String INPUT_CTE = """
+      input AS (
         SELECT *
         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[])
           WITH ORDINALITY AS t(id, stream_id, type, schema_version, data, metadata, occurred_at, ord)
-      ),
-      inserted AS (
-        -- each row probes its stream's head in the (stream_id, stream_version) index: no join between the
-        -- group's rows, so the cost stays linear in the group size (a join here went quadratic under a
-        -- generic plan)
-        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
-        SELECT i.id, i.stream_id,
-               COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = i.stream_id), 0)
-                 + row_number() OVER (PARTITION BY i.stream_id ORDER BY i.ord),
-               i.type, i.schema_version, i.data::jsonb, i.metadata::jsonb, i.occurred_at
-        FROM input i
-        ORDER BY i.ord
-        RETURNING id, position, stream_version
-      ),
-      notified AS (
-        SELECT pg_notify('%s', min(position) || '-' || max(position)) FROM inserted HAVING count(*) > 0
-      )
-      SELECT i.id, i.position, i.stream_version, true AS appended, (SELECT count(*) FROM notified) AS notified
-      FROM inserted i
-      """.formatted(NOTIFY_CHANNEL);
+      )""";
 
   /**
-   * Appends a group of events with distinct ids in one statement, under the position lock. Ids already stored
-   * come back with {@code appended = false} and their original position; new events get the next version of
-   * their stream and the next positions, in input order. One NOTIFY carries the range of new positions.
+   * Inserts the rows of {@code source} in arrival order. Each row probes its stream's head in the
+   * (stream_id, stream_version) index: no join between the group's rows, so the cost stays linear in the group
+   * size (a join here went quadratic under a generic plan).
    */
-  static final String APPEND_CHECKED = """
-      WITH input AS (
-        SELECT *
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[])
-          WITH ORDINALITY AS t(id, stream_id, type, schema_version, data, metadata, occurred_at, ord)
-      ),
+  private static String insertedCte(String source) {
+    return """
+        inserted AS (
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT s.id, s.stream_id,
+                 COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.stream_id), 0)
+                   + row_number() OVER (PARTITION BY s.stream_id ORDER BY s.ord),
+                 s.type, s.schema_version, s.data::jsonb, s.metadata::jsonb, s.occurred_at
+          FROM %s s
+          ORDER BY s.ord
+          RETURNING id, position, stream_version
+        )""".formatted(source);
+  }
+
+  /** One NOTIFY per transaction with the range of new positions ("from-to"), only when something was new. */
+  private static final String NOTIFIED_CTE = """
+      notified AS (
+        SELECT pg_notify('%s', min(position) || '-' || max(position)) FROM inserted HAVING count(*) > 0
+      )""".formatted(NOTIFY_CHANNEL);
+
+  private static final String SELECT_INSERTED = """
+      SELECT i.id, i.position, i.stream_version, true AS appended, (SELECT count(*) FROM notified) AS notified
+      FROM inserted i""";
+
+  /**
+   * The fast path: appends a group of events with distinct ids, none of them stored yet, under the position
+   * lock. New events get the next version of their stream and the next positions, in input order. An id
+   * already stored fails the statement with a unique violation (so the pipelined COMMIT rolls back), and the
+   * group is retried with {@link #APPEND_CHECKED}. Skipping the lookup saves a random probe of the id index per
+   * event, which the insert's own uniqueness check makes anyway.
+   */
+  static final String APPEND = "WITH " + INPUT_CTE + ",\n" + insertedCte("input") + ",\n" + NOTIFIED_CTE + "\n"
+      + SELECT_INSERTED;
+
+  /**
+   * Appends a group of events with distinct ids, under the position lock. Ids already stored come back with
+   * {@code appended = false} and their original position; the rest is appended as in {@link #APPEND}.
+   */
+  static final String APPEND_CHECKED = "WITH " + INPUT_CTE + """
+      ,
       existing AS (
         SELECT e.id, e.position, e.stream_version FROM events e WHERE e.id = ANY($1::uuid[])
       ),
@@ -66,25 +75,11 @@ final class StoreSql {
         -- a hashed subplan: linear in the group size whatever plan the prepared statement gets
         SELECT i.* FROM input i WHERE i.id NOT IN (SELECT x.id FROM existing x)
       ),
-      inserted AS (
-        -- as in APPEND: a per-row head probe keeps the cost linear
-        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
-        SELECT f.id, f.stream_id,
-               COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = f.stream_id), 0)
-                 + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.ord),
-               f.type, f.schema_version, f.data::jsonb, f.metadata::jsonb, f.occurred_at
-        FROM fresh f
-        ORDER BY f.ord
-        RETURNING id, position, stream_version
-      ),
-      notified AS (
-        SELECT pg_notify('%s', min(position) || '-' || max(position)) FROM inserted HAVING count(*) > 0
-      )
-      SELECT i.id, i.position, i.stream_version, true AS appended, (SELECT count(*) FROM notified) AS notified
-      FROM inserted i
+      """ + insertedCte("fresh") + ",\n" + NOTIFIED_CTE + "\n" + SELECT_INSERTED + """
+
       UNION ALL
       SELECT x.id, x.position, x.stream_version, false, 0 FROM existing x
-      """.formatted(NOTIFY_CHANNEL);
+      """;
 
   private static final String ENVELOPE_COLUMNS =
       "position, id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, recorded_at";
