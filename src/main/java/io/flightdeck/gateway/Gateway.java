@@ -22,6 +22,7 @@ import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,21 +58,15 @@ public final class Gateway {
 
   private static Future<Gateway> deploy(Vertx vertx, GatewayConfig config, String schemaVersion) {
     PgConnectOptions connect = config.db().connectOptions();
-    Pool appendPool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(config.appender().maxConcurrentTransactions())
-            .setMaxWaitQueueSize(config.appender().maxConcurrentTransactions()).setName("flightdeck-append"))
-        .with(config.db().netOptions())
-        .connectingTo(appendConnectOptions(connect, config))
-        .using(vertx)
-        .build();
-    Pool readPool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(config.db().readPoolSize()).setMaxWaitQueueSize(config.db().maxWaitQueue())
-            .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(
-                java.util.concurrent.TimeUnit.MILLISECONDS).setName("flightdeck-read"))
-        .with(config.db().netOptions())
-        .connectingTo(new PgConnectOptions(connect).addProperty("application_name", "flightdeck-read"))
-        .using(vertx)
-        .build();
+    int appenders = config.appender().maxConcurrentTransactions();
+    Pool appendPool = pool(vertx, config,
+        new PoolOptions().setMaxSize(appenders).setMaxWaitQueueSize(appenders).setName("flightdeck-append"),
+        appendConnectOptions(connect, config));
+    Pool readPool = pool(vertx, config,
+        new PoolOptions().setMaxSize(config.db().readPoolSize()).setMaxWaitQueueSize(config.db().maxWaitQueue())
+            .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
+            .setName("flightdeck-read"),
+        new PgConnectOptions(connect).addProperty("application_name", "flightdeck-read"));
     Gateway gateway = new Gateway(vertx, appendPool, readPool, new AtomicBoolean());
     gateway.appender = PgEventStore.newAppender(appendPool, config.appender());
     return vertx.deployVerticle(gateway.appender)
@@ -81,6 +76,10 @@ public final class Gateway {
         })
         .onSuccess(g -> LOG.info("gateway listening on port {} (schema {})", g.port, schemaVersion))
         .recover(e -> gateway.stop().transform(ignored -> Future.failedFuture(e)));
+  }
+
+  private static Pool pool(Vertx vertx, GatewayConfig config, PoolOptions options, PgConnectOptions connect) {
+    return PgBuilder.pool().with(options).with(config.db().netOptions()).connectingTo(connect).using(vertx).build();
   }
 
   /** Appends wait for the position lock; bound that wait so a stuck holder turns into a retry, then a 503. */

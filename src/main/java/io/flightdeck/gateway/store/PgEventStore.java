@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.store;
 
+import io.flightdeck.gateway.config.AppenderConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.event.NewEvent;
 import io.vertx.core.Future;
@@ -23,7 +24,7 @@ public final class PgEventStore implements EventStore {
   }
 
   /** The appender verticle for appends on {@code appendPool}; deploy it before the first append. */
-  public static GroupCommitAppender newAppender(Pool appendPool, io.flightdeck.gateway.config.AppenderConfig config) {
+  public static GroupCommitAppender newAppender(Pool appendPool, AppenderConfig config) {
     return new GroupCommitAppender(new PgAppendTransaction(appendPool), config);
   }
 
