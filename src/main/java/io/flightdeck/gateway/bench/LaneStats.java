@@ -22,6 +22,8 @@ final class LaneStats {
   long ackedEvents;
   /** Open loop: the most requests that were due but waiting for a free connection, inside the window. */
   long maxBacklog;
+  /** Open loop: the latest any request was sent after it was due, in microseconds (the generator's own lag). */
+  long maxSendLagMicros;
   /** Everything but a 200, over the whole phase, by kind; the first message of each kind. */
   final Map<String, Long> errors = new TreeMap<>();
   final Map<String, String> errorSamples = new TreeMap<>();
@@ -41,6 +43,7 @@ final class LaneStats {
     okEvents += other.okEvents;
     ackedEvents += other.ackedEvents;
     maxBacklog += other.maxBacklog;
+    maxSendLagMicros = Math.max(maxSendLagMicros, other.maxSendLagMicros);
     other.errors.forEach((kind, n) -> recordError(kind, other.errorSamples.getOrDefault(kind, ""), n));
   }
 }

@@ -93,6 +93,9 @@ final class LoadLane extends VerticleBase {
     while (sent < due && outstanding < spec.connections()) {
       long intended = t0 + (long) (sent * intervalNanos);
       sent++;
+      if (window.contains(intended)) {
+        stats.maxSendLagMicros = Math.max(stats.maxSendLagMicros, (System.nanoTime() - intended) / 1000);
+      }
       send(intended);
     }
     if (window.contains(now)) {

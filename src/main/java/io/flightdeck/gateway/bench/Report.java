@@ -34,7 +34,8 @@ final class Report {
         + ", p50/p99/p99.9 " + ms(l.latencyMs(50)) + "/" + ms(l.latencyMs(99)) + "/" + ms(l.latencyMs(99.9))
         + " ms, errors " + l.errorCount() + ", CPU load generator " + cores(l.cpu().generator()) + ", gateway "
         + cores(l.cpu().gateway()) + ", PostgreSQL " + cores(l.cpu().postgres()) + ", machine "
-        + cores(l.cpu().machine());
+        + cores(l.cpu().machine())
+        + (l.spec().openLoop() ? BenchText.num(", latest send %.1f ms after due", l.maxSendLagMicros() / 1000.0) : "");
   }
 
   private String write() {

@@ -117,7 +117,8 @@ final class ReportNotes {
     for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
       LoadResult l = p.load();
       String errors = l.errorCount() == 0 ? "no errors" : "errors: " + Report.errorList(l.errors(), l.errorSamples());
-      String backlog = l.spec().openLoop() ? ", largest generator backlog " + l.maxBacklog() + " requests" : "";
+      String backlog = l.spec().openLoop() ? ", largest generator backlog " + l.maxBacklog() + " requests, latest send "
+          + BenchText.num("%.1f", l.maxSendLagMicros() / 1000.0) + " ms after its due time" : "";
       bullet(BenchRun.describe(l.spec()) + ": " + l.ackedEvents() + " events acknowledged, " + p.storedEvents()
           + " stored, gateway exit code " + p.gatewayExit() + backlog + "; " + errors + ".");
     }
