@@ -24,6 +24,8 @@ final class LaneStats {
   long maxBacklog;
   /** Open loop: the latest any request was sent after it was due, in microseconds (the generator's own lag). */
   long maxSendLagMicros;
+  /** Open loop: the longest a due request waited in the generator while a connection was free. */
+  long maxOwnLagMicros;
   /** Everything but a 200, over the whole phase, by kind; the first message of each kind. */
   final Map<String, Long> errors = new TreeMap<>();
   final Map<String, String> errorSamples = new TreeMap<>();
@@ -44,6 +46,7 @@ final class LaneStats {
     ackedEvents += other.ackedEvents;
     maxBacklog += other.maxBacklog;
     maxSendLagMicros = Math.max(maxSendLagMicros, other.maxSendLagMicros);
+    maxOwnLagMicros = Math.max(maxOwnLagMicros, other.maxOwnLagMicros);
     other.errors.forEach((kind, n) -> recordError(kind, other.errorSamples.getOrDefault(kind, ""), n));
   }
 }

@@ -40,6 +40,8 @@ final class LoadLane extends VerticleBase {
   private double intervalNanos;
   private long sent;
   private long timerId = -1;
+  /** Since when at least one connection has been free (0: from the start); reset when all become busy. */
+  private long freeSince;
 
   LoadLane(LoadSpec spec, int port, MeasureWindow window) {
     this.spec = spec;
@@ -94,7 +96,10 @@ final class LoadLane extends VerticleBase {
       long intended = t0 + (long) (sent * intervalNanos);
       sent++;
       if (window.contains(intended)) {
-        stats.maxSendLagMicros = Math.max(stats.maxSendLagMicros, (System.nanoTime() - intended) / 1000);
+        long at = System.nanoTime();
+        stats.maxSendLagMicros = Math.max(stats.maxSendLagMicros, (at - intended) / 1000);
+        // the part of the lag during which a connection was free: the generator's own, not the gateway's
+        stats.maxOwnLagMicros = Math.max(stats.maxOwnLagMicros, (at - Math.max(intended, freeSince)) / 1000);
       }
       send(intended);
     }
@@ -143,8 +148,11 @@ final class LoadLane extends VerticleBase {
   }
 
   private void answered(long intended, AsyncResult<Answer> ar) {
-    outstanding--;
     long now = System.nanoTime();
+    if (outstanding == spec.connections()) {
+      freeSince = now; // every connection was busy until this answer
+    }
+    outstanding--;
     if (ar.succeeded() && ar.result().status() == 200) {
       recordSuccess(intended, now);
     } else if (ar.succeeded()) {

@@ -16,15 +16,16 @@ import org.HdrHistogram.Histogram;
  * @param maxBacklog open loop: most requests due but waiting for a connection (sum of the lanes' maxima)
  * @param maxSendLagMicros open loop: the latest a request left the generator after it was due (while a
  *     connection was free, this is the generator's own stall, not the gateway's)
+ * @param maxOwnLagMicros open loop: the longest a due request waited in the generator while a connection was free
  * @param cpu cores each party used inside the window
  */
 record LoadResult(LoadSpec spec, double windowSeconds, long okRequests, long okEvents, long ackedEvents,
                   Map<String, Long> errors, Map<String, String> errorSamples, Histogram latencyMicros,
-                  long maxBacklog, long maxSendLagMicros, CpuProbe.Usage cpu) {
+                  long maxBacklog, long maxSendLagMicros, long maxOwnLagMicros, CpuProbe.Usage cpu) {
 
   static LoadResult of(LoadSpec spec, double windowSeconds, LaneStats s, CpuProbe.Usage cpu) {
     return new LoadResult(spec, windowSeconds, s.okRequests, s.okEvents, s.ackedEvents, Map.copyOf(s.errors),
-        Map.copyOf(s.errorSamples), s.latencyMicros, s.maxBacklog, s.maxSendLagMicros, cpu);
+        Map.copyOf(s.errorSamples), s.latencyMicros, s.maxBacklog, s.maxSendLagMicros, s.maxOwnLagMicros, cpu);
   }
 
   double eventsPerSecond() {

@@ -35,7 +35,8 @@ final class Report {
         + " ms, errors " + l.errorCount() + ", CPU load generator " + cores(l.cpu().generator()) + ", gateway "
         + cores(l.cpu().gateway()) + ", PostgreSQL " + cores(l.cpu().postgres()) + ", machine "
         + cores(l.cpu().machine())
-        + (l.spec().openLoop() ? BenchText.num(", latest send %.1f ms after due", l.maxSendLagMicros() / 1000.0) : "");
+        + (l.spec().openLoop() ? BenchText.num(", latest send %.1f ms after due", l.maxSendLagMicros() / 1000.0)
+            + BenchText.num(" (generator's own lag at most %.1f ms)", l.maxOwnLagMicros() / 1000.0) : "");
   }
 
   private String write() {

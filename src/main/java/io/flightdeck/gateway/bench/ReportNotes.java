@@ -118,7 +118,9 @@ final class ReportNotes {
       LoadResult l = p.load();
       String errors = l.errorCount() == 0 ? "no errors" : "errors: " + Report.errorList(l.errors(), l.errorSamples());
       String backlog = l.spec().openLoop() ? ", largest generator backlog " + l.maxBacklog() + " requests, latest send "
-          + BenchText.num("%.1f", l.maxSendLagMicros() / 1000.0) + " ms after its due time" : "";
+          + BenchText.num("%.1f", l.maxSendLagMicros() / 1000.0) + " ms after its due time, of which at most "
+          + BenchText.num("%.1f", l.maxOwnLagMicros() / 1000.0) + " ms with a connection free (the generator's own lag)"
+          : "";
       bullet(BenchRun.describe(l.spec()) + ": " + l.ackedEvents() + " events acknowledged, " + p.storedEvents()
           + " stored, gateway exit code " + p.gatewayExit() + backlog + "; " + errors + ".");
     }
