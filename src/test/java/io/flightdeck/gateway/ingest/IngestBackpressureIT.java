@@ -4,6 +4,7 @@ import static io.flightdeck.gateway.ingest.IngestRequests.assertAppended;
 import static io.flightdeck.gateway.ingest.IngestRequests.assertError;
 import static io.flightdeck.gateway.ingest.IngestRequests.assertRetryAfter;
 import static io.flightdeck.gateway.ingest.IngestRequests.batch;
+import static io.flightdeck.gateway.ingest.IngestRequests.batchOf;
 import static io.flightdeck.gateway.ingest.IngestRequests.post;
 import static io.flightdeck.gateway.ingest.IngestRequests.postWith;
 import static io.flightdeck.gateway.ingest.IngestRequests.rowsInStream;
@@ -34,14 +35,6 @@ class IngestBackpressureIT {
 
   /** The key every insert into events takes first (V1__event_store.sql); holding it stalls all appends. */
   private static final long POSITION_LOCK = 1178861569L;
-
-  private static JsonObject batchOf(String streamId, int n) {
-    JsonObject[] events = new JsonObject[n];
-    for (int i = 0; i < n; i++) {
-      events[i] = pageView(streamId, "/" + i);
-    }
-    return batch(events);
-  }
 
   @Test
   @DisplayName("a site that has used up its burst is refused with 429 rate_limited and Retry-After, storing nothing")

@@ -3,6 +3,7 @@ package io.flightdeck.gateway.ingest;
 import static io.flightdeck.gateway.ingest.IngestRequests.assertAppended;
 import static io.flightdeck.gateway.ingest.IngestRequests.assertError;
 import static io.flightdeck.gateway.ingest.IngestRequests.batch;
+import static io.flightdeck.gateway.ingest.IngestRequests.batchOf;
 import static io.flightdeck.gateway.ingest.IngestRequests.detail;
 import static io.flightdeck.gateway.ingest.IngestRequests.details;
 import static io.flightdeck.gateway.ingest.IngestRequests.post;
@@ -304,14 +305,6 @@ class IngestErrorsIT {
 
     assertAppended(http.postEvents(batchOf(streamId, 500)), 500);
     assertEquals(500L, rowsInStream(db, streamId));
-  }
-
-  private static JsonObject batchOf(String streamId, int n) {
-    JsonObject[] events = new JsonObject[n];
-    for (int i = 0; i < n; i++) {
-      events[i] = pageView(streamId, "/" + i);
-    }
-    return batch(events);
   }
 
   @Test

@@ -52,6 +52,15 @@ final class IngestRequests {
     return new JsonObject().put("events", array);
   }
 
+  /** {@code {"events": [...]}} with {@code n} page views of one stream. */
+  static JsonObject batchOf(String streamId, int n) {
+    JsonObject[] events = new JsonObject[n];
+    for (int k = 0; k < n; k++) {
+      events[k] = HttpTestClient.pageView(streamId, "/" + k);
+    }
+    return batch(events);
+  }
+
   /** A stream id no other test uses, so row counts per stream belong to one test. */
   static String stream(String label) {
     return label + "-" + UUID.randomUUID().toString().substring(0, 8);
