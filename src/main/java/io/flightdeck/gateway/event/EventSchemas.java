@@ -27,11 +27,18 @@ import java.util.Set;
  */
 public final class EventSchemas {
 
-  /** Built-in (type, version) pairs; each has {@code schemas/<type>.v<version>.json}. */
+  /**
+   * Built-in (type, version) pairs; each has {@code schemas/<type>.v<version>.json}. Grouped by type, oldest
+   * first, because {@link #describe()} lists them in this order. Every version but a type's latest needs an
+   * upcaster in {@link Upcasters#builtIn()}: ingest accepts old versions, readers only ever see the latest.
+   */
   static final List<TypeVersion> BUILT_IN = List.of(
       new TypeVersion("PageViewed", 1),
+      new TypeVersion("PageViewed", 2),
       new TypeVersion("ButtonClicked", 1),
-      new TypeVersion("FormSubmitted", 1));
+      new TypeVersion("ButtonClicked", 2),
+      new TypeVersion("FormSubmitted", 1),
+      new TypeVersion("FormSubmitted", 2));
 
   public record TypeVersion(String type, int version) {
   }
@@ -112,7 +119,7 @@ public final class EventSchemas {
     return new Problem(field.toString(), colon >= 0 ? message.substring(colon + 2) : message);
   }
 
-  /** {@code GET /v1/schemas}: every (type, version) with its schema. */
+  /** {@code GET /v1/schemas}: every (type, version) with its schema, each type's versions oldest first. */
   public JsonObject describe() {
     JsonArray list = new JsonArray();
     for (Entry e : schemas.values()) {

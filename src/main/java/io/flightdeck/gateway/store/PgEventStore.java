@@ -3,6 +3,7 @@ package io.flightdeck.gateway.store;
 import io.flightdeck.gateway.config.AppenderConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.event.NewEvent;
+import io.flightdeck.gateway.event.Upcasters;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -14,6 +15,9 @@ import java.util.List;
 
 /** The PostgreSQL event store: appends through the group-commit appender, reads on their own pool. */
 public final class PgEventStore implements EventStore {
+
+  /** Every read goes through here, so readers (the API, projections) only ever see current versions. */
+  private static final Upcasters UPCASTERS = Upcasters.builtIn();
 
   private final Pool readPool;
   private final GroupCommitAppender appender;
@@ -69,7 +73,8 @@ public final class PgEventStore implements EventStore {
         .map(rows -> rows.iterator().next().getBoolean("applied"));
   }
 
-  static List<EventEnvelope> envelopes(RowSet<Row> rows) {
+  /** Rows of the events table (all columns) as envelopes, in row order, upcast to their types' current versions. */
+  public static List<EventEnvelope> envelopes(RowSet<Row> rows) {
     List<EventEnvelope> out = new ArrayList<>(rows.rowCount());
     for (Row row : rows) {
       out.add(envelope(row));
@@ -77,8 +82,9 @@ public final class PgEventStore implements EventStore {
     return out;
   }
 
+  /** One row of the events table as an envelope at its type's current version; the row itself is not changed. */
   static EventEnvelope envelope(Row row) {
-    return new EventEnvelope(
+    return UPCASTERS.upcast(new EventEnvelope(
         row.getUUID("id"),
         row.getLong("position"),
         row.getString("stream_id"),
@@ -88,6 +94,6 @@ public final class PgEventStore implements EventStore {
         (JsonObject) row.getValue("data"),
         (JsonObject) row.getValue("metadata"),
         row.getOffsetDateTime("occurred_at").toInstant(),
-        row.getOffsetDateTime("recorded_at").toInstant());
+        row.getOffsetDateTime("recorded_at").toInstant()));
   }
 }

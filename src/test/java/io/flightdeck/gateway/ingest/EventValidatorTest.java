@@ -170,7 +170,7 @@ class EventValidatorTest {
       "type | true | must be a string",
       "schemaVersion | \"1\" | must be a positive integer",
       "schemaVersion | 0 | must be a positive integer",
-      "schemaVersion | 2 | no version 2 of PageViewed",
+      "schemaVersion | 3 | no version 3 of PageViewed",
       "occurredAt | 1732270530 | must be an RFC 3339 timestamp string",
       "occurredAt | \"2026-11-22T10:15:30\" | must be an RFC 3339 timestamp with a time zone",
       "occurredAt | \"yesterday\" | must be an RFC 3339 timestamp with a time zone",

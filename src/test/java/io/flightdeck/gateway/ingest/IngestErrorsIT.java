@@ -133,8 +133,8 @@ class IngestErrorsIT {
         invalid("metadata that is not an object", e -> e.put("metadata", "spring"), "metadata", null),
         invalid("a NUL character inside data", e -> e.put("data", new JsonObject().put("pageId", "/a\u0000b")),
             "data.pageId", "must not contain the NUL character"),
-        invalid("a schemaVersion the type does not have", e -> e.put("schemaVersion", 2), "schemaVersion",
-            "no version 2 of PageViewed"));
+        invalid("a schemaVersion the type does not have", e -> e.put("schemaVersion", 3), "schemaVersion",
+            "no version 3 of PageViewed"));
   }
 
   private static Arguments invalid(String what, UnaryOperator<JsonObject> change, String field, String problem) {
