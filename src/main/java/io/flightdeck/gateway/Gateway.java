@@ -1,10 +1,12 @@
 package io.flightdeck.gateway;
 
+import io.flightdeck.gateway.api.AdminHandlers;
 import io.flightdeck.gateway.api.ConnectionLimit;
 import io.flightdeck.gateway.api.GatewayServices;
 import io.flightdeck.gateway.api.HealthHandlers;
 import io.flightdeck.gateway.api.HttpVerticle;
 import io.flightdeck.gateway.api.ReadHandlers;
+import io.flightdeck.gateway.api.ReadModelHandlers;
 import io.flightdeck.gateway.config.GatewayConfig;
 import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.event.JsonLimits;
@@ -12,8 +14,12 @@ import io.flightdeck.gateway.ingest.EventValidator;
 import io.flightdeck.gateway.ingest.IngestHandler;
 import io.flightdeck.gateway.ingest.Sites;
 import io.flightdeck.gateway.store.DatabaseBootstrap;
+import io.flightdeck.gateway.projection.ProjectionAdmin;
+import io.flightdeck.gateway.projection.ProjectionEngine;
+import io.flightdeck.gateway.projection.model.ReadModels;
 import io.flightdeck.gateway.store.GroupCommitAppender;
 import io.flightdeck.gateway.store.PgEventStore;
+import io.flightdeck.gateway.store.PgStoreListener;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -40,7 +46,9 @@ public final class Gateway {
   private final Pool readPool;
   private final AtomicBoolean draining;
   private String appenderId;
+  private String listenerId;
   private String httpId;
+  private final ProjectionEngine projections = new ProjectionEngine(ReadModels.projections());
   private int port;
   private GroupCommitAppender appender;
 
@@ -72,8 +80,13 @@ public final class Gateway {
     return vertx.deployVerticle(gateway.appender)
         .compose(id -> {
           gateway.appenderId = id;
-          return gateway.deployHttp(config, schemaVersion);
+          return vertx.deployVerticle(new PgStoreListener(connect));
         })
+        .compose(id -> {
+          gateway.listenerId = id;
+          return gateway.projections.start(vertx, readPool, connect, config.projections());
+        })
+        .compose(v -> gateway.deployHttp(config, schemaVersion))
         .onSuccess(g -> LOG.info("gateway listening on port {} (schema {})", g.port, schemaVersion))
         .recover(e -> gateway.stop().transform(ignored -> Future.failedFuture(e)));
   }
@@ -101,7 +114,9 @@ public final class Gateway {
     PgEventStore store = new PgEventStore(readPool, appender);
     GatewayServices services = new GatewayServices(config, sites, schemas,
         new IngestHandler(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store),
-        new ReadHandlers(store), new HealthHandlers(store, schemaVersion, draining::get),
+        new ReadHandlers(store), new ReadModelHandlers(new ReadModels(readPool)),
+        new AdminHandlers(new ProjectionAdmin(readPool, projections.projections())),
+        new HealthHandlers(store, schemaVersion, draining::get),
         new ConnectionLimit(config.http().maxConnections()));
     int instances = config.http().instances() > 0 ? config.http().instances()
         : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
@@ -129,6 +144,8 @@ public final class Gateway {
     Future<Void> http = httpId == null ? Future.succeededFuture() : vertx.undeploy(httpId);
     return http
         .eventually(() -> appenderId == null ? Future.succeededFuture() : vertx.undeploy(appenderId))
+        .eventually(() -> projections.stop(vertx))
+        .eventually(() -> listenerId == null ? Future.succeededFuture() : vertx.undeploy(listenerId))
         .eventually(() -> Future.join(appendPool.close(), readPool.close()))
         .mapEmpty();
   }

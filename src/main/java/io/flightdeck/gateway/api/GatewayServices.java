@@ -7,6 +7,6 @@ import io.flightdeck.gateway.ingest.Sites;
 
 /** What the HTTP verticles share: built once, thread-safe, handed to every instance. */
 public record GatewayServices(GatewayConfig config, Sites sites, EventSchemas schemas, IngestHandler ingest,
-                              ReadHandlers reads, HealthHandlers health,
-                              ConnectionLimit connections) {
+                              ReadHandlers reads, ReadModelHandlers readModels, AdminHandlers admin,
+                              HealthHandlers health, ConnectionLimit connections) {
 }

@@ -46,6 +46,7 @@ public final class HttpVerticle extends VerticleBase {
       router.allowForward(AllowForwardHeaders.ALL);
     }
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
+    BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
     FailureHandler failures = new FailureHandler();
 
     router.route(HttpMethod.OPTIONS, "/v1/events").handler(IngestRoutes.preflight(services.sites()));
@@ -60,6 +61,14 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/v1/schemas").handler(ctx -> ReadHandlers.send(ctx, services.schemas().describe()));
     router.get("/v1/streams/:streamId/events").handler(readAuth).handler(services.reads()::stream);
     router.get("/v1/events").handler(readAuth).handler(services.reads()::all);
+    router.get("/v1/visitors/:streamId").handler(readAuth).handler(services.readModels()::visitor);
+    router.get("/v1/pages").handler(readAuth).handler(services.readModels()::pages);
+    router.get("/v1/forms/:formId/submissions").handler(readAuth).handler(services.readModels()::formSubmissions);
+    router.get("/v1/event-counts").handler(readAuth).handler(services.readModels()::eventCounts);
+    router.get("/v1/admin/projections").handler(adminAuth).handler(services.admin()::projections);
+    router.post("/v1/admin/projections/:name/rebuild").handler(adminAuth).handler(services.admin()::rebuild);
+    router.get("/v1/admin/dead-letters").handler(adminAuth).handler(services.admin()::deadLetters);
+    router.post("/v1/admin/dead-letters/:id/retry").handler(adminAuth).handler(services.admin()::retry);
     router.get("/health/live").handler(services.health()::live);
     router.get("/health/ready").handler(services.health()::ready);
 

@@ -15,7 +15,8 @@ import java.util.Set;
  * @param adminToken bearer token for {@code /v1/admin/*}
  */
 public record GatewayConfig(String env, HttpConfig http, DbConfig db, String readToken, String adminToken,
-                            IngestConfig ingest, AppenderConfig appender, List<SiteConfig> sites) {
+                            IngestConfig ingest, AppenderConfig appender, ProjectionsConfig projections,
+                            List<SiteConfig> sites) {
 
   public static final String DEMO_READ_TOKEN = "demo-read-token";
   public static final String DEMO_ADMIN_TOKEN = "demo-admin-token";
@@ -35,6 +36,7 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
         token(root.section("admin")),
         ingest,
         AppenderConfig.from(root.section("appender"), ingest),
+        ProjectionsConfig.from(root.section("projections")),
         sites(root, ingest));
     if (config.readToken.equals(config.adminToken)) {
       throw new ConfigException("admin.token", "must differ from read.token");
@@ -98,6 +100,6 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
         http.trustProxyHeaders(), http.shutdownTimeoutMs(), http.maxConnections(), http.bodyReadTimeoutMs());
     DbConfig d = new DbConfig(dbUrl, db.createDatabase(), db.readPoolSize(), db.maxWaitQueue(), db.connectTimeoutMs(),
         db.startupTimeoutSeconds());
-    return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, sites);
+    return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, projections, sites);
   }
 }

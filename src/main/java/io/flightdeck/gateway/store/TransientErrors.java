@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.util.Set;
 
 /** Which store failures are worth retrying: the same append may well succeed a moment later. */
-final class TransientErrors {
+public final class TransientErrors {
 
   private static final Set<String> RETRYABLE_STATES = Set.of(
       "40001", // serialization_failure
@@ -23,11 +23,11 @@ final class TransientErrors {
   private TransientErrors() {
   }
 
-  static boolean isUniqueViolation(Throwable t) {
+  public static boolean isUniqueViolation(Throwable t) {
     return t instanceof PgException pg && "23505".equals(pg.getSqlState());
   }
 
-  static boolean isTransient(Throwable t) {
+  public static boolean isTransient(Throwable t) {
     if (t instanceof CommitOutcomeUnknownException) {
       return true;
     }

@@ -81,6 +81,17 @@ public final class HttpTestClient {
     return send(request(path).header("Authorization", "Bearer " + TestGateway.READ_TOKEN).GET());
   }
 
+  /** GET with the demo admin token. */
+  public Response getWithAdminToken(String path) {
+    return send(request(path).header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN).GET());
+  }
+
+  /** POST without a body, with the demo admin token. */
+  public Response postWithAdminToken(String path) {
+    return send(request(path).header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN)
+        .POST(HttpRequest.BodyPublishers.noBody()));
+  }
+
   public Response send(HttpRequest.Builder builder) {
     try {
       HttpResponse<String> r = client.send(builder.build(), HttpResponse.BodyHandlers.ofString());
@@ -96,6 +107,24 @@ public final class HttpTestClient {
   public CompletableFuture<Response> sendAsync(HttpRequest.Builder builder) {
     return client.sendAsync(builder.build(), HttpResponse.BodyHandlers.ofString())
         .thenApply(r -> new Response(r.statusCode(), r.headers().map(), r.body()));
+  }
+
+  /** A valid ButtonClicked event for {@code streamId} with a fresh id. */
+  public static JsonObject click(String streamId, String buttonId) {
+    return new JsonObject()
+        .put("id", UUID.randomUUID().toString())
+        .put("type", "ButtonClicked")
+        .put("streamId", streamId)
+        .put("data", new JsonObject().put("buttonId", buttonId));
+  }
+
+  /** A valid FormSubmitted event for {@code streamId} with a fresh id. */
+  public static JsonObject formSubmission(String streamId, String formId, JsonObject fields) {
+    return new JsonObject()
+        .put("id", UUID.randomUUID().toString())
+        .put("type", "FormSubmitted")
+        .put("streamId", streamId)
+        .put("data", new JsonObject().put("formId", formId).put("formData", fields));
   }
 
   /** A valid PageViewed event for {@code streamId} with a fresh id. */

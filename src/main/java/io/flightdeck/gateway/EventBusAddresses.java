@@ -1,0 +1,21 @@
+package io.flightdeck.gateway;
+
+/** Event-bus addresses, all in one place. Messages on them are JSON objects. */
+public final class EventBusAddresses {
+
+  private EventBusAddresses() {
+  }
+
+  /**
+   * Published (to every consumer in this process) when the store has new events: {@code {"from": f, "to": t}}
+   * from a NOTIFY, or {@code {"resync": true}} after the LISTEN connection was re-established, when
+   * notifications may have been lost and consumers must catch up from their own position.
+   */
+  public static final String STORE_APPENDED = "flightdeck.store.appended";
+
+  /**
+   * Published when an operator changed a projection (rebuild): {@code {"projection": name}}. Arrives from any
+   * gateway process on the database through NOTIFY.
+   */
+  public static final String PROJECTION_CHANGED = "flightdeck.projection.changed";
+}

@@ -1,0 +1,94 @@
+package io.flightdeck.gateway.api;
+
+import io.flightdeck.gateway.projection.DeadLetter;
+import io.flightdeck.gateway.projection.ProjectionAdmin;
+import io.flightdeck.gateway.projection.ProjectionAdmin.Applied;
+import io.flightdeck.gateway.projection.ProjectionAdmin.FailedAgain;
+import io.flightdeck.gateway.projection.ProjectionAdmin.RetryOutcome;
+import io.flightdeck.gateway.projection.ProjectionStatus;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+
+/** {@code /v1/admin/*}: projections and their dead letters. */
+public final class AdminHandlers {
+
+  private final ProjectionAdmin admin;
+
+  public AdminHandlers(ProjectionAdmin admin) {
+    this.admin = admin;
+  }
+
+  /** {@code GET /v1/admin/projections}. */
+  public void projections(RoutingContext ctx) {
+    admin.statuses()
+        .onSuccess(list -> ReadHandlers.send(ctx, new JsonObject().put("projections", statuses(list))))
+        .onFailure(ctx::fail);
+  }
+
+  /** {@code POST /v1/admin/projections/:name/rebuild}: 202, the replay runs in the background. */
+  public void rebuild(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    admin.rebuild(name).onSuccess(target -> {
+      if (target.isEmpty()) {
+        ctx.fail(new ApiError(404, "not_found", "no projection named " + name));
+        return;
+      }
+      ctx.response().setStatusCode(202);
+      ReadHandlers.send(ctx, new JsonObject().put("name", name).put("state", "rebuilding")
+          .put("rebuildTarget", target.get()));
+    }).onFailure(ctx::fail);
+  }
+
+  /** {@code GET /v1/admin/dead-letters?projection=&after=&limit=}: oldest first; {@code next} pages on. */
+  public void deadLetters(RoutingContext ctx) {
+    long after = QueryParams.number(ctx, "after", 0, 0, Long.MAX_VALUE);
+    int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
+    String projection = ctx.request().getParam("projection");
+    admin.deadLetters(after, projection, limit)
+        .onSuccess(letters -> {
+          JsonArray out = new JsonArray();
+          letters.forEach(l -> out.add(l.toJson()));
+          long next = letters.isEmpty() ? after : letters.get(letters.size() - 1).id();
+          ReadHandlers.send(ctx, new JsonObject().put("deadLetters", out).put("next", next));
+        })
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * {@code POST /v1/admin/dead-letters/:id/retry}: 200 when applied (the dead letter is gone), 409 apply_failed
+   * when it failed again (it stays, one attempt more), 404 when there is no such dead letter.
+   */
+  public void retry(RoutingContext ctx) {
+    long id;
+    try {
+      id = Long.parseLong(ctx.pathParam("id"));
+    } catch (NumberFormatException e) {
+      throw new ApiError(404, "not_found", "no dead letter " + ctx.pathParam("id"));
+    }
+    admin.retry(id).onSuccess(outcome -> answer(ctx, id, outcome)).onFailure(ctx::fail);
+  }
+
+  private static void answer(RoutingContext ctx, long id, RetryOutcome outcome) {
+    if (outcome instanceof Applied applied) {
+      ReadHandlers.send(ctx, letter(applied.deadLetter()).put("status", "applied"));
+    } else if (outcome instanceof FailedAgain failed) {
+      ctx.fail(new ApiError(409, "apply_failed", "the event failed again (attempt " + failed.attempts() + "): "
+          + failed.error()));
+    } else {
+      ctx.fail(new ApiError(404, "not_found", "no dead letter " + id));
+    }
+  }
+
+  private static JsonObject letter(DeadLetter letter) {
+    return new JsonObject().put("id", letter.id()).put("projection", letter.projection())
+        .put("position", letter.position()).put("eventId", letter.eventId().toString());
+  }
+
+  private static JsonArray statuses(List<ProjectionStatus> list) {
+    JsonArray out = new JsonArray();
+    list.forEach(s -> out.add(s.toJson()));
+    return out;
+  }
+}

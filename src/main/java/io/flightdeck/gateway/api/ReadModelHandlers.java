@@ -1,0 +1,113 @@
+package io.flightdeck.gateway.api;
+
+import io.flightdeck.gateway.projection.model.ReadModels;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+
+/** The read models: visitors (also at a past time), page stats, form submissions, event counts. */
+public final class ReadModelHandlers {
+
+  private static final long MAX_PAGE_DAYS = 366;
+  private static final Duration MAX_COUNTS_RANGE = Duration.ofHours(24);
+
+  private final ReadModels models;
+
+  public ReadModelHandlers(ReadModels models) {
+    this.models = models;
+  }
+
+  /** {@code GET /v1/visitors/:streamId[?at=<RFC 3339>]}. */
+  public void visitor(RoutingContext ctx) {
+    String streamId = ctx.pathParam("streamId");
+    if (streamId == null || streamId.isEmpty() || streamId.codePointCount(0, streamId.length()) > 200) {
+      throw ApiError.badRequest("invalid_parameter", "streamId must be 1 to 200 characters");
+    }
+    String at = ctx.request().getParam("at");
+    var answer = at == null ? models.visitor(streamId) : models.visitorAt(streamId, instant("at", at));
+    answer.onSuccess(found -> found.ifPresentOrElse(
+            visitor -> ReadHandlers.send(ctx, at == null ? visitor : visitor.put("at", at)),
+            () -> ctx.fail(new ApiError(404, "not_found", "no activity for visitor " + streamId
+                + (at == null ? "" : " at " + at)))))
+        .onFailure(ctx::fail);
+  }
+
+  /** {@code GET /v1/pages?site=&from=&to=&limit=}: days as YYYY-MM-DD (UTC), both included; default today. */
+  public void pages(RoutingContext ctx) {
+    String site = ctx.request().getParam("site");
+    if (site == null || site.isBlank()) {
+      throw ApiError.badRequest("invalid_parameter", "site is required");
+    }
+    LocalDate today = LocalDate.now(ZoneOffset.UTC);
+    LocalDate from = date(ctx, "from", today);
+    LocalDate to = date(ctx, "to", from.isAfter(today) ? from : today);
+    if (to.isBefore(from) || ChronoUnit.DAYS.between(from, to) >= MAX_PAGE_DAYS) {
+      throw ApiError.badRequest("invalid_parameter", "from must not be after to, and the range at most "
+          + MAX_PAGE_DAYS + " days");
+    }
+    int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
+    models.pages(site, from, to, limit)
+        .onSuccess(pages -> ReadHandlers.send(ctx, new JsonObject().put("site", site).put("from", from.toString())
+            .put("to", to.toString()).put("pages", pages)))
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * {@code GET /v1/forms/:formId/submissions?after=&limit=}: newest first. {@code next} is the cursor for the
+   * following (older) page, passed back as {@code after}; null when there is nothing older.
+   */
+  public void formSubmissions(RoutingContext ctx) {
+    String formId = ctx.pathParam("formId");
+    long after = QueryParams.number(ctx, "after", Long.MAX_VALUE, 1, Long.MAX_VALUE);
+    int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
+    models.formSubmissions(formId, after, limit)
+        .onSuccess(rows -> {
+          Long next = rows.size() < limit ? null : rows.getJsonObject(rows.size() - 1).getLong("position");
+          ReadHandlers.send(ctx, new JsonObject().put("formId", formId).put("submissions", rows).put("next", next));
+        })
+        .onFailure(ctx::fail);
+  }
+
+  /** {@code GET /v1/event-counts?from=&to=}: per minute and type in [from, to); default the last hour. */
+  public void eventCounts(RoutingContext ctx) {
+    Instant now = Instant.now();
+    String rawTo = ctx.request().getParam("to");
+    String rawFrom = ctx.request().getParam("from");
+    Instant to = rawTo == null ? now.truncatedTo(ChronoUnit.MINUTES).plus(1, ChronoUnit.MINUTES)
+        : instant("to", rawTo);
+    Instant from = rawFrom == null ? to.minus(Duration.ofHours(1)) : instant("from", rawFrom);
+    if (!from.isBefore(to) || Duration.between(from, to).compareTo(MAX_COUNTS_RANGE) > 0) {
+      throw ApiError.badRequest("invalid_parameter", "from must be before to, and the range at most 24 hours");
+    }
+    models.eventCounts(from, to)
+        .onSuccess(counts -> ReadHandlers.send(ctx, new JsonObject().put("from", from.toString())
+            .put("to", to.toString()).put("counts", counts)))
+        .onFailure(ctx::fail);
+  }
+
+  private static LocalDate date(RoutingContext ctx, String name, LocalDate fallback) {
+    String raw = ctx.request().getParam(name);
+    if (raw == null || raw.isEmpty()) {
+      return fallback;
+    }
+    try {
+      return LocalDate.parse(raw);
+    } catch (DateTimeParseException e) {
+      throw ApiError.badRequest("invalid_parameter", name + " must be a date as YYYY-MM-DD");
+    }
+  }
+
+  static Instant instant(String name, String raw) {
+    try {
+      return OffsetDateTime.parse(raw).toInstant();
+    } catch (DateTimeParseException e) {
+      throw ApiError.badRequest("invalid_parameter", name + " must be an RFC 3339 time, like 2026-11-22T10:15:30Z");
+    }
+  }
+}

@@ -1,0 +1,37 @@
+package io.flightdeck.gateway.config;
+
+/**
+ * The projection engine: how projections catch up with the store and what they do when an apply fails.
+ *
+ * @param enabled run the projections in this process (another process on the same database may run them)
+ * @param batchSize events applied in one transaction
+ * @param pollIntervalMs look for new events this often even without a notification
+ * @param takeoverIntervalMs a process that does not run a projection tries to take it over this often
+ * @param maxAttempts applies of one failing event before it goes to the dead letters
+ * @param retryInitialDelayMs first back-off after a failed apply
+ * @param retryMaxDelayMs back-off ceiling
+ */
+public record ProjectionsConfig(boolean enabled, int batchSize, long pollIntervalMs, long takeoverIntervalMs,
+                                int maxAttempts, long retryInitialDelayMs, long retryMaxDelayMs) {
+
+  static ProjectionsConfig from(Section s) {
+    ProjectionsConfig config = new ProjectionsConfig(
+        s.bool("enabled", true),
+        s.integer("batchSize", 1000, 1, 100_000),
+        s.number("pollIntervalMs", 1000, 10, 3_600_000),
+        s.number("takeoverIntervalMs", 2000, 10, 3_600_000),
+        s.integer("maxAttempts", 5, 1, 1000),
+        s.number("retryInitialDelayMs", 100, 1, 600_000),
+        s.number("retryMaxDelayMs", 5000, 1, 3_600_000));
+    if (config.retryMaxDelayMs < config.retryInitialDelayMs) {
+      throw new ConfigException(s.key("retryMaxDelayMs"), "must be at least retryInitialDelayMs");
+    }
+    return config;
+  }
+
+  /** The delay before attempt {@code attempt + 1}: doubling from the initial delay, capped. */
+  public long backoffMs(int attempt) {
+    long delay = retryInitialDelayMs << Math.min(Math.max(attempt - 1, 0), 30);
+    return Math.min(delay <= 0 ? retryMaxDelayMs : delay, retryMaxDelayMs);
+  }
+}

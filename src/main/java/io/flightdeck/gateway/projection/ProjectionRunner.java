@@ -1,0 +1,267 @@
+package io.flightdeck.gateway.projection;
+
+import io.flightdeck.gateway.EventBusAddresses;
+import io.flightdeck.gateway.config.ProjectionsConfig;
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.projection.ProjectionTransactions.ApplyFailedException;
+import io.flightdeck.gateway.projection.ProjectionTransactions.Step;
+import io.flightdeck.gateway.store.TransientErrors;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one projection in this process while it holds the projection's advisory lock, on one dedicated
+ * connection that holds the lock and does all the work: if the connection dies, the lock and any open
+ * transaction go with it, and another process takes over from the committed checkpoint. Woken by the store
+ * listener's notifications, with a polling fallback. A failing batch is retried event by event; an event that
+ * keeps failing goes to the dead letters after {@code maxAttempts}, and the projection moves on.
+ */
+public final class ProjectionRunner extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ProjectionRunner.class);
+
+  private final Projection projection;
+  private final ProjectionTransactions transactions;
+  private final ProjectionsConfig config;
+  private final PgConnectOptions connectOptions;
+  private final String owner;
+
+  private PgConnection conn;
+  private boolean connecting;
+  private boolean leading;
+  private boolean busy;
+  private boolean wakeAgain;
+  private boolean stopped;
+  private long checkpoint = -1;
+  private long isolateUntil = -1;
+  private int attempts;
+  private int troubles;
+  private long retryTimer = -1;
+  private Promise<Void> idle;
+
+  public ProjectionRunner(Projection projection, ProjectionsConfig config, PgConnectOptions connectOptions,
+                          String owner) {
+    this.projection = projection;
+    this.transactions = new ProjectionTransactions(projection);
+    this.config = config;
+    this.connectOptions = new PgConnectOptions(connectOptions)
+        .addProperty("application_name", "flightdeck-projection-" + projection.name());
+    this.owner = owner;
+  }
+
+  @Override
+  public Future<?> start() {
+    vertx.eventBus().consumer(EventBusAddresses.STORE_APPENDED, m -> wake());
+    vertx.eventBus().<JsonObject>consumer(EventBusAddresses.PROJECTION_CHANGED, m -> {
+      if (projection.name().equals(m.body().getString("projection"))) {
+        reset();
+        wake();
+      }
+    });
+    vertx.setPeriodic(config.pollIntervalMs(), id -> wake());
+    vertx.setPeriodic(config.takeoverIntervalMs(), id -> tryLead());
+    tryLead();
+    return Future.succeededFuture();
+  }
+
+  private void tryLead() {
+    if (stopped || leading || connecting) {
+      return;
+    }
+    connecting = true;
+    connection()
+        .compose(c -> c.preparedQuery(ProjectionSql.TRY_LOCK).execute(Tuple.of(projection.name()))
+            .compose(rows -> rows.iterator().next().getBoolean("locked")
+                ? c.preparedQuery(ProjectionSql.CLAIM).execute(Tuple.of(projection.name(), owner)).map(true)
+                : Future.succeededFuture(false)))
+        .onComplete(this::led);
+  }
+
+  private void led(AsyncResult<Boolean> result) {
+    connecting = false;
+    if (result.failed()) {
+      LOG.debug("projection {}: cannot take the lead now: {}", projection.name(), result.cause().getMessage());
+      return;
+    }
+    if (result.result() && !stopped) {
+      leading = true;
+      reset();
+      LOG.info("projection {}: running in this process", projection.name());
+      wake();
+    }
+  }
+
+  private Future<PgConnection> connection() {
+    if (conn != null) {
+      return Future.succeededFuture(conn);
+    }
+    return PgConnection.connect(vertx, connectOptions).onSuccess(c -> {
+      conn = c;
+      c.closeHandler(v -> lost(c));
+    });
+  }
+
+  private void lost(PgConnection c) {
+    if (conn != c) {
+      return;
+    }
+    conn = null;
+    if (leading) {
+      LOG.warn("projection {}: connection lost; it resumes from its checkpoint here or in another process",
+          projection.name());
+    }
+    leading = false;
+  }
+
+  private void reset() {
+    checkpoint = -1;
+    isolateUntil = -1;
+    attempts = 0;
+  }
+
+  private void wake() {
+    if (!leading || stopped) {
+      return;
+    }
+    if (busy) {
+      wakeAgain = true;
+      return;
+    }
+    busy = true;
+    step();
+  }
+
+  private void step() {
+    retryTimer = -1;
+    wakeAgain = false;
+    if (!leading || stopped) {
+      settle();
+      return;
+    }
+    int limit = checkpoint >= 0 && checkpoint < isolateUntil ? 1 : config.batchSize();
+    transactions.next(conn, limit).onComplete(this::stepped);
+  }
+
+  private void stepped(AsyncResult<Step> result) {
+    if (result.succeeded()) {
+      Step s = result.result();
+      checkpoint = s.checkpoint();
+      attempts = 0;
+      troubles = 0;
+      if (checkpoint >= isolateUntil) {
+        isolateUntil = -1;
+      }
+      continueOrSettle(s.more());
+    } else {
+      failed(result.cause());
+    }
+  }
+
+  private void continueOrSettle(boolean more) {
+    if ((more || wakeAgain) && leading && !stopped) {
+      vertx.runOnContext(v -> step());
+    } else {
+      settle();
+    }
+  }
+
+  /** Nothing in flight: a wake-up may start the next step, and a stop may close the connection. */
+  private void settle() {
+    busy = false;
+    if (idle != null) {
+      idle.tryComplete();
+    }
+  }
+
+  private void failed(Throwable failure) {
+    if (!leading || stopped) {
+      settle();
+      return;
+    }
+    if (failure instanceof ApplyFailedException f && !transientFailure(f.getCause())) {
+      applyFailed(f);
+    } else {
+      troubles++;
+      LOG.warn("projection {}: store error, retrying in {} ms: {}", projection.name(),
+          config.backoffMs(troubles), failure.getMessage());
+      retryLater(config.backoffMs(troubles));
+    }
+  }
+
+  private void applyFailed(ApplyFailedException failure) {
+    if (failure.events().size() > 1) {
+      // find the culprit: the same events again, one transaction each
+      isolateUntil = failure.events().get(failure.events().size() - 1).position();
+      checkpoint = failure.events().get(0).position() - 1;
+      vertx.runOnContext(v -> step());
+      return;
+    }
+    EventEnvelope event = failure.events().get(0);
+    attempts++;
+    String error = describe(failure.getCause());
+    recordFailure(error);
+    if (attempts < config.maxAttempts()) {
+      LOG.warn("projection {}: apply failed for event at position {} (attempt {} of {}): {}", projection.name(),
+          event.position(), attempts, config.maxAttempts(), error);
+      retryLater(config.backoffMs(attempts));
+      return;
+    }
+    LOG.error("projection {}: event at position {} (id {}) failed {} times, moved to the dead letters: {}",
+        projection.name(), event.position(), event.id(), attempts, error);
+    transactions.deadLetter(conn, event, error, attempts).onComplete(ar -> {
+      if (ar.succeeded()) {
+        attempts = 0;
+        checkpoint = event.position();
+        continueOrSettle(true);
+      } else {
+        failed(ar.cause());
+      }
+    });
+  }
+
+  private void recordFailure(String error) {
+    conn.preparedQuery(ProjectionSql.RECORD_FAILURE).execute(Tuple.of(projection.name(), error))
+        .onFailure(e -> LOG.debug("projection {}: cannot record the failure: {}", projection.name(), e.getMessage()));
+  }
+
+  private void retryLater(long delayMs) {
+    retryTimer = vertx.setTimer(delayMs, id -> step());
+  }
+
+  /** The database or the connection, not the event: retried without counting against the event. */
+  private static boolean transientFailure(Throwable t) {
+    return TransientErrors.isTransient(t) && !TransientErrors.isUniqueViolation(t);
+  }
+
+  static String describe(Throwable t) {
+    String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    return message.length() > 2000 ? message.substring(0, 2000) : message;
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopped = true;
+    if (retryTimer >= 0 && vertx.cancelTimer(retryTimer)) {
+      settle();
+    }
+    idle = Promise.promise();
+    if (!busy) {
+      idle.complete();
+    }
+    // closing the connection releases the lock: another process takes over at once
+    return idle.future().eventually(() -> {
+      leading = false;
+      PgConnection c = conn;
+      conn = null;
+      return c == null ? Future.succeededFuture() : c.close();
+    });
+  }
+}

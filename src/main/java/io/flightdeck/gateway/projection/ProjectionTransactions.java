@@ -1,0 +1,111 @@
+package io.flightdeck.gateway.projection;
+
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.store.PgEventStore;
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.util.List;
+
+/**
+ * One projection's transactions on its runner's connection. Each takes the checkpoint row's lock first, so the
+ * runner, a rebuild and a dead-letter retry never interleave their writes to the projection's tables.
+ */
+final class ProjectionTransactions {
+
+  /** What a batch did: the checkpoint it committed, how many events it applied, and whether more are waiting. */
+  record Step(long checkpoint, int applied, boolean more) {
+  }
+
+  private final Projection projection;
+  private final String[] types;
+
+  ProjectionTransactions(Projection projection) {
+    this.projection = projection;
+    this.types = projection.eventTypes().isEmpty() ? null : projection.eventTypes().toArray(String[]::new);
+  }
+
+  /**
+   * Applies the next (at most {@code limit}) events after the checkpoint and moves the checkpoint past them, in one
+   * transaction. With no event of the projection's types left, the checkpoint moves to the head seen, so the lag
+   * of a projection that reads few types still falls to zero.
+   */
+  Future<Step> next(SqlConnection conn, int limit) {
+    // one round trip: BEGIN, the checkpoint lock, and the read (which uses the locked checkpoint)
+    Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
+    Future<RowSet<Row>> checkpoint = conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT)
+        .execute(Tuple.of(projection.name()));
+    Future<RowSet<Row>> read = conn.preparedQuery(ProjectionSql.READ_EVENTS_AFTER_CHECKPOINT)
+        .execute(Tuple.of(projection.name(), types, limit));
+    return Future.all(begin, checkpoint, read)
+        .compose(all -> {
+          Row cp = checkpoint.result().iterator().next();
+          List<EventEnvelope> events = PgEventStore.envelopes(read.result());
+          return applyAndAdvance(conn, cp.getLong("position"), cp.getLong("head"), events, limit);
+        })
+        .recover(failure -> rollback(conn, failure));
+  }
+
+  private Future<Step> applyAndAdvance(SqlConnection conn, long from, long head, List<EventEnvelope> events,
+                                       int limit) {
+    boolean full = events.size() == limit;
+    long last = events.isEmpty() ? from : events.get(events.size() - 1).position();
+    // a full batch may have more behind it; otherwise everything up to the head was seen
+    long to = full ? last : Math.max(last, head);
+    if (to == from) {
+      return conn.query("COMMIT").execute().map(new Step(from, 0, false));
+    }
+    Future<Void> applied = events.isEmpty() ? Future.succeededFuture()
+        : projection.apply(conn, events).recover(e -> Future.failedFuture(new ApplyFailedException(events, e)));
+    return applied
+        .compose(v -> commitAt(conn, to))
+        .map(new Step(to, events.size(), full));
+  }
+
+  /** Records {@code event} as a dead letter and moves the checkpoint past it, if the checkpoint is still before it. */
+  Future<Void> deadLetter(SqlConnection conn, EventEnvelope event, String error, int attempts) {
+    Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
+    Future<RowSet<Row>> checkpoint = conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT)
+        .execute(Tuple.of(projection.name()));
+    return Future.all(begin, checkpoint)
+        .compose(all -> {
+          long position = checkpoint.result().iterator().next().getLong("position");
+          if (position >= event.position()) {
+            // a rebuild or another process moved on meanwhile: nothing to record
+            return conn.query("COMMIT").execute().<Void>mapEmpty();
+          }
+          Future<RowSet<Row>> recorded = conn.preparedQuery(ProjectionSql.DEAD_LETTER)
+              .execute(Tuple.of(projection.name(), event.position(), event.id(), error, attempts));
+          return Future.all(recorded, commitAt(conn, event.position())).<Void>mapEmpty();
+        })
+        .recover(failure -> rollback(conn, failure));
+  }
+
+  private Future<Void> commitAt(SqlConnection conn, long position) {
+    Future<RowSet<Row>> advance = conn.preparedQuery(ProjectionSql.ADVANCE)
+        .execute(Tuple.of(projection.name(), position));
+    Future<RowSet<Row>> commit = conn.query("COMMIT").execute();
+    return Future.all(advance, commit).mapEmpty();
+  }
+
+  private static <T> Future<T> rollback(SqlConnection conn, Throwable failure) {
+    return conn.query("ROLLBACK").execute().transform(ignored -> Future.failedFuture(failure));
+  }
+
+  /** The projection's apply failed for this batch (the statements around it worked). */
+  static final class ApplyFailedException extends RuntimeException {
+
+    private final transient List<EventEnvelope> events;
+
+    ApplyFailedException(List<EventEnvelope> events, Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+      this.events = events;
+    }
+
+    List<EventEnvelope> events() {
+      return events;
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package io.flightdeck.gateway.projection.model;
+
+/** The read models' DML: each projection's batch upsert, and the queries the API serves. */
+final class ReadModelSql {
+
+  private ReadModelSql() {
+  }
+
+  /**
+   * Adds a batch's per-visitor fold. Counters add up and first/last seen take the extremes, whatever the order;
+   * the last page moves only forward in position, so a dead letter retried later cannot set an older page.
+   */
+  static final String UPSERT_VISITORS = """
+      INSERT INTO visitor_activity AS v (stream_id, site, first_seen, last_seen, page_views, button_clicks,
+                                         form_submissions, last_page, last_position)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[],
+                           $6::bigint[], $7::bigint[], $8::text[], $9::bigint[])
+      ON CONFLICT (stream_id) DO UPDATE SET
+        site = COALESCE(v.site, EXCLUDED.site),
+        first_seen = LEAST(v.first_seen, EXCLUDED.first_seen),
+        last_seen = GREATEST(v.last_seen, EXCLUDED.last_seen),
+        page_views = v.page_views + EXCLUDED.page_views,
+        button_clicks = v.button_clicks + EXCLUDED.button_clicks,
+        form_submissions = v.form_submissions + EXCLUDED.form_submissions,
+        last_page = CASE WHEN EXCLUDED.last_position > v.last_position AND EXCLUDED.last_page IS NOT NULL
+                         THEN EXCLUDED.last_page ELSE v.last_page END,
+        last_position = GREATEST(v.last_position, EXCLUDED.last_position)""";
+
+  /**
+   * Adds a batch's views ($5 per visitor, page and day). A visitor is a new unique visitor of a page and day
+   * exactly when its page_visitors row did not exist yet.
+   */
+  static final String UPSERT_PAGE_STATS = """
+      WITH visits AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
+          AS t(site, page_id, day, stream_id, views)
+      ),
+      fresh AS (
+        INSERT INTO page_visitors (site, page_id, day, stream_id)
+        SELECT site, page_id, day, stream_id FROM visits
+        ON CONFLICT DO NOTHING
+        RETURNING site, page_id, day
+      )
+      INSERT INTO page_stats AS p (site, page_id, day, views, unique_visitors)
+      SELECT v.site, v.page_id, v.day, v.views, COALESCE(f.visitors, 0)
+      FROM (SELECT site, page_id, day, sum(views)::bigint AS views FROM visits GROUP BY site, page_id, day) v
+      LEFT JOIN (SELECT site, page_id, day, count(*) AS visitors FROM fresh GROUP BY site, page_id, day) f
+        USING (site, page_id, day)
+      ON CONFLICT (site, day, page_id) DO UPDATE SET
+        views = p.views + EXCLUDED.views,
+        unique_visitors = p.unique_visitors + EXCLUDED.unique_visitors""";
+
+  static final String INSERT_FORM_SUBMISSIONS = """
+      INSERT INTO form_submissions (form_id, position, event_id, stream_id, site, fields, submitted_at)
+      SELECT form_id, position, event_id, stream_id, site, fields::jsonb, submitted_at
+      FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+        AS t(form_id, position, event_id, stream_id, site, fields, submitted_at)
+      ON CONFLICT (form_id, position) DO NOTHING""";
+
+  static final String UPSERT_EVENT_COUNTS = """
+      INSERT INTO event_counts AS c (minute, type, count)
+      SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bigint[])
+      ON CONFLICT (minute, type) DO UPDATE SET count = c.count + EXCLUDED.count""";
+
+  // ---- queries
+
+  static final String VISITOR = """
+      SELECT stream_id, site, first_seen, last_seen, page_views, button_clicks, form_submissions, last_page,
+             last_position
+      FROM visitor_activity WHERE stream_id = $1""";
+
+  /** One page of a stream's events recorded up to a time, for the temporal fold. */
+  static final String STREAM_UNTIL = """
+      SELECT position, id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, recorded_at
+      FROM events
+      WHERE stream_id = $1 AND stream_version > $2 AND recorded_at <= $3
+      ORDER BY stream_version
+      LIMIT $4""";
+
+  static final String PAGES = """
+      SELECT page_id, day, views, unique_visitors FROM page_stats
+      WHERE site = $1 AND day BETWEEN $2 AND $3
+      ORDER BY day, views DESC, page_id
+      LIMIT $4""";
+
+  static final String FORM_SUBMISSIONS = """
+      SELECT position, event_id, stream_id, site, fields, submitted_at FROM form_submissions
+      WHERE form_id = $1 AND position < $2
+      ORDER BY position DESC
+      LIMIT $3""";
+
+  static final String EVENT_COUNTS = """
+      SELECT minute, type, count FROM event_counts
+      WHERE minute >= $1 AND minute < $2
+      ORDER BY minute, type""";
+}

@@ -1,0 +1,118 @@
+package io.flightdeck.gateway.projection.model;
+
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.projection.Projection;
+import io.flightdeck.gateway.store.PgEventStore;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+
+/** The read side's queries, as the API answers them. Projections keep the tables current. */
+public final class ReadModels {
+
+  /** Events read per round trip while folding a stream for a temporal query. */
+  private static final int FOLD_PAGE = 1000;
+
+  private final Pool pool;
+
+  public ReadModels(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** The projections of this release, in the order the admin list shows them. */
+  public static List<Projection> projections() {
+    return List.of(new VisitorActivityProjection(), new PageStatsProjection(), new FormSubmissionsProjection(),
+        new EventCountsProjection());
+  }
+
+  /** A visitor's activity as projected, or empty when the projection has not seen the stream. */
+  public Future<Optional<JsonObject>> visitor(String streamId) {
+    return pool.preparedQuery(ReadModelSql.VISITOR).execute(Tuple.of(streamId)).map(rows -> {
+      if (rows.rowCount() == 0) {
+        return Optional.empty();
+      }
+      Row r = rows.iterator().next();
+      return Optional.of(VisitorActivity.toJson(r.getString("stream_id"), r.getString("site"),
+          r.getOffsetDateTime("first_seen").toInstant(), r.getOffsetDateTime("last_seen").toInstant(),
+          r.getLong("page_views"), r.getLong("button_clicks"), r.getLong("form_submissions"),
+          r.getString("last_page"), r.getLong("last_position")));
+    });
+  }
+
+  /**
+   * A visitor's activity as the store knew it at {@code at}: a fold of the stream's events recorded up to then,
+   * read page by page, so memory stays bounded however long the stream. Empty when it had no events yet.
+   */
+  public Future<Optional<JsonObject>> visitorAt(String streamId, Instant at) {
+    VisitorActivity fold = new VisitorActivity(streamId);
+    return foldFrom(fold, 0, at).map(v -> fold.empty() ? Optional.empty() : Optional.of(fold.toJson()));
+  }
+
+  private Future<Void> foldFrom(VisitorActivity fold, long afterVersion, Instant at) {
+    return pool.preparedQuery(ReadModelSql.STREAM_UNTIL)
+        .execute(Tuple.of(fold.streamId(), afterVersion, at.atOffset(ZoneOffset.UTC), FOLD_PAGE))
+        .compose(rows -> {
+          List<EventEnvelope> events = PgEventStore.envelopes(rows);
+          events.forEach(fold::add);
+          return events.size() < FOLD_PAGE ? Future.succeededFuture()
+              : foldFrom(fold, events.get(events.size() - 1).streamVersion(), at);
+        });
+  }
+
+  /** Views and unique visitors per page and day, days ascending, most viewed first within a day. */
+  public Future<JsonArray> pages(String site, LocalDate from, LocalDate to, int limit) {
+    return pool.preparedQuery(ReadModelSql.PAGES).execute(Tuple.of(site, from, to, limit)).map(rows -> {
+      JsonArray pages = new JsonArray();
+      for (Row r : rows) {
+        pages.add(new JsonObject()
+            .put("pageId", r.getString("page_id"))
+            .put("day", r.getLocalDate("day").toString())
+            .put("views", r.getLong("views"))
+            .put("uniqueVisitors", r.getLong("unique_visitors")));
+      }
+      return pages;
+    });
+  }
+
+  /** A form's submissions before position {@code before}, newest first. */
+  public Future<JsonArray> formSubmissions(String formId, long before, int limit) {
+    return pool.preparedQuery(ReadModelSql.FORM_SUBMISSIONS).execute(Tuple.of(formId, before, limit))
+        .map(rows -> {
+          JsonArray out = new JsonArray();
+          for (Row r : rows) {
+            out.add(new JsonObject()
+                .put("position", r.getLong("position"))
+                .put("eventId", r.getUUID("event_id").toString())
+                .put("streamId", r.getString("stream_id"))
+                .put("site", r.getString("site"))
+                .put("fields", r.getValue("fields"))
+                .put("submittedAt", r.getOffsetDateTime("submitted_at").toInstant().toString()));
+          }
+          return out;
+        });
+  }
+
+  /** Events per type per minute in [from, to). */
+  public Future<JsonArray> eventCounts(Instant from, Instant to) {
+    return pool.preparedQuery(ReadModelSql.EVENT_COUNTS)
+        .execute(Tuple.of(from.atOffset(ZoneOffset.UTC), to.atOffset(ZoneOffset.UTC)))
+        .map(rows -> {
+          JsonArray out = new JsonArray();
+          for (Row r : rows) {
+            out.add(new JsonObject()
+                .put("minute", r.getOffsetDateTime("minute").toInstant().toString())
+                .put("type", r.getString("type"))
+                .put("count", r.getLong("count")));
+          }
+          return out;
+        });
+  }
+}

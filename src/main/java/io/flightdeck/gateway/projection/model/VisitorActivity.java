@@ -1,0 +1,111 @@
+package io.flightdeck.gateway.projection.model;
+
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+
+/**
+ * One visitor's activity (one stream), folded from its events in order. The projection stores the same fold
+ * batch by batch; {@code GET /v1/visitors/{id}?at=} folds the stream's events up to a time with this class, so
+ * both always agree.
+ */
+public final class VisitorActivity {
+
+  static final String PAGE_VIEWED = "PageViewed";
+  static final String BUTTON_CLICKED = "ButtonClicked";
+  static final String FORM_SUBMITTED = "FormSubmitted";
+
+  private final String streamId;
+  private String site;
+  private Instant firstSeen;
+  private Instant lastSeen;
+  private long pageViews;
+  private long buttonClicks;
+  private long formSubmissions;
+  private String lastPage;
+  private long lastPosition;
+
+  public VisitorActivity(String streamId) {
+    this.streamId = streamId;
+  }
+
+  /** Folds one more event of the stream (events must come in stream order). */
+  public void add(EventEnvelope event) {
+    if (site == null) {
+      site = event.metadata().getString("site");
+    }
+    firstSeen = firstSeen == null || event.occurredAt().isBefore(firstSeen) ? event.occurredAt() : firstSeen;
+    lastSeen = lastSeen == null || event.occurredAt().isAfter(lastSeen) ? event.occurredAt() : lastSeen;
+    switch (event.type()) {
+      case PAGE_VIEWED -> {
+        pageViews++;
+        lastPage = event.data().getString("pageId");
+      }
+      case BUTTON_CLICKED -> buttonClicks++;
+      case FORM_SUBMITTED -> formSubmissions++;
+      default -> {
+        // other types only move first and last seen
+      }
+    }
+    lastPosition = Math.max(lastPosition, event.position());
+  }
+
+  public boolean empty() {
+    return firstSeen == null;
+  }
+
+  String streamId() {
+    return streamId;
+  }
+
+  String site() {
+    return site;
+  }
+
+  Instant firstSeen() {
+    return firstSeen;
+  }
+
+  Instant lastSeen() {
+    return lastSeen;
+  }
+
+  long pageViews() {
+    return pageViews;
+  }
+
+  long buttonClicks() {
+    return buttonClicks;
+  }
+
+  long formSubmissions() {
+    return formSubmissions;
+  }
+
+  String lastPage() {
+    return lastPage;
+  }
+
+  long lastPosition() {
+    return lastPosition;
+  }
+
+  static JsonObject toJson(String streamId, String site, Instant firstSeen, Instant lastSeen, long pageViews,
+                           long buttonClicks, long formSubmissions, String lastPage, long lastPosition) {
+    return new JsonObject()
+        .put("streamId", streamId)
+        .put("site", site)
+        .put("firstSeen", firstSeen.toString())
+        .put("lastSeen", lastSeen.toString())
+        .put("pageViews", pageViews)
+        .put("buttonClicks", buttonClicks)
+        .put("formSubmissions", formSubmissions)
+        .put("lastPage", lastPage)
+        .put("lastPosition", lastPosition);
+  }
+
+  public JsonObject toJson() {
+    return toJson(streamId, site, firstSeen, lastSeen, pageViews, buttonClicks, formSubmissions, lastPage,
+        lastPosition);
+  }
+}

@@ -1,0 +1,221 @@
+package io.flightdeck.gateway.projection;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.ReadModelCheck;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The read models as the API serves them, built by the projections from what was posted. */
+@ExtendWith(PostgresExtension.class)
+class ProjectionsIT {
+
+  static final Duration CATCH_UP = Duration.ofSeconds(20);
+
+  static TestDatabase db;
+  static TestGateway gateway;
+
+  @BeforeAll
+  static void start(TestDatabase database) {
+    db = database;
+    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200"));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    gateway.close();
+  }
+
+  static void post(JsonObject... events) {
+    JsonArray batch = new JsonArray();
+    for (JsonObject e : events) {
+      batch.add(e);
+    }
+    Response r = gateway.http().postEvents(new JsonObject().put("events", batch));
+    assertEquals(200, r.status(), r.body());
+  }
+
+  static JsonObject at(JsonObject event, String occurredAt) {
+    return event.put("occurredAt", occurredAt);
+  }
+
+  static JsonObject getOk(String path) {
+    Response r = gateway.http().getWithReadToken(path);
+    assertEquals(200, r.status(), r.body());
+    return r.json();
+  }
+
+  @Test
+  @DisplayName("a visitor's page views, clicks and form submissions add up in its activity")
+  void visitorActivity() {
+    post(at(HttpTestClient.pageView("va-1", "/home"), "2026-11-20T10:00:00Z"),
+        at(HttpTestClient.click("va-1", "signup"), "2026-11-20T10:00:05Z"),
+        at(HttpTestClient.pageView("va-1", "/pricing"), "2026-11-20T10:01:00Z"));
+    post(at(HttpTestClient.formSubmission("va-1", "contact", new JsonObject().put("email", "a@example.com")),
+            "2026-11-20T10:02:00Z"),
+        at(HttpTestClient.click("va-1", "buy"), "2026-11-20T10:03:00Z"),
+        at(HttpTestClient.pageView("va-1", "/thanks"), "2026-11-20T09:59:00Z"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+
+    JsonObject v = getOk("/v1/visitors/va-1");
+    assertEquals("va-1", v.getString("streamId"));
+    assertEquals("demo", v.getString("site"));
+    assertEquals(3, v.getLong("pageViews"));
+    assertEquals(2, v.getLong("buttonClicks"));
+    assertEquals(1, v.getLong("formSubmissions"));
+    assertEquals("/thanks", v.getString("lastPage"), "the last page viewed, in stream order");
+    assertEquals("2026-11-20T09:59:00Z", v.getString("firstSeen"), "the earliest occurredAt");
+    assertEquals("2026-11-20T10:03:00Z", v.getString("lastSeen"), "the latest occurredAt");
+  }
+
+  @Test
+  @DisplayName("a visitor's activity at a past time folds only the events recorded by then")
+  void temporalQuery() {
+    post(HttpTestClient.pageView("vt-1", "/a"));
+    post(HttpTestClient.pageView("vt-1", "/b"));
+    JsonArray stored = getOk("/v1/streams/vt-1/events").getJsonArray("events");
+    String secondRecorded = stored.getJsonObject(1).getString("recordedAt");
+    post(HttpTestClient.click("vt-1", "later"), HttpTestClient.pageView("vt-1", "/c"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+
+    JsonObject then = getOk("/v1/visitors/vt-1?at=" + secondRecorded);
+    assertEquals(2, then.getLong("pageViews"));
+    assertEquals(0, then.getLong("buttonClicks"));
+    assertEquals("/b", then.getString("lastPage"));
+    assertEquals(secondRecorded, then.getString("at"));
+
+    JsonObject projected = getOk("/v1/visitors/vt-1");
+    JsonObject foldedNow = getOk("/v1/visitors/vt-1?at=2100-01-01T00:00:00Z");
+    foldedNow.remove("at");
+    assertEquals(projected, foldedNow, "the projection equals the fold of the whole stream");
+
+    String before = stored.getJsonObject(0).getString("recordedAt").replace("Z", "").substring(0, 19) + "Z";
+    assertEquals(404, gateway.http().getWithReadToken("/v1/visitors/vt-1?at=2000-01-01T00:00:00Z").status());
+    assertNotNull(before);
+    assertEquals(404, gateway.http().getWithReadToken("/v1/visitors/nobody-at-all").status());
+    Response bad = gateway.http().getWithReadToken("/v1/visitors/vt-1?at=yesterday");
+    assertEquals(400, bad.status());
+    assertEquals("invalid_parameter", bad.errorCode());
+  }
+
+  @Test
+  @DisplayName("page stats count views and unique visitors per page and day")
+  void pageStats() {
+    post(at(HttpTestClient.pageView("ps-1", "/stats/one"), "2026-11-19T08:00:00Z"),
+        at(HttpTestClient.pageView("ps-1", "/stats/one"), "2026-11-19T09:00:00Z"),
+        at(HttpTestClient.pageView("ps-2", "/stats/one"), "2026-11-19T23:59:59Z"),
+        at(HttpTestClient.pageView("ps-1", "/stats/two"), "2026-11-19T12:00:00Z"),
+        at(HttpTestClient.pageView("ps-2", "/stats/one"), "2026-11-18T12:00:00Z"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+
+    JsonObject day = getOk("/v1/pages?site=demo&from=2026-11-19&to=2026-11-19");
+    assertEquals(new JsonArray()
+            .add(new JsonObject().put("pageId", "/stats/one").put("day", "2026-11-19").put("views", 3)
+                .put("uniqueVisitors", 2))
+            .add(new JsonObject().put("pageId", "/stats/two").put("day", "2026-11-19").put("views", 1)
+                .put("uniqueVisitors", 1)),
+        day.getJsonArray("pages"));
+    JsonArray both = getOk("/v1/pages?site=demo&from=2026-11-18&to=2026-11-19").getJsonArray("pages");
+    assertEquals(3, both.size());
+    assertEquals("2026-11-18", both.getJsonObject(0).getString("day"));
+    assertEquals(0, getOk("/v1/pages?site=elsewhere&from=2026-11-18&to=2026-11-19").getJsonArray("pages").size());
+
+    assertEquals("invalid_parameter", gateway.http().getWithReadToken("/v1/pages").errorCode());
+    assertEquals("invalid_parameter",
+        gateway.http().getWithReadToken("/v1/pages?site=demo&from=2026-11-20&to=2026-11-19").errorCode());
+    assertEquals("invalid_parameter", gateway.http().getWithReadToken("/v1/pages?site=demo&from=nope").errorCode());
+  }
+
+  @Test
+  @DisplayName("form submissions are listed newest first, a page at a time, with their fields")
+  void formSubmissions() {
+    for (int i = 0; i < 5; i++) {
+      post(HttpTestClient.formSubmission("fs-" + i, "newsletter", new JsonObject().put("n", String.valueOf(i))));
+    }
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+
+    JsonObject first = getOk("/v1/forms/newsletter/submissions?limit=2");
+    JsonArray page1 = first.getJsonArray("submissions");
+    assertEquals("4", page1.getJsonObject(0).getJsonObject("fields").getString("n"));
+    assertEquals("3", page1.getJsonObject(1).getJsonObject("fields").getString("n"));
+    assertEquals("fs-4", page1.getJsonObject(0).getString("streamId"));
+    JsonObject second = getOk("/v1/forms/newsletter/submissions?limit=2&after=" + first.getLong("next"));
+    assertEquals("2", second.getJsonArray("submissions").getJsonObject(0).getJsonObject("fields").getString("n"));
+    JsonObject third = getOk("/v1/forms/newsletter/submissions?limit=2&after=" + second.getLong("next"));
+    assertEquals(1, third.getJsonArray("submissions").size());
+    assertNull(third.getLong("next"), "nothing older");
+    assertEquals(0, getOk("/v1/forms/unknown-form/submissions").getJsonArray("submissions").size());
+  }
+
+  @Test
+  @DisplayName("event counts per minute add up to the events stored")
+  void eventCounts() {
+    post(HttpTestClient.pageView("ec-1", "/x"), HttpTestClient.click("ec-1", "y"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    JsonArray counts = getOk("/v1/event-counts").getJsonArray("counts");
+    long total = 0;
+    for (int i = 0; i < counts.size(); i++) {
+      total += counts.getJsonObject(i).getLong("count");
+    }
+    assertEquals(db.queryLong("SELECT count(*) FROM events WHERE recorded_at > now() - interval '1 hour'"), total);
+    assertEquals("invalid_parameter",
+        gateway.http().getWithReadToken("/v1/event-counts?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z")
+            .errorCode());
+  }
+
+  @Test
+  @DisplayName("the admin list shows every projection running at the store head, and needs the admin token")
+  void adminList() {
+    post(HttpTestClient.pageView("al-1", "/admin"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    Response r = gateway.http().getWithAdminToken("/v1/admin/projections");
+    assertEquals(200, r.status(), r.body());
+    JsonArray list = r.json().getJsonArray("projections");
+    assertEquals(4, list.size());
+    long head = db.queryLong("SELECT max(position) FROM events");
+    for (int i = 0; i < list.size(); i++) {
+      JsonObject p = list.getJsonObject(i);
+      assertEquals("running", p.getString("state"), p.encode());
+      assertEquals(head, p.getLong("checkpoint"), p.encode());
+      assertEquals(0, p.getLong("lagEvents"));
+      assertEquals(0.0, p.getDouble("lagSeconds"));
+      assertNotNull(p.getString("owner"));
+    }
+    assertEquals(401, gateway.http().getWithReadToken("/v1/admin/projections").status());
+    assertEquals(401, gateway.http().send(gateway.http().request("/v1/admin/projections")
+        .header("Authorization", "Bearer " + TestGateway.WRITE_KEY).GET()).status());
+    assertEquals(401, gateway.http().send(gateway.http().request("/v1/admin/projections").GET()).status());
+    assertEquals(401, gateway.http().send(gateway.http().request("/v1/visitors/al-1").GET()).status());
+  }
+
+  @Test
+  @DisplayName("a rebuild at a quiescent point reproduces every read model exactly")
+  void rebuildReproduces() {
+    post(HttpTestClient.pageView("rb-1", "/r"), HttpTestClient.formSubmission("rb-1", "rf", new JsonObject()));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.assertMatchesStore(db);
+    var before = ReadModelCheck.snapshot(db);
+    for (String name : new String[] {"visitor-activity", "page-stats", "form-submissions", "event-counts"}) {
+      Response r = gateway.http().postWithAdminToken("/v1/admin/projections/" + name + "/rebuild");
+      assertEquals(202, r.status(), r.body());
+      assertEquals("rebuilding", r.json().getString("state"));
+    }
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    assertEquals(before, ReadModelCheck.snapshot(db));
+    assertEquals(404, gateway.http().postWithAdminToken("/v1/admin/projections/nope/rebuild").status());
+  }
+}
