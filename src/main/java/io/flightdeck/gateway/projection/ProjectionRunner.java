@@ -106,6 +106,8 @@ public final class ProjectionRunner extends VerticleBase {
     return PgConnection.connect(vertx, connectOptions).onSuccess(c -> {
       conn = c;
       c.closeHandler(v -> lost(c));
+      // the failure reaches the step in flight and the close handler; without a handler it is printed raw
+      c.exceptionHandler(e -> LOG.debug("projection {}: connection error: {}", projection.name(), e.getMessage()));
     });
   }
 
@@ -117,8 +119,10 @@ public final class ProjectionRunner extends VerticleBase {
     if (leading) {
       LOG.warn("projection {}: connection lost; it resumes from its checkpoint here or in another process",
           projection.name());
+      leading = false;
+      // try again soon rather than at the next takeover tick; the lock decides who runs it
+      vertx.setTimer(100, id -> tryLead());
     }
-    leading = false;
   }
 
   private void reset() {
