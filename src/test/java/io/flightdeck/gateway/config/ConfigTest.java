@@ -330,6 +330,20 @@ class ConfigTest {
     assertEquals(500, load("FLIGHTDECK_APPENDER_MAX_QUEUED_EVENTS", "500").appender().maxQueuedEvents());
   }
 
+  @Test
+  @DisplayName("the projections section loads its documented defaults and refuses a back-off ceiling below its start")
+  void projections() {
+    ProjectionsConfig p = load().projections();
+    assertEquals(new ProjectionsConfig(true, 1000, 1000, 2000, 5, 100, 5000), p);
+    assertEquals(100, p.backoffMs(1));
+    assertEquals(200, p.backoffMs(2));
+    assertEquals(5000, p.backoffMs(10), "capped");
+    assertEquals(5000, p.backoffMs(500), "no overflow");
+    assertFalse(load("FLIGHTDECK_PROJECTIONS_ENABLED", "false").projections().enabled());
+    assertNames("projections.retryMaxDelayMs", refused("FLIGHTDECK_PROJECTIONS_RETRY_MAX_DELAY_MS", "50"));
+    assertNames("projections.batchSize", refused("FLIGHTDECK_PROJECTIONS_BATCH_SIZE", "0"));
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource({"mysql://root@127.0.0.1:3306/flightdeck", "127.0.0.1:5432/flightdeck", "jdbc:postgresql://h/db",
       "postgresql://host:notaport/db"})
