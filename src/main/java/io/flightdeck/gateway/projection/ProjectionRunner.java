@@ -87,6 +87,13 @@ public final class ProjectionRunner extends VerticleBase {
 
   private void led(AsyncResult<Boolean> result) {
     connecting = false;
+    if (stopped && conn != null) {
+      // stopped while connecting: whatever was won goes back at once
+      PgConnection c = conn;
+      conn = null;
+      c.close();
+      return;
+    }
     if (result.failed()) {
       LOG.debug("projection {}: cannot take the lead now: {}", projection.name(), result.cause().getMessage());
       return;

@@ -93,6 +93,15 @@ public final class GatewayProcess implements AutoCloseable {
     process.destroy();
   }
 
+  /**
+   * SIGKILL on Linux ({@code kill -9}), a crash as far as the gateway can tell: no shutdown hook runs, and its
+   * connections to PostgreSQL die with it. Answers once the process is gone.
+   */
+  public void kill() {
+    process.destroyForcibly();
+    waitFor(Duration.ofSeconds(10));
+  }
+
   /** Waits for the process to exit and answers its exit code; fails if it is still running after {@code timeout}. */
   public int waitFor(Duration timeout) {
     try {
