@@ -18,4 +18,10 @@ public final class EventBusAddresses {
    * gateway process on the database through NOTIFY.
    */
   public static final String PROJECTION_CHANGED = "flightdeck.projection.changed";
+
+  /**
+   * Published by the live feed with every range of new events, read and serialized once: a
+   * {@code live.LiveBatch} (local only, passed by reference) for the SSE connections of every event loop.
+   */
+  public static final String LIVE_BATCH = "flightdeck.live.batch";
 }

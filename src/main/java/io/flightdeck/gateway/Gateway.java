@@ -14,6 +14,11 @@ import io.flightdeck.gateway.ingest.EventValidator;
 import io.flightdeck.gateway.ingest.IngestHandler;
 import io.flightdeck.gateway.ingest.Sites;
 import io.flightdeck.gateway.store.DatabaseBootstrap;
+import io.flightdeck.gateway.live.LiveBatch;
+import io.flightdeck.gateway.live.LiveBatchCodec;
+import io.flightdeck.gateway.live.LiveConnections;
+import io.flightdeck.gateway.live.LiveFeedVerticle;
+import io.flightdeck.gateway.live.LiveHub;
 import io.flightdeck.gateway.projection.ProjectionAdmin;
 import io.flightdeck.gateway.projection.ProjectionEngine;
 import io.flightdeck.gateway.projection.model.ReadModels;
@@ -30,6 +35,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +53,8 @@ public final class Gateway {
   private final AtomicBoolean draining;
   private String appenderId;
   private String listenerId;
+  private String liveFeedId;
+  private final AtomicLong livePosition = new AtomicLong();
   private String httpId;
   private final ProjectionEngine projections = new ProjectionEngine(ReadModels.projections());
   private int port;
@@ -60,8 +68,17 @@ public final class Gateway {
   }
 
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config) {
+    registerCodecs(vertx);
     return vertx.executeBlocking(() -> DatabaseBootstrap.prepare(config.db()), false)
         .compose(schemaVersion -> deploy(vertx, config, schemaVersion));
+  }
+
+  private static void registerCodecs(Vertx vertx) {
+    try {
+      vertx.eventBus().registerDefaultCodec(LiveBatch.class, new LiveBatchCodec());
+    } catch (IllegalStateException alreadyRegistered) {
+      // a second gateway on the same Vertx (tests): the codec is there already
+    }
   }
 
   private static Future<Gateway> deploy(Vertx vertx, GatewayConfig config, String schemaVersion) {
@@ -85,6 +102,12 @@ public final class Gateway {
         .compose(id -> {
           gateway.listenerId = id;
           return gateway.projections.start(vertx, readPool, connect, config.projections());
+        })
+        .compose(v -> vertx.deployVerticle(new LiveFeedVerticle(new PgEventStore(readPool, gateway.appender),
+            config.live(), gateway.livePosition)))
+        .compose(id -> {
+          gateway.liveFeedId = id;
+          return Future.succeededFuture();
         })
         .compose(v -> gateway.deployHttp(config, schemaVersion))
         .onSuccess(g -> LOG.info("gateway listening on port {} (schema {})", g.port, schemaVersion))
@@ -112,12 +135,14 @@ public final class Gateway {
     Sites sites = new Sites(config.sites());
     var mapper = JsonLimits.ingestMapper(config.ingest());
     PgEventStore store = new PgEventStore(readPool, appender);
+    LiveConnections liveConnections = new LiveConnections(config.live().maxConnections());
     GatewayServices services = new GatewayServices(config, sites, schemas,
         new IngestHandler(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store),
         new ReadHandlers(store), new ReadModelHandlers(new ReadModels(readPool)),
         new AdminHandlers(new ProjectionAdmin(readPool, projections.projections())),
         new HealthHandlers(store, schemaVersion, draining::get),
-        new ConnectionLimit(config.http().maxConnections()));
+        new ConnectionLimit(config.http().maxConnections()),
+        hubVertx -> new LiveHub(hubVertx, store, config.live(), livePosition, liveConnections));
     int instances = config.http().instances() > 0 ? config.http().instances()
         : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     // port 0 means "any free port": Vert.x shares one random port among instances only when asked for -1
@@ -145,6 +170,7 @@ public final class Gateway {
     return http
         .eventually(() -> appenderId == null ? Future.succeededFuture() : vertx.undeploy(appenderId))
         .eventually(() -> projections.stop(vertx))
+        .eventually(() -> liveFeedId == null ? Future.succeededFuture() : vertx.undeploy(liveFeedId))
         .eventually(() -> listenerId == null ? Future.succeededFuture() : vertx.undeploy(listenerId))
         .eventually(() -> Future.join(appendPool.close(), readPool.close()))
         .mapEmpty();

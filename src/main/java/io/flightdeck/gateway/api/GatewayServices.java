@@ -4,9 +4,16 @@ import io.flightdeck.gateway.config.GatewayConfig;
 import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.ingest.IngestHandler;
 import io.flightdeck.gateway.ingest.Sites;
+import io.flightdeck.gateway.live.LiveHub;
+import io.vertx.core.Vertx;
+import java.util.function.Function;
 
-/** What the HTTP verticles share: built once, thread-safe, handed to every instance. */
+/**
+ * What the HTTP verticles share: built once, thread-safe, handed to every instance. {@code liveHubs} makes each
+ * instance its own hub of SSE connections, on its own event loop.
+ */
 public record GatewayServices(GatewayConfig config, Sites sites, EventSchemas schemas, IngestHandler ingest,
                               ReadHandlers reads, ReadModelHandlers readModels, AdminHandlers admin,
-                              HealthHandlers health, ConnectionLimit connections) {
+                              HealthHandlers health, ConnectionLimit connections,
+                              Function<Vertx, LiveHub> liveHubs) {
 }

@@ -2,6 +2,7 @@ package io.flightdeck.gateway.api;
 
 import io.flightdeck.gateway.config.HttpConfig;
 import io.flightdeck.gateway.ingest.IngestRoutes;
+import io.flightdeck.gateway.live.LiveHub;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpMethod;
@@ -18,6 +19,7 @@ public final class HttpVerticle extends VerticleBase {
   private final GatewayServices services;
   private final int port;
   private HttpServer server;
+  private LiveHub live;
 
   public HttpVerticle(GatewayServices services, int port) {
     this.services = services;
@@ -33,10 +35,11 @@ public final class HttpVerticle extends VerticleBase {
         .setIdleTimeout(http.idleTimeoutSeconds())
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setTcpNoDelay(true);
+    live = services.liveHubs().apply(vertx);
     server = vertx.createHttpServer(options)
         .connectionHandler(services.connections()::accept)
         .requestHandler(router());
-    return server.listen();
+    return live.start().compose(v -> server.listen());
   }
 
   /** The route table: what the gateway answers, in one place. */
@@ -61,6 +64,7 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/v1/schemas").handler(ctx -> ReadHandlers.send(ctx, services.schemas().describe()));
     router.get("/v1/streams/:streamId/events").handler(readAuth).handler(services.reads()::stream);
     router.get("/v1/events").handler(readAuth).handler(services.reads()::all);
+    router.get("/v1/live").handler(readAuth).handler(live::handle);
     router.get("/v1/visitors/:streamId").handler(readAuth).handler(services.readModels()::visitor);
     router.get("/v1/pages").handler(readAuth).handler(services.readModels()::pages);
     router.get("/v1/forms/:formId/submissions").handler(readAuth).handler(services.readModels()::formSubmissions);
@@ -86,7 +90,9 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    // stop accepting; connections close once their in-flight request (and its append) is answered
-    return server.shutdown(services.config().http().shutdownTimeoutMs(), TimeUnit.MILLISECONDS);
+    // end the live streams (clients resume elsewhere with Last-Event-ID), then stop accepting; connections close
+    // once their in-flight request (and its append) is answered
+    return live.stop().eventually(() ->
+        server.shutdown(services.config().http().shutdownTimeoutMs(), TimeUnit.MILLISECONDS));
   }
 }

@@ -16,7 +16,7 @@ import java.util.Set;
  */
 public record GatewayConfig(String env, HttpConfig http, DbConfig db, String readToken, String adminToken,
                             IngestConfig ingest, AppenderConfig appender, ProjectionsConfig projections,
-                            List<SiteConfig> sites) {
+                            LiveConfig live, List<SiteConfig> sites) {
 
   public static final String DEMO_READ_TOKEN = "demo-read-token";
   public static final String DEMO_ADMIN_TOKEN = "demo-admin-token";
@@ -37,6 +37,7 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
         ingest,
         AppenderConfig.from(root.section("appender"), ingest),
         ProjectionsConfig.from(root.section("projections")),
+        LiveConfig.from(root.section("live")),
         sites(root, ingest));
     if (config.readToken.equals(config.adminToken)) {
       throw new ConfigException("admin.token", "must differ from read.token");
@@ -100,6 +101,6 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
         http.trustProxyHeaders(), http.shutdownTimeoutMs(), http.maxConnections(), http.bodyReadTimeoutMs());
     DbConfig d = new DbConfig(dbUrl, db.createDatabase(), db.readPoolSize(), db.maxWaitQueue(), db.connectTimeoutMs(),
         db.startupTimeoutSeconds());
-    return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, projections, sites);
+    return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, projections, live, sites);
   }
 }

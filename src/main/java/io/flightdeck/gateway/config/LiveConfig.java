@@ -1,0 +1,29 @@
+package io.flightdeck.gateway.config;
+
+/**
+ * The live feed, {@code GET /v1/live}.
+ *
+ * @param maxConnections SSE connections per process (all event loops together); beyond it 503
+ * @param heartbeatSeconds a comment line this often keeps proxies and idle timeouts from closing quiet streams
+ * @param retryMs the {@code retry:} hint: how long a browser waits before reconnecting
+ * @param maxBufferBytes bytes waiting to be sent to one client; a client that lets more pile up is disconnected
+ *     (it resumes with Last-Event-ID) instead of growing memory or slowing the others
+ * @param pollIntervalMs look for new events this often even without a notification
+ * @param catchUpPageSize events read per round trip when a client resumes
+ * @param maxPendingBatches live batches held for one client while it catches up from the store; beyond it they
+ *     are dropped and read from the store instead
+ */
+public record LiveConfig(int maxConnections, int heartbeatSeconds, int retryMs, int maxBufferBytes,
+                         long pollIntervalMs, int catchUpPageSize, int maxPendingBatches) {
+
+  static LiveConfig from(Section s) {
+    return new LiveConfig(
+        s.integer("maxConnections", 10_000, 0, 1_000_000),
+        s.integer("heartbeatSeconds", 15, 1, 3600),
+        s.integer("retryMs", 2000, 0, 3_600_000),
+        s.integer("maxBufferBytes", 262_144, 1024, 64 * 1024 * 1024),
+        s.number("pollIntervalMs", 1000, 10, 3_600_000),
+        s.integer("catchUpPageSize", 500, 1, 10_000),
+        s.integer("maxPendingBatches", 256, 1, 100_000));
+  }
+}

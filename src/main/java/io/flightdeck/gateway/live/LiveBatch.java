@@ -1,0 +1,23 @@
+package io.flightdeck.gateway.live;
+
+import io.vertx.core.buffer.Buffer;
+import java.util.List;
+
+/**
+ * Events the live feed read in one go, in position order. {@code after} is the feed's position before them and
+ * {@code to} after them: a connection whose own position is below {@code after} missed a batch and must read
+ * the difference from the store first. Positions can have holes (rolled-back appends), so "after" and "to",
+ * not position + 1, tell whether batches follow each other.
+ *
+ * @param all every frame of the batch, concatenated once, for the connections without filters
+ */
+public record LiveBatch(long after, long to, List<LiveEvent> events, Buffer all) {
+
+  public static LiveBatch of(long after, long to, List<LiveEvent> events) {
+    Buffer all = Buffer.buffer();
+    for (LiveEvent e : events) {
+      all.appendBuffer(e.frame());
+    }
+    return new LiveBatch(after, to, List.copyOf(events), all);
+  }
+}

@@ -1,0 +1,93 @@
+package io.flightdeck.gateway.live;
+
+import io.flightdeck.gateway.EventBusAddresses;
+import io.flightdeck.gateway.config.LiveConfig;
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.store.EventStore;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The process's one reader of new events for the live feed. Woken by the store listener (and a slow poll), it
+ * reads everything after the last position it published, once, serializes each event once, and publishes the
+ * batch to every event loop. Positions become visible in commit order, so reading after the last published
+ * position never skips a late commit; a lost notification only delays, the next wake-up reads it.
+ */
+public final class LiveFeedVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LiveFeedVerticle.class);
+  private static final int PAGE = 1000;
+  private static final long MAX_RETRY_DELAY_MS = 2000;
+
+  private final EventStore store;
+  private final LiveConfig config;
+  private final AtomicLong published;
+  private boolean busy;
+  private boolean again;
+  private int failures;
+
+  /** {@code published} is shared with the SSE connections: where a new subscriber starts. */
+  public LiveFeedVerticle(EventStore store, LiveConfig config, AtomicLong published) {
+    this.store = store;
+    this.config = config;
+    this.published = published;
+  }
+
+  @Override
+  public Future<?> start() {
+    return store.headPosition().onSuccess(head -> {
+      published.set(head);
+      vertx.eventBus().consumer(EventBusAddresses.STORE_APPENDED, m -> wake());
+      vertx.setPeriodic(config.pollIntervalMs(), id -> wake());
+    });
+  }
+
+  private void wake() {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    read();
+  }
+
+  private void read() {
+    again = false;
+    long after = published.get();
+    store.readAll(after, PAGE).onComplete(ar -> {
+      if (ar.failed()) {
+        failures++;
+        long delay = Math.min(50L << Math.min(failures, 10), MAX_RETRY_DELAY_MS);
+        LOG.warn("live feed: reading after position {} failed, retrying in {} ms: {}", after, delay,
+            ar.cause().getMessage());
+        vertx.setTimer(delay, id -> read());
+        return;
+      }
+      failures = 0;
+      List<EventEnvelope> events = ar.result();
+      if (!events.isEmpty()) {
+        publish(after, events);
+      }
+      if (events.size() == PAGE || again) {
+        vertx.runOnContext(v -> read());
+      } else {
+        busy = false;
+      }
+    });
+  }
+
+  private void publish(long after, List<EventEnvelope> events) {
+    List<LiveEvent> live = new ArrayList<>(events.size());
+    for (EventEnvelope e : events) {
+      live.add(LiveEvent.of(e));
+    }
+    long to = events.get(events.size() - 1).position();
+    published.set(to);
+    vertx.eventBus().publish(EventBusAddresses.LIVE_BATCH, LiveBatch.of(after, to, live));
+  }
+}

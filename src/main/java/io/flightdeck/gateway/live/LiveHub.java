@@ -1,0 +1,107 @@
+package io.flightdeck.gateway.live;
+
+import io.flightdeck.gateway.EventBusAddresses;
+import io.flightdeck.gateway.api.ApiError;
+import io.flightdeck.gateway.config.LiveConfig;
+import io.flightdeck.gateway.store.EventStore;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The SSE connections of one event loop (one per HTTP verticle), all touched only on that loop: it receives
+ * each live batch once and hands it to its connections, sends the heartbeats, and serves {@code GET /v1/live}.
+ */
+public final class LiveHub {
+
+  private final Vertx vertx;
+  private final EventStore store;
+  private final LiveConfig config;
+  private final AtomicLong published;
+  private final LiveConnections connections;
+  private final Set<SseConnection> open = new HashSet<>();
+  private MessageConsumer<LiveBatch> consumer;
+  private long heartbeats;
+
+  public LiveHub(Vertx vertx, EventStore store, LiveConfig config, AtomicLong published,
+                 LiveConnections connections) {
+    this.vertx = vertx;
+    this.store = store;
+    this.config = config;
+    this.published = published;
+    this.connections = connections;
+  }
+
+  /** Call from the owning verticle's start(). */
+  public Future<Void> start() {
+    consumer = vertx.eventBus().localConsumer(EventBusAddresses.LIVE_BATCH, m -> {
+      for (SseConnection c : open) {
+        c.onBatch(m.body());
+      }
+    });
+    heartbeats = vertx.setPeriodic(config.heartbeatSeconds() * 1000L, id -> open.forEach(SseConnection::heartbeat));
+    return consumer.completion();
+  }
+
+  /** {@code GET /v1/live}: the read token was checked before. */
+  public void handle(RoutingContext ctx) {
+    LiveFilter filter = LiveFilter.parse(ctx.request().getParam("types"), ctx.request().getParam("streams"),
+        ctx.request().getParam("site"));
+    Long resumeAfter = lastEventId(ctx);
+    if (!connections.tryOpen()) {
+      throw new ApiError(503, "unavailable", "too many live connections; try again later", null, 5);
+    }
+    HttpServerResponse response = ctx.response()
+        .setChunked(true)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache, no-transform")
+        // nginx and similar proxies buffer responses unless told not to
+        .putHeader("X-Accel-Buffering", "no")
+        .setWriteQueueMaxSize(config.maxBufferBytes());
+    SseConnection connection = new SseConnection(response, filter, store, config, connections::slowClientDropped);
+    open.add(connection);
+    Runnable cleanUp = () -> {
+      if (open.remove(connection)) {
+        connection.closed();
+        connections.closed();
+      }
+    };
+    response.closeHandler(v -> cleanUp.run());
+    response.endHandler(v -> cleanUp.run());
+    connection.start(resumeAfter != null ? resumeAfter : published.get(), resumeAfter != null);
+  }
+
+  private static Long lastEventId(RoutingContext ctx) {
+    String raw = ctx.request().getHeader("Last-Event-ID");
+    if (raw == null || raw.isBlank()) {
+      raw = ctx.request().getParam("lastEventId");
+    }
+    if (raw == null || raw.isBlank()) {
+      return null;
+    }
+    try {
+      long id = Long.parseLong(raw.trim());
+      if (id >= 0) {
+        return id;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw ApiError.badRequest("invalid_parameter", "Last-Event-ID must be an event position (a whole number >= 0)");
+  }
+
+  /** Ends every stream (clients reconnect with Last-Event-ID, elsewhere or after the restart). */
+  public Future<Void> stop() {
+    vertx.cancelTimer(heartbeats);
+    for (SseConnection c : Set.copyOf(open)) {
+      c.end();
+    }
+    return consumer == null ? Future.succeededFuture() : consumer.unregister();
+  }
+}

@@ -1,0 +1,173 @@
+package io.flightdeck.gateway.live;
+
+import io.flightdeck.gateway.config.LiveConfig;
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.store.EventStore;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.ArrayDeque;
+import java.util.List;
+
+/**
+ * One subscriber's stream, on its event loop. {@code cursor} is the last position accounted for: sent, or
+ * filtered out. A live batch that starts after the cursor means events were missed (a resume, or a batch that
+ * went by before this connection registered): the connection then reads the difference from the store, holding
+ * the live batches that arrive meanwhile, and switches back to live without a gap or a duplicate.
+ */
+final class SseConnection {
+
+  private static final Buffer HEARTBEAT = Buffer.buffer(": heartbeat\n\n");
+
+  private final HttpServerResponse response;
+  private final LiveFilter filter;
+  private final EventStore store;
+  private final LiveConfig config;
+  private final Runnable slowClient;
+  private final ArrayDeque<LiveBatch> pending = new ArrayDeque<>();
+  private long cursor;
+  private boolean catchingUp;
+  private boolean closed;
+
+  SseConnection(HttpServerResponse response, LiveFilter filter, EventStore store, LiveConfig config,
+                Runnable slowClient) {
+    this.response = response;
+    this.filter = filter;
+    this.store = store;
+    this.config = config;
+    this.slowClient = slowClient;
+  }
+
+  /** Starts after {@code position}; with {@code resume}, first reads what the client missed from the store. */
+  void start(long position, boolean resume) {
+    cursor = position;
+    write(Buffer.buffer("retry: " + config.retryMs() + "\n: connected\n\n"));
+    if (resume) {
+      catchingUp = true;
+      catchUp();
+    }
+  }
+
+  void onBatch(LiveBatch batch) {
+    if (closed) {
+      return;
+    }
+    if (catchingUp) {
+      if (pending.size() >= config.maxPendingBatches()) {
+        // the store has them all: read them from there instead of holding memory
+        pending.clear();
+      }
+      pending.add(batch);
+      return;
+    }
+    if (batch.to() <= cursor) {
+      return;
+    }
+    if (batch.after() > cursor) {
+      catchingUp = true;
+      pending.add(batch);
+      catchUp();
+      return;
+    }
+    deliver(batch);
+  }
+
+  void heartbeat() {
+    if (!closed) {
+      write(HEARTBEAT);
+    }
+  }
+
+  void closed() {
+    closed = true;
+    pending.clear();
+  }
+
+  /** Ends the stream normally (shutdown). */
+  void end() {
+    if (!closed) {
+      closed = true;
+      pending.clear();
+      response.end();
+    }
+  }
+
+  private void deliver(LiveBatch batch) {
+    if (batch.after() == cursor && filter.all()) {
+      write(batch.all());
+    } else {
+      Buffer out = Buffer.buffer();
+      for (LiveEvent e : batch.events()) {
+        if (e.position() > cursor && filter.matches(e)) {
+          out.appendBuffer(e.frame());
+        }
+      }
+      if (out.length() > 0) {
+        write(out);
+      }
+    }
+    cursor = batch.to();
+  }
+
+  private void catchUp() {
+    store.readAll(cursor, config.catchUpPageSize()).onComplete(ar -> {
+      if (closed) {
+        return;
+      }
+      if (ar.failed()) {
+        // the client resumes with Last-Event-ID once the store answers again
+        response.reset();
+        return;
+      }
+      List<EventEnvelope> events = ar.result();
+      Buffer out = Buffer.buffer();
+      for (EventEnvelope e : events) {
+        LiveEvent live = LiveEvent.of(e);
+        if (filter.matches(live)) {
+          out.appendBuffer(live.frame());
+        }
+        cursor = e.position();
+      }
+      if (out.length() > 0) {
+        write(out);
+      }
+      if (closed) {
+        return;
+      }
+      if (events.size() == config.catchUpPageSize()) {
+        catchUp();
+      } else {
+        drainPending();
+      }
+    });
+  }
+
+  private void drainPending() {
+    while (!pending.isEmpty()) {
+      LiveBatch next = pending.peek();
+      if (next.to() <= cursor) {
+        pending.poll();
+      } else if (next.after() > cursor) {
+        // committed and published, but after the read above: read again
+        catchUp();
+        return;
+      } else {
+        pending.poll();
+        deliver(next);
+      }
+    }
+    catchingUp = false;
+  }
+
+  private void write(Buffer buffer) {
+    if (closed) {
+      return;
+    }
+    response.write(buffer);
+    if (response.writeQueueFull()) {
+      // a client that cannot keep up is cut off rather than buffered without bound; it resumes from its last id
+      closed = true;
+      slowClient.run();
+      response.reset();
+    }
+  }
+}

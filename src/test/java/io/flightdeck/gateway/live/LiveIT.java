@@ -1,0 +1,122 @@
+package io.flightdeck.gateway.live;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.SseTestClient;
+import io.flightdeck.gateway.support.SseTestClient.Message;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** GET /v1/live as a subscriber sees it, over a real HTTP connection. */
+@ExtendWith(PostgresExtension.class)
+class LiveIT {
+
+  static final Duration WAIT = Duration.ofSeconds(15);
+
+  static TestGateway gateway;
+
+  @BeforeAll
+  static void start(TestDatabase db) {
+    gateway = TestGateway.start(db);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    gateway.close();
+  }
+
+  static JsonArray post(JsonObject... events) {
+    JsonArray batch = new JsonArray();
+    for (JsonObject e : events) {
+      batch.add(e);
+    }
+    Response r = gateway.http().postEvents(new JsonObject().put("events", batch));
+    assertEquals(200, r.status(), r.body());
+    return r.results();
+  }
+
+  @Test
+  @DisplayName("a subscriber receives each new event with its position as id, its type as event and its envelope")
+  void delivers() throws Exception {
+    try (SseTestClient sse = SseTestClient.open(gateway, "/v1/live", Map.of())) {
+      assertEquals(200, sse.status());
+      assertTrue(sse.header("Content-Type").startsWith("text/event-stream"));
+      assertEquals("no-cache, no-transform", sse.header("Cache-Control"));
+      assertEquals("no", sse.header("X-Accel-Buffering"));
+      assertEquals("connected", sse.nextComment(WAIT));
+      JsonObject view = HttpTestClient.pageView("live-1", "/live");
+      JsonArray results = post(view, HttpTestClient.click("live-1", "go"));
+      List<Message> got = sse.take(2, WAIT);
+      assertEquals(String.valueOf(results.getJsonObject(0).getLong("position")), got.get(0).id());
+      assertEquals("PageViewed", got.get(0).event());
+      JsonObject envelope = new JsonObject(got.get(0).data());
+      assertEquals(view.getString("id"), envelope.getString("id"));
+      assertEquals(2, envelope.getInteger("schemaVersion"), "the current version, as every reader sees it");
+      assertEquals("ButtonClicked", got.get(1).event());
+      assertEquals(List.of("2000"), sse.retries());
+    }
+  }
+
+  @Test
+  @DisplayName("filters by type, stream and site deliver only the matching events")
+  void filters() throws Exception {
+    try (SseTestClient clicks = SseTestClient.open(gateway, "/v1/live?types=ButtonClicked", Map.of());
+         SseTestClient stream = SseTestClient.open(gateway, "/v1/live?streams=flt-b,flt-c", Map.of());
+         SseTestClient site = SseTestClient.open(gateway, "/v1/live?site=elsewhere", Map.of())) {
+      post(HttpTestClient.pageView("flt-a", "/p"), HttpTestClient.click("flt-a", "b1"),
+          HttpTestClient.pageView("flt-b", "/q"), HttpTestClient.click("flt-c", "b2"));
+      List<Message> c = clicks.take(2, WAIT);
+      assertEquals(List.of("ButtonClicked", "ButtonClicked"), List.of(c.get(0).event(), c.get(1).event()));
+      List<Message> s = stream.take(2, WAIT);
+      assertEquals("flt-b", new JsonObject(s.get(0).data()).getString("streamId"));
+      assertEquals("flt-c", new JsonObject(s.get(1).data()).getString("streamId"));
+      assertEquals(null, site.next(Duration.ofMillis(500)), "no event of another site");
+      assertTrue(clicks.drain().isEmpty());
+    }
+  }
+
+  @Test
+  @DisplayName("Last-Event-ID resumes right after that position, then goes on live, without gap or duplicate")
+  void resumes() throws Exception {
+    JsonArray first = post(HttpTestClient.pageView("res-1", "/1"), HttpTestClient.pageView("res-1", "/2"),
+        HttpTestClient.pageView("res-1", "/3"));
+    long afterFirst = first.getJsonObject(0).getLong("position");
+    try (SseTestClient sse = SseTestClient.open(gateway, "/v1/live?streams=res-1",
+        Map.of("Last-Event-ID", String.valueOf(afterFirst)))) {
+      List<Message> missed = sse.take(2, WAIT);
+      assertEquals(String.valueOf(first.getJsonObject(1).getLong("position")), missed.get(0).id());
+      assertEquals(String.valueOf(first.getJsonObject(2).getLong("position")), missed.get(1).id());
+      JsonArray later = post(HttpTestClient.pageView("res-1", "/4"));
+      assertEquals(String.valueOf(later.getJsonObject(0).getLong("position")), sse.take(1, WAIT).get(0).id());
+      assertEquals(null, sse.next(Duration.ofMillis(300)));
+    }
+    try (SseTestClient query = SseTestClient.open(gateway.http().base(),
+        "/v1/live?streams=res-1&lastEventId=0&access_token=" + TestGateway.READ_TOKEN, Map.of())) {
+      assertEquals(4, query.take(4, WAIT).size(), "the query form and the access_token work for browsers");
+    }
+  }
+
+  @Test
+  @DisplayName("the live feed needs the read token and refuses a malformed Last-Event-ID")
+  void auth() {
+    assertEquals(401, SseTestClient.open(gateway.http().base(), "/v1/live", Map.of()).status());
+    assertEquals(401, SseTestClient.open(gateway.http().base(), "/v1/live",
+        Map.of("Authorization", "Bearer " + TestGateway.WRITE_KEY)).status());
+    assertEquals(400, SseTestClient.open(gateway, "/v1/live", Map.of("Last-Event-ID", "abc")).status());
+    assertEquals(400, SseTestClient.open(gateway, "/v1/live?types=", Map.of()).status());
+  }
+}
