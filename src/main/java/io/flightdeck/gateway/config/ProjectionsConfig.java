@@ -6,12 +6,15 @@ package io.flightdeck.gateway.config;
  * @param enabled run the projections in this process (another process on the same database may run them)
  * @param batchSize events applied in one transaction
  * @param pollIntervalMs look for new events this often even without a notification
+ * @param minIntervalMs at most one batch per projection this often while events trickle in (a backlog runs
+ *     back to back): bounds the commits per second under load at the price of this much extra lag
  * @param takeoverIntervalMs a process that does not run a projection tries to take it over this often
  * @param maxAttempts applies of one failing event before it goes to the dead letters
  * @param retryInitialDelayMs first back-off after a failed apply
  * @param retryMaxDelayMs back-off ceiling
  */
-public record ProjectionsConfig(boolean enabled, int batchSize, long pollIntervalMs, long takeoverIntervalMs,
+public record ProjectionsConfig(boolean enabled, int batchSize, long pollIntervalMs, long minIntervalMs,
+                                long takeoverIntervalMs,
                                 int maxAttempts, long retryInitialDelayMs, long retryMaxDelayMs) {
 
   static ProjectionsConfig from(Section s) {
@@ -19,6 +22,7 @@ public record ProjectionsConfig(boolean enabled, int batchSize, long pollInterva
         s.bool("enabled", true),
         s.integer("batchSize", 1000, 1, 100_000),
         s.number("pollIntervalMs", 1000, 10, 3_600_000),
+        s.number("minIntervalMs", 20, 0, 60_000),
         s.number("takeoverIntervalMs", 2000, 10, 3_600_000),
         s.integer("maxAttempts", 5, 1, 1000),
         s.number("retryInitialDelayMs", 100, 1, 600_000),
