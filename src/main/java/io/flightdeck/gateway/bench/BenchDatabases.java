@@ -57,7 +57,7 @@ final class BenchDatabases {
    * Flushes what earlier phases wrote, so no phase's window pays for another's WAL with a checkpoint. Needs
    * superuser or pg_checkpoint; without them the phases simply share checkpoints as they fall.
    */
-  private void checkpoint() {
+  void checkpoint() {
     try (Connection c = connect(server.getDatabase()); Statement st = c.createStatement()) {
       st.execute("CHECKPOINT");
     } catch (SQLException e) {
@@ -132,6 +132,11 @@ final class BenchDatabases {
     String auth = server.getPassword() == null ? user
         : user + ":" + URLEncoder.encode(server.getPassword(), StandardCharsets.UTF_8);
     return "postgresql://" + auth + "@" + server.getHost() + ":" + server.getPort() + "/" + database;
+  }
+
+  /** A JDBC connection to one of this run's databases, by its URL: for a phase's own sampling and checks. */
+  Connection open(String url) throws SQLException {
+    return connect(PgConnectOptions.fromUri(url).getDatabase());
   }
 
   private Connection connect(String database) throws SQLException {

@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.bench;
 
+import io.flightdeck.gateway.bench.BenchOptions.Phase;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
@@ -9,30 +10,56 @@ import java.util.List;
 
 /**
  * The benchmark's phases in order: C_db with pgbench, then the gateway under closed-loop single events, closed-
- * loop batches and open-loop single events at half the single-event maximum. Every phase gets a fresh database
- * (and every gateway phase a fresh gateway), so none inherits a table another phase grew, or its JIT state.
+ * loop batches, open-loop single events at half the single-event maximum, open-loop single events at 70 % of it
+ * with every projection's lag sampled, and last the rebuild of every projection over a store filled by SQL. Every
+ * phase gets a fresh database (and every gateway phase a fresh gateway), so none inherits a table another phase
+ * grew, or its JIT state. {@code --only} runs a subset; the phases it leaves out are null (or empty) here.
  */
 final class BenchRun {
 
   static final int SINGLE_CONNECTIONS = 64;
   static final int BATCH_SIZE = 50;
+  /** The open-loop latency phase runs at this share of the single-event maximum. */
+  static final double OPEN_SHARE = 0.5;
+  /** The projection-lag phase runs at this share of the single-event maximum. */
+  static final double LAG_SHARE = 0.7;
+  static final String LAG_PHASE = "open-lag";
 
   /** A gateway phase: the load's figures, the events the store holds afterwards, the gateway's exit code. */
   record GatewayPhase(LoadResult load, long storedEvents, int gatewayExit) {
   }
 
-  /** Everything the report needs from the phases. */
+  /** The open-loop phase that also sampled every projection's lag. */
+  record LagPhase(GatewayPhase phase, LagSampler.Result lag) {
+  }
+
+  /**
+   * Everything the report needs from the phases.
+   *
+   * @param singleMax the single-event maximum (events/s) the open, lag and rebuild phases refer to: the single
+   *     phase's, or {@code --single-max} when it did not run
+   */
   record Results(BenchDatabases.ServerInfo server, PgBench.Result cdb, GatewayPhase single,
-                 List<GatewayPhase> batches, GatewayPhase openLoop, String checkpointRefused) {
+                 List<GatewayPhase> batches, GatewayPhase openLoop, LagPhase lag, RebuildPhase.Result rebuild,
+                 double singleMax, String checkpointRefused) {
 
     GatewayPhase bestBatch() {
-      return batches.stream().max(Comparator.comparingDouble(p -> p.load().eventsPerSecond())).orElseThrow();
+      return batches.stream().max(Comparator.comparingDouble(p -> p.load().eventsPerSecond())).orElse(null);
     }
 
+    /** The load phases that ran, in order. */
     List<GatewayPhase> gatewayPhases() {
-      List<GatewayPhase> all = new ArrayList<>(List.of(single));
+      List<GatewayPhase> all = new ArrayList<>();
+      if (single != null) {
+        all.add(single);
+      }
       all.addAll(batches);
-      all.add(openLoop);
+      if (openLoop != null) {
+        all.add(openLoop);
+      }
+      if (lag != null) {
+        all.add(lag.phase());
+      }
       return all;
     }
   }
@@ -44,6 +71,14 @@ final class BenchRun {
   private final Timing timing;
   private final Path workDir;
 
+  /** The phases' results as they come in. */
+  private PgBench.Result cdb;
+  private GatewayPhase single;
+  private final List<GatewayPhase> batches = new ArrayList<>();
+  private GatewayPhase openLoop;
+  private LagPhase lag;
+  private RebuildPhase.Result rebuild;
+
   BenchRun(Vertx vertx, BenchOptions options, BenchDatabases databases, LoadGenerator load, Path workDir) {
     this.vertx = vertx;
     this.options = options;
@@ -54,10 +89,85 @@ final class BenchRun {
   }
 
   Future<Results> run() {
-    return databases.serverInfo().compose(server -> cdb(server)
-        .compose(cdb -> gatewayPhases(server.postmasterPid())
-            .map(phases -> new Results(server, cdb, phases.get(0), List.copyOf(phases.subList(1, phases.size() - 1)),
-                phases.get(phases.size() - 1), databases.checkpointRefused()))));
+    return databases.serverInfo().compose(server -> phases(server)
+        .map(v -> new Results(server, cdb, single, List.copyOf(batches), openLoop, lag, rebuild, singleMax(),
+            databases.checkpointRefused())));
+  }
+
+  private Future<Void> phases(BenchDatabases.ServerInfo server) {
+    long postmasterPid = server.postmasterPid();
+    Future<Void> chain = Future.succeededFuture();
+    if (options.runs(Phase.CDB)) {
+      chain = chain.compose(v -> cdb(server)).map(r -> {
+        cdb = r;
+        return null;
+      });
+    } else {
+      cdb = new PgBench.Result(List.of(), "not run (--only)");
+    }
+    if (options.runs(Phase.SINGLE)) {
+      chain = chain.compose(v -> onFreshGateway(LoadSpec.closedLoop("single", SINGLE_CONNECTIONS, 1), postmasterPid))
+          .map(p -> {
+            single = p;
+            return null;
+          });
+    }
+    if (options.runs(Phase.BATCHES)) {
+      for (int connections : options.smoke() ? List.of(8) : List.of(8, 16, 32)) {
+        LoadSpec batch = LoadSpec.closedLoop("batch" + BATCH_SIZE, connections, BATCH_SIZE);
+        chain = chain.compose(v -> onFreshGateway(batch, postmasterPid)).map(p -> {
+          batches.add(p);
+          return null;
+        });
+      }
+    }
+    if (options.runs(Phase.OPEN)) {
+      chain = chain.compose(v -> rate(OPEN_SHARE, "open loop"))
+          .compose(rate -> onFreshGateway(LoadSpec.openLoop("open-half", SINGLE_CONNECTIONS, 1, rate), postmasterPid))
+          .map(p -> {
+            openLoop = p;
+            return null;
+          });
+    }
+    if (options.runs(Phase.LAG)) {
+      chain = chain.compose(v -> rate(LAG_SHARE, "projection lag phase"))
+          .compose(rate -> projectionsEnabled().map(rate))
+          .compose(rate -> onFreshGateway(LoadSpec.openLoop(LAG_PHASE, SINGLE_CONNECTIONS, 1, rate), postmasterPid,
+              true))
+          .map(p -> {
+            lag = p;
+            return null;
+          });
+    }
+    if (options.runs(Phase.REBUILD)) {
+      chain = chain.compose(v -> new RebuildPhase(vertx, options, databases, postmasterPid, workDir).run())
+          .map(r -> {
+            rebuild = r;
+            return null;
+          });
+    }
+    return chain;
+  }
+
+  /** The single-event maximum the later phases refer to: measured in this run, else {@code --single-max}. */
+  private double singleMax() {
+    return single != null ? single.load().eventsPerSecond() : options.singleMax();
+  }
+
+  private Future<Double> rate(double share, String what) {
+    double rate = singleMax() * share;
+    if (!(rate >= 1)) {
+      return Future.failedFuture(new IllegalStateException("the single-event phase acknowledged no events, so "
+          + "there is no rate to run the " + what + " at"));
+    }
+    return Future.succeededFuture(rate);
+  }
+
+  /** The lag phase means nothing when the gateway would not run its projections. */
+  private Future<Void> projectionsEnabled() {
+    return GatewayUnderTest.projectionsConfig(vertx).compose(config -> config.enabled() ? Future.succeededFuture()
+        : Future.failedFuture(new IllegalStateException("projections are disabled for the gateway "
+            + "(FLIGHTDECK_PROJECTIONS_ENABLED?): there is no lag to sample")));
   }
 
   private Future<PgBench.Result> cdb(BenchDatabases.ServerInfo server) {
@@ -74,60 +184,62 @@ final class BenchRun {
             run.rowsPerSecond())));
   }
 
-  /** Single events, the batches, then the open loop whose rate depends on the single-event maximum. */
-  private Future<List<GatewayPhase>> gatewayPhases(long postmasterPid) {
-    List<GatewayPhase> done = new ArrayList<>();
-    Future<Void> chain = onFreshGateway(LoadSpec.closedLoop("single", SINGLE_CONNECTIONS, 1), postmasterPid)
-        .map(p -> add(done, p));
-    for (int connections : options.smoke() ? List.of(8) : List.of(8, 16, 32)) {
-      LoadSpec batch = LoadSpec.closedLoop("batch" + BATCH_SIZE, connections, BATCH_SIZE);
-      chain = chain.compose(v -> onFreshGateway(batch, postmasterPid)).map(p -> add(done, p));
-    }
-    return chain.compose(v -> {
-      double half = done.get(0).load().eventsPerSecond() / 2;
-      if (!(half >= 1)) {
-        return Future.failedFuture(new IllegalStateException(
-            "the single-event phase acknowledged no events, so there is no half load to run the open loop at"));
-      }
-      return onFreshGateway(LoadSpec.openLoop("open-half", SINGLE_CONNECTIONS, 1, half), postmasterPid);
-    }).map(p -> {
-      add(done, p);
-      return done;
-    });
-  }
-
-  private static Void add(List<GatewayPhase> done, GatewayPhase phase) {
-    done.add(phase);
-    return null;
-  }
-
   private Future<GatewayPhase> onFreshGateway(LoadSpec spec, long postmasterPid) {
+    return onFreshGateway(spec, postmasterPid, false).map(LagPhase::phase);
+  }
+
+  /** One load phase on a fresh database and gateway; with {@code sampleLag} the projections' lag is sampled. */
+  private Future<LagPhase> onFreshGateway(LoadSpec spec, long postmasterPid, boolean sampleLag) {
     String label = spec.name() + "_c" + spec.connections();
     System.out.println(describe(spec) + ": starting the gateway on a fresh database");
     return databases.createFresh(label).compose(url -> GatewayUnderTest
         .start(vertx, options.jar(), url, workDir.resolve("gateway-" + label + ".log"))
-        .compose(gateway -> measure(gateway, spec, postmasterPid))
-        .compose(phase -> databases.countEvents(url).map(stored ->
-            new GatewayPhase(phase.load(), stored, phase.gatewayExit())))
-        .onSuccess(phase -> System.out.println("  " + Report.summary(phase)))
+        .compose(gateway -> measure(gateway, url, spec, postmasterPid, sampleLag))
+        .compose(phase -> databases.countEvents(url).map(stored -> new LagPhase(
+            new GatewayPhase(phase.phase().load(), stored, phase.phase().gatewayExit()), phase.lag())))
+        .onSuccess(phase -> {
+          System.out.println("  " + Report.summary(phase.phase()));
+          if (phase.lag() != null) {
+            System.out.println("  " + Report.lagSummary(phase.lag()));
+          }
+        })
         .eventually(() -> databases.drop(url)));
   }
 
-  /** Runs the load, then stops the gateway whatever happened, so no phase leaves one behind. */
-  private Future<GatewayPhase> measure(GatewayUnderTest gateway, LoadSpec spec, long postmasterPid) {
+  /**
+   * Runs the load (and the lag sampler over its window), then stops the gateway whatever happened, so no phase
+   * leaves one behind.
+   */
+  private Future<LagPhase> measure(GatewayUnderTest gateway, String url, LoadSpec spec, long postmasterPid,
+                                   boolean sampleLag) {
     CpuProbe probe = new CpuProbe(0, gateway.pid(), postmasterPid);
-    return load.run(spec, gateway.port(), timing, probe).transform(ran -> gateway.stop().transform(stopped -> {
-      if (ran.failed()) {
-        return Future.failedFuture(ran.cause());
+    Future<LagSampler> opened = sampleLag
+        ? vertx.executeBlocking(() -> LagSampler.start(databases.open(url)), false)
+        : Future.succeededFuture(null);
+    Future<LagPhase> ran = opened.compose(sampler -> {
+      if (sampler == null) {
+        return load.run(spec, gateway.port(), timing, probe)
+            .map(l -> new LagPhase(new GatewayPhase(l, -1, -1), null));
+      }
+      Future<LoadResult> loaded = load.run(spec, gateway.port(), timing, probe, sampler::open, sampler::close);
+      // the sampler stops with the load, failed or not, and before the gateway does
+      Future<LagSampler.Result> sampled = loaded.transform(done -> sampler.stop(vertx));
+      return loaded.compose(l -> sampled.map(s -> new LagPhase(new GatewayPhase(l, -1, -1), s)));
+    });
+    return ran.transform(r -> gateway.stop().transform(stopped -> {
+      if (r.failed()) {
+        return Future.failedFuture(r.cause());
       }
       int exit = stopped.succeeded() ? stopped.result() : -1;
-      return Future.succeededFuture(new GatewayPhase(ran.result(), -1, exit));
+      return Future.succeededFuture(new LagPhase(new GatewayPhase(r.result().phase().load(), -1, exit),
+          r.result().lag()));
     }));
   }
 
   static String describe(LoadSpec spec) {
     String what = spec.eventsPerRequest() == 1 ? "single events" : spec.eventsPerRequest() + "-event batches";
     String loop = spec.openLoop() ? BenchText.num("open loop at %.0f req/s", spec.ratePerSecond()) : "closed loop";
-    return what + ", " + spec.connections() + " connections, " + loop;
+    String lag = LAG_PHASE.equals(spec.name()) ? ", projection lag sampled" : "";
+    return what + ", " + spec.connections() + " connections, " + loop + lag;
   }
 }

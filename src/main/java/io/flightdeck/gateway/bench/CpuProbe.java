@@ -5,6 +5,8 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Reads the CPU time used so far by the load generator, the gateway, PostgreSQL and the whole machine, from
@@ -66,6 +68,50 @@ record CpuProbe(long generatorPid, long gatewayPid, long postmasterPid) {
   static long processCpu(long pid) {
     long[] stat = stat(PROC.resolve(Long.toString(pid)).resolve("stat"));
     return stat == null ? -1 : stat[1];
+  }
+
+  /**
+   * CPU nanoseconds one JVM's threads used so far, by kind: Vert.x event loops, Vert.x workers, the JIT
+   * compiler, the garbage collector (with the VM thread, which runs its pauses), everything else. Threads that
+   * exited took their time with them. Empty when the process is gone.
+   */
+  static Map<String, Long> jvmThreads(long pid) {
+    Map<String, Long> byKind = new TreeMap<>();
+    Path tasks = PROC.resolve(Long.toString(pid)).resolve("task");
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(tasks, p -> isPid(p.getFileName().toString()))) {
+      for (Path dir : dirs) {
+        String line;
+        try {
+          line = Files.readString(dir.resolve("stat"));
+        } catch (IOException e) {
+          continue; // the thread exited meanwhile
+        }
+        String name = line.substring(line.indexOf('(') + 1, line.lastIndexOf(')'));
+        long[] stat = stat(dir.resolve("stat"));
+        if (stat != null) {
+          byKind.merge(threadKind(name), stat[1], Long::sum);
+        }
+      }
+    } catch (IOException e) {
+      return Map.of();
+    }
+    return byKind;
+  }
+
+  private static String threadKind(String name) {
+    if (name.startsWith("vert.x-eventloo")) {
+      return "event loops";
+    }
+    if (name.startsWith("vert.x-")) {
+      return "Vert.x workers";
+    }
+    if (name.contains("CompilerThre") || name.startsWith("C1 ") || name.startsWith("C2 ")) {
+      return "JIT compiler";
+    }
+    if (name.startsWith("GC ") || name.startsWith("G1 ") || name.equals("VM Thread")) {
+      return "GC and VM thread";
+    }
+    return "other";
   }
 
   /** The parent of a process, or 0 when it cannot be read (another host, another PID namespace). */

@@ -1,6 +1,8 @@
 package io.flightdeck.gateway.bench;
 
 import io.flightdeck.gateway.config.ConfigLoader;
+import io.flightdeck.gateway.config.GatewayConfig;
+import io.flightdeck.gateway.config.ProjectionsConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -11,6 +13,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -50,13 +53,22 @@ final class GatewayUnderTest {
 
   /** Starts the gateway on {@code dbUrl} and answers once {@code /health/ready} says 200. */
   static Future<GatewayUnderTest> start(Vertx vertx, Path jar, String dbUrl, Path logFile) {
-    return vertx.executeBlocking(() -> launch(vertx, jar, dbUrl, logFile), false)
-        .compose(g -> g.awaitReady(System.currentTimeMillis() + READY_TIMEOUT_MS)
-            .map(g)
-            .recover(e -> g.stop().transform(v -> Future.<GatewayUnderTest>failedFuture(e))));
+    return launch(vertx, jar, dbUrl, logFile).compose(GatewayUnderTest::whenReady);
   }
 
-  private static GatewayUnderTest launch(Vertx vertx, Path jar, String dbUrl, Path logFile) throws IOException {
+  /** Starts the gateway process and answers at once, before it is ready (see {@link #whenReady()}). */
+  static Future<GatewayUnderTest> launch(Vertx vertx, Path jar, String dbUrl, Path logFile) {
+    return vertx.executeBlocking(() -> launchNow(vertx, jar, dbUrl, logFile), false);
+  }
+
+  /** Answers this gateway once {@code /health/ready} says 200; stops it when it never does. */
+  Future<GatewayUnderTest> whenReady() {
+    return awaitReady(System.currentTimeMillis() + READY_TIMEOUT_MS)
+        .map(this)
+        .recover(e -> stop().transform(v -> Future.<GatewayUnderTest>failedFuture(e)));
+  }
+
+  private static GatewayUnderTest launchNow(Vertx vertx, Path jar, String dbUrl, Path logFile) throws IOException {
     if (!Files.isReadable(jar)) {
       throw new IllegalStateException("no gateway jar at " + jar.toAbsolutePath() + " (build it, or pass --jar)");
     }
@@ -78,6 +90,17 @@ final class GatewayUnderTest {
     env.put("FLIGHTDECK_DB_URL", dbUrl);
     env.put("FLIGHTDECK_HTTP_PORT", Integer.toString(port));
     return new GatewayUnderTest(vertx, pb.start(), port, logFile);
+  }
+
+  /**
+   * The projection settings a gateway started by this benchmark runs with: conf/gateway.yaml under the
+   * environment it passes on (so a FLIGHTDECK_PROJECTIONS_* variable set for the run shows here too).
+   */
+  static Future<ProjectionsConfig> projectionsConfig(Vertx vertx) {
+    Map<String, String> env = new HashMap<>(System.getenv());
+    env.remove(BenchOptions.DB_URL_ENV);
+    env.putAll(OVERRIDES);
+    return ConfigLoader.load(vertx, env).map(GatewayConfig::projections);
   }
 
   /** Other FLIGHTDECK_* variables this process passes on to the gateway: they change what is measured. */

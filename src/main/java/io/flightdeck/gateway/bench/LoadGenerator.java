@@ -6,6 +6,7 @@ import io.vertx.core.Vertx;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongConsumer;
 
 /**
  * Drives one load shape against a gateway on 127.0.0.1: spreads it over lanes (one per event loop), lets it
@@ -30,6 +31,16 @@ final class LoadGenerator {
   }
 
   Future<LoadResult> run(LoadSpec spec, int port, Timing timing, CpuProbe probe) {
+    return run(spec, port, timing, probe, t -> { }, t -> { });
+  }
+
+  /**
+   * @param onOpen also told the window's start ({@link System#nanoTime()}), on a worker thread, e.g. to sample
+   *     something else over the same window
+   * @param onClose also told the window's end
+   */
+  Future<LoadResult> run(LoadSpec spec, int port, Timing timing, CpuProbe probe, LongConsumer onOpen,
+                         LongConsumer onClose) {
     MeasureWindow window = new MeasureWindow();
     int count = Math.min(lanes, spec.connections());
     List<LoadLane> started = new CopyOnWriteArrayList<>();
@@ -40,7 +51,13 @@ final class LoadGenerator {
       LoadLane lane = new LoadLane(spec.lane(next.getAndIncrement(), count), port, window);
       started.add(lane);
       return lane;
-    }, options).compose(id -> PhaseClock.run(vertx, timing, probe, window::open, window::close)
+    }, options).compose(id -> PhaseClock.run(vertx, timing, probe, t -> {
+      window.open(t);
+      onOpen.accept(t);
+    }, t -> {
+      window.close(t);
+      onClose.accept(t);
+    })
         .compose(cpu -> vertx.undeploy(id).map(v -> merge(spec, window, started, cpu)),
             e -> {
               window.close(System.nanoTime()); // so the lanes stop sending

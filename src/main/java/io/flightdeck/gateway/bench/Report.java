@@ -1,11 +1,15 @@
 package io.flightdeck.gateway.bench;
 
+import io.flightdeck.gateway.projection.Projection;
+import io.flightdeck.gateway.projection.model.ReadModels;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.HdrHistogram.Histogram;
 
 /** docs/BENCHMARKS.md: the machine, the exact command, the results, the targets, and what skews them. */
 final class Report {
@@ -39,10 +43,22 @@ final class Report {
             + BenchText.num(" (generator's own lag at most %.1f ms)", l.maxOwnLagMicros() / 1000.0) : "");
   }
 
+  /** One console line for the lag phase's samples. */
+  static String lagSummary(LagSampler.Result lag) {
+    StringBuilder sb = new StringBuilder("projection lag (slowest projection per sample) p50/p99/max "
+        + ms(LagSampler.Result.ms(lag.maxOverProjections(), 50)) + "/" + ms(lag.p99Ms()) + "/"
+        + ms(LagSampler.Result.maxMs(lag.maxOverProjections())) + " ms over " + lag.samples() + " samples; p99");
+    lag.perProjection().forEach((name, h) -> sb.append(' ').append(name).append(' ')
+        .append(ms(LagSampler.Result.ms(h, 99))));
+    return sb.append(" ms").toString();
+  }
+
   private String write() {
     header();
     machine();
     results();
+    lag();
+    rebuild();
     targets();
     new ReportNotes(md, ctx, r).write();
     return md.toString();
@@ -110,6 +126,77 @@ final class Report {
     line("CPU columns are cores used on average inside the window (" + ctx.machine().cores() + " = all of them); "
         + "\"machine\" is everything the kernel counted as busy, other people's processes included.");
     line("");
+  }
+
+  private void lag() {
+    BenchRun.LagPhase p = r.lag();
+    LagSampler.Result lag = p.lag();
+    LoadResult l = p.phase().load();
+    line("### Projection lag at " + Verdict.percent(BenchRun.LAG_SHARE) + " of the single-event maximum");
+    line("");
+    line("Open loop at " + BenchText.num("%.0f", l.spec().ratePerSecond()) + " single events/s ("
+        + Verdict.percent(BenchRun.LAG_SHARE) + " of " + BenchText.num("%.0f", r.singleMax()) + "), the row \""
+        + BenchRun.describe(l.spec()) + "\" above (its ack latency and CPU). Every projection's lag was sampled every "
+        + LagSampler.INTERVAL_MS + " ms inside the window: " + lag.samples() + " samples, " + lag.missed()
+        + " skipped. A projection's lag is how long ago the store recorded the first event it has not applied yet "
+        + "(0 when it is caught up).");
+    line("");
+    line("| projection | p50 ms | p99 ms | max ms |");
+    line("| --- | ---: | ---: | ---: |");
+    lagRow("slowest projection per sample", lag.maxOverProjections());
+    for (String name : projectionNames()) {
+      if (lag.perProjection().containsKey(name)) {
+        lagRow(name, lag.perProjection().get(name));
+      }
+    }
+    line("");
+  }
+
+  private void lagRow(String name, Histogram h) {
+    row(name, ms(LagSampler.Result.ms(h, 50)), ms(LagSampler.Result.ms(h, 99)), ms(LagSampler.Result.maxMs(h)));
+  }
+
+  private void rebuild() {
+    RebuildPhase.Result b = r.rebuild();
+    RebuildPhase.Fill f = b.fill();
+    line("### Rebuild of all projections over " + f.events() + " stored events");
+    line("");
+    line(f.events() + " events (" + RebuildPhase.STREAMS + " visitor streams; 7 in 10 PageViewed over "
+        + RebuildPhase.PAGES + " pages, 2 ButtonClicked, 1 FormSubmitted; occurredAt spread over "
+        + RebuildPhase.SPAN.toDays() + " days) were stored by SQL in " + BenchText.num("%.1f s", f.insertSeconds())
+        + ", then a fresh gateway (projections.batchSize " + b.batchSize() + ") replayed them into every projection, "
+        + "each from position 0: **" + BenchText.num("%.0f events/s", b.eventsPerSecond()) + "**, "
+        + BenchText.num("%.1f s", b.seconds()) + " from the projection engine's start until every checkpoint was "
+        + "at the head (the gateway answered ready " + BenchText.num("%.1f s", b.readyAfterSeconds())
+        + " after the engine started).");
+    line("");
+    line("| projection | at the head after s | events/s | CPU of its PostgreSQL backend, s |");
+    line("| --- | ---: | ---: | ---: |");
+    for (String name : projectionNames()) {
+      Double at = b.reachedAfterSeconds().get(name);
+      if (at != null) {
+        row(name, BenchText.num("%.1f", at), BenchText.num("%.0f", f.events() / at),
+            BenchText.num("%.1f", b.backendCpuSeconds().getOrDefault(name, Double.NaN)));
+      }
+    }
+    row("all projections", BenchText.num("%.1f", b.seconds()), BenchText.num("%.0f", b.eventsPerSecond()),
+        BenchText.num("%.1f", b.backendCpuSeconds().values().stream().mapToDouble(Double::doubleValue).sum()));
+    line("");
+    line("CPU over the replay, in cores: gateway " + cores(b.cpu().gateway()) + " (" + threads(b) + "), PostgreSQL "
+        + cores(b.cpu().postgres()) + ", this benchmark's JVM " + cores(b.cpu().generator()) + ", machine "
+        + cores(b.cpu().machine()) + " of " + ctx.machine().cores() + ".");
+    line("");
+  }
+
+  static String threads(RebuildPhase.Result b) {
+    return b.gatewayThreads().entrySet().stream()
+        .filter(e -> !(e.getValue() < 0.005))
+        .map(e -> e.getKey() + " " + cores(e.getValue()))
+        .collect(Collectors.joining(", "));
+  }
+
+  static List<String> projectionNames() {
+    return ReadModels.projections().stream().map(Projection::name).toList();
   }
 
   private void targets() {

@@ -101,6 +101,28 @@ final class ReportNotes {
         + "charges every request behind it (no coordinated omission). At most one request per connection is "
         + "outstanding; requests due while all are busy wait in the generator and their wait counts. "
         + "HdrHistogram, 3 significant digits, requests due inside the window.");
+    bullet("Projection lag: a further open-loop phase like the one above, at " + Verdict.percent(BenchRun.LAG_SHARE)
+        + " of the single-event maximum, on a fresh database with the projections running in the gateway as "
+        + "shipped (all events PageViewed, so form-submissions has nothing to apply and only moves its checkpoint). "
+        + "Inside its window a thread of this JVM with its own PostgreSQL connection runs, every "
+        + LagSampler.INTERVAL_MS + " ms on a fixed schedule, `" + LagSampler.SQL.replaceAll("\\s+", " ") + "`: "
+        + "for each projection, how long ago the first event after its checkpoint was recorded, by PostgreSQL's "
+        + "clock (so the append's own commit is in it), 0 when caught up. HdrHistogram per projection and of the "
+        + "slowest projection per sample; the target is judged on the latter's p99.");
+    bullet("Rebuild: a fresh database gets " + (r.rebuild() == null ? "" : r.rebuild().fill().events() + " ")
+        + "events by `INSERT ... SELECT ... FROM generate_series(...)`, " + RebuildPhase.CHUNK + " per transaction "
+        + "(the store's position trigger included): random ids, " + RebuildPhase.STREAMS + " visitor streams with "
+        + "consecutive versions, version 1 data of PageViewed (7 in 10, " + RebuildPhase.PAGES + " pages), "
+        + "ButtonClicked (2) and FormSubmitted (1), metadata as the gateway stores it (site demo, user agent, "
+        + "client address), occurredAt and recordedAt spread over " + RebuildPhase.SPAN.toDays() + " days. Then "
+        + "`VACUUM (ANALYZE) events` (what autovacuum would have done to a table this size) and a CHECKPOINT. A "
+        + "fresh gateway starts on it; its projections have no checkpoints yet, so each starts at position 0 "
+        + "and replays the store. A second connection polls `projection_checkpoints` (every " + RebuildPhase.POLL_MS
+        + " ms; before the engine has created the rows, every 20 ms): the clock starts when the rows appear "
+        + "(the engine's start, a little before the gateway answers ready) and stops when every checkpoint is at "
+        + "the head, so the time is at most one poll long. Rate = events / that time. CPU is read from /proc at "
+        + "both ends (the gateway also by kind of thread); each projection's PostgreSQL backend is found by its "
+        + "application_name. Afterwards the read models are checked against the store (see Checks).");
     bullet("Only a 200 counts; every other status or failure is counted as an error.");
     line("");
   }
@@ -123,6 +145,25 @@ final class ReportNotes {
           : "";
       bullet(BenchRun.describe(l.spec()) + ": " + l.ackedEvents() + " events acknowledged, " + p.storedEvents()
           + " stored, gateway exit code " + p.gatewayExit() + backlog + "; " + errors + ".");
+    }
+    if (r.lag() != null) {
+      LagSampler.Result lag = r.lag().lag();
+      bullet("projection lag: " + lag.samples() + " samples inside the window, " + lag.missed() + " skipped because "
+          + "the one before was still running, slowest sample query " + BenchText.num("%.1f ms", lag.slowestQueryMs())
+          + ", " + (lag.errors() == 0 ? "no failed samples" : lag.errors() + " failed (" + lag.firstError() + ")")
+          + ".");
+    }
+    if (r.rebuild() != null) {
+      RebuildPhase.Result b = r.rebuild();
+      RebuildPhase.Check c = b.check();
+      List<String> problems = b.problems();
+      bullet("rebuild: " + b.fill().events() + " events stored (" + c.pageViewed() + " PageViewed, "
+          + c.buttonClicked() + " ButtonClicked, " + c.formSubmitted() + " FormSubmitted); afterwards visitor_activity "
+          + "counts " + c.visitorEvents() + " events of " + c.visitors() + " visitors, event_counts adds up to "
+          + c.eventCounts() + ", page_stats to " + c.pageViews() + " views and " + c.uniqueVisitors()
+          + " unique visitors (page_visitors: " + c.pageVisitors() + " rows), form_submissions holds " + c.formRows()
+          + " rows, " + c.deadLetters() + " dead letters; gateway exit code " + b.gatewayExit() + "; "
+          + (problems.isEmpty() ? "the read models are complete." : "problems: " + String.join("; ", problems) + "."));
     }
     List<String> problems = Verdict.problems(r, ctx.options().smoke());
     bullet(problems.isEmpty() ? "No problems found." : "Problems: " + String.join("; ", problems));
