@@ -11,7 +11,7 @@ DB_HOSTPORT = $(shell echo '$(FLIGHTDECK_DB_URL)' | sed -E 's#^[a-z]+://##; s#^[
 DB_HOST = $(firstword $(subst :, ,$(DB_HOSTPORT)))
 DB_PORT = $(or $(word 2,$(subst :, ,$(DB_HOSTPORT))),5432)
 
-.PHONY: help build run db db-check test bench bench-smoke clean
+.PHONY: help build run db db-check browser test bench bench-smoke clean
 
 help:
 	@echo "make run     build and start the gateway on :8080 against FLIGHTDECK_DB_URL (starts PostgreSQL if needed)"
@@ -52,8 +52,16 @@ db:
 	  timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null && exit 0; sleep 1; \
 	done; echo "PostgreSQL did not come up at $(DB_HOST):$(DB_PORT)"; exit 1
 
+# Debian's Chromium for the dashboard's browser test, which never downloads a browser of its own (nothing to do
+# when one is on PATH, or FLIGHTDECK_CHROMIUM names one)
+browser:
+	@[ -n "$$FLIGHTDECK_CHROMIUM" ] || command -v chromium >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing Debian's chromium for the dashboard's browser test"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 # not -q: Surefire's "Tests run: ..." summary is what CI reads
-test:
+test: browser
 	mvn -B --no-transfer-progress test
 
 # the load generator's own GC pauses count against latency (open loop), so they are logged too

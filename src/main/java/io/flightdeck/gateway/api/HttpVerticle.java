@@ -75,6 +75,9 @@ public final class HttpVerticle extends VerticleBase {
     router.post("/v1/admin/dead-letters/:id/retry").handler(adminAuth).handler(services.admin()::retry);
     router.get("/health/live").handler(services.health()::live);
     router.get("/health/ready").handler(services.health()::ready);
+    DashboardHandler dashboard = new DashboardHandler();
+    router.get("/").handler(dashboard);
+    router.get("/dashboard/*").handler(dashboard);
 
     router.route().failureHandler(failures);
     router.errorHandler(404, failures);

@@ -1,0 +1,572 @@
+// FlightDeck live dashboard: plain JavaScript, no framework, no build step; served from the gateway's jar.
+//
+// It reads only the gateway's own read API, with the read token:
+//   GET /v1/live          the live feed (Server-Sent Events); EventSource cannot set headers, so the token
+//                         travels as ?access_token= and a replaced EventSource resumes with ?lastEventId=
+//   GET /v1/event-counts  events per minute by type (a projection), refreshed and bumped live from the feed
+//   GET /v1/pages         top pages today for one site (a projection)
+//   GET /v1/schemas       the event types there are (no token needed)
+//   GET /v1/events        a one-event read that tells a refused token from network trouble
+//
+// The token is asked for once, in a form, and kept in sessionStorage: this tab only, gone when it closes.
+// A 401 from anything clears it and shows the form again.
+//
+// Known limitation: the feed names each message after its event type (`event: PageViewed`), and named SSE
+// events never reach EventSource.onmessage; a listener is needed per type. The dashboard listens for the
+// built-in types and every type GET /v1/schemas lists (ingest accepts no other), so an event type added to the
+// gateway later shows up after a reload of the page, not before.
+//
+// All event data reaches the page through textContent or SVG text nodes, never as HTML.
+(() => {
+  'use strict';
+
+  const TOKEN_KEY = 'flightdeck.readToken';
+  const SITE_KEY = 'flightdeck.site';
+  const BUILT_IN_TYPES = ['PageViewed', 'ButtonClicked', 'FormSubmitted'];
+  const MAX_ROWS = 200;
+  const MAX_SUMMARY = 120;
+  const TOP_PAGES = 10;
+  const MINUTES = 60;
+  const MINUTE_MS = 60 * 1000;
+  const SERIES_COLOURS = 6;
+  const REFRESH_MS = 10 * 1000;
+  // the page-stats projection usually follows the store within milliseconds; ask again shortly after a page view
+  const PAGES_AFTER_VIEW_MS = 1500;
+  const REOPEN_FIRST_MS = 1000;
+  const REOPEN_MAX_MS = 30 * 1000;
+
+  const STATES = {
+    connecting: 'opening the live feed',
+    live: 'receiving events as they are stored',
+    reconnecting: 'the live feed is interrupted; resuming after the last event shown',
+    unauthorized: 'enter the read token',
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  const app = {
+    token: sessionStorage.getItem(TOKEN_KEY),
+    site: sessionStorage.getItem(SITE_KEY) || 'demo',
+    source: null,                          // the current EventSource
+    listening: new Set(),                  // types with a listener on the current EventSource
+    types: [...BUILT_IN_TYPES],            // known types, in series (colour) order
+    lastPosition: null,                    // position of the last event shown
+    reopenDelay: REOPEN_FIRST_MS,
+    timers: { reopen: null, refresh: null, pages: null, render: null },
+    probing: false,
+    counts: new Map(),                     // minute (ms) -> Map(type -> count)
+    windowEnd: null,                       // end (exclusive, ms) of the charted hour, in server time
+    loading: { counts: false, pages: false },
+    pagesAgain: false,                     // asked for pages while a request was out (another site, say)
+  };
+
+  class Unauthorized extends Error {}
+
+  // ---- start-up and the token ---------------------------------------------------------------------------------
+
+  function init() {
+    $('token-form').addEventListener('submit', onTokenSubmit);
+    $('sign-out').addEventListener('click', () => signOut(''));
+    $('site-form').addEventListener('submit', onSiteSubmit);
+    $('site-input').value = app.site;
+    if (app.token) {
+      connect(app.token, 'The stored read token was refused. Enter it again.');
+    } else {
+      showTokenForm('');
+    }
+  }
+
+  async function onTokenSubmit(event) {
+    event.preventDefault();
+    const token = $('token-input').value.trim();
+    if (token) {
+      connect(token, 'That token was refused: it is not this gateway\'s read token.');
+    }
+  }
+
+  // checks the token with one small read before anything else uses it, so a wrong token costs one request
+  async function connect(token, refusedMessage) {
+    showTokenError('');
+    $('token-submit').disabled = true;
+    let status;
+    try {
+      status = (await fetch('/v1/events?limit=1', { headers: authorization(token), cache: 'no-store' })).status;
+    } catch (e) {
+      status = 0;
+    } finally {
+      $('token-submit').disabled = false;
+    }
+    if (status === 401) {
+      signOut(refusedMessage);
+    } else if (status === 0 && !app.token) {
+      showTokenForm('Cannot reach the gateway. Check the connection and try again.');
+    } else {
+      // a stored token with the gateway briefly unreachable: start anyway, the feed keeps trying
+      sessionStorage.setItem(TOKEN_KEY, token);
+      app.token = token;
+      $('token-input').value = '';
+      start();
+    }
+  }
+
+  function start() {
+    $('token-panel').hidden = true;
+    $('dashboard').hidden = false;
+    $('sign-out').hidden = false;
+    openLiveFeed();
+    loadTypes();
+    refreshCounts();
+    refreshPages();
+    app.timers.refresh = setInterval(() => {
+      refreshCounts();
+      refreshPages();
+    }, REFRESH_MS);
+  }
+
+  function signOut(message) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    app.token = null;
+    closeLiveFeed();
+    for (const name of Object.keys(app.timers)) {
+      clearTimeout(app.timers[name]);
+      clearInterval(app.timers[name]);
+      app.timers[name] = null;
+    }
+    showTokenForm(message);
+  }
+
+  function showTokenForm(message) {
+    setState('unauthorized');
+    $('dashboard').hidden = true;
+    $('sign-out').hidden = true;
+    $('token-panel').hidden = false;
+    showTokenError(message);
+    $('token-input').focus();
+  }
+
+  function showTokenError(message) {
+    $('token-error').textContent = message;
+    $('token-error').hidden = !message;
+  }
+
+  function setState(name) {
+    const el = $('state');
+    el.dataset.state = name;
+    el.textContent = name;
+    el.title = STATES[name];
+  }
+
+  function authorization(token) {
+    return { Authorization: 'Bearer ' + token };
+  }
+
+  // GET with the token; a 401 signs out (and throws Unauthorized), other failures throw for the caller to note
+  async function getJson(path) {
+    const response = await fetch(path, { headers: authorization(app.token), cache: 'no-store' });
+    if (response.status === 401) {
+      signOut('The gateway refused the read token. Enter it again.');
+      throw new Unauthorized();
+    }
+    if (!response.ok) {
+      throw new Error('the gateway answered ' + response.status);
+    }
+    return response.json();
+  }
+
+  // ---- the live feed -----------------------------------------------------------------------------------------
+
+  function openLiveFeed() {
+    closeLiveFeed();
+    let url = '/v1/live?access_token=' + encodeURIComponent(app.token);
+    // a new EventSource has no Last-Event-ID of its own to send: the query parameter resumes in its place
+    if (app.lastPosition !== null) {
+      url += '&lastEventId=' + app.lastPosition;
+    }
+    const source = new EventSource(url);
+    app.source = source;
+    app.listening = new Set();
+    setState(app.lastPosition === null ? 'connecting' : 'reconnecting');
+    source.onopen = () => {
+      app.reopenDelay = REOPEN_FIRST_MS;
+      setState('live');
+    };
+    source.onerror = () => onLiveError(source);
+    source.onmessage = onLiveMessage; // messages without an event name
+    listenFor(app.types);
+  }
+
+  function closeLiveFeed() {
+    if (app.source) {
+      app.source.close();
+      app.source = null;
+    }
+    clearTimeout(app.timers.reopen);
+    app.timers.reopen = null;
+  }
+
+  function listenFor(types) {
+    for (const type of types) {
+      if (app.source && !app.listening.has(type)) {
+        app.source.addEventListener(type, onLiveMessage);
+        app.listening.add(type);
+      }
+    }
+  }
+
+  async function loadTypes() {
+    try {
+      const answer = await getJson('/v1/schemas');
+      for (const schema of answer.schemas || []) {
+        knowType(schema.type);
+      }
+      listenFor(app.types);
+    } catch (e) {
+      // the built-in types are listened for already
+    }
+  }
+
+  function knowType(type) {
+    if (!app.types.includes(type)) {
+      app.types.push(type);
+    }
+  }
+
+  function onLiveError(source) {
+    if (source !== app.source) {
+      return;
+    }
+    setState('reconnecting');
+    if (source.readyState === EventSource.CLOSED) {
+      // the browser gave up on this EventSource (a 401 or 503 answer, say): open another one later
+      scheduleReopen();
+    }
+    probeToken();
+  }
+
+  function scheduleReopen() {
+    clearTimeout(app.timers.reopen);
+    app.timers.reopen = setTimeout(() => {
+      if (app.token) {
+        openLiveFeed();
+      }
+    }, app.reopenDelay);
+    app.reopenDelay = Math.min(app.reopenDelay * 2, REOPEN_MAX_MS);
+  }
+
+  // EventSource never shows the status of a failed attempt: an ordinary read with the same token tells a refused
+  // token (401: sign out) from network trouble (EventSource keeps retrying, with Last-Event-ID)
+  async function probeToken() {
+    if (app.probing || !app.token) {
+      return;
+    }
+    app.probing = true;
+    try {
+      await getJson('/v1/events?limit=1');
+    } catch (e) {
+      // Unauthorized has signed out; anything else is the connection, which the feed retries on its own
+    } finally {
+      app.probing = false;
+    }
+  }
+
+  function onLiveMessage(message) {
+    let envelope;
+    try {
+      envelope = JSON.parse(message.data);
+    } catch (e) {
+      return;
+    }
+    const position = Number(message.lastEventId || envelope.position);
+    if (app.lastPosition !== null && position <= app.lastPosition) {
+      return; // shown already (the feed resumes without duplicates; this guards a replaced EventSource)
+    }
+    app.lastPosition = position;
+    $('last-position').textContent = 'last event #' + position;
+    setState('live');
+    addLiveRow(envelope);
+    bumpCount(envelope);
+    if (envelope.type === 'PageViewed' && !app.timers.pages) {
+      app.timers.pages = setTimeout(() => {
+        app.timers.pages = null;
+        refreshPages();
+      }, PAGES_AFTER_VIEW_MS);
+    }
+  }
+
+  function addLiveRow(envelope) {
+    const row = document.createElement('tr');
+    const time = envelope.recordedAt || envelope.occurredAt;
+    row.append(
+      cell(formatTime(time), 'time', time),
+      cell(envelope.type, 'type'),
+      cell(envelope.streamId, 'stream'),
+      cell(summary(envelope), 'summary'));
+    const list = $('live-list');
+    list.prepend(row);
+    while (list.rows.length > MAX_ROWS) {
+      list.deleteRow(-1);
+    }
+    $('live-empty').hidden = true;
+  }
+
+  function cell(text, className, title) {
+    const td = document.createElement('td');
+    td.className = className;
+    td.textContent = text == null ? '' : String(text);
+    if (title) {
+      td.title = title;
+    }
+    return td;
+  }
+
+  // the identifying field of the built-in types, else the first few plain fields of data
+  function summary(envelope) {
+    const data = envelope.data || {};
+    let text;
+    if (typeof data.pageId === 'string' && envelope.type === 'PageViewed') {
+      text = data.pageId;
+    } else if (typeof data.buttonId === 'string') {
+      text = data.buttonId + (typeof data.pageId === 'string' ? ' on ' + data.pageId : '');
+    } else if (typeof data.formId === 'string') {
+      const fields = data.formData && typeof data.formData === 'object' ? Object.keys(data.formData).length : 0;
+      text = data.formId + ' (' + fields + (fields === 1 ? ' field)' : ' fields)');
+    } else {
+      text = Object.entries(data)
+        .filter(([, value]) => value !== null && typeof value !== 'object')
+        .slice(0, 3)
+        .map(([key, value]) => key + '=' + value)
+        .join(' ');
+    }
+    return text.length > MAX_SUMMARY ? text.slice(0, MAX_SUMMARY - 1) + '…' : text;
+  }
+
+  // ---- events per minute -------------------------------------------------------------------------------------
+
+  async function refreshCounts() {
+    if (app.loading.counts || !app.token) {
+      return;
+    }
+    app.loading.counts = true;
+    try {
+      const answer = await getJson('/v1/event-counts');
+      const counts = new Map();
+      for (const row of answer.counts || []) {
+        addCount(counts, parseTime(row.minute), row.type, row.count);
+      }
+      // the projection is the truth: it replaces whatever the feed bumped since the last refresh
+      app.counts = counts;
+      app.windowEnd = parseTime(answer.to);
+      $('rate-note').textContent = '';
+      renderCounts();
+    } catch (e) {
+      if (!(e instanceof Unauthorized)) {
+        $('rate-note').textContent = 'Could not refresh: ' + e.message + '. Retrying.';
+      }
+    } finally {
+      app.loading.counts = false;
+    }
+  }
+
+  function bumpCount(envelope) {
+    const minute = Math.floor(parseTime(envelope.recordedAt) / MINUTE_MS) * MINUTE_MS;
+    if (Number.isNaN(minute)) {
+      return;
+    }
+    addCount(app.counts, minute, envelope.type, 1);
+    if (app.windowEnd === null || minute >= app.windowEnd) {
+      app.windowEnd = minute + MINUTE_MS;
+    }
+    // a burst of events draws the chart once
+    if (!app.timers.render) {
+      app.timers.render = setTimeout(() => {
+        app.timers.render = null;
+        renderCounts();
+      }, 250);
+    }
+  }
+
+  function addCount(counts, minute, type, n) {
+    knowType(type);
+    if (!counts.has(minute)) {
+      counts.set(minute, new Map());
+    }
+    const byType = counts.get(minute);
+    byType.set(type, (byType.get(type) || 0) + n);
+  }
+
+  function renderCounts() {
+    if (app.windowEnd === null) {
+      return;
+    }
+    const start = app.windowEnd - MINUTES * MINUTE_MS;
+    const minutes = [];
+    const totals = new Map(app.types.map((type) => [type, 0]));
+    for (let i = 0; i < MINUTES; i++) {
+      const minute = start + i * MINUTE_MS;
+      const byType = app.counts.get(minute) || new Map();
+      minutes.push({ minute, byType });
+      for (const [type, n] of byType) {
+        totals.set(type, (totals.get(type) || 0) + n);
+      }
+    }
+    drawChart(minutes);
+    drawLegend(totals);
+  }
+
+  const SVG = 'http://www.w3.org/2000/svg';
+  const CHART = { width: 600, height: 180, left: 34, right: 6, top: 10, bottom: 20 };
+
+  function svg(name, attributes, text) {
+    const el = document.createElementNS(SVG, name);
+    for (const [key, value] of Object.entries(attributes)) {
+      el.setAttribute(key, String(value));
+    }
+    if (text !== undefined) {
+      el.textContent = text;
+    }
+    return el;
+  }
+
+  function drawChart(minutes) {
+    const c = CHART;
+    const plotWidth = c.width - c.left - c.right;
+    const plotHeight = c.height - c.top - c.bottom;
+    const peak = Math.max(1, ...minutes.map(({ byType }) => sum(byType.values())));
+    const slot = plotWidth / minutes.length;
+    const root = svg('svg', { viewBox: '0 0 ' + c.width + ' ' + c.height, role: 'img',
+      'aria-label': 'events per minute by type, last hour' });
+    root.append(
+      svg('line', { class: 'axis', x1: c.left, y1: c.top + plotHeight, x2: c.width - c.right, y2: c.top + plotHeight }),
+      svg('line', { class: 'axis', x1: c.left, y1: c.top, x2: c.left, y2: c.top + plotHeight }),
+      svg('text', { x: c.left - 4, y: c.top + 8, 'text-anchor': 'end' }, String(peak)),
+      svg('text', { x: c.left - 4, y: c.top + plotHeight, 'text-anchor': 'end' }, '0'),
+      svg('text', { x: c.left, y: c.height - 4 }, '60 min ago'),
+      svg('text', { x: c.left + plotWidth / 2, y: c.height - 4, 'text-anchor': 'middle' }, '30'),
+      svg('text', { x: c.width - c.right, y: c.height - 4, 'text-anchor': 'end' }, 'now'));
+    minutes.forEach(({ minute, byType }, i) => {
+      let y = c.top + plotHeight;
+      for (const type of app.types) {
+        const n = byType.get(type) || 0;
+        if (n === 0) {
+          continue;
+        }
+        const h = (n / peak) * plotHeight;
+        y -= h;
+        const bar = svg('rect', { class: 'bar ' + seriesClass(type), 'data-type': type,
+          x: (c.left + i * slot + slot * 0.1).toFixed(2), y: y.toFixed(2),
+          width: (slot * 0.8).toFixed(2), height: Math.max(h, 0.5).toFixed(2) });
+        bar.append(svg('title', {}, formatMinute(minute) + ' ' + type + ': ' + n));
+        root.append(bar);
+      }
+    });
+    $('rate-chart').replaceChildren(root);
+  }
+
+  function drawLegend(totals) {
+    const items = [];
+    for (const type of app.types) {
+      const li = document.createElement('li');
+      li.dataset.type = type;
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch ' + seriesClass(type);
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = type + ' ';
+      const total = document.createElement('span');
+      total.className = 'total';
+      total.textContent = String(totals.get(type) || 0);
+      li.append(swatch, name, total);
+      items.push(li);
+    }
+    $('rate-legend').replaceChildren(...items);
+  }
+
+  function seriesClass(type) {
+    return 'series-' + (app.types.indexOf(type) % SERIES_COLOURS);
+  }
+
+  function sum(values) {
+    let total = 0;
+    for (const v of values) {
+      total += v;
+    }
+    return total;
+  }
+
+  // ---- top pages today ---------------------------------------------------------------------------------------
+
+  function onSiteSubmit(event) {
+    event.preventDefault();
+    const site = $('site-input').value.trim();
+    if (site) {
+      app.site = site;
+      sessionStorage.setItem(SITE_KEY, site);
+      refreshPages();
+    }
+  }
+
+  async function refreshPages() {
+    if (app.loading.pages) {
+      app.pagesAgain = true;
+      return;
+    }
+    if (!app.token) {
+      return;
+    }
+    app.loading.pages = true;
+    const site = app.site;
+    try {
+      const answer = await getJson('/v1/pages?site=' + encodeURIComponent(site) + '&limit=' + TOP_PAGES);
+      if (site === app.site) {
+        drawPages(answer.pages || [], site);
+      }
+    } catch (e) {
+      if (!(e instanceof Unauthorized)) {
+        $('pages-note').textContent = 'Could not refresh: ' + e.message + '. Retrying.';
+      }
+    } finally {
+      app.loading.pages = false;
+      if (app.pagesAgain) {
+        app.pagesAgain = false;
+        refreshPages();
+      }
+    }
+  }
+
+  function drawPages(pages, site) {
+    const rows = pages.slice(0, TOP_PAGES).map((page) => {
+      const row = document.createElement('tr');
+      row.append(cell(page.pageId, 'page'), cell(page.views, 'num'), cell(page.uniqueVisitors, 'num'));
+      return row;
+    });
+    $('pages-list').replaceChildren(...rows);
+    $('pages-note').textContent = rows.length ? '' : 'No page views today for site ' + site + ' yet.';
+  }
+
+  // ---- time --------------------------------------------------------------------------------------------------
+
+  // the gateway writes up to microseconds; Date.parse wants at most milliseconds
+  function parseTime(iso) {
+    return typeof iso === 'string' ? Date.parse(iso.replace(/(\.\d{3})\d+/, '$1')) : NaN;
+  }
+
+  function pad(n) {
+    return String(n).padStart(2, '0');
+  }
+
+  function formatTime(iso) {
+    const t = parseTime(iso);
+    if (Number.isNaN(t)) {
+      return '';
+    }
+    const d = new Date(t);
+    return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+  }
+
+  function formatMinute(ms) {
+    const d = new Date(ms);
+    return pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+
+  init();
+})();

@@ -1,0 +1,356 @@
+package io.flightdeck.gateway.dashboard;
+
+import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.microsoft.playwright.Browser;
+import com.microsoft.playwright.BrowserContext;
+import com.microsoft.playwright.BrowserType;
+import com.microsoft.playwright.Locator;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.Playwright;
+import com.microsoft.playwright.assertions.LocatorAssertions;
+import com.microsoft.playwright.assertions.PlaywrightAssertions;
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The live dashboard ({@code GET /}) in headless Chromium: Debian's {@code chromium}, driven by Playwright for
+ * Java, which never downloads a browser of its own here. Events are posted over HTTP as a site would post them;
+ * the assertions are on what a person looking at the page sees, and wait with Playwright's retrying assertions.
+ */
+@ExtendWith(PostgresExtension.class)
+class DashboardBrowserIT {
+
+  static final double WAIT_MS = 20_000;
+  // a restarted gateway takes a few seconds to start, and the browser then waits for its next retry
+  static final double RESTART_WAIT_MS = 45_000;
+  static final String TOKEN_KEY = "flightdeck.readToken";
+
+  static TestGateway gateway;
+  static Playwright playwright;
+  static Browser browser;
+
+  BrowserContext context;
+  Page page;
+  final List<String> consoleErrors = new CopyOnWriteArrayList<>();
+  final List<String> pageErrors = new CopyOnWriteArrayList<>();
+
+  @BeforeAll
+  static void start(TestDatabase db) {
+    Path chromium = chromium();
+    gateway = TestGateway.start(db);
+    playwright = Playwright.create(new Playwright.CreateOptions()
+        .setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
+    browser = playwright.chromium().launch(new BrowserType.LaunchOptions()
+        .setExecutablePath(chromium)
+        .setHeadless(true)
+        .setArgs(List.of("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run")));
+    PlaywrightAssertions.setDefaultAssertionTimeout(WAIT_MS);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (browser != null) {
+      browser.close();
+    }
+    if (playwright != null) {
+      playwright.close();
+    }
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  @BeforeEach
+  void openTab() {
+    context = browser.newContext();
+    page = newPage();
+  }
+
+  @AfterEach
+  void closeTab() {
+    context.close();
+  }
+
+  @Test
+  @DisplayName("the page is served without a token, with a strict Content-Security-Policy, and lists no directory")
+  void served() {
+    HttpTestClient http = gateway.http();
+    Response index = http.send(http.request("/").GET());
+    assertEquals(200, index.status());
+    assertTrue(index.header("Content-Type").startsWith("text/html"), index.header("Content-Type"));
+    String csp = index.header("Content-Security-Policy");
+    for (String directive : List.of("default-src 'none'", "script-src 'self'", "connect-src 'self'",
+        "style-src 'self'", "img-src 'self' data:")) {
+      assertTrue(csp.contains(directive), csp);
+    }
+    assertEquals("nosniff", index.header("X-Content-Type-Options"));
+    assertEquals("no-referrer", index.header("Referrer-Policy"));
+    assertEquals("no-cache", index.header("Cache-Control"));
+    assertTrue(index.body().contains("/dashboard/dashboard.js"));
+
+    Response script = http.send(http.request("/dashboard/dashboard.js").GET());
+    assertEquals(200, script.status());
+    assertTrue(script.header("Content-Type").contains("javascript"), script.header("Content-Type"));
+    assertEquals("nosniff", script.header("X-Content-Type-Options"));
+    assertTrue(http.send(http.request("/dashboard/dashboard.css").GET()).header("Content-Type").startsWith("text/css"));
+    Response folder = http.send(http.request("/dashboard/").GET());
+    assertEquals(200, folder.status());
+    assertEquals(index.body(), folder.body(), "the folder answers its index page, never a listing");
+    assertEquals(404, http.send(http.request("/dashboard/nothing-here.js").GET()).status());
+    assertEquals(404, http.send(http.request("/dashboard/%2e%2e/logback.xml").GET()).status());
+  }
+
+  @Test
+  @DisplayName("after the read token is entered the dashboard goes live and shows posted events as they arrive, "
+      + "newest first, as text")
+  void showsEventsLive() {
+    page.navigate(gateway.http().base() + "/");
+    assertThat(page.locator("#token-form")).isVisible();
+    assertThat(state()).hasText("unauthorized");
+    signIn(TestGateway.READ_TOKEN);
+    assertThat(state()).hasText("live");
+    assertThat(page.locator("#token-panel")).isHidden();
+
+    String markup = "<img src=x onerror=alert(1)>";
+    post(HttpTestClient.pageView("dash-live", "/dash-home"), HttpTestClient.click("dash-live", "dash-buy"),
+        HttpTestClient.pageView("dash-live", markup));
+
+    Locator rows = page.locator("#live-list tr");
+    assertThat(rows.first().locator("td.summary")).hasText(markup);
+    Locator click = rows.nth(1);
+    assertThat(click.locator("td.time")).hasText(Pattern.compile("^\\d{2}:\\d{2}:\\d{2}$"));
+    assertThat(click.locator("td.type")).hasText("ButtonClicked");
+    assertThat(click.locator("td.stream")).hasText("dash-live");
+    assertThat(click.locator("td.summary")).hasText("dash-buy");
+    assertThat(rows.nth(2).locator("td.summary")).hasText("/dash-home");
+    assertThat(page.locator("#live-list img")).hasCount(0);
+    assertThat(page.locator("#last-position")).containsText("last event #");
+    assertNoConsoleErrors();
+  }
+
+  @Test
+  @DisplayName("the events-per-minute chart and today's top pages show what was posted, also after a reload")
+  void chartAndTopPages() {
+    openSignedIn();
+    // FormSubmitted is posted by this test only, so its total for the hour is known exactly
+    post(HttpTestClient.formSubmission("dash-f", "dash-signup", new JsonObject().put("email", "a@example.com")),
+        HttpTestClient.formSubmission("dash-f", "dash-signup", new JsonObject().put("email", "b@example.com")),
+        HttpTestClient.pageView("dash-p1", "/dash-top-a"), HttpTestClient.pageView("dash-p1", "/dash-top-a"),
+        HttpTestClient.pageView("dash-p2", "/dash-top-a"), HttpTestClient.pageView("dash-p1", "/dash-top-b"));
+
+    assertThat(legendTotal("FormSubmitted")).hasText("2");
+    assertThat(page.locator("#rate-chart rect[data-type='FormSubmitted']")).not().hasCount(0);
+    assertThat(topPage("/dash-top-a")).hasText(new String[] {"/dash-top-a", "3", "2"});
+    assertThat(topPage("/dash-top-b")).hasText(new String[] {"/dash-top-b", "1", "1"});
+    page.locator("#site-input").fill("another-site");
+    page.locator("#site-input").press("Enter");
+    assertThat(page.locator("#pages-list tr")).hasCount(0);
+    assertThat(page.locator("#pages-note")).hasText("No page views today for site another-site yet.");
+    page.locator("#site-input").fill("demo");
+    page.locator("#site-input").press("Enter");
+
+    // after a reload nothing arrives live: the chart is drawn from the projection alone
+    page.reload();
+    assertThat(state()).hasText("live");
+    assertThat(legendTotal("FormSubmitted")).hasText("2");
+    assertThat(topPage("/dash-top-a")).hasText(new String[] {"/dash-top-a", "3", "2"});
+    assertNoConsoleErrors();
+  }
+
+  @Test
+  @DisplayName("a wrong token is refused with a message and the form stays; a stored token that stops working "
+      + "brings the form back")
+  void wrongToken() {
+    page.navigate(gateway.http().base() + "/");
+    signIn("not-the-read-token");
+    assertThat(page.locator("#token-error")).containsText("refused");
+    assertThat(page.locator("#token-form")).isVisible();
+    assertThat(page.locator("#dashboard")).isHidden();
+    assertThat(state()).hasText("unauthorized");
+    signIn(TestGateway.ADMIN_TOKEN);
+    assertThat(page.locator("#token-error")).containsText("refused");
+    assertNull(storedToken());
+
+    page.evaluate("([key, token]) => sessionStorage.setItem(key, token)", List.of(TOKEN_KEY, "a-stale-token"));
+    page.reload();
+    assertThat(page.locator("#token-error")).containsText("stored read token was refused");
+    assertThat(page.locator("#token-form")).isVisible();
+    assertNull(storedToken());
+
+    signIn(TestGateway.READ_TOKEN);
+    assertThat(state()).hasText("live");
+    assertTrue(pageErrors.isEmpty(), pageErrors::toString);
+    // the browser reports each refused request as a console error, and those are all there should be
+    consoleErrors.forEach(e -> assertTrue(e.contains("401"), "unexpected console error: " + e));
+  }
+
+  @Test
+  @DisplayName("after a reload the token is remembered in the tab, and a new tab asks for it again")
+  void remembersToken() {
+    openSignedIn();
+    assertEquals(TestGateway.READ_TOKEN, storedToken());
+    page.reload();
+    assertThat(state()).hasText("live");
+    assertThat(page.locator("#token-panel")).isHidden();
+    assertThat(page.locator("#dashboard")).isVisible();
+
+    Page other = newPage();
+    other.navigate(gateway.http().base() + "/");
+    assertThat(other.locator("#token-form")).isVisible();
+    assertThat(other.locator("#state")).hasText("unauthorized");
+    assertNoConsoleErrors();
+  }
+
+  @Test
+  @DisplayName("when the gateway goes away the dashboard says reconnecting; back, it shows what was stored meanwhile "
+      + "once and goes live; back with another read token, it asks for the token")
+  void resumes(TestDatabase db) throws Exception {
+    Map<String, String> env = new HashMap<>(Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false"));
+    TestGateway own = TestGateway.start(db, env);
+    int port = own.port();
+    env.put("FLIGHTDECK_HTTP_PORT", String.valueOf(port));
+    try {
+      page.navigate(own.http().base() + "/");
+      signIn(TestGateway.READ_TOKEN);
+      assertThat(state()).hasText("live");
+      post(own, HttpTestClient.pageView("dash-r", "/dash-before-outage"));
+      assertThat(page.locator("#live-list")).containsText("/dash-before-outage");
+
+      own.close();
+      assertThat(state()).hasText("reconnecting");
+      // stored meanwhile through another gateway on the same database
+      post(gateway, HttpTestClient.pageView("dash-r", "/dash-during-outage"),
+          HttpTestClient.click("dash-r", "dash-during"));
+
+      own = TestGateway.start(db, env);
+      assertThat(state()).hasText("live", new LocatorAssertions.HasTextOptions()
+          .setTimeout(RESTART_WAIT_MS));
+      assertThat(page.locator("#live-list")).containsText("/dash-during-outage");
+      assertThat(page.locator("#live-list")).containsText("dash-during");
+      assertThat(summaries("/dash-before-outage")).hasCount(1);
+      assertThat(summaries("/dash-during-outage")).hasCount(1);
+
+      own.close();
+      env.put("FLIGHTDECK_READ_TOKEN", "a-rotated-read-token");
+      own = TestGateway.start(db, env);
+      assertThat(page.locator("#token-error")).containsText("refused",
+          new LocatorAssertions.ContainsTextOptions().setTimeout(RESTART_WAIT_MS));
+      assertThat(page.locator("#token-form")).isVisible();
+      assertThat(state()).hasText("unauthorized");
+      assertNull(storedToken());
+      assertTrue(pageErrors.isEmpty(), pageErrors::toString);
+    } finally {
+      own.close();
+    }
+  }
+
+  // ---- helpers ----
+
+  private Page newPage() {
+    Page p = context.newPage();
+    p.onConsoleMessage(m -> {
+      if ("error".equals(m.type())) {
+        consoleErrors.add(m.text());
+      }
+    });
+    p.onPageError(pageErrors::add);
+    return p;
+  }
+
+  private void openSignedIn() {
+    page.navigate(gateway.http().base() + "/");
+    signIn(TestGateway.READ_TOKEN);
+    assertThat(state()).hasText("live");
+  }
+
+  private void signIn(String token) {
+    page.locator("#token-input").fill(token);
+    page.locator("#token-submit").click();
+  }
+
+  private Locator state() {
+    return page.locator("#state");
+  }
+
+  private Locator legendTotal(String type) {
+    return page.locator("#rate-legend li[data-type='" + type + "'] .total");
+  }
+
+  private Locator topPage(String pageId) {
+    return page.locator("#pages-list tr").filter(new Locator.FilterOptions().setHasText(pageId)).locator("td");
+  }
+
+  private Locator summaries(String text) {
+    return page.locator("#live-list td.summary").filter(new Locator.FilterOptions().setHasText(text));
+  }
+
+  private String storedToken() {
+    return (String) page.evaluate("key => sessionStorage.getItem(key)", TOKEN_KEY);
+  }
+
+  private void assertNoConsoleErrors() {
+    assertTrue(consoleErrors.isEmpty(), () -> "console errors: " + consoleErrors);
+    assertTrue(pageErrors.isEmpty(), () -> "uncaught errors: " + pageErrors);
+  }
+
+  private static void post(JsonObject... events) {
+    post(gateway, events);
+  }
+
+  private static void post(TestGateway to, JsonObject... events) {
+    JsonArray batch = new JsonArray();
+    for (JsonObject e : events) {
+      batch.add(e);
+    }
+    Response r = to.http().postEvents(new JsonObject().put("events", batch));
+    assertEquals(200, r.status(), r.body());
+  }
+
+  /** Debian's chromium on PATH (or FLIGHTDECK_CHROMIUM); never a browser downloaded by a test tool. */
+  private static Path chromium() {
+    String configured = System.getenv("FLIGHTDECK_CHROMIUM");
+    if (configured != null && !configured.isBlank()) {
+      Path path = Path.of(configured);
+      return Files.isExecutable(path) ? path
+          : fail("FLIGHTDECK_CHROMIUM=" + configured + " is not an executable file; unset it to use `chromium` on PATH "
+              + "(Debian: `apt-get install -y chromium`).");
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      for (String name : List.of("chromium", "chromium-browser")) {
+        Path candidate = Path.of(dir, name);
+        if (Files.isExecutable(candidate)) {
+          return candidate;
+        }
+      }
+    }
+    return fail("The dashboard's browser test needs Chromium and found no `chromium` on PATH. Install Debian's: "
+        + "`apt-get update && apt-get install -y chromium` (`make test` and .ci/run install it), or set "
+        + "FLIGHTDECK_CHROMIUM to a Chromium binary. The test never downloads a browser of its own.");
+  }
+}
