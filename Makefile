@@ -11,7 +11,7 @@ DB_HOSTPORT = $(shell echo '$(FLIGHTDECK_DB_URL)' | sed -E 's#^[a-z]+://##; s#^[
 DB_HOST = $(firstword $(subst :, ,$(DB_HOSTPORT)))
 DB_PORT = $(or $(word 2,$(subst :, ,$(DB_HOSTPORT))),5432)
 
-.PHONY: help build run db db-check browser test bench bench-smoke clean
+.PHONY: help build run db db-check browser metrics-tools test bench bench-smoke clean
 
 help:
 	@echo "make run     build and start the gateway on :8080 against FLIGHTDECK_DB_URL (starts PostgreSQL if needed)"
@@ -60,8 +60,18 @@ browser:
 	  echo "installing Debian's chromium for the dashboard's browser test"; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# promtool (Debian's prometheus package) and the Prometheus text-format parser (python3-prometheus-client) for
+# the metrics tests; without promtool its check is skipped, as the issue allows when it cannot be installed
+metrics-tools:
+	@{ command -v promtool >/dev/null && /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; } || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing promtool and the Prometheus text-format parser for the metrics tests"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends prometheus python3-prometheus-client \
+	  || echo "could not install them: the metrics tests will say what is missing"; }
+
 # not -q: Surefire's "Tests run: ..." summary is what CI reads
-test: browser
+test: browser metrics-tools
 	mvn -B --no-transfer-progress test
 
 # the load generator's own GC pauses count against latency (open loop), so they are logged too

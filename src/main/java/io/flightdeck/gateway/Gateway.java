@@ -12,19 +12,28 @@ import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.event.JsonLimits;
 import io.flightdeck.gateway.ingest.EventValidator;
 import io.flightdeck.gateway.ingest.IngestHandler;
+import io.flightdeck.gateway.ingest.IngestPipeline;
 import io.flightdeck.gateway.ingest.Sites;
+import io.flightdeck.gateway.ingest.segment.SegmentHandler;
+import io.flightdeck.gateway.ingest.segment.SegmentMapper;
 import io.flightdeck.gateway.store.DatabaseBootstrap;
 import io.flightdeck.gateway.live.LiveBatch;
 import io.flightdeck.gateway.live.LiveBatchCodec;
 import io.flightdeck.gateway.live.LiveConnections;
 import io.flightdeck.gateway.live.LiveFeedVerticle;
 import io.flightdeck.gateway.live.LiveHub;
+import io.flightdeck.gateway.metrics.GatewayMetrics;
+import io.flightdeck.gateway.metrics.MeteredVertx;
+import io.flightdeck.gateway.metrics.MetricsEndpoint;
+import io.flightdeck.gateway.metrics.MetricsVerticle;
 import io.flightdeck.gateway.projection.ProjectionAdmin;
+import io.flightdeck.gateway.projection.ProjectionMetrics;
 import io.flightdeck.gateway.projection.ProjectionEngine;
 import io.flightdeck.gateway.projection.model.ReadModels;
 import io.flightdeck.gateway.store.GroupCommitAppender;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.flightdeck.gateway.store.PgStoreListener;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -33,6 +42,7 @@ import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -59,18 +69,29 @@ public final class Gateway {
   private final ProjectionEngine projections = new ProjectionEngine(ReadModels.projections());
   private int port;
   private GroupCommitAppender appender;
+  private final PrometheusMeterRegistry registry;
+  private final GatewayMetrics metrics;
+  private ProjectionMetrics projectionMetrics;
+  private String metricsId;
+  private PgStoreListener listener;
 
-  private Gateway(Vertx vertx, Pool appendPool, Pool readPool, AtomicBoolean draining) {
+  private Gateway(Vertx vertx, Pool appendPool, Pool readPool, AtomicBoolean draining,
+                  PrometheusMeterRegistry registry) {
     this.vertx = vertx;
     this.appendPool = appendPool;
     this.readPool = readPool;
     this.draining = draining;
+    this.registry = registry;
+    this.metrics = new GatewayMetrics(registry, EventSchemas.builtIn()::knowsType);
+    metrics.gauge(GatewayMetrics.STORE_HEAD, "Highest store position this process has seen committed", livePosition,
+        AtomicLong::get);
   }
 
-  public static Future<Gateway> start(Vertx vertx, GatewayConfig config) {
+  /** Starts a gateway on {@code vertx}, whose Vert.x metrics go to {@code registry} (see {@link MeteredVertx}). */
+  public static Future<Gateway> start(Vertx vertx, PrometheusMeterRegistry registry, GatewayConfig config) {
     registerCodecs(vertx);
     return vertx.executeBlocking(() -> DatabaseBootstrap.prepare(config.db()), false)
-        .compose(schemaVersion -> deploy(vertx, config, schemaVersion));
+        .compose(schemaVersion -> deploy(vertx, registry, config, schemaVersion));
   }
 
   private static void registerCodecs(Vertx vertx) {
@@ -81,7 +102,8 @@ public final class Gateway {
     }
   }
 
-  private static Future<Gateway> deploy(Vertx vertx, GatewayConfig config, String schemaVersion) {
+  private static Future<Gateway> deploy(Vertx vertx, PrometheusMeterRegistry registry, GatewayConfig config,
+                                        String schemaVersion) {
     PgConnectOptions connect = config.db().connectOptions();
     int appenders = config.appender().maxConcurrentTransactions();
     Pool appendPool = pool(vertx, config,
@@ -92,17 +114,19 @@ public final class Gateway {
             .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
             .setName("flightdeck-read"),
         new PgConnectOptions(connect).addProperty("application_name", "flightdeck-read"));
-    Gateway gateway = new Gateway(vertx, appendPool, readPool, new AtomicBoolean());
-    gateway.appender = PgEventStore.newAppender(appendPool, config.appender());
+    Gateway gateway = new Gateway(vertx, appendPool, readPool, new AtomicBoolean(), registry);
+    gateway.appender = PgEventStore.newAppender(appendPool, config.appender(), gateway.metrics);
     return vertx.deployVerticle(gateway.appender)
         .compose(id -> {
           gateway.appenderId = id;
-          return vertx.deployVerticle(new PgStoreListener(connect));
+          gateway.listener = new PgStoreListener(connect);
+          return vertx.deployVerticle(gateway.listener);
         })
         .compose(id -> {
           gateway.listenerId = id;
-          return gateway.projections.start(vertx, readPool, connect, config.projections());
+          return gateway.projections.start(vertx, readPool, connect, config.projections(), gateway.metrics);
         })
+        .compose(v -> gateway.startMetrics(config))
         .compose(v -> vertx.deployVerticle(new LiveFeedVerticle(new PgEventStore(readPool, gateway.appender),
             config.live(), gateway.livePosition)))
         .compose(id -> {
@@ -112,6 +136,20 @@ public final class Gateway {
         .compose(v -> gateway.deployHttp(config, schemaVersion))
         .onSuccess(g -> LOG.info("gateway listening on port {} (schema {})", g.port, schemaVersion))
         .recover(e -> gateway.stop().transform(ignored -> Future.failedFuture(e)));
+  }
+
+  private Future<Void> startMetrics(GatewayConfig config) {
+    projectionMetrics = new ProjectionMetrics(metrics, List.copyOf(projections.projections().keySet()));
+    projectionMetrics.start(vertx, new ProjectionAdmin(readPool, projections.projections()),
+        config.metrics().sampleIntervalMs());
+    if (config.metrics().port() == 0) {
+      return Future.succeededFuture();
+    }
+    MetricsVerticle management = new MetricsVerticle(config.metrics(), registry);
+    return vertx.deployVerticle(management).onSuccess(id -> {
+      metricsId = id;
+      LOG.info("metrics on port {}", management.port());
+    }).mapEmpty();
   }
 
   private static Pool pool(Vertx vertx, GatewayConfig config, PoolOptions options, PgConnectOptions connect) {
@@ -135,14 +173,18 @@ public final class Gateway {
     Sites sites = new Sites(config.sites());
     var mapper = JsonLimits.ingestMapper(config.ingest());
     PgEventStore store = new PgEventStore(readPool, appender);
-    LiveConnections liveConnections = new LiveConnections(config.live().maxConnections());
-    GatewayServices services = new GatewayServices(config, sites, schemas,
-        new IngestHandler(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store),
+    LiveConnections liveConnections = new LiveConnections(config.live().maxConnections(), metrics);
+    IngestPipeline ingest =
+        new IngestPipeline(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store,
+            metrics);
+    GatewayServices services = new GatewayServices(config, sites, schemas, new IngestHandler(ingest),
+        new SegmentHandler(ingest, new SegmentMapper(schemas, config.ingest())),
         new ReadHandlers(store), new ReadModelHandlers(new ReadModels(readPool)),
         new AdminHandlers(new ProjectionAdmin(readPool, projections.projections())),
-        new HealthHandlers(store, schemaVersion, draining::get),
+        new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics::latest),
         new ConnectionLimit(config.http().maxConnections()),
-        hubVertx -> new LiveHub(hubVertx, store, config.live(), livePosition, liveConnections));
+        hubVertx -> new LiveHub(hubVertx, store, config.live(), livePosition, liveConnections),
+        config.metrics().port() == 0 ? MetricsEndpoint.handlers(config.metrics(), registry) : null, metrics);
     int instances = config.http().instances() > 0 ? config.http().instances()
         : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     // port 0 means "any free port": Vert.x shares one random port among instances only when asked for -1
@@ -172,6 +214,12 @@ public final class Gateway {
         .eventually(() -> projections.stop(vertx))
         .eventually(() -> liveFeedId == null ? Future.succeededFuture() : vertx.undeploy(liveFeedId))
         .eventually(() -> listenerId == null ? Future.succeededFuture() : vertx.undeploy(listenerId))
+        .eventually(() -> {
+          if (projectionMetrics != null) {
+            projectionMetrics.stop(vertx);
+          }
+          return metricsId == null ? Future.succeededFuture() : vertx.undeploy(metricsId);
+        })
         .eventually(() -> Future.join(appendPool.close(), readPool.close()))
         .mapEmpty();
   }

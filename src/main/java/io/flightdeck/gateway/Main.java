@@ -3,6 +3,7 @@ package io.flightdeck.gateway;
 import io.flightdeck.gateway.config.ConfigException;
 import io.flightdeck.gateway.config.ConfigLoader;
 import io.flightdeck.gateway.config.GatewayConfig;
+import io.flightdeck.gateway.metrics.MeteredVertx;
 import io.vertx.core.Vertx;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -24,7 +25,8 @@ public final class Main {
   }
 
   public static void main(String[] args) {
-    Vertx vertx = Vertx.vertx();
+    MeteredVertx metered = MeteredVertx.create();
+    Vertx vertx = metered.vertx();
     GatewayConfig config = loadConfig(vertx);
     if (!config.demoSecrets().isEmpty()) {
       LOG.warn("*** DEMO SECRETS IN USE: {} still hold the shipped demo values. Anyone can read your events. "
@@ -32,7 +34,7 @@ public final class Main {
     }
     Gateway gateway;
     try {
-      gateway = Gateway.start(vertx, config).toCompletionStage().toCompletableFuture().get();
+      gateway = Gateway.start(vertx, metered.registry(), config).toCompletionStage().toCompletableFuture().get();
     } catch (ExecutionException | InterruptedException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       LOG.error("gateway failed to start: {}", cause.getMessage(), cause);

@@ -1,5 +1,7 @@
 package io.flightdeck.gateway.api;
 
+import io.flightdeck.gateway.metrics.GatewayMetrics;
+import io.vertx.core.http.HttpMethod;
 import io.flightdeck.gateway.store.StoreUnavailableException;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
@@ -14,6 +16,12 @@ public final class FailureHandler implements Handler<RoutingContext> {
 
   private static final Logger LOG = LoggerFactory.getLogger(FailureHandler.class);
 
+  private final GatewayMetrics metrics;
+
+  public FailureHandler(GatewayMetrics metrics) {
+    this.metrics = metrics;
+  }
+
   @Override
   public void handle(RoutingContext ctx) {
     ApiError error = toApiError(ctx);
@@ -21,6 +29,9 @@ public final class FailureHandler implements Handler<RoutingContext> {
     if (response.headWritten()) {
       ctx.request().connection().close();
       return;
+    }
+    if (isIngest(ctx)) {
+      metrics.rejected(error.code());
     }
     if (error.retryAfterSeconds() != null) {
       response.putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(error.retryAfterSeconds()));
@@ -33,6 +44,12 @@ public final class FailureHandler implements Handler<RoutingContext> {
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
         .end(error.body().toBuffer());
+  }
+
+  /** Tracking calls (POST /v1/events and the Segment API), as opposed to reads and admin. */
+  private static boolean isIngest(RoutingContext ctx) {
+    String path = ctx.normalizedPath();
+    return ctx.request().method() == HttpMethod.POST && path.startsWith("/v1/") && !path.startsWith("/v1/admin/");
   }
 
   /** The path without its query string, so an {@code access_token} parameter never reaches a log line. */

@@ -1,5 +1,8 @@
 package io.flightdeck.gateway.api;
 
+import io.flightdeck.gateway.projection.ProjectionStatus;
+import java.util.List;
+import java.util.function.Supplier;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
@@ -8,7 +11,11 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-/** {@code /health/live} (the process answers) and {@code /health/ready} (the store is reachable and migrated). */
+/**
+ * {@code /health/live} (the process answers) and {@code /health/ready}: ready (200) when the store is reachable and
+ * migrated; the body also reports the LISTEN connection and the projections, which degrade the gateway (live feed
+ * and read models lag) without making it unready: ingest still works.
+ */
 public final class HealthHandlers {
 
   private static final long CHECK_TIMEOUT_MS = 2000;
@@ -16,11 +23,16 @@ public final class HealthHandlers {
   private final PgEventStore store;
   private final String schemaVersion;
   private final BooleanSupplier draining;
+  private final BooleanSupplier listening;
+  private final Supplier<List<ProjectionStatus>> projections;
 
-  public HealthHandlers(PgEventStore store, String schemaVersion, BooleanSupplier draining) {
+  public HealthHandlers(PgEventStore store, String schemaVersion, BooleanSupplier draining,
+                        BooleanSupplier listening, Supplier<List<ProjectionStatus>> projections) {
     this.store = store;
     this.schemaVersion = schemaVersion;
     this.draining = draining;
+    this.listening = listening;
+    this.projections = projections;
   }
 
   public void live(RoutingContext ctx) {
@@ -42,9 +54,27 @@ public final class HealthHandlers {
       } else if (!ar.result()) {
         storeCheck.put("error", "schema version " + schemaVersion + " is not applied");
       }
-      answer(ctx, up, new JsonObject().put("status", up ? "UP" : "DOWN")
-          .put("checks", new JsonObject().put("store", storeCheck)));
+      JsonObject listener = new JsonObject().put("status", listening.getAsBoolean() ? "UP" : "DOWN");
+      JsonObject projectionCheck = projectionCheck();
+      boolean degraded = !"UP".equals(listener.getString("status"))
+          || !"UP".equals(projectionCheck.getString("status"));
+      answer(ctx, up, new JsonObject().put("status", !up ? "DOWN" : degraded ? "DEGRADED" : "UP")
+          .put("checks", new JsonObject().put("store", storeCheck).put("listener", listener)
+              .put("projections", projectionCheck)));
     });
+  }
+
+  /** From the last sample (metrics.sampleIntervalMs): a readiness probe never waits on the projection query. */
+  private JsonObject projectionCheck() {
+    List<ProjectionStatus> list = projections.get();
+    JsonObject each = new JsonObject();
+    boolean up = !list.isEmpty();
+    for (ProjectionStatus p : list) {
+      each.put(p.name(), new JsonObject().put("state", p.state()).put("checkpoint", p.checkpoint())
+          .put("lagEvents", p.lagEvents()).put("lagSeconds", p.lagSeconds()).put("deadLetters", p.deadLetters()));
+      up &= p.state().equals("running") || p.state().equals("rebuilding");
+    }
+    return new JsonObject().put("status", up ? "UP" : "DEGRADED").put("projections", each);
   }
 
   private static void answer(RoutingContext ctx, boolean up, JsonObject body) {

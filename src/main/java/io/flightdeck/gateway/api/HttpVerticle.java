@@ -2,14 +2,18 @@ package io.flightdeck.gateway.api;
 
 import io.flightdeck.gateway.config.HttpConfig;
 import io.flightdeck.gateway.ingest.IngestRoutes;
+import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.live.LiveHub;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.AllowForwardHeaders;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.util.concurrent.TimeUnit;
 
@@ -48,19 +52,14 @@ public final class HttpVerticle extends VerticleBase {
     if (services.config().http().trustProxyHeaders()) {
       router.allowForward(AllowForwardHeaders.ALL);
     }
+    router.route().handler(new AccessLog());
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
-    FailureHandler failures = new FailureHandler();
+    FailureHandler failures = new FailureHandler(services.gatewayMetrics());
 
-    router.route(HttpMethod.OPTIONS, "/v1/events").handler(IngestRoutes.preflight(services.sites()));
-    // cheap checks first, on their own route: Vert.x Web wants the body handler ahead of user handlers on a route
-    router.post("/v1/events")
-        .handler(IngestRoutes.cors(services.sites()))
-        .handler(IngestRoutes.requireJsonOrText())
-        .handler(IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs()));
-    router.post("/v1/events")
-        .handler(BodyHandler.create(false).setBodyLimit(services.config().ingest().maxBodyBytes()))
-        .handler(services.ingest());
+    ingestRoute(router, "/v1/events", services.ingest());
+    // the Segment-compatible API (docs/SEGMENT.md), with the same checks and limits
+    SegmentHandler.PATHS.forEach((path, call) -> ingestRoute(router, path, services.segment().handler(call)));
     router.get("/v1/schemas").handler(ctx -> ReadHandlers.send(ctx, services.schemas().describe()));
     router.get("/v1/streams/:streamId/events").handler(readAuth).handler(services.reads()::stream);
     router.get("/v1/events").handler(readAuth).handler(services.reads()::all);
@@ -73,6 +72,12 @@ public final class HttpVerticle extends VerticleBase {
     router.post("/v1/admin/projections/:name/rebuild").handler(adminAuth).handler(services.admin()::rebuild);
     router.get("/v1/admin/dead-letters").handler(adminAuth).handler(services.admin()::deadLetters);
     router.post("/v1/admin/dead-letters/:id/retry").handler(adminAuth).handler(services.admin()::retry);
+    if (services.metrics() != null) {
+      Route metrics = router.get("/metrics");
+      for (Handler<RoutingContext> h : services.metrics()) {
+        metrics.handler(h);
+      }
+    }
     router.get("/health/live").handler(services.health()::live);
     router.get("/health/ready").handler(services.health()::ready);
     DashboardHandler dashboard = new DashboardHandler();
@@ -84,6 +89,23 @@ public final class HttpVerticle extends VerticleBase {
     router.errorHandler(405, failures);
     router.errorHandler(500, failures);
     return router;
+  }
+
+  /** A POST ingest route as /v1/events has: preflight, CORS, media type, body deadline, then the bounded body. */
+  /**
+   * A tracking route: the cheap checks (CORS, media type, body deadline) run before the body is read, then the
+   * body handler with the contract's limit, then {@code handler}. One route, so metrics and the access log name it
+   * by its path.
+   */
+  private void ingestRoute(Router router, String path, Handler<RoutingContext> handler) {
+    router.route(HttpMethod.OPTIONS, path).handler(IngestRoutes.preflight(services.sites()));
+    router.post(path)
+        .handler(IngestRoutes.beforeBody(IngestRoutes.cors(services.sites())))
+        .handler(IngestRoutes.beforeBody(IngestRoutes.requireJsonOrText()))
+        .handler(IngestRoutes.beforeBody(
+            IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs())))
+        .handler(BodyHandler.create(false).setBodyLimit(services.config().ingest().maxBodyBytes()))
+        .handler(handler);
   }
 
   /** The port actually bound (useful when configured as 0). */

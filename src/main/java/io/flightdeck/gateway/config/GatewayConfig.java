@@ -16,7 +16,7 @@ import java.util.Set;
  */
 public record GatewayConfig(String env, HttpConfig http, DbConfig db, String readToken, String adminToken,
                             IngestConfig ingest, AppenderConfig appender, ProjectionsConfig projections,
-                            LiveConfig live, List<SiteConfig> sites) {
+                            LiveConfig live, MetricsConfig metrics, List<SiteConfig> sites) {
 
   public static final String DEMO_READ_TOKEN = "demo-read-token";
   public static final String DEMO_ADMIN_TOKEN = "demo-admin-token";
@@ -38,6 +38,7 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
         AppenderConfig.from(root.section("appender"), ingest),
         ProjectionsConfig.from(root.section("projections")),
         LiveConfig.from(root.section("live")),
+        MetricsConfig.from(root.section("metrics")),
         sites(root, ingest));
     if (config.readToken.equals(config.adminToken)) {
       throw new ConfigException("admin.token", "must differ from read.token");
@@ -101,6 +102,6 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
         http.trustProxyHeaders(), http.shutdownTimeoutMs(), http.maxConnections(), http.bodyReadTimeoutMs());
     DbConfig d = new DbConfig(dbUrl, db.createDatabase(), db.readPoolSize(), db.maxWaitQueue(), db.connectTimeoutMs(),
         db.startupTimeoutSeconds());
-    return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, projections, live, sites);
+    return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, projections, live, metrics, sites);
   }
 }

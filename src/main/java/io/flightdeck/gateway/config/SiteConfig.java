@@ -10,8 +10,10 @@ import java.util.List;
  * @param allowedOrigins browser origins allowed to post ({@code *} allows any)
  * @param eventsPerSecond sustained rate limit in events
  * @param burst events that may arrive at once above the sustained rate
+ * @param customEvents the event types it may send beyond the built-in ones (none unless configured)
  */
-public record SiteConfig(String id, String writeKey, List<String> allowedOrigins, long eventsPerSecond, long burst) {
+public record SiteConfig(String id, String writeKey, List<String> allowedOrigins, long eventsPerSecond, long burst,
+                         CustomEventsConfig customEvents) {
 
   public static final String DEMO_WRITE_KEY = "demo-write-key";
 
@@ -37,7 +39,8 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
       throw new ConfigException(limit.key("burst"),
           "must be at least ingest.maxBatchEvents (" + ingest.maxBatchEvents() + ") or a full batch is never allowed");
     }
-    return new SiteConfig(id, writeKey, origins, perSecond, burst);
+    return new SiteConfig(id, writeKey, origins, perSecond, burst,
+        CustomEventsConfig.from(s.section("customEvents"), ingest));
   }
 
   public boolean allowsOrigin(String origin) {

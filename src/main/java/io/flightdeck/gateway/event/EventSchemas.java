@@ -31,6 +31,8 @@ public final class EventSchemas {
    * Built-in (type, version) pairs; each has {@code schemas/<type>.v<version>.json}. Grouped by type, oldest
    * first, because {@link #describe()} lists them in this order. Every version but a type's latest needs an
    * upcaster in {@link Upcasters#builtIn()}: ingest accepts old versions, readers only ever see the latest.
+   * ScreenViewed, Identified, GroupAssigned and Aliased are what the Segment-compatible API's screen, identify,
+   * group and alias calls become.
    */
   static final List<TypeVersion> BUILT_IN = List.of(
       new TypeVersion("PageViewed", 1),
@@ -38,7 +40,11 @@ public final class EventSchemas {
       new TypeVersion("ButtonClicked", 1),
       new TypeVersion("ButtonClicked", 2),
       new TypeVersion("FormSubmitted", 1),
-      new TypeVersion("FormSubmitted", 2));
+      new TypeVersion("FormSubmitted", 2),
+      new TypeVersion("ScreenViewed", 1),
+      new TypeVersion("Identified", 1),
+      new TypeVersion("GroupAssigned", 1),
+      new TypeVersion("Aliased", 1));
 
   public record TypeVersion(String type, int version) {
   }
@@ -73,6 +79,14 @@ public final class EventSchemas {
 
   public boolean knowsType(String type) {
     return schemas.keySet().stream().anyMatch(tv -> tv.type().equals(type));
+  }
+
+  /**
+   * The built-in type spelled like {@code type} but for letter case ({@code PageViewed} for {@code pageviewed}):
+   * such a name is a typo, never a custom type.
+   */
+  public Optional<String> typeIgnoringCase(String type) {
+    return schemas.keySet().stream().map(TypeVersion::type).filter(t -> t.equalsIgnoreCase(type)).findFirst();
   }
 
   public Optional<Integer> latestVersion(String type) {

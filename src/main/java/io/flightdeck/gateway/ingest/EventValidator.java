@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flightdeck.gateway.config.CustomEventsConfig;
 import io.flightdeck.gateway.config.IngestConfig;
 import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.event.NewEvent;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -23,6 +25,8 @@ import java.util.regex.Pattern;
 /**
  * Turns one event object of a request into a {@link NewEvent}, or says everything that is wrong with it. The
  * server's own metadata (site, user agent, anonymized client address) replaces any client value of those keys.
+ * A type is either built in (its data checked against its JSON Schema) or a custom type the site's
+ * {@link CustomEventsConfig} allows (version 1 only, data any object within the site's size limit).
  */
 public final class EventValidator {
 
@@ -52,7 +56,12 @@ public final class EventValidator {
     this.mapper = mapper;
   }
 
+  /** Validates for a site without custom types. */
   public Result validate(JsonNode node, Origin origin) {
+    return validate(node, origin, CustomEventsConfig.none(limits.maxDataBytes()));
+  }
+
+  public Result validate(JsonNode node, Origin origin, CustomEventsConfig custom) {
     if (!node.isObject()) {
       return new Result(null, List.of(new Problem("", "must be a JSON object")), false);
     }
@@ -66,11 +75,13 @@ public final class EventValidator {
     UUID id = id(node.get("id"), problems);
     String streamId = text(node.get("streamId"), "streamId", 1, 200, problems);
     String type = text(node.get("type"), "type", 1, 200, problems);
-    int version = schemaVersion(node.get("schemaVersion"), type, problems);
+    boolean customType = type != null && isCustom(type, custom, problems);
+    int version = schemaVersion(node.get("schemaVersion"), type, customType, problems);
     Instant occurredAt = occurredAt(node.get("occurredAt"), problems);
     String metadata = metadata(node.get("metadata"), origin, problems);
     boolean[] tooLarge = {false};
-    String data = data(node.get("data"), type, version, problems, tooLarge);
+    int maxDataBytes = customType ? custom.maxDataBytes() : limits.maxDataBytes();
+    String data = data(node.get("data"), type, version, maxDataBytes, problems, tooLarge);
     if (!problems.isEmpty()) {
       return new Result(null, problems, tooLarge[0]);
     }
@@ -110,10 +121,26 @@ public final class EventValidator {
     return value;
   }
 
-  private int schemaVersion(JsonNode node, String type, List<Problem> problems) {
-    if (type != null && !schemas.knowsType(type)) {
+  /** Whether {@code type} is a custom type the site allows; adds the problem when it is neither that nor built in. */
+  private boolean isCustom(String type, CustomEventsConfig custom, List<Problem> problems) {
+    if (schemas.knowsType(type)) {
+      return false;
+    }
+    Optional<String> builtIn = schemas.typeIgnoringCase(type);
+    if (builtIn.isPresent()) {
+      // with "*" allowed, a mistyped built-in name would otherwise be stored as a new type without a word
+      problems.add(new Problem("type", "unknown type '" + type + "'; the built-in type is '" + builtIn.get() + "'"));
+    } else if (!custom.allows(type)) {
       problems.add(new Problem("type", "unknown type '" + type + "'"));
-      return 1;
+    } else {
+      return true;
+    }
+    return false;
+  }
+
+  private int schemaVersion(JsonNode node, String type, boolean customType, List<Problem> problems) {
+    if (type != null && !customType && !schemas.knowsType(type)) {
+      return 1; // the unknown type is the problem already reported
     }
     if (node == null || node.isNull()) {
       return 1; // clients that predate versioning send version 1
@@ -122,7 +149,9 @@ public final class EventValidator {
       problems.add(new Problem("schemaVersion", "must be a positive integer"));
       return 1;
     }
-    if (type != null && !schemas.knows(type, node.asInt())) {
+    if (customType && node.asInt() != 1) {
+      problems.add(new Problem("schemaVersion", "custom type " + type + " has only version 1"));
+    } else if (type != null && !customType && !schemas.knows(type, node.asInt())) {
       problems.add(new Problem("schemaVersion", "no version " + node.asInt() + " of " + type));
     }
     return node.asInt();
@@ -189,7 +218,8 @@ public final class EventValidator {
     return problems.isEmpty() ? serialize(out, "metadata", problems) : null;
   }
 
-  private String data(JsonNode node, String type, int version, List<Problem> problems, boolean[] tooLarge) {
+  private String data(JsonNode node, String type, int version, int maxDataBytes, List<Problem> problems,
+                      boolean[] tooLarge) {
     if (node == null || node.isNull()) {
       problems.add(new Problem("data", "required"));
       return null;
@@ -209,8 +239,8 @@ public final class EventValidator {
       return null;
     }
     int bytes = json.getBytes(StandardCharsets.UTF_8).length;
-    if (bytes > limits.maxDataBytes()) {
-      problems.add(new Problem("data", "is " + bytes + " bytes; the limit is " + limits.maxDataBytes()));
+    if (bytes > maxDataBytes) {
+      problems.add(new Problem("data", "is " + bytes + " bytes; the limit is " + maxDataBytes));
       tooLarge[0] = true;
       return null;
     }

@@ -5,6 +5,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.PlatformHandler;
 import java.util.Locale;
 
 /** The small handlers in front of ingest: media type and CORS. */
@@ -17,6 +18,14 @@ public final class IngestRoutes {
    * 415 unless the body is JSON or text/plain. Runs before the body is read. {@code text/plain} is what
    * {@code navigator.sendBeacon} sends without a CORS preflight; the body is JSON either way.
    */
+  /**
+   * Marks a check as a platform handler: Vert.x Web only lets those run before the body handler on a route, and
+   * these checks must run before the body is read (a refused request is not worth reading).
+   */
+  public static Handler<RoutingContext> beforeBody(Handler<RoutingContext> check) {
+    return (PlatformHandler) check::handle;
+  }
+
   public static Handler<RoutingContext> requireJsonOrText() {
     return ctx -> {
       String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);

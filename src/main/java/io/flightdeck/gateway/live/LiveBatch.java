@@ -10,14 +10,15 @@ import java.util.List;
  * not position + 1, tell whether batches follow each other.
  *
  * @param all every frame of the batch, concatenated once, for the connections without filters
+ * @param notifiedNanos when the notification that led to this batch reached the process ({@code System.nanoTime})
  */
-public record LiveBatch(long after, long to, List<LiveEvent> events, Buffer all) {
+public record LiveBatch(long after, long to, List<LiveEvent> events, Buffer all, long notifiedNanos) {
 
-  public static LiveBatch of(long after, long to, List<LiveEvent> events) {
+  public static LiveBatch of(long after, long to, List<LiveEvent> events, long notifiedNanos) {
     Buffer all = Buffer.buffer();
     for (LiveEvent e : events) {
       all.appendBuffer(e.frame());
     }
-    return new LiveBatch(after, to, List.copyOf(events), all);
+    return new LiveBatch(after, to, List.copyOf(events), all, notifiedNanos);
   }
 }

@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.live;
 
+import io.flightdeck.gateway.metrics.GatewayMetrics;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -10,8 +11,16 @@ public final class LiveConnections {
   private final AtomicInteger open = new AtomicInteger();
   private final AtomicLong slowDropped = new AtomicLong();
 
-  public LiveConnections(int max) {
+  private final GatewayMetrics metrics;
+
+  public LiveConnections(int max, GatewayMetrics metrics) {
     this.max = max;
+    this.metrics = metrics;
+    metrics.gauge(GatewayMetrics.SSE_CONNECTIONS, "Open live-feed (SSE) connections", open, AtomicInteger::get);
+  }
+
+  GatewayMetrics metrics() {
+    return metrics;
   }
 
   boolean tryOpen() {
@@ -32,6 +41,7 @@ public final class LiveConnections {
 
   void slowClientDropped() {
     slowDropped.incrementAndGet();
+    metrics.sseSlowDropped().increment();
   }
 
   public int open() {

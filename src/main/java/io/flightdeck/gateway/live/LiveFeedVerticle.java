@@ -6,6 +6,7 @@ import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.store.EventStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,6 +31,8 @@ public final class LiveFeedVerticle extends VerticleBase {
   private boolean busy;
   private boolean again;
   private int failures;
+  /** When the first notification since the last read arrived: the start of the delivery latency. */
+  private long wokenAt;
 
   /** {@code published} is shared with the SSE connections: where a new subscriber starts. */
   public LiveFeedVerticle(EventStore store, LiveConfig config, AtomicLong published) {
@@ -42,12 +45,16 @@ public final class LiveFeedVerticle extends VerticleBase {
   public Future<?> start() {
     return store.headPosition().onSuccess(head -> {
       published.set(head);
-      vertx.eventBus().consumer(EventBusAddresses.STORE_APPENDED, m -> wake());
-      vertx.setPeriodic(config.pollIntervalMs(), id -> wake());
+      vertx.eventBus().<JsonObject>consumer(EventBusAddresses.STORE_APPENDED,
+          m -> wake(m.body().getLong("at", System.nanoTime())));
+      vertx.setPeriodic(config.pollIntervalMs(), id -> wake(System.nanoTime()));
     });
   }
 
-  private void wake() {
+  private void wake(long at) {
+    if (wokenAt == 0) {
+      wokenAt = at;
+    }
     if (busy) {
       again = true;
       return;
@@ -58,6 +65,8 @@ public final class LiveFeedVerticle extends VerticleBase {
 
   private void read() {
     again = false;
+    long notified = wokenAt == 0 ? System.nanoTime() : wokenAt;
+    wokenAt = 0;
     long after = published.get();
     store.readAll(after, PAGE).onComplete(ar -> {
       if (ar.failed()) {
@@ -71,7 +80,7 @@ public final class LiveFeedVerticle extends VerticleBase {
       failures = 0;
       List<EventEnvelope> events = ar.result();
       if (!events.isEmpty()) {
-        publish(after, events);
+        publish(after, events, notified);
       }
       if (events.size() == PAGE || again) {
         vertx.runOnContext(v -> read());
@@ -81,13 +90,13 @@ public final class LiveFeedVerticle extends VerticleBase {
     });
   }
 
-  private void publish(long after, List<EventEnvelope> events) {
+  private void publish(long after, List<EventEnvelope> events, long notified) {
     List<LiveEvent> live = new ArrayList<>(events.size());
     for (EventEnvelope e : events) {
       live.add(LiveEvent.of(e));
     }
     long to = events.get(events.size() - 1).position();
     published.set(to);
-    vertx.eventBus().publish(EventBusAddresses.LIVE_BATCH, LiveBatch.of(after, to, live));
+    vertx.eventBus().publish(EventBusAddresses.LIVE_BATCH, LiveBatch.of(after, to, live, notified));
   }
 }

@@ -64,7 +64,7 @@ public final class LiveHub {
         // nginx and similar proxies buffer responses unless told not to
         .putHeader("X-Accel-Buffering", "no")
         .setWriteQueueMaxSize(config.maxBufferBytes());
-    SseConnection connection = new SseConnection(response, filter, store, config, connections::slowClientDropped);
+    SseConnection connection = new SseConnection(response, filter, store, config, connections);
     open.add(connection);
     Runnable cleanUp = () -> {
       if (open.remove(connection)) {

@@ -2,11 +2,13 @@ package io.flightdeck.gateway.live;
 
 import io.flightdeck.gateway.config.LiveConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.EventStore;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One subscriber's stream, on its event loop. {@code cursor} is the last position accounted for: sent, or
@@ -22,19 +24,19 @@ final class SseConnection {
   private final LiveFilter filter;
   private final EventStore store;
   private final LiveConfig config;
-  private final Runnable slowClient;
+  private final LiveConnections connections;
   private final ArrayDeque<LiveBatch> pending = new ArrayDeque<>();
   private long cursor;
   private boolean catchingUp;
   private boolean closed;
 
   SseConnection(HttpServerResponse response, LiveFilter filter, EventStore store, LiveConfig config,
-                Runnable slowClient) {
+                LiveConnections connections) {
     this.response = response;
     this.filter = filter;
     this.store = store;
     this.config = config;
-    this.slowClient = slowClient;
+    this.connections = connections;
   }
 
   /** Starts after {@code position}; with {@code resume}, first reads what the client missed from the store. */
@@ -92,20 +94,28 @@ final class SseConnection {
   }
 
   private void deliver(LiveBatch batch) {
+    int sent = 0;
     if (batch.after() == cursor && filter.all()) {
       write(batch.all());
+      sent = batch.events().size();
     } else {
       Buffer out = Buffer.buffer();
       for (LiveEvent e : batch.events()) {
         if (e.position() > cursor && filter.matches(e)) {
           out.appendBuffer(e.frame());
+          sent++;
         }
       }
-      if (out.length() > 0) {
+      if (sent > 0) {
         write(out);
       }
     }
     cursor = batch.to();
+    if (sent > 0) {
+      GatewayMetrics metrics = connections.metrics();
+      metrics.sseDelivered().increment(sent);
+      metrics.sseLatency().record(System.nanoTime() - batch.notifiedNanos(), TimeUnit.NANOSECONDS);
+    }
   }
 
   private void catchUp() {
@@ -120,15 +130,18 @@ final class SseConnection {
       }
       List<EventEnvelope> events = ar.result();
       Buffer out = Buffer.buffer();
+      int sent = 0;
       for (EventEnvelope e : events) {
         LiveEvent live = LiveEvent.of(e);
         if (filter.matches(live)) {
           out.appendBuffer(live.frame());
+          sent++;
         }
         cursor = e.position();
       }
-      if (out.length() > 0) {
+      if (sent > 0) {
         write(out);
+        connections.metrics().sseDelivered().increment(sent);
       }
       if (closed) {
         return;
@@ -166,7 +179,7 @@ final class SseConnection {
     if (response.writeQueueFull()) {
       // a client that cannot keep up is cut off rather than buffered without bound; it resumes from its last id
       closed = true;
-      slowClient.run();
+      connections.slowClientDropped();
       response.reset();
     }
   }

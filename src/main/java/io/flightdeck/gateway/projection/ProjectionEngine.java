@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.projection;
 
 import io.flightdeck.gateway.config.ProjectionsConfig;
+import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -39,7 +40,8 @@ public final class ProjectionEngine {
   }
 
   /** Creates missing checkpoints, then deploys one runner verticle per projection (when enabled). */
-  public Future<Void> start(Vertx vertx, Pool pool, PgConnectOptions connect, ProjectionsConfig config) {
+  public Future<Void> start(Vertx vertx, Pool pool, PgConnectOptions connect, ProjectionsConfig config,
+                            GatewayMetrics metrics) {
     Future<Void> ensured = pool.preparedQuery(ProjectionSql.ENSURE)
         .execute(Tuple.of((Object) projections.keySet().toArray(String[]::new))).mapEmpty();
     if (!config.enabled()) {
@@ -49,7 +51,7 @@ public final class ProjectionEngine {
     return ensured.compose(v -> {
       List<Future<String>> deployed = new ArrayList<>();
       for (Projection p : projections.values()) {
-        deployed.add(vertx.deployVerticle(new ProjectionRunner(p, config, connect, owner), new DeploymentOptions())
+        deployed.add(vertx.deployVerticle(new ProjectionRunner(p, config, connect, owner, metrics), new DeploymentOptions())
             .onSuccess(deployments::add));
       }
       return Future.all(deployed).mapEmpty();

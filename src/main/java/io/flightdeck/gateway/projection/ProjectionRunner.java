@@ -3,6 +3,7 @@ package io.flightdeck.gateway.projection;
 import io.flightdeck.gateway.EventBusAddresses;
 import io.flightdeck.gateway.config.ProjectionsConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.projection.ProjectionTransactions.ApplyFailedException;
 import io.flightdeck.gateway.projection.ProjectionTransactions.Step;
 import io.flightdeck.gateway.store.TransientErrors;
@@ -33,6 +34,7 @@ public final class ProjectionRunner extends VerticleBase {
   private final ProjectionsConfig config;
   private final PgConnectOptions connectOptions;
   private final String owner;
+  private final GatewayMetrics metrics;
 
   private PgConnection conn;
   private boolean connecting;
@@ -49,7 +51,8 @@ public final class ProjectionRunner extends VerticleBase {
   private Promise<Void> idle;
 
   public ProjectionRunner(Projection projection, ProjectionsConfig config, PgConnectOptions connectOptions,
-                          String owner) {
+                          String owner, GatewayMetrics metrics) {
+    this.metrics = metrics;
     this.projection = projection;
     this.transactions = new ProjectionTransactions(projection);
     this.config = config;
@@ -182,6 +185,9 @@ public final class ProjectionRunner extends VerticleBase {
   private void stepped(AsyncResult<Step> result) {
     if (result.succeeded()) {
       Step s = result.result();
+      if (s.applied() > 0) {
+        metrics.projectionApplied(projection.name(), s.applied());
+      }
       checkpoint = s.checkpoint();
       attempts = 0;
       troubles = 0;

@@ -2,6 +2,7 @@ package io.flightdeck.gateway.store;
 
 import io.flightdeck.gateway.config.AppenderConfig;
 import io.flightdeck.gateway.event.NewEvent;
+import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.StoreUnavailableException.Reason;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -31,6 +32,7 @@ public final class GroupCommitAppender extends VerticleBase {
 
   private final PgAppendTransaction transaction;
   private final AppenderConfig config;
+  private final GatewayMetrics metrics;
   private final AtomicInteger queuedEvents = new AtomicInteger();
   private final ArrayDeque<PendingAppend> queue = new ArrayDeque<>();
   /** Where callers on any thread drop requests; moved to {@link #queue} on this verticle's context. */
@@ -40,9 +42,12 @@ public final class GroupCommitAppender extends VerticleBase {
   private int inFlight;
   private Promise<Void> drained;
 
-  GroupCommitAppender(PgAppendTransaction transaction, AppenderConfig config) {
+  GroupCommitAppender(PgAppendTransaction transaction, AppenderConfig config, GatewayMetrics metrics) {
     this.transaction = transaction;
     this.config = config;
+    this.metrics = metrics;
+    metrics.gauge(GatewayMetrics.APPEND_QUEUE_DEPTH, "Events accepted and not yet committed or answered",
+        queuedEvents, AtomicInteger::get);
   }
 
   /** Events accepted and not yet answered. */
@@ -64,14 +69,16 @@ public final class GroupCommitAppender extends VerticleBase {
     }
     Context caller = Vertx.currentContext();
     Promise<List<AppendResult>> promise = Promise.promise();
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.retryDeadlineMs());
+    long accepted = System.nanoTime();
+    long deadline = accepted + TimeUnit.MILLISECONDS.toNanos(config.retryDeadlineMs());
     inbox.add(new PendingAppend(events, promise, caller, deadline));
     // one hop onto this context carries every request that arrived meanwhile: under load, far fewer
     // cross-thread wake-ups than one per request
     if (moveScheduled.compareAndSet(false, true)) {
       context.runOnContext(v -> moveInboxAndDrain());
     }
-    return promise.future();
+    return promise.future().onSuccess(results ->
+        metrics.appendLatency().record(System.nanoTime() - accepted, TimeUnit.NANOSECONDS));
   }
 
   private void moveInboxAndDrain() {
@@ -105,6 +112,7 @@ public final class GroupCommitAppender extends VerticleBase {
   private void run(AppendGroup group, int attempt) {
     transaction.run(group.distinctEvents(), group.checked()).onComplete(ar -> {
       if (ar.succeeded()) {
+        metrics.batchSize().record(group.eventCount());
         try {
           group.complete(ar.result());
         } catch (RuntimeException e) {

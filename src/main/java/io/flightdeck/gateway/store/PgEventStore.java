@@ -3,6 +3,7 @@ package io.flightdeck.gateway.store;
 import io.flightdeck.gateway.config.AppenderConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.event.NewEvent;
+import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.event.Upcasters;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -28,8 +29,8 @@ public final class PgEventStore implements EventStore {
   }
 
   /** The appender verticle for appends on {@code appendPool}; deploy it before the first append. */
-  public static GroupCommitAppender newAppender(Pool appendPool, AppenderConfig config) {
-    return new GroupCommitAppender(new PgAppendTransaction(appendPool), config);
+  public static GroupCommitAppender newAppender(Pool appendPool, AppenderConfig config, GatewayMetrics metrics) {
+    return new GroupCommitAppender(new PgAppendTransaction(appendPool), config, metrics);
   }
 
   @Override

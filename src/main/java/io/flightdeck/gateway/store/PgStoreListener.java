@@ -67,6 +67,7 @@ public final class PgStoreListener extends VerticleBase {
     int dash = payload.indexOf('-');
     try {
       JsonObject range = new JsonObject()
+          .put("at", System.nanoTime())
           .put("from", Long.parseLong(payload.substring(0, dash)))
           .put("to", Long.parseLong(payload.substring(dash + 1)));
       vertx.eventBus().publish(EventBusAddresses.STORE_APPENDED, range);

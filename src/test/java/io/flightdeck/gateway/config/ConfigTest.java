@@ -257,6 +257,68 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("the shipped demo site allows custom event types of any name, each with at most 8 KiB of data")
+  void shippedDemoAllowsAnyCustomType() {
+    CustomEventsConfig custom = load(Map.of()).sites().get(0).customEvents();
+    assertEquals(List.of("*"), custom.allowed());
+    assertEquals(8192, custom.maxDataBytes());
+    assertTrue(custom.allows("Order Completed"));
+  }
+
+  @Test
+  @DisplayName("a site's custom event types come from FLIGHTDECK_SITES; a site without them allows none")
+  void customEventsFromTheEnvironment() {
+    GatewayConfig c = load("FLIGHTDECK_SITES", """
+        [{"id":"shop","writeKey":"wk-shop-2b9e71c4",
+          "customEvents":{"allowed":["Order Completed","Signed Up"],"maxDataBytes":1024}},
+         {"id":"blog","writeKey":"wk-blog-88d1e0aa"}]""");
+    CustomEventsConfig shop = c.sites().get(0).customEvents();
+    assertEquals(List.of("Order Completed", "Signed Up"), shop.allowed());
+    assertEquals(1024, shop.maxDataBytes());
+    assertTrue(shop.allows("Signed Up"));
+    assertFalse(shop.allows("Signed Out"));
+    CustomEventsConfig blog = c.sites().get(1).customEvents();
+    assertEquals(List.of(), blog.allowed());
+    assertFalse(blog.allows("Order Completed"));
+    assertEquals(8192, blog.maxDataBytes());
+  }
+
+  @Test
+  @DisplayName("a site's default custom data limit never exceeds ingest.maxDataBytes")
+  void customDataLimitDefaultsWithinIngestLimit() {
+    GatewayConfig c = load("FLIGHTDECK_INGEST_MAX_DATA_BYTES", "4096",
+        "FLIGHTDECK_SITES", "[{\"id\":\"shop\",\"writeKey\":\"wk-shop-2b9e71c4\",\"customEvents\":{\"allowed\":[\"*\"]}}]");
+    assertEquals(4096, c.sites().get(0).customEvents().maxDataBytes());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "\"customEvents\":[\"*\"] | sites[0].customEvents",
+      "\"customEvents\":{\"allowed\":\"*\"} | sites[0].customEvents.allowed",
+      "\"customEvents\":{\"allowed\":[\"\"]} | sites[0].customEvents.allowed",
+      "\"customEvents\":{\"allowed\":[\"Order\\u0007Completed\"]} | sites[0].customEvents.allowed",
+      "\"customEvents\":{\"allowed\":[7]} | sites[0].customEvents.allowed",
+      "\"customEvents\":{\"maxDataBytes\":32769} | sites[0].customEvents.maxDataBytes",
+      "\"customEvents\":{\"maxDataBytes\":10} | sites[0].customEvents.maxDataBytes",
+      "\"customEvents\":{\"maxDataBytes\":\"lots\"} | sites[0].customEvents.maxDataBytes"})
+  @DisplayName("bad custom event settings are refused, naming the key")
+  void badCustomEvents(String setting, String key) {
+    String sites = "[{\"id\":\"shop\",\"writeKey\":\"wk-shop-2b9e71c4\"," + setting + "}]";
+    assertNames(key, refused("FLIGHTDECK_SITES", sites));
+  }
+
+  @Test
+  @DisplayName("a custom type name of 201 characters is refused, naming the site's customEvents.allowed")
+  void customTypeNameTooLong() {
+    JsonObject shop = site("shop", "wk-shop-2b9e71c4")
+        .put("customEvents", new JsonObject().put("allowed", new JsonArray().add("e".repeat(201))));
+    assertNames("sites[0].customEvents.allowed", refused("FLIGHTDECK_SITES", new JsonArray().add(shop).encode()));
+    shop.getJsonObject("customEvents").put("allowed", new JsonArray().add("e".repeat(200)));
+    assertEquals(List.of("e".repeat(200)),
+        load("FLIGHTDECK_SITES", new JsonArray().add(shop).encode()).sites().get(0).customEvents().allowed());
+  }
+
+  @Test
   @DisplayName("two sites with the same id are refused, naming the second one's id")
   void duplicateSiteIds() {
     ConfigException e = refused("FLIGHTDECK_SITES",

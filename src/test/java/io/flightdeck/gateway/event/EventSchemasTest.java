@@ -193,7 +193,7 @@ class EventSchemasTest {
   @DisplayName("GET /v1/schemas describes every version of every built-in type, each type's versions oldest first")
   void describe() {
     JsonArray list = schemas.describe().getJsonArray("schemas");
-    assertEquals(6, list.size());
+    assertEquals(10, list.size());
     for (int i = 0; i < list.size(); i++) {
       JsonObject entry = list.getJsonObject(i);
       JsonObject schema = entry.getJsonObject("schema");
@@ -202,13 +202,48 @@ class EventSchemasTest {
           + ".json"), entry.encode());
     }
     assertEquals(List.of("PageViewed", "PageViewed", "ButtonClicked", "ButtonClicked", "FormSubmitted",
-        "FormSubmitted"), list.stream().map(o -> ((JsonObject) o).getString("type")).toList());
-    assertEquals(List.of(1, 2, 1, 2, 1, 2), list.stream().map(o -> ((JsonObject) o).getInteger("version")).toList());
-    for (int i = 0; i < list.size(); i += 2) {
+        "FormSubmitted", "ScreenViewed", "Identified", "GroupAssigned", "Aliased"),
+        list.stream().map(o -> ((JsonObject) o).getString("type")).toList());
+    assertEquals(List.of(1, 2, 1, 2, 1, 2, 1, 1, 1, 1),
+        list.stream().map(o -> ((JsonObject) o).getInteger("version")).toList());
+    for (int i = 0; i < 6; i += 2) {
       assertEquals(list.getJsonObject(i).getJsonObject("schema").getJsonArray("required"),
           list.getJsonObject(i + 1).getJsonObject("schema").getJsonArray("required"),
           "version 2 requires what version 1 required");
     }
     assertEquals(new JsonArray().add("pageId"), list.getJsonObject(0).getJsonObject("schema").getJsonArray("required"));
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource(delimiter = '|', value = {
+      "ScreenViewed | {\"name\":\"Checkout\",\"properties\":{\"step\":2}}",
+      "ScreenViewed | {\"name\":null,\"properties\":{}}",
+      "Identified | {\"traits\":{\"email\":\"ada@example.com\",\"plan\":\"pro\"}}",
+      "GroupAssigned | {\"groupId\":\"acme\",\"traits\":{\"employees\":120}}",
+      "Aliased | {\"previousId\":\"anon-1\",\"userId\":\"user-1\"}"})
+  @DisplayName("the Segment calls' types accept the data the Segment API gives them")
+  void segmentTypesAcceptTheirData(String type, String data) {
+    assertTrue(schemas.knows(type, 1));
+    assertEquals(Optional.of(1), schemas.latestVersion(type));
+    assertEquals(List.of(), check(type, data));
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource(delimiter = '|', value = {
+      "ScreenViewed | {\"name\":\"Checkout\"} | data.properties",
+      "Identified | {} | data.traits",
+      "GroupAssigned | {\"traits\":{}} | data.groupId",
+      "Aliased | {\"userId\":\"user-1\"} | data.previousId"})
+  @DisplayName("the Segment calls' types require their fields")
+  void segmentTypesRequireTheirFields(String type, String data, String field) {
+    assertEquals(List.of(new Problem(field, "required")), check(type, data));
+  }
+
+  @Test
+  @DisplayName("a built-in type is found whatever the case it is written in, so a misspelt one is never a new type")
+  void typeIgnoringCase() {
+    assertEquals(Optional.of("PageViewed"), schemas.typeIgnoringCase("pageviewed"));
+    assertEquals(Optional.of("Identified"), schemas.typeIgnoringCase("IDENTIFIED"));
+    assertEquals(Optional.empty(), schemas.typeIgnoringCase("Order Completed"));
   }
 }

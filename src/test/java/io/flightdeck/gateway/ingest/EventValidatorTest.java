@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flightdeck.gateway.config.CustomEventsConfig;
 import io.flightdeck.gateway.config.IngestConfig;
 import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.event.JsonLimits;
@@ -328,5 +329,70 @@ class EventValidatorTest {
     EventValidator.Result over = validate(v, pageView().put("data", new JsonObject().put("pageId", "€".repeat(18))).encode());
     assertNull(over.event());
     assertTrue(over.tooLarge(), over.problems().toString());
+  }
+
+  // ---- custom types
+
+  private static final CustomEventsConfig ORDERS = new CustomEventsConfig(List.of("Order Completed"), 64);
+
+  private static EventValidator.Result validateCustom(JsonObject event, CustomEventsConfig custom) {
+    try {
+      return validator.validate(mapper.readTree(event.encode()), ORIGIN, custom);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static JsonObject order(JsonObject data) {
+    return pageView().put("type", "Order Completed").put("data", data);
+  }
+
+  @Test
+  @DisplayName("a custom type the site allows is accepted at version 1 with any object as data")
+  void allowedCustomType() {
+    EventValidator.Result r = validateCustom(order(new JsonObject().put("total", 42.5).put("items", 3)), ORDERS);
+    assertEquals(List.of(), r.problems());
+    assertEquals("Order Completed", r.event().type());
+    assertEquals(1, r.event().schemaVersion());
+    assertEquals("{\"total\":42.5,\"items\":3}", r.event().data());
+  }
+
+  @Test
+  @DisplayName("a custom type the site does not list is an unknown type; \"*\" allows any name")
+  void customTypeNotAllowed() {
+    JsonObject signup = pageView().put("type", "Signed Up").put("data", new JsonObject());
+    assertEquals(List.of(new Problem("type", "unknown type 'Signed Up'")), validateCustom(signup, ORDERS).problems());
+    assertEquals(List.of(), validateCustom(signup, new CustomEventsConfig(List.of("*"), 64)).problems());
+  }
+
+  @Test
+  @DisplayName("a built-in type in the wrong case is refused even where any custom name is allowed")
+  void builtInTypeInWrongCase() {
+    JsonObject event = pageView().put("type", "pageviewed");
+    EventValidator.Result r = validateCustom(event, new CustomEventsConfig(List.of("*"), 64));
+    assertEquals(1, r.problems().size(), r.problems().toString());
+    assertEquals("type", r.problems().get(0).field());
+    assertTrue(r.problems().get(0).problem().contains("'PageViewed'"), r.problems().toString());
+  }
+
+  @Test
+  @DisplayName("a custom type has only version 1, and its data must still be an object")
+  void customTypeVersionAndShape() {
+    assertEquals(List.of(new Problem("schemaVersion", "custom type Order Completed has only version 1")),
+        validateCustom(order(new JsonObject()).put("schemaVersion", 2), ORDERS).problems());
+    assertEquals(List.of(), validateCustom(order(new JsonObject()).put("schemaVersion", 1), ORDERS).problems());
+    assertEquals(List.of(new Problem("data", "must be an object")),
+        validateCustom(pageView().put("type", "Order Completed").put("data", "total"), ORDERS).problems());
+  }
+
+  @Test
+  @DisplayName("a custom type's data is limited by the site's custom limit, not the general one")
+  void customDataLimit() {
+    // {"note":""} is 11 bytes
+    EventValidator.Result fits = validateCustom(order(new JsonObject().put("note", "n".repeat(53))), ORDERS);
+    assertEquals(List.of(), fits.problems());
+    EventValidator.Result over = validateCustom(order(new JsonObject().put("note", "n".repeat(54))), ORDERS);
+    assertTrue(over.tooLarge(), over.problems().toString());
+    assertEquals(List.of(new Problem("data", "is 65 bytes; the limit is 64")), over.problems());
   }
 }

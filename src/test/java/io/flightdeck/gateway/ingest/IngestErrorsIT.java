@@ -24,6 +24,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -40,6 +41,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 class IngestErrorsIT {
 
   private static final int MAX_BODY_BYTES = 512 * 1024;
+  /** The shipped demo site without its custom types ("*"), so that an unknown type is one this site refuses. */
+  private static final String DEMO_WITHOUT_CUSTOM_TYPES = "[{\"id\":\"demo\",\"writeKey\":\"" + TestGateway.WRITE_KEY
+      + "\",\"allowedOrigins\":[\"*\"],\"rateLimit\":{\"eventsPerSecond\":20000,\"burst\":40000}}]";
 
   static TestGateway gateway;
   static TestDatabase db;
@@ -48,7 +52,7 @@ class IngestErrorsIT {
   @BeforeAll
   static void start(TestDatabase database) {
     db = database;
-    gateway = TestGateway.start(database);
+    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_SITES", DEMO_WITHOUT_CUSTOM_TYPES));
     http = gateway.http();
   }
 

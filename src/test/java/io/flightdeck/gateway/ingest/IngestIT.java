@@ -303,7 +303,8 @@ class IngestIT {
   }
 
   @Test
-  @DisplayName("GET /v1/schemas lists PageViewed, ButtonClicked and FormSubmitted versions 1 and 2 with their JSON schemas")
+  @DisplayName("GET /v1/schemas lists PageViewed, ButtonClicked and FormSubmitted versions 1 and 2, and the Segment "
+      + "calls' ScreenViewed, Identified, GroupAssigned and Aliased version 1, with their JSON schemas")
   void schemasAreListed() {
     HttpTestClient.Response r = http.send(http.request("/v1/schemas").GET());
 
@@ -317,9 +318,15 @@ class IngestIT {
       // each type's versions are listed oldest first: the checks below are about version 1
       byType.putIfAbsent(entry.getString("type"), entry.getJsonObject("schema"));
     }
-    assertEquals(List.of("ButtonClicked", "FormSubmitted", "PageViewed"), byType.keySet().stream().sorted().toList());
-    assertEquals(Map.of("PageViewed", List.of(1, 2), "ButtonClicked", List.of(1, 2), "FormSubmitted", List.of(1, 2)),
+    assertEquals(List.of("Aliased", "ButtonClicked", "FormSubmitted", "GroupAssigned", "Identified", "PageViewed",
+        "ScreenViewed"), byType.keySet().stream().sorted().toList());
+    assertEquals(Map.of("PageViewed", List.of(1, 2), "ButtonClicked", List.of(1, 2), "FormSubmitted", List.of(1, 2),
+        "ScreenViewed", List.of(1), "Identified", List.of(1), "GroupAssigned", List.of(1), "Aliased", List.of(1)),
         versions);
+    assertRequires(byType.get("ScreenViewed"), "name", "properties");
+    assertRequires(byType.get("Identified"), "traits");
+    assertRequires(byType.get("GroupAssigned"), "groupId", "traits");
+    assertRequires(byType.get("Aliased"), "previousId", "userId");
     assertRequires(byType.get("PageViewed"), "pageId");
     assertRequires(byType.get("ButtonClicked"), "buttonId");
     assertRequires(byType.get("FormSubmitted"), "formId", "formData");

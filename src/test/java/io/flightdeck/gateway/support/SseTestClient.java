@@ -43,7 +43,20 @@ public final class SseTestClient implements AutoCloseable {
 
   /** Opens {@code base + path} with the given headers; answers once the status line is in. */
   public static SseTestClient open(String base, String path, Map<String, String> headers) {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    // the JDK client's default: HTTP/2, reached on http:// through an h2c upgrade the gateway accepts
+    return open(base, path, headers, HttpClient.Version.HTTP_2);
+  }
+
+  /** Opens the stream over plain HTTP/1.1, as a browser's EventSource does on http://, with the demo read token. */
+  public static SseTestClient openHttp1(TestGateway gateway, String path, Map<String, String> headers) {
+    Map<String, String> all = new java.util.HashMap<>(headers);
+    all.putIfAbsent("Authorization", "Bearer " + TestGateway.READ_TOKEN);
+    return open(gateway.http().base(), path, all, HttpClient.Version.HTTP_1_1);
+  }
+
+  private static SseTestClient open(String base, String path, Map<String, String> headers,
+                                    HttpClient.Version version) {
+    HttpClient client = HttpClient.newBuilder().version(version).connectTimeout(Duration.ofSeconds(10)).build();
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).GET()
         .header("Accept", "text/event-stream");
     headers.forEach(request::header);
@@ -66,6 +79,11 @@ public final class SseTestClient implements AutoCloseable {
 
   public int status() {
     return response.statusCode();
+  }
+
+  /** The protocol the stream runs on. */
+  public HttpClient.Version version() {
+    return response.version();
   }
 
   public String header(String name) {

@@ -3,6 +3,7 @@ package io.flightdeck.gateway.support;
 import io.flightdeck.gateway.Gateway;
 import io.flightdeck.gateway.config.ConfigLoader;
 import io.flightdeck.gateway.config.GatewayConfig;
+import io.flightdeck.gateway.metrics.MeteredVertx;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.HashMap;
@@ -41,11 +42,12 @@ public final class TestGateway implements AutoCloseable {
     env.put("FLIGHTDECK_HTTP_PORT", "0");
     env.put("FLIGHTDECK_HTTP_INSTANCES", "2");
     env.putAll(overrides);
-    Vertx vertx = Vertx.vertx();
+    MeteredVertx metered = MeteredVertx.create();
+    Vertx vertx = metered.vertx();
     try {
       GatewayConfig config = ConfigLoader.load(vertx, env).toCompletionStage().toCompletableFuture()
           .get(30, TimeUnit.SECONDS);
-      Gateway gateway = Gateway.start(vertx, config).toCompletionStage().toCompletableFuture()
+      Gateway gateway = Gateway.start(vertx, metered.registry(), config).toCompletionStage().toCompletableFuture()
           .get(60, TimeUnit.SECONDS);
       return new TestGateway(vertx, gateway, config);
     } catch (Exception e) {

@@ -1,0 +1,34 @@
+package io.flightdeck.gateway.api;
+
+import io.vertx.core.Handler;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One line per request: method, route template, status, duration. The route template
+ * ({@code /v1/streams/:streamId/events}), never the URL: URLs carry stream ids and, for browsers, access tokens;
+ * and never the client address. Logged through logger {@code flightdeck.access}, which logback.xml sends through
+ * a bounded asynchronous appender that drops lines rather than block an event loop.
+ */
+public final class AccessLog implements Handler<RoutingContext> {
+
+  private static final Logger LOG = LoggerFactory.getLogger("flightdeck.access");
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    if (LOG.isInfoEnabled()) {
+      long start = System.nanoTime();
+      ctx.addEndHandler(ar -> LOG.info("{} {} {} {}ms", ctx.request().method(), route(ctx),
+          ctx.response().getStatusCode(), (System.nanoTime() - start) / 1_000_000));
+    }
+    ctx.next();
+  }
+
+  private static String route(RoutingContext ctx) {
+    Route route = ctx.currentRoute();
+    String path = route == null ? null : route.getPath();
+    return path == null || path.isEmpty() || route.isRegexPath() ? "(unmatched)" : path;
+  }
+}

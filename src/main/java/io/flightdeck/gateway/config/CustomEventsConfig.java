@@ -1,0 +1,50 @@
+package io.flightdeck.gateway.config;
+
+import java.util.List;
+
+/**
+ * Event types a site may send beyond the built-in ones: custom types, such as the names of Segment track calls
+ * ({@code "Order Completed"}). The gateway has no schema for them, so their {@code data} is only checked to be a
+ * JSON object within {@code maxDataBytes}.
+ *
+ * @param allowed the type names the site may send, or {@code ["*"]} for any name; empty allows none
+ * @param maxDataBytes one custom event's {@code data}, serialized (413 above); at most {@code ingest.maxDataBytes}
+ */
+public record CustomEventsConfig(List<String> allowed, int maxDataBytes) {
+
+  /** Any name at all; still 1 to 200 characters without control characters, like every type. */
+  public static final String ANY = "*";
+  static final int DEFAULT_MAX_DATA_BYTES = 8192;
+  private static final int MAX_NAME_LENGTH = 200;
+
+  public CustomEventsConfig {
+    allowed = List.copyOf(allowed);
+  }
+
+  /** No custom types, for sites that do not configure any. */
+  public static CustomEventsConfig none(int maxDataBytes) {
+    return new CustomEventsConfig(List.of(), maxDataBytes);
+  }
+
+  static CustomEventsConfig from(Section s, IngestConfig ingest) {
+    List<String> allowed = s.strings("allowed", List.of());
+    for (String name : allowed) {
+      if (!name.equals(ANY) && !validName(name)) {
+        throw new ConfigException(s.key("allowed"), "'" + name + "' is not * or a type name of 1 to "
+            + MAX_NAME_LENGTH + " characters without control characters");
+      }
+    }
+    int maxDataBytes = s.integer("maxDataBytes", Math.min(DEFAULT_MAX_DATA_BYTES, ingest.maxDataBytes()), 64,
+        ingest.maxDataBytes());
+    return new CustomEventsConfig(allowed, maxDataBytes);
+  }
+
+  public boolean allows(String type) {
+    return allowed.contains(ANY) || allowed.contains(type);
+  }
+
+  private static boolean validName(String name) {
+    int length = name.codePointCount(0, name.length());
+    return length >= 1 && length <= MAX_NAME_LENGTH && name.chars().noneMatch(Character::isISOControl);
+  }
+}

@@ -1,0 +1,28 @@
+package io.flightdeck.gateway.config;
+
+/**
+ * Prometheus metrics, {@code GET /metrics}.
+ *
+ * @param port 0 serves /metrics on the main HTTP port; another port serves it there alone (a management port)
+ * @param host interface of the management port
+ * @param token when set, scrapes need {@code Authorization: Bearer <token>}; empty means open
+ * @param sampleIntervalMs how often the per-projection gauges are refreshed from the database
+ */
+public record MetricsConfig(int port, String host, String token, long sampleIntervalMs) {
+
+  static MetricsConfig from(Section s) {
+    MetricsConfig config = new MetricsConfig(
+        s.integer("port", 0, 0, 65535),
+        s.string("host", "0.0.0.0"),
+        s.string("token", ""),
+        s.number("sampleIntervalMs", 5000, 100, 3_600_000));
+    if (!config.token.isEmpty() && config.token.length() < 12) {
+      throw new ConfigException(s.key("token"), "must be empty (no token) or at least 12 characters");
+    }
+    return config;
+  }
+
+  public boolean protectedByToken() {
+    return !token.isEmpty();
+  }
+}

@@ -1,0 +1,152 @@
+package io.flightdeck.gateway.ingest;
+
+import io.flightdeck.gateway.metrics.GatewayMetrics;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flightdeck.gateway.api.ApiError;
+import io.flightdeck.gateway.config.IngestConfig;
+import io.flightdeck.gateway.event.NewEvent;
+import io.flightdeck.gateway.event.Problem;
+import io.flightdeck.gateway.store.AppendResult;
+import io.flightdeck.gateway.store.EventStore;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The steps every ingest API shares once it has events in the shape {@code POST /v1/events} takes: the body as
+ * JSON, write key to site, origin, rate limit, validation, one atomic append. Each step throws the contract's
+ * {@link ApiError}; the route's failure handler answers it. {@code /v1/events} and the Segment-compatible API
+ * differ only in how they read the write key and what they turn the body into.
+ */
+public final class IngestPipeline {
+
+  private final Sites sites;
+  private final EventValidator validator;
+  private final ObjectMapper mapper;
+  private final IngestConfig limits;
+  private final EventStore store;
+  private final GatewayMetrics metrics;
+
+  public IngestPipeline(Sites sites, EventValidator validator, ObjectMapper mapper, IngestConfig limits,
+                        EventStore store, GatewayMetrics metrics) {
+    this.metrics = metrics;
+    this.sites = sites;
+    this.validator = validator;
+    this.mapper = mapper;
+    this.limits = limits;
+    this.store = store;
+  }
+
+  public IngestConfig limits() {
+    return limits;
+  }
+
+  /** The body as JSON, parsed within the ingest limits; {@code expected} says what to send when it is empty. */
+  public JsonNode parse(Buffer body, String expected) {
+    if (body == null || body.length() == 0) {
+      throw ApiError.badRequest("invalid_json", "the body is empty; send " + expected);
+    }
+    try {
+      return mapper.readTree(body.getBytes());
+    } catch (JsonProcessingException e) {
+      throw ApiError.badRequest("invalid_json", "the body is not valid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw ApiError.badRequest("invalid_json", "the body cannot be read: " + e.getMessage());
+    }
+  }
+
+  /** The site of {@code writeKey}; 401 when there is none ({@code howToSend} says where it goes) or it is unknown. */
+  public Sites.Site site(String writeKey, String howToSend) {
+    if (writeKey == null || writeKey.isEmpty()) {
+      throw new ApiError(401, "missing_write_key", howToSend);
+    }
+    return sites.byWriteKey(writeKey)
+        .orElseThrow(() -> new ApiError(401, "unknown_write_key", "the write key is not known"));
+  }
+
+  /** 403 when the request comes from a browser origin the site does not allow. */
+  public static void checkOrigin(RoutingContext ctx, Sites.Site site) {
+    String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
+    if (origin != null && !site.config().allowsOrigin(origin)) {
+      throw new ApiError(403, "origin_not_allowed",
+          "origin " + origin + " may not send events for site '" + site.config().id() + "'");
+    }
+  }
+
+  /** 413 when a request carries more events than a batch may. */
+  public void checkBatchSize(int events) {
+    if (events > limits.maxBatchEvents()) {
+      throw new ApiError(413, "payload_too_large",
+          "a request carries at most " + limits.maxBatchEvents() + " events; this one has " + events);
+    }
+  }
+
+  /** 429 when the site is over its rate limit. */
+  public static void rateLimit(Sites.Site site, int events) {
+    long wait = Sites.consume(site, events);
+    if (wait > 0) {
+      throw new ApiError(429, "rate_limited", "site '" + site.config().id() + "' is over its event rate limit", null,
+          (int) wait);
+    }
+  }
+
+  /**
+   * Validates each event for the site (a null entry is one already refused, and is skipped) and throws the 400 or
+   * 413 listing {@code problems} and every problem found here; answers the events when there is none.
+   */
+  public List<NewEvent> validate(RoutingContext ctx, Sites.Site site, List<JsonNode> raw, IngestProblems problems) {
+    EventValidator.Origin origin = new EventValidator.Origin(site.config().id(),
+        ctx.request().getHeader(HttpHeaders.USER_AGENT),
+        ClientAddress.anonymize(ctx.request().remoteAddress() == null ? null
+            : ctx.request().remoteAddress().hostAddress()));
+    List<NewEvent> events = new ArrayList<>(raw.size());
+    for (int i = 0; i < raw.size(); i++) {
+      if (raw.get(i) == null) {
+        continue;
+      }
+      EventValidator.Result result = validator.validate(raw.get(i), origin, site.config().customEvents());
+      if (result.event() != null) {
+        events.add(result.event());
+      }
+      for (Problem p : result.problems()) {
+        problems.addValidation(i, p, result.tooLarge());
+      }
+    }
+    problems.throwIfAny();
+    return events;
+  }
+
+  /** Stores the events all together or not at all; completes after the commit. */
+  public Future<List<AppendResult>> append(Sites.Site site, List<NewEvent> events) {
+    return store.append(events).onSuccess(results -> count(site.config().id(), events, results));
+  }
+
+  private void count(String site, List<NewEvent> events, List<AppendResult> results) {
+    Map<UUID, String> types = new HashMap<>(events.size() * 2);
+    for (NewEvent e : events) {
+      types.put(e.id(), e.type());
+    }
+    Map<String, Integer> appended = new HashMap<>();
+    int duplicates = 0;
+    for (AppendResult r : results) {
+      if (r.status() == AppendResult.Status.APPENDED) {
+        appended.merge(types.getOrDefault(r.id(), ""), 1, Integer::sum);
+      } else {
+        duplicates++;
+      }
+    }
+    appended.forEach((type, n) -> metrics.appended(site, type, n));
+    if (duplicates > 0) {
+      metrics.duplicate(site, duplicates);
+    }
+  }
+}

@@ -1,0 +1,161 @@
+package io.flightdeck.gateway.ingest.segment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flightdeck.gateway.event.EventSchemas;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.List;
+import java.util.Map;
+
+/** The type, schema version and data one Segment call becomes; see docs/SEGMENT.md for the table. */
+final class SegmentData {
+
+  /** Page properties that become fields of PageViewed itself rather than staying in data.properties. */
+  private static final List<String> PAGE_FIELDS = List.of("path", "url", "title", "referrer");
+
+  private final EventSchemas schemas;
+  private final SegmentMessage m;
+  private final JsonNode context;
+  private final ObjectNode event;
+  private final Map<String, String> sources;
+
+  SegmentData(EventSchemas schemas, SegmentMessage m, JsonNode context, ObjectNode event,
+              Map<String, String> sources) {
+    this.schemas = schemas;
+    this.m = m;
+    this.context = context;
+    this.event = event;
+    this.sources = sources;
+  }
+
+  void map(String call, String userId) {
+    switch (call) {
+      case "track" -> track();
+      case "page" -> page();
+      case "screen" -> screen();
+      case "identify" -> identify();
+      case "group" -> group();
+      case "alias" -> alias(userId);
+      default -> throw new IllegalArgumentException("not a Segment call: " + call);
+    }
+  }
+
+  /** The event's name is its type: a built-in type at its latest version, else a custom type (version 1). */
+  private void track() {
+    String name = m.string("event");
+    if (name == null && !m.has("event")) {
+      m.problem("event", "required");
+    }
+    if (name != null) {
+      event.put("type", name);
+      event.put("schemaVersion", schemas.latestVersion(name).orElse(1));
+    }
+    event.set("data", m.object("properties"));
+    sources.put("type", "event");
+    sources.put("data", "properties");
+  }
+
+  private void page() {
+    ObjectNode properties = m.object("properties");
+    String name = m.string("name");
+    String category = m.string("category");
+    JsonNode page = context.path("page");
+    ObjectNode data = type("PageViewed", 2);
+    data.put("pageId", pageId(properties, page, name));
+    for (String field : List.of("url", "title", "referrer")) {
+      String own = SegmentMessage.text(properties, field);
+      String value = own != null ? own : SegmentMessage.text(page, field);
+      data.put(field, value);
+      sources.put("data." + field, own != null || value == null ? "properties." + field : "context.page." + field);
+    }
+    ObjectNode rest = properties.deepCopy();
+    rest.remove(PAGE_FIELDS);
+    if (name != null) {
+      rest.put("name", name);
+    }
+    if (category != null) {
+      rest.put("category", category);
+    }
+    if (!rest.isEmpty()) {
+      data.set("properties", rest);
+    }
+    sources.put("data.properties", "properties");
+    sources.put("data", "properties");
+  }
+
+  /** The first of properties.path, context.page.path, the path of properties.url or context.page.url, name, "/". */
+  private String pageId(JsonNode properties, JsonNode page, String name) {
+    String[][] candidates = {
+        {SegmentMessage.text(properties, "path"), "properties.path"},
+        {SegmentMessage.text(page, "path"), "context.page.path"},
+        {urlPath(SegmentMessage.text(properties, "url")), "properties.url"},
+        {urlPath(SegmentMessage.text(page, "url")), "context.page.url"},
+        {name == null || name.isEmpty() ? null : name, "name"}};
+    for (String[] candidate : candidates) {
+      if (candidate[0] != null) {
+        sources.put("data.pageId", candidate[1]);
+        return candidate[0];
+      }
+    }
+    return "/";
+  }
+
+  /** The path of a URL ("/" for a bare origin); null when it is no hierarchical URL. */
+  static String urlPath(String url) {
+    if (url == null) {
+      return null;
+    }
+    try {
+      URI uri = new URI(url);
+      if (uri.isOpaque()) {
+        return null;
+      }
+      String path = uri.getRawPath();
+      return path == null || path.isEmpty() ? "/" : path;
+    } catch (URISyntaxException e) {
+      return null;
+    }
+  }
+
+  private void screen() {
+    ObjectNode data = type("ScreenViewed", 1);
+    data.put("name", m.string("name"));
+    data.set("properties", m.object("properties"));
+    sources.put("data.name", "name");
+    sources.put("data.properties", "properties");
+    sources.put("data", "properties");
+  }
+
+  private void identify() {
+    type("Identified", 1).set("traits", m.object("traits"));
+    sources.put("data.traits", "traits");
+    sources.put("data", "traits");
+  }
+
+  private void group() {
+    String groupId = m.requiredId("groupId");
+    ObjectNode data = type("GroupAssigned", 1);
+    data.put("groupId", groupId);
+    data.set("traits", m.object("traits"));
+    sources.put("data.groupId", "groupId");
+    sources.put("data.traits", "traits");
+    sources.put("data", "traits");
+  }
+
+  private void alias(String userId) {
+    String previousId = m.requiredId("previousId");
+    ObjectNode data = type("Aliased", 1);
+    data.put("previousId", previousId);
+    data.put("userId", userId);
+    sources.put("data.previousId", "previousId");
+    sources.put("data.userId", "userId");
+  }
+
+  /** Sets the event's type and version; answers its (empty) data to fill. */
+  private ObjectNode type(String type, int version) {
+    event.put("type", type);
+    event.put("schemaVersion", version);
+    return event.putObject("data");
+  }
+}

@@ -1,0 +1,144 @@
+package io.flightdeck.gateway.ingest.segment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flightdeck.gateway.api.ApiError;
+import io.flightdeck.gateway.event.NewEvent;
+import io.flightdeck.gateway.event.Problem;
+import io.flightdeck.gateway.ingest.IngestHandler;
+import io.flightdeck.gateway.ingest.IngestPipeline;
+import io.flightdeck.gateway.ingest.IngestProblems;
+import io.flightdeck.gateway.ingest.Sites;
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The Segment-compatible tracking API: {@code POST /v1/track}, {@code /v1/page}, {@code /v1/identify},
+ * {@code /v1/screen}, {@code /v1/group}, {@code /v1/alias} and {@code /v1/batch}. Each message becomes an event
+ * (see {@link SegmentMapper}) that takes the same path as {@code POST /v1/events}: one atomic append, answered
+ * {@code {"success": true}} after the commit, errors in the contract's body.
+ */
+public final class SegmentHandler {
+
+  /** A request carrying {@code {"batch": [...]}} rather than one message. */
+  public static final String BATCH = "batch";
+  /**
+   * Path to call. The one-letter paths are where analytics.js posts ({@code apiHost + "/t"}, {@code "/b"} when
+   * batching), so it works when its {@code apiHost} is set to the gateway's {@code host/v1}.
+   */
+  public static final Map<String, String> PATHS = paths();
+
+  private static final String HOW_TO_SEND = "send the site's write key as the user name of HTTP Basic "
+      + "authentication (Authorization: Basic base64(writeKey + \":\")), in the X-Write-Key header or in a "
+      + "writeKey field";
+  private static final byte[] SUCCESS = "{\"success\":true}".getBytes(StandardCharsets.UTF_8);
+
+  private final IngestPipeline pipeline;
+  private final SegmentMapper mapper;
+
+  public SegmentHandler(IngestPipeline pipeline, SegmentMapper mapper) {
+    this.pipeline = pipeline;
+    this.mapper = mapper;
+  }
+
+  private static Map<String, String> paths() {
+    Map<String, String> paths = new LinkedHashMap<>();
+    for (String call : List.of("track", "page", "identify", "screen", "group", "alias", BATCH)) {
+      paths.put("/v1/" + call, call);
+    }
+    for (String call : List.of("track", "page", "identify", "screen", "group", "alias", BATCH)) {
+      paths.put("/v1/" + call.charAt(0), call);
+    }
+    return Map.copyOf(paths);
+  }
+
+  /** The handler of one call's path; {@link #BATCH} for the batch. */
+  public Handler<RoutingContext> handler(String call) {
+    return ctx -> handle(ctx, call);
+  }
+
+  private void handle(RoutingContext ctx, String call) {
+    // what the client's clock is corrected against; micros, as stored, so it reads back exactly
+    Instant receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+    boolean batch = call.equals(BATCH);
+    JsonNode body =
+        pipeline.parse(ctx.body().buffer(), batch ? "{\"batch\": [...]}" : "a Segment " + call + " message");
+    Sites.Site site = pipeline.site(writeKey(ctx, body), HOW_TO_SEND);
+    IngestPipeline.checkOrigin(ctx, site);
+    SegmentBatch messages = batch ? batch(body) : SegmentBatch.single(call, body);
+    pipeline.checkBatchSize(messages.size());
+    IngestPipeline.rateLimit(site, messages.size());
+    List<NewEvent> events = validate(ctx, site, messages, receivedAt);
+    pipeline.append(site, events)
+        .onSuccess(results -> ctx.response()
+            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+            .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+            .end(Buffer.buffer(SUCCESS)))
+        .onFailure(ctx::fail);
+  }
+
+  private static SegmentBatch batch(JsonNode body) {
+    IngestProblems problems = new IngestProblems();
+    SegmentBatch batch = SegmentBatch.of(body, problems);
+    problems.throwIfAny();
+    return batch;
+  }
+
+  /** Maps every message, then validates the events: throws 400 or 413 with the problems of all of them. */
+  private List<NewEvent> validate(RoutingContext ctx, Sites.Site site, SegmentBatch messages, Instant receivedAt) {
+    SegmentMapper.Request request = new SegmentMapper.Request(site.config().id(), receivedAt, messages.sentAt(),
+        messages.context());
+    List<MappedMessage> mapped = new ArrayList<>(messages.size());
+    List<JsonNode> events = new ArrayList<>(messages.size());
+    // a problem the validator finds in an event is reported under the message field it came from
+    IngestProblems problems = new IngestProblems((index, field) -> mapped.get(index).sourceOf(field));
+    for (int i = 0; i < messages.size(); i++) {
+      MappedMessage m = messages.call(i) == null ? null : mapper.map(messages.call(i), messages.message(i), request);
+      mapped.add(m);
+      for (Problem p : m == null ? messages.problems(i) : m.problems()) {
+        problems.add(i, p);
+      }
+      events.add(m == null ? null : m.event());
+    }
+    return pipeline.validate(ctx, site, events, problems);
+  }
+
+  /** HTTP Basic's user name, else the X-Write-Key header, else the body's writeKey field. */
+  static String writeKey(RoutingContext ctx, JsonNode body) {
+    String authorization = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+    if (authorization != null && authorization.toLowerCase(Locale.ROOT).startsWith("basic ")) {
+      String user = basicUser(authorization.substring("basic ".length()).trim());
+      if (!user.isEmpty()) {
+        return user;
+      }
+    }
+    String key = ctx.request().getHeader(IngestHandler.WRITE_KEY_HEADER);
+    if (key == null && body.isObject() && body.hasNonNull("writeKey")) {
+      key = body.get("writeKey").isTextual() ? body.get("writeKey").asText() : "";
+    }
+    return key;
+  }
+
+  /** The user name of HTTP Basic credentials (Segment's write key; the password is ignored). */
+  static String basicUser(String credentials) {
+    String decoded;
+    try {
+      decoded = new String(Base64.getDecoder().decode(credentials), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw new ApiError(401, "missing_write_key", "the Authorization header is not valid HTTP Basic: "
+          + "send Basic base64(writeKey + \":\"), the write key as the user name and no password");
+    }
+    int colon = decoded.indexOf(':');
+    return colon < 0 ? decoded : decoded.substring(0, colon);
+  }
+}

@@ -1,0 +1,190 @@
+package io.flightdeck.gateway.ingest.segment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flightdeck.gateway.config.IngestConfig;
+import io.flightdeck.gateway.event.EventSchemas;
+import io.flightdeck.gateway.event.Problem;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Turns Segment messages into FlightDeck events (the mapping table is docs/SEGMENT.md): the call decides the
+ * type and data, the user (or anonymous) id the stream, the message id the event id, and the client's clock is
+ * corrected by how far its {@code sentAt} is from the server's receipt. Pure: no I/O, no clock of its own.
+ */
+public final class SegmentMapper {
+
+  public static final Set<String> CALLS = Set.of("track", "page", "identify", "screen", "group", "alias");
+  private static final Pattern UUID_TEXT =
+      Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+  /**
+   * What every message of one request shares.
+   *
+   * @param siteId the site the write key named; scopes message ids that are not UUIDs
+   * @param receivedAt when the server received the request
+   * @param sentAt a batch's own {@code sentAt} text (already checked), for messages without one; or null
+   * @param context a batch's own {@code context} object, under each message's context; or null
+   */
+  public record Request(String siteId, Instant receivedAt, String sentAt, JsonNode context) {
+  }
+
+  private final EventSchemas schemas;
+  private final IngestConfig limits;
+
+  public SegmentMapper(EventSchemas schemas, IngestConfig limits) {
+    this.schemas = schemas;
+    this.limits = limits;
+  }
+
+  /** The event {@code message} becomes as a {@code call} (track, page, ...), or its problems. */
+  public MappedMessage map(String call, JsonNode message, Request request) {
+    if (!message.isObject()) {
+      return MappedMessage.refused(List.of(new Problem("", "must be a JSON object")));
+    }
+    Draft draft = new Draft(new SegmentMessage(message), JsonNodeFactory.instance.objectNode(), new HashMap<>());
+    ObjectNode context = context(draft.m(), request.context());
+    Ids ids = ids(call, draft, request.siteId());
+    new SegmentData(schemas, draft.m(), context, draft.event(), draft.sources()).map(call, ids.userId());
+    String sentAt = time(draft, request);
+    metadata(draft, call, ids, sentAt, request.receivedAt(), context);
+    if (!draft.m().problems().isEmpty()) {
+      return MappedMessage.refused(draft.m().problems());
+    }
+    return new MappedMessage(draft.event(), Map.copyOf(draft.sources()), List.of());
+  }
+
+  /** A message being mapped: what it says, the event so far, and where each event field came from. */
+  private record Draft(SegmentMessage m, ObjectNode event, Map<String, String> sources) {
+  }
+
+  private record Ids(String messageId, String userId, String anonymousId) {
+  }
+
+  /** The event id from messageId, the stream from userId or anonymousId. */
+  private static Ids ids(String call, Draft draft, String siteId) {
+    String messageId = draft.m().id("messageId");
+    if (messageId != null) {
+      draft.event().put("id", eventId(siteId, messageId));
+      draft.sources().put("id", "messageId");
+    }
+    Ids ids = new Ids(messageId, draft.m().id("userId"), draft.m().id("anonymousId"));
+    stream(call, draft, ids);
+    return ids;
+  }
+
+  /** Sets occurredAt; answers the sentAt text that applies: the message's own, else the batch's. */
+  private static String time(Draft draft, Request request) {
+    SegmentMessage m = draft.m();
+    boolean own = m.has("sentAt");
+    String sentAt = own ? m.raw("sentAt") : request.sentAt();
+    Instant sent = own ? m.time("sentAt") : sentAt == null ? null : SegmentMessage.parseTime(sentAt);
+    draft.event().put("occurredAt", occurredAt(m.time("timestamp"), sent, request.receivedAt()).toString());
+    draft.sources().put("occurredAt", "timestamp");
+    return sentAt;
+  }
+
+  private void metadata(Draft draft, String call, Ids ids, String sentAt, Instant receivedAt, JsonNode context) {
+    ObjectNode metadata = draft.event().putObject("metadata");
+    SegmentMessage m = draft.m();
+    put(draft, metadata, "segment.call", call, null);
+    put(draft, metadata, "segment.messageId", ids.messageId(), "messageId");
+    put(draft, metadata, "segment.userId", ids.userId(), "userId");
+    put(draft, metadata, "segment.anonymousId", ids.anonymousId(), "anonymousId");
+    put(draft, metadata, "segment.timestamp", m.raw("timestamp"), "timestamp");
+    put(draft, metadata, "segment.sentAt", sentAt, "sentAt");
+    put(draft, metadata, "segment.receivedAt", receivedAt.toString(), null);
+    put(draft, metadata, "segment.originalTimestamp", m.raw("originalTimestamp"), "originalTimestamp");
+    put(draft, metadata, "segment.library", library(context), "context.library");
+    put(draft, metadata, "segment.userAgent", SegmentMessage.text(context, "userAgent"), "context.userAgent");
+  }
+
+  /**
+   * When the event happened on the server's clock: the client's {@code timestamp} moved by the client clock's
+   * error, which is how far its {@code sentAt} is from {@code receivedAt} (network time counts as error, a
+   * fraction of a second). Without {@code sentAt} the timestamp as sent; without either, the receipt.
+   */
+  public static Instant occurredAt(Instant timestamp, Instant sentAt, Instant receivedAt) {
+    if (timestamp == null) {
+      return receivedAt;
+    }
+    if (sentAt == null) {
+      return timestamp;
+    }
+    return receivedAt.minus(Duration.between(timestamp, sentAt));
+  }
+
+  /**
+   * The event id: the message id itself when it is a UUID, else a name-based UUID of site and message id, so a
+   * retried message is stored once while two sites' identical ids stay apart.
+   */
+  public static String eventId(String siteId, String messageId) {
+    if (UUID_TEXT.matcher(messageId).matches()) {
+      return UUID.fromString(messageId).toString();
+    }
+    return UUID.nameUUIDFromBytes(("site:" + siteId + ":" + messageId).getBytes(StandardCharsets.UTF_8)).toString();
+  }
+
+  private static void stream(String call, Draft draft, Ids ids) {
+    SegmentMessage m = draft.m();
+    // an id of the wrong kind is already a problem of its own
+    boolean reported = m.problems().stream().anyMatch(p -> p.field().endsWith("Id"));
+    if (call.equals("alias")) {
+      if (ids.userId() == null && !reported) {
+        m.problem("userId", "required: the new id, whose stream the alias is stored in");
+      }
+    } else if (ids.userId() == null && ids.anonymousId() == null && !reported) {
+      m.problem("userId", "userId or anonymousId is required");
+    }
+    String streamId = call.equals("alias") || ids.userId() != null ? ids.userId() : ids.anonymousId();
+    if (streamId != null) {
+      draft.event().put("streamId", streamId);
+      draft.sources().put("streamId", ids.userId() != null ? "userId" : "anonymousId");
+    }
+  }
+
+  /** The message's context over the batch's: a message's own keys win. */
+  private static ObjectNode context(SegmentMessage m, JsonNode batchContext) {
+    ObjectNode own = m.object("context");
+    if (batchContext == null || !batchContext.isObject()) {
+      return own;
+    }
+    ObjectNode merged = ((ObjectNode) batchContext).deepCopy();
+    merged.setAll(own);
+    return merged;
+  }
+
+  private static String library(JsonNode context) {
+    String name = SegmentMessage.text(context, "library", "name");
+    String version = SegmentMessage.text(context, "library", "version");
+    if (name == null) {
+      return null;
+    }
+    return version == null ? name : name + "/" + version;
+  }
+
+  /** A metadata value, cut to the metadata limit (never inside a surrogate pair); nothing when null. */
+  private void put(Draft draft, ObjectNode metadata, String key, String value, String source) {
+    if (value == null) {
+      return;
+    }
+    int max = limits.maxMetadataValueLength();
+    if (value.length() > max) {
+      int end = Character.isHighSurrogate(value.charAt(max - 1)) ? max - 1 : max;
+      value = value.substring(0, end);
+    }
+    metadata.put(key, value);
+    if (source != null) {
+      draft.sources().put("metadata." + key, source);
+    }
+  }
+}

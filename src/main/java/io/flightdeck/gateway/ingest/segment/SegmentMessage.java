@@ -1,0 +1,137 @@
+package io.flightdeck.gateway.ingest.segment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flightdeck.gateway.event.Problem;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One incoming Segment message, read field by field the way Segment's own API reads it: leniently (unknown
+ * fields are ignored, ids may be numbers), but every value of the wrong kind is noted as a problem named by the
+ * message's own field.
+ */
+final class SegmentMessage {
+
+  private final JsonNode node;
+  private final List<Problem> problems = new ArrayList<>();
+
+  SegmentMessage(JsonNode node) {
+    this.node = node;
+  }
+
+  List<Problem> problems() {
+    return problems;
+  }
+
+  void problem(String field, String problem) {
+    problems.add(new Problem(field, problem));
+  }
+
+  /** Whether the field is there with a value other than null. */
+  boolean has(String field) {
+    return !absent(node.get(field));
+  }
+
+  /** An identifier: a non-empty string, or a number written out; null when absent, null or empty. */
+  String id(String field) {
+    JsonNode value = node.get(field);
+    if (absent(value)) {
+      return null;
+    }
+    if (value.isTextual()) {
+      return value.asText().isEmpty() ? null : value.asText();
+    }
+    if (value.isIntegralNumber()) {
+      return value.bigIntegerValue().toString();
+    }
+    if (value.isNumber()) {
+      return value.decimalValue().toPlainString();
+    }
+    problem(field, "must be a string or a number");
+    return null;
+  }
+
+  /** An identifier that must be there: {@link #id} with a problem when it is absent, null or empty. */
+  String requiredId(String field) {
+    int before = problems.size();
+    String id = id(field);
+    if (id == null && problems.size() == before) {
+      problem(field, "required");
+    }
+    return id;
+  }
+
+  /** A string; null when absent or null. */
+  String string(String field) {
+    JsonNode value = node.get(field);
+    if (absent(value)) {
+      return null;
+    }
+    if (!value.isTextual()) {
+      problem(field, "must be a string");
+      return null;
+    }
+    return value.asText();
+  }
+
+  /** A copy of an object field; an empty object when absent or null. */
+  ObjectNode object(String field) {
+    JsonNode value = node.get(field);
+    if (absent(value)) {
+      return JsonNodeFactory.instance.objectNode();
+    }
+    if (!value.isObject()) {
+      problem(field, "must be an object");
+      return JsonNodeFactory.instance.objectNode();
+    }
+    return ((ObjectNode) value).deepCopy();
+  }
+
+  /** The text of a field as sent, when it is a string; for metadata that keeps raw values. */
+  String raw(String field) {
+    JsonNode value = node.get(field);
+    return value != null && value.isTextual() ? value.asText() : null;
+  }
+
+  /** An ISO 8601 time with an offset; null when absent or null. */
+  Instant time(String field) {
+    JsonNode value = node.get(field);
+    if (absent(value)) {
+      return null;
+    }
+    Instant at = value.isTextual() ? parseTime(value.asText()) : null;
+    if (at == null) {
+      problem(field, "must be an ISO 8601 timestamp with a time zone, such as 2026-11-22T10:15:30.120Z");
+    }
+    return at;
+  }
+
+  /** The instant {@code text} names, or null when it is not ISO 8601 with an offset within years 1 to 9999. */
+  static Instant parseTime(String text) {
+    try {
+      OffsetDateTime at = OffsetDateTime.parse(text);
+      // within these years the clock correction cannot overflow an Instant
+      return at.getYear() >= 1 && at.getYear() <= 9999 ? at.toInstant() : null;
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  /** The string at {@code path} inside {@code node} ({@code context.page.url}), or null when there is none. */
+  static String text(JsonNode node, String... path) {
+    JsonNode at = node;
+    for (String step : path) {
+      at = at == null ? null : at.get(step);
+    }
+    return at != null && at.isTextual() && !at.asText().isEmpty() ? at.asText() : null;
+  }
+
+  private static boolean absent(JsonNode value) {
+    return value == null || value.isNull();
+  }
+}

@@ -1,0 +1,136 @@
+package io.flightdeck.gateway.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The gateway's own meters, named in one place (Micrometer dot names; Prometheus sees
+ * {@code flightdeck_events_appended_total} and so on, see docs/METRICS.md). Tags take only bounded values:
+ * site ids from the config, event types from the schema registry ({@code custom} for the rest), error codes,
+ * projection names. Never a write key, IP, URL or stream id.
+ */
+public final class GatewayMetrics {
+
+  public static final String EVENTS_APPENDED = "flightdeck.events.appended";
+  public static final String EVENTS_DUPLICATE = "flightdeck.events.duplicate";
+  public static final String INGEST_REJECTED = "flightdeck.ingest.rejected";
+  public static final String APPEND_BATCH_SIZE = "flightdeck.append.batch.size";
+  public static final String APPEND_LATENCY = "flightdeck.append.latency";
+  public static final String APPEND_QUEUE_DEPTH = "flightdeck.append.queue.depth";
+  public static final String STORE_HEAD = "flightdeck.store.head.position";
+  public static final String PROJECTION_CHECKPOINT = "flightdeck.projection.checkpoint.position";
+  public static final String PROJECTION_LAG_EVENTS = "flightdeck.projection.lag.events";
+  public static final String PROJECTION_LAG_SECONDS = "flightdeck.projection.lag.seconds";
+  public static final String PROJECTION_DEAD_LETTERS = "flightdeck.projection.dead.letters";
+  public static final String PROJECTION_APPLIED = "flightdeck.projection.events.applied";
+  public static final String SSE_CONNECTIONS = "flightdeck.sse.connections";
+  public static final String SSE_DELIVERED = "flightdeck.sse.messages.delivered";
+  public static final String SSE_SLOW_DROPPED = "flightdeck.sse.slow.clients.dropped";
+  public static final String SSE_DELIVERY_LATENCY = "flightdeck.sse.delivery.latency";
+
+  private final MeterRegistry registry;
+  private final Predicate<String> knownType;
+  private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
+  private final Timer appendLatency;
+  private final DistributionSummary batchSize;
+  private final Counter sseDelivered;
+  private final Counter sseSlowDropped;
+  private final Timer sseLatency;
+
+  public GatewayMetrics(MeterRegistry registry, Predicate<String> knownType) {
+    this.registry = registry;
+    this.knownType = knownType;
+    this.appendLatency = Timer.builder(APPEND_LATENCY)
+        .description("Time from a request's events being queued to their commit").register(registry);
+    this.batchSize = DistributionSummary.builder(APPEND_BATCH_SIZE)
+        .description("Events per append transaction (group commit)")
+        .serviceLevelObjectives(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000).register(registry);
+    this.sseDelivered = Counter.builder(SSE_DELIVERED)
+        .description("Events written to live-feed (SSE) clients").register(registry);
+    this.sseSlowDropped = Counter.builder(SSE_SLOW_DROPPED)
+        .description("Live-feed clients disconnected because their send buffer was full").register(registry);
+    this.sseLatency = Timer.builder(SSE_DELIVERY_LATENCY)
+        .description("Time from the store's NOTIFY reaching this process to the event being written to a client")
+        .register(registry);
+  }
+
+  /** Meters that go nowhere, for code run without a gateway (tools, unit tests). */
+  public static GatewayMetrics none() {
+    return new GatewayMetrics(new SimpleMeterRegistry(), type -> false);
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** An event type as a tag: a known type as itself, anything else {@code custom} (names are unbounded). */
+  public String typeTag(String type) {
+    return knownType.test(type) ? type : "custom";
+  }
+
+  public void appended(String site, String type, int n) {
+    counter(EVENTS_APPENDED, "Events appended to the store", "site", site, "type", typeTag(type)).increment(n);
+  }
+
+  public void duplicate(String site, int n) {
+    counter(EVENTS_DUPLICATE, "Events answered as duplicates (id already stored)", "site", site, null, null)
+        .increment(n);
+  }
+
+  public void rejected(String reason) {
+    counter(INGEST_REJECTED, "Ingest requests rejected, by error code", "reason", reason, null, null).increment();
+  }
+
+  public Timer appendLatency() {
+    return appendLatency;
+  }
+
+  public DistributionSummary batchSize() {
+    return batchSize;
+  }
+
+  public Counter sseDelivered() {
+    return sseDelivered;
+  }
+
+  public Counter sseSlowDropped() {
+    return sseSlowDropped;
+  }
+
+  public Timer sseLatency() {
+    return sseLatency;
+  }
+
+  public void projectionApplied(String projection, int n) {
+    counter(PROJECTION_APPLIED, "Events applied by projections running in this process", "projection", projection,
+        null, null).increment(n);
+  }
+
+  public <T> void gauge(String name, String description, T state, ToDoubleFunction<T> value) {
+    Gauge.builder(name, state, value).description(description).register(registry);
+  }
+
+  public void gauge(String name, String description, String tag, String tagValue, Supplier<Number> value) {
+    Gauge.builder(name, value).description(description).tag(tag, tagValue).register(registry);
+  }
+
+  private Counter counter(String name, String description, String k1, String v1, String k2, String v2) {
+    String key = name + '\0' + v1 + '\0' + v2;
+    return counters.computeIfAbsent(key, k -> {
+      Counter.Builder b = Counter.builder(name).description(description).tag(k1, v1);
+      if (k2 != null) {
+        b.tag(k2, v2);
+      }
+      return b.register(registry);
+    });
+  }
+}

@@ -1,0 +1,63 @@
+package io.flightdeck.gateway.projection;
+
+import io.flightdeck.gateway.metrics.GatewayMetrics;
+import io.vertx.core.Vertx;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Per-projection gauges (checkpoint, lag in events and seconds, dead letters), sampled from the database every
+ * few seconds, so every gateway process reports the same cluster-wide figures whichever one runs the
+ * projection. A scrape never waits for the database.
+ */
+public final class ProjectionMetrics {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ProjectionMetrics.class);
+
+  private final Map<String, ProjectionStatus> latest = new ConcurrentHashMap<>();
+  private long timer = -1;
+
+  public ProjectionMetrics(GatewayMetrics metrics, List<String> names) {
+    for (String name : names) {
+      metrics.gauge(GatewayMetrics.PROJECTION_CHECKPOINT, "Last store position the projection applied",
+          "projection", name, () -> value(name, s -> (double) s.checkpoint()));
+      metrics.gauge(GatewayMetrics.PROJECTION_LAG_EVENTS, "Store head minus the projection's checkpoint",
+          "projection", name, () -> value(name, s -> (double) s.lagEvents()));
+      metrics.gauge(GatewayMetrics.PROJECTION_LAG_SECONDS, "Age of the oldest event the projection has not applied",
+          "projection", name, () -> value(name, ProjectionStatus::lagSeconds));
+      metrics.gauge(GatewayMetrics.PROJECTION_DEAD_LETTERS, "Dead letters waiting for a retry",
+          "projection", name, () -> value(name, s -> (double) s.deadLetters()));
+    }
+  }
+
+  private Number value(String name, java.util.function.ToDoubleFunction<ProjectionStatus> field) {
+    ProjectionStatus s = latest.get(name);
+    return s == null ? Double.NaN : field.applyAsDouble(s);
+  }
+
+  /** The last sample, in name order (empty until the first one). */
+  public List<ProjectionStatus> latest() {
+    return latest.values().stream().sorted(java.util.Comparator.comparing(ProjectionStatus::name)).toList();
+  }
+
+  /** Samples now and then every {@code intervalMs}. */
+  public void start(Vertx vertx, ProjectionAdmin admin, long intervalMs) {
+    sample(admin);
+    timer = vertx.setPeriodic(intervalMs, id -> sample(admin));
+  }
+
+  private void sample(ProjectionAdmin admin) {
+    admin.statuses()
+        .onSuccess(list -> list.forEach(s -> latest.put(s.name(), s)))
+        .onFailure(e -> LOG.debug("projection metrics: cannot sample: {}", e.getMessage()));
+  }
+
+  public void stop(Vertx vertx) {
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+    }
+  }
+}

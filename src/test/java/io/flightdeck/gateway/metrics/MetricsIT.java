@@ -1,0 +1,139 @@
+package io.flightdeck.gateway.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.ReadModelCheck;
+import io.flightdeck.gateway.support.Scrape;
+import io.flightdeck.gateway.support.SseTestClient;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.ServerSocket;
+import java.net.http.HttpRequest;
+import java.time.Duration;
+import java.util.Map;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** GET /metrics scraped as Prometheus would, before and after known traffic. */
+@ExtendWith(PostgresExtension.class)
+class MetricsIT {
+
+  static Scrape scrape(TestGateway gateway) {
+    Response r = gateway.http().send(gateway.http().request("/metrics").GET());
+    assertEquals(200, r.status(), r.body());
+    assertTrue(r.header("Content-Type").startsWith("text/plain"), r.header("Content-Type"));
+    return Scrape.parse(r.body());
+  }
+
+  static double delta(Scrape before, Scrape after, String name, String... labels) {
+    return after.value(name, labels) - before.value(name, labels);
+  }
+
+  @Test
+  @DisplayName("after known traffic every gateway series moves by exactly what was sent, with bounded labels only")
+  void countersMoveExactly(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "200"));
+         SseTestClient sse = SseTestClient.open(gateway, "/v1/live", Map.of())) {
+      assertEquals("connected", sse.nextComment(Duration.ofSeconds(10)));
+      Scrape before = scrape(gateway);
+
+      JsonArray batch = new JsonArray();
+      for (int i = 0; i < 7; i++) {
+        batch.add(HttpTestClient.pageView("secret-stream-7", "/metrics/" + i));
+      }
+      assertEquals(200, gateway.http().postEvents(new JsonObject().put("events", batch)).status());
+      JsonObject click = HttpTestClient.click("secret-stream-7", "b");
+      assertEquals(200, gateway.http().postEvents(new JsonObject().put("events", new JsonArray()
+          .add(click).add(HttpTestClient.click("secret-stream-7", "c")).add(HttpTestClient.click("x", "d"))))
+          .status());
+      assertEquals(200, gateway.http().postEvents(click).status(), "a duplicate");
+      assertEquals(400, gateway.http().postEvents(new JsonObject().put("type", "PageViewed")).status());
+      assertEquals(401, gateway.http().send(gateway.http().request("/v1/events")
+          .header("Content-Type", "application/json").header("X-Write-Key", "nope-nope-nope")
+          .POST(HttpRequest.BodyPublishers.ofString(click.encode()))).status());
+      assertEquals(200, gateway.http().getWithReadToken("/v1/streams/secret-stream-7/events").status());
+      sse.take(10, Duration.ofSeconds(10));
+      ReadModelCheck.awaitCaughtUp(db, Duration.ofSeconds(20));
+      long head = db.queryLong("SELECT max(position) FROM events");
+      Awaitility.await("projection gauges sampled").atMost(Duration.ofSeconds(10)).until(() ->
+          scrape(gateway).value("flightdeck_projection_checkpoint_position", "projection", "event-counts") == head);
+      Scrape after = scrape(gateway);
+
+      assertEquals(7, delta(before, after, "flightdeck_events_appended_total", "site", "demo", "type", "PageViewed"));
+      assertEquals(3, delta(before, after, "flightdeck_events_appended_total", "site", "demo", "type",
+          "ButtonClicked"));
+      assertEquals(1, delta(before, after, "flightdeck_events_duplicate_total", "site", "demo"));
+      assertEquals(1, delta(before, after, "flightdeck_ingest_rejected_total", "reason", "invalid_event"));
+      assertEquals(1, delta(before, after, "flightdeck_ingest_rejected_total", "reason", "unknown_write_key"));
+      assertEquals(3, delta(before, after, "flightdeck_append_latency_seconds_count"));
+      assertEquals(11, delta(before, after, "flightdeck_append_batch_size_sum"),
+          "every event that went through an append transaction, the duplicate included");
+      assertEquals(0, after.value("flightdeck_append_queue_depth"));
+      assertEquals(head, after.value("flightdeck_store_head_position"));
+      for (String p : new String[] {"visitor-activity", "page-stats", "form-submissions", "event-counts"}) {
+        assertEquals(head, after.value("flightdeck_projection_checkpoint_position", "projection", p), p);
+        assertEquals(0, after.value("flightdeck_projection_lag_events", "projection", p), p);
+        assertEquals(0, after.value("flightdeck_projection_lag_seconds", "projection", p), p);
+        assertEquals(0, after.value("flightdeck_projection_dead_letters", "projection", p), p);
+      }
+      assertEquals(10, delta(before, after, "flightdeck_projection_events_applied_total", "projection",
+          "visitor-activity"));
+      assertEquals(10, delta(before, after, "flightdeck_projection_events_applied_total", "projection",
+          "event-counts"));
+      assertEquals(1, after.value("flightdeck_sse_connections"));
+      assertEquals(10, delta(before, after, "flightdeck_sse_messages_delivered_total"));
+      assertTrue(delta(before, after, "flightdeck_sse_delivery_latency_seconds_count") >= 1);
+      assertNotNull(after.find("flightdeck_sse_slow_clients_dropped_total"));
+
+      assertEquals(1, delta(before, after, "vertx_http_server_requests_total", "route",
+          "/v1/streams/:streamId/events", "method", "GET", "code", "200"));
+      assertTrue(delta(before, after, "vertx_http_server_response_time_seconds_count", "route", "/v1/events",
+          "method", "POST", "code", "200") >= 3, () -> after.samples().stream()
+          .filter(x -> x.name().startsWith("vertx_http_server")).toList().toString());
+      assertTrue(after.has("jvm_memory_used_bytes"), "JVM metrics");
+      assertTrue(after.samples().stream().anyMatch(s -> s.name().startsWith("vertx_pool_")), "pool metrics");
+
+      for (Scrape.Sample s : after.samples()) {
+        for (String value : s.labels().values()) {
+          assertFalse(value.contains("secret-stream"), "a stream id as a label: " + s);
+          assertFalse(value.contains("write-key") || value.contains("nope-nope"), "a write key as a label: " + s);
+          assertFalse(value.contains("127.0.0.1"), "an IP as a label: " + s);
+          assertFalse(value.contains("/metrics/"), "a page URL as a label: " + s);
+        }
+      }
+      String lint = Scrape.promtoolCheck(after.text());
+      if (lint != null) {
+        assertEquals("", lint, "promtool check metrics");
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("metrics on a management port behind a token are not on the main port")
+  void managementPortWithToken(TestDatabase db) throws Exception {
+    int port;
+    try (ServerSocket free = new ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_PORT", String.valueOf(port),
+        "FLIGHTDECK_METRICS_TOKEN", "scrape-token-123456"))) {
+      assertEquals(404, gateway.http().send(gateway.http().request("/metrics").GET()).status());
+      HttpTestClient management = new HttpTestClient("http://127.0.0.1:" + port);
+      assertEquals(401, management.send(management.request("/metrics").GET()).status());
+      Response ok = management.send(management.request("/metrics")
+          .header("Authorization", "Bearer scrape-token-123456").GET());
+      assertEquals(200, ok.status());
+      assertTrue(Scrape.parse(ok.body()).has("flightdeck_append_queue_depth"));
+    }
+  }
+}
