@@ -52,7 +52,8 @@ public final class HttpVerticle extends VerticleBase {
     if (services.config().http().trustProxyHeaders()) {
       router.allowForward(AllowForwardHeaders.ALL);
     }
-    router.route().handler(new AccessLog());
+    AccessLog accessLog = new AccessLog();
+    router.route().handler(accessLog);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
     FailureHandler failures = new FailureHandler(services.gatewayMetrics());
@@ -84,6 +85,7 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/").handler(dashboard);
     router.get("/dashboard/*").handler(dashboard);
 
+    accessLog.learn(router);
     router.route().failureHandler(failures);
     router.errorHandler(404, failures);
     router.errorHandler(405, failures);

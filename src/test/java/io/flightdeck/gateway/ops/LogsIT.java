@@ -1,0 +1,131 @@
+package io.flightdeck.gateway.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.GatewayProcess;
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The gateway's own log output, as an operator's log shipper reads it from a real process. */
+@ExtendWith(PostgresExtension.class)
+class LogsIT {
+
+  static final String READ = "read-token-for-logs-7f3a";
+  static final String ADMIN = "admin-token-for-logs-9c1e";
+  static final String KEY = "write-key-for-logs-2b8d";
+  static final String SITES = "[{\"id\":\"logs\",\"writeKey\":\"" + KEY + "\",\"allowedOrigins\":[\"*\"]}]";
+
+  /** Requests carrying every secret there is, in every place a client can put it. */
+  static void traffic(HttpTestClient http) {
+    String event = HttpTestClient.pageView("log-visitor", "/logs").encode();
+    assertEquals(200, http.send(http.request("/v1/events?writeKey=" + KEY).header("Content-Type", "text/plain")
+        .header("X-Forwarded-For", "203.0.113.77").POST(HttpRequest.BodyPublishers.ofString(event))).status());
+    assertEquals(200, http.send(http.request("/v1/events").header("Content-Type", "application/json")
+        .header("X-Write-Key", KEY).POST(HttpRequest.BodyPublishers.ofString(event))).status());
+    assertEquals(401, http.send(http.request("/v1/events").header("Content-Type", "application/json")
+        .header("X-Write-Key", "wrong-" + KEY).POST(HttpRequest.BodyPublishers.ofString(event))).status());
+    assertEquals(200, http.send(http.request("/v1/streams/log-visitor/events?access_token=" + READ).GET()).status());
+    assertEquals(200, http.send(http.request("/v1/admin/projections").header("Authorization", "Bearer " + ADMIN)
+        .GET()).status());
+    assertEquals(401, http.send(http.request("/v1/events?access_token=wrong-" + READ).GET()).status());
+    assertEquals(404, http.send(http.request("/no/such/path?access_token=" + READ).GET()).status());
+  }
+
+  static void assertNoSecrets(List<String> lines) {
+    for (String line : lines) {
+      for (String secret : new String[] {READ, ADMIN, KEY, "203.0.113", "127.0.0.1", "log-visitor"}) {
+        assertFalse(line.contains(secret), "a log line holds '" + secret + "': " + line);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("with FLIGHTDECK_LOG_FORMAT=json every line is a JSON object, one access line per request, no secret")
+  void jsonLines(TestDatabase db) {
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_LOG_FORMAT", "json", "FLIGHTDECK_READ_TOKEN", READ,
+        "FLIGHTDECK_ADMIN_TOKEN", ADMIN, "FLIGHTDECK_SITES", SITES))) {
+      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      traffic(http);
+      Awaitility.await("access lines written").atMost(Duration.ofSeconds(10))
+          .until(() -> gateway.stdout().contains("GET (unmatched) 404"));
+      List<String> lines = gateway.stdout().lines().filter(l -> !l.isBlank()).toList();
+      List<String> messages = lines.stream().map(LogsIT::json).map(j -> j.getString("formattedMessage")).toList();
+      assertTrue(messages.contains("POST /v1/events 200") || messages.stream()
+          .anyMatch(m -> m.matches("POST /v1/events 200 \\d+ms")), String.join("\n", messages));
+      for (String expected : new String[] {"POST /v1/events 401", "GET /v1/streams/:streamId/events 200",
+          "GET /v1/admin/projections 200", "GET /v1/events 401", "GET (unmatched) 404"}) {
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith(expected + " ")), expected + " in " + messages);
+      }
+      JsonObject first = json(lines.get(0));
+      assertTrue(first.containsKey("timestamp") && first.containsKey("level") && first.containsKey("loggerName"),
+          first.encode());
+      assertNoSecrets(lines);
+      assertNoSecrets(gateway.stderr().lines().toList());
+    }
+  }
+
+  @Test
+  @DisplayName("the default human-readable log holds no secret, token, stream id or client address either")
+  void textLines(TestDatabase db) {
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_READ_TOKEN", READ, "FLIGHTDECK_ADMIN_TOKEN", ADMIN,
+        "FLIGHTDECK_SITES", SITES))) {
+      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      traffic(http);
+      Awaitility.await("access lines written").atMost(Duration.ofSeconds(10))
+          .until(() -> gateway.stdout().contains("GET (unmatched) 404"));
+      assertTrue(gateway.stdout().contains(" INFO  "), gateway.stdout());
+      assertNoSecrets(gateway.stdout().lines().toList());
+      assertNoSecrets(gateway.stderr().lines().toList());
+    }
+  }
+
+  @Test
+  @DisplayName("readiness reports the store, the LISTEN connection and every projection in its body")
+  void readinessBody(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "200"))) {
+      Awaitility.await("ready and fully up").atMost(Duration.ofSeconds(15)).until(() ->
+          "UP".equals(gateway.http().send(gateway.http().request("/health/ready").GET()).json().getString("status")));
+      Response r = gateway.http().send(gateway.http().request("/health/ready").GET());
+      assertEquals(200, r.status());
+      JsonObject checks = r.json().getJsonObject("checks");
+      assertEquals("UP", checks.getJsonObject("store").getString("status"));
+      assertEquals("UP", checks.getJsonObject("listener").getString("status"));
+      JsonObject projections = checks.getJsonObject("projections");
+      assertEquals("UP", projections.getString("status"));
+      assertEquals(4, projections.getJsonObject("projections").size(), projections.encode());
+      assertEquals("running", projections.getJsonObject("projections").getJsonObject("visitor-activity")
+          .getString("state"));
+
+      db.queryLong("""
+          SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+          WHERE application_name = 'flightdeck-listen' AND datname = current_database()""");
+      // the listener reconnects within ~50 ms; readiness itself never depended on it
+      assertEquals(200, gateway.http().send(gateway.http().request("/health/ready").GET()).status());
+    }
+  }
+
+  private static JsonObject json(String line) {
+    try {
+      return new JsonObject(line);
+    } catch (DecodeException e) {
+      throw new AssertionError("not a JSON line: " + line, e);
+    }
+  }
+}
