@@ -74,6 +74,7 @@ public final class Gateway {
   private ProjectionMetrics projectionMetrics;
   private String metricsId;
   private PgStoreListener listener;
+  private LiveConnections liveConnections;
 
   private Gateway(Vertx vertx, Pool appendPool, Pool readPool, AtomicBoolean draining,
                   PrometheusMeterRegistry registry) {
@@ -128,7 +129,7 @@ public final class Gateway {
         })
         .compose(v -> gateway.startMetrics(config))
         .compose(v -> vertx.deployVerticle(new LiveFeedVerticle(new PgEventStore(readPool, gateway.appender),
-            config.live(), gateway.livePosition)))
+            config.live(), gateway.livePosition, gateway.liveConnections(config))))
         .compose(id -> {
           gateway.liveFeedId = id;
           return Future.succeededFuture();
@@ -136,6 +137,13 @@ public final class Gateway {
         .compose(v -> gateway.deployHttp(config, schemaVersion))
         .onSuccess(g -> LOG.info("gateway listening on port {} (schema {})", g.port, schemaVersion))
         .recover(e -> gateway.stop().transform(ignored -> Future.failedFuture(e)));
+  }
+
+  private LiveConnections liveConnections(GatewayConfig config) {
+    if (liveConnections == null) {
+      liveConnections = new LiveConnections(config.live().maxConnections(), metrics);
+    }
+    return liveConnections;
   }
 
   private Future<Void> startMetrics(GatewayConfig config) {
@@ -173,7 +181,7 @@ public final class Gateway {
     Sites sites = new Sites(config.sites());
     var mapper = JsonLimits.ingestMapper(config.ingest());
     PgEventStore store = new PgEventStore(readPool, appender);
-    LiveConnections liveConnections = new LiveConnections(config.live().maxConnections(), metrics);
+    LiveConnections liveConnections = liveConnections(config);
     IngestPipeline ingest =
         new IngestPipeline(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store,
             metrics);

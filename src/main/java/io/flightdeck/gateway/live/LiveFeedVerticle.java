@@ -28,6 +28,7 @@ public final class LiveFeedVerticle extends VerticleBase {
   private final EventStore store;
   private final LiveConfig config;
   private final AtomicLong published;
+  private final LiveConnections connections;
   private boolean busy;
   private boolean again;
   private int failures;
@@ -35,7 +36,8 @@ public final class LiveFeedVerticle extends VerticleBase {
   private long wokenAt;
 
   /** {@code published} is shared with the SSE connections: where a new subscriber starts. */
-  public LiveFeedVerticle(EventStore store, LiveConfig config, AtomicLong published) {
+  public LiveFeedVerticle(EventStore store, LiveConfig config, AtomicLong published, LiveConnections connections) {
+    this.connections = connections;
     this.store = store;
     this.config = config;
     this.published = published;
@@ -45,10 +47,26 @@ public final class LiveFeedVerticle extends VerticleBase {
   public Future<?> start() {
     return store.headPosition().onSuccess(head -> {
       published.set(head);
-      vertx.eventBus().<JsonObject>consumer(EventBusAddresses.STORE_APPENDED,
-          m -> wake(m.body().getLong("at", System.nanoTime())));
-      vertx.setPeriodic(config.pollIntervalMs(), id -> wake(System.nanoTime()));
+      vertx.eventBus().<JsonObject>consumer(EventBusAddresses.STORE_APPENDED, m -> notified(m.body()));
+      vertx.setPeriodic(config.pollIntervalMs(), id -> notified(new JsonObject()));
     });
+  }
+
+  /**
+   * With nobody subscribed in this process there is nothing to read or serialize: only the position moves on, so
+   * a subscriber arriving later starts at the head, as it would have anyway.
+   */
+  private void notified(JsonObject hint) {
+    if (connections.open() > 0 || busy) {
+      wake(hint.getLong("at", System.nanoTime()));
+      return;
+    }
+    Long to = hint.getLong("to");
+    if (to != null) {
+      published.accumulateAndGet(to, Math::max);
+    } else {
+      store.headPosition().onSuccess(head -> published.accumulateAndGet(head, Math::max));
+    }
   }
 
   private void wake(long at) {
