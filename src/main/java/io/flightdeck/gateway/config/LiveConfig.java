@@ -12,9 +12,10 @@ package io.flightdeck.gateway.config;
  * @param catchUpPageSize events read per round trip when a client resumes
  * @param maxPendingBatches live batches held for one client while it catches up from the store; beyond it they
  *     are dropped and read from the store instead
+ * @param stallTimeoutMs a resuming client that takes nothing of its catch-up for this long is disconnected
  */
 public record LiveConfig(int maxConnections, int heartbeatSeconds, int retryMs, int maxBufferBytes,
-                         long pollIntervalMs, int catchUpPageSize, int maxPendingBatches) {
+                         long pollIntervalMs, int catchUpPageSize, int maxPendingBatches, long stallTimeoutMs) {
 
   static LiveConfig from(Section s) {
     return new LiveConfig(
@@ -24,6 +25,7 @@ public record LiveConfig(int maxConnections, int heartbeatSeconds, int retryMs, 
         s.integer("maxBufferBytes", 262_144, 1024, 64 * 1024 * 1024),
         s.number("pollIntervalMs", 1000, 10, 3_600_000),
         s.integer("catchUpPageSize", 500, 1, 10_000),
-        s.integer("maxPendingBatches", 256, 1, 100_000));
+        s.integer("maxPendingBatches", 256, 1, 100_000),
+        s.number("stallTimeoutMs", 30_000, 100, 3_600_000));
   }
 }

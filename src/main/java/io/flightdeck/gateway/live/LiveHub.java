@@ -64,14 +64,16 @@ public final class LiveHub {
         // nginx and similar proxies buffer responses unless told not to
         .putHeader("X-Accel-Buffering", "no")
         .setWriteQueueMaxSize(config.maxBufferBytes());
-    SseConnection connection = new SseConnection(response, filter, store, config, connections);
-    open.add(connection);
+    SseConnection[] self = new SseConnection[1];
     Runnable cleanUp = () -> {
-      if (open.remove(connection)) {
-        connection.closed();
+      if (open.remove(self[0])) {
+        self[0].closed();
         connections.closed();
       }
     };
+    SseConnection connection = new SseConnection(vertx, ctx.request(), filter, store, config, connections, cleanUp);
+    self[0] = connection;
+    open.add(connection);
     response.closeHandler(v -> cleanUp.run());
     response.endHandler(v -> cleanUp.run());
     connection.start(resumeAfter != null ? resumeAfter : published.get(), resumeAfter != null);

@@ -4,7 +4,9 @@ import io.flightdeck.gateway.config.LiveConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.EventStore;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -20,19 +22,29 @@ final class SseConnection {
 
   private static final Buffer HEARTBEAT = Buffer.buffer(": heartbeat\n\n");
 
+  private final HttpServerRequest request;
   private final HttpServerResponse response;
   private final LiveFilter filter;
   private final EventStore store;
   private final LiveConfig config;
   private final LiveConnections connections;
+  private final Vertx vertx;
+  private final Runnable onCut;
+  /** Bytes handed to the connection and not yet written to the socket. */
+  private long unsentBytes;
+  private Runnable afterDrain;
+  private long drainTimer = -1;
   private final ArrayDeque<LiveBatch> pending = new ArrayDeque<>();
   private long cursor;
   private boolean catchingUp;
   private boolean closed;
 
-  SseConnection(HttpServerResponse response, LiveFilter filter, EventStore store, LiveConfig config,
-                LiveConnections connections) {
-    this.response = response;
+  SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, EventStore store, LiveConfig config,
+                LiveConnections connections, Runnable onCut) {
+    this.vertx = vertx;
+    this.onCut = onCut;
+    this.request = request;
+    this.response = request.response();
     this.filter = filter;
     this.store = store;
     this.config = config;
@@ -82,6 +94,10 @@ final class SseConnection {
   void closed() {
     closed = true;
     pending.clear();
+    if (drainTimer >= 0) {
+      vertx.cancelTimer(drainTimer);
+      drainTimer = -1;
+    }
   }
 
   /** Ends the stream normally (shutdown). */
@@ -140,18 +156,42 @@ final class SseConnection {
         cursor = e.position();
       }
       if (sent > 0) {
-        write(out);
+        writeQueued(out);
         connections.metrics().sseDelivered().increment(sent);
       }
       if (closed) {
         return;
       }
-      if (events.size() == config.catchUpPageSize()) {
-        catchUp();
+      Runnable next = events.size() == config.catchUpPageSize() ? this::catchUp : this::drainPending;
+      if (unsentBytes > config.maxBufferBytes()) {
+        // read the next page only once the client has taken most of this one: a resuming client reads at its own
+        // pace, and memory stays at about one page
+        awaitDrain(next);
       } else {
-        drainPending();
+        next.run();
       }
     });
+  }
+
+  private void awaitDrain(Runnable next) {
+    afterDrain = next;
+    drainTimer = vertx.setTimer(config.stallTimeoutMs(), id -> {
+      drainTimer = -1;
+      cutOff();
+    });
+  }
+
+  private void written(int bytes) {
+    unsentBytes -= bytes;
+    if (afterDrain != null && unsentBytes <= config.maxBufferBytes() / 2) {
+      Runnable next = afterDrain;
+      afterDrain = null;
+      vertx.cancelTimer(drainTimer);
+      drainTimer = -1;
+      if (!closed) {
+        next.run();
+      }
+    }
   }
 
   private void drainPending() {
@@ -171,16 +211,37 @@ final class SseConnection {
     catchingUp = false;
   }
 
+  /**
+   * Writes live data. A client that lets more than {@code maxBufferBytes} pile up unsent is cut off rather than
+   * buffered without bound; it resumes from its last id. Bytes are counted here, from each write to its completion
+   * (the data reached the socket, or the HTTP/2 flow-control window let it go), because Vert.x's own write-queue
+   * check counts writes, not bytes, and does nothing for HTTP/2 streams.
+   */
   private void write(Buffer buffer) {
+    writeQueued(buffer);
+    if (!closed && unsentBytes > config.maxBufferBytes()) {
+      cutOff();
+    }
+  }
+
+  private void writeQueued(Buffer buffer) {
     if (closed) {
       return;
     }
-    response.write(buffer);
-    if (response.writeQueueFull()) {
-      // a client that cannot keep up is cut off rather than buffered without bound; it resumes from its last id
-      closed = true;
-      connections.slowClientDropped();
-      response.reset();
+    int bytes = buffer.length();
+    unsentBytes += bytes;
+    response.write(buffer).onComplete(ar -> written(bytes));
+  }
+
+  /** Drops a slow client at once: its slot and its buffered data are released now, not at the idle timeout. */
+  private void cutOff() {
+    if (closed) {
+      return;
     }
+    closed = true;
+    pending.clear();
+    connections.slowClientDropped();
+    onCut.run();
+    Connections.closeNow(request);
   }
 }

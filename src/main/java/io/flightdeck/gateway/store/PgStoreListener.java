@@ -59,6 +59,10 @@ public final class PgStoreListener extends VerticleBase {
 
   private void subscribed() {
     listening = true;
+    if (subscriber.actualConnection() != null) {
+      // a killed connection is expected here (the reconnect policy deals with it); unhandled, Vert.x prints it raw
+      subscriber.actualConnection().exceptionHandler(e -> LOG.debug("LISTEN connection error: {}", e.getMessage()));
+    }
     LOG.info("listening for store notifications");
     vertx.eventBus().publish(EventBusAddresses.STORE_APPENDED, new JsonObject().put("resync", true));
   }

@@ -1,0 +1,734 @@
+package io.flightdeck.gateway.live;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.SseTestClient;
+import io.flightdeck.gateway.support.SseTestClient.Message;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * GET /v1/live under load and failure, as subscribers see it over real HTTP connections: concurrent writers,
+ * reconnects with Last-Event-ID, a lost LISTEN connection, a client that stops reading, the connection limit,
+ * heartbeats and a graceful stop. Each test starts its own gateway (the configuration differs) on the class's
+ * database and compares what arrived on the streams with what the events table holds.
+ */
+@ExtendWith(PostgresExtension.class)
+class LiveDeliveryIT {
+
+  static final Duration WAIT = Duration.ofSeconds(20);
+  static final String SHOP_KEY = "shop-write-key-live";
+  /** Two sites, so that ?site= has something to tell apart; the rate limits stay out of the way. */
+  static final String SITES = "[" + site("demo", TestGateway.WRITE_KEY) + "," + site("shop", SHOP_KEY) + "]";
+  static final String KILL_LISTENER = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+      + " WHERE application_name = 'flightdeck-listen' AND datname = current_database()";
+
+  @Test
+  @DisplayName("five subscribers with different filters each get exactly their matching events, once and in "
+      + "position order, while four writers post at once")
+  void everySubscriberGetsEveryMatchingEventOnce(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of())) {
+      long head = head(db);
+      // query string -> the same selection in SQL over the events table
+      Map<String, String> filters = new LinkedHashMap<>();
+      filters.put("", "true");
+      filters.put("?types=ButtonClicked", "type = 'ButtonClicked'");
+      filters.put("?streams=fan-1,fan-3", "stream_id IN ('fan-1', 'fan-3')");
+      filters.put("?site=shop", "metadata->>'site' = 'shop'");
+      filters.put("?types=PageViewed,FormSubmitted&streams=fan-0,fan-2,fan-4&site=demo",
+          "type IN ('PageViewed', 'FormSubmitted') AND stream_id IN ('fan-0', 'fan-2', 'fan-4')"
+              + " AND metadata->>'site' = 'demo'");
+      Map<String, SseTestClient> subscribers = new LinkedHashMap<>();
+      try {
+        int i = 0;
+        for (String query : filters.keySet()) {
+          // browsers use HTTP/1.1 on http://, other clients HTTP/2: half and half
+          subscribers.put(query, subscribe(gateway, "/v1/live" + query, Map.of(), i++ % 2 == 0));
+        }
+
+        try (Writers writers = new Writers(gateway, "fan", 4, 50)) {
+          writers.awaitDone();
+        }
+
+        assertEquals(4 * 50 * 10, positions(db, "position > ?", head).size());
+        for (Map.Entry<String, SseTestClient> s : subscribers.entrySet()) {
+          List<Long> expected = positions(db, "position > ? AND " + filters.get(s.getKey()), head);
+          assertTrue(expected.size() > 50, "each filter matches something: " + s.getKey());
+          assertSameEvents("subscriber /v1/live" + s.getKey(), expected,
+              ids(receive(s.getValue(), expected.size())));
+        }
+      } finally {
+        subscribers.values().forEach(SseTestClient::close);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a subscriber that reconnects again and again with Last-Event-ID while writers post gets the "
+      + "whole table in position order, with no gap and no duplicate")
+  void resumingRepeatedlyUnderWritesLosesAndRepeatsNothing(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of())) {
+      long head = head(db);
+      List<Long> received = new ArrayList<>();
+      long last = head;
+      try (Writers writers = new Writers(gateway, "resume", 2, 2000)) {
+        for (int round = 0; round < 8; round++) {
+          int want = 150 + 40 * round;
+          try (SseTestClient sse = subscribe(gateway, "/v1/live", lastEventId(last), round % 2 == 0)) {
+            List<Long> got = ids(sse.take(want, WAIT));
+            received.addAll(got);
+            last = got.get(got.size() - 1);
+          }
+        }
+        long resumePoint = last;
+        Awaitility.await("the writes go on past the last resume point").atMost(WAIT)
+            .until(() -> head(db) > resumePoint);
+        writers.stop();
+      }
+
+      List<Long> expected = positions(db, "position > ?", head);
+      try (SseTestClient rest = subscribe(gateway, "/v1/live", lastEventId(last), true)) {
+        received.addAll(ids(receive(rest, expected.size() - received.size())));
+      }
+      assertSameEvents("the concatenated streams", expected, received);
+    }
+  }
+
+  @Test
+  @DisplayName("a subscriber resuming from thousands of events back reads them over many catch-up pages and "
+      + "switches to live while writes arrive, with no gap and no duplicate")
+  void resumingFromFarBackSwitchesToLiveWithoutGap(TestDatabase db) throws Exception {
+    // small pages force dozens of round trips; few pending batches force the "read them from the store" path
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_CATCH_UP_PAGE_SIZE", "50",
+        "FLIGHTDECK_LIVE_MAX_PENDING_BATCHES", "4"))) {
+      long head = head(db);
+      int backlog = 2000;
+      for (int i = 0; i < backlog / 500; i++) {
+        post(gateway, TestGateway.WRITE_KEY, mixedBatch("backlog", i * 500, 500));
+      }
+      List<Long> received = new ArrayList<>();
+      try (Writers writers = new Writers(gateway, "far", 2, 1000)) {
+        await().atMost(WAIT).until(() -> writers.batches() >= 10);
+        try (SseTestClient sse = subscribe(gateway, "/v1/live", lastEventId(head), false)) {
+          // the backlog and what was written while it was being read; the writes go on past the switch to live
+          received.addAll(ids(sse.take(backlog + 1000, WAIT)));
+          int more = writers.batches() + 100;
+          await().atMost(WAIT).until(() -> writers.batches() >= more);
+          writers.stop();
+          List<Long> expected = positions(db, "position > ?", head);
+          received.addAll(ids(receive(sse, expected.size() - received.size())));
+          assertSameEvents("the far-back subscriber", expected, received);
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("when the LISTEN connection is killed again and again during writes, every subscriber still "
+      + "gets every event once: the listener comes back and resyncs")
+  void killedListenerResyncsWithoutLoss(TestDatabase db) throws Exception {
+    // an hour-long poll: only the listener's resync after a reconnect can recover what its absence missed
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_POLL_INTERVAL_MS", "3600000"))) {
+      TestDatabase server = new TestDatabase(db.urlFor("postgres"));
+      awaitListener(server, db, -1);
+      long head = head(db);
+      List<SseTestClient> subscribers = new ArrayList<>();
+      Map<SseTestClient, String> where = new HashMap<>();
+      try {
+        where.put(add(subscribers, subscribe(gateway, "/v1/live", Map.of(), true)), "true");
+        where.put(add(subscribers, subscribe(gateway, "/v1/live?types=ButtonClicked", Map.of(), false)),
+            "type = 'ButtonClicked'");
+        where.put(add(subscribers, subscribe(gateway, "/v1/live?streams=kill-0,kill-2", Map.of(), true)),
+            "stream_id IN ('kill-0', 'kill-2')");
+
+        // 1. killed five times while three writers post
+        try (Writers writers = new Writers(gateway, "kill", 3, 1000)) {
+          for (int kill = 1; kill <= 5; kill++) {
+            int after = 20 * kill;
+            await().atMost(WAIT).until(() -> writers.batches() >= after);
+            int killed = listenerPid(server, db);
+            db.query(KILL_LISTENER);
+            awaitListener(server, db, killed);
+          }
+          writers.stop();
+        }
+        assertAllDelivered(db, head, subscribers, where);
+
+        // 2. killed while the database refuses new connections: these events are committed and notified while
+        // nobody listens, and nothing else (no further write, no poll) wakes the live feed
+        long beforeOutage = head(db);
+        int killed = listenerPid(server, db);
+        try {
+          allowConnections(server, db, false);
+          server.query("SELECT pg_terminate_backend(?)", killed);
+          await().atMost(WAIT).until(() -> listenerPids(server, db).isEmpty());
+          for (int i = 0; i < 3; i++) {
+            post(gateway, i % 2 == 0 ? TestGateway.WRITE_KEY : SHOP_KEY, mixedBatch("kill", 90_000 + i * 10, 10));
+          }
+          assertNull(subscribers.get(0).next(Duration.ofMillis(500)), "nothing arrives while nobody listens");
+        } finally {
+          allowConnections(server, db, true);
+        }
+        awaitListener(server, db, killed);
+        assertEquals(30, positions(db, "position > ?", beforeOutage).size());
+        assertAllDelivered(db, beforeOutage, subscribers, where);
+      } finally {
+        subscribers.forEach(SseTestClient::close);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a client that stops reading is cut off by the server while another subscriber gets every event")
+  void slowClientIsCutOffOthersKeepReceiving(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", "65536"));
+         SseTestClient reader = subscribe(gateway, "/v1/live", Map.of(), true);
+         Socket stalled = stalledSubscriber(gateway)) {
+      long head = head(db);
+      int events = postUntilSlowClientDropped(gateway);
+      // and a little more, which the cut-off client must no longer be sent
+      post(gateway, TestGateway.WRITE_KEY, bigPageViews(events, 2));
+      events += 2;
+
+      List<Long> expected = positions(db, "position > ?", head);
+      assertEquals(events, expected.size());
+      assertSameEvents("the subscriber that reads", expected, ids(receive(reader, events)));
+      assertEquals(1.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"), "only the stalled client");
+
+      // now read what the stalled socket was sent: it ends (EOF or reset), short of the whole table
+      String sent = readToEnd(stalled);
+      List<Long> got = completeMessageIds(sent);
+      assertTrue(got.size() < events, "the stalled client was cut off after " + got.size() + " events");
+      assertEquals(expected.subList(0, got.size()), got, "what it got is a gap-free prefix it can resume after");
+      long resumeAfter = got.isEmpty() ? head : got.get(got.size() - 1);
+      try (SseTestClient resumed = subscribe(gateway, "/v1/live", lastEventId(resumeAfter), true)) {
+        assertSameEvents("the cut-off client resuming", expected.subList(got.size(), events),
+            ids(receive(resumed, events - got.size())));
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a client cut off for not reading gives its connection slot back at once")
+  void cutOffClientFreesItsSlot(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", "65536",
+        "FLIGHTDECK_LIVE_MAX_CONNECTIONS", "2"));
+         SseTestClient reader = subscribe(gateway, "/v1/live", Map.of(), true);
+         Socket stalled = stalledSubscriber(gateway)) {
+      postUntilSlowClientDropped(gateway);
+      try (SseTestClient next = awaitAccepted(gateway, true)) {
+        assertEquals("connected", next.nextComment(WAIT));
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a subscriber resuming from 30,000 events back that reads steadily at a few MB/s is not cut off "
+      + "as a slow client")
+  void resumingClientReadingAtNetworkPaceIsNotCutOff(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of());
+         Socket client = new Socket()) {
+      long head = head(db);
+      for (int i = 0; i < 60; i++) {
+        post(gateway, TestGateway.WRITE_KEY, mixedBatch("backlog", i * 500, 500));
+      }
+      long last = head(db);
+      // a receive window such as a client across a network has, not loopback's many megabytes
+      client.setReceiveBufferSize(64 * 1024);
+      client.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+      client.getOutputStream().write(("GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1:" + gateway.port()
+          + "\r\nAuthorization: Bearer " + TestGateway.READ_TOKEN + "\r\nLast-Event-ID: " + head
+          + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      client.setSoTimeout((int) WAIT.toMillis());
+
+      // reads as fast as a link of about 30 Mbit/s delivers: 16 KiB every 4 ms, until the last event arrives
+      InputStream in = client.getInputStream();
+      byte[] buffer = new byte[16 * 1024];
+      StringBuilder tail = new StringBuilder();
+      long bytes = 0;
+      while (!tail.toString().contains("\nid: " + last + "\n")) {
+        int n = in.read(buffer);
+        if (n < 0) {
+          List<Long> ids = completeMessageIds(tail.toString());
+          fail("the server ended the stream after " + bytes + " bytes, at event "
+              + (ids.isEmpty() ? "?" : ids.get(ids.size() - 1)) + " of " + last);
+        }
+        bytes += n;
+        tail.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
+        tail.delete(0, Math.max(0, tail.length() - 64 * 1024));
+        TimeUnit.MILLISECONDS.sleep(4);
+      }
+      assertEquals(0.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"));
+    }
+  }
+
+  @Test
+  @DisplayName("a quiet subscriber receives a heartbeat comment every heartbeat interval")
+  void quietStreamGetsHeartbeats(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_HEARTBEAT_SECONDS", "1"));
+         SseTestClient http1 = subscribe(gateway, "/v1/live?types=ButtonClicked", Map.of(), true);
+         SseTestClient http2 = subscribe(gateway, "/v1/live", Map.of(), false)) {
+      for (SseTestClient sse : List.of(http1, http2)) {
+        assertEquals("heartbeat", sse.nextComment(Duration.ofSeconds(5)));
+        assertEquals("heartbeat", sse.nextComment(Duration.ofSeconds(5)), "and again");
+        assertTrue(sse.drain().isEmpty(), "comments only: no event was written");
+        assertFalse(sse.ended());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("beyond live.maxConnections a subscriber gets 503 unavailable with Retry-After, and once one "
+      + "closes a new one is accepted")
+  void connectionLimitRefusesThenAcceptsAgain(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_CONNECTIONS", "2"))) {
+      SseTestClient first = subscribe(gateway, "/v1/live", Map.of(), true);
+      SseTestClient second = subscribe(gateway, "/v1/live", Map.of(), false);
+      SseTestClient third = null;
+      SseTestClient fourth = null;
+      try {
+        Response refused = gateway.http().getWithReadToken("/v1/live");
+        assertEquals(503, refused.status(), refused.body());
+        assertEquals("unavailable", refused.errorCode());
+        assertNotNull(refused.header("Retry-After"));
+        assertTrue(Integer.parseInt(refused.header("Retry-After")) > 0, refused.header("Retry-After"));
+
+        // an HTTP/1.1 stream closed by the client: the server learns it when the connection closes
+        first.close();
+        third = awaitAccepted(gateway, true);
+        assertEquals(503, gateway.http().getWithReadToken("/v1/live").status(), "two are open again");
+
+        // an HTTP/2 stream closed by the client (a stream reset, the connection stays)
+        second.close();
+        fourth = awaitAccepted(gateway, false);
+        JsonArray posted = post(gateway, TestGateway.WRITE_KEY,
+            new JsonArray().add(HttpTestClient.click("limit-1", "after-limit")));
+        String position = String.valueOf(posted.getJsonObject(0).getLong("position"));
+        assertEquals(position, third.take(1, WAIT).get(0).id());
+        assertEquals(position, fourth.take(1, WAIT).get(0).id());
+      } finally {
+        first.close();
+        second.close();
+        if (third != null) {
+          third.close();
+        }
+        if (fourth != null) {
+          fourth.close();
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a graceful stop with open live streams ends them and completes well within 10 seconds")
+  void gracefulStopEndsOpenStreams(TestDatabase db) throws Exception {
+    TestGateway gateway = start(db, Map.of());
+    List<SseTestClient> subscribers = new ArrayList<>();
+    try {
+      long head = head(db);
+      add(subscribers, subscribe(gateway, "/v1/live", Map.of(), true));
+      add(subscribers, subscribe(gateway, "/v1/live?types=PageViewed", Map.of(), false));
+      add(subscribers, subscribe(gateway, "/v1/live", lastEventId(head), true));
+      JsonArray posted = post(gateway, TestGateway.WRITE_KEY, mixedBatch("stop", 0, 10));
+      for (SseTestClient sse : List.of(subscribers.get(0), subscribers.get(2))) {
+        assertEquals(posted.size(), sse.take(posted.size(), WAIT).size());
+      }
+
+      long started = System.nanoTime();
+      gateway.stop(Duration.ofSeconds(10));
+      Duration took = Duration.ofNanos(System.nanoTime() - started);
+      assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "stop took " + took);
+      await().atMost(Duration.ofSeconds(5)).until(() -> subscribers.stream().allMatch(SseTestClient::ended));
+    } finally {
+      subscribers.forEach(SseTestClient::close);
+      // stop() ran already (or failed): only the Vert.x instance is left to close
+      gateway.vertx().close().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+    }
+  }
+
+  // ---- gateway, writes and the store
+
+  static String site(String id, String writeKey) {
+    return "{\"id\":\"" + id + "\",\"writeKey\":\"" + writeKey + "\",\"allowedOrigins\":[\"*\"],"
+        + "\"rateLimit\":{\"eventsPerSecond\":100000,\"burst\":200000}}";
+  }
+
+  static TestGateway start(TestDatabase db, Map<String, String> overrides) {
+    Map<String, String> env = new HashMap<>(overrides);
+    env.put("FLIGHTDECK_SITES", SITES);
+    return TestGateway.start(db, env);
+  }
+
+  static JsonArray post(TestGateway gateway, String writeKey, JsonArray events) {
+    HttpRequest.Builder request = gateway.http().request("/v1/events")
+        .header("Content-Type", "application/json")
+        .header("X-Write-Key", writeKey)
+        .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("events", events).encode()));
+    Response r = gateway.http().send(request);
+    assertEquals(200, r.status(), r.body());
+    return r.results();
+  }
+
+  /** {@code n} events of all three types over five streams {@code prefix-0..4}; (type, stream) pairs all occur. */
+  static JsonArray mixedBatch(String prefix, int seed, int n) {
+    JsonArray batch = new JsonArray();
+    for (int i = seed; i < seed + n; i++) {
+      String stream = prefix + "-" + (i % 5);
+      batch.add(switch (i % 3) {
+        case 0 -> HttpTestClient.pageView(stream, "/page/" + i);
+        case 1 -> HttpTestClient.click(stream, "button-" + i);
+        default -> HttpTestClient.formSubmission(stream, "form-" + (i % 2),
+            new JsonObject().put("email", "visitor" + i + "@example.com"));
+      });
+    }
+    return batch;
+  }
+
+  static long head(TestDatabase db) {
+    return db.queryLong("SELECT COALESCE(max(position), 0) FROM events");
+  }
+
+  /** Positions of the events table matching {@code where}, in position order. */
+  static List<Long> positions(TestDatabase db, String where, Object... params) {
+    List<Long> out = new ArrayList<>();
+    for (List<Object> row : db.query("SELECT position FROM events WHERE " + where + " ORDER BY position", params)) {
+      out.add(((Number) row.get(0)).longValue());
+    }
+    return out;
+  }
+
+  /**
+   * Threads posting batches of ten mixed events at once, alternating the two sites, until each has posted
+   * {@code batchesEach} or {@link #stop()} is called. A failed post fails the test.
+   */
+  static final class Writers implements AutoCloseable {
+
+    private final ExecutorService threads;
+    private final List<Future<?>> running = new ArrayList<>();
+    private final AtomicBoolean stopping = new AtomicBoolean();
+    private final AtomicInteger batches = new AtomicInteger();
+
+    Writers(TestGateway gateway, String prefix, int threadCount, int batchesEach) {
+      threads = Executors.newFixedThreadPool(threadCount);
+      for (int t = 0; t < threadCount; t++) {
+        int thread = t;
+        running.add(threads.submit(() -> {
+          for (int b = 0; b < batchesEach && !stopping.get(); b++) {
+            String key = (thread + b) % 2 == 0 ? TestGateway.WRITE_KEY : SHOP_KEY;
+            post(gateway, key, mixedBatch(prefix, thread * 100_000 + b * 10 + thread, 10));
+            batches.incrementAndGet();
+          }
+          return null;
+        }));
+      }
+    }
+
+    int batches() {
+      return batches.get();
+    }
+
+    void awaitDone() throws Exception {
+      for (Future<?> f : running) {
+        f.get(WAIT.toSeconds() * 3, TimeUnit.SECONDS);
+      }
+    }
+
+    void stop() throws Exception {
+      stopping.set(true);
+      awaitDone();
+    }
+
+    @Override
+    public void close() {
+      stopping.set(true);
+      threads.shutdown();
+    }
+  }
+
+  /** The sum of a series' values on GET /metrics (all label sets). */
+  static double metric(TestGateway gateway, String name) {
+    Response r = gateway.http().send(gateway.http().request("/metrics").GET());
+    assertEquals(200, r.status(), r.body());
+    return r.body().lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+  }
+
+  // ---- the LISTEN connection, seen from pg_stat_activity on the maintenance database
+
+  /** Pids of the gateway's listener on {@code db} that is connected and has issued its LISTEN. */
+  static List<Integer> listenerPids(TestDatabase server, TestDatabase db) {
+    List<Integer> out = new ArrayList<>();
+    for (List<Object> row : server.query("SELECT pid FROM pg_stat_activity WHERE datname = ?"
+        + " AND application_name = 'flightdeck-listen' AND query LIKE 'LISTEN%'", db.name())) {
+      out.add(((Number) row.get(0)).intValue());
+    }
+    return out;
+  }
+
+  static int listenerPid(TestDatabase server, TestDatabase db) {
+    List<Integer> pids = listenerPids(server, db);
+    assertEquals(1, pids.size(), "one listener: " + pids);
+    return pids.get(0);
+  }
+
+  /** Waits for one listening connection that is not {@code killed}. */
+  static void awaitListener(TestDatabase server, TestDatabase db, int killed) {
+    await().atMost(WAIT).untilAsserted(() -> {
+      List<Integer> pids = listenerPids(server, db);
+      assertEquals(1, pids.size(), "listener back: " + pids);
+      assertTrue(pids.get(0) != killed, "a new backend, not the killed one");
+    });
+  }
+
+  static void allowConnections(TestDatabase server, TestDatabase db, boolean allow) {
+    // database names are identifiers, not parameters; the test database's name is generated and safe
+    server.execute("ALTER DATABASE " + db.name() + " WITH ALLOW_CONNECTIONS " + allow);
+  }
+
+  // ---- subscribers
+
+  /** Opens a stream and waits for the server's greeting: from then on the subscriber is registered. */
+  static SseTestClient subscribe(TestGateway gateway, String path, Map<String, String> headers, boolean http1)
+      throws InterruptedException {
+    SseTestClient sse = http1 ? SseTestClient.openHttp1(gateway, path, headers)
+        : SseTestClient.open(gateway, path, headers);
+    assertEquals(200, sse.status(), path);
+    assertEquals(http1 ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2, sse.version());
+    assertEquals("connected", sse.nextComment(WAIT), path);
+    return sse;
+  }
+
+  static SseTestClient add(List<SseTestClient> all, SseTestClient sse) {
+    all.add(sse);
+    return sse;
+  }
+
+  static Map<String, String> lastEventId(long position) {
+    return Map.of("Last-Event-ID", String.valueOf(position));
+  }
+
+  /** Retries until the gateway accepts another stream (it learns of a closed one asynchronously). */
+  static SseTestClient awaitAccepted(TestGateway gateway, boolean http1) {
+    SseTestClient[] accepted = new SseTestClient[1];
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      SseTestClient attempt = http1 ? SseTestClient.openHttp1(gateway, "/v1/live", Map.of())
+          : SseTestClient.open(gateway, "/v1/live", Map.of());
+      if (attempt.status() == 200) {
+        accepted[0] = attempt;
+        return true;
+      }
+      assertEquals(503, attempt.status());
+      attempt.close();
+      return false;
+    });
+    return accepted[0];
+  }
+
+  /**
+   * Up to {@code n} messages within {@code WAIT}, then whatever else arrives shortly after: a missing, extra or
+   * repeated event shows up in the comparison instead of as a timeout.
+   */
+  static List<Message> receive(SseTestClient sse, int n) throws InterruptedException {
+    List<Message> out = new ArrayList<>(n);
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (out.size() < n) {
+      long left = deadline - System.nanoTime();
+      Message m = left <= 0 ? null : sse.next(Duration.ofNanos(left));
+      if (m == null) {
+        break;
+      }
+      out.add(m);
+    }
+    Message extra = sse.next(Duration.ofMillis(300));
+    if (extra != null) {
+      out.add(extra);
+      out.addAll(sse.drain());
+    }
+    return out;
+  }
+
+  /** The messages' ids, checking that each message is consistent: id = envelope position, event = its type. */
+  static List<Long> ids(List<Message> messages) {
+    List<Long> out = new ArrayList<>(messages.size());
+    for (Message m : messages) {
+      JsonObject envelope = new JsonObject(m.data());
+      long id = Long.parseLong(m.id());
+      assertEquals(id, envelope.getLong("position"), m.data());
+      assertEquals(envelope.getString("type"), m.event(), m.data());
+      out.add(id);
+    }
+    return out;
+  }
+
+  /** Equal lists; otherwise a failure that says what went wrong: missing, unexpected, repeated, out of order. */
+  static void assertSameEvents(String who, List<Long> expected, List<Long> got) {
+    if (expected.equals(got)) {
+      return;
+    }
+    Set<Long> seen = new HashSet<>();
+    List<Long> repeated = got.stream().filter(p -> !seen.add(p)).toList();
+    Set<Long> want = new HashSet<>(expected);
+    List<Long> missing = expected.stream().filter(p -> !seen.contains(p)).toList();
+    List<Long> unexpected = got.stream().filter(p -> !want.contains(p)).distinct().toList();
+    int firstDifference = 0;
+    while (firstDifference < Math.min(expected.size(), got.size())
+        && expected.get(firstDifference).equals(got.get(firstDifference))) {
+      firstDifference++;
+    }
+    fail(who + ": expected " + expected.size() + " events, got " + got.size()
+        + "; missing " + missing.size() + " " + first10(missing) + ", unexpected " + unexpected.size() + " "
+        + first10(unexpected) + ", repeated " + repeated.size() + " " + first10(repeated)
+        + "; first difference at index " + firstDifference + ": expected "
+        + first10(expected.subList(firstDifference, expected.size())) + " got "
+        + first10(got.subList(firstDifference, got.size())));
+  }
+
+  private static List<Long> first10(List<Long> list) {
+    return list.subList(0, Math.min(10, list.size()));
+  }
+
+  static void assertAllDelivered(TestDatabase db, long after, List<SseTestClient> subscribers,
+                                 Map<SseTestClient, String> where) throws InterruptedException {
+    for (SseTestClient sse : subscribers) {
+      List<Long> expected = positions(db, "position > ? AND " + where.get(sse), after);
+      assertSameEvents("subscriber where " + where.get(sse), expected, ids(receive(sse, expected.size())));
+    }
+  }
+
+  // ---- the raw socket
+
+  /**
+   * A raw HTTP/1.1 subscriber with a tiny receive window (so little of what the server sends fits on the client's
+   * side) that reads the response up to the server's greeting, so the stream is registered, and then stops reading.
+   */
+  static Socket stalledSubscriber(TestGateway gateway) throws IOException {
+    Socket stalled = new Socket();
+    stalled.setReceiveBufferSize(4096);
+    stalled.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+    stalled.getOutputStream().write(("GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1:" + gateway.port()
+        + "\r\nAuthorization: Bearer " + TestGateway.READ_TOKEN + "\r\nAccept: text/event-stream\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
+    stalled.getOutputStream().flush();
+    stalled.setSoTimeout((int) WAIT.toMillis());
+    String greeting = readUntil(stalled.getInputStream(), ": connected\n\n");
+    assertTrue(greeting.startsWith("HTTP/1.1 200"), greeting);
+    return stalled;
+  }
+
+  /**
+   * Posts big events until the gateway reports a slow client dropped (the kernel's socket buffers take megabytes
+   * first): events of 30 KiB (the data limit is 32 KiB), two per request, at most 64 MiB. Answers how many.
+   */
+  static int postUntilSlowClientDropped(TestGateway gateway) {
+    int events = 0;
+    while (metric(gateway, "flightdeck_sse_slow_clients_dropped_total") == 0) {
+      assertTrue(events < 2048, "no client was cut off after " + events + " events of 30 KiB");
+      for (int k = 0; k < 8; k++, events += 2) {
+        post(gateway, TestGateway.WRITE_KEY, bigPageViews(events, 2));
+      }
+    }
+    return events;
+  }
+
+  /** {@code n} PageViewed events with 30 KiB of data each: v1 allows properties beyond pageId. */
+  static JsonArray bigPageViews(int seed, int n) {
+    String blob = "x".repeat(30 * 1024);
+    JsonArray views = new JsonArray();
+    for (int i = seed; i < seed + n; i++) {
+      JsonObject view = HttpTestClient.pageView("big-" + (i % 3), "/big/" + i);
+      views.add(view.put("data", view.getJsonObject("data").put("blob", blob)));
+    }
+    return views;
+  }
+
+  /** Reads byte by byte (nothing beyond) until {@code marker} has been read; answers all of it. */
+  static String readUntil(InputStream in, String marker) throws IOException {
+    ByteArrayOutputStream read = new ByteArrayOutputStream();
+    while (!read.toString(StandardCharsets.UTF_8).endsWith(marker)) {
+      int b = in.read();
+      if (b < 0) {
+        fail("the stream ended before " + marker + ": " + read.toString(StandardCharsets.UTF_8));
+      }
+      read.write(b);
+    }
+    return read.toString(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Everything until the server closes the socket (EOF or reset); fails if it is still open after {@code WAIT}
+   * (heartbeats keep an open stream from ever being silent for long, hence the overall deadline).
+   */
+  static String readToEnd(Socket socket) throws IOException {
+    ByteArrayOutputStream read = new ByteArrayOutputStream();
+    byte[] buffer = new byte[64 * 1024];
+    InputStream in = socket.getInputStream();
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    try {
+      for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+        read.write(buffer, 0, n);
+        if (System.nanoTime() > deadline) {
+          fail("the server did not close the stalled stream; " + read.size() + " bytes read");
+        }
+      }
+    } catch (SocketTimeoutException e) {
+      fail("the server did not close the stalled stream; " + read.size() + " bytes read");
+    } catch (IOException reset) {
+      // a reset is as good as an end here: the server dropped the connection
+    }
+    return read.toString(StandardCharsets.UTF_8);
+  }
+
+  /** Ids of the complete messages (ended by a blank line) in a raw chunked SSE response. */
+  static List<Long> completeMessageIds(String raw) {
+    List<Long> out = new ArrayList<>();
+    int at = raw.indexOf("\nid: ");
+    while (at >= 0) {
+      int lineEnd = raw.indexOf('\n', at + 1);
+      int messageEnd = raw.indexOf("\n\n", at + 1);
+      if (lineEnd < 0 || messageEnd < 0) {
+        break;
+      }
+      out.add(Long.parseLong(raw.substring(at + 5, lineEnd).trim()));
+      at = raw.indexOf("\nid: ", messageEnd);
+    }
+    return out;
+  }
+}
