@@ -52,12 +52,12 @@ db:
 	  timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null && exit 0; sleep 1; \
 	done; echo "PostgreSQL did not come up at $(DB_HOST):$(DB_PORT)"; exit 1
 
-# Debian's Chromium for the dashboard's browser test, which never downloads a browser of its own (nothing to do
-# when one is on PATH, or FLIGHTDECK_CHROMIUM names one)
+# Debian's Chromium for the browser tests (dashboard, snippet), which never download a browser of their own
+# (nothing to do when one is on PATH, or FLIGHTDECK_CHROMIUM names one)
 browser:
 	@[ -n "$$FLIGHTDECK_CHROMIUM" ] || command -v chromium >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  echo "installing Debian's chromium for the dashboard's browser test"; \
+	  echo "installing Debian's chromium for the browser tests"; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # promtool (Debian's prometheus package) and the Prometheus text-format parser (python3-prometheus-client) for

@@ -84,6 +84,10 @@ public final class HttpVerticle extends VerticleBase {
     DashboardHandler dashboard = new DashboardHandler();
     router.get("/").handler(dashboard);
     router.get("/dashboard/*").handler(dashboard);
+    // the tracking snippet (docs/SNIPPET.md): the current one, and this build's under its content hash
+    SnippetHandler snippet = SnippetHandler.shared();
+    router.get("/fd.js").handler(snippet::latest);
+    router.get(snippet.pinnedPath()).handler(snippet::pinned);
 
     accessLog.learn(router);
     router.route().failureHandler(failures);

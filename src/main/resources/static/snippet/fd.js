@@ -1,0 +1,453 @@
+/*! FlightDeck fd.js 1.0.0 | docs/SNIPPET.md */
+// The FlightDeck tracking snippet. One tag installs it:
+//   <script async src="https://GATEWAY/fd.js" data-write-key="..."></script>
+// Readable ES2017 without dependencies; the gateway serves it gzip-compressed (docs/SNIPPET.md has the API, the
+// markup it reads, its privacy rules and its delivery guarantees).
+(() => {
+  'use strict';
+  const VERSION = '1.0.0';
+  const w = window, d = document, nav = navigator;
+  const stub = w.flightdeck;
+  if (stub && stub.version) return; // loaded twice: the first copy keeps working
+
+  // ---- configuration: the script tag's data- attributes ----
+  const tag = d.currentScript || d.querySelector('script[data-write-key]');
+  const attr = (name, fallback) => {
+    const v = tag && tag.getAttribute('data-' + name);
+    return v == null || v === '' ? fallback : v;
+  };
+  const WRITE_KEY = attr('write-key', '');
+  // the gateway that served this script, unless the site proxies it elsewhere (ad-blockers know default paths)
+  const ENDPOINT = attr('endpoint', '')
+    ? new URL(attr('endpoint'), location.href).href
+    : new URL('/v1/events', (tag && tag.src) || location.href).href;
+  const AUTO_PAGEVIEW = attr('auto-pageview', 'true') !== 'false';
+  const TRACK_LINKS = attr('track-links', 'false') === 'true';
+  const RESPECT_DNT = attr('respect-dnt', 'true') !== 'false';
+  const REQUIRE_CONSENT = attr('require-consent', 'false') === 'true';
+  const FLUSH_MS = Math.max(0, +attr('flush-ms', 1000)) || 1000;
+
+  const BATCH_EVENTS = 100; // per request (the gateway takes 500)
+  const BATCH_TRIGGER = 20; // queued events that send at once instead of waiting for FLUSH_MS
+  const BATCH_BYTES = 256 * 1024; // per request (the gateway takes 512 KiB)
+  const BEACON_BYTES = 60000; // a page may have 64 KiB of beacons and keepalive requests pending
+  const STORED_MAX = 500; // undelivered events kept in localStorage; the oldest go first
+  const SESSION_IDLE_MS = 30 * 60 * 1000;
+  const MAX_BACKOFF_MS = 60000;
+  // built-in types and the version this snippet sends; any other type is a custom one (version 1)
+  const BUILT_IN = { PageViewed: 2, ButtonClicked: 2, FormSubmitted: 2, ScreenViewed: 1, Identified: 1,
+    GroupAssigned: 1, Aliased: 1 };
+  const KEY = { visitor: 'fd.vid', session: 'fd.sid', user: 'fd.uid', consent: 'fd.consent', outbox: 'fd.outbox' };
+
+  // ---- first-party storage: localStorage, or memory where it is blocked or full ----
+  const memory = {};
+  const load = (k) => {
+    if (k in memory) return memory[k];
+    try { return localStorage.getItem(k); } catch (e) { return null; }
+  };
+  const save = (k, v) => {
+    try {
+      if (v == null) localStorage.removeItem(k); else localStorage.setItem(k, v);
+      delete memory[k];
+    } catch (e) {
+      if (v == null) delete memory[k]; else memory[k] = v;
+    }
+  };
+  const loadJson = (k) => {
+    try { return JSON.parse(load(k)); } catch (e) { return null; }
+  };
+
+  const uuid = () => {
+    const c = w.crypto;
+    if (c && c.randomUUID) return c.randomUUID(); // secure contexts only
+    const b = new Uint8Array(16);
+    if (c && c.getRandomValues) c.getRandomValues(b); else for (let i = 0; i < 16; i++) b[i] = Math.random() * 256;
+    b[6] = (b[6] & 15) | 64; // version 4
+    b[8] = (b[8] & 63) | 128; // RFC 4122 variant
+    const h = Array.from(b, (x) => (x + 256).toString(16).slice(1)).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  };
+
+  // Cuts to max UTF-16 units without splitting a surrogate pair: within the gateway's limits whether they count
+  // characters (metadata) or code points (JSON Schema).
+  const cut = (v, max) => {
+    if (v == null) return null;
+    v = String(v);
+    if (v.length > max) v = v.slice(0, max).replace(/[\ud800-\udbff]$/, '');
+    return v;
+  };
+  const warn = (msg) => w.console && console.warn('flightdeck: ' + msg);
+
+  // ---- privacy ----
+  const dnt = [nav.doNotTrack, w.doNotTrack, nav.msDoNotTrack].some((v) => v === '1' || v === 'yes')
+    || nav.globalPrivacyControl === true;
+  // Whether anything may be captured or stored now. Do-Not-Track and Global Privacy Control win over consent(true)
+  // unless the site turns them off (data-respect-dnt="false").
+  const allowed = () => {
+    if (!WRITE_KEY || (RESPECT_DNT && dnt)) return false;
+    const c = load(KEY.consent);
+    return c === '1' || (c == null && !REQUIRE_CONSENT);
+  };
+
+  // ---- who and where ----
+  const visitor = () => {
+    let id = load(KEY.visitor);
+    if (!id) save(KEY.visitor, (id = uuid()));
+    return id;
+  };
+  const session = () => {
+    const now = Date.now();
+    let s = loadJson(KEY.session);
+    if (!s || !s.id || !(now - s.at < SESSION_IDLE_MS)) s = { id: uuid() };
+    s.at = now;
+    save(KEY.session, JSON.stringify(s));
+    return s.id;
+  };
+  let currentUrl = location.href;
+  let referrer = d.referrer; // for page views after SPA navigation: the previous URL
+
+  // <meta name="fd:page-id"> is the page id (else the path); every other fd: meta tag is a page property
+  const pageMeta = () => {
+    const props = {};
+    let pageId = null, n = 0;
+    d.querySelectorAll('meta[name^="fd:"]').forEach((m) => {
+      const name = m.getAttribute('name').slice(3), value = cut(m.getAttribute('content') || '', 2048);
+      if (name === 'page-id') pageId = value;
+      else if (name && n++ < 50) props[cut(name, 128)] = value;
+    });
+    return { pageId: cut(pageId || location.pathname, 2048) || '/', props };
+  };
+
+  // Context on every event, as metadata (string values: the gateway's rule)
+  const context = () => {
+    const m = {
+      'fd.library': 'fd.js/' + VERSION,
+      'fd.sessionId': session(),
+      'fd.url': cut(location.href, 2048),
+      'fd.title': cut(d.title, 2048),
+      'fd.referrer': cut(referrer, 2048),
+      'fd.screen': w.screen ? screen.width + 'x' + screen.height : '',
+      'fd.language': nav.language || '',
+      'fd.userId': load(KEY.user),
+    };
+    Object.keys(m).forEach((k) => { if (!m[k]) delete m[k]; });
+    return m;
+  };
+
+  // ---- the queue: in memory, mirrored in localStorage until the gateway has it ----
+  let queue = [];
+  let timer = 0, sending = null, retryAt = 0, backoff = 0, maxNext = BATCH_EVENTS;
+
+  const outbox = () => loadJson(KEY.outbox) || [];
+  const writeOutbox = (list) => save(KEY.outbox, list.length ? JSON.stringify(list.slice(-STORED_MAX)) : null);
+  const ids = (events) => new Set(events.map((e) => e.id));
+  const stash = (events) => {
+    const add = ids(events);
+    writeOutbox(outbox().filter((e) => !add.has(e.id)).concat(events));
+  };
+  const unstash = (events) => {
+    const drop = ids(events), list = outbox(), left = list.filter((e) => !drop.has(e.id));
+    if (left.length !== list.length) writeOutbox(left);
+  };
+  const forgetQueued = (events) => {
+    const drop = ids(events);
+    queue = queue.filter((e) => !drop.has(e.id));
+  };
+
+  const enqueue = (type, data) => {
+    if (!allowed()) return false;
+    const e = { id: uuid(), type, streamId: visitor(), occurredAt: new Date().toISOString(), data,
+      metadata: context() };
+    if (BUILT_IN[type]) e.schemaVersion = BUILT_IN[type];
+    queue.push(e);
+    if (queue.length > STORED_MAX) queue = queue.slice(-STORED_MAX);
+    stash([e]);
+    schedule();
+    return true;
+  };
+
+  const later = (ms) => {
+    clearTimeout(timer);
+    timer = setTimeout(flush, ms);
+  };
+  const schedule = () => {
+    if (sending || retryAt > Date.now()) return; // the answer or the retry timer sends what is queued
+    if (queue.length >= BATCH_TRIGGER) later(0);
+    else if (!timer && queue.length) later(FLUSH_MS);
+  };
+
+  const bytes = (s) => new Blob([s]).size; // UTF-8
+  const body = (events) => JSON.stringify({ writeKey: WRITE_KEY, events });
+  // The first events of list that fit one request of maxBytes and maxCount (at least one: if it alone is too
+  // large, the gateway's answer or the browser's beacon limit says so)
+  const take = (list, maxBytes, maxCount) => {
+    let size = 64 + WRITE_KEY.length, n = 0;
+    while (n < list.length && n < maxCount) {
+      size += bytes(JSON.stringify(list[n])) + 1;
+      if (size > maxBytes && n) break;
+      n++;
+    }
+    return list.slice(0, n);
+  };
+
+  // Sends the next batch; the promise settles with its answer (never rejects)
+  function flush() {
+    clearTimeout(timer);
+    timer = 0;
+    if (sending) return sending;
+    const wait = retryAt - Date.now();
+    if (wait > 0) {
+      later(wait);
+      return Promise.resolve();
+    }
+    if (!queue.length || nav.onLine === false) return Promise.resolve(); // 'online' sends again
+    const batch = take(queue, BATCH_BYTES, maxNext);
+    sending = send(batch).catch(() => {}).then(() => {
+      sending = null;
+      schedule();
+    });
+    return sending;
+  }
+
+  const delivered = (batch) => {
+    forgetQueued(batch);
+    unstash(batch);
+    backoff = 0;
+    maxNext = Math.min(BATCH_EVENTS, maxNext * 2);
+  };
+  const drop = (batch, why) => {
+    warn(`dropped ${batch.length} event(s): ${why}`);
+    delivered(batch);
+  };
+  const retryIn = (ms) => {
+    retryAt = Date.now() + ms;
+    later(ms);
+  };
+
+  async function send(batch) {
+    let res;
+    try {
+      // a string body is sent as text/plain: a "simple" request, so no CORS preflight
+      res = await fetch(ENDPOINT, { method: 'POST', body: body(batch), credentials: 'omit' });
+    } catch (e) {
+      // offline, blocked or cut off: the events wait (also in localStorage) and go again with back-off
+      backoff = Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 1000);
+      return retryIn(backoff * (0.75 + Math.random() / 2));
+    }
+    if (res.ok) return delivered(batch);
+    const s = res.status;
+    if (s === 429 || s === 408 || s >= 500) {
+      // Retry-After (seconds or a date) when the gateway gives it, else exponential back-off with jitter
+      const after = res.headers.get('Retry-After');
+      const ms = after == null ? NaN : isNaN(after) ? Date.parse(after) - Date.now() : after * 1000;
+      backoff = Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 1000);
+      return retryIn(ms >= 0 ? Math.max(ms, 500) : backoff * (0.75 + Math.random() / 2));
+    }
+    if (s === 400 || s === 413) return isolate(batch, await res.json().catch(() => null));
+    drop(batch, 'the gateway answered ' + s); // 401/403: a wrong write key or origin will not heal by retrying
+  }
+
+  // A batch is stored all or nothing: drop the events the gateway names, or halve the batch until it can
+  function isolate(batch, answer) {
+    const details = (answer && answer.error && answer.error.details) || [];
+    const bad = batch.filter((e, i) => details.some((p) => p.index === i));
+    if (batch.length === 1 || bad.length) {
+      drop(bad.length ? bad : batch, details.map((p) => `${p.field} ${p.problem}`).join('; ') || 'refused');
+    } else {
+      maxNext = Math.ceil(batch.length / 2);
+    }
+    later(0); // the rest at once
+  }
+
+  // Page going away (closed, navigated, or hidden on mobile, where pagehide may never come): hand the queue to
+  // the browser in beacons it sends even after the page is gone. Beacons never report an answer, so the events
+  // stay in localStorage and the next page sends them again; their ids make the gateway store them once.
+  const beaconAll = () => {
+    clearTimeout(timer);
+    timer = 0;
+    let rest = queue;
+    while (rest.length && nav.onLine !== false) {
+      const batch = take(rest, BEACON_BYTES, BATCH_EVENTS);
+      rest = rest.slice(batch.length);
+      // refused (over the browser's limit): it stays in localStorage for the next page
+      if (beacon(body(batch))) forgetQueued(batch);
+    }
+    schedule(); // only hidden, the page lives on: what the beacons refused goes by fetch
+  };
+  const beacon = (payload) => {
+    try {
+      if (nav.sendBeacon) return nav.sendBeacon(ENDPOINT, payload); // text/plain;charset=UTF-8
+      fetch(ENDPOINT, { method: 'POST', body: payload, credentials: 'omit', keepalive: true }).catch(() => {});
+      return true;
+    } catch (e) {
+      return false;
+    }
+  };
+
+  // ---- automatic capture ----
+  let viewed = false; // the current page's view is queued (consent(true) sends it when it was not)
+
+  const pageView = (pageId, properties) => {
+    const m = pageMeta();
+    const props = Object.assign(m.props, properties);
+    const data = { pageId: cut(pageId, 2048) || m.pageId, url: cut(location.href, 2048),
+      title: cut(d.title, 1024) || null, referrer: cut(referrer, 2048) || null };
+    if (Object.keys(props).length) data.properties = props;
+    if (enqueue('PageViewed', data)) viewed = true;
+  };
+
+  // SPA navigation: history.pushState/replaceState to another path, and back/forward
+  let routeTimer = 0;
+  const routed = () => {
+    if (location.href.split('#')[0] === currentUrl.split('#')[0]) return; // same page, or only the hash
+    referrer = currentUrl;
+    currentUrl = location.href;
+    viewed = false;
+    clearTimeout(routeTimer);
+    // after the app has had its turn to update the title and the fd: meta tags
+    routeTimer = setTimeout(() => AUTO_PAGEVIEW && pageView(), 0);
+  };
+  ['pushState', 'replaceState'].forEach((name) => {
+    const original = history[name];
+    history[name] = function () {
+      const result = original.apply(this, arguments);
+      routed();
+      return result;
+    };
+  });
+  w.addEventListener('popstate', routed);
+
+  const label = (el) => cut(el.getAttribute('data-fd-label') || el.getAttribute('aria-label')
+    || (el.tagName === 'INPUT' ? el.value || '' : el.textContent || '')
+      .replace(/\s+/g, ' ').trim(), 1024) || null;
+
+  // Clicks on [data-fd-button-id] (and on links, with data-track-links="true"). Capture phase: an app stopping
+  // propagation does not hide them.
+  d.addEventListener('click', (e) => {
+    const el = e.target && e.target.closest
+      && e.target.closest(TRACK_LINKS ? '[data-fd-button-id],a[href]' : '[data-fd-button-id]');
+    if (!el) return;
+    const id = el.getAttribute('data-fd-button-id') || (el.hasAttribute('href') && 'link:' + el.getAttribute('href'));
+    if (id) enqueue('ButtonClicked', { buttonId: cut(id, 256), label: label(el), pageId: pageMeta().pageId });
+  }, true);
+
+  // Submissions of form[data-fd-form-id], with only the fields the markup allows
+  d.addEventListener('submit', (e) => {
+    const form = e.target;
+    const id = form && form.getAttribute && form.getAttribute('data-fd-form-id');
+    if (id) enqueue('FormSubmitted', { formId: cut(id, 256), formData: fields(form), pageId: pageMeta().pageId });
+  }, true);
+
+  // never sent, whatever the markup says: names that look secret, and autocomplete tokens for secrets and cards
+  const SECRET_NAME =
+    /pass|secret|token|csrf|xsrf|nonce|otp|api.?key|cvc|cvv|card.?(num|no)|cc.?(num|no|csc|exp)|iban|ssn/i;
+  const SECRET_AUTOCOMPLETE = /password|one-time-code|^cc-|\scc-/;
+
+  // A card number: 13 to 19 digits (spaces and dashes allowed) that pass the Luhn check
+  const cardLike = (v) => {
+    const digits = v.replace(/[\s-]/g, '');
+    if (!/^\d{13,19}$/.test(digits)) return false;
+    let sum = 0;
+    for (let i = 0; i < digits.length; i++) {
+      let x = +digits[digits.length - 1 - i];
+      if (i % 2 && (x *= 2) > 9) x -= 9;
+      sum += x;
+    }
+    return sum % 10 === 0;
+  };
+
+  // May this control's value be sent? Only when the form lists its name in data-fd-fields ("*": every visible
+  // field) or the control has data-fd-field; never a password, file, secret-looking or card-number field; a
+  // hidden field only when listed by name and not marked data-fd-secret.
+  const sendable = (form, el, name, value) => {
+    const listed = (form.getAttribute('data-fd-fields') || '').split(/[\s,]+/);
+    const explicit = listed.includes(name) || el.hasAttribute('data-fd-field');
+    const type = (el.type || '').toLowerCase();
+    if (!(explicit || (listed.includes('*') && type !== 'hidden'))) return false;
+    return !(type === 'password' || type === 'file' || el.hasAttribute('data-fd-secret')
+      || SECRET_NAME.test(name) || SECRET_NAME.test(el.id || '')
+      || SECRET_AUTOCOMPLETE.test((el.getAttribute('autocomplete') || '').toLowerCase()) || cardLike(value));
+  };
+
+  const fields = (form) => {
+    const out = {};
+    let n = 0;
+    new FormData(form).forEach((value, name) => {
+      if (typeof value !== 'string') return; // a file
+      const found = form.elements.namedItem(name);
+      const controls = found && found.length != null && !found.tagName ? Array.from(found) : [found];
+      if (!found || !controls.every((el) => sendable(form, el, name, value))) return;
+      const key = cut(name, 256);
+      if (key in out) out[key] = cut(out[key] + ',' + value, 1024); // checkboxes, multiple selects
+      else if (n++ < 200) out[key] = cut(value, 1024);
+    });
+    return out;
+  };
+
+  // ---- the API ----
+  const forget = () => {
+    queue = [];
+    clearTimeout(timer);
+    timer = 0;
+    viewed = false;
+    [KEY.outbox, KEY.visitor, KEY.session, KEY.user].forEach((k) => save(k, null));
+  };
+
+  const api = {
+    version: VERSION,
+    page: (pageId, properties) => pageView(pageId, properties),
+    track: (type, data) => {
+      if (typeof type !== 'string' || !type) return warn('track(type, data) needs a type');
+      data = Object.assign({}, data);
+      const onPage = type === 'ButtonClicked' || type === 'FormSubmitted';
+      if (onPage && data.pageId == null) data.pageId = pageMeta().pageId;
+      enqueue(type, data);
+    },
+    // Links the anonymous visitor to a user: an Identified event on the visitor's stream with the user id and
+    // traits; later events carry the user id as metadata fd.userId. identify(traits) adds traits only.
+    identify: (userId, traits) => {
+      if (userId && typeof userId === 'object') [traits, userId] = [userId, null];
+      if (!allowed()) return;
+      if (userId != null && userId !== '') save(KEY.user, cut(userId, 200));
+      const data = { traits: Object.assign({}, traits) };
+      if (load(KEY.user)) data.userId = load(KEY.user);
+      enqueue('Identified', data);
+    },
+    // consent(false): nothing more is captured, the queue is cleared and the stored ids are deleted.
+    consent: (granted) => {
+      save(KEY.consent, granted ? '1' : '0');
+      if (!granted) forget();
+      else if (!viewed && AUTO_PAGEVIEW) pageView();
+    },
+    flush: () => flush(),
+    // Logs out: a new anonymous visitor and session, no user id
+    reset: () => [KEY.visitor, KEY.session, KEY.user].forEach((k) => save(k, null)),
+  };
+
+  // consent withdrawn in another tab applies here too
+  w.addEventListener('storage', (e) => {
+    if (e.key === KEY.consent && e.newValue === '0') forget();
+  });
+  w.addEventListener('online', () => {
+    retryAt = backoff = 0;
+    flush();
+  });
+  w.addEventListener('pagehide', beaconAll);
+  d.addEventListener('visibilitychange', () => d.visibilityState === 'hidden' && beaconAll());
+  // back from the back/forward cache: a new view of the page
+  w.addEventListener('pageshow', (e) => e.persisted && AUTO_PAGEVIEW && pageView());
+
+  if (!WRITE_KEY) warn('no data-write-key on the script tag; nothing is sent');
+  // events an earlier page could not deliver go first
+  if (allowed()) queue = outbox();
+  w.flightdeck = api;
+  // calls made before the script loaded (the stub's queue), in order
+  ((stub && stub.q) || []).forEach((call) => {
+    if (typeof api[call[0]] === 'function') api[call[0]].apply(api, call[1] || []);
+  });
+  const start = () => {
+    if (AUTO_PAGEVIEW && !viewed) pageView();
+    schedule();
+  };
+  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', start); else start();
+})();

@@ -1,0 +1,691 @@
+package io.flightdeck.gateway.snippet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.microsoft.playwright.APIResponse;
+import com.microsoft.playwright.Browser;
+import com.microsoft.playwright.BrowserContext;
+import com.microsoft.playwright.BrowserType;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.Playwright;
+import com.microsoft.playwright.Request;
+import com.microsoft.playwright.Route;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The tracking snippet ({@code GET /fd.js}) in headless Chromium (Debian's {@code chromium}, driven by Playwright
+ * for Java, which never downloads a browser of its own here), installed with its one tag on pages of a test site
+ * on another origin than the gateway. Every assertion is on what the gateway stored, read back through the read
+ * API; Playwright's network interception plays the failing network or gateway.
+ */
+@ExtendWith(PostgresExtension.class)
+class SnippetBrowserIT {
+
+  static final long WAIT_MS = 20_000;
+  static final String WRITE_KEY = TestGateway.WRITE_KEY;
+  static final Pattern UUID_TEXT =
+      Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  // what the browser logs for a refused or failed request: expected where a test provokes one, nowhere else
+  static final Pattern PROVOKED = Pattern.compile(
+      "Failed to load resource: (the server responded with a status of (400|429|503)|net::ERR_INTERNET_DISCONNECTED)");
+
+  static TestGateway gateway;
+  static TestSite site;
+  static Playwright playwright;
+  static Browser browser;
+
+  BrowserContext context;
+  Page page;
+  final List<String> consoleErrors = new CopyOnWriteArrayList<>();
+  final List<String> pageErrors = new CopyOnWriteArrayList<>();
+  final List<Request> posts = new CopyOnWriteArrayList<>();
+
+  @BeforeAll
+  static void start(TestDatabase db) {
+    Path chromium = chromium();
+    gateway = TestGateway.start(db);
+    site = new TestSite(gateway.http().base());
+    playwright = Playwright.create(new Playwright.CreateOptions()
+        .setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
+    browser = playwright.chromium().launch(new BrowserType.LaunchOptions()
+        .setExecutablePath(chromium)
+        .setHeadless(true)
+        .setArgs(List.of("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run")));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (browser != null) {
+      browser.close();
+    }
+    if (playwright != null) {
+      playwright.close();
+    }
+    if (site != null) {
+      site.close();
+    }
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  @BeforeEach
+  void openContext() {
+    newContext();
+  }
+
+  /** A new browser context (another visitor: empty localStorage), recording the posts to the gateway. */
+  private void newContext() {
+    if (context != null) {
+      context.close();
+    }
+    posts.clear();
+    context = browser.newContext();
+    context.setDefaultTimeout(WAIT_MS);
+    context.onRequest(r -> {
+      if (r.method().equals("POST") && r.url().startsWith(gateway.http().base() + "/v1/events")) {
+        posts.add(r);
+      }
+    });
+    page = newPage();
+  }
+
+  @AfterEach
+  void closeContext() {
+    context.close();
+  }
+
+  // ---- serving ----
+
+  @Test
+  @DisplayName("GET /fd.js serves the snippet gzip-compressed within 6 KB, cached 5 minutes and revalidated by its "
+      + "ETag; its content-hashed URL serves the same bytes for a year")
+  void served() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    HttpResponse<byte[]> gz = http.send(HttpRequest.newBuilder(URI.create(gateway.http().base() + "/fd.js"))
+        .header("Accept-Encoding", "gzip").GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(200, gz.statusCode());
+    assertEquals("gzip", gz.headers().firstValue("Content-Encoding").orElse(null));
+    assertTrue(gz.body().length <= 6 * 1024, "gzipped size " + gz.body().length);
+    assertEquals("text/javascript; charset=utf-8", gz.headers().firstValue("Content-Type").orElse(null));
+    assertEquals("public, max-age=300", gz.headers().firstValue("Cache-Control").orElse(null));
+    assertEquals("nosniff", gz.headers().firstValue("X-Content-Type-Options").orElse(null));
+    String etag = gz.headers().firstValue("ETag").orElseThrow();
+    String pinned = gz.headers().firstValue("Content-Location").orElseThrow();
+    assertTrue(pinned.matches("/fd\\.[0-9a-f]{16}\\.js"), pinned);
+    assertEquals("W/\"" + pinned.substring(4, 20) + "\"", etag);
+    String script = new String(new GZIPInputStream(new ByteArrayInputStream(gz.body())).readAllBytes(),
+        StandardCharsets.UTF_8);
+    assertTrue(script.startsWith("/*! FlightDeck fd.js"), script.substring(0, 40));
+
+    Response plain = gateway.http().send(gateway.http().request("/fd.js").GET());
+    assertEquals(script, plain.body(), "without Accept-Encoding: gzip the same script, uncompressed");
+    Response revalidated = gateway.http().send(gateway.http().request("/fd.js").header("If-None-Match", etag).GET());
+    assertEquals(304, revalidated.status());
+    assertEquals("", revalidated.body());
+
+    Response forever = gateway.http().send(gateway.http().request(pinned).GET());
+    assertEquals(200, forever.status());
+    assertEquals(script, forever.body());
+    assertEquals("public, max-age=31536000, immutable", forever.header("Cache-Control"));
+    assertEquals(404, gateway.http().send(gateway.http().request("/fd.0000000000000000.js").GET()).status());
+  }
+
+  // ---- automatic capture ----
+
+  @Test
+  @DisplayName("a page view is stored on load, as PageViewed version 2 with the fd: meta tags as page id and "
+      + "properties, a client UUID, the visitor as stream and the session and context as metadata")
+  void pageViewOnLoad() {
+    String url = site.page("/shop/pricing?plan=pro", "Pricing",
+        "<meta name=\"fd:page-id\" content=\"pricing\"><meta name=\"fd:section\" content=\"shop\">"
+            + "<meta name=\"fd:author\" content=\"Ada\">", "", "<h1>Pricing</h1>");
+    open(url);
+    String visitor = visitor();
+    JsonObject view = awaitEvents(visitor, 1).getJsonObject(0);
+
+    assertEquals("PageViewed", view.getString("type"));
+    assertEquals(2, view.getInteger("schemaVersion"));
+    assertEquals(visitor, view.getString("streamId"));
+    assertTrue(UUID_TEXT.matcher(view.getString("id")).matches(), view.getString("id"));
+    assertEquals(new JsonObject().put("pageId", "pricing").put("url", site.base() + "/shop/pricing?plan=pro")
+        .put("title", "Pricing").putNull("referrer")
+        .put("properties", new JsonObject().put("section", "shop").put("author", "Ada")), view.getJsonObject("data"));
+    JsonObject meta = view.getJsonObject("metadata");
+    assertTrue(UUID_TEXT.matcher(meta.getString("fd.sessionId")).matches(), meta.encode());
+    assertEquals(url, meta.getString("fd.url"));
+    assertEquals("Pricing", meta.getString("fd.title"));
+    assertTrue(meta.getString("fd.screen").matches("\\d+x\\d+"), meta.encode());
+    assertEquals(page.evaluate("navigator.language"), meta.getString("fd.language"));
+    assertTrue(meta.getString("fd.library").startsWith("fd.js/"), meta.encode());
+    assertEquals("demo", meta.getString("site"));
+    assertNotNull(view.getString("occurredAt"));
+    assertTrue(posts.stream().allMatch(r -> r.headerValue("content-type").startsWith("text/plain")),
+        "sent as text/plain, so no preflight");
+    assertNoConsoleErrors();
+  }
+
+  @Test
+  @DisplayName("SPA navigation with the history API stores a page view per new page (back and forward too, not a "
+      + "change of the hash alone), with the previous URL as referrer and the page's fd:page-id when it sets one")
+  void spaNavigation() {
+    String first = site.page("/spa/first", "First", "", "", "<p>app</p>");
+    open(first);
+    String visitor = visitor();
+    page.evaluate("() => { history.pushState({}, '', '/spa/second'); document.title = 'Second'; }");
+    page.waitForFunction("() => location.pathname === '/spa/second'");
+    page.evaluate("() => history.back()");
+    page.waitForFunction("() => location.pathname === '/spa/first'");
+    page.evaluate("() => { location.hash = '#details'; history.replaceState({}, '', '/spa/first#more'); }");
+    page.evaluate("() => { const m = document.createElement('meta'); m.name = 'fd:page-id'; m.content = 'third';"
+        + " document.head.appendChild(m); history.pushState({}, '', '/spa/third'); }");
+    page.waitForFunction("() => location.pathname === '/spa/third'");
+    // after the page view, which waits a tick for the app to update title and meta tags
+    page.evaluate("() => new Promise(r => setTimeout(() => { flightdeck.track('SpaDone', {}); r(); }, 50))");
+
+    JsonArray events = awaitEvents(visitor, 5);
+    List<JsonObject> views = ofType(events, "PageViewed");
+    assertEquals(List.of("/spa/first", "/spa/second", "/spa/first", "third"),
+        views.stream().map(v -> v.getJsonObject("data").getString("pageId")).toList());
+    assertEquals(site.base() + "/spa/second", views.get(1).getJsonObject("data").getString("url"));
+    assertEquals("Second", views.get(1).getJsonObject("data").getString("title"));
+    assertEquals(first, views.get(1).getJsonObject("data").getString("referrer"));
+    assertEquals(site.base() + "/spa/second", views.get(2).getJsonObject("data").getString("referrer"));
+    assertEquals("SpaDone", events.getJsonObject(4).getString("type"), "nothing else in between");
+    assertEquals(1, views.stream().map(v -> v.getJsonObject("metadata").getString("fd.sessionId")).distinct().count(),
+        "one session");
+    assertNoConsoleErrors();
+  }
+
+  @Test
+  @DisplayName("clicks on elements marked data-fd-button-id are stored as ButtonClicked with label and page; other "
+      + "clicks are not, and links only when the site opts in")
+  void clickCapture() {
+    open(site.page("/clicks", "Clicks", "<meta name=\"fd:page-id\" content=\"clicks-page\">", "",
+        "<button data-fd-button-id=\"buy-pro\">Buy <b id=\"inner\">Pro</b></button>"
+            + "<button id=\"untracked\">Untracked</button><a id=\"link\" href=\"#faq\">FAQ</a>"
+            + "<div data-fd-button-id=\"stop\" data-fd-label=\"Stopper\" onclick=\"event.stopPropagation()\">"
+            + "<span id=\"stopped\">x</span></div>"));
+    String visitor = visitor();
+    page.click("#inner");
+    page.click("#untracked");
+    page.click("#link");
+    page.click("#stopped");
+
+    List<JsonObject> clicks = ofType(awaitEvents(visitor, 3), "ButtonClicked");
+    assertEquals(2, clicks.size(), clicks::toString);
+    assertEquals(new JsonObject().put("buttonId", "buy-pro").put("label", "Buy Pro").put("pageId", "clicks-page"),
+        clicks.get(0).getJsonObject("data"));
+    assertEquals(2, clicks.get(0).getInteger("schemaVersion"));
+    assertEquals("Stopper", clicks.get(1).getJsonObject("data").getString("label"));
+
+    open(site.page("/links", "Links", "", "data-track-links=\"true\"",
+        "<a id=\"docs\" href=\"#docs\"> The  docs </a>"));
+    assertEquals(visitor, visitor(), "the same visitor on the next page");
+    page.click("#docs");
+    JsonObject link = ofType(awaitEvents(visitor, 5), "ButtonClicked").get(2);
+    assertEquals(new JsonObject().put("buttonId", "link:#docs").put("label", "The docs").put("pageId", "/links"),
+        link.getJsonObject("data"));
+    assertNoConsoleErrors();
+  }
+
+  @Test
+  @DisplayName("a form marked data-fd-form-id is stored with only the fields its markup allows; a password, a "
+      + "hidden secret and a card number are never sent, even when listed")
+  void formCapture() {
+    site.plainPage("/thanks");
+    // each caught by another rule: the input type, the name, data-fd-secret, autocomplete, the Luhn check
+    String secrets = "<input type=\"password\" name=\"pw\" value=\"hunter2-secret\">"
+        + "<input type=\"hidden\" name=\"csrf_token\" value=\"csrf-secret-value\">"
+        + "<input type=\"hidden\" name=\"ref\" data-fd-secret value=\"marked-secret-value\">"
+        + "<input name=\"card\" autocomplete=\"cc-number\" value=\"5555 5555 5555 4445\">" // mistyped: no Luhn
+        + "<input name=\"payment\" value=\"4111-1111-1111-1111\">";
+    open(site.page("/signup", "Sign up", "", "",
+        "<form id=\"listed\" data-fd-form-id=\"signup\" method=\"post\" action=\"/thanks\""
+            + " data-fd-fields=\"email plan newsletter campaign pw csrf_token ref card payment\">"
+            + "<input name=\"email\" value=\"ada@example.com\"><select name=\"plan\"><option>free</option>"
+            + "<option selected>pro</option></select><input type=\"checkbox\" name=\"newsletter\" checked>"
+            + "<input type=\"hidden\" name=\"campaign\" value=\"spring\"><input name=\"note\" value=\"not listed\">"
+            + "<textarea name=\"bio\" data-fd-field>Hello</textarea>" + secrets
+            + "<button id=\"submit-listed\">Sign up</button></form>"
+            + "<form id=\"star\" data-fd-form-id=\"contact\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">"
+            + "<input name=\"name\" value=\"Ada\"><input type=\"hidden\" name=\"campaign\" value=\"hidden-by-star\">"
+            + secrets + "<button id=\"submit-star\">Send</button></form>"));
+    String visitor = visitor();
+    page.click("#submit-star");
+    // a classic form post navigates away: the event leaves in a beacon
+    page.click("#submit-listed");
+    page.waitForURL(site.base() + "/thanks");
+
+    JsonArray events = awaitEvents(visitor, 3);
+    List<JsonObject> forms = ofType(events, "FormSubmitted");
+    assertEquals(new JsonObject().put("formId", "contact").put("formData", new JsonObject().put("name", "Ada"))
+        .put("pageId", "/signup"), forms.get(0).getJsonObject("data"));
+    assertEquals(new JsonObject().put("email", "ada@example.com").put("plan", "pro").put("newsletter", "on")
+        .put("campaign", "spring").put("bio", "Hello"), forms.get(1).getJsonObject("data").getJsonObject("formData"));
+    String stored = events.encode();
+    for (String secret : List.of("hunter2", "csrf-secret", "marked-secret", "5555 5555", "555555555555",
+        "4111-1111", "411111111111")) {
+      assertFalse(stored.contains(secret), secret + " was stored: " + stored);
+    }
+    assertNoConsoleErrors();
+  }
+
+  // ---- delivery ----
+
+  @Test
+  @DisplayName("events still queued when the visitor navigates away or closes the tab arrive, sent in a beacon")
+  void beaconOnLeave() {
+    site.plainPage("/elsewhere");
+    String url = site.page("/leaving", "Leaving", "", "data-flush-ms=\"60000\"",
+        "<a id=\"leave\" data-fd-button-id=\"leave\" href=\"/elsewhere\">Leave</a>");
+    open(url);
+    String visitor = visitor();
+    page.click("#leave");
+    page.waitForURL(site.base() + "/elsewhere");
+    assertEquals(List.of("PageViewed", "ButtonClicked"), types(awaitEvents(visitor, 2)));
+
+    open(url);
+    page.evaluate("() => flightdeck.track('ClosedTab', {at: 'close'})");
+    page.close();
+    assertEquals("ClosedTab", awaitEvents(visitor, 4).getJsonObject(3).getString("type"));
+    assertTrue(posts.stream().allMatch(r -> r.headerValue("content-type").startsWith("text/plain")));
+    assertNoConsoleErrors();
+  }
+
+  @Test
+  @DisplayName("events captured offline wait in localStorage and arrive once when the browser is back online, "
+      + "also from a page opened later")
+  void offlineThenOnline() {
+    String url = site.page("/offline", "Offline", "", "",
+        "<button id=\"b\" data-fd-button-id=\"offline-click\">x</button>");
+    open(url);
+    String visitor = visitor();
+    awaitEvents(visitor, 1);
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+
+    context.setOffline(true);
+    page.click("#b");
+    page.evaluate("() => flightdeck.track('OfflineTrack', {n: 1})");
+    page.evaluate("() => flightdeck.flush()");
+    assertEquals(2, outbox(page).size(), "waiting in localStorage");
+    assertEquals(1, stream(visitor).size(), "nothing arrived while offline");
+    context.setOffline(false);
+    assertEquals(List.of("PageViewed", "ButtonClicked", "OfflineTrack"), types(awaitEvents(visitor, 3)));
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+
+    // offline again, and the tab closed before the network comes back: the next page sends them
+    context.setOffline(true);
+    page.evaluate("() => flightdeck.track('LeftOffline', {n: 2})");
+    assertEquals(1, outbox(page).size());
+    page.close();
+    context.setOffline(false);
+    page = newPage();
+    open(url);
+    JsonArray events = awaitEvents(visitor, 5);
+    assertEquals(List.of("PageViewed", "ButtonClicked", "OfflineTrack", "LeftOffline", "PageViewed"), types(events));
+    assertEquals(5, ids(events).size(), "each stored once");
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
+  @DisplayName("a batch whose answer is lost (a 503 with Retry-After) is sent again with the same ids and stored "
+      + "once")
+  void retriedBatchStoredOnce() {
+    AtomicInteger attempts = new AtomicInteger();
+    List<String> bodies = new CopyOnWriteArrayList<>();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      bodies.add(route.request().postData());
+      if (attempts.incrementAndGet() == 1) {
+        // the gateway stores the batch, but the answer the page gets is a 503
+        APIResponse stored = route.fetch();
+        assertEquals(200, stored.status(), stored.text());
+        route.fulfill(failure(stored.headers(), 503, "1"));
+      } else {
+        route.resume();
+      }
+    });
+    open(site.page("/retry", "Retry", "", "data-flush-ms=\"60000\"",
+        "<button id=\"b\" data-fd-button-id=\"retry-click\">x</button>"));
+    String visitor = visitor();
+    page.click("#b");
+    page.click("#b");
+    page.evaluate("() => flightdeck.flush()");
+
+    awaitEvents(visitor, 3);
+    // delivered: the retry was answered, and the snippet let go of the events
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    assertEquals(2, attempts.get());
+    assertEquals(ids(new JsonObject(bodies.get(0)).getJsonArray("events")),
+        ids(new JsonObject(bodies.get(1)).getJsonArray("events")), "the retry carries the same event ids");
+    JsonArray events = stream(visitor);
+    assertEquals(3, events.size(), "stored once: " + events);
+    assertEquals(ids(new JsonObject(bodies.get(0)).getJsonArray("events")), ids(events));
+    assertEquals(List.of(1, 2, 3), events.stream().map(e -> ((JsonObject) e).getInteger("streamVersion")).toList());
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
+  @DisplayName("a 429 answer's Retry-After is honoured before the batch is sent again")
+  void rateLimitedRetryAfter() {
+    List<Long> at = new CopyOnWriteArrayList<>();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      at.add(System.nanoTime());
+      if (at.size() == 1) {
+        route.fulfill(failure(Map.of(), 429, "2"));
+      } else {
+        route.resume();
+      }
+    });
+    open(site.page("/limited", "Limited", "", "", ""));
+    String visitor = visitor();
+    assertEquals(List.of("PageViewed"), types(awaitEvents(visitor, 1)));
+    long waitedMs = (at.get(1) - at.get(0)) / 1_000_000;
+    assertTrue(waitedMs >= 2000, "sent again after " + waitedMs + " ms, before Retry-After: 2");
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
+  @DisplayName("an event the gateway refuses does not cost the rest of its batch: the snippet drops the events the "
+      + "400 names and sends the others again at once")
+  void invalidEventDropped() {
+    open(site.page("/invalid", "Invalid", "", "data-flush-ms=\"60000\"", ""));
+    String visitor = visitor();
+    page.evaluate("() => { flightdeck.track('ButtonClicked', {label: 'no buttonId'}); "
+        + "flightdeck.track('StillStored', {n: 1}); return flightdeck.flush(); }");
+    assertEquals(List.of("PageViewed", "StillStored"), types(awaitEvents(visitor, 2)));
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    assertEquals(2, posts.size(), "the refused batch, then the rest");
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
+  @DisplayName("calls made before the script loads are queued by the stub and replayed in order: identify, a "
+      + "custom track and a page view that replaces the automatic one")
+  void queuedBeforeLoad() {
+    String stub = "<script>window.flightdeck = window.flightdeck || {q: []};"
+        + "['page','track','identify','consent','flush','reset'].forEach(function (m) {"
+        + " flightdeck[m] = flightdeck[m] || function () { flightdeck.q.push([m, arguments]); }; });"
+        + "flightdeck.identify('user-42', {plan: 'pro'});"
+        + "flightdeck.track('Signup Started', {step: 1, source: 'stub'});"
+        + "flightdeck.page('/landing', {campaign: 'spring'});"
+        + "window.queuedBeforeLoad = flightdeck.q.length;</script>";
+    open(site.page("/queued", "Queued", "<meta name=\"fd:section\" content=\"home\">" + stub, "", ""));
+    assertEquals(3, page.evaluate("window.queuedBeforeLoad"));
+    String visitor = visitor();
+    page.evaluate("() => flightdeck.track('QueuedDone', {})");
+
+    JsonArray events = awaitEvents(visitor, 4);
+    assertEquals(List.of("Identified", "Signup Started", "PageViewed", "QueuedDone"), types(events));
+    JsonObject identified = events.getJsonObject(0);
+    assertEquals(1, identified.getInteger("schemaVersion"));
+    assertEquals(new JsonObject().put("traits", new JsonObject().put("plan", "pro")).put("userId", "user-42"),
+        identified.getJsonObject("data"));
+    assertEquals(new JsonObject().put("step", 1).put("source", "stub"), events.getJsonObject(1).getJsonObject("data"));
+    assertEquals(1, events.getJsonObject(1).getInteger("schemaVersion"));
+    JsonObject view = events.getJsonObject(2).getJsonObject("data");
+    assertEquals("/landing", view.getString("pageId"));
+    assertEquals(new JsonObject().put("section", "home").put("campaign", "spring"), view.getJsonObject("properties"));
+    for (Object e : events) {
+      assertEquals("user-42", ((JsonObject) e).getJsonObject("metadata").getString("fd.userId"));
+    }
+    assertNoConsoleErrors();
+  }
+
+  // ---- privacy ----
+
+  @Test
+  @DisplayName("with Global Privacy Control or Do-Not-Track nothing is captured, sent or stored in the browser; "
+      + "a site that configures the snippet to ignore them is tracked")
+  void dntAndGpc() {
+    String body = "<button id=\"b\" data-fd-button-id=\"private-click\">x</button>";
+    String url = site.page("/private", "Private", "", "", body);
+    Map<String, String> signals = Map.of(
+        "gpc", "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', "
+            + "{get: () => true, configurable: true})",
+        "dnt", "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1', configurable: true})");
+    for (Map.Entry<String, String> signal : signals.entrySet()) {
+      Page p = newPage();
+      p.addInitScript(signal.getValue());
+      page = p;
+      open(url);
+      page.click("#b");
+      page.evaluate("() => { flightdeck.identify('private-user', {}); flightdeck.track('Private', {}); "
+          + "return flightdeck.flush(); }");
+      assertEquals(List.of(), fdKeys(page), signal.getKey() + ": nothing stored in the browser");
+      assertEquals(List.of(), posts, signal.getKey() + ": nothing sent");
+      page.close();
+    }
+
+    page = newPage();
+    page.addInitScript(signals.get("gpc"));
+    open(site.page("/private-ignored", "Ignored", "", "data-respect-dnt=\"false\"", body));
+    page.click("#b");
+    assertEquals(List.of("PageViewed", "ButtonClicked"), types(awaitEvents(visitor(), 2)));
+    assertNoConsoleErrors();
+  }
+
+  @Test
+  @DisplayName("consent(false) stops capture, clears the queue and the stored ids; consent(true) starts again "
+      + "with a new visitor; with data-require-consent nothing is captured before consent(true)")
+  void consent() {
+    String body = "<button id=\"b\" data-fd-button-id=\"consent-click\">x</button>";
+    open(site.page("/consent", "Consent", "", "data-flush-ms=\"60000\"", body));
+    String before = visitor();
+    page.click("#b");
+    page.evaluate("() => flightdeck.consent(false)");
+    assertEquals(List.of("fd.consent"), fdKeys(page), "only the decision is kept");
+    page.click("#b");
+    page.evaluate("() => flightdeck.flush()");
+    assertEquals(List.of(), posts, "the queue was cleared, nothing sent");
+
+    page.reload();
+    page.waitForFunction("() => window.flightdeck && window.flightdeck.version");
+    page.click("#b");
+    page.evaluate("() => flightdeck.flush()");
+    assertEquals(List.of("fd.consent"), fdKeys(page), "the decision is remembered");
+    assertEquals(List.of(), posts);
+
+    page.evaluate("() => flightdeck.consent(true)");
+    String after = visitor();
+    assertNotEquals(before, after);
+    page.click("#b");
+    page.evaluate("() => flightdeck.flush()");
+    assertEquals(List.of("PageViewed", "ButtonClicked"), types(awaitEvents(after, 2)));
+    assertEquals(0, stream(before).size(), "nothing from before consent(false)");
+
+    assertNoConsoleErrors();
+
+    // opt-in, for a new visitor: nothing until consent(true), which sends the page's view
+    newContext();
+    open(site.page("/opt-in", "Opt-in", "", "data-require-consent=\"true\"", body));
+    page.click("#b");
+    page.evaluate("() => flightdeck.flush()");
+    assertEquals(List.of(), fdKeys(page));
+    assertEquals(List.of(), posts);
+    page.evaluate("() => flightdeck.consent(true)");
+    JsonObject view = awaitEvents(visitor(), 1).getJsonObject(0);
+    assertEquals("/opt-in", view.getJsonObject("data").getString("pageId"));
+    assertNoConsoleErrors();
+  }
+
+  // ---- helpers ----
+
+  private Page newPage() {
+    Page p = context.newPage();
+    p.onConsoleMessage(m -> {
+      if ("error".equals(m.type())) {
+        consoleErrors.add(m.text());
+      }
+    });
+    p.onPageError(pageErrors::add);
+    return p;
+  }
+
+  /** Opens {@code url} and waits until the snippet has loaded. */
+  private void open(String url) {
+    page.navigate(url);
+    page.waitForFunction("() => window.flightdeck && window.flightdeck.version");
+  }
+
+  /** The anonymous visitor id the snippet keeps in localStorage: the events' stream. */
+  private String visitor() {
+    return (String) page.waitForFunction("() => localStorage.getItem('fd.vid')").jsonValue();
+  }
+
+  private static List<Object> outbox(Page p) {
+    return new JsonArray((String) p.evaluate("() => localStorage.getItem('fd.outbox') || '[]'")).getList();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> fdKeys(Page p) {
+    return (List<String>) p.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('fd.')).sort()");
+  }
+
+  /** The visitor's stream, read with the read token. */
+  private static JsonArray stream(String streamId) {
+    Response r = gateway.http().getWithReadToken("/v1/streams/" + streamId + "/events?limit=1000");
+    assertEquals(200, r.status(), r.body());
+    return r.json().getJsonArray("events");
+  }
+
+  /** Waits until the stream holds {@code count} events, and checks it holds no more. */
+  private JsonArray awaitEvents(String streamId, int count) {
+    JsonArray events = await(count + " events in stream " + streamId, () -> stream(streamId), e -> e.size() >= count);
+    assertEquals(count, events.size(), () -> "more events than expected: " + events.encodePrettily());
+    return events;
+  }
+
+  /**
+   * Polls until {@code done}. Between probes the page waits, which also lets Playwright run its route handlers
+   * (it dispatches them only inside its own calls).
+   */
+  private <T> T await(String what, Supplier<T> probe, Predicate<T> done) {
+    long deadline = System.currentTimeMillis() + WAIT_MS;
+    T last = probe.get();
+    while (!done.test(last)) {
+      if (System.currentTimeMillis() > deadline) {
+        fail("timed out waiting for " + what + "; last seen: " + last);
+      }
+      Page pump = context.pages().isEmpty() ? null : context.pages().get(0);
+      if (pump != null) {
+        pump.waitForTimeout(100);
+      } else {
+        pause();
+      }
+      last = probe.get();
+    }
+    return last;
+  }
+
+  private static void pause() {
+    try {
+      Thread.sleep(100);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static Route.FulfillOptions failure(Map<String, String> upstream, int status, String retryAfter) {
+    Map<String, String> headers = new HashMap<>(upstream);
+    headers.put("access-control-allow-origin", site.base());
+    headers.put("access-control-expose-headers", "Retry-After");
+    headers.put("content-type", "application/json");
+    headers.put("retry-after", retryAfter);
+    headers.remove("content-length");
+    String code = status == 429 ? "rate_limited" : "unavailable";
+    return new Route.FulfillOptions().setStatus(status).setHeaders(headers)
+        .setBody("{\"error\":{\"code\":\"" + code + "\",\"message\":\"provoked by the test\"}}");
+  }
+
+  private static List<JsonObject> ofType(JsonArray events, String type) {
+    List<JsonObject> out = new ArrayList<>();
+    for (Object e : events) {
+      if (type.equals(((JsonObject) e).getString("type"))) {
+        out.add((JsonObject) e);
+      }
+    }
+    return out;
+  }
+
+  private static List<String> types(JsonArray events) {
+    return events.stream().map(e -> ((JsonObject) e).getString("type")).toList();
+  }
+
+  private static Set<String> ids(JsonArray events) {
+    return events.stream().map(e -> ((JsonObject) e).getString("id")).collect(Collectors.toCollection(HashSet::new));
+  }
+
+  private void assertNoConsoleErrors() {
+    assertTrue(consoleErrors.isEmpty(), () -> "console errors: " + consoleErrors);
+    assertTrue(pageErrors.isEmpty(), () -> "uncaught errors: " + pageErrors);
+  }
+
+  private void assertProvokedErrorsOnly() {
+    consoleErrors.forEach(e -> assertTrue(PROVOKED.matcher(e).find(), "unexpected console error: " + e));
+    assertTrue(pageErrors.isEmpty(), () -> "uncaught errors: " + pageErrors);
+  }
+
+  /** Debian's chromium on PATH (or FLIGHTDECK_CHROMIUM); never a browser downloaded by a test tool. */
+  private static Path chromium() {
+    String configured = System.getenv("FLIGHTDECK_CHROMIUM");
+    if (configured != null && !configured.isBlank()) {
+      Path path = Path.of(configured);
+      return Files.isExecutable(path) ? path
+          : fail("FLIGHTDECK_CHROMIUM=" + configured + " is not an executable file; unset it to use `chromium` on PATH "
+              + "(Debian: `apt-get install -y chromium`).");
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      for (String name : List.of("chromium", "chromium-browser")) {
+        Path candidate = Path.of(dir, name);
+        if (Files.isExecutable(candidate)) {
+          return candidate;
+        }
+      }
+    }
+    return fail("The snippet's browser test needs Chromium and found no `chromium` on PATH. Install Debian's: "
+        + "`apt-get update && apt-get install -y chromium` (`make test` and .ci/run install it), or set "
+        + "FLIGHTDECK_CHROMIUM to a Chromium binary. The test never downloads a browser of its own.");
+  }
+}
