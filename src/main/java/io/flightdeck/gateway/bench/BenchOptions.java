@@ -34,7 +34,12 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
 
   /** The phases, in the order they run. */
   enum Phase {
-    CDB, SINGLE, BATCHES, OPEN, LAG, REBUILD
+    CDB, SINGLE, BATCHES, OPEN, LAG, REBUILD, LIVE, LIVE_MAX, LIVE_IDLE;
+
+    /** As {@code --only} spells it. */
+    String cliName() {
+      return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
   }
 
   static final String DEFAULT_DB_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -57,8 +62,8 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
         --jar PATH            the gateway jar to start (default: the jar this benchmark runs from, else
                               target/flightdeck-gateway.jar)
         --rebuild-events N    events stored for the rebuild phase (default 1000000; smoke 20000)
-        --only PHASE,...      run only these of cdb, single, batches, open, lag, rebuild (for trying a phase
-                              out: writes no report, so not with --out)
+        --only PHASE,...      run only these of cdb, single, batches, open, lag, rebuild, live, live-max,
+                              live-idle (for trying a phase out: writes no report, so not with --out)
         --single-max N        with --only and without single: the single-event maximum (events/s) that the
                               open, lag and rebuild phases refer to (e.g. the last report's)
       """;
@@ -124,12 +129,12 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
   private static Set<Phase> phases(String list) {
     Set<Phase> picked = EnumSet.noneOf(Phase.class);
     for (String name : list.split(",")) {
-      String n = name.trim().toUpperCase(Locale.ROOT);
+      String n = name.trim().toUpperCase(Locale.ROOT).replace('-', '_');
       try {
         picked.add(Phase.valueOf(n));
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("--only: no phase '" + name.trim() + "' (cdb, single, batches, open, lag, "
-            + "rebuild)");
+        throw new IllegalArgumentException("--only: no phase '" + name.trim() + "' (" + String.join(", ",
+            EnumSet.allOf(Phase.class).stream().map(Phase::cliName).toList()) + ")");
       }
     }
     return picked;

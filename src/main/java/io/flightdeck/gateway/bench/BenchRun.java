@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * The benchmark's phases in order: C_db with pgbench, then the gateway under closed-loop single events, closed-
  * loop batches, open-loop single events at half the single-event maximum, open-loop single events at 70 % of it
- * with every projection's lag sampled, and last the rebuild of every projection over a store filled by SQL. Every
+ * with every projection's lag sampled, the rebuild of every projection over a store filled by SQL, and last the
+ * live feed (delivery latency and maximum to SSE subscribers, memory with idle streams). Every
  * phase gets a fresh database (and every gateway phase a fresh gateway), so none inherits a table another phase
  * grew, or its JIT state. {@code --only} runs a subset; the phases it leaves out are null (or empty) here.
  */
@@ -41,6 +42,7 @@ final class BenchRun {
    */
   record Results(BenchDatabases.ServerInfo server, PgBench.Result cdb, GatewayPhase single,
                  List<GatewayPhase> batches, GatewayPhase openLoop, LagPhase lag, RebuildPhase.Result rebuild,
+                 LivePhase.Delivery live, LivePhase.Delivery liveMax, LivePhase.Idle liveIdle,
                  double singleMax, String checkpointRefused) {
 
     GatewayPhase bestBatch() {
@@ -78,6 +80,9 @@ final class BenchRun {
   private GatewayPhase openLoop;
   private LagPhase lag;
   private RebuildPhase.Result rebuild;
+  private LivePhase.Delivery live;
+  private LivePhase.Delivery liveMax;
+  private LivePhase.Idle liveIdle;
 
   BenchRun(Vertx vertx, BenchOptions options, BenchDatabases databases, LoadGenerator load, Path workDir) {
     this.vertx = vertx;
@@ -90,8 +95,8 @@ final class BenchRun {
 
   Future<Results> run() {
     return databases.serverInfo().compose(server -> phases(server)
-        .map(v -> new Results(server, cdb, single, List.copyOf(batches), openLoop, lag, rebuild, singleMax(),
-            databases.checkpointRefused())));
+        .map(v -> new Results(server, cdb, single, List.copyOf(batches), openLoop, lag, rebuild, live, liveMax,
+            liveIdle, singleMax(), databases.checkpointRefused())));
   }
 
   private Future<Void> phases(BenchDatabases.ServerInfo server) {
@@ -145,6 +150,25 @@ final class BenchRun {
             rebuild = r;
             return null;
           });
+    }
+    LivePhase livePhase = new LivePhase(vertx, options, databases, load, postmasterPid, workDir);
+    if (options.runs(Phase.LIVE)) {
+      chain = chain.compose(v -> livePhase.latency()).map(d -> {
+        live = d;
+        return null;
+      });
+    }
+    if (options.runs(Phase.LIVE_MAX)) {
+      chain = chain.compose(v -> livePhase.maximum()).map(d -> {
+        liveMax = d;
+        return null;
+      });
+    }
+    if (options.runs(Phase.LIVE_IDLE)) {
+      chain = chain.compose(v -> livePhase.idle()).map(i -> {
+        liveIdle = i;
+        return null;
+      });
     }
     return chain;
   }

@@ -40,7 +40,12 @@ record CpuProbe(long generatorPid, long gatewayPid, long postmasterPid) {
   }
 
   Sample sample() {
-    return new Sample(System.nanoTime(), generatorCpu(), gatewayPid == 0 ? -1 : processCpu(gatewayPid),
+    return sample(System.nanoTime());
+  }
+
+  /** The CPU read now, as of {@code nanoTime} (taken just before). */
+  Sample sample(long nanoTime) {
+    return new Sample(nanoTime, generatorCpu(), gatewayPid == 0 ? -1 : processCpu(gatewayPid),
         postmasterPid == 0 ? -1 : postgresCpu(), machineBusy());
   }
 

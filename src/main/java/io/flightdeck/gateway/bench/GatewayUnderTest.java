@@ -28,13 +28,18 @@ final class GatewayUnderTest {
 
   static final String WRITE_KEY = "demo-write-key";
   static final String HEAP = "-Xmx1g";
+  /** http.maxConnections and live.maxConnections for the benchmark (shipped: 10,000 each). */
+  static final int MAX_CONNECTIONS = 12_000;
 
   /** Everything the benchmark changes from conf/gateway.yaml, as the report lists it. */
   static final Map<String, String> OVERRIDES = Map.of(
       "FLIGHTDECK_HTTP_HOST", "127.0.0.1",
       "FLIGHTDECK_SITES", "[{\"id\":\"demo\",\"writeKey\":\"" + WRITE_KEY + "\",\"allowedOrigins\":[\"*\"],"
           + "\"rateLimit\":{\"eventsPerSecond\":10000000,\"burst\":100000000}}]",
-      "FLIGHTDECK_APPENDER_MAX_QUEUED_EVENTS", "1000000");
+      "FLIGHTDECK_APPENDER_MAX_QUEUED_EVENTS", "1000000",
+      // the idle live phase holds 10,000 SSE streams, next to the ready checks and the POSTs
+      "FLIGHTDECK_HTTP_MAX_CONNECTIONS", Integer.toString(MAX_CONNECTIONS),
+      "FLIGHTDECK_LIVE_MAX_CONNECTIONS", Integer.toString(MAX_CONNECTIONS));
 
   private static final long READY_TIMEOUT_MS = 90_000;
   private static final long STOP_TIMEOUT_MS = 20_000;
@@ -97,10 +102,20 @@ final class GatewayUnderTest {
    * environment it passes on (so a FLIGHTDECK_PROJECTIONS_* variable set for the run shows here too).
    */
   static Future<ProjectionsConfig> projectionsConfig(Vertx vertx) {
+    return config(vertx).map(GatewayConfig::projections);
+  }
+
+  /** The read token of a gateway started by this benchmark (the live feed's subscribers send it). */
+  static Future<String> readToken(Vertx vertx) {
+    return config(vertx).map(GatewayConfig::readToken);
+  }
+
+  /** The configuration a gateway started by this benchmark runs with (conf/gateway.yaml and the environment). */
+  private static Future<GatewayConfig> config(Vertx vertx) {
     Map<String, String> env = new HashMap<>(System.getenv());
     env.remove(BenchOptions.DB_URL_ENV);
     env.putAll(OVERRIDES);
-    return ConfigLoader.load(vertx, env).map(GatewayConfig::projections);
+    return ConfigLoader.load(vertx, env);
   }
 
   /** Other FLIGHTDECK_* variables this process passes on to the gateway: they change what is measured. */

@@ -41,6 +41,15 @@ final class LoadGenerator {
    */
   Future<LoadResult> run(LoadSpec spec, int port, Timing timing, CpuProbe probe, LongConsumer onOpen,
                          LongConsumer onClose) {
+    return run(spec, port, timing, probe, onOpen, onClose, LoadLane.AnswerListener.NONE);
+  }
+
+  /**
+   * @param listener told each 200 answer (its body and its request's due time), on the lanes' event loops; with
+   *     more than one lane, from more than one thread
+   */
+  Future<LoadResult> run(LoadSpec spec, int port, Timing timing, CpuProbe probe, LongConsumer onOpen,
+                         LongConsumer onClose, LoadLane.AnswerListener listener) {
     MeasureWindow window = new MeasureWindow();
     int count = Math.min(lanes, spec.connections());
     List<LoadLane> started = new CopyOnWriteArrayList<>();
@@ -48,7 +57,7 @@ final class LoadGenerator {
     // one deployment, one instance per lane: Vert.x gives each instance its own event loop, round-robin
     DeploymentOptions options = new DeploymentOptions().setInstances(count);
     return vertx.deployVerticle(() -> {
-      LoadLane lane = new LoadLane(spec.lane(next.getAndIncrement(), count), port, window);
+      LoadLane lane = new LoadLane(spec.lane(next.getAndIncrement(), count), port, window, listener);
       started.add(lane);
       return lane;
     }, options).compose(id -> PhaseClock.run(vertx, timing, probe, t -> {

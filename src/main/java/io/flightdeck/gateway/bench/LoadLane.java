@@ -29,12 +29,14 @@ final class LoadLane extends VerticleBase {
   private final LoadSpec spec;
   private final int port;
   private final MeasureWindow window;
+  private final AnswerListener listener;
   final LaneStats stats = new LaneStats();
   private final Promise<Void> drained = Promise.promise();
   private HttpClient client;
   private RequestOptions request;
   private int outstanding;
   private boolean stopping;
+  private boolean closed;
   // open loop only
   private long t0;
   private double intervalNanos;
@@ -43,10 +45,18 @@ final class LoadLane extends VerticleBase {
   /** Since when at least one connection has been free (0: from the start); reset when all become busy. */
   private long freeSince;
 
-  LoadLane(LoadSpec spec, int port, MeasureWindow window) {
+  /** Told every 200 answer's body, on the lane's event loop, with the time its request was due. */
+  interface AnswerListener {
+    AnswerListener NONE = (intendedNanos, body) -> { };
+
+    void answered(long intendedNanos, Buffer body);
+  }
+
+  LoadLane(LoadSpec spec, int port, MeasureWindow window, AnswerListener listener) {
     this.spec = spec;
     this.port = port;
     this.window = window;
+    this.listener = listener;
   }
 
   @Override
@@ -85,7 +95,10 @@ final class LoadLane extends VerticleBase {
               outstanding + unsent());
           return Future.succeededFuture();
         })
-        .eventually(() -> client.close());
+        .eventually(() -> {
+          closed = true; // the answers the close fails must not send anything new
+          return client.close();
+        });
   }
 
   /** Open loop: sends every request due by now (never one due after the window), one per free connection. */
@@ -136,6 +149,9 @@ final class LoadLane extends VerticleBase {
   }
 
   private void send(long intended) {
+    if (closed) {
+      return;
+    }
     outstanding++;
     Buffer body = EventBodies.of(spec.eventsPerRequest());
     client.request(request)
@@ -155,6 +171,7 @@ final class LoadLane extends VerticleBase {
     outstanding--;
     if (ar.succeeded() && ar.result().status() == 200) {
       recordSuccess(intended, now);
+      listener.answered(intended, ar.result().body());
     } else if (ar.succeeded()) {
       stats.recordError("HTTP " + ar.result().status(), ar.result().body().toString(), 1);
     } else {

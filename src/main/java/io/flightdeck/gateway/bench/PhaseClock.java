@@ -14,8 +14,8 @@ final class PhaseClock {
   }
 
   /**
-   * @param onOpen told the window's start ({@link System#nanoTime()}), right after the CPU sample
-   * @param onClose told the window's end, right after the CPU sample
+   * @param onOpen told the window's start ({@link System#nanoTime()}), right before the CPU is read
+   * @param onClose told the window's end, right before the CPU is read
    */
   static Future<CpuProbe.Usage> run(Vertx vertx, Timing timing, CpuProbe probe, LongConsumer onOpen,
                                     LongConsumer onClose) {
@@ -29,9 +29,11 @@ final class PhaseClock {
   private static Future<CpuProbe.Sample> sample(Vertx vertx, CpuProbe probe, LongConsumer edge) {
     // reading /proc for every PostgreSQL process takes a few milliseconds: not on an event loop
     return vertx.executeBlocking(() -> {
-      CpuProbe.Sample s = probe.sample();
-      edge.accept(s.nanoTime());
-      return s;
+      // the edge is published before the /proc reads, which take milliseconds: whatever the lanes (and the live
+      // phases' subscribers) judge in between is judged against the new edge, not the old one
+      long t = System.nanoTime();
+      edge.accept(t);
+      return probe.sample(t);
     }, false);
   }
 }

@@ -59,6 +59,7 @@ final class Report {
     results();
     lag();
     rebuild();
+    live();
     targets();
     new ReportNotes(md, ctx, r).write();
     return md.toString();
@@ -186,6 +187,68 @@ final class Report {
         + cores(b.cpu().postgres()) + ", this benchmark's JVM " + cores(b.cpu().generator()) + ", machine "
         + cores(b.cpu().machine()) + " of " + ctx.machine().cores() + ".");
     line("");
+  }
+
+  private void live() {
+    LivePhase.Delivery d = r.live();
+    LivePhase.Delivery m = r.liveMax();
+    LivePhase.Idle idle = r.liveIdle();
+    line("### Live feed: SSE delivery to " + d.opened().wanted() + " subscribers, and " + idle.opened().wanted()
+        + " idle streams");
+    line("");
+    line("Each subscriber is its own HTTP/1.1 connection (`GET /v1/live`, read token) from this JVM; events are "
+        + "posted one per request. A delivery's latency runs from when its POST was due (open loop) or sent (closed "
+        + "loop) until the subscriber had read the whole SSE message, over every subscriber and every event due "
+        + "inside the window; \"expected\" is those events x the subscribers that connected. Deliveries/s counts "
+        + "the messages the subscribers received inside the window; messages per read, how many SSE messages one "
+        + "TCP read of a subscriber brought on average over the phase (the gateway writes each batch it reads from "
+        + "the store to each stream at once, so this shows how much it batched).");
+    line("");
+    line("| phase | subscribers | events/s posted | deliveries/s | expected | received | missing | duplicates "
+        + "| cut off | messages per read | p50 ms | p99 ms | p99.9 ms | max ms | ack p99 ms "
+        + "| CPU load generator + subscribers | CPU gateway | CPU PostgreSQL | CPU machine |");
+    line("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        + "| ---: | ---: | ---: | ---: |");
+    for (LivePhase.Delivery p : List.of(d, m)) {
+      LoadResult l = p.ingest();
+      row(p.name(), p.opened().connected(), BenchText.num("%.0f", l.eventsPerSecond()),
+          BenchText.num("%.0f", p.deliveriesPerSecond()), p.expectedDeliveries(),
+          p.stats().windowEventsReceived, p.missing(), p.stats().duplicates, p.stats().ended,
+          BenchText.num("%.1f", p.messagesPerRead()), ms(p.latencyMs(50)), ms(p.latencyMs(99)),
+          ms(p.latencyMs(99.9)), ms(p.maxLatencyMs()), ms(l.latencyMs(99)), cpuCells(l.cpu()));
+    }
+    line("");
+    line("The gateway's cores by kind of thread inside the window: at " + BenchText.num("%.0f", d.ingest().spec()
+        .ratePerSecond()) + " events/s " + LivePhase.threads(d.gatewayThreads()) + "; at the maximum "
+        + LivePhase.threads(m.gatewayThreads()) + ". The machine's interrupt time (irq + softirq in /proc/stat, "
+        + "where loopback TCP's receive path runs; part of \"CPU machine\", and partly also charged to the process "
+        + "it interrupted): " + cores(d.interrupts()) + " and " + cores(m.interrupts()) + " cores. At the maximum "
+        + "each subscriber received "
+        + BenchText.num("%.0f", m.deliveriesPerSecond() / Math.max(1, m.opened().connected()))
+        + " events/s; " + (m.stats().ended == 0 ? "no stream was cut off as slow."
+            : m.stats().ended + " streams ended (the gateway cuts off a subscriber that lets more than "
+                + "live.maxBufferBytes pile up: " + m.stats().firstEnd + ")."));
+    line("");
+    line("Idle streams: " + idle.opened().connected() + " of " + idle.opened().wanted() + " opened (each had its `: "
+        + "connected` comment) in " + BenchText.num("%.1f s", idle.opened().seconds()) + " on one gateway process; "
+        + "memory read " + LivePhase.SETTLE_MS / 1000 + " s later:");
+    line("");
+    line("| gateway | RSS (VmRSS) | peak RSS (VmHWM) | heap used | heap committed |");
+    line("| --- | ---: | ---: | ---: | ---: |");
+    memoryRow("ready, no stream open (after a full GC)", idle.before());
+    memoryRow("with the " + idle.opened().connected() + " streams open", idle.with());
+    memoryRow("the same, after a full GC (live heap)", idle.withAfterGc());
+    line("");
+    line("Per stream: " + BenchText.num("%.1f KiB", idle.rssPerConnectionKib()) + " of RSS, "
+        + BenchText.num("%.1f KiB", idle.heapPerConnectionKib()) + " of live heap. Then one event was posted: it "
+        + "reached " + idle.probe().latencyMicros.getTotalCount() + " of the " + idle.opened().connected()
+        + " streams, the last " + BenchText.num("%.1f ms", idle.probeMs()) + " after its POST was sent.");
+    line("");
+  }
+
+  private void memoryRow(String what, ProcessMemory.Snapshot s) {
+    row(what, ProcessMemory.mib(s.rssKib()), ProcessMemory.mib(s.peakRssKib()), ProcessMemory.mib(s.heapUsedKib()),
+        ProcessMemory.mib(s.heapCommittedKib()));
   }
 
   static String threads(RebuildPhase.Result b) {

@@ -84,7 +84,9 @@ final class ReportNotes {
             : "CHECKPOINT was refused (" + r.checkpointRefused() + "), so a phase may pay for an earlier one's WAL."));
     bullet("Gateway settings changed for the benchmark, so the benchmark measures the gateway and not a limit: "
         + String.join(", ", new TreeMap<>(GatewayUnderTest.OVERRIDES).keySet()) + " (the demo site's rate limit "
-        + "raised to 10M events/s, the append queue to 1M events)." + inherited());
+        + "raised to 10M events/s, the append queue to 1M events, http.maxConnections and live.maxConnections from "
+        + "10,000 to " + GatewayUnderTest.MAX_CONNECTIONS + " so the idle phase's 10,000 streams fit next to the "
+        + "other connections)." + inherited());
     bullet("Each phase: " + ctx.options().warmup().toSeconds() + " s warm-up (not counted), then a "
         + ctx.options().measure().toSeconds() + " s window. Throughput counts the 200 answers that arrive inside "
         + "the window. CPU is read from /proc at the window's edges: the load generator is this JVM's process CPU "
@@ -123,8 +125,54 @@ final class ReportNotes {
         + "the head, so the time is at most one poll long. Rate = events / that time. CPU is read from /proc at "
         + "both ends (the gateway also by kind of thread); each projection's PostgreSQL backend is found by its "
         + "application_name. Afterwards the read models are checked against the store (see Checks).");
+    liveMethod();
     bullet("Only a 200 counts; every other status or failure is counted as an error.");
     line("");
+  }
+
+  private void liveMethod() {
+    LivePhase.Delivery d = r.live();
+    LivePhase.Delivery m = r.liveMax();
+    LivePhase.Idle idle = r.liveIdle();
+    bullet("Live feed, each part on a fresh database and a fresh gateway. Subscribers: this JVM, on a Vert.x "
+        + "instance of their own with " + LiveSubscribers.LOOPS + " event loops (the load generator keeps its one "
+        + "loop to itself), each subscriber a plain TCP connection that sends `GET /v1/live` (HTTP/1.1, "
+        + "`Authorization: Bearer` with the read token) and parses the answer incrementally from Netty's read "
+        + "buffers: status line, chunked coding, and of the SSE stream only the `: connected` comment, the `id:` "
+        + "line (the event's position) and the blank line that ends a message, with one clock read per TCP read; "
+        + "nothing is allocated per message. Connections open " + SubscriberGroup.MAX_CONNECTING + " at a time "
+        + "per loop; a subscriber counts as connected at its `: connected` comment. Every subscriber is connected "
+        + "before the first event is posted, so each must receive every event.");
+    bullet("Delivery latency: " + d.opened().wanted() + " subscribers; single events posted open loop at "
+        + BenchText.num("%.0f", d.ingest().spec().ratePerSecond()) + "/s on " + d.ingest().spec().connections()
+        + " connections (the machinery of the open-loop phase: due on a fixed schedule, no coordinated omission): "
+        + "first a ramp at " + Verdict.percent(LivePhase.RAMP_SHARE) + " of that rate for "
+        + ctx.options().warmup().toSeconds() + " s (from a cold start at the full rate, the gateway, still compiling "
+        + "its fan-out path, fell behind and spent the whole window draining the backlog), then "
+        + ctx.options().warmup().toSeconds() + " s warm-up at the full rate, then the " + ctx.options().measure()
+        .toSeconds() + " s window. "
+        + "Each 200 answer's position is logged with the time its POST was due; each delivery's latency is "
+        + "arrival - due. The message can arrive before its POST's answer does (the answer is sent after the "
+        + "commit, the live feed reads the commit independently): such deliveries are parked and matched once the "
+        + "answer is in. After the window the posting stops and the subscribers get up to " + LivePhase.DRAIN_MS
+        / 1000 + " s to receive the last acknowledged event; then every subscriber's received positions (a bit "
+        + "per position) are checked against every event due inside the window: missing, duplicate and "
+        + "out-of-order deliveries are counted, the latency histogram (HdrHistogram, 3 digits) holds one value "
+        + "per delivery of those events.");
+    bullet("Maximum deliveries: the same subscribers and method (no ramp: a closed loop never sends more than is "
+        + "acknowledged); single events posted by a closed loop of "
+        + m.ingest().spec().connections() + " connections (each posts its next event when the previous is "
+        + "acknowledged), so ingest runs as fast as the gateway acknowledges while it also fans out. Deliveries/s "
+        + "= messages the subscribers received inside the window / its length; streams that end while the phase "
+        + "runs are counted as cut off (the gateway closes a subscriber that lets more than live.maxBufferBytes "
+        + "pile up unsent).");
+    bullet("Idle streams: " + idle.opened().wanted() + " subscribers as above on one gateway, nothing posted "
+        + "while they open. Before opening them (gateway ready) and " + LivePhase.SETTLE_MS / 1000 + " s after "
+        + "the last one had its `: connected` comment, the gateway's resident set is read from /proc/<pid>/status "
+        + "(VmRSS, and VmHWM, the peak since start) and its heap from `" + ProcessMemory.jcmdBinary()
+        + " <pid> GC.heap_info` (the same JDK); \"after a full GC\" runs `jcmd <pid> GC.run` first. The RSS target "
+        + "is judged on VmRSS with the streams open, before any forced GC. Last, one event is posted and every "
+        + "stream must receive it (it shows the streams are live, and how long reaching all of them takes).");
   }
 
   private static String inherited() {
@@ -164,6 +212,30 @@ final class ReportNotes {
           + " unique visitors (page_visitors: " + c.pageVisitors() + " rows), form_submissions holds " + c.formRows()
           + " rows, " + c.deadLetters() + " dead letters; gateway exit code " + b.gatewayExit() + "; "
           + (problems.isEmpty() ? "the read models are complete." : "problems: " + String.join("; ", problems) + "."));
+    }
+    for (LivePhase.Delivery d : new LivePhase.Delivery[] {r.live(), r.liveMax()}) {
+      if (d != null) {
+        SubscriberGroup.Stats s = d.stats();
+        LoadResult l = d.ingest();
+        String errors = l.errorCount() == 0 ? "no POST errors" : "POST errors: " + Report.errorList(l.errors(),
+            l.errorSamples());
+        bullet(d.name() + ": " + LivePhase.opened(d.opened()) + "; " + d.ackedEvents() + " events acknowledged, "
+            + d.storedEvents() + " stored, " + d.windowEvents() + " due inside the window; " + s.deliveries
+            + " deliveries in all; of the window's " + d.expectedDeliveries() + " expected, "
+            + s.windowEventsReceived + " received (" + s.latencyMicros.getTotalCount() + " in the latency "
+            + "histogram), " + s.missingIntact + " missing on streams never cut "
+            + "off, " + s.missingCutOff + " on the " + s.ended + " streams cut off" + (s.firstEnd == null ? ""
+                : " (" + s.firstEnd + ")") + ", " + s.subscribersMissing + " subscribers missed any; " + s.duplicates
+            + " duplicates, " + s.outOfOrder + " out of order, " + s.unmatched + " deliveries of events whose POST "
+            + "got no 200 answer; "
+            + (d.caughtUp() ? BenchText.num("every open stream had the last event %.2f s after the window", d
+                .drainSeconds()) : "NOT every open stream had the last event " + LivePhase.DRAIN_MS / 1000
+                + " s after the window") + "; gateway exit code " + d.gatewayExit() + "; " + errors + ".");
+      }
+    }
+    if (r.liveIdle() != null) {
+      LivePhase.Idle i = r.liveIdle();
+      bullet("idle streams: " + LivePhase.summary(i) + ".");
     }
     List<String> problems = Verdict.problems(r, ctx.options().smoke());
     bullet(problems.isEmpty() ? "No problems found." : "Problems: " + String.join("; ", problems));
