@@ -13,9 +13,11 @@ package io.flightdeck.gateway.config;
  * @param maxPendingBatches live batches held for one client while it catches up from the store; beyond it they
  *     are dropped and read from the store instead
  * @param stallTimeoutMs a resuming client that takes nothing of its catch-up for this long is disconnected
+ * @param minIntervalMs at most one read and fan-out of new events this often while they trickle in
  */
 public record LiveConfig(int maxConnections, int heartbeatSeconds, int retryMs, int maxBufferBytes,
-                         long pollIntervalMs, int catchUpPageSize, int maxPendingBatches, long stallTimeoutMs) {
+                         long pollIntervalMs, int catchUpPageSize, int maxPendingBatches, long stallTimeoutMs,
+                         long minIntervalMs) {
 
   static LiveConfig from(Section s) {
     return new LiveConfig(
@@ -26,6 +28,7 @@ public record LiveConfig(int maxConnections, int heartbeatSeconds, int retryMs, 
         s.number("pollIntervalMs", 1000, 10, 3_600_000),
         s.integer("catchUpPageSize", 500, 1, 10_000),
         s.integer("maxPendingBatches", 256, 1, 100_000),
-        s.number("stallTimeoutMs", 30_000, 100, 3_600_000));
+        s.number("stallTimeoutMs", 30_000, 100, 3_600_000),
+        s.number("minIntervalMs", 10, 0, 1000));
   }
 }

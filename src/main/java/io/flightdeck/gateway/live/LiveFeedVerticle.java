@@ -34,6 +34,7 @@ public final class LiveFeedVerticle extends VerticleBase {
   private int failures;
   /** When the first notification since the last read arrived: the start of the delivery latency. */
   private long wokenAt;
+  private long lastRead = System.nanoTime() - 1_000_000_000L;
 
   /** {@code published} is shared with the SSE connections: where a new subscriber starts. */
   public LiveFeedVerticle(EventStore store, LiveConfig config, AtomicLong published, LiveConnections connections) {
@@ -78,11 +79,26 @@ public final class LiveFeedVerticle extends VerticleBase {
       return;
     }
     busy = true;
-    read();
+    readWithinRate();
+  }
+
+  /**
+   * While events trickle in (a notification per append transaction), reads at most every {@code minIntervalMs}:
+   * each fan-out then carries everything that arrived meanwhile. The cost of a fan-out grows with the number of
+   * subscribers, not with the events it carries, so fewer, fuller batches keep delivery fast under load.
+   */
+  private void readWithinRate() {
+    long waitMs = config.minIntervalMs() - (System.nanoTime() - lastRead) / 1_000_000;
+    if (waitMs <= 0) {
+      vertx.runOnContext(v -> read());
+    } else {
+      vertx.setTimer(waitMs, id -> read());
+    }
   }
 
   private void read() {
     again = false;
+    lastRead = System.nanoTime();
     long notified = wokenAt == 0 ? System.nanoTime() : wokenAt;
     wokenAt = 0;
     long after = published.get();
@@ -100,8 +116,10 @@ public final class LiveFeedVerticle extends VerticleBase {
       if (!events.isEmpty()) {
         publish(after, events, notified);
       }
-      if (events.size() == PAGE || again) {
+      if (events.size() == PAGE) {
         vertx.runOnContext(v -> read());
+      } else if (again) {
+        readWithinRate();
       } else {
         busy = false;
       }
