@@ -4,16 +4,15 @@ import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertTha
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.microsoft.playwright.Browser;
 import com.microsoft.playwright.BrowserContext;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
 import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.assertions.LocatorAssertions;
 import com.microsoft.playwright.assertions.PlaywrightAssertions;
+import io.flightdeck.gateway.support.Chromium;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
@@ -21,8 +20,6 @@ import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.File;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -61,15 +58,10 @@ class DashboardBrowserIT {
 
   @BeforeAll
   static void start(TestDatabase db) {
-    Path chromium = chromium();
+    Path chromium = Chromium.executable("The dashboard's browser test");
     gateway = TestGateway.start(db);
-    playwright = Playwright.create(new Playwright.CreateOptions()
-        .setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-    browser = playwright.chromium().launch(new BrowserType.LaunchOptions()
-        .setExecutablePath(chromium)
-        .setHeadless(true)
-        .setArgs(List.of("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run")));
+    playwright = Chromium.playwright();
+    browser = Chromium.launch(playwright, chromium);
     PlaywrightAssertions.setDefaultAssertionTimeout(WAIT_MS);
   }
 
@@ -330,27 +322,5 @@ class DashboardBrowserIT {
     }
     Response r = to.http().postEvents(new JsonObject().put("events", batch));
     assertEquals(200, r.status(), r.body());
-  }
-
-  /** Debian's chromium on PATH (or FLIGHTDECK_CHROMIUM); never a browser downloaded by a test tool. */
-  private static Path chromium() {
-    String configured = System.getenv("FLIGHTDECK_CHROMIUM");
-    if (configured != null && !configured.isBlank()) {
-      Path path = Path.of(configured);
-      return Files.isExecutable(path) ? path
-          : fail("FLIGHTDECK_CHROMIUM=" + configured + " is not an executable file; unset it to use `chromium` on PATH "
-              + "(Debian: `apt-get install -y chromium`).");
-    }
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-      for (String name : List.of("chromium", "chromium-browser")) {
-        Path candidate = Path.of(dir, name);
-        if (Files.isExecutable(candidate)) {
-          return candidate;
-        }
-      }
-    }
-    return fail("The dashboard's browser test needs Chromium and found no `chromium` on PATH. Install Debian's: "
-        + "`apt-get update && apt-get install -y chromium` (`make test` and .ci/run install it), or set "
-        + "FLIGHTDECK_CHROMIUM to a Chromium binary. The test never downloads a browser of its own.");
   }
 }

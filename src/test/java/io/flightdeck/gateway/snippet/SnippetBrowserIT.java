@@ -10,11 +10,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.microsoft.playwright.APIResponse;
 import com.microsoft.playwright.Browser;
 import com.microsoft.playwright.BrowserContext;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Page;
 import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.Request;
 import com.microsoft.playwright.Route;
+import io.flightdeck.gateway.support.Chromium;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
@@ -22,13 +22,11 @@ import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -81,16 +79,11 @@ class SnippetBrowserIT {
 
   @BeforeAll
   static void start(TestDatabase db) {
-    Path chromium = chromium();
+    Path chromium = Chromium.executable("The snippet's browser test");
     gateway = TestGateway.start(db);
     site = new TestSite(gateway.http().base());
-    playwright = Playwright.create(new Playwright.CreateOptions()
-        .setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-    browser = playwright.chromium().launch(new BrowserType.LaunchOptions()
-        .setExecutablePath(chromium)
-        .setHeadless(true)
-        .setArgs(List.of("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run")));
+    playwright = Chromium.playwright();
+    browser = Chromium.launch(playwright, chromium);
   }
 
   @AfterAll
@@ -665,27 +658,5 @@ class SnippetBrowserIT {
   private void assertProvokedErrorsOnly() {
     consoleErrors.forEach(e -> assertTrue(PROVOKED.matcher(e).find(), "unexpected console error: " + e));
     assertTrue(pageErrors.isEmpty(), () -> "uncaught errors: " + pageErrors);
-  }
-
-  /** Debian's chromium on PATH (or FLIGHTDECK_CHROMIUM); never a browser downloaded by a test tool. */
-  private static Path chromium() {
-    String configured = System.getenv("FLIGHTDECK_CHROMIUM");
-    if (configured != null && !configured.isBlank()) {
-      Path path = Path.of(configured);
-      return Files.isExecutable(path) ? path
-          : fail("FLIGHTDECK_CHROMIUM=" + configured + " is not an executable file; unset it to use `chromium` on PATH "
-              + "(Debian: `apt-get install -y chromium`).");
-    }
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-      for (String name : List.of("chromium", "chromium-browser")) {
-        Path candidate = Path.of(dir, name);
-        if (Files.isExecutable(candidate)) {
-          return candidate;
-        }
-      }
-    }
-    return fail("The snippet's browser test needs Chromium and found no `chromium` on PATH. Install Debian's: "
-        + "`apt-get update && apt-get install -y chromium` (`make test` and .ci/run install it), or set "
-        + "FLIGHTDECK_CHROMIUM to a Chromium binary. The test never downloads a browser of its own.");
   }
 }
