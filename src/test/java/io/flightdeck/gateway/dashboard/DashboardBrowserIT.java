@@ -18,7 +18,6 @@ import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -316,11 +315,6 @@ class DashboardBrowserIT {
   }
 
   private static void post(TestGateway to, JsonObject... events) {
-    JsonArray batch = new JsonArray();
-    for (JsonObject e : events) {
-      batch.add(e);
-    }
-    Response r = to.http().postEvents(new JsonObject().put("events", batch));
-    assertEquals(200, r.status(), r.body());
+    to.http().postBatch(events);
   }
 }

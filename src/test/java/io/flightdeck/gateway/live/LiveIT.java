@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.HttpTestClient;
-import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.SseTestClient;
 import io.flightdeck.gateway.support.SseTestClient.Message;
@@ -40,13 +39,7 @@ class LiveIT {
   }
 
   static JsonArray post(JsonObject... events) {
-    JsonArray batch = new JsonArray();
-    for (JsonObject e : events) {
-      batch.add(e);
-    }
-    Response r = gateway.http().postEvents(new JsonObject().put("events", batch));
-    assertEquals(200, r.status(), r.body());
-    return r.results();
+    return gateway.http().postBatch(events);
   }
 
   @Test

@@ -62,12 +62,7 @@ class ProjectionEngineIT {
   }
 
   static void post(JsonObject... events) {
-    JsonArray batch = new JsonArray();
-    for (JsonObject e : events) {
-      batch.add(e);
-    }
-    Response r = gateway.http().postEvents(new JsonObject().put("events", batch));
-    assertEquals(200, r.status(), r.body());
+    gateway.http().postBatch(events);
   }
 
   static JsonObject projection(String name) {

@@ -41,12 +41,7 @@ class ProjectionsIT {
   }
 
   static void post(JsonObject... events) {
-    JsonArray batch = new JsonArray();
-    for (JsonObject e : events) {
-      batch.add(e);
-    }
-    Response r = gateway.http().postEvents(new JsonObject().put("events", batch));
-    assertEquals(200, r.status(), r.body());
+    gateway.http().postBatch(events);
   }
 
   static JsonObject at(JsonObject event, String occurredAt) {

@@ -76,6 +76,19 @@ public final class HttpTestClient {
         .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
   }
 
+  /** POSTs {@code {"events": [...]}}, fails the test unless it is answered 200, and answers the results. */
+  public JsonArray postBatch(JsonObject... events) {
+    JsonArray batch = new JsonArray();
+    for (JsonObject e : events) {
+      batch.add(e);
+    }
+    Response r = postEvents(new JsonObject().put("events", batch));
+    if (r.status() != 200) {
+      throw new AssertionError("expected 200 for the batch, got " + r.status() + ": " + r.body());
+    }
+    return r.results();
+  }
+
   /** GET with the demo read token. */
   public Response getWithReadToken(String path) {
     return send(request(path).header("Authorization", "Bearer " + TestGateway.READ_TOKEN).GET());
