@@ -102,7 +102,10 @@ final class ReportNotes {
         + "each one's ack latency counts from when it was due, not when it was sent, so a stall delays and "
         + "charges every request behind it (no coordinated omission). At most one request per connection is "
         + "outstanding; requests due while all are busy wait in the generator and their wait counts. "
-        + "HdrHistogram, 3 significant digits, requests due inside the window.");
+        + "HdrHistogram, 3 significant digits, requests due inside the window. Before its warm-up, the fresh "
+        + "gateway gets " + Verdict.percent(LivePhase.RAMP_SHARE) + " of the rate for one warm-up's length: from a "
+        + "cold start at the full rate it falls behind while it compiles, and the backlog would be measured "
+        + "instead of the steady state.");
     bullet("Projection lag: a further open-loop phase like the one above, at " + Verdict.percent(BenchRun.LAG_SHARE)
         + " of the single-event maximum, on a fresh database with the projections running in the gateway as "
         + "shipped (all events PageViewed, so form-submissions has nothing to apply and only moves its checkpoint). "

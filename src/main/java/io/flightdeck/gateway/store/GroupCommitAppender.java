@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
 public final class GroupCommitAppender extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(GroupCommitAppender.class);
+  private static final long SLOW_TRANSACTION_MS = 250;
 
   private final PgAppendTransaction transaction;
   private final AppenderConfig config;
@@ -110,7 +111,14 @@ public final class GroupCommitAppender extends VerticleBase {
   }
 
   private void run(AppendGroup group, int attempt) {
+    long started = System.nanoTime();
     transaction.run(group.distinctEvents(), group.checked()).onComplete(ar -> {
+      long tookMs = (System.nanoTime() - started) / 1_000_000;
+      if (tookMs >= SLOW_TRANSACTION_MS) {
+        // a commit this slow stalls every request behind it: say so, for whoever reads a latency spike
+        LOG.warn("append transaction of {} events took {} ms ({})", group.eventCount(), tookMs,
+            ar.succeeded() ? "committed" : "failed");
+      }
       if (ar.succeeded()) {
         metrics.batchSize().record(group.eventCount());
         try {
