@@ -86,8 +86,8 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/dashboard/*").handler(dashboard);
     // the tracking snippet (docs/SNIPPET.md): the current one, and this build's under its content hash
     SnippetHandler snippet = SnippetHandler.shared();
-    router.get("/fd.js").handler(snippet::latest);
-    router.get(snippet.pinnedPath()).handler(snippet::pinned);
+    router.route("/fd.js").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(snippet::latest);
+    router.route(snippet.pinnedPath()).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(snippet::pinned);
 
     accessLog.learn(router);
     router.route().failureHandler(failures);

@@ -2,6 +2,7 @@ package io.flightdeck.gateway.api;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.io.ByteArrayOutputStream;
@@ -94,10 +95,16 @@ public final class SnippetHandler {
       return;
     }
     response.putHeader(HttpHeaders.CONTENT_TYPE, CONTENT_TYPE);
+    Buffer body = plain;
     if (acceptsGzip(ctx.request().getHeader(HttpHeaders.ACCEPT_ENCODING))) {
-      response.putHeader(HttpHeaders.CONTENT_ENCODING, "gzip").end(gzipped);
+      response.putHeader(HttpHeaders.CONTENT_ENCODING, "gzip");
+      body = gzipped;
+    }
+    if (ctx.request().method() == HttpMethod.HEAD) {
+      // the headers a GET would get, the length included, and no body
+      response.putHeader(HttpHeaders.CONTENT_LENGTH, String.valueOf(body.length())).end();
     } else {
-      response.end(plain);
+      response.end(body);
     }
   }
 

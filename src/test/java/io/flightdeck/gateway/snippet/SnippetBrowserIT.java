@@ -146,6 +146,11 @@ class SnippetBrowserIT {
     String etag = gz.headers().firstValue("ETag").orElseThrow();
     String pinned = gz.headers().firstValue("Content-Location").orElseThrow();
     assertTrue(pinned.matches("/fd\\.[0-9a-f]{16}\\.js"), pinned);
+    HttpResponse<byte[]> head = http.send(HttpRequest.newBuilder(URI.create(gateway.http().base() + "/fd.js"))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(200, head.statusCode(), "HEAD answers like GET, without the body");
+    assertEquals(0, head.body().length);
+    assertEquals(etag, head.headers().firstValue("ETag").orElse(null));
     assertEquals("W/\"" + pinned.substring(4, 20) + "\"", etag);
     String script = new String(new GZIPInputStream(new ByteArrayInputStream(gz.body())).readAllBytes(),
         StandardCharsets.UTF_8);
