@@ -5,6 +5,7 @@ import io.flightdeck.gateway.config.ConfigLoader;
 import io.flightdeck.gateway.config.GatewayConfig;
 import io.flightdeck.gateway.metrics.MeteredVertx;
 import io.vertx.core.Vertx;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -32,17 +33,18 @@ public final class Main {
       LOG.warn("*** DEMO SECRETS IN USE: {} still hold the shipped demo values. Anyone can read your events. "
           + "Set real secrets (see conf/gateway.yaml) before exposing this gateway. ***", config.demoSecrets());
     }
-    Gateway gateway;
+    CompletableFuture<Gateway> starting = Gateway.start(vertx, metered.registry(), config).toCompletionStage()
+        .toCompletableFuture();
+    // installed before the gateway listens: a SIGTERM right after the "listening" line must still drain and exit 0
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(vertx, starting), "flightdeck-shutdown"));
     try {
-      gateway = Gateway.start(vertx, metered.registry(), config).toCompletionStage().toCompletableFuture().get();
+      starting.get();
     } catch (ExecutionException | InterruptedException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       LOG.error("gateway failed to start: {}", cause.getMessage(), cause);
       System.err.println("flightdeck: failed to start: " + cause.getMessage());
       Runtime.getRuntime().halt(1);
-      return;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(vertx, gateway), "flightdeck-shutdown"));
   }
 
   private static GatewayConfig loadConfig(Vertx vertx) {
@@ -58,11 +60,15 @@ public final class Main {
   }
 
   /** Runs on SIGTERM/SIGINT: drain, close, and exit 0 even if the JVM would report the signal. */
-  private static void shutdown(Vertx vertx, Gateway gateway) {
+  private static void shutdown(Vertx vertx, CompletableFuture<Gateway> starting) {
     long start = System.nanoTime();
     LOG.info("shutting down: no new requests; finishing in-flight appends");
     try {
-      gateway.stop().toCompletionStage().toCompletableFuture().get(SHUTDOWN_BUDGET_MS - 1000, TimeUnit.MILLISECONDS);
+      // a gateway still starting finishes its start first (bounded by the budget), then stops like any other
+      long budget = SHUTDOWN_BUDGET_MS - 1000;
+      Gateway gateway = starting.get(budget, TimeUnit.MILLISECONDS);
+      long left = budget - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      gateway.stop().toCompletionStage().toCompletableFuture().get(Math.max(100, left), TimeUnit.MILLISECONDS);
       LOG.info("drained in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
     } catch (TimeoutException e) {
       LOG.warn("drain did not finish within the shutdown budget; closing anyway");
