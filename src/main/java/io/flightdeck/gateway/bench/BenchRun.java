@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The benchmark's phases in order: C_db with pgbench, then the gateway under closed-loop single events, closed-
@@ -43,7 +44,7 @@ final class BenchRun {
   record Results(BenchDatabases.ServerInfo server, PgBench.Result cdb, GatewayPhase single,
                  List<GatewayPhase> batches, GatewayPhase openLoop, LagPhase lag, RebuildPhase.Result rebuild,
                  LivePhase.Delivery live, LivePhase.Delivery liveMax, LivePhase.Idle liveIdle,
-                 double singleMax, String checkpointRefused) {
+                 double singleMax, String checkpointRefused, List<GatewayPhase> ingestAlone) {
 
     GatewayPhase bestBatch() {
       return batches.stream().max(Comparator.comparingDouble(p -> p.load().eventsPerSecond())).orElse(null);
@@ -62,6 +63,7 @@ final class BenchRun {
       if (lag != null) {
         all.add(lag.phase());
       }
+      all.addAll(ingestAlone);
       return all;
     }
   }
@@ -77,6 +79,8 @@ final class BenchRun {
   private PgBench.Result cdb;
   private GatewayPhase single;
   private final List<GatewayPhase> batches = new ArrayList<>();
+  /** The single-event and best-batch maxima again with no projection running: what ingest costs on its own. */
+  private final List<GatewayPhase> ingestAlone = new ArrayList<>();
   private GatewayPhase openLoop;
   private LagPhase lag;
   private RebuildPhase.Result rebuild;
@@ -96,7 +100,7 @@ final class BenchRun {
   Future<Results> run() {
     return databases.serverInfo().compose(server -> phases(server)
         .map(v -> new Results(server, cdb, single, List.copyOf(batches), openLoop, lag, rebuild, live, liveMax,
-            liveIdle, singleMax(), databases.checkpointRefused())));
+            liveIdle, singleMax(), databases.checkpointRefused(), List.copyOf(ingestAlone))));
   }
 
   private Future<Void> phases(BenchDatabases.ServerInfo server) {
@@ -122,6 +126,15 @@ final class BenchRun {
         LoadSpec batch = LoadSpec.closedLoop("batch" + BATCH_SIZE, connections, BATCH_SIZE);
         chain = chain.compose(v -> onFreshGateway(batch, postmasterPid)).map(p -> {
           batches.add(p);
+          return null;
+        });
+      }
+    }
+    if (options.runs(Phase.BATCHES) && options.runs(Phase.SINGLE) && !options.smoke()) {
+      for (LoadSpec alone : List.of(LoadSpec.closedLoop("single" + NO_PROJECTIONS, SINGLE_CONNECTIONS, 1),
+          LoadSpec.closedLoop("batch" + BATCH_SIZE + NO_PROJECTIONS, 8, BATCH_SIZE))) {
+        chain = chain.compose(v -> onFreshGateway(alone, postmasterPid)).map(p -> {
+          ingestAlone.add(p);
           return null;
         });
       }
@@ -217,7 +230,8 @@ final class BenchRun {
     String label = spec.name() + "_c" + spec.connections();
     System.out.println(describe(spec) + ": starting the gateway on a fresh database");
     return databases.createFresh(label).compose(url -> GatewayUnderTest
-        .start(vertx, options.jar(), url, workDir.resolve("gateway-" + label + ".log"))
+        .start(vertx, options.jar(), url, workDir.resolve("gateway-" + label + ".log"),
+            spec.name().endsWith(NO_PROJECTIONS) ? Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false") : Map.of())
         .compose(gateway -> measure(gateway, url, spec, postmasterPid, sampleLag))
         .compose(phase -> databases.countEvents(url).map(stored -> new LagPhase(
             new GatewayPhase(phase.phase().load(), stored, phase.phase().gatewayExit()), phase.lag())))
@@ -276,10 +290,14 @@ final class BenchRun {
     }));
   }
 
+  /** A load spec named with this suffix runs against a gateway with projections.enabled=false. */
+  static final String NO_PROJECTIONS = "-noproj";
+
   static String describe(LoadSpec spec) {
     String what = spec.eventsPerRequest() == 1 ? "single events" : spec.eventsPerRequest() + "-event batches";
     String loop = spec.openLoop() ? BenchText.num("open loop at %.0f req/s", spec.ratePerSecond()) : "closed loop";
     String lag = LAG_PHASE.equals(spec.name()) ? ", projection lag sampled" : "";
-    return what + ", " + spec.connections() + " connections, " + loop + lag;
+    String alone = spec.name().endsWith(NO_PROJECTIONS) ? ", no projections (ingest alone)" : "";
+    return what + ", " + spec.connections() + " connections, " + loop + lag + alone;
   }
 }

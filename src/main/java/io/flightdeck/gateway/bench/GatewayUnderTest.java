@@ -58,12 +58,18 @@ final class GatewayUnderTest {
 
   /** Starts the gateway on {@code dbUrl} and answers once {@code /health/ready} says 200. */
   static Future<GatewayUnderTest> start(Vertx vertx, Path jar, String dbUrl, Path logFile) {
-    return launch(vertx, jar, dbUrl, logFile).compose(GatewayUnderTest::whenReady);
+    return start(vertx, jar, dbUrl, logFile, Map.of());
+  }
+
+  /** The same with further {@code FLIGHTDECK_*} settings for this one gateway (a variant of the shipped config). */
+  static Future<GatewayUnderTest> start(Vertx vertx, Path jar, String dbUrl, Path logFile, Map<String, String> env) {
+    return vertx.executeBlocking(() -> launchNow(vertx, jar, dbUrl, logFile, env), false)
+        .compose(GatewayUnderTest::whenReady);
   }
 
   /** Starts the gateway process and answers at once, before it is ready (see {@link #whenReady()}). */
   static Future<GatewayUnderTest> launch(Vertx vertx, Path jar, String dbUrl, Path logFile) {
-    return vertx.executeBlocking(() -> launchNow(vertx, jar, dbUrl, logFile), false);
+    return vertx.executeBlocking(() -> launchNow(vertx, jar, dbUrl, logFile, Map.of()), false);
   }
 
   /** Answers this gateway once {@code /health/ready} says 200; stops it when it never does. */
@@ -73,7 +79,8 @@ final class GatewayUnderTest {
         .recover(e -> stop().transform(v -> Future.<GatewayUnderTest>failedFuture(e)));
   }
 
-  private static GatewayUnderTest launchNow(Vertx vertx, Path jar, String dbUrl, Path logFile) throws IOException {
+  private static GatewayUnderTest launchNow(Vertx vertx, Path jar, String dbUrl, Path logFile,
+                                             Map<String, String> variant) throws IOException {
     if (!Files.isReadable(jar)) {
       throw new IllegalStateException("no gateway jar at " + jar.toAbsolutePath() + " (build it, or pass --jar)");
     }
@@ -94,6 +101,7 @@ final class GatewayUnderTest {
     env.putAll(OVERRIDES);
     env.put("FLIGHTDECK_DB_URL", dbUrl);
     env.put("FLIGHTDECK_HTTP_PORT", Integer.toString(port));
+    env.putAll(variant);
     return new GatewayUnderTest(vertx, pb.start(), port, logFile);
   }
 
