@@ -24,7 +24,6 @@ import io.flightdeck.gateway.live.LiveFeedVerticle;
 import io.flightdeck.gateway.live.LiveHub;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.metrics.MeteredVertx;
-import io.flightdeck.gateway.metrics.MetricsEndpoint;
 import io.flightdeck.gateway.metrics.MetricsVerticle;
 import io.flightdeck.gateway.projection.ProjectionAdmin;
 import io.flightdeck.gateway.projection.ProjectionMetrics;
@@ -74,16 +73,21 @@ public final class Gateway {
   private ProjectionMetrics projectionMetrics;
   private String metricsId;
   private PgStoreListener listener;
-  private LiveConnections liveConnections;
+  private final EventSchemas schemas = EventSchemas.builtIn();
+  private final LiveConnections liveConnections;
+  private final ProjectionAdmin projectionAdmin;
+  private PgEventStore store;
 
-  private Gateway(Vertx vertx, Pool appendPool, Pool readPool, AtomicBoolean draining,
-                  PrometheusMeterRegistry registry) {
+  private Gateway(Vertx vertx, Pool appendPool, Pool readPool, PrometheusMeterRegistry registry,
+                  GatewayConfig config) {
     this.vertx = vertx;
     this.appendPool = appendPool;
     this.readPool = readPool;
-    this.draining = draining;
+    this.draining = new AtomicBoolean();
     this.registry = registry;
-    this.metrics = new GatewayMetrics(registry, EventSchemas.builtIn()::knowsType);
+    this.metrics = new GatewayMetrics(registry, schemas::knowsType);
+    this.liveConnections = new LiveConnections(config.live().maxConnections(), metrics);
+    this.projectionAdmin = new ProjectionAdmin(readPool, projections.projections());
     metrics.gauge(GatewayMetrics.STORE_HEAD, "Highest store position this process has seen committed", livePosition,
         AtomicLong::get);
   }
@@ -115,8 +119,9 @@ public final class Gateway {
             .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
             .setName("flightdeck-read"),
         new PgConnectOptions(connect).addProperty("application_name", "flightdeck-read"));
-    Gateway gateway = new Gateway(vertx, appendPool, readPool, new AtomicBoolean(), registry);
+    Gateway gateway = new Gateway(vertx, appendPool, readPool, registry, config);
     gateway.appender = PgEventStore.newAppender(appendPool, config.appender(), gateway.metrics);
+    gateway.store = new PgEventStore(readPool, gateway.appender);
     return vertx.deployVerticle(gateway.appender)
         .compose(id -> {
           gateway.appenderId = id;
@@ -128,28 +133,19 @@ public final class Gateway {
           return gateway.projections.start(vertx, readPool, connect, config.projections(), gateway.metrics);
         })
         .compose(v -> gateway.startMetrics(config))
-        .compose(v -> vertx.deployVerticle(new LiveFeedVerticle(new PgEventStore(readPool, gateway.appender),
-            config.live(), gateway.livePosition, gateway.liveConnections(config))))
+        .compose(v -> vertx.deployVerticle(new LiveFeedVerticle(gateway.store, config.live(), gateway.livePosition,
+            gateway.liveConnections)))
         .compose(id -> {
           gateway.liveFeedId = id;
-          return Future.succeededFuture();
+          return gateway.deployHttp(config, schemaVersion);
         })
-        .compose(v -> gateway.deployHttp(config, schemaVersion))
         .onSuccess(g -> LOG.info("gateway listening on port {} (schema {})", g.port, schemaVersion))
         .recover(e -> gateway.stop().transform(ignored -> Future.failedFuture(e)));
   }
 
-  private LiveConnections liveConnections(GatewayConfig config) {
-    if (liveConnections == null) {
-      liveConnections = new LiveConnections(config.live().maxConnections(), metrics);
-    }
-    return liveConnections;
-  }
-
   private Future<Void> startMetrics(GatewayConfig config) {
     projectionMetrics = new ProjectionMetrics(metrics, List.copyOf(projections.projections().keySet()));
-    projectionMetrics.start(vertx, new ProjectionAdmin(readPool, projections.projections()),
-        config.metrics().sampleIntervalMs());
+    projectionMetrics.start(vertx, projectionAdmin, config.metrics().sampleIntervalMs());
     if (config.metrics().port() == 0) {
       return Future.succeededFuture();
     }
@@ -177,22 +173,19 @@ public final class Gateway {
   }
 
   private Future<Gateway> deployHttp(GatewayConfig config, String schemaVersion) {
-    EventSchemas schemas = EventSchemas.builtIn();
     Sites sites = new Sites(config.sites());
     var mapper = JsonLimits.ingestMapper(config.ingest());
-    PgEventStore store = new PgEventStore(readPool, appender);
-    LiveConnections liveConnections = liveConnections(config);
     IngestPipeline ingest =
         new IngestPipeline(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store,
             metrics);
     GatewayServices services = new GatewayServices(config, sites, schemas, new IngestHandler(ingest),
         new SegmentHandler(ingest, new SegmentMapper(schemas, config.ingest())),
         new ReadHandlers(store), new ReadModelHandlers(new ReadModels(readPool)),
-        new AdminHandlers(new ProjectionAdmin(readPool, projections.projections())),
+        new AdminHandlers(projectionAdmin),
         new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics::latest),
         new ConnectionLimit(config.http().maxConnections()),
         hubVertx -> new LiveHub(hubVertx, store, config.live(), livePosition, liveConnections),
-        config.metrics().port() == 0 ? MetricsEndpoint.handlers(config.metrics(), registry) : null, metrics);
+        registry, metrics);
     int instances = config.http().instances() > 0 ? config.http().instances()
         : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     // port 0 means "any free port": Vert.x shares one random port among instances only when asked for -1

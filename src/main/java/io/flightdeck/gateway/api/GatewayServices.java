@@ -7,19 +7,18 @@ import io.flightdeck.gateway.ingest.Sites;
 import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.live.LiveHub;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
-import io.vertx.core.Handler;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
-import io.vertx.ext.web.RoutingContext;
 import java.util.function.Function;
 
 /**
  * What the HTTP verticles share: built once, thread-safe, handed to every instance. {@code liveHubs} makes each
- * instance its own hub of SSE connections, on its own event loop. {@code metrics}: the /metrics handlers when it is
- * served on the main port, else null.
+ * instance its own hub of SSE connections, on its own event loop. {@code registry} is what /metrics scrapes when
+ * it is served on the main port.
  */
 public record GatewayServices(GatewayConfig config, Sites sites, EventSchemas schemas, IngestHandler ingest,
                               SegmentHandler segment, ReadHandlers reads, ReadModelHandlers readModels, AdminHandlers admin,
                               HealthHandlers health, ConnectionLimit connections,
-                              Function<Vertx, LiveHub> liveHubs, Handler<RoutingContext>[] metrics,
+                              Function<Vertx, LiveHub> liveHubs, PrometheusMeterRegistry registry,
                               GatewayMetrics gatewayMetrics) {
 }

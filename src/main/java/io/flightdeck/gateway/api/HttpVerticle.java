@@ -4,6 +4,7 @@ import io.flightdeck.gateway.config.HttpConfig;
 import io.flightdeck.gateway.ingest.IngestRoutes;
 import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.live.LiveHub;
+import io.flightdeck.gateway.metrics.MetricsEndpoint;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -11,7 +12,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.AllowForwardHeaders;
-import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -73,11 +73,8 @@ public final class HttpVerticle extends VerticleBase {
     router.post("/v1/admin/projections/:name/rebuild").handler(adminAuth).handler(services.admin()::rebuild);
     router.get("/v1/admin/dead-letters").handler(adminAuth).handler(services.admin()::deadLetters);
     router.post("/v1/admin/dead-letters/:id/retry").handler(adminAuth).handler(services.admin()::retry);
-    if (services.metrics() != null) {
-      Route metrics = router.get("/metrics");
-      for (Handler<RoutingContext> h : services.metrics()) {
-        metrics.handler(h);
-      }
+    if (services.config().metrics().port() == 0) {
+      MetricsEndpoint.route(router, services.config().metrics(), services.registry());
     }
     router.get("/health/live").handler(services.health()::live);
     router.get("/health/ready").handler(services.health()::ready);

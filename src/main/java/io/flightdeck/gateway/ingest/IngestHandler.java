@@ -47,10 +47,7 @@ public final class IngestHandler implements Handler<RoutingContext> {
     if (key == null) {
       key = ctx.request().getParam("writeKey");
     }
-    if (key == null && body.isObject() && body.get("writeKey") != null) {
-      key = body.get("writeKey").isTextual() ? body.get("writeKey").asText() : "";
-    }
-    return key;
+    return key != null ? key : IngestPipeline.bodyWriteKey(body);
   }
 
   private List<JsonNode> events(JsonNode body) {

@@ -73,6 +73,14 @@ public final class IngestPipeline {
         .orElseThrow(() -> new ApiError(401, "unknown_write_key", "the write key is not known"));
   }
 
+  /** The body's {@code writeKey} field: null when absent, empty (so "missing") when it is not a string. */
+  public static String bodyWriteKey(JsonNode body) {
+    if (!body.isObject() || !body.hasNonNull("writeKey")) {
+      return null;
+    }
+    return body.get("writeKey").isTextual() ? body.get("writeKey").asText() : "";
+  }
+
   /** 403 when the request comes from a browser origin the site does not allow. */
   public static void checkOrigin(RoutingContext ctx, Sites.Site site) {
     String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);

@@ -2,14 +2,12 @@ package io.flightdeck.gateway.live;
 
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
-/** Counts shared by every event loop: open SSE connections (bounded) and slow clients cut off. */
+/** Open SSE connections, shared by every event loop and bounded; slow clients cut off go to the metrics. */
 public final class LiveConnections {
 
   private final int max;
   private final AtomicInteger open = new AtomicInteger();
-  private final AtomicLong slowDropped = new AtomicLong();
 
   private final GatewayMetrics metrics;
 
@@ -40,15 +38,10 @@ public final class LiveConnections {
   }
 
   void slowClientDropped() {
-    slowDropped.incrementAndGet();
     metrics.sseSlowDropped().increment();
   }
 
   public int open() {
     return open.get();
-  }
-
-  public long slowClientsDropped() {
-    return slowDropped.get();
   }
 }

@@ -35,8 +35,12 @@ public record LiveFilter(Set<String> types, Set<String> streams, String site) {
   }
 
   public boolean matches(LiveEvent e) {
-    return (types.isEmpty() || types.contains(e.type()))
-        && (streams.isEmpty() || streams.contains(e.streamId()))
-        && (site == null || site.equals(e.site()));
+    return matches(e.type(), e.streamId(), e.site());
+  }
+
+  public boolean matches(String type, String streamId, String eventSite) {
+    return (types.isEmpty() || types.contains(type))
+        && (streams.isEmpty() || streams.contains(streamId))
+        && (site == null || site.equals(eventSite));
   }
 }

@@ -62,21 +62,22 @@ public final class LiveHub {
         .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache, no-transform")
         // nginx and similar proxies buffer responses unless told not to
-        .putHeader("X-Accel-Buffering", "no")
-        .setWriteQueueMaxSize(config.maxBufferBytes());
-    SseConnection[] self = new SseConnection[1];
-    Runnable cleanUp = () -> {
-      if (open.remove(self[0])) {
-        self[0].closed();
-        connections.closed();
-      }
-    };
-    SseConnection connection = new SseConnection(vertx, ctx.request(), filter, store, config, connections, cleanUp);
-    self[0] = connection;
+        .putHeader("X-Accel-Buffering", "no");
+    // the connection counts its unsent bytes itself (see SseConnection#write), so no write-queue size is set here
+    SseConnection connection = new SseConnection(vertx, ctx.request(), filter, store, config, connections,
+        this::forget);
     open.add(connection);
-    response.closeHandler(v -> cleanUp.run());
-    response.endHandler(v -> cleanUp.run());
+    response.closeHandler(v -> forget(connection));
+    response.endHandler(v -> forget(connection));
     connection.start(resumeAfter != null ? resumeAfter : published.get(), resumeAfter != null);
+  }
+
+  /** Once per connection, whichever comes first: the client left, the stream ended, or it was cut off. */
+  private void forget(SseConnection connection) {
+    if (open.remove(connection)) {
+      connection.closed();
+      connections.closed();
+    }
   }
 
   private static Long lastEventId(RoutingContext ctx) {

@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpServerResponse;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * One subscriber's stream, on its event loop. {@code cursor} is the last position accounted for: sent, or
@@ -29,7 +30,7 @@ final class SseConnection {
   private final LiveConfig config;
   private final LiveConnections connections;
   private final Vertx vertx;
-  private final Runnable onCut;
+  private final Consumer<SseConnection> onCut;
   /** Bytes handed to the connection and not yet written to the socket. */
   private long unsentBytes;
   private Runnable afterDrain;
@@ -40,7 +41,7 @@ final class SseConnection {
   private boolean closed;
 
   SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, EventStore store, LiveConfig config,
-                LiveConnections connections, Runnable onCut) {
+                LiveConnections connections, Consumer<SseConnection> onCut) {
     this.vertx = vertx;
     this.onCut = onCut;
     this.request = request;
@@ -85,8 +86,12 @@ final class SseConnection {
     deliver(batch);
   }
 
+  /**
+   * A comment line on a quiet stream. Not while catching up: data flows then, and the client sets the pace (a
+   * heartbeat behind a page it has not taken yet would count as a slow client's backlog).
+   */
   void heartbeat() {
-    if (!closed) {
+    if (!closed && !catchingUp) {
       write(HEARTBEAT);
     }
   }
@@ -148,9 +153,9 @@ final class SseConnection {
       Buffer out = Buffer.buffer();
       int sent = 0;
       for (EventEnvelope e : events) {
-        LiveEvent live = LiveEvent.of(e);
-        if (filter.matches(live)) {
-          out.appendBuffer(live.frame());
+        // serialized only when it is sent: a filtered resume may skip most of what it reads
+        if (filter.matches(e.type(), e.streamId(), e.metadata().getString("site"))) {
+          out.appendBuffer(LiveEvent.of(e).frame());
           sent++;
         }
         cursor = e.position();
@@ -241,7 +246,7 @@ final class SseConnection {
     closed = true;
     pending.clear();
     connections.slowClientDropped();
-    onCut.run();
+    onCut.accept(this);
     Connections.closeNow(request);
   }
 }

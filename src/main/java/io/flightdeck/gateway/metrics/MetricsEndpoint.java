@@ -3,8 +3,8 @@ package io.flightdeck.gateway.metrics;
 import io.flightdeck.gateway.api.BearerAuth;
 import io.flightdeck.gateway.config.MetricsConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.vertx.core.Handler;
-import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.Router;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 
 /** {@code GET /metrics} in the Prometheus text format, behind the metrics token when one is configured. */
@@ -13,13 +13,12 @@ public final class MetricsEndpoint {
   private MetricsEndpoint() {
   }
 
-  /** The handlers to chain on the route, in order. */
-  @SuppressWarnings("unchecked")
-  public static Handler<RoutingContext>[] handlers(MetricsConfig config, PrometheusMeterRegistry registry) {
-    Handler<RoutingContext> scrape = PrometheusScrapingHandler.create(registry);
-    if (!config.protectedByToken()) {
-      return new Handler[] {scrape};
+  /** Adds {@code GET /metrics} to {@code router}. */
+  public static void route(Router router, MetricsConfig config, PrometheusMeterRegistry registry) {
+    Route route = router.get("/metrics");
+    if (config.protectedByToken()) {
+      route.handler(new BearerAuth(config.token()));
     }
-    return new Handler[] {new BearerAuth(config.token()), scrape};
+    route.handler(PrometheusScrapingHandler.create(registry));
   }
 }

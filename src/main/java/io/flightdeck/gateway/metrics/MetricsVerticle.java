@@ -4,11 +4,8 @@ import io.flightdeck.gateway.api.FailureHandler;
 import io.flightdeck.gateway.config.MetricsConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
-import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.RoutingContext;
 
 /** The management port: {@code GET /metrics} alone, when {@code metrics.port} is not 0. */
 public final class MetricsVerticle extends VerticleBase {
@@ -25,10 +22,7 @@ public final class MetricsVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
-    Route route = router.get("/metrics");
-    for (Handler<RoutingContext> h : MetricsEndpoint.handlers(config, registry)) {
-      route.handler(h);
-    }
+    MetricsEndpoint.route(router, config, registry);
     FailureHandler failures = new FailureHandler(GatewayMetrics.none());
     router.route().failureHandler(failures);
     router.errorHandler(404, failures);

@@ -84,7 +84,7 @@ public final class ProjectionAdmin {
       return Future.succeededFuture(Optional.empty());
     }
     return pool.withTransaction(conn -> conn.query("SET LOCAL lock_timeout = '10s'").execute()
-        .compose(v -> conn.preparedQuery(ProjectionSql.LOCK_FOR_REBUILD).execute(Tuple.of(name)))
+        .compose(v -> conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT).execute(Tuple.of(name)))
         .compose(v -> conn.query("TRUNCATE " + String.join(", ", projection.tables())).execute())
         .compose(v -> conn.preparedQuery(ProjectionSql.DELETE_DEAD_LETTERS_OF).execute(Tuple.of(name)))
         .compose(v -> conn.preparedQuery(ProjectionSql.RESET_FOR_REBUILD).execute(Tuple.of(name)))
@@ -131,7 +131,7 @@ public final class ProjectionAdmin {
         return Future.failedFuture(new IllegalStateException("projection " + letter.projection()
             + " is not part of this release"));
       }
-      return conn.preparedQuery(ProjectionSql.LOCK_FOR_REBUILD).execute(Tuple.of(letter.projection()))
+      return conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT).execute(Tuple.of(letter.projection()))
           .compose(v -> conn.preparedQuery(ProjectionSql.TAKE_DEAD_LETTER).execute(Tuple.of(id)))
           .compose(taken -> taken.rowCount() == 0 ? Future.<RetryOutcome>succeededFuture(new NotFound())
               : reapply(conn, projection, letter));

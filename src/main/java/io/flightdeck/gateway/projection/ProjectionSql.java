@@ -1,5 +1,7 @@
 package io.flightdeck.gateway.projection;
 
+import io.flightdeck.gateway.store.PgEventStore;
+
 /** The engine's DML. DDL lives in {@code db/migration/V2__projections.sql}. */
 final class ProjectionSql {
 
@@ -32,16 +34,15 @@ final class ProjectionSql {
 
   /** The events after the checkpoint locked by {@link #LOCK_CHECKPOINT} earlier in the same transaction. */
   static final String READ_EVENTS_AFTER_CHECKPOINT = """
-      SELECT position, id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, recorded_at
+      SELECT %s
       FROM events
       WHERE position > (SELECT c.position FROM projection_checkpoints c WHERE c.name = $1)
         AND ($2::text[] IS NULL OR type = ANY ($2::text[]))
       ORDER BY position
-      LIMIT $3""";
+      LIMIT $3""".formatted(PgEventStore.ENVELOPE_COLUMNS);
 
-  static final String READ_EVENT_AT = """
-      SELECT position, id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, recorded_at
-      FROM events WHERE position = $1""";
+  static final String READ_EVENT_AT = "SELECT " + PgEventStore.ENVELOPE_COLUMNS
+      + " FROM events WHERE position = $1";
 
   static final String ADVANCE = """
       UPDATE projection_checkpoints
@@ -75,9 +76,6 @@ final class ProjectionSql {
            (SELECT COALESCE(max(position), 0) AS head FROM events) h
       WHERE c.name = ANY ($1::text[])
       ORDER BY c.name""".formatted(LOCK_NAMESPACE);
-
-  static final String LOCK_FOR_REBUILD = """
-      SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE""";
 
   static final String RESET_FOR_REBUILD = """
       UPDATE projection_checkpoints

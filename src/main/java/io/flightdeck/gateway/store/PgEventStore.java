@@ -17,6 +17,10 @@ import java.util.List;
 /** The PostgreSQL event store: appends through the group-commit appender, reads on their own pool. */
 public final class PgEventStore implements EventStore {
 
+  /** The events table's columns {@link #envelopes} reads, for any query that returns envelopes. */
+  public static final String ENVELOPE_COLUMNS =
+      "position, id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, recorded_at";
+
   /** Every read goes through here, so readers (the API, projections) only ever see current versions. */
   private static final Upcasters UPCASTERS = Upcasters.builtIn();
 

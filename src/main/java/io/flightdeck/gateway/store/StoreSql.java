@@ -81,13 +81,11 @@ final class StoreSql {
       SELECT x.id, x.position, x.stream_version, false, 0 FROM existing x
       """;
 
-  private static final String ENVELOPE_COLUMNS =
-      "position, id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, recorded_at";
 
-  static final String READ_ALL = "SELECT " + ENVELOPE_COLUMNS
+  static final String READ_ALL = "SELECT " + PgEventStore.ENVELOPE_COLUMNS
       + " FROM events WHERE position > $1 ORDER BY position LIMIT $2";
 
-  static final String READ_STREAM = "SELECT " + ENVELOPE_COLUMNS
+  static final String READ_STREAM = "SELECT " + PgEventStore.ENVELOPE_COLUMNS
       + " FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3";
 
   static final String HEAD_POSITION = "SELECT COALESCE(max(position), 0) AS head FROM events";

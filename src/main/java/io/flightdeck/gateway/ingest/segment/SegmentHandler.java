@@ -123,10 +123,7 @@ public final class SegmentHandler {
       }
     }
     String key = ctx.request().getHeader(IngestHandler.WRITE_KEY_HEADER);
-    if (key == null && body.isObject() && body.hasNonNull("writeKey")) {
-      key = body.get("writeKey").isTextual() ? body.get("writeKey").asText() : "";
-    }
-    return key;
+    return key != null ? key : IngestPipeline.bodyWriteKey(body);
   }
 
   /** The user name of HTTP Basic credentials (Segment's write key; the password is ignored). */

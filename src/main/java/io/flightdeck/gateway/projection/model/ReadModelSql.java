@@ -1,5 +1,7 @@
 package io.flightdeck.gateway.projection.model;
 
+import io.flightdeck.gateway.store.PgEventStore;
+
 /** The read models' DML: each projection's batch upsert, and the queries the API serves. */
 final class ReadModelSql {
 
@@ -71,11 +73,11 @@ final class ReadModelSql {
 
   /** One page of a stream's events recorded up to a time, for the temporal fold. */
   static final String STREAM_UNTIL = """
-      SELECT position, id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, recorded_at
+      SELECT %s
       FROM events
       WHERE stream_id = $1 AND stream_version > $2 AND recorded_at <= $3
       ORDER BY stream_version
-      LIMIT $4""";
+      LIMIT $4""".formatted(PgEventStore.ENVELOPE_COLUMNS);
 
   static final String PAGES = """
       SELECT page_id, day, views, unique_visitors FROM page_stats
