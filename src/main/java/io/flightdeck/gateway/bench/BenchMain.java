@@ -66,7 +66,8 @@ public final class BenchMain {
     Thread cleanup = new Thread(() -> cleanUp(databases), "flightdeck-bench-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
     Instant started = Instant.now();
-    long limitSeconds = PHASES * (options.warmup().plus(options.measure()).toSeconds() + PER_PHASE_OVERHEAD_SECONDS)
+    long limitSeconds = PHASES * (options.warmup().plus(options.measure()).plus(options.settleMax()).toSeconds()
+        + PER_PHASE_OVERHEAD_SECONDS)
         + RebuildPhase.timeoutSeconds(options.rebuildEvents()) + options.rebuildEvents() / 1000;
     try {
       BenchRun.Results results = await(vertx, limitSeconds, () -> new BenchRun(vertx, options, databases,

@@ -20,6 +20,7 @@ import java.util.Set;
  * @param smoke very short phases that only check everything works; never judged against the targets
  * @param dbUrl the PostgreSQL server the fresh databases are created on (its database is only used to connect)
  * @param warmup run before each measured window and thrown away
+ * @param settleMax how much longer a gateway phase may warm up while the gateway's JIT compiler is still busy
  * @param measure the measured window of each phase
  * @param jar the gateway jar started as a subprocess
  * @param pgbench the pgbench binary, or {@code null} when none is installed
@@ -29,7 +30,8 @@ import java.util.Set;
  *     phase does not run ({@code --single-max}); NaN when it runs (then its measurement is the reference)
  * @param args the arguments as given, for the report's "exact command"
  */
-public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmup, Duration measure, Path jar,
+public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmup, Duration settleMax, Duration measure,
+                           Path jar,
                            Path pgbench, Set<Phase> phases, long rebuildEvents, double singleMax, List<String> args) {
 
   /** The phases, in the order they run. */
@@ -51,7 +53,8 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
   private static final Set<String> LOOPBACK = Set.of("127.0.0.1", "localhost", "::1", "[::1]");
 
   static final String USAGE = """
-      usage: BenchMain [--out FILE] [--smoke] [--db-url URL] [--duration SECONDS] [--warmup SECONDS] [--jar PATH]
+      usage: BenchMain [--out FILE] [--smoke] [--db-url URL] [--duration SECONDS] [--warmup SECONDS] [--settle SECONDS]
+                       [--jar PATH]
                        [--rebuild-events N] [--only PHASE,...] [--single-max EVENTS_PER_SECOND]
         --out FILE            write the Markdown report there (the smoke run writes none unless given)
         --smoke               very short phases: checks that everything works, judges no target
@@ -59,6 +62,8 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
                               default postgresql://postgres@127.0.0.1:5432/postgres); must be on this host
         --duration SECONDS    measured window of each phase (default 15; smoke 2)
         --warmup SECONDS      warm-up before each window (default 10; smoke 1)
+        --settle SECONDS      at most this much more warm-up while the gateway's JIT compiler is still busy
+                              (default 45; smoke 0)
         --jar PATH            the gateway jar to start (default: the jar this benchmark runs from, else
                               target/flightdeck-gateway.jar)
         --rebuild-events N    events stored for the rebuild phase (default 1000000; smoke 20000)
@@ -76,6 +81,7 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
     long measure = smoke ? 2 : 15;
     // a fresh gateway is still compiling its hot paths for its first ~15 s (measured p99 71 ms then, 7-9 ms after)
     long warmup = smoke ? 1 : 10;
+    long settle = smoke ? 0 : 45;
     Path jar = null;
     long rebuildEvents = smoke ? SMOKE_REBUILD_EVENTS : DEFAULT_REBUILD_EVENTS;
     Set<Phase> phases = EnumSet.allOf(Phase.class);
@@ -89,6 +95,7 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
         case "--db-url" -> dbUrl = value(args, ++i, flag);
         case "--duration" -> measure = seconds(value(args, ++i, flag), flag, 1, 600);
         case "--warmup" -> warmup = seconds(value(args, ++i, flag), flag, 0, 120);
+        case "--settle" -> settle = seconds(value(args, ++i, flag), flag, 0, 300);
         case "--jar" -> jar = Path.of(value(args, ++i, flag));
         case "--rebuild-events" -> rebuildEvents = count(value(args, ++i, flag), flag, 1_000, 100_000_000);
         case "--only" -> {
@@ -118,7 +125,8 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
     if (!Files.isReadable(jar)) {
       throw new IllegalArgumentException("no gateway jar at " + jar.toAbsolutePath() + " (build it, or pass --jar)");
     }
-    return new BenchOptions(out, smoke, dbUrl, Duration.ofSeconds(warmup), Duration.ofSeconds(measure), jar,
+    return new BenchOptions(out, smoke, dbUrl, Duration.ofSeconds(warmup), Duration.ofSeconds(settle),
+        Duration.ofSeconds(measure), jar,
         PgBench.locate(env).orElse(null), Set.copyOf(phases), rebuildEvents, singleMax, List.copyOf(args));
   }
 

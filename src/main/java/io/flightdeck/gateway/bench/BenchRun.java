@@ -93,7 +93,7 @@ final class BenchRun {
     this.options = options;
     this.databases = databases;
     this.load = load;
-    this.timing = new Timing(options.warmup(), options.measure());
+    this.timing = new Timing(options.warmup(), options.measure(), options.settleMax());
     this.workDir = workDir;
   }
 

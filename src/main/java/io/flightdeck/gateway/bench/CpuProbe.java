@@ -22,15 +22,26 @@ record CpuProbe(long generatorPid, long gatewayPid, long postmasterPid) {
   // USER_HZ, the unit of /proc times, is 100 on every architecture Linux exposes to user space this way
   private static final long NANOS_PER_TICK = 10_000_000L;
   private static final Path PROC = Path.of("/proc");
+  static final String JIT_COMPILER = "JIT compiler";
 
-  /** CPU time in nanoseconds at one instant; -1 where it could not be read. */
-  record Sample(long nanoTime, long generator, long gateway, long postgres, long machine) {
+  /** CPU time in nanoseconds at one instant ({@code gatewayJit}: the gateway's JIT compiler); -1 where unknown. */
+  record Sample(long nanoTime, long generator, long gateway, long postgres, long machine, long gatewayJit) {
   }
 
-  /** Cores used on average between two samples; NaN where unknown. */
-  record Usage(double generator, double gateway, double postgres, double machine) {
+  /**
+   * Cores used on average between two samples; NaN where unknown.
+   *
+   * @param gatewayJit the part of {@code gateway} its JIT compiler threads used
+   * @param warmupSeconds how long the load ran before the window opened (NaN when not told)
+   */
+  record Usage(double generator, double gateway, double postgres, double machine, double gatewayJit,
+               double warmupSeconds) {
 
-    static final Usage UNKNOWN = new Usage(Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+    static final Usage UNKNOWN = new Usage(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+
+    Usage afterWarmup(double seconds) {
+      return new Usage(generator, gateway, postgres, machine, gatewayJit, seconds);
+    }
 
     /** Machine time used by none of the three: other people's work, the kernel, processes that exited. */
     double other() {
@@ -46,13 +57,19 @@ record CpuProbe(long generatorPid, long gatewayPid, long postmasterPid) {
   /** The CPU read now, as of {@code nanoTime} (taken just before). */
   Sample sample(long nanoTime) {
     return new Sample(nanoTime, generatorCpu(), gatewayPid == 0 ? -1 : processCpu(gatewayPid),
-        postmasterPid == 0 ? -1 : postgresCpu(), machineBusy());
+        postmasterPid == 0 ? -1 : postgresCpu(), machineBusy(), gatewayJit());
+  }
+
+  /** CPU nanoseconds the gateway's JIT compiler threads used so far; -1 without a gateway. */
+  long gatewayJit() {
+    return gatewayPid == 0 ? -1 : jvmThreads(gatewayPid).getOrDefault(JIT_COMPILER, -1L);
   }
 
   static Usage between(Sample a, Sample b) {
     double wall = b.nanoTime() - a.nanoTime();
     return new Usage(cores(a.generator(), b.generator(), wall), cores(a.gateway(), b.gateway(), wall),
-        cores(a.postgres(), b.postgres(), wall), cores(a.machine(), b.machine(), wall));
+        cores(a.postgres(), b.postgres(), wall), cores(a.machine(), b.machine(), wall),
+        cores(a.gatewayJit(), b.gatewayJit(), wall), Double.NaN);
   }
 
   private static double cores(long from, long to, double wallNanos) {
@@ -111,7 +128,7 @@ record CpuProbe(long generatorPid, long gatewayPid, long postmasterPid) {
       return "Vert.x workers";
     }
     if (name.contains("CompilerThre") || name.startsWith("C1 ") || name.startsWith("C2 ")) {
-      return "JIT compiler";
+      return JIT_COMPILER;
     }
     if (name.startsWith("GC ") || name.startsWith("G1 ") || name.equals("VM Thread")) {
       return "GC and VM thread";

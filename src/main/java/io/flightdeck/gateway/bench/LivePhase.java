@@ -140,7 +140,7 @@ final class LivePhase {
     this.options = options;
     this.databases = databases;
     this.load = load;
-    this.timing = new Timing(options.warmup(), options.measure());
+    this.timing = new Timing(options.warmup(), options.measure(), options.settleMax());
     this.postmasterPid = postmasterPid;
     this.workDir = workDir;
   }

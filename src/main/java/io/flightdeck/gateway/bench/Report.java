@@ -38,7 +38,8 @@ final class Report {
         + ", p50/p99/p99.9 " + ms(l.latencyMs(50)) + "/" + ms(l.latencyMs(99)) + "/" + ms(l.latencyMs(99.9))
         + " ms, errors " + l.errorCount() + ", CPU load generator " + cores(l.cpu().generator()) + ", gateway "
         + cores(l.cpu().gateway()) + ", PostgreSQL " + cores(l.cpu().postgres()) + ", machine "
-        + cores(l.cpu().machine())
+        + cores(l.cpu().machine()) + " (gateway JIT " + cores(l.cpu().gatewayJit()) + ", after "
+        + BenchText.num("%.0f", l.cpu().warmupSeconds()) + " s of warm-up)"
         + (l.spec().openLoop() ? BenchText.num(", latest send %.1f ms after due", l.maxSendLagMicros() / 1000.0)
             + BenchText.num(" (generator's own lag at most %.1f ms)", l.maxOwnLagMicros() / 1000.0) : "");
   }
@@ -107,21 +108,30 @@ final class Report {
         .map(b -> " (pgbench, " + PgBench.ROWS_PER_TRANSACTION + " rows per transaction, best of " + r.cdb().runs()
             .stream().map(x -> "-c " + x.clients()).collect(Collectors.joining(", ")) + ": -c " + b.clients() + ")")
         .orElse(" (not measured: " + r.cdb().skipped() + ")") + ". Each window lasted "
-        + ctx.options().measure().toSeconds() + " s after " + ctx.options().warmup().toSeconds() + " s of warm-up.");
+        + ctx.options().measure().toSeconds() + " s after " + ctx.options().warmup().toSeconds() + " s of warm-up"
+        + (ctx.options().settleMax().isZero() ? "" : ", which went on (at most " + ctx.options().settleMax()
+            .toSeconds() + " s more) until the gateway's JIT compiler had used less than "
+            + cores(PhaseClock.SETTLED_JIT_CORES) + " cores over " + PhaseClock.SETTLE_STEP_MS / 1000 + " s")
+        + ": the \"warm-up s\" column says how long each phase warmed up, \"of which JIT\" what the gateway's JIT "
+        + "compiler still took inside the window.");
     line("");
     line("| phase | connections | events/request | events/s | requests/s | x C_db | errors | p50 ms | p99 ms "
-        + "| p99.9 ms | max ms | CPU load generator | CPU gateway | CPU PostgreSQL | CPU machine |");
-    line("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        + "| p99.9 ms | max ms | warm-up s | CPU load generator | CPU gateway | of which JIT | CPU PostgreSQL "
+        + "| CPU machine |");
+    line("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        + "| ---: | ---: |");
     r.cdb().best().ifPresent(b -> row("C_db: pgbench (load generator = pgbench)", b.clients(),
         PgBench.ROWS_PER_TRANSACTION, BenchText.num("%.0f", b.rowsPerSecond()),
-        BenchText.num("%.0f", b.transactionsPerSecond()), "1.00", b.failed(), "", "", "", "", cpuCells(b.cpu())));
+        BenchText.num("%.0f", b.transactionsPerSecond()), "1.00", b.failed(), "", "", "", "",
+        ctx.options().warmup().toSeconds(), cpuCellsWithJit(b.cpu())));
     for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
       LoadResult l = p.load();
       String best = r.batches().size() > 1 && p == r.bestBatch() ? " (best)" : "";
       row(BenchRun.describe(l.spec()) + best, l.spec().connections(), l.spec().eventsPerRequest(),
           BenchText.num("%.0f", l.eventsPerSecond()), BenchText.num("%.0f", l.requestsPerSecond()),
           BenchText.num("%.2f", l.eventsPerSecond() / cdb), l.errorCount(), ms(l.latencyMs(50)),
-          ms(l.latencyMs(99)), ms(l.latencyMs(99.9)), ms(l.maxLatencyMs()), cpuCells(l.cpu()));
+          ms(l.latencyMs(99)), ms(l.latencyMs(99.9)), ms(l.maxLatencyMs()),
+          BenchText.num("%.0f", l.cpu().warmupSeconds()), cpuCellsWithJit(l.cpu()));
     }
     line("");
     line("CPU columns are cores used on average inside the window (" + ctx.machine().cores() + " = all of them); "
@@ -280,6 +290,13 @@ final class Report {
 
   static String cpuCells(CpuProbe.Usage u) {
     return cores(u.generator()) + " | " + cores(u.gateway()) + " | " + cores(u.postgres()) + " | "
+        + cores(u.machine());
+  }
+
+  /** As {@link #cpuCells}, with the gateway's JIT compiler after the gateway ("n/a" without a gateway). */
+  static String cpuCellsWithJit(CpuProbe.Usage u) {
+    return cores(u.generator()) + " | " + cores(u.gateway()) + " | "
+        + (Double.isNaN(u.gatewayJit()) ? "n/a" : cores(u.gatewayJit())) + " | " + cores(u.postgres()) + " | "
         + cores(u.machine());
   }
 

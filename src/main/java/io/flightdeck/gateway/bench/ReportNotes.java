@@ -88,8 +88,9 @@ final class ReportNotes {
         + "10,000 to " + GatewayUnderTest.MAX_CONNECTIONS + " so the idle phase's 10,000 streams fit next to the "
         + "other connections)." + inherited());
     bullet("Each phase: " + ctx.options().warmup().toSeconds() + " s warm-up (not counted), then a "
-        + ctx.options().measure().toSeconds() + " s window. Throughput counts the 200 answers that arrive inside "
-        + "the window. CPU is read from /proc at the window's edges: the load generator is this JVM's process CPU "
+        + ctx.options().measure().toSeconds() + " s window. " + settling(ctx)
+        + "Throughput counts the 200 answers that arrive inside the window. CPU is read from /proc at the window's "
+        + "edges: the load generator is this JVM's process CPU "
         + "time (pgbench's for C_db), PostgreSQL the postmaster and all its children (any other client's backends "
         + "included), the machine everything /proc/stat counts as busy.");
     bullet("Load generator: this JVM, Vert.x HttpClient, exactly the stated number of keep-alive connections "
@@ -255,5 +256,18 @@ final class ReportNotes {
 
   private void line(String text) {
     md.append(text).append('\n');
+  }
+
+  /** How the warm-up of a gateway phase may go on while the gateway is still compiling; empty when it may not. */
+  private static String settling(Report.Context ctx) {
+    if (ctx.options().settleMax().isZero()) {
+      return "";
+    }
+    return "A gateway phase's warm-up goes on, at most " + ctx.options().settleMax().toSeconds() + " s longer, "
+        + "until the gateway's JIT compiler threads used less than " + Report.cores(PhaseClock.SETTLED_JIT_CORES)
+        + " cores over " + PhaseClock.SETTLE_STEP_MS / 1000 + " s (read from /proc/<pid>/task): a fresh gateway "
+        + "compiles its hot paths for its first 20 to 40 s on these cores, and a window that opens earlier measures "
+        + "the compiler (up to 0.4 cores, and a third fewer events/s) instead of the gateway a long-running process "
+        + "is. The table says how long each phase warmed up and what the compiler still used inside the window. ";
   }
 }
