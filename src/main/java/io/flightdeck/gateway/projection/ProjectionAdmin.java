@@ -111,9 +111,9 @@ public final class ProjectionAdmin {
         .recover(failure -> {
           if (failure instanceof RetryFailed f) {
             return pool.preparedQuery(ProjectionSql.RETRY_FAILED)
-                .execute(Tuple.of(id, ProjectionRunner.describe(f.getCause())))
+                .execute(Tuple.of(id, BatchFailures.describe(f.getCause())))
                 .map(rows -> rows.rowCount() == 0 ? new NotFound()
-                    : new FailedAgain(f.deadLetter, ProjectionRunner.describe(f.getCause()),
+                    : new FailedAgain(f.deadLetter, BatchFailures.describe(f.getCause()),
                         rows.iterator().next().getInteger("attempts")));
           }
           return Future.failedFuture(failure);

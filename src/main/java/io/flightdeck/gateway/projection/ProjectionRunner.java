@@ -2,11 +2,8 @@ package io.flightdeck.gateway.projection;
 
 import io.flightdeck.gateway.EventBusAddresses;
 import io.flightdeck.gateway.config.ProjectionsConfig;
-import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
-import io.flightdeck.gateway.projection.ProjectionTransactions.ApplyFailedException;
 import io.flightdeck.gateway.projection.ProjectionTransactions.Step;
-import io.flightdeck.gateway.store.TransientErrors;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -22,8 +19,8 @@ import org.slf4j.LoggerFactory;
  * Runs one projection in this process while it holds the projection's advisory lock, on one dedicated
  * connection that holds the lock and does all the work: if the connection dies, the lock and any open
  * transaction go with it, and another process takes over from the committed checkpoint. Woken by the store
- * listener's notifications, with a polling fallback. A failing batch is retried event by event; an event that
- * keeps failing goes to the dead letters after {@code maxAttempts}, and the projection moves on.
+ * listener's notifications, with a polling fallback. What a failed step leads to (a replay event by event, a
+ * retry after a back-off, a dead letter) is decided by {@link BatchFailures}.
  */
 public final class ProjectionRunner extends VerticleBase {
 
@@ -43,10 +40,8 @@ public final class ProjectionRunner extends VerticleBase {
   private boolean wakeAgain;
   private boolean stopped;
   private long checkpoint = -1;
-  private long isolateUntil = -1;
-  private int attempts;
-  private int troubles;
-  private long retryTimer = -1;
+  private long rateTimer = -1;
+  private BatchFailures failures;
   private long stepStarted = System.nanoTime() - 1_000_000_000L;
   private Promise<Void> idle;
 
@@ -66,6 +61,7 @@ public final class ProjectionRunner extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    failures = new BatchFailures(vertx, projection.name(), config, transactions, this::step, this::resumed);
     vertx.eventBus().consumer(EventBusAddresses.STORE_APPENDED, m -> wake());
     vertx.eventBus().<JsonObject>consumer(EventBusAddresses.PROJECTION_CHANGED, m -> {
       if (projection.name().equals(m.body().getString("projection"))) {
@@ -141,8 +137,7 @@ public final class ProjectionRunner extends VerticleBase {
 
   private void reset() {
     checkpoint = -1;
-    isolateUntil = -1;
-    attempts = 0;
+    failures.reset();
   }
 
   private void wake() {
@@ -166,20 +161,19 @@ public final class ProjectionRunner extends VerticleBase {
     if (waitMs <= 0) {
       vertx.runOnContext(v -> step());
     } else {
-      retryTimer = vertx.setTimer(waitMs, id -> step());
+      rateTimer = vertx.setTimer(waitMs, id -> step());
     }
   }
 
   private void step() {
-    retryTimer = -1;
+    rateTimer = -1;
     wakeAgain = false;
     stepStarted = System.nanoTime();
     if (!leading || stopped) {
       settle();
       return;
     }
-    int limit = checkpoint >= 0 && checkpoint < isolateUntil ? 1 : config.batchSize();
-    transactions.next(conn, limit).onComplete(this::stepped);
+    transactions.next(conn, failures.limit(checkpoint)).onComplete(this::stepped);
   }
 
   private void stepped(AsyncResult<Step> result) {
@@ -189,11 +183,7 @@ public final class ProjectionRunner extends VerticleBase {
         metrics.projectionApplied(projection.name(), s.applied());
       }
       checkpoint = s.checkpoint();
-      attempts = 0;
-      troubles = 0;
-      if (checkpoint >= isolateUntil) {
-        isolateUntil = -1;
-      }
+      failures.succeeded(checkpoint);
       continueOrSettle(s.more());
     } else {
       failed(result.cause());
@@ -224,70 +214,24 @@ public final class ProjectionRunner extends VerticleBase {
       settle();
       return;
     }
-    if (failure instanceof ApplyFailedException f && !transientFailure(f.getCause())) {
-      applyFailed(f);
+    failures.handle(conn, failure);
+  }
+
+  /** After a failure: steps on from the checkpoint it moved to, or handles a failure of its own like a step's. */
+  private void resumed(AsyncResult<Long> result) {
+    if (result.succeeded()) {
+      checkpoint = result.result();
+      continueOrSettle(true);
     } else {
-      troubles++;
-      LOG.warn("projection {}: store error, retrying in {} ms: {}", projection.name(),
-          config.backoffMs(troubles), failure.getMessage());
-      retryLater(config.backoffMs(troubles));
+      failed(result.cause());
     }
-  }
-
-  private void applyFailed(ApplyFailedException failure) {
-    if (failure.events().size() > 1) {
-      // find the culprit: the same events again, one transaction each
-      isolateUntil = failure.events().get(failure.events().size() - 1).position();
-      checkpoint = failure.events().get(0).position() - 1;
-      vertx.runOnContext(v -> step());
-      return;
-    }
-    EventEnvelope event = failure.events().get(0);
-    attempts++;
-    String error = describe(failure.getCause());
-    recordFailure(error);
-    if (attempts < config.maxAttempts()) {
-      LOG.warn("projection {}: apply failed for event at position {} (attempt {} of {}): {}", projection.name(),
-          event.position(), attempts, config.maxAttempts(), error);
-      retryLater(config.backoffMs(attempts));
-      return;
-    }
-    LOG.error("projection {}: event at position {} (id {}) failed {} times, moved to the dead letters: {}",
-        projection.name(), event.position(), event.id(), attempts, error);
-    transactions.deadLetter(conn, event, error, attempts).onComplete(ar -> {
-      if (ar.succeeded()) {
-        attempts = 0;
-        checkpoint = event.position();
-        continueOrSettle(true);
-      } else {
-        failed(ar.cause());
-      }
-    });
-  }
-
-  private void recordFailure(String error) {
-    conn.preparedQuery(ProjectionSql.RECORD_FAILURE).execute(Tuple.of(projection.name(), error))
-        .onFailure(e -> LOG.debug("projection {}: cannot record the failure: {}", projection.name(), e.getMessage()));
-  }
-
-  private void retryLater(long delayMs) {
-    retryTimer = vertx.setTimer(delayMs, id -> step());
-  }
-
-  /** The database or the connection, not the event: retried without counting against the event. */
-  private static boolean transientFailure(Throwable t) {
-    return TransientErrors.isTransient(t) && !TransientErrors.isUniqueViolation(t);
-  }
-
-  static String describe(Throwable t) {
-    String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    return message.length() > 2000 ? message.substring(0, 2000) : message;
   }
 
   @Override
   public Future<?> stop() {
     stopped = true;
-    if (retryTimer >= 0 && vertx.cancelTimer(retryTimer)) {
+    // at most one of the two timers is pending: a step waiting for its rate, or a retry for its back-off
+    if ((rateTimer >= 0 && vertx.cancelTimer(rateTimer)) || failures.cancelRetry()) {
       settle();
     }
     idle = Promise.promise();

@@ -1,0 +1,141 @@
+package io.flightdeck.gateway.projection;
+
+import io.flightdeck.gateway.config.ProjectionsConfig;
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.projection.ProjectionTransactions.ApplyFailedException;
+import io.flightdeck.gateway.store.TransientErrors;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides what one projection's runner does after a failed step. A failing batch is replayed one event per
+ * transaction to find the culprit; an event that fails is retried with exponential back-off and, after
+ * {@code maxAttempts}, goes to the dead letters so that the projection moves on. Trouble with the database or
+ * the connection is retried with the same back-off without counting against the event.
+ */
+final class BatchFailures {
+
+  // logged as the runner: these lines are about its steps, and operators look for them under its name
+  private static final Logger LOG = LoggerFactory.getLogger(ProjectionRunner.class);
+
+  private final Vertx vertx;
+  private final String projection;
+  private final ProjectionsConfig config;
+  private final ProjectionTransactions transactions;
+  private final Runnable retry;
+  private final Handler<AsyncResult<Long>> resume;
+
+  private long isolateUntil = -1;
+  private int attempts;
+  private int troubles;
+  private long retryTimer = -1;
+
+  /**
+   * @param retry steps again from the runner's checkpoint, once a back-off is over
+   * @param resume steps on at once from the checkpoint it is given, or handles its failure as a failed step
+   */
+  BatchFailures(Vertx vertx, String projection, ProjectionsConfig config, ProjectionTransactions transactions,
+                Runnable retry, Handler<AsyncResult<Long>> resume) {
+    this.vertx = vertx;
+    this.projection = projection;
+    this.config = config;
+    this.transactions = transactions;
+    this.retry = retry;
+    this.resume = resume;
+  }
+
+  /** The most events the step after {@code checkpoint} may apply: one while a failed batch is replayed. */
+  int limit(long checkpoint) {
+    return checkpoint >= 0 && checkpoint < isolateUntil ? 1 : config.batchSize();
+  }
+
+  /** A step committed up to {@code checkpoint}: the counts start again, and a replay ends past its batch. */
+  void succeeded(long checkpoint) {
+    attempts = 0;
+    troubles = 0;
+    if (checkpoint >= isolateUntil) {
+      isolateUntil = -1;
+    }
+  }
+
+  /** The runner starts again from the stored checkpoint: no replay in progress, no attempts counted. */
+  void reset() {
+    isolateUntil = -1;
+    attempts = 0;
+  }
+
+  /** Handles a failed step of a runner that still leads: replays, retries later or dead-letters. */
+  void handle(SqlConnection conn, Throwable failure) {
+    if (failure instanceof ApplyFailedException f && !transientFailure(f.getCause())) {
+      applyFailed(conn, f);
+    } else {
+      troubles++;
+      LOG.warn("projection {}: store error, retrying in {} ms: {}", projection,
+          config.backoffMs(troubles), failure.getMessage());
+      retryLater(config.backoffMs(troubles));
+    }
+  }
+
+  private void applyFailed(SqlConnection conn, ApplyFailedException failure) {
+    List<EventEnvelope> events = failure.events();
+    if (events.size() > 1) {
+      // find the culprit: the same events again, one transaction each
+      isolateUntil = events.get(events.size() - 1).position();
+      resume.handle(Future.succeededFuture(events.get(0).position() - 1));
+      return;
+    }
+    EventEnvelope event = events.get(0);
+    attempts++;
+    String error = describe(failure.getCause());
+    recordFailure(conn, error);
+    if (attempts < config.maxAttempts()) {
+      LOG.warn("projection {}: apply failed for event at position {} (attempt {} of {}): {}", projection,
+          event.position(), attempts, config.maxAttempts(), error);
+      retryLater(config.backoffMs(attempts));
+      return;
+    }
+    LOG.error("projection {}: event at position {} (id {}) failed {} times, moved to the dead letters: {}",
+        projection, event.position(), event.id(), attempts, error);
+    transactions.deadLetter(conn, event, error, attempts)
+        .map(v -> {
+          attempts = 0;
+          return event.position();
+        })
+        .onComplete(resume);
+  }
+
+  private void recordFailure(SqlConnection conn, String error) {
+    conn.preparedQuery(ProjectionSql.RECORD_FAILURE).execute(Tuple.of(projection, error))
+        .onFailure(e -> LOG.debug("projection {}: cannot record the failure: {}", projection, e.getMessage()));
+  }
+
+  private void retryLater(long delayMs) {
+    retryTimer = vertx.setTimer(delayMs, id -> {
+      retryTimer = -1;
+      retry.run();
+    });
+  }
+
+  /** Cancels the retry waiting for its back-off, if any: true when one was cancelled before it ran. */
+  boolean cancelRetry() {
+    return retryTimer >= 0 && vertx.cancelTimer(retryTimer);
+  }
+
+  /** The database or the connection, not the event: retried without counting against the event. */
+  private static boolean transientFailure(Throwable t) {
+    return TransientErrors.isTransient(t) && !TransientErrors.isUniqueViolation(t);
+  }
+
+  /** The error as recorded with a failure or a dead letter: its message, at most 2000 characters. */
+  static String describe(Throwable t) {
+    String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    return message.length() > 2000 ? message.substring(0, 2000) : message;
+  }
+}
