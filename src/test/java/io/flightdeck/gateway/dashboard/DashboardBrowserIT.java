@@ -5,33 +5,30 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.microsoft.playwright.Browser;
 import com.microsoft.playwright.BrowserContext;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
-import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.assertions.LocatorAssertions;
 import com.microsoft.playwright.assertions.PlaywrightAssertions;
 import io.flightdeck.gateway.support.Chromium;
+import io.flightdeck.gateway.support.Chromium.PageErrors;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The live dashboard ({@code GET /}) in headless Chromium: Debian's {@code chromium}, driven by Playwright for
@@ -46,32 +43,23 @@ class DashboardBrowserIT {
   static final double RESTART_WAIT_MS = 45_000;
   static final String TOKEN_KEY = "flightdeck.readToken";
 
+  @RegisterExtension
+  static final Chromium CHROMIUM = new Chromium("The dashboard's browser test");
+
   static TestGateway gateway;
-  static Playwright playwright;
-  static Browser browser;
 
   BrowserContext context;
   Page page;
-  final List<String> consoleErrors = new CopyOnWriteArrayList<>();
-  final List<String> pageErrors = new CopyOnWriteArrayList<>();
+  final PageErrors errors = new PageErrors();
 
   @BeforeAll
   static void start(TestDatabase db) {
-    Path chromium = Chromium.executable("The dashboard's browser test");
     gateway = TestGateway.start(db);
-    playwright = Chromium.playwright();
-    browser = Chromium.launch(playwright, chromium);
     PlaywrightAssertions.setDefaultAssertionTimeout(WAIT_MS);
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (browser != null) {
-      browser.close();
-    }
-    if (playwright != null) {
-      playwright.close();
-    }
     if (gateway != null) {
       gateway.close();
     }
@@ -79,13 +67,8 @@ class DashboardBrowserIT {
 
   @BeforeEach
   void openTab() {
-    context = browser.newContext();
-    page = newPage();
-  }
-
-  @AfterEach
-  void closeTab() {
-    context.close();
+    context = CHROMIUM.newContext();
+    page = errors.newPage(context);
   }
 
   @Test
@@ -142,7 +125,7 @@ class DashboardBrowserIT {
     assertThat(rows.nth(2).locator("td.summary")).hasText("/dash-home");
     assertThat(page.locator("#live-list img")).hasCount(0);
     assertThat(page.locator("#last-position")).containsText("last event #");
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   @Test
@@ -171,7 +154,7 @@ class DashboardBrowserIT {
     assertThat(state()).hasText("live");
     assertThat(legendTotal("FormSubmitted")).hasText("2");
     assertThat(topPage("/dash-top-a")).hasText(new String[] {"/dash-top-a", "3", "2"});
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   @Test
@@ -196,9 +179,9 @@ class DashboardBrowserIT {
 
     signIn(TestGateway.READ_TOKEN);
     assertThat(state()).hasText("live");
-    assertTrue(pageErrors.isEmpty(), pageErrors::toString);
+    assertTrue(errors.uncaught().isEmpty(), errors.uncaught()::toString);
     // the browser reports each refused request as a console error, and those are all there should be
-    consoleErrors.forEach(e -> assertTrue(e.contains("401"), "unexpected console error: " + e));
+    errors.console().forEach(e -> assertTrue(e.contains("401"), "unexpected console error: " + e));
   }
 
   @Test
@@ -211,11 +194,11 @@ class DashboardBrowserIT {
     assertThat(page.locator("#token-panel")).isHidden();
     assertThat(page.locator("#dashboard")).isVisible();
 
-    Page other = newPage();
+    Page other = errors.newPage(context);
     other.navigate(gateway.http().base() + "/");
     assertThat(other.locator("#token-form")).isVisible();
     assertThat(other.locator("#state")).hasText("unauthorized");
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   @Test
@@ -255,24 +238,13 @@ class DashboardBrowserIT {
       assertThat(page.locator("#token-form")).isVisible();
       assertThat(state()).hasText("unauthorized");
       assertNull(storedToken());
-      assertTrue(pageErrors.isEmpty(), pageErrors::toString);
+      assertTrue(errors.uncaught().isEmpty(), errors.uncaught()::toString);
     } finally {
       own.close();
     }
   }
 
   // ---- helpers ----
-
-  private Page newPage() {
-    Page p = context.newPage();
-    p.onConsoleMessage(m -> {
-      if ("error".equals(m.type())) {
-        consoleErrors.add(m.text());
-      }
-    });
-    p.onPageError(pageErrors::add);
-    return p;
-  }
 
   private void openSignedIn() {
     page.navigate(gateway.http().base() + "/");
@@ -303,11 +275,6 @@ class DashboardBrowserIT {
 
   private String storedToken() {
     return (String) page.evaluate("key => sessionStorage.getItem(key)", TOKEN_KEY);
-  }
-
-  private void assertNoConsoleErrors() {
-    assertTrue(consoleErrors.isEmpty(), () -> "console errors: " + consoleErrors);
-    assertTrue(pageErrors.isEmpty(), () -> "uncaught errors: " + pageErrors);
   }
 
   private static void post(JsonObject... events) {

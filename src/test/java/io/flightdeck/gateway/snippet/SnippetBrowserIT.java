@@ -8,13 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.microsoft.playwright.APIResponse;
-import com.microsoft.playwright.Browser;
 import com.microsoft.playwright.BrowserContext;
 import com.microsoft.playwright.Page;
-import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.Request;
 import com.microsoft.playwright.Route;
 import io.flightdeck.gateway.support.Chromium;
+import io.flightdeck.gateway.support.Chromium.PageErrors;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
@@ -27,7 +26,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -42,12 +40,12 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The tracking snippet ({@code GET /fd.js}) in headless Chromium (Debian's {@code chromium}, driven by Playwright
@@ -66,34 +64,25 @@ class SnippetBrowserIT {
   static final Pattern PROVOKED = Pattern.compile(
       "Failed to load resource: (the server responded with a status of (400|429|503)|net::ERR_INTERNET_DISCONNECTED)");
 
+  @RegisterExtension
+  static final Chromium CHROMIUM = new Chromium("The snippet's browser test");
+
   static TestGateway gateway;
   static TestSite site;
-  static Playwright playwright;
-  static Browser browser;
 
   BrowserContext context;
   Page page;
-  final List<String> consoleErrors = new CopyOnWriteArrayList<>();
-  final List<String> pageErrors = new CopyOnWriteArrayList<>();
+  final PageErrors errors = new PageErrors();
   final List<Request> posts = new CopyOnWriteArrayList<>();
 
   @BeforeAll
   static void start(TestDatabase db) {
-    Path chromium = Chromium.executable("The snippet's browser test");
     gateway = TestGateway.start(db);
     site = new TestSite(gateway.http().base());
-    playwright = Chromium.playwright();
-    browser = Chromium.launch(playwright, chromium);
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (browser != null) {
-      browser.close();
-    }
-    if (playwright != null) {
-      playwright.close();
-    }
     if (site != null) {
       site.close();
     }
@@ -113,19 +102,14 @@ class SnippetBrowserIT {
       context.close();
     }
     posts.clear();
-    context = browser.newContext();
+    context = CHROMIUM.newContext();
     context.setDefaultTimeout(WAIT_MS);
     context.onRequest(r -> {
       if (r.method().equals("POST") && r.url().startsWith(gateway.http().base() + "/v1/events")) {
         posts.add(r);
       }
     });
-    page = newPage();
-  }
-
-  @AfterEach
-  void closeContext() {
-    context.close();
+    page = errors.newPage(context);
   }
 
   // ---- serving ----
@@ -200,7 +184,7 @@ class SnippetBrowserIT {
     assertNotNull(view.getString("occurredAt"));
     assertTrue(posts.stream().allMatch(r -> r.headerValue("content-type").startsWith("text/plain")),
         "sent as text/plain, so no preflight");
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   @Test
@@ -232,7 +216,7 @@ class SnippetBrowserIT {
     assertEquals("SpaDone", events.getJsonObject(4).getString("type"), "nothing else in between");
     assertEquals(1, views.stream().map(v -> v.getJsonObject("metadata").getString("fd.sessionId")).distinct().count(),
         "one session");
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   @Test
@@ -264,7 +248,7 @@ class SnippetBrowserIT {
     JsonObject link = ofType(awaitEvents(visitor, 5), "ButtonClicked").get(2);
     assertEquals(new JsonObject().put("buttonId", "link:#docs").put("label", "The docs").put("pageId", "/links"),
         link.getJsonObject("data"));
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   @Test
@@ -306,7 +290,7 @@ class SnippetBrowserIT {
         "4111-1111", "411111111111")) {
       assertFalse(stored.contains(secret), secret + " was stored: " + stored);
     }
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   // ---- delivery ----
@@ -328,7 +312,7 @@ class SnippetBrowserIT {
     page.close();
     assertEquals("ClosedTab", awaitEvents(visitor, 4).getJsonObject(3).getString("type"));
     assertTrue(posts.stream().allMatch(r -> r.headerValue("content-type").startsWith("text/plain")));
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   @Test
@@ -358,7 +342,7 @@ class SnippetBrowserIT {
     assertEquals(1, outbox(page).size());
     page.close();
     context.setOffline(false);
-    page = newPage();
+    page = errors.newPage(context);
     open(url);
     JsonArray events = awaitEvents(visitor, 5);
     assertEquals(List.of("PageViewed", "ButtonClicked", "OfflineTrack", "LeftOffline", "PageViewed"), types(events));
@@ -467,7 +451,7 @@ class SnippetBrowserIT {
     for (Object e : events) {
       assertEquals("user-42", ((JsonObject) e).getJsonObject("metadata").getString("fd.userId"));
     }
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   // ---- privacy ----
@@ -483,7 +467,7 @@ class SnippetBrowserIT {
             + "{get: () => true, configurable: true})",
         "dnt", "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1', configurable: true})");
     for (Map.Entry<String, String> signal : signals.entrySet()) {
-      Page p = newPage();
+      Page p = errors.newPage(context);
       p.addInitScript(signal.getValue());
       page = p;
       open(url);
@@ -495,12 +479,12 @@ class SnippetBrowserIT {
       page.close();
     }
 
-    page = newPage();
+    page = errors.newPage(context);
     page.addInitScript(signals.get("gpc"));
     open(site.page("/private-ignored", "Ignored", "", "data-respect-dnt=\"false\"", body));
     page.click("#b");
     assertEquals(List.of("PageViewed", "ButtonClicked"), types(awaitEvents(visitor(), 2)));
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   @Test
@@ -532,7 +516,7 @@ class SnippetBrowserIT {
     assertEquals(List.of("PageViewed", "ButtonClicked"), types(awaitEvents(after, 2)));
     assertEquals(0, stream(before).size(), "nothing from before consent(false)");
 
-    assertNoConsoleErrors();
+    errors.assertNone();
 
     // opt-in, for a new visitor: nothing until consent(true), which sends the page's view
     newContext();
@@ -544,21 +528,10 @@ class SnippetBrowserIT {
     page.evaluate("() => flightdeck.consent(true)");
     JsonObject view = awaitEvents(visitor(), 1).getJsonObject(0);
     assertEquals("/opt-in", view.getJsonObject("data").getString("pageId"));
-    assertNoConsoleErrors();
+    errors.assertNone();
   }
 
   // ---- helpers ----
-
-  private Page newPage() {
-    Page p = context.newPage();
-    p.onConsoleMessage(m -> {
-      if ("error".equals(m.type())) {
-        consoleErrors.add(m.text());
-      }
-    });
-    p.onPageError(pageErrors::add);
-    return p;
-  }
 
   /** Opens {@code url} and waits until the snippet has loaded. */
   private void open(String url) {
@@ -655,13 +628,8 @@ class SnippetBrowserIT {
     return events.stream().map(e -> ((JsonObject) e).getString("id")).collect(Collectors.toCollection(HashSet::new));
   }
 
-  private void assertNoConsoleErrors() {
-    assertTrue(consoleErrors.isEmpty(), () -> "console errors: " + consoleErrors);
-    assertTrue(pageErrors.isEmpty(), () -> "uncaught errors: " + pageErrors);
-  }
-
   private void assertProvokedErrorsOnly() {
-    consoleErrors.forEach(e -> assertTrue(PROVOKED.matcher(e).find(), "unexpected console error: " + e));
-    assertTrue(pageErrors.isEmpty(), () -> "uncaught errors: " + pageErrors);
+    errors.console().forEach(e -> assertTrue(PROVOKED.matcher(e).find(), "unexpected console error: " + e));
+    assertTrue(errors.uncaught().isEmpty(), () -> "uncaught errors: " + errors.uncaught());
   }
 }
