@@ -34,7 +34,7 @@ final class LivePhase {
   static final int IDLE_CONNECTIONS = 10_000;
   static final int SMOKE_IDLE_CONNECTIONS = 200;
   /** Open loop: connections the events are posted on (one request in flight on each at most). */
-  static final int SENDER_CONNECTIONS = 16;
+  static final int SENDER_CONNECTIONS = 64;
   /**
    * Maximum: a closed loop of this many connections, single events, as in the single-event maximum. (A few
    * connections measure the commit's round trip instead: with 4, each waits for its own fsync, and the gateway
