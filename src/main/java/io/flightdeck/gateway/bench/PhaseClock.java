@@ -40,16 +40,22 @@ final class PhaseClock {
 
   /** Completes once the gateway's JIT compiler is quiet, or at {@code until}; at once without a gateway. */
   private static Future<Void> settle(Vertx vertx, CpuProbe probe, long until) {
-    if (probe.gatewayPid() == 0 || System.nanoTime() + SETTLE_STEP_MS * 1_000_000 > until) {
+    if (probe.gatewayPid() == 0) {
       return Future.succeededFuture();
     }
-    return vertx.executeBlocking(probe::gatewayJit, false).compose(before -> vertx.timer(SETTLE_STEP_MS)
+    return vertx.executeBlocking(probe::gatewayJit, false).compose(jit -> settleFrom(vertx, probe, until, jit));
+  }
+
+  /** One step of {@link #settle}: {@code before} is the compiler's CPU at the step's start (-1 if unknown). */
+  private static Future<Void> settleFrom(Vertx vertx, CpuProbe probe, long until, long before) {
+    if (before < 0 || System.nanoTime() + SETTLE_STEP_MS * 1_000_000 > until) {
+      return Future.succeededFuture();
+    }
+    return vertx.timer(SETTLE_STEP_MS)
         .compose(v -> vertx.executeBlocking(probe::gatewayJit, false))
-        .compose(after -> {
-          boolean quiet = before < 0 || after < 0
-              || (after - before) < SETTLED_JIT_CORES * SETTLE_STEP_MS * 1_000_000;
-          return quiet ? Future.<Void>succeededFuture() : settle(vertx, probe, until);
-        }));
+        .compose(after -> after >= 0 && after - before >= SETTLED_JIT_CORES * SETTLE_STEP_MS * 1_000_000
+            ? settleFrom(vertx, probe, until, after)
+            : Future.succeededFuture());
   }
 
   private static Future<CpuProbe.Sample> sample(Vertx vertx, CpuProbe probe, LongConsumer edge) {

@@ -289,15 +289,13 @@ final class Report {
   }
 
   static String cpuCells(CpuProbe.Usage u) {
-    return cores(u.generator()) + " | " + cores(u.gateway()) + " | " + cores(u.postgres()) + " | "
-        + cores(u.machine());
+    return String.join(" | ", cores(u.generator()), cores(u.gateway()), cores(u.postgres()), cores(u.machine()));
   }
 
   /** As {@link #cpuCells}, with the gateway's JIT compiler after the gateway ("n/a" without a gateway). */
   static String cpuCellsWithJit(CpuProbe.Usage u) {
-    return cores(u.generator()) + " | " + cores(u.gateway()) + " | "
-        + (Double.isNaN(u.gatewayJit()) ? "n/a" : cores(u.gatewayJit())) + " | " + cores(u.postgres()) + " | "
-        + cores(u.machine());
+    return String.join(" | ", cores(u.generator()), cores(u.gateway()),
+        Double.isNaN(u.gatewayJit()) ? "n/a" : cores(u.gatewayJit()), cores(u.postgres()), cores(u.machine()));
   }
 
   static String errorList(Map<String, Long> errors, Map<String, String> samples) {
