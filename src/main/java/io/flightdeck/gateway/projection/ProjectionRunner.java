@@ -10,17 +10,13 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgConnectOptions;
-import io.vertx.pgclient.PgConnection;
-import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one projection in this process while it holds the projection's advisory lock, on one dedicated
- * connection that holds the lock and does all the work: if the connection dies, the lock and any open
- * transaction go with it, and another process takes over from the committed checkpoint. Woken by the store
- * listener's notifications, with a polling fallback. What a failed step leads to (a replay event by event, a
- * retry after a back-off, a dead letter) is decided by {@link BatchFailures}.
+ * Runs one projection in this process while its {@link ProjectionLease} says so, on the lease's connection.
+ * Woken by the store listener's notifications, with a polling fallback. What a failed step leads to (a replay
+ * event by event, a retry after a back-off, a dead letter) is decided by {@link BatchFailures}.
  */
 public final class ProjectionRunner extends VerticleBase {
 
@@ -33,9 +29,7 @@ public final class ProjectionRunner extends VerticleBase {
   private final String owner;
   private final GatewayMetrics metrics;
 
-  private PgConnection conn;
-  private boolean connecting;
-  private boolean leading;
+  private ProjectionLease lease;
   private boolean busy;
   private boolean wakeAgain;
   private boolean stopped;
@@ -62,6 +56,10 @@ public final class ProjectionRunner extends VerticleBase {
   @Override
   public Future<?> start() {
     failures = new BatchFailures(vertx, projection.name(), config, transactions, this::step, this::resumed);
+    lease = new ProjectionLease(vertx, projection.name(), connectOptions, owner, () -> {
+      reset();
+      wake();
+    });
     vertx.eventBus().consumer(EventBusAddresses.STORE_APPENDED, m -> wake());
     vertx.eventBus().<JsonObject>consumer(EventBusAddresses.PROJECTION_CHANGED, m -> {
       if (projection.name().equals(m.body().getString("projection"))) {
@@ -70,69 +68,9 @@ public final class ProjectionRunner extends VerticleBase {
       }
     });
     vertx.setPeriodic(config.pollIntervalMs(), id -> wake());
-    vertx.setPeriodic(config.takeoverIntervalMs(), id -> tryLead());
-    tryLead();
+    vertx.setPeriodic(config.takeoverIntervalMs(), id -> lease.tryLead());
+    lease.tryLead();
     return Future.succeededFuture();
-  }
-
-  private void tryLead() {
-    if (stopped || leading || connecting) {
-      return;
-    }
-    connecting = true;
-    connection()
-        .compose(c -> c.preparedQuery(ProjectionSql.TRY_LOCK).execute(Tuple.of(projection.name()))
-            .compose(rows -> rows.iterator().next().getBoolean("locked")
-                ? c.preparedQuery(ProjectionSql.CLAIM).execute(Tuple.of(projection.name(), owner)).map(true)
-                : Future.succeededFuture(false)))
-        .onComplete(this::led);
-  }
-
-  private void led(AsyncResult<Boolean> result) {
-    connecting = false;
-    if (stopped && conn != null) {
-      // stopped while connecting: whatever was won goes back at once
-      PgConnection c = conn;
-      conn = null;
-      c.close();
-      return;
-    }
-    if (result.failed()) {
-      LOG.debug("projection {}: cannot take the lead now: {}", projection.name(), result.cause().getMessage());
-      return;
-    }
-    if (result.result() && !stopped) {
-      leading = true;
-      reset();
-      LOG.info("projection {}: running in this process", projection.name());
-      wake();
-    }
-  }
-
-  private Future<PgConnection> connection() {
-    if (conn != null) {
-      return Future.succeededFuture(conn);
-    }
-    return PgConnection.connect(vertx, connectOptions).onSuccess(c -> {
-      conn = c;
-      c.closeHandler(v -> lost(c));
-      // the failure reaches the step in flight and the close handler; without a handler it is printed raw
-      c.exceptionHandler(e -> LOG.debug("projection {}: connection error: {}", projection.name(), e.getMessage()));
-    });
-  }
-
-  private void lost(PgConnection c) {
-    if (conn != c) {
-      return;
-    }
-    conn = null;
-    if (leading) {
-      LOG.warn("projection {}: connection lost; it resumes from its checkpoint here or in another process",
-          projection.name());
-      leading = false;
-      // try again soon rather than at the next takeover tick; the lock decides who runs it
-      vertx.setTimer(100, id -> tryLead());
-    }
   }
 
   private void reset() {
@@ -141,7 +79,7 @@ public final class ProjectionRunner extends VerticleBase {
   }
 
   private void wake() {
-    if (!leading || stopped) {
+    if (!lease.leading() || stopped) {
       return;
     }
     if (busy) {
@@ -169,11 +107,11 @@ public final class ProjectionRunner extends VerticleBase {
     rateTimer = -1;
     wakeAgain = false;
     stepStarted = System.nanoTime();
-    if (!leading || stopped) {
+    if (!lease.leading() || stopped) {
       settle();
       return;
     }
-    transactions.next(conn, failures.limit(checkpoint)).onComplete(this::stepped);
+    transactions.next(lease.connection(), failures.limit(checkpoint)).onComplete(this::stepped);
   }
 
   private void stepped(AsyncResult<Step> result) {
@@ -191,7 +129,7 @@ public final class ProjectionRunner extends VerticleBase {
   }
 
   private void continueOrSettle(boolean more) {
-    if (!leading || stopped || !(more || wakeAgain)) {
+    if (!lease.leading() || stopped || !(more || wakeAgain)) {
       settle();
     } else if (more) {
       // a backlog (catching up, rebuilding): full batches back to back
@@ -210,11 +148,11 @@ public final class ProjectionRunner extends VerticleBase {
   }
 
   private void failed(Throwable failure) {
-    if (!leading || stopped) {
+    if (!lease.leading() || stopped) {
       settle();
       return;
     }
-    failures.handle(conn, failure);
+    failures.handle(lease.connection(), failure);
   }
 
   /** After a failure: steps on from the checkpoint it moved to, or handles a failure of its own like a step's. */
@@ -230,6 +168,7 @@ public final class ProjectionRunner extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
+    lease.stopLeading();
     // at most one of the two timers is pending: a step waiting for its rate, or a retry for its back-off
     if ((rateTimer >= 0 && vertx.cancelTimer(rateTimer)) || failures.cancelRetry()) {
       settle();
@@ -238,12 +177,6 @@ public final class ProjectionRunner extends VerticleBase {
     if (!busy) {
       idle.complete();
     }
-    // closing the connection releases the lock: another process takes over at once
-    return idle.future().eventually(() -> {
-      leading = false;
-      PgConnection c = conn;
-      conn = null;
-      return c == null ? Future.succeededFuture() : c.close();
-    });
+    return idle.future().eventually(lease::release);
   }
 }

@@ -1,0 +1,125 @@
+package io.flightdeck.gateway.projection;
+
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Whether this process runs a projection: it does while its one dedicated connection holds the projection's
+ * advisory lock. The same connection does all of the projection's work, so if it dies the lock and any open
+ * transaction go with it, and another process (or this one, soon) takes over from the committed checkpoint.
+ * Touched only on the runner's context.
+ */
+final class ProjectionLease {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ProjectionLease.class);
+  private static final long RETRY_AFTER_LOSS_MS = 100;
+
+  private final Vertx vertx;
+  private final String name;
+  private final PgConnectOptions connectOptions;
+  private final String owner;
+  private final Runnable onLead;
+
+  private PgConnection conn;
+  private boolean connecting;
+  private boolean leading;
+  private boolean released;
+
+  /** {@code onLead} runs each time this process takes the projection over. */
+  ProjectionLease(Vertx vertx, String name, PgConnectOptions connectOptions, String owner, Runnable onLead) {
+    this.vertx = vertx;
+    this.name = name;
+    this.connectOptions = connectOptions;
+    this.owner = owner;
+    this.onLead = onLead;
+  }
+
+  /** Whether this process runs the projection now. */
+  boolean leading() {
+    return leading && !released;
+  }
+
+  /** The connection that holds the lock; only while {@link #leading()}. */
+  PgConnection connection() {
+    return conn;
+  }
+
+  /** Tries to take the projection over, unless this process runs it already or is trying. */
+  void tryLead() {
+    if (released || leading || connecting) {
+      return;
+    }
+    connecting = true;
+    connect()
+        .compose(c -> c.preparedQuery(ProjectionSql.TRY_LOCK).execute(Tuple.of(name))
+            .compose(rows -> rows.iterator().next().getBoolean("locked")
+                ? c.preparedQuery(ProjectionSql.CLAIM).execute(Tuple.of(name, owner)).map(true)
+                : Future.succeededFuture(false)))
+        .onComplete(this::led);
+  }
+
+  private void led(AsyncResult<Boolean> result) {
+    connecting = false;
+    if (released && conn != null) {
+      // released while connecting: whatever was won goes back at once
+      PgConnection c = conn;
+      conn = null;
+      c.close();
+      return;
+    }
+    if (result.failed()) {
+      LOG.debug("projection {}: cannot take the lead now: {}", name, result.cause().getMessage());
+      return;
+    }
+    if (result.result() && !released) {
+      leading = true;
+      LOG.info("projection {}: running in this process", name);
+      onLead.run();
+    }
+  }
+
+  private Future<PgConnection> connect() {
+    if (conn != null) {
+      return Future.succeededFuture(conn);
+    }
+    return PgConnection.connect(vertx, connectOptions).onSuccess(c -> {
+      conn = c;
+      c.closeHandler(v -> lost(c));
+      // the failure reaches the step in flight and the close handler; without a handler it is printed raw
+      c.exceptionHandler(e -> LOG.debug("projection {}: connection error: {}", name, e.getMessage()));
+    });
+  }
+
+  private void lost(PgConnection c) {
+    if (conn != c) {
+      return;
+    }
+    conn = null;
+    if (leading) {
+      LOG.warn("projection {}: connection lost; it resumes from its checkpoint here or in another process", name);
+      leading = false;
+      // try again soon rather than at the next takeover tick; the lock decides who runs it
+      vertx.setTimer(RETRY_AFTER_LOSS_MS, id -> tryLead());
+    }
+  }
+
+  /** Stops taking the projection over; a lead won from now on is given back at once. */
+  void stopLeading() {
+    released = true;
+  }
+
+  /** Closes the connection, which releases the lock: another process takes over at once. */
+  Future<Void> release() {
+    released = true;
+    leading = false;
+    PgConnection c = conn;
+    conn = null;
+    return c == null ? Future.succeededFuture() : c.close();
+  }
+}
