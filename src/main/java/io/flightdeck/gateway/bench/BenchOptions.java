@@ -36,7 +36,7 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
 
   /** The phases, in the order they run. */
   enum Phase {
-    CDB, SINGLE, BATCHES, OPEN, LAG, REBUILD, LIVE, LIVE_MAX, LIVE_IDLE;
+    CDB, SINGLE, BATCHES, ALONE, OPEN, LAG, REBUILD, LIVE, LIVE_MAX, LIVE_IDLE;
 
     /** As {@code --only} spells it. */
     String cliName() {
@@ -67,8 +67,9 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
         --jar PATH            the gateway jar to start (default: the jar this benchmark runs from, else
                               target/flightdeck-gateway.jar)
         --rebuild-events N    events stored for the rebuild phase (default 1000000; smoke 20000)
-        --only PHASE,...      run only these of cdb, single, batches, open, lag, rebuild, live, live-max,
-                              live-idle (for trying a phase out: writes no report, so not with --out)
+        --only PHASE,...      run only these of cdb, single, batches, alone (both maxima again without
+                              projections), open, lag, rebuild, live, live-max, live-idle (for trying a phase
+                              out: writes no report, so not with --out)
         --single-max N        with --only and without single: the single-event maximum (events/s) that the
                               open, lag and rebuild phases refer to (e.g. the last report's)
       """;

@@ -130,7 +130,7 @@ final class BenchRun {
         });
       }
     }
-    if (options.runs(Phase.BATCHES) && options.runs(Phase.SINGLE) && !options.smoke()) {
+    if (options.runs(Phase.ALONE) && !options.smoke()) {
       for (LoadSpec alone : List.of(LoadSpec.closedLoop("single" + NO_PROJECTIONS, SINGLE_CONNECTIONS, 1),
           LoadSpec.closedLoop("batch" + BATCH_SIZE + NO_PROJECTIONS, 8, BATCH_SIZE))) {
         chain = chain.compose(v -> onFreshGateway(alone, postmasterPid)).map(p -> {
