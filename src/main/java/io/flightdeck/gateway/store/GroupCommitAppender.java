@@ -103,11 +103,15 @@ public final class GroupCommitAppender extends VerticleBase {
   }
 
   private void drain() {
+    sendNext();
+    checkDrained();
+  }
+
+  private void sendNext() {
     while (inFlight < config.maxConcurrentTransactions() && !queue.isEmpty()) {
       inFlight++;
       run(AppendGroup.take(queue, config.maxEventsPerTransaction()), 0);
     }
-    checkDrained();
   }
 
   private void run(AppendGroup group, int attempt) {
@@ -121,6 +125,9 @@ public final class GroupCommitAppender extends VerticleBase {
       }
       if (ar.succeeded()) {
         metrics.batchSize().record(group.eventCount());
+        // the next group goes out before this one's answers are built: the position lock never waits for them
+        inFlight--;
+        sendNext();
         try {
           group.complete(ar.result());
         } catch (RuntimeException e) {
@@ -128,7 +135,8 @@ public final class GroupCommitAppender extends VerticleBase {
           LOG.error("answering an append of {} events failed", group.eventCount(), e);
           group.fail(e);
         }
-        finish(group);
+        queuedEvents.addAndGet(-group.releasedEvents());
+        checkDrained();
       } else {
         onFailure(group, attempt, ar.cause());
       }

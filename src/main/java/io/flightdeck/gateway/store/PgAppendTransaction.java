@@ -11,15 +11,18 @@ import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
 /**
- * One append transaction. BEGIN, the position lock, the append statement and COMMIT are pipelined on one
- * connection and sent together: the lock is held only while the server works, never across a round trip. If
- * the append fails, PostgreSQL turns the queued COMMIT into a ROLLBACK, so nothing is half-written.
+ * One append transaction. BEGIN, the append statement and COMMIT (on the checked path also the position lock,
+ * before the statement) are pipelined on one connection and sent together: the lock is held only while the
+ * server works, never across a round trip. If the append fails, PostgreSQL turns the queued COMMIT into a
+ * ROLLBACK, so nothing is half-written.
  */
 final class PgAppendTransaction {
 
@@ -34,14 +37,16 @@ final class PgAppendTransaction {
    * no id is stored yet and fails with a unique violation (23505) when one is; checked, it looks them up.
    */
   Future<List<StoredRow>> run(List<NewEvent> events, boolean checked) {
-    Tuple params = toParams(events);
+    Tuple params = toParams(events, !checked);
     String sql = checked ? StoreSql.APPEND_CHECKED : StoreSql.APPEND;
-    return pool.getConnection().compose(conn -> pipeline(conn, sql, params).eventually(conn::close));
+    return pool.getConnection().compose(conn -> pipeline(conn, sql, params, checked).eventually(conn::close));
   }
 
-  private Future<List<StoredRow>> pipeline(SqlConnection conn, String sql, Tuple params) {
+  private Future<List<StoredRow>> pipeline(SqlConnection conn, String sql, Tuple params, boolean lockFirst) {
     Future<RowSet<Row>> begin = conn.query(StoreSql.BEGIN).execute();
-    Future<RowSet<Row>> lock = conn.query(StoreSql.LOCK_POSITIONS).execute();
+    // the fast path leaves the lock to the insert's statement trigger, so the server binds the parameters while
+    // an earlier transaction may still hold it
+    Future<RowSet<Row>> lock = lockFirst ? conn.query(StoreSql.LOCK_POSITIONS).execute() : Future.succeededFuture();
     Future<RowSet<Row>> append = conn.preparedQuery(sql).execute(params);
     Future<RowSet<Row>> commit = conn.query(StoreSql.COMMIT).execute();
     return Future.join(begin, lock, append, commit).transform(ar -> {
@@ -91,8 +96,14 @@ final class PgAppendTransaction {
     return out;
   }
 
-  private static Tuple toParams(List<NewEvent> events) {
+  /**
+   * The statement's parameters: one array per column.
+   * With {@code numbered}, also each event's place among the group's events of its stream (1, 2, ...).
+   */
+  private static Tuple toParams(List<NewEvent> events, boolean numbered) {
     int n = events.size();
+    Integer[] nth = new Integer[n];
+    Map<String, Integer> perStream = new HashMap<>();
     UUID[] ids = new UUID[n];
     String[] streams = new String[n];
     String[] types = new String[n];
@@ -109,7 +120,9 @@ final class PgAppendTransaction {
       data[i] = e.data();
       metadata[i] = e.metadata();
       occurred[i] = e.occurredAt().atOffset(ZoneOffset.UTC);
+      nth[i] = perStream.merge(e.streamId(), 1, Integer::sum);
     }
-    return Tuple.of(ids, streams, types, versions, data, metadata, occurred);
+    Tuple params = Tuple.of(ids, streams, types, versions, data, metadata, occurred);
+    return numbered ? params.addValue(nth) : params;
   }
 }

@@ -23,25 +23,6 @@ final class StoreSql {
           WITH ORDINALITY AS t(id, stream_id, type, schema_version, data, metadata, occurred_at, ord)
       )""";
 
-  /**
-   * Inserts the rows of {@code source} in arrival order. Each row probes its stream's head in the
-   * (stream_id, stream_version) index: no join between the group's rows, so the cost stays linear in the group
-   * size (a join here went quadratic under a generic plan).
-   */
-  private static String insertedCte(String source) {
-    return """
-        inserted AS (
-          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
-          SELECT s.id, s.stream_id,
-                 COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.stream_id), 0)
-                   + row_number() OVER (PARTITION BY s.stream_id ORDER BY s.ord),
-                 s.type, s.schema_version, s.data::jsonb, s.metadata::jsonb, s.occurred_at
-          FROM %s s
-          ORDER BY s.ord
-          RETURNING id, position, stream_version
-        )""".formatted(source);
-  }
-
   /** One NOTIFY per transaction with the range of new positions ("from-to"), only when something was new. */
   private static final String NOTIFIED_CTE = """
       notified AS (
@@ -53,18 +34,34 @@ final class StoreSql {
       FROM inserted i""";
 
   /**
-   * The fast path: appends a group of events with distinct ids, none of them stored yet, under the position
-   * lock. New events get the next version of their stream and the next positions, in input order. An id
-   * already stored fails the statement with a unique violation (so the pipelined COMMIT rolls back), and the
-   * group is retried with {@link #APPEND_CHECKED}. Skipping the lookup saves a random probe of the id index per
-   * event, which the insert's own uniqueness check makes anyway.
+   * The fast path: appends a group of events with distinct ids, none of them stored yet. The insert's statement
+   * trigger takes the position lock; binding the parameters comes before it, outside the lock.
+   * Each row probes its stream's head in the (stream_id, stream_version) index and adds {@code nth} ($8), which
+   * the appender counted: the row's place among the group's events of its stream (1, 2, ...). The probe does not
+   * see the statement's own rows, so a stream's events in one group get head + 1, head + 2, ... in input order.
+   * An id already stored fails the statement with a unique violation (so the pipelined COMMIT rolls back), and
+   * the group is retried with {@link #APPEND_CHECKED}. Skipping the lookup saves a random probe of the id index
+   * per event, which the insert's own uniqueness check makes anyway.
    */
-  static final String APPEND = "WITH " + INPUT_CTE + ",\n" + insertedCte("input") + ",\n" + NOTIFIED_CTE + "\n"
-      + SELECT_INSERTED;
+  static final String APPEND = """
+      WITH inserted AS (
+        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+        SELECT t.id, t.stream_id,
+               COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = t.stream_id), 0) + t.nth,
+               t.type, t.schema_version, t.data::jsonb, t.metadata::jsonb, t.occurred_at
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+                    $8::int[])
+          WITH ORDINALITY AS t(id, stream_id, type, schema_version, data, metadata, occurred_at, nth, ord)
+        ORDER BY t.ord
+        RETURNING id, position, stream_version
+      ),
+      """ + NOTIFIED_CTE + "\n" + SELECT_INSERTED;
 
   /**
-   * Appends a group of events with distinct ids, under the position lock. Ids already stored come back with
-   * {@code appended = false} and their original position; the rest is appended as in {@link #APPEND}.
+   * Appends a group of events with distinct ids, under the position lock (taken by the statement before it, as
+   * the lookup must see every committed append). Ids already stored come back with {@code appended = false} and
+   * their original position; the rest get the next versions of their streams (numbered here, among the events
+   * that are new) and the next positions, in input order.
    */
   static final String APPEND_CHECKED = "WITH " + INPUT_CTE + """
       ,
@@ -75,7 +72,19 @@ final class StoreSql {
         -- a hashed subplan: linear in the group size whatever plan the prepared statement gets
         SELECT i.* FROM input i WHERE i.id NOT IN (SELECT x.id FROM existing x)
       ),
-      """ + insertedCte("fresh") + ",\n" + NOTIFIED_CTE + "\n" + SELECT_INSERTED + """
+      inserted AS (
+        -- each row probes its stream's head in the (stream_id, stream_version) index: no join between the
+        -- group's rows, so the cost stays linear in the group size (a join here went quadratic under a generic plan)
+        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+        SELECT s.id, s.stream_id,
+               COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.stream_id), 0)
+                 + row_number() OVER (PARTITION BY s.stream_id ORDER BY s.ord),
+               s.type, s.schema_version, s.data::jsonb, s.metadata::jsonb, s.occurred_at
+        FROM fresh s
+        ORDER BY s.ord
+        RETURNING id, position, stream_version
+      ),
+      """ + NOTIFIED_CTE + "\n" + SELECT_INSERTED + """
 
       UNION ALL
       SELECT x.id, x.position, x.stream_version, false, 0 FROM existing x
