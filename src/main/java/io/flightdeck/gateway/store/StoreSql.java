@@ -39,6 +39,10 @@ final class StoreSql {
    * Each row probes its stream's head in the (stream_id, stream_version) index and adds {@code nth} ($8), which
    * the appender counted: the row's place among the group's events of its stream (1, 2, ...). The probe does not
    * see the statement's own rows, so a stream's events in one group get head + 1, head + 2, ... in input order.
+   * The statement's snapshot is older than the lock: if another writer (another process, or a second append
+   * connection) committed to one of the streams while this one waited, the probe reads the old head and the
+   * (stream_id, stream_version) unique index fails the statement; the group then goes again on the checked path,
+   * which takes the lock before its statement starts.
    * An id already stored fails the statement with a unique violation (so the pipelined COMMIT rolls back), and
    * the group is retried with {@link #APPEND_CHECKED}. Skipping the lookup saves a random probe of the id index
    * per event, which the insert's own uniqueness check makes anyway.

@@ -11,6 +11,7 @@ import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -121,6 +122,29 @@ class AppendConcurrencyIT {
       assertEquals(i + 1L, version, "the event at the " + (i + 1) + ". position of the stream has version " + version);
       assertEquals(answeredVersions.get((String) rows.get(i).get(0)), version, "the answer named the stored version");
     }
+  }
+
+  @Test
+  @DisplayName("an append that waited for the position lock while another writer added to its stream gets the next version")
+  void appendWaitingForTheLockNumbersAfterTheWriterBeforeIt() throws Exception {
+    String stream = "raced-visitor";
+    CompletableFuture<Response> sent;
+    try (Connection other = db.connect()) {
+      other.setAutoCommit(false);
+      // holds the position lock with the stream's first event, not committed yet
+      StoreProbe.insertRaw(other, stream, 1);
+      sent = first.http().postEventsAsync(HttpTestClient.pageView(stream, "/after-the-other-writer"));
+      // the gateway's statement started (and took its snapshot) before the other writer's commit
+      await().atMost(Duration.ofSeconds(10)).until(() -> !StoreProbe.appendBackendsWaitingOnLock(db).isEmpty());
+      other.commit();
+    }
+
+    Response r = StoreProbe.within(sent, ANSWERS_WITHIN);
+    assertEquals(200, r.status(), r.body());
+    assertEquals("appended", r.results().getJsonObject(0).getString("status"));
+    assertEquals(2L, r.results().getJsonObject(0).getLong("streamVersion"), r.body());
+    assertEquals(List.of(List.<Object>of(1L), List.<Object>of(2L)),
+        db.query("SELECT stream_version FROM events WHERE stream_id = ? ORDER BY position", stream));
   }
 
   @Test
