@@ -126,7 +126,7 @@ final class Report {
         ctx.options().warmup().toSeconds(), cpuCellsWithJit(b.cpu())));
     for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
       LoadResult l = p.load();
-      String best = r.batches().size() > 1 && p == r.bestBatch() ? " (best)" : "";
+      String best = r.bestOfSeveralBatches(p) ? " (best)" : "";
       row(BenchRun.describe(l.spec()) + best, l.spec().connections(), l.spec().eventsPerRequest(),
           BenchText.num("%.0f", l.eventsPerSecond()), BenchText.num("%.0f", l.requestsPerSecond()),
           BenchText.num("%.2f", l.eventsPerSecond() / cdb), l.errorCount(), ms(l.latencyMs(50)),

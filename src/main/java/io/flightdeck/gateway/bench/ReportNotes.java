@@ -99,8 +99,8 @@ final class ReportNotes {
         + "UUID and its own stream, the batches `{\"events\": [...]}` of " + BenchRun.BATCH_SIZE + ".");
     bullet("Closed loop (the maxima): each connection sends its next request when the previous answer arrives. "
         + "Batches try " + (ctx.options().smoke() ? "8" : "8, 16 and 32") + " connections; the best counts.");
-    bullet("Ingest alone: the rows marked \"no projections\" repeat the single-event maximum and the 8-connection "
-        + "batches with FLIGHTDECK_PROJECTIONS_ENABLED=false, the way an ingest-only process runs when another "
+    bullet("Ingest alone: the rows marked \"no projections\" repeat the single-event maximum and the batches ("
+        + (ctx.options().smoke() ? "8" : "8, 16 and 32") + " connections) with FLIGHTDECK_PROJECTIONS_ENABLED=false, the way an ingest-only process runs when another "
         + "process on the database runs the read models. They show what the four projections cost the same 2 "
         + "cores; the targets are judged on the shipped configuration, projections on.");
     bullet("Open loop (the latency): requests are due on a fixed schedule at half the single-event maximum, and "
