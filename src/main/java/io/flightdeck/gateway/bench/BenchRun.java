@@ -133,7 +133,7 @@ final class BenchRun {
           });
     }
     if (options.runs(Phase.BATCHES)) {
-      for (int connections : batchConnections()) {
+      for (int connections : batchConnections(options.smoke())) {
         LoadSpec batch = LoadSpec.closedLoop("batch" + BATCH_SIZE, connections, BATCH_SIZE);
         chain = chain.compose(v -> onFreshGateway(batch, postmasterPid)).map(p -> {
           batches.add(p);
@@ -144,7 +144,7 @@ final class BenchRun {
     if (options.runs(Phase.ALONE) && !options.smoke()) {
       List<LoadSpec> alones = new ArrayList<>(List.of(LoadSpec.closedLoop("single" + NO_PROJECTIONS,
           SINGLE_CONNECTIONS, 1)));
-      for (int connections : batchConnections()) {
+      for (int connections : batchConnections(options.smoke())) {
         alones.add(LoadSpec.closedLoop("batch" + BATCH_SIZE + NO_PROJECTIONS, connections, BATCH_SIZE));
       }
       for (LoadSpec alone : alones) {
@@ -201,12 +201,12 @@ final class BenchRun {
     return chain;
   }
 
-  /** The single-event maximum the later phases refer to: measured in this run, else {@code --single-max}. */
   /** The connection counts the batch maxima try; the best counts. */
-  private List<Integer> batchConnections() {
-    return options.smoke() ? List.of(8) : List.of(8, 16, 32);
+  static List<Integer> batchConnections(boolean smoke) {
+    return smoke ? List.of(8) : List.of(8, 16, 32);
   }
 
+  /** The single-event maximum the later phases refer to: measured in this run, else {@code --single-max}. */
   private double singleMax() {
     return single != null ? single.load().eventsPerSecond() : options.singleMax();
   }

@@ -1,6 +1,8 @@
 package io.flightdeck.gateway.bench;
 
+import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 /** Number and text formatting shared by the console and the report. */
 final class BenchText {
@@ -11,6 +13,13 @@ final class BenchText {
   /** {@code String.format} in the root locale with "n/a" for NaN, so a report reads the same everywhere. */
   static String num(String format, double value) {
     return Double.isNaN(value) || Double.isInfinite(value) ? "n/a" : String.format(Locale.ROOT, format, value);
+  }
+
+  /** "8", "8 and 16", "8, 16 and 32". */
+  static String listing(List<?> items) {
+    int last = items.size() - 1;
+    String head = items.subList(0, last).stream().map(String::valueOf).collect(Collectors.joining(", "));
+    return last == 0 ? String.valueOf(items.get(0)) : head + " and " + items.get(last);
   }
 
   /** The last {@code chars} characters, for error messages that quote a log. */

@@ -75,6 +75,7 @@ final class ReportNotes {
   }
 
   private void method() {
+    String batchConnections = BenchText.listing(BenchRun.batchConnections(ctx.options().smoke()));
     line("## How it was measured");
     line("");
     bullet("Every phase runs on a fresh database; every gateway phase starts a fresh gateway (`java "
@@ -98,10 +99,10 @@ final class ReportNotes {
             : LoadGenerator.EVENT_LOOPS + " event loops") + "; every event a PageViewed with its own random "
         + "UUID and its own stream, the batches `{\"events\": [...]}` of " + BenchRun.BATCH_SIZE + ".");
     bullet("Closed loop (the maxima): each connection sends its next request when the previous answer arrives. "
-        + "Batches try " + (ctx.options().smoke() ? "8" : "8, 16 and 32") + " connections; the best counts.");
+        + "Batches try " + batchConnections + " connections; the best counts.");
     bullet("Ingest alone: the rows marked \"no projections\" repeat the single-event maximum and the batches ("
-        + (ctx.options().smoke() ? "8" : "8, 16 and 32") + " connections) with FLIGHTDECK_PROJECTIONS_ENABLED=false, the way an ingest-only process runs when another "
-        + "process on the database runs the read models. They show what the four projections cost the same 2 "
+        + batchConnections + " connections) with FLIGHTDECK_PROJECTIONS_ENABLED=false, the way an ingest-only "
+        + "process runs when another process on the database runs the read models. They show what the four projections cost the same 2 "
         + "cores; the targets are judged on the shipped configuration, projections on.");
     bullet("Open loop (the latency): requests are due on a fixed schedule at half the single-event maximum, and "
         + "each one's ack latency counts from when it was due, not when it was sent, so a stall delays and "

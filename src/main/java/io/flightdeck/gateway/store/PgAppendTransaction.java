@@ -97,13 +97,11 @@ final class PgAppendTransaction {
   }
 
   /**
-   * The statement's parameters: one array per column.
-   * With {@code numbered}, also each event's place among the group's events of its stream (1, 2, ...).
+   * The statement's parameters: one array per column. With {@code numbered}, also each event's place among the
+   * group's events of its stream (1, 2, ...).
    */
   private static Tuple toParams(List<NewEvent> events, boolean numbered) {
     int n = events.size();
-    Integer[] nth = new Integer[n];
-    Map<String, Integer> perStream = new HashMap<>();
     UUID[] ids = new UUID[n];
     String[] streams = new String[n];
     String[] types = new String[n];
@@ -120,9 +118,17 @@ final class PgAppendTransaction {
       data[i] = e.data();
       metadata[i] = e.metadata();
       occurred[i] = e.occurredAt().atOffset(ZoneOffset.UTC);
-      nth[i] = perStream.merge(e.streamId(), 1, Integer::sum);
     }
     Tuple params = Tuple.of(ids, streams, types, versions, data, metadata, occurred);
-    return numbered ? params.addValue(nth) : params;
+    return numbered ? params.addValue(placesInStream(streams)) : params;
+  }
+
+  private static Integer[] placesInStream(String[] streams) {
+    Integer[] nth = new Integer[streams.length];
+    Map<String, Integer> seen = new HashMap<>();
+    for (int i = 0; i < streams.length; i++) {
+      nth[i] = seen.merge(streams[i], 1, Integer::sum);
+    }
+    return nth;
   }
 }

@@ -15,13 +15,37 @@ final class StoreSql {
   static final String COMMIT = "COMMIT";
   static final String LOCK_POSITIONS = "SELECT pg_advisory_xact_lock(" + POSITION_LOCK_KEY + ")";
 
-  /** The group's events, one row each, in arrival order ({@code ord}). */
-  private static final String INPUT_CTE = """
-      input AS (
-        SELECT *
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[])
-          WITH ORDINALITY AS t(id, stream_id, type, schema_version, data, metadata, occurred_at, ord)
-      )""";
+  /**
+   * The group's events, one row each, in arrival order ({@code ord}); {@code numbered} adds {@code nth} ($8):
+   * the event's place among the group's events of its stream (1, 2, ...), as the appender counted it.
+   */
+  private static String inputCte(boolean numbered) {
+    return """
+        input AS (
+          SELECT *
+          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[]%s)
+            WITH ORDINALITY AS t(id, stream_id, type, schema_version, data, metadata, occurred_at%s, ord)
+        )""".formatted(numbered ? ", $8::int[]" : "", numbered ? ", nth" : "");
+  }
+
+  /**
+   * Inserts the rows of {@code source} in arrival order, each at its stream's head + {@code nth}. Each row probes
+   * its stream's head in the (stream_id, stream_version) index: no join between the group's rows, so the cost
+   * stays linear in the group size (a join here went quadratic under a generic plan). The probe does not see the
+   * statement's own rows, so a stream's events in one group get head + 1, head + 2, ... in input order.
+   */
+  private static String insertedCte(String source, String nth) {
+    return """
+        inserted AS (
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT s.id, s.stream_id,
+                 COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.stream_id), 0) + %s,
+                 s.type, s.schema_version, s.data::jsonb, s.metadata::jsonb, s.occurred_at
+          FROM %s s
+          ORDER BY s.ord
+          RETURNING id, position, stream_version
+        )""".formatted(nth, source);
+  }
 
   /** One NOTIFY per transaction with the range of new positions ("from-to"), only when something was new. */
   private static final String NOTIFIED_CTE = """
@@ -34,32 +58,18 @@ final class StoreSql {
       FROM inserted i""";
 
   /**
-   * The fast path: appends a group of events with distinct ids, none of them stored yet. The insert's statement
-   * trigger takes the position lock; binding the parameters comes before it, outside the lock.
-   * Each row probes its stream's head in the (stream_id, stream_version) index and adds {@code nth} ($8), which
-   * the appender counted: the row's place among the group's events of its stream (1, 2, ...). The probe does not
-   * see the statement's own rows, so a stream's events in one group get head + 1, head + 2, ... in input order.
-   * The statement's snapshot is older than the lock: if another writer (another process, or a second append
-   * connection) committed to one of the streams while this one waited, the probe reads the old head and the
-   * (stream_id, stream_version) unique index fails the statement; the group then goes again on the checked path,
-   * which takes the lock before its statement starts.
+   * The fast path: appends a group of events with distinct ids, none of them stored yet, numbered by the appender
+   * ($8). The insert's statement trigger takes the position lock; binding the parameters comes before it, outside
+   * the lock. The statement's snapshot is therefore older than the lock: if another writer (another process, or a
+   * second append connection) committed to one of the streams while this one waited, the probe reads the old head
+   * and the (stream_id, stream_version) unique index fails the statement; the group then goes again on the checked
+   * path, which takes the lock before its statement starts.
    * An id already stored fails the statement with a unique violation (so the pipelined COMMIT rolls back), and
    * the group is retried with {@link #APPEND_CHECKED}. Skipping the lookup saves a random probe of the id index
    * per event, which the insert's own uniqueness check makes anyway.
    */
-  static final String APPEND = """
-      WITH inserted AS (
-        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
-        SELECT t.id, t.stream_id,
-               COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = t.stream_id), 0) + t.nth,
-               t.type, t.schema_version, t.data::jsonb, t.metadata::jsonb, t.occurred_at
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
-                    $8::int[])
-          WITH ORDINALITY AS t(id, stream_id, type, schema_version, data, metadata, occurred_at, nth, ord)
-        ORDER BY t.ord
-        RETURNING id, position, stream_version
-      ),
-      """ + NOTIFIED_CTE + "\n" + SELECT_INSERTED;
+  static final String APPEND = "WITH " + inputCte(true) + ",\n" + insertedCte("input", "s.nth") + ",\n"
+      + NOTIFIED_CTE + "\n" + SELECT_INSERTED;
 
   /**
    * Appends a group of events with distinct ids, under the position lock (taken by the statement before it, as
@@ -67,7 +77,7 @@ final class StoreSql {
    * their original position; the rest get the next versions of their streams (numbered here, among the events
    * that are new) and the next positions, in input order.
    */
-  static final String APPEND_CHECKED = "WITH " + INPUT_CTE + """
+  static final String APPEND_CHECKED = "WITH " + inputCte(false) + """
       ,
       existing AS (
         SELECT e.id, e.position, e.stream_version FROM events e WHERE e.id = ANY($1::uuid[])
@@ -76,24 +86,12 @@ final class StoreSql {
         -- a hashed subplan: linear in the group size whatever plan the prepared statement gets
         SELECT i.* FROM input i WHERE i.id NOT IN (SELECT x.id FROM existing x)
       ),
-      inserted AS (
-        -- each row probes its stream's head in the (stream_id, stream_version) index: no join between the
-        -- group's rows, so the cost stays linear in the group size (a join here went quadratic under a generic plan)
-        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
-        SELECT s.id, s.stream_id,
-               COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.stream_id), 0)
-                 + row_number() OVER (PARTITION BY s.stream_id ORDER BY s.ord),
-               s.type, s.schema_version, s.data::jsonb, s.metadata::jsonb, s.occurred_at
-        FROM fresh s
-        ORDER BY s.ord
-        RETURNING id, position, stream_version
-      ),
-      """ + NOTIFIED_CTE + "\n" + SELECT_INSERTED + """
+      """ + insertedCte("fresh", "row_number() OVER (PARTITION BY s.stream_id ORDER BY s.ord)") + ",\n"
+      + NOTIFIED_CTE + "\n" + SELECT_INSERTED + """
 
       UNION ALL
       SELECT x.id, x.position, x.stream_version, false, 0 FROM existing x
       """;
-
 
   static final String READ_ALL = "SELECT " + PgEventStore.ENVELOPE_COLUMNS
       + " FROM events WHERE position > $1 ORDER BY position LIMIT $2";
