@@ -1,6 +1,6 @@
 package io.flightdeck.gateway;
 
-/** Event-bus addresses, all in one place. Messages on them are JSON objects. */
+/** Event-bus addresses, all in one place. Messages on them are JSON objects unless said otherwise. */
 public final class EventBusAddresses {
 
   private EventBusAddresses() {
@@ -18,6 +18,12 @@ public final class EventBusAddresses {
    * gateway process on the database through NOTIFY.
    */
   public static final String PROJECTION_CHANGED = "flightdeck.projection.changed";
+
+  /**
+   * Published (local only, no body) when the projections' shared read added new events to the window of recent
+   * events: the runners of this process step from there instead of reading the store each.
+   */
+  public static final String PROJECTION_EVENTS_READ = "flightdeck.projection.events.read";
 
   /**
    * Published by the live feed with every range of new events, read and serialized once: a

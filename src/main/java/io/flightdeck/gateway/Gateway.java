@@ -130,7 +130,8 @@ public final class Gateway {
         })
         .compose(id -> {
           gateway.listenerId = id;
-          return gateway.projections.start(vertx, readPool, connect, config.projections(), gateway.metrics);
+          return gateway.projections.start(vertx, readPool, gateway.store, connect, config.projections(),
+              gateway.metrics);
         })
         .compose(v -> gateway.startMetrics(config))
         .compose(v -> vertx.deployVerticle(new LiveFeedVerticle(gateway.store, config.live(), gateway.livePosition,

@@ -26,7 +26,8 @@ import java.util.concurrent.ConcurrentHashMap;
 final class BenchDatabases {
 
   /** What the report says about the server. */
-  record ServerInfo(String version, String synchronousCommit, String fsync, long postmasterPid) {
+  record ServerInfo(String version, String synchronousCommit, String fsync, String sharedBuffers, String maxWalSize,
+                    long postmasterPid) {
   }
 
   private final Vertx vertx;
@@ -110,9 +111,12 @@ final class BenchDatabases {
         String version = show(st, "server_version");
         String sync = show(st, "synchronous_commit");
         String fsync = show(st, "fsync");
+        // the two settings that decide how much a write-heavy run pays for evictions and checkpoints
+        String sharedBuffers = show(st, "shared_buffers");
+        String maxWalSize = show(st, "max_wal_size");
         long backend = scalar(st, "SELECT pg_backend_pid()");
         // read while this backend is alive: its parent is the postmaster, whose children we measure
-        return new ServerInfo(version, sync, fsync, CpuProbe.parentPid(backend));
+        return new ServerInfo(version, sync, fsync, sharedBuffers, maxWalSize, CpuProbe.parentPid(backend));
       }
     }, false);
   }

@@ -95,7 +95,8 @@ final class Report {
     line("| kernel | " + m.kernel() + " (" + m.os() + ") |");
     line("| Java | " + m.java() + " (load generator and gateway alike; gateway heap " + GatewayUnderTest.HEAP + ") |");
     line("| PostgreSQL | " + r.server().version() + " on the same host, synchronous_commit = "
-        + r.server().synchronousCommit() + ", fsync = " + r.server().fsync() + " |");
+        + r.server().synchronousCommit() + ", fsync = " + r.server().fsync() + ", shared_buffers = "
+        + r.server().sharedBuffers() + ", max_wal_size = " + r.server().maxWalSize() + " |");
     line("| load average before the run | " + m.loadAverage() + " |");
     line("");
   }

@@ -5,6 +5,8 @@ package io.flightdeck.gateway.config;
  *
  * @param enabled run the projections in this process (another process on the same database may run them)
  * @param batchSize events applied in one transaction
+ * @param windowEvents the most recent events the process keeps after reading them once for all of its
+ *     projections; a projection further behind reads the store itself; 0: every projection always does
  * @param pollIntervalMs look for new events this often even without a notification
  * @param minIntervalMs at most one batch per projection this often while events trickle in (a backlog runs
  *     back to back): bounds the commits per second under load at the price of this much extra lag
@@ -13,7 +15,7 @@ package io.flightdeck.gateway.config;
  * @param retryInitialDelayMs first back-off after a failed apply
  * @param retryMaxDelayMs back-off ceiling
  */
-public record ProjectionsConfig(boolean enabled, int batchSize, long pollIntervalMs, long minIntervalMs,
+public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents, long pollIntervalMs, long minIntervalMs,
                                 long takeoverIntervalMs,
                                 int maxAttempts, long retryInitialDelayMs, long retryMaxDelayMs) {
 
@@ -21,6 +23,7 @@ public record ProjectionsConfig(boolean enabled, int batchSize, long pollInterva
     ProjectionsConfig config = new ProjectionsConfig(
         s.bool("enabled", true),
         s.integer("batchSize", 1000, 1, 100_000),
+        s.integer("windowEvents", 5000, 0, 1_000_000),
         s.number("pollIntervalMs", 1000, 10, 3_600_000),
         s.number("minIntervalMs", 20, 0, 60_000),
         s.number("takeoverIntervalMs", 2000, 10, 3_600_000),

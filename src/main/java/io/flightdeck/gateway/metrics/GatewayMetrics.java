@@ -32,6 +32,7 @@ public final class GatewayMetrics {
   public static final String PROJECTION_LAG_SECONDS = "flightdeck.projection.lag.seconds";
   public static final String PROJECTION_DEAD_LETTERS = "flightdeck.projection.dead.letters";
   public static final String PROJECTION_APPLIED = "flightdeck.projection.events.applied";
+  public static final String PROJECTION_BATCHES = "flightdeck.projection.batches";
   public static final String SSE_CONNECTIONS = "flightdeck.sse.connections";
   public static final String SSE_DELIVERED = "flightdeck.sse.messages.delivered";
   public static final String SSE_SLOW_DROPPED = "flightdeck.sse.slow.clients.dropped";
@@ -110,9 +111,13 @@ public final class GatewayMetrics {
     return sseLatency;
   }
 
-  public void projectionApplied(String projection, int n) {
+  /** {@code shared}: the events came from the process's one shared read, not from a read of the projection's own. */
+  public void projectionApplied(String projection, int n, boolean shared) {
     counter(PROJECTION_APPLIED, "Events applied by projections running in this process", "projection", projection,
         null, null).increment(n);
+    counter(PROJECTION_BATCHES, "Batches applied by projections running in this process, by where their events "
+        + "were read: the shared window of recent events, or the store by the projection itself", "projection",
+        projection, "source", shared ? "shared" : "store").increment();
   }
 
   public <T> void gauge(String name, String description, T state, ToDoubleFunction<T> value) {

@@ -2,8 +2,10 @@ package io.flightdeck.gateway.projection;
 
 import io.flightdeck.gateway.config.ProjectionsConfig;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
+import io.flightdeck.gateway.store.EventStore;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
@@ -39,23 +41,32 @@ public final class ProjectionEngine {
     return projections;
   }
 
-  /** Creates missing checkpoints, then deploys one runner verticle per projection (when enabled). */
-  public Future<Void> start(Vertx vertx, Pool pool, PgConnectOptions connect, ProjectionsConfig config,
-                            GatewayMetrics metrics) {
+  /**
+   * Creates missing checkpoints, then (when enabled) deploys the shared reader of new events and one runner
+   * verticle per projection.
+   */
+  public Future<Void> start(Vertx vertx, Pool pool, EventStore store, PgConnectOptions connect,
+                            ProjectionsConfig config, GatewayMetrics metrics) {
     Future<Void> ensured = pool.preparedQuery(ProjectionSql.ENSURE)
         .execute(Tuple.of((Object) projections.keySet().toArray(String[]::new))).mapEmpty();
     if (!config.enabled()) {
       return ensured;
     }
     String owner = owner();
+    // a runner steps at least every poll interval while it runs: two without a step mean none runs here
+    RecentEvents recent = new RecentEvents(config.windowEvents(), 2 * config.pollIntervalMs());
     return ensured.compose(v -> {
       List<Future<String>> deployed = new ArrayList<>();
+      deployed.add(deploy(vertx, new RecentEventsReader(recent, store, config)));
       for (Projection p : projections.values()) {
-        deployed.add(vertx.deployVerticle(new ProjectionRunner(p, config, connect, owner, metrics), new DeploymentOptions())
-            .onSuccess(deployments::add));
+        deployed.add(deploy(vertx, new ProjectionRunner(p, config, connect, owner, metrics, recent)));
       }
       return Future.all(deployed).mapEmpty();
     });
+  }
+
+  private Future<String> deploy(Vertx vertx, VerticleBase verticle) {
+    return vertx.deployVerticle(verticle, new DeploymentOptions()).onSuccess(deployments::add);
   }
 
   /** Stops the runners: each finishes its batch in flight and releases its lock. */

@@ -15,8 +15,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one projection in this process while its {@link ProjectionLease} says so, on the lease's connection.
- * Woken by the store listener's notifications, with a polling fallback. What a failed step leads to (a replay
- * event by event, a retry after a back-off, a dead letter) is decided by {@link BatchFailures}.
+ * Woken by the process's shared read of new events ({@link RecentEventsReader}), or by the store listener's
+ * notifications while that is not reading, with a polling fallback. A step takes its events from the shared
+ * window when the window holds everything after the checkpoint, else reads them from the store. What a failed
+ * step leads to (a replay event by event, a retry after a back-off, a dead letter) is decided by
+ * {@link BatchFailures}.
  */
 public final class ProjectionRunner extends VerticleBase {
 
@@ -28,6 +31,7 @@ public final class ProjectionRunner extends VerticleBase {
   private final PgConnectOptions connectOptions;
   private final String owner;
   private final GatewayMetrics metrics;
+  private final RecentEvents recent;
 
   private ProjectionLease lease;
   private boolean busy;
@@ -40,8 +44,9 @@ public final class ProjectionRunner extends VerticleBase {
   private Promise<Void> idle;
 
   public ProjectionRunner(Projection projection, ProjectionsConfig config, PgConnectOptions connectOptions,
-                          String owner, GatewayMetrics metrics) {
+                          String owner, GatewayMetrics metrics, RecentEvents recent) {
     this.metrics = metrics;
+    this.recent = recent;
     this.projection = projection;
     this.transactions = new ProjectionTransactions(projection);
     this.config = config;
@@ -60,7 +65,12 @@ public final class ProjectionRunner extends VerticleBase {
       reset();
       wake();
     });
-    vertx.eventBus().consumer(EventBusAddresses.STORE_APPENDED, m -> wake());
+    vertx.eventBus().consumer(EventBusAddresses.STORE_APPENDED, m -> {
+      if (!recent.reading()) {
+        wake();
+      }
+    });
+    vertx.eventBus().consumer(EventBusAddresses.PROJECTION_EVENTS_READ, m -> wake());
     vertx.eventBus().<JsonObject>consumer(EventBusAddresses.PROJECTION_CHANGED, m -> {
       if (projection.name().equals(m.body().getString("projection"))) {
         reset();
@@ -111,14 +121,20 @@ public final class ProjectionRunner extends VerticleBase {
       settle();
       return;
     }
-    transactions.next(lease.connection(), failures.limit(checkpoint)).onComplete(this::stepped);
+    recent.touch();
+    RecentEvents.Window window = recent.window();
+    int limit = failures.limit(checkpoint);
+    (window != null && window.ahead(checkpoint)
+        ? transactions.next(lease.connection(), window, limit)
+        : transactions.next(lease.connection(), limit))
+        .onComplete(this::stepped);
   }
 
   private void stepped(AsyncResult<Step> result) {
     if (result.succeeded()) {
       Step s = result.result();
       if (s.applied() > 0) {
-        metrics.projectionApplied(projection.name(), s.applied());
+        metrics.projectionApplied(projection.name(), s.applied(), s.shared());
       }
       checkpoint = s.checkpoint();
       failures.succeeded(checkpoint);

@@ -8,6 +8,7 @@ import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One projection's transactions on its runner's connection. Each takes the checkpoint row's lock first, so the
@@ -15,16 +16,21 @@ import java.util.List;
  */
 final class ProjectionTransactions {
 
-  /** What a batch did: the checkpoint it committed, how many events it applied, and whether more are waiting. */
-  record Step(long checkpoint, int applied, boolean more) {
+  /**
+   * What a batch did: the checkpoint it committed, how many events it applied, whether more are waiting, and
+   * whether its events came from the shared window of recent events rather than a read of its own.
+   */
+  record Step(long checkpoint, int applied, boolean more, boolean shared) {
   }
 
   private final Projection projection;
   private final String[] types;
+  private final Set<String> typeSet;
 
   ProjectionTransactions(Projection projection) {
     this.projection = projection;
     this.types = projection.eventTypes().isEmpty() ? null : projection.eventTypes().toArray(String[]::new);
+    this.typeSet = projection.eventTypes().isEmpty() ? null : Set.copyOf(projection.eventTypes());
   }
 
   /**
@@ -35,40 +41,70 @@ final class ProjectionTransactions {
   Future<Step> next(SqlConnection conn, int limit) {
     // one round trip: BEGIN, the checkpoint lock, and the read (which uses the locked checkpoint)
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
-    Future<RowSet<Row>> checkpoint = conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT)
-        .execute(Tuple.of(projection.name()));
-    Future<RowSet<Row>> read = conn.preparedQuery(ProjectionSql.READ_EVENTS_AFTER_CHECKPOINT)
-        .execute(Tuple.of(projection.name(), types, limit));
+    Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
+    Future<RowSet<Row>> read = readAfterCheckpoint(conn, limit);
     return Future.all(begin, checkpoint, read)
+        .compose(all -> applyRead(conn, checkpoint.result().iterator().next(), read.result(), limit))
+        .recover(failure -> rollback(conn, failure));
+  }
+
+  /**
+   * Like {@link #next}, but takes the events from {@code window} (which holds the events after the runner's last
+   * checkpoint) instead of reading them. The checkpoint locked in the transaction decides: if another writer
+   * moved it out of the window meanwhile, the events are read from the store after all.
+   */
+  Future<Step> next(SqlConnection conn, RecentEvents.Window window, int limit) {
+    Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
+    Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
+    return Future.all(begin, checkpoint)
         .compose(all -> {
           Row cp = checkpoint.result().iterator().next();
-          List<EventEnvelope> events = PgEventStore.envelopes(read.result());
-          return applyAndAdvance(conn, cp.getLong("position"), cp.getLong("head"), events, limit);
+          long from = cp.getLong("position");
+          if (!window.covers(from)) {
+            return readAfterCheckpoint(conn, limit).compose(read -> applyRead(conn, cp, read, limit));
+          }
+          RecentEvents.Slice slice = window.after(from, typeSet, limit);
+          return applyAndAdvance(conn, from, slice.to(), slice.events(), slice.full(), true);
         })
         .recover(failure -> rollback(conn, failure));
   }
 
-  private Future<Step> applyAndAdvance(SqlConnection conn, long from, long head, List<EventEnvelope> events,
-                                       int limit) {
+  private Future<RowSet<Row>> lockCheckpoint(SqlConnection conn) {
+    return conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT).execute(Tuple.of(projection.name()));
+  }
+
+  private Future<RowSet<Row>> readAfterCheckpoint(SqlConnection conn, int limit) {
+    return conn.preparedQuery(ProjectionSql.READ_EVENTS_AFTER_CHECKPOINT)
+        .execute(Tuple.of(projection.name(), types, limit));
+  }
+
+  /** Applies events read after the locked checkpoint {@code cp} (which also carries the head it saw). */
+  private Future<Step> applyRead(SqlConnection conn, Row cp, RowSet<Row> read, int limit) {
+    long from = cp.getLong("position");
+    List<EventEnvelope> events = PgEventStore.envelopes(read);
     boolean full = events.size() == limit;
     long last = events.isEmpty() ? from : events.get(events.size() - 1).position();
     // a full batch may have more behind it; otherwise everything up to the head was seen
-    long to = full ? last : Math.max(last, head);
+    long to = full ? last : Math.max(last, cp.getLong("head"));
+    return applyAndAdvance(conn, from, to, events, full, false);
+  }
+
+  private Future<Step> applyAndAdvance(SqlConnection conn, long from, long to, List<EventEnvelope> events,
+                                       boolean full, boolean shared) {
     if (to == from) {
-      return conn.query("COMMIT").execute().map(new Step(from, 0, false));
+      return conn.query("COMMIT").execute().map(new Step(from, 0, false, shared));
     }
     Future<Void> applied = events.isEmpty() ? Future.succeededFuture()
         : projection.apply(conn, events).recover(e -> Future.failedFuture(new ApplyFailedException(events, e)));
     return applied
         .compose(v -> commitAt(conn, to))
-        .map(new Step(to, events.size(), full));
+        .map(new Step(to, events.size(), full, shared));
   }
 
   /** Records {@code event} as a dead letter and moves the checkpoint past it, if the checkpoint is still before it. */
   Future<Void> deadLetter(SqlConnection conn, EventEnvelope event, String error, int attempts) {
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
-    Future<RowSet<Row>> checkpoint = conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT)
-        .execute(Tuple.of(projection.name()));
+    Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
     return Future.all(begin, checkpoint)
         .compose(all -> {
           long position = checkpoint.result().iterator().next().getLong("position");

@@ -1,0 +1,135 @@
+package io.flightdeck.gateway.projection;
+
+import io.flightdeck.gateway.event.EventEnvelope;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The store's newest events, read and decoded once per process for all of its projections (by
+ * {@link RecentEventsReader}) instead of once per projection. Bounded: it keeps at most {@code capacity} events.
+ * Written only by the reader's context; the runners read the current {@link Window} from theirs.
+ *
+ * <p>Positions become visible in commit order (V1's position lock), so a read of the events after position
+ * {@code a} sees every event that will ever commit in {@code (a, last position read]}: a window holds every
+ * committed event of its range, and a step that applies the window's events after its checkpoint applies
+ * exactly what a read from the store would have returned.
+ */
+final class RecentEvents {
+
+  private final int capacity;
+  private final long idleAfterNanos;
+  private volatile Window window;
+  private volatile long wantedAt;
+
+  /**
+   * @param capacity the most events kept; 0 turns the window off, and every projection reads the store itself
+   * @param idleAfterMs with no step of a projection of this process for this long, the reader stops reading
+   */
+  RecentEvents(int capacity, long idleAfterMs) {
+    this.capacity = capacity;
+    this.idleAfterNanos = idleAfterMs * 1_000_000L;
+    this.wantedAt = System.nanoTime() - idleAfterNanos;
+  }
+
+  /** The current window, or null while nothing is read (window off, or no projection running here). */
+  Window window() {
+    return window;
+  }
+
+  /** A runner of this process is about to step: the reader keeps (or starts) reading new events. */
+  void touch() {
+    wantedAt = System.nanoTime();
+  }
+
+  /** Whether a runner stepped recently: a process that runs no projection (a standby) reads nothing. */
+  boolean wanted() {
+    return capacity > 0 && System.nanoTime() - wantedAt < idleAfterNanos;
+  }
+
+  /** Whether the reader publishes new events: if so, runners wait for it rather than for the store's notices. */
+  boolean reading() {
+    return window != null;
+  }
+
+  /** Starts an empty window at {@code head}: the events after it will be read. */
+  void startAt(long head) {
+    window = new Window(head, head, new EventEnvelope[0]);
+  }
+
+  /** Forgets everything, freeing the memory; a later {@link #startAt} begins again. */
+  void clear() {
+    window = null;
+  }
+
+  /**
+   * Adds the events read after the window's end (non-empty, ascending, every committed event from the end up to
+   * the last of them) and drops the oldest beyond the capacity.
+   */
+  void append(List<EventEnvelope> read) {
+    Window w = window;
+    EventEnvelope[] all = Arrays.copyOf(w.events, w.events.length + read.size());
+    for (int i = 0; i < read.size(); i++) {
+      all[w.events.length + i] = read.get(i);
+    }
+    long after = w.after;
+    int drop = all.length - capacity;
+    if (drop > 0) {
+      after = all[drop - 1].position();
+      all = Arrays.copyOfRange(all, drop, all.length);
+    }
+    window = new Window(after, read.get(read.size() - 1).position(), all);
+  }
+
+  /** Every committed event with a position in {@code (after, to]}, ascending. Never changed once published. */
+  record Window(long after, long to, EventEnvelope[] events) {
+
+    /** Whether the window holds every event after {@code checkpoint}, up to its end. */
+    boolean covers(long checkpoint) {
+      return checkpoint >= after && checkpoint <= to;
+    }
+
+    /** Whether it holds events after {@code checkpoint}: a step from there needs no read of the store. */
+    boolean ahead(long checkpoint) {
+      return checkpoint >= after && checkpoint < to;
+    }
+
+    /**
+     * The events after {@code checkpoint} (which it {@link #covers}) of {@code types} (null: every type), at most
+     * {@code limit}, and the position a step applying them moves the checkpoint to.
+     */
+    Slice after(long checkpoint, Set<String> types, int limit) {
+      int i = firstAfter(checkpoint);
+      List<EventEnvelope> out = new ArrayList<>(Math.min(limit, events.length - i));
+      for (; i < events.length; i++) {
+        EventEnvelope e = events[i];
+        if (types == null || types.contains(e.type())) {
+          out.add(e);
+          if (out.size() == limit) {
+            return new Slice(out, e.position(), true);
+          }
+        }
+      }
+      return new Slice(out, to, false);
+    }
+
+    private int firstAfter(long position) {
+      int lo = 0;
+      int hi = events.length;
+      while (lo < hi) {
+        int mid = (lo + hi) >>> 1;
+        if (events[mid].position() <= position) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      return lo;
+    }
+  }
+
+  /** A step's events, the checkpoint after them, and whether the limit cut it short (more may follow). */
+  record Slice(List<EventEnvelope> events, long to, boolean full) {
+  }
+}

@@ -1,0 +1,125 @@
+package io.flightdeck.gateway.projection;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class RecentEventsTest {
+
+  private static EventEnvelope event(long position, String type) {
+    return new EventEnvelope(UUID.randomUUID(), position, "s", 1, type, 1, new JsonObject(), new JsonObject(),
+        Instant.EPOCH, Instant.EPOCH);
+  }
+
+  /** Events at the given positions (gaps allowed: rolled-back appends leave them), typed A, B, A, B... */
+  private static List<EventEnvelope> events(long... positions) {
+    List<EventEnvelope> out = new ArrayList<>();
+    for (int i = 0; i < positions.length; i++) {
+      out.add(event(positions[i], i % 2 == 0 ? "A" : "B"));
+    }
+    return out;
+  }
+
+  private static List<Long> positions(RecentEvents.Slice slice) {
+    return slice.events().stream().map(EventEnvelope::position).toList();
+  }
+
+  @Test
+  @DisplayName("a window covers exactly the range it read, and nothing before its start")
+  void covers() {
+    RecentEvents recent = new RecentEvents(100, 1000);
+    assertNull(recent.window());
+    assertFalse(recent.reading());
+    recent.startAt(10);
+    recent.append(events(11, 12, 15));
+    RecentEvents.Window w = recent.window();
+    assertTrue(recent.reading());
+    assertEquals(10, w.after());
+    assertEquals(15, w.to());
+    assertFalse(w.covers(9), "position 10 may have events the window never read");
+    assertTrue(w.covers(10));
+    assertTrue(w.covers(15));
+    assertFalse(w.covers(16));
+    assertTrue(w.ahead(12));
+    assertFalse(w.ahead(15), "nothing after its end");
+  }
+
+  @Test
+  @DisplayName("a slice takes the events after a checkpoint, of the projection's types, up to the limit")
+  void slices() {
+    RecentEvents recent = new RecentEvents(100, 1000);
+    recent.startAt(0);
+    recent.append(events(1, 2, 3, 5, 8, 9));
+    RecentEvents.Window w = recent.window();
+
+    RecentEvents.Slice all = w.after(2, null, 100);
+    assertEquals(List.of(3L, 5L, 8L, 9L), positions(all));
+    assertEquals(9, all.to());
+    assertFalse(all.full());
+
+    RecentEvents.Slice onlyA = w.after(0, Set.of("A"), 100);
+    assertEquals(List.of(1L, 3L, 8L), positions(onlyA));
+    assertEquals(9, onlyA.to(), "the checkpoint passes the events of other types up to the window's end");
+
+    RecentEvents.Slice limited = w.after(1, Set.of("B"), 1);
+    assertEquals(List.of(2L), positions(limited));
+    assertEquals(2, limited.to(), "a full slice stops at its last event: more may follow");
+    assertTrue(limited.full());
+
+    RecentEvents.Slice between = w.after(4, null, 100);
+    assertEquals(List.of(5L, 8L, 9L), positions(between), "a checkpoint in a gap of positions");
+
+    RecentEvents.Slice none = w.after(9, null, 100);
+    assertTrue(none.events().isEmpty());
+    assertEquals(9, none.to());
+  }
+
+  @Test
+  @DisplayName("a full window drops its oldest events and no longer covers their range")
+  void bounded() {
+    RecentEvents recent = new RecentEvents(4, 1000);
+    recent.startAt(0);
+    recent.append(events(1, 2, 3));
+    recent.append(events(4, 6, 7));
+    RecentEvents.Window w = recent.window();
+    assertEquals(4, w.events().length);
+    assertEquals(2, w.after(), "1 and 2 were dropped");
+    assertEquals(7, w.to());
+    assertFalse(w.covers(1));
+    assertEquals(List.of(3L, 4L, 6L, 7L), positions(w.after(2, null, 100)));
+
+    recent.append(events(10, 11, 12, 13, 14, 15));
+    w = recent.window();
+    assertEquals(11, w.after(), "a read larger than the window keeps only its newest events");
+    assertEquals(List.of(12L, 13L, 14L, 15L), positions(w.after(11, null, 100)));
+  }
+
+  @Test
+  @DisplayName("the window is wanted only while a runner stepped lately, and never when it is off")
+  void wanted() {
+    RecentEvents recent = new RecentEvents(10, 60_000);
+    assertFalse(recent.wanted(), "no runner stepped yet");
+    recent.touch();
+    assertTrue(recent.wanted());
+    RecentEvents stale = new RecentEvents(10, 0);
+    stale.touch();
+    assertFalse(stale.wanted(), "older than the idle time");
+    RecentEvents off = new RecentEvents(0, 60_000);
+    off.touch();
+    assertFalse(off.wanted(), "windowEvents 0");
+    recent.startAt(5);
+    recent.clear();
+    assertNull(recent.window());
+  }
+}
