@@ -1,0 +1,173 @@
+package io.flightdeck.gateway.projection;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.SqlConnection;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * One projection step against the real store, with a window of recent events built by hand: the window's events
+ * are marked, so the test sees which source a step used. Ten events are stored (positions 1 to 10).
+ */
+@ExtendWith(PostgresExtension.class)
+class ProjectionTransactionsIT {
+
+  static TestDatabase db;
+  static TestGateway gateway;
+  static Vertx vertx;
+  static PgConnection conn;
+
+  /** Records what it was given; reads every type. */
+  static final class Probe implements Projection {
+    final List<EventEnvelope> applied = new ArrayList<>();
+
+    @Override
+    public String name() {
+      return "probe";
+    }
+
+    @Override
+    public Set<String> eventTypes() {
+      return Set.of();
+    }
+
+    @Override
+    public List<String> tables() {
+      return List.of();
+    }
+
+    @Override
+    public Future<Void> apply(SqlConnection tx, List<EventEnvelope> events) {
+      applied.addAll(events);
+      return Future.succeededFuture();
+    }
+  }
+
+  Probe probe;
+  ProjectionTransactions transactions;
+
+  @BeforeAll
+  static void start(TestDatabase database) throws Exception {
+    db = database;
+    // migrates the database; no runner, so the probe's checkpoint moves only here
+    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false"));
+    for (int i = 1; i <= 10; i++) {
+      gateway.http().postBatch(HttpTestClient.pageView("tx-" + i, "/store/" + i));
+    }
+    db.execute("INSERT INTO projection_checkpoints (name) VALUES ('probe')");
+    vertx = Vertx.vertx();
+    conn = await(PgConnection.connect(vertx, db.options()));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    await(conn.close());
+    await(vertx.close());
+    gateway.close();
+  }
+
+  @BeforeEach
+  void fresh() {
+    probe = new Probe();
+    transactions = new ProjectionTransactions(probe);
+  }
+
+  static <T> T await(Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** A window over (after, 10] whose events say they came from the window. */
+  static RecentEvents.Window window(long after) {
+    RecentEvents recent = new RecentEvents(100, 1000);
+    recent.startAt(after);
+    List<EventEnvelope> events = new ArrayList<>();
+    for (long p = after + 1; p <= 10; p++) {
+      events.add(new EventEnvelope(UUID.randomUUID(), p, "w", 1, "PageViewed", 2,
+          new JsonObject().put("pageId", "/window/" + p), new JsonObject(), Instant.EPOCH, Instant.EPOCH));
+    }
+    recent.append(events);
+    return recent.window();
+  }
+
+  static void checkpointAt(long position) {
+    db.execute("UPDATE projection_checkpoints SET position = ? WHERE name = 'probe'", position);
+  }
+
+  static long checkpoint() {
+    return db.queryLong("SELECT position FROM projection_checkpoints WHERE name = 'probe'");
+  }
+
+  private List<String> pages() {
+    return probe.applied.stream().map(e -> e.data().getString("pageId")).toList();
+  }
+
+  @Test
+  @DisplayName("a step whose checkpoint the window covers applies the window's events after it and commits its end")
+  void fromWindow() throws Exception {
+    checkpointAt(4);
+    ProjectionTransactions.Step step = await(transactions.next(conn, window(3), 100));
+    assertTrue(step.shared());
+    assertEquals(List.of("/window/5", "/window/6", "/window/7", "/window/8", "/window/9", "/window/10"), pages());
+    assertEquals(10, step.checkpoint());
+    assertFalse(step.more());
+    assertEquals(10, checkpoint());
+  }
+
+  @Test
+  @DisplayName("a full step from the window stops at its last event and says more may follow")
+  void fromWindowLimited() throws Exception {
+    checkpointAt(4);
+    ProjectionTransactions.Step step = await(transactions.next(conn, window(3), 2));
+    assertEquals(List.of("/window/5", "/window/6"), pages());
+    assertEquals(6, step.checkpoint());
+    assertTrue(step.more());
+    assertEquals(6, checkpoint());
+  }
+
+  @Test
+  @DisplayName("if the stored checkpoint moved out of the window (a rebuild), the step reads the store instead")
+  void movedOutOfWindow() throws Exception {
+    checkpointAt(1);
+    ProjectionTransactions.Step step = await(transactions.next(conn, window(3), 100));
+    assertFalse(step.shared());
+    List<String> expected = new ArrayList<>();
+    for (int i = 2; i <= 10; i++) {
+      expected.add("/store/" + i);
+    }
+    assertEquals(expected, pages());
+    assertEquals(10, checkpoint());
+  }
+
+  @Test
+  @DisplayName("a checkpoint already at the window's end commits nothing new")
+  void atWindowEnd() throws Exception {
+    checkpointAt(10);
+    ProjectionTransactions.Step step = await(transactions.next(conn, window(3), 100));
+    assertEquals(0, step.applied());
+    assertTrue(probe.applied.isEmpty());
+    assertEquals(10, checkpoint());
+  }
+}
