@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.LoggerFactory;
@@ -57,10 +58,54 @@ public final class BenchMain {
     }
   }
 
-  private static int run(BenchOptions options) throws IOException {
+  private static int run(BenchOptions given) throws IOException {
     MachineInfo machine = MachineInfo.collect();
     Path workDir = Files.createTempDirectory("flightdeck-bench-");
-    System.out.println((options.smoke() ? "smoke run" : "benchmark") + "; gateway and pgbench logs in " + workDir);
+    System.out.println((given.smoke() ? "smoke run" : "benchmark") + "; gateway and pgbench logs in " + workDir);
+    BenchServer own = given.ownServer() ? ownServer(workDir, machine) : null;
+    BenchOptions options = own != null ? given.onServer(own.url()) : given;
+    String server = own != null
+        ? "the benchmark's own server, initdb'd for this run: " + String.join(", ",
+            BenchServer.settings(machine.memoryMb()))
+        : "the server at " + options.server().getHost() + ":" + options.server().getPort() + ", as configured";
+    if (own == null) {
+      return run(options, machine, workDir, server);
+    }
+    // on Ctrl-C too: a server left running would hold its port, memory and files
+    Thread stopServer = new Thread(own::close, "flightdeck-bench-postgres");
+    Runtime.getRuntime().addShutdownHook(stopServer);
+    try {
+      return run(options, machine, workDir, server);
+    } finally {
+      Runtime.getRuntime().removeShutdownHook(stopServer);
+      own.close();
+    }
+  }
+
+  /** A server of the run's own, or null (then the default URL's server) when PostgreSQL's programs are missing. */
+  private static BenchServer ownServer(Path workDir, MachineInfo machine) {
+    Optional<Path> bin = BenchServer.binaries();
+    if (bin.isEmpty()) {
+      System.out.println("no PostgreSQL server programs under /usr/lib/postgresql: using the server at "
+          + BenchOptions.DEFAULT_DB_URL + " as it is configured");
+      return null;
+    }
+    try {
+      BenchServer server = BenchServer.start(bin.get(), workDir, machine.memoryMb());
+      System.out.println("PostgreSQL: the benchmark's own server at " + server.url() + " ("
+          + String.join(", ", BenchServer.settings(machine.memoryMb())) + ")");
+      return server;
+    } catch (IOException e) {
+      System.out.println("cannot start a PostgreSQL server of the benchmark's own (" + e.getMessage()
+          + "): using the server at " + BenchOptions.DEFAULT_DB_URL + " as it is configured");
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static int run(BenchOptions options, MachineInfo machine, Path workDir, String server) throws IOException {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(LoadGenerator.EVENT_LOOPS));
     BenchDatabases databases = new BenchDatabases(vertx, options.server());
     Thread cleanup = new Thread(() -> cleanUp(databases), "flightdeck-bench-cleanup");
@@ -73,7 +118,7 @@ public final class BenchMain {
       BenchRun.Results results = await(vertx, limitSeconds, () -> new BenchRun(vertx, options, databases,
           new LoadGenerator(vertx, LoadGenerator.EVENT_LOOPS), workDir).run().eventually(databases::dropAll));
       Report.Context ctx = new Report.Context(options, machine, started,
-          Duration.between(started, Instant.now()), command(options));
+          Duration.between(started, Instant.now()), command(options), server);
       return finish(options, ctx, results);
     } catch (RuntimeException e) {
       System.err.println("bench failed: " + e.getMessage());

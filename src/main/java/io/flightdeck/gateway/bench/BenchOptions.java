@@ -18,7 +18,8 @@ import java.util.Set;
  *
  * @param out where the Markdown report goes; {@code null} writes none (the smoke run's default)
  * @param smoke very short phases that only check everything works; never judged against the targets
- * @param dbUrl the PostgreSQL server the fresh databases are created on (its database is only used to connect)
+ * @param dbUrl the PostgreSQL server the fresh databases are created on (its database is only used to connect);
+ *     null: none was given, and the benchmark starts a server of its own
  * @param warmup run before each measured window and thrown away
  * @param settleMax how much longer a gateway phase may warm up while the gateway's JIT compiler is still busy
  * @param measure the measured window of each phase
@@ -58,8 +59,10 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
                        [--rebuild-events N] [--only PHASE,...] [--single-max EVENTS_PER_SECOND]
         --out FILE            write the Markdown report there (the smoke run writes none unless given)
         --smoke               very short phases: checks that everything works, judges no target
-        --db-url URL          server to create fresh databases on (env FLIGHTDECK_BENCH_DB_URL;
-                              default postgresql://postgres@127.0.0.1:5432/postgres); must be on this host
+        --db-url URL          server to create fresh databases on (env FLIGHTDECK_BENCH_DB_URL); must be on
+                              this host. Default: a server of the benchmark's own (initdb in a temporary
+                              directory, production settings, removed afterwards) when PostgreSQL's server
+                              programs are installed, else postgresql://postgres@127.0.0.1:5432/postgres
         --duration SECONDS    measured window of each phase (default 15; smoke 2)
         --warmup SECONDS      warm-up before each window (default 10; smoke 1)
         --settle SECONDS      at most this much more warm-up while the gateway's JIT compiler is still busy
@@ -78,7 +81,7 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
   static BenchOptions parse(List<String> args, Map<String, String> env) {
     boolean smoke = args.contains("--smoke");
     Path out = null;
-    String dbUrl = env.getOrDefault(DB_URL_ENV, DEFAULT_DB_URL);
+    String dbUrl = env.get(DB_URL_ENV);
     long measure = smoke ? 2 : 15;
     // a fresh gateway is still compiling its hot paths for its first ~15 s (measured p99 71 ms then, 7-9 ms after)
     long warmup = smoke ? 1 : 10;
@@ -107,7 +110,9 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
         default -> throw new IllegalArgumentException("unknown argument " + flag);
       }
     }
-    checkDbUrl(dbUrl);
+    if (dbUrl != null) {
+      checkDbUrl(dbUrl);
+    }
     if (only && out != null) {
       throw new IllegalArgumentException("--only writes no report: the report needs every phase (drop --out)");
     }
@@ -170,8 +175,19 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
     }
   }
 
+  /** No server given: the benchmark starts its own (or, if it cannot, uses {@link #DEFAULT_DB_URL}). */
+  boolean ownServer() {
+    return dbUrl == null;
+  }
+
+  /** These options on the server at {@code url}. */
+  BenchOptions onServer(String url) {
+    return new BenchOptions(out, smoke, url, warmup, settleMax, measure, jar, pgbench, phases, rebuildEvents,
+        singleMax, args);
+  }
+
   PgConnectOptions server() {
-    return PgConnectOptions.fromUri(dbUrl);
+    return PgConnectOptions.fromUri(dbUrl == null ? DEFAULT_DB_URL : dbUrl);
   }
 
   private static String value(List<String> args, int i, String flag) {

@@ -7,14 +7,17 @@ import java.util.List;
 import java.util.Optional;
 
 /** The machine the figures belong to, read from /proc and the JVM once at start. Blocking: call from main. */
-record MachineInfo(int cores, String cpuModel, String memory, String kernel, String os, String java,
+record MachineInfo(int cores, String cpuModel, String memory, long memoryMb, String kernel, String os, String java,
                    String loadAverage) {
 
   static MachineInfo collect() {
+    Optional<Long> memKib = firstValue(Path.of("/proc/meminfo"), "MemTotal")
+        .map(m -> Long.parseLong(m.replace("kB", "").trim()));
     return new MachineInfo(
         Runtime.getRuntime().availableProcessors(),
         firstValue(Path.of("/proc/cpuinfo"), "model name").orElse(System.getProperty("os.arch")),
-        firstValue(Path.of("/proc/meminfo"), "MemTotal").map(MachineInfo::gib).orElse("n/a"),
+        memKib.map(k -> BenchText.num("%.1f GiB", k / 1024.0 / 1024.0)).orElse("n/a"),
+        memKib.map(k -> k / 1024).orElse(0L),
         read(Path.of("/proc/sys/kernel/osrelease")).orElse(System.getProperty("os.version")),
         prettyName().orElse(System.getProperty("os.name")),
         System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"),
@@ -33,11 +36,6 @@ record MachineInfo(int cores, String cpuModel, String memory, String kernel, Str
         .filter(l -> l.startsWith("PRETTY_NAME="))
         .map(l -> l.substring("PRETTY_NAME=".length()).replace("\"", ""))
         .findFirst();
-  }
-
-  private static String gib(String memTotal) {
-    long kib = Long.parseLong(memTotal.replace("kB", "").trim());
-    return BenchText.num("%.1f GiB", kib / 1024.0 / 1024.0);
   }
 
   private static String firstThree(String loadavg) {

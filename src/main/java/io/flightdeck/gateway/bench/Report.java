@@ -15,7 +15,9 @@ import org.HdrHistogram.Histogram;
 final class Report {
 
   /** One run, as the report describes it. */
-  record Context(BenchOptions options, MachineInfo machine, Instant started, Duration took, String command) {
+  /** {@code server}: which PostgreSQL server the run used, in words. */
+  record Context(BenchOptions options, MachineInfo machine, Instant started, Duration took, String command,
+                 String server) {
   }
 
   private final Context ctx;
@@ -94,7 +96,7 @@ final class Report {
     line("| memory | " + m.memory() + " |");
     line("| kernel | " + m.kernel() + " (" + m.os() + ") |");
     line("| Java | " + m.java() + " (load generator and gateway alike; gateway heap " + GatewayUnderTest.HEAP + ") |");
-    line("| PostgreSQL | " + r.server().version() + " on the same host, synchronous_commit = "
+    line("| PostgreSQL | " + r.server().version() + " on the same host (" + ctx.server() + "), synchronous_commit = "
         + r.server().synchronousCommit() + ", fsync = " + r.server().fsync() + ", shared_buffers = "
         + r.server().sharedBuffers() + ", max_wal_size = " + r.server().maxWalSize() + " |");
     line("| load average before the run | " + m.loadAverage() + " |");

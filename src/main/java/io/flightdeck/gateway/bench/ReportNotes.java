@@ -83,6 +83,13 @@ final class ReportNotes {
         + "on 127.0.0.1, waits for `GET /health/ready`, and stops it with SIGTERM afterwards. "
         + (r.checkpointRefused() == null ? "A CHECKPOINT precedes every phase, so none pays for another's WAL."
             : "CHECKPOINT was refused (" + r.checkpointRefused() + "), so a phase may pay for an earlier one's WAL."));
+    bullet("PostgreSQL: " + ctx.server() + ". Unless `--db-url` names a server, the benchmark creates a cluster "
+        + "of its own (initdb, trust auth on 127.0.0.1, fsync and synchronous_commit on) with a production "
+        + "server's buffer and WAL sizes, runs every phase and C_db on it, and removes it afterwards. With the "
+        + "distribution's defaults (128 MB shared_buffers, 1 GB max_wal_size) the random-key indexes every event "
+        + "lands in (event id, stream, visitor) fill the WAL with full-page images, checkpoints follow each other "
+        + "every few seconds and backends write out dirty pages themselves; on a host whose disk then holds a WAL "
+        + "fsync for a second, the latency phases measured the disk.");
     bullet("Gateway settings changed for the benchmark, so the benchmark measures the gateway and not a limit: "
         + String.join(", ", new TreeMap<>(GatewayUnderTest.OVERRIDES).keySet()) + " (the demo site's rate limit "
         + "raised to 10M events/s, the append queue to 1M events, http.maxConnections and live.maxConnections from "
