@@ -27,7 +27,7 @@ final class BenchDatabases {
 
   /** What the report says about the server. */
   record ServerInfo(String version, String synchronousCommit, String fsync, String sharedBuffers, String maxWalSize,
-                    long postmasterPid) {
+                    String checkpointTimeout, long postmasterPid) {
   }
 
   private final Vertx vertx;
@@ -114,9 +114,11 @@ final class BenchDatabases {
         // the two settings that decide how much a write-heavy run pays for evictions and checkpoints
         String sharedBuffers = show(st, "shared_buffers");
         String maxWalSize = show(st, "max_wal_size");
+        String checkpointTimeout = show(st, "checkpoint_timeout");
         long backend = scalar(st, "SELECT pg_backend_pid()");
         // read while this backend is alive: its parent is the postmaster, whose children we measure
-        return new ServerInfo(version, sync, fsync, sharedBuffers, maxWalSize, CpuProbe.parentPid(backend));
+        return new ServerInfo(version, sync, fsync, sharedBuffers, maxWalSize, checkpointTimeout,
+            CpuProbe.parentPid(backend));
       }
     }, false);
   }

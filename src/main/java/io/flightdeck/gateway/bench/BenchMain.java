@@ -64,9 +64,7 @@ public final class BenchMain {
     System.out.println((given.smoke() ? "smoke run" : "benchmark") + "; gateway and pgbench logs in " + workDir);
     BenchServer own = given.ownServer() ? ownServer(workDir, machine) : null;
     BenchOptions options = own != null ? given.onServer(own.url()) : given;
-    String server = own != null
-        ? "the benchmark's own server, initdb'd for this run: " + String.join(", ",
-            BenchServer.settings(machine.memoryMb()))
+    String server = own != null ? "the benchmark's own server, initdb'd for this run"
         : "the server at " + options.server().getHost() + ":" + options.server().getPort() + ", as configured";
     if (own == null) {
       return run(options, machine, workDir, server);

@@ -98,7 +98,8 @@ final class Report {
     line("| Java | " + m.java() + " (load generator and gateway alike; gateway heap " + GatewayUnderTest.HEAP + ") |");
     line("| PostgreSQL | " + r.server().version() + " on the same host (" + ctx.server() + "), synchronous_commit = "
         + r.server().synchronousCommit() + ", fsync = " + r.server().fsync() + ", shared_buffers = "
-        + r.server().sharedBuffers() + ", max_wal_size = " + r.server().maxWalSize() + " |");
+        + r.server().sharedBuffers() + ", max_wal_size = " + r.server().maxWalSize() + ", checkpoint_timeout = "
+        + r.server().checkpointTimeout() + " |");
     line("| load average before the run | " + m.loadAverage() + " |");
     line("");
   }
