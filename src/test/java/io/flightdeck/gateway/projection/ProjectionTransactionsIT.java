@@ -120,6 +120,20 @@ class ProjectionTransactionsIT {
     return db.queryLong("SELECT position FROM projection_checkpoints WHERE name = 'probe'");
   }
 
+  /** One step with the stored checkpoint at {@code checkpoint} and a window over (3, 10]. */
+  private ProjectionTransactions.Step stepFrom(long checkpoint, int limit) throws Exception {
+    checkpointAt(checkpoint);
+    return await(transactions.next(conn, window(3), limit));
+  }
+
+  /** The step applied these pages and committed this checkpoint, stored too. */
+  private void assertApplied(ProjectionTransactions.Step step, List<String> pages, long checkpoint, boolean more) {
+    assertEquals(pages, pages());
+    assertEquals(checkpoint, step.checkpoint());
+    assertEquals(more, step.more());
+    assertEquals(checkpoint, checkpoint());
+  }
+
   private List<String> pages() {
     return probe.applied.stream().map(e -> e.data().getString("pageId")).toList();
   }
@@ -127,31 +141,22 @@ class ProjectionTransactionsIT {
   @Test
   @DisplayName("a step whose checkpoint the window covers applies the window's events after it and commits its end")
   void fromWindow() throws Exception {
-    checkpointAt(4);
-    ProjectionTransactions.Step step = await(transactions.next(conn, window(3), 100));
+    ProjectionTransactions.Step step = stepFrom(4, 100);
     assertTrue(step.shared());
-    assertEquals(List.of("/window/5", "/window/6", "/window/7", "/window/8", "/window/9", "/window/10"), pages());
-    assertEquals(10, step.checkpoint());
-    assertFalse(step.more());
-    assertEquals(10, checkpoint());
+    assertApplied(step, List.of("/window/5", "/window/6", "/window/7", "/window/8", "/window/9", "/window/10"), 10,
+        false);
   }
 
   @Test
   @DisplayName("a full step from the window stops at its last event and says more may follow")
   void fromWindowLimited() throws Exception {
-    checkpointAt(4);
-    ProjectionTransactions.Step step = await(transactions.next(conn, window(3), 2));
-    assertEquals(List.of("/window/5", "/window/6"), pages());
-    assertEquals(6, step.checkpoint());
-    assertTrue(step.more());
-    assertEquals(6, checkpoint());
+    assertApplied(stepFrom(4, 2), List.of("/window/5", "/window/6"), 6, true);
   }
 
   @Test
   @DisplayName("if the stored checkpoint moved out of the window (a rebuild), the step reads the store instead")
   void movedOutOfWindow() throws Exception {
-    checkpointAt(1);
-    ProjectionTransactions.Step step = await(transactions.next(conn, window(3), 100));
+    ProjectionTransactions.Step step = stepFrom(1, 100);
     assertFalse(step.shared());
     List<String> expected = new ArrayList<>();
     for (int i = 2; i <= 10; i++) {
@@ -164,8 +169,7 @@ class ProjectionTransactionsIT {
   @Test
   @DisplayName("a checkpoint already at the window's end commits nothing new")
   void atWindowEnd() throws Exception {
-    checkpointAt(10);
-    ProjectionTransactions.Step step = await(transactions.next(conn, window(3), 100));
+    ProjectionTransactions.Step step = stepFrom(10, 100);
     assertEquals(0, step.applied());
     assertTrue(probe.applied.isEmpty());
     assertEquals(10, checkpoint());
