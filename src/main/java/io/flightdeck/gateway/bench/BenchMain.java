@@ -63,17 +63,15 @@ public final class BenchMain {
     Path workDir = Files.createTempDirectory("flightdeck-bench-");
     System.out.println((given.smoke() ? "smoke run" : "benchmark") + "; gateway and pgbench logs in " + workDir);
     BenchServer own = given.ownServer() ? ownServer(workDir, machine) : null;
-    BenchOptions options = own != null ? given.onServer(own.url()) : given;
-    String server = own != null ? "the benchmark's own server, initdb'd for this run"
-        : "the server at " + options.server().getHost() + ":" + options.server().getPort() + ", as configured";
     if (own == null) {
-      return run(options, machine, workDir, server);
+      return run(given, machine, workDir, "the server at " + given.server().getHost() + ":"
+          + given.server().getPort() + ", as configured");
     }
     // on Ctrl-C too: a server left running would hold its port, memory and files
     Thread stopServer = new Thread(own::close, "flightdeck-bench-postgres");
     Runtime.getRuntime().addShutdownHook(stopServer);
     try {
-      return run(options, machine, workDir, server);
+      return run(given.onServer(own.url()), machine, workDir, "the benchmark's own server, initdb'd for this run");
     } finally {
       Runtime.getRuntime().removeShutdownHook(stopServer);
       own.close();
@@ -91,7 +89,7 @@ public final class BenchMain {
     try {
       BenchServer server = BenchServer.start(bin.get(), workDir, machine.memoryMb());
       System.out.println("PostgreSQL: the benchmark's own server at " + server.url() + " ("
-          + String.join(", ", BenchServer.settings(machine.memoryMb())) + ")");
+          + String.join(", ", server.settings()) + ")");
       return server;
     } catch (IOException e) {
       System.out.println("cannot start a PostgreSQL server of the benchmark's own (" + e.getMessage()

@@ -30,8 +30,10 @@ final class BenchServer implements AutoCloseable {
   private final boolean asPostgres;
   private final int port;
   private final Path logCopy;
+  private final List<String> settings;
 
-  private BenchServer(Path bin, Path base, boolean asPostgres, int port, Path logCopy) {
+  private BenchServer(Path bin, Path base, boolean asPostgres, int port, Path logCopy, List<String> settings) {
+    this.settings = settings;
     this.bin = bin;
     this.base = base;
     this.asPostgres = asPostgres;
@@ -39,8 +41,13 @@ final class BenchServer implements AutoCloseable {
     this.logCopy = logCopy;
   }
 
-  /** The settings it starts with: a quarter of the memory for buffers (at most 4 GB), room for WAL. */
-  static List<String> settings(long memoryMb) {
+  /** The settings it started with. */
+  List<String> settings() {
+    return settings;
+  }
+
+  /** The settings to start with: a quarter of the memory for buffers (at most 4 GB), room for WAL. */
+  private static List<String> settingsFor(long memoryMb) {
     long buffersMb = Math.max(128, Math.min(4096, memoryMb / 4));
     return List.of("shared_buffers=" + buffersMb + "MB", "max_wal_size=8GB", "min_wal_size=1GB",
         "checkpoint_timeout=15min", "max_connections=200");
@@ -80,13 +87,14 @@ final class BenchServer implements AutoCloseable {
       UserPrincipal postgres = base.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
       Files.setOwner(base, postgres);
     }
-    BenchServer server = new BenchServer(bin, base, asPostgres, freePort(), workDir.resolve("postgres.log"));
+    BenchServer server = new BenchServer(bin, base, asPostgres, freePort(), workDir.resolve("postgres.log"),
+        settingsFor(memoryMb));
     try {
       server.run(START_SECONDS, "initdb", "-D", server.data().toString(), "-U", "postgres", "--auth=trust",
           "--encoding=UTF8", "--locale=C.UTF-8");
       List<String> options = new ArrayList<>(List.of("-p " + server.port, "-c listen_addresses=127.0.0.1",
           "-c unix_socket_directories=" + base));
-      settings(memoryMb).forEach(s -> options.add("-c " + s));
+      server.settings.forEach(s -> options.add("-c " + s));
       server.run(START_SECONDS, "pg_ctl", "-D", server.data().toString(), "-l", server.log().toString(), "-w",
           "-t", Long.toString(START_SECONDS), "-o", String.join(" ", options), "start");
       return server;

@@ -109,8 +109,8 @@ final class ReportNotes {
         + "Batches try " + batchConnections + " connections; the best counts.");
     bullet("Ingest alone: the rows marked \"no projections\" repeat the single-event maximum and the batches ("
         + batchConnections + " connections) with FLIGHTDECK_PROJECTIONS_ENABLED=false, the way an ingest-only "
-        + "process runs when another process on the database runs the read models. They show what the four projections cost the same 2 "
-        + "cores; the targets are judged on the shipped configuration, projections on.");
+        + "process runs when another process on the database runs the read models. They show what the four "
+        + "projections cost the same 2 cores; the targets are judged on the shipped configuration, projections on.");
     bullet("Open loop (the latency): requests are due on a fixed schedule at half the single-event maximum, and "
         + "each one's ack latency counts from when it was due, not when it was sent, so a stall delays and "
         + "charges every request behind it (no coordinated omission). At most one request per connection is "

@@ -15,8 +15,8 @@ package io.flightdeck.gateway.config;
  * @param retryInitialDelayMs first back-off after a failed apply
  * @param retryMaxDelayMs back-off ceiling
  */
-public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents, long pollIntervalMs, long minIntervalMs,
-                                long takeoverIntervalMs,
+public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents, long pollIntervalMs,
+                                long minIntervalMs, long takeoverIntervalMs,
                                 int maxAttempts, long retryInitialDelayMs, long retryMaxDelayMs) {
 
   static ProjectionsConfig from(Section s) {

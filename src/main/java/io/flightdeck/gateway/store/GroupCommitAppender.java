@@ -126,8 +126,7 @@ public final class GroupCommitAppender extends VerticleBase {
       if (ar.succeeded()) {
         metrics.batchSize().record(group.eventCount());
         // the next group goes out before this one's answers are built: the position lock never waits for them
-        inFlight--;
-        sendNext();
+        freeSlot();
         try {
           group.complete(ar.result());
         } catch (RuntimeException e) {
@@ -135,8 +134,7 @@ public final class GroupCommitAppender extends VerticleBase {
           LOG.error("answering an append of {} events failed", group.eventCount(), e);
           group.fail(e);
         }
-        queuedEvents.addAndGet(-group.releasedEvents());
-        checkDrained();
+        released(group);
       } else {
         onFailure(group, attempt, ar.cause());
       }
@@ -178,10 +176,20 @@ public final class GroupCommitAppender extends VerticleBase {
     vertx.setTimer(delay, t -> run(group, attempt + 1));
   }
 
+  /** A group is done with: its transaction slot goes to the next group, its events leave the queue's count. */
   private void finish(AppendGroup group) {
-    queuedEvents.addAndGet(-group.releasedEvents());
+    freeSlot();
+    released(group);
+  }
+
+  private void freeSlot() {
     inFlight--;
-    drain();
+    sendNext();
+  }
+
+  private void released(AppendGroup group) {
+    queuedEvents.addAndGet(-group.releasedEvents());
+    checkDrained();
   }
 
   private void checkDrained() {

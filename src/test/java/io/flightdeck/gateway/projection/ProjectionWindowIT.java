@@ -99,8 +99,8 @@ class ProjectionWindowIT {
       for (int wave = 0; wave < 3; wave++) {
         List<CompletableFuture<HttpTestClient.Response>> posts = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
-          posts.add(gateway.http().postEventsAsync(
-              new JsonObject().put("events", new JsonArray(List.of((Object[]) mixedBatch("burst-" + wave + "-" + i, 25))))));
+          JsonArray burst = new JsonArray(List.of((Object[]) mixedBatch("burst-" + wave + "-" + i, 25)));
+          posts.add(gateway.http().postEventsAsync(new JsonObject().put("events", burst)));
         }
         for (CompletableFuture<HttpTestClient.Response> p : posts) {
           assertEquals(200, p.get().status(), p.get().body());
