@@ -140,7 +140,8 @@ public final class Gateway {
           gateway.liveFeedId = id;
           return gateway.deployHttp(config, schemaVersion);
         })
-        .onSuccess(g -> LOG.info("gateway listening on port {} (schema {})", g.port, schemaVersion))
+        .onSuccess(g -> LOG.info("gateway listening on port {} (schema {}, {} transport)", g.port, schemaVersion,
+            vertx.isNativeTransportEnabled() ? "native epoll" : "java.nio"))
         .recover(e -> gateway.stop().transform(ignored -> Future.failedFuture(e)));
   }
 

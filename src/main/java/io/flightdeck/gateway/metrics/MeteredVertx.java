@@ -42,7 +42,8 @@ public record MeteredVertx(Vertx vertx, PrometheusMeterRegistry registry) {
         .setLabels(EnumSet.of(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE,
             Label.POOL_NAME));
     Vertx vertx = Vertx.builder()
-        .with(new VertxOptions().setMetricsOptions(metrics))
+        // epoll where Netty's native library loads (Linux x86-64), else java.nio: Main logs which one runs
+        .with(new VertxOptions().setMetricsOptions(metrics).setPreferNativeTransport(true))
         .withMetrics(new MicrometerMetricsFactory(registry))
         .build();
     return new MeteredVertx(vertx, registry);
