@@ -102,7 +102,8 @@ public final class BenchMain {
   }
 
   private static int run(BenchOptions options, MachineInfo machine, Path workDir, String server) throws IOException {
-    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(LoadGenerator.EVENT_LOOPS));
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(LoadGenerator.EVENT_LOOPS)
+        .setPreferNativeTransport(true));
     BenchDatabases databases = new BenchDatabases(vertx, options.server());
     Thread cleanup = new Thread(() -> cleanUp(databases), "flightdeck-bench-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);

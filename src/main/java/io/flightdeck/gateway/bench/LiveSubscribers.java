@@ -49,7 +49,7 @@ final class LiveSubscribers {
     Context home = vertx.getOrCreateContext();
     // created off every Vert.x thread (a Vertx made on an event loop would start out on that loop's context)
     return Future.fromCompletionStage(CompletableFuture.supplyAsync(() -> Vertx.vertx(new VertxOptions()
-        .setEventLoopPoolSize(LOOPS).setWorkerPoolSize(1))), home).compose(own -> {
+        .setEventLoopPoolSize(LOOPS).setWorkerPoolSize(1).setPreferNativeTransport(true))), home).compose(own -> {
           List<SubscriberGroup> groups = new CopyOnWriteArrayList<>();
           Future<LiveSubscribers> started = own.deployVerticle(() -> {
             SubscriberGroup g = new SubscriberGroup(port, readToken, track, log);

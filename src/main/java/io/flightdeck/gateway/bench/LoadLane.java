@@ -5,11 +5,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.PoolOptions;
-import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -17,6 +15,7 @@ import java.util.concurrent.TimeUnit;
  * answer hops threads. Closed loop: each connection sends its next request when the previous answer arrives.
  * Open loop: request n is due at {@code t0 + n / rate}, whatever the answers do, and its latency counts from
  * then, so a slow answer that delays the requests behind it shows in their latency (no coordinated omission).
+ * Requests go over {@link PostConnection}s, at most {@code connections} of them, opened as needed and reused.
  */
 final class LoadLane extends VerticleBase {
 
@@ -32,8 +31,10 @@ final class LoadLane extends VerticleBase {
   private final AnswerListener listener;
   final LaneStats stats = new LaneStats();
   private final Promise<Void> drained = Promise.promise();
-  private HttpClient client;
-  private RequestOptions request;
+  private NetClient client;
+  /** The request up to the value of Content-Length, the same for every request of this lane. */
+  private Buffer requestHead;
+  private final ArrayDeque<PostConnection> idle = new ArrayDeque<>();
   private int outstanding;
   private boolean stopping;
   private boolean closed;
@@ -61,13 +62,14 @@ final class LoadLane extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
-        new PoolOptions().setHttp1MaxSize(spec.connections()).setMaxWaitQueueSize(spec.connections()));
-    request = new RequestOptions().setMethod(HttpMethod.POST).setHost(HOST).setPort(port).setURI("/v1/events")
-        .putHeader("Content-Type", "application/json")
-        .putHeader("X-Write-Key", GatewayUnderTest.WRITE_KEY)
-        .putHeader("User-Agent", EventBodies.USER_AGENT)
-        .setIdleTimeout(REQUEST_IDLE_TIMEOUT_MS);
+    // the idle timeout ends a connection whose answer does not come (its request fails) or that sat unused
+    client = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true)
+        .setIdleTimeout((int) REQUEST_IDLE_TIMEOUT_MS).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
+    String head = PostConnection.head(HOST, port, "/v1/events", new String[] {
+        "Content-Type", "application/json",
+        "X-Write-Key", GatewayUnderTest.WRITE_KEY,
+        "User-Agent", EventBodies.USER_AGENT}, 0).toString();
+    requestHead = Buffer.buffer(head.substring(0, head.length() - "0\r\n\r\n".length()));
     if (spec.openLoop()) {
       t0 = System.nanoTime();
       intervalNanos = 1e9 / spec.ratePerSecond();
@@ -97,6 +99,8 @@ final class LoadLane extends VerticleBase {
         })
         .eventually(() -> {
           closed = true; // the answers the close fails must not send anything new
+          idle.forEach(PostConnection::close);
+          idle.clear();
           return client.close();
         });
   }
@@ -154,16 +158,34 @@ final class LoadLane extends VerticleBase {
     }
     outstanding++;
     Buffer body = EventBodies.of(spec.eventsPerRequest());
-    client.request(request)
-        .compose(req -> req.send(body))
-        .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), b)))
-        .onComplete(ar -> answered(intended, ar));
+    Buffer request = requestHead.copy().appendString(Integer.toString(body.length())).appendString("\r\n\r\n")
+        .appendBuffer(body);
+    connection().onComplete(c -> {
+      if (c.failed()) {
+        answered(intended, Future.failedFuture(c.cause()));
+        return;
+      }
+      c.result().post(request, ar -> {
+        if (c.result().reusable() && !closed) {
+          idle.addLast(c.result());
+        }
+        answered(intended, ar);
+      });
+    });
   }
 
-  private record Answer(int status, Buffer body) {
+  /** A free connection: the idle one unused longest (so every connection stays warm), else a new one. */
+  private Future<PostConnection> connection() {
+    PostConnection c;
+    while ((c = idle.poll()) != null) {
+      if (c.reusable()) {
+        return Future.succeededFuture(c);
+      }
+    }
+    return PostConnection.open(client, port, HOST);
   }
 
-  private void answered(long intended, AsyncResult<Answer> ar) {
+  private void answered(long intended, AsyncResult<PostConnection.Answer> ar) {
     long now = System.nanoTime();
     if (outstanding == spec.connections()) {
       freeSince = now; // every connection was busy until this answer
