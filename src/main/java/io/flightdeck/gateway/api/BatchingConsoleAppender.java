@@ -20,9 +20,10 @@ import java.util.concurrent.locks.LockSupport;
  * the event (never blocking: beyond {@code queueSize} waiting lines, lines are dropped and counted); a writer
  * thread wakes every {@code flushIntervalMs}, encodes every waiting line with the configured encoder and writes
  * them to stdout, as many whole lines per system call as fit in {@value #PIPE_BUF} bytes (what a pipe writes
- * atomically, so the other loggers' lines on the same stdout never land inside one of ours). logback's AsyncAppender wakes its writer for every line and its console
- * appender writes each line on its own; at ten thousand requests a second on 2 cores those wake-ups and writes
- * cost about a sixth of the gateway's throughput (measured with make bench's single-event phase).
+ * atomically, so the other loggers' lines on the same stdout never land inside one of ours). logback's
+ * AsyncAppender wakes its writer for every line and its console appender writes each line on its own; at ten
+ * thousand requests a second on 2 cores those wake-ups and writes cost about a sixth of the gateway's throughput
+ * (measured with make bench's single-event phase).
  *
  * <p>Configured in logback.xml like any appender: {@code <encoder>}, {@code <queueSize>},
  * {@code <flushIntervalMs>}.

@@ -33,7 +33,7 @@ final class LoadLane extends VerticleBase {
   private final Promise<Void> drained = Promise.promise();
   private NetClient client;
   /** The request up to the value of Content-Length, the same for every request of this lane. */
-  private Buffer requestHead;
+  private Buffer requestPrefix;
   private final ArrayDeque<PostConnection> idle = new ArrayDeque<>();
   private int outstanding;
   private boolean stopping;
@@ -65,11 +65,10 @@ final class LoadLane extends VerticleBase {
     // the idle timeout ends a connection whose answer does not come (its request fails) or that sat unused
     client = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true)
         .setIdleTimeout((int) REQUEST_IDLE_TIMEOUT_MS).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
-    String head = PostConnection.head(HOST, port, "/v1/events", new String[] {
+    requestPrefix = PostConnection.prefix(HOST, port, "/v1/events", new String[] {
         "Content-Type", "application/json",
         "X-Write-Key", GatewayUnderTest.WRITE_KEY,
-        "User-Agent", EventBodies.USER_AGENT}, 0).toString();
-    requestHead = Buffer.buffer(head.substring(0, head.length() - "0\r\n\r\n".length()));
+        "User-Agent", EventBodies.USER_AGENT});
     if (spec.openLoop()) {
       t0 = System.nanoTime();
       intervalNanos = 1e9 / spec.ratePerSecond();
@@ -157,9 +156,7 @@ final class LoadLane extends VerticleBase {
       return;
     }
     outstanding++;
-    Buffer body = EventBodies.of(spec.eventsPerRequest());
-    Buffer request = requestHead.copy().appendString(Integer.toString(body.length())).appendString("\r\n\r\n")
-        .appendBuffer(body);
+    Buffer request = PostConnection.request(requestPrefix, EventBodies.of(spec.eventsPerRequest()));
     connection().onComplete(c -> {
       if (c.failed()) {
         answered(intended, Future.failedFuture(c.cause()));

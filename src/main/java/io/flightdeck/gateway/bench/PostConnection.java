@@ -48,16 +48,24 @@ final class PostConnection {
     return client.connect(port, host).map(PostConnection::new);
   }
 
-  /** The request head for a POST of {@code bodyLength} bytes, headers as a browser's client would send them. */
-  static Buffer head(String host, int port, String path, String[] headers, int bodyLength) {
+  /**
+   * What every POST of a lane starts with, up to the value of Content-Length: request line and headers as a
+   * browser's client would send them ({@code headers} as name, value, name, value, ...).
+   */
+  static Buffer prefix(String host, int port, String path, String[] headers) {
     StringBuilder sb = new StringBuilder(256)
         .append("POST ").append(path).append(" HTTP/1.1\r\n")
         .append("Host: ").append(host).append(':').append(port).append("\r\n");
     for (int i = 0; i < headers.length; i += 2) {
       sb.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
     }
-    sb.append("Content-Length: ").append(bodyLength).append("\r\n\r\n");
-    return Buffer.buffer(sb.toString());
+    return Buffer.buffer(sb.append("Content-Length: ").toString());
+  }
+
+  /** A whole request: the {@link #prefix} and {@code body}, with the body's length between them. */
+  static Buffer request(Buffer prefix, Buffer body) {
+    return prefix.copy().appendString(Integer.toString(body.length())).appendString("\r\n\r\n")
+        .appendBuffer(body);
   }
 
   /** Usable for another request: open, no answer outstanding, and the gateway did not ask to close. */

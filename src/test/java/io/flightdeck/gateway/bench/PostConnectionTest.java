@@ -66,7 +66,11 @@ class PostConnectionTest {
     assertEquals(2, seen.size());
     assertTrue(seen.get(0).startsWith("POST /v1/events k application/json {\"a\":1} "), seen.get(0));
     // the same connection both times
-    assertEquals(seen.get(0).substring(seen.get(0).lastIndexOf(' ')), seen.get(1).substring(seen.get(1).lastIndexOf(' ')));
+    assertEquals(connectionOf(seen.get(0)), connectionOf(seen.get(1)));
+  }
+
+  private static String connectionOf(String seen) {
+    return seen.substring(seen.lastIndexOf(' ') + 1);
   }
 
   @Test
@@ -105,8 +109,8 @@ class PostConnectionTest {
   }
 
   private PostConnection.Answer post(PostConnection c, int port, String body) throws Exception {
-    Buffer request = PostConnection.head("127.0.0.1", port, "/v1/events", HEADERS, body.length())
-        .appendString(body);
+    Buffer request = PostConnection.request(PostConnection.prefix("127.0.0.1", port, "/v1/events", HEADERS),
+        Buffer.buffer(body));
     return await(() -> {
       Promise<PostConnection.Answer> answer = Promise.promise();
       c.post(request, answer::handle);
