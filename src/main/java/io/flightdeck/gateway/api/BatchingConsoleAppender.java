@@ -1,14 +1,19 @@
 package io.flightdeck.gateway.api;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.Appender;
+import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.UnsynchronizedAppenderBase;
 import ch.qos.logback.core.encoder.Encoder;
+import ch.qos.logback.core.spi.AppenderAttachable;
+import ch.qos.logback.core.spi.AppenderAttachableImpl;
 import java.io.ByteArrayOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -25,14 +30,18 @@ import java.util.concurrent.locks.LockSupport;
  * thousand requests a second on 2 cores those wake-ups and writes cost about a sixth of the gateway's throughput
  * (measured with make bench's single-event phase).
  *
- * <p>Configured in logback.xml like any appender: {@code <encoder>}, {@code <queueSize>},
- * {@code <flushIntervalMs>}.
+ * <p>Configured in logback.xml like logback's AsyncAppender: an {@code <appender-ref>} names the console
+ * appender whose encoder (its format) the lines are written in, so each format is defined once; plus
+ * {@code <queueSize>} and {@code <flushIntervalMs>}. That appender's own header and footer stay its own.
  */
-public final class BatchingConsoleAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
+public final class BatchingConsoleAppender extends UnsynchronizedAppenderBase<ILoggingEvent>
+    implements AppenderAttachable<ILoggingEvent> {
 
   /** Linux's PIPE_BUF: a write of at most this many bytes to a pipe is never interleaved with another's. */
   static final int PIPE_BUF = 4096;
 
+  /** The referenced format appender; only its encoder is used. */
+  private final AppenderAttachableImpl<ILoggingEvent> formats = new AppenderAttachableImpl<>();
   private Encoder<ILoggingEvent> encoder;
   private int queueSize = 8192;
   private long flushIntervalMs = 100;
@@ -41,10 +50,6 @@ public final class BatchingConsoleAppender extends UnsynchronizedAppenderBase<IL
   private ArrayBlockingQueue<ILoggingEvent> queue;
   private Thread writer;
   private volatile boolean running;
-
-  public void setEncoder(Encoder<ILoggingEvent> encoder) {
-    this.encoder = encoder;
-  }
 
   public void setQueueSize(int queueSize) {
     this.queueSize = queueSize;
@@ -66,10 +71,13 @@ public final class BatchingConsoleAppender extends UnsynchronizedAppenderBase<IL
 
   @Override
   public void start() {
-    if (encoder == null) {
-      addError("no encoder for appender " + name);
+    Iterator<Appender<ILoggingEvent>> referenced = formats.iteratorForAppenders();
+    if (!referenced.hasNext() || !(referenced.next() instanceof OutputStreamAppender<ILoggingEvent> format)
+        || format.getEncoder() == null) {
+      addError("appender " + name + " needs an <appender-ref> to a console appender with an encoder");
       return;
     }
+    encoder = format.getEncoder();
     if (queueSize < 1 || flushIntervalMs < 1) {
       addError("queueSize and flushIntervalMs must be positive for appender " + name);
       return;
@@ -109,14 +117,11 @@ public final class BatchingConsoleAppender extends UnsynchronizedAppenderBase<IL
   private void writeLoop() {
     List<ILoggingEvent> batch = new ArrayList<>(queueSize);
     ByteArrayOutputStream chunk = new ByteArrayOutputStream(PIPE_BUF);
-    add(chunk, encoder.headerBytes());
     while (running) {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(flushIntervalMs));
       drain(batch, chunk);
     }
     drain(batch, chunk);
-    add(chunk, encoder.footerBytes());
-    writeOut(chunk);
   }
 
   private void drain(List<ILoggingEvent> batch, ByteArrayOutputStream chunk) {
@@ -130,9 +135,6 @@ public final class BatchingConsoleAppender extends UnsynchronizedAppenderBase<IL
 
   /** Adds a line to the chunk, writing the chunk out first when the line would take it past PIPE_BUF. */
   private void add(ByteArrayOutputStream chunk, byte[] line) {
-    if (line == null || line.length == 0) {
-      return;
-    }
     if (chunk.size() > 0 && chunk.size() + line.length > PIPE_BUF) {
       writeOut(chunk);
     }
@@ -150,5 +152,42 @@ public final class BatchingConsoleAppender extends UnsynchronizedAppenderBase<IL
       addError("cannot write the access log", e);
     }
     chunk.reset();
+  }
+
+  // AppenderAttachable, for logback's <appender-ref>: the format appender is kept, never appended to
+
+  @Override
+  public void addAppender(Appender<ILoggingEvent> appender) {
+    formats.addAppender(appender);
+  }
+
+  @Override
+  public Iterator<Appender<ILoggingEvent>> iteratorForAppenders() {
+    return formats.iteratorForAppenders();
+  }
+
+  @Override
+  public Appender<ILoggingEvent> getAppender(String name) {
+    return formats.getAppender(name);
+  }
+
+  @Override
+  public boolean isAttached(Appender<ILoggingEvent> appender) {
+    return formats.isAttached(appender);
+  }
+
+  @Override
+  public void detachAndStopAllAppenders() {
+    formats.detachAndStopAllAppenders();
+  }
+
+  @Override
+  public boolean detachAppender(Appender<ILoggingEvent> appender) {
+    return formats.detachAppender(appender);
+  }
+
+  @Override
+  public boolean detachAppender(String name) {
+    return formats.detachAppender(name);
   }
 }

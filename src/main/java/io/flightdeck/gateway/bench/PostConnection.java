@@ -103,7 +103,7 @@ final class PostConnection {
       return;
     }
     int status = status(pending);
-    closeAfterAnswer = contains(pending, headEnd, CONNECTION_CLOSE);
+    closeAfterAnswer = indexOfIgnoreCase(pending, headEnd, CONNECTION_CLOSE) >= 0;
     Buffer body = pending.getBuffer(bodyStart, bodyStart + length);
     boolean extra = pending.length() > bodyStart + length;
     pending = Buffer.buffer();
@@ -162,10 +162,6 @@ final class PostConnection {
       value = value * 10 + (c - '0');
     }
     return value;
-  }
-
-  private static boolean contains(Buffer b, int end, byte[] lowerCase) {
-    return indexOfIgnoreCase(b, end, lowerCase) >= 0;
   }
 
   /** Where {@code lowerCase} starts a header line before {@code end}, ASCII case ignored; -1 if nowhere. */

@@ -42,7 +42,7 @@ public record MeteredVertx(Vertx vertx, PrometheusMeterRegistry registry) {
         .setLabels(EnumSet.of(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE,
             Label.POOL_NAME));
     Vertx vertx = Vertx.builder()
-        // epoll where Netty's native library loads (Linux x86-64), else java.nio: Main logs which one runs
+        // epoll where Netty's native library loads (Linux x86-64), else java.nio: the listening line says which
         .with(new VertxOptions().setMetricsOptions(metrics).setPreferNativeTransport(true))
         .withMetrics(new MicrometerMetricsFactory(registry))
         .build();

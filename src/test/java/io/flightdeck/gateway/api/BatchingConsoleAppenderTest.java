@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.classic.util.LogbackMDCAdapter;
+import ch.qos.logback.core.OutputStreamAppender;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -35,10 +37,13 @@ class BatchingConsoleAppenderTest {
     encoder.setContext(context);
     encoder.setPattern("%msg%n");
     encoder.start();
+    // the format appender logback.xml references: only its encoder is used
+    OutputStreamAppender<ILoggingEvent> format = new OutputStreamAppender<>();
+    format.setEncoder(encoder);
     BatchingConsoleAppender appender = new BatchingConsoleAppender();
     appender.setContext(context);
     appender.setName("access-test");
-    appender.setEncoder(encoder);
+    appender.addAppender(format);
     appender.setQueueSize(queueSize);
     appender.setFlushIntervalMs(flushIntervalMs);
     appender.setOutputStream(new OutputStream() {
