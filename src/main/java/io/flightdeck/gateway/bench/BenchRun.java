@@ -27,8 +27,11 @@ final class BenchRun {
   static final double LAG_SHARE = 0.7;
   static final String LAG_PHASE = "open-lag";
 
-  /** A gateway phase: the load's figures, the events the store holds afterwards, the gateway's exit code. */
-  record GatewayPhase(LoadResult load, long storedEvents, int gatewayExit) {
+  /**
+   * A gateway phase: the load's figures, the events the store holds afterwards, the gateway's exit code, and
+   * where PostgreSQL's time went inside the window.
+   */
+  record GatewayPhase(LoadResult load, long storedEvents, int gatewayExit, PgTime.Result pgTime) {
   }
 
   /** The open-loop phase that also sampled every projection's lag. */
@@ -254,9 +257,11 @@ final class BenchRun {
             spec.name().endsWith(NO_PROJECTIONS) ? Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false") : Map.of())
         .compose(gateway -> measure(gateway, url, spec, postmasterPid, sampleLag))
         .compose(phase -> databases.countEvents(url).map(stored -> new LagPhase(
-            new GatewayPhase(phase.phase().load(), stored, phase.phase().gatewayExit()), phase.lag())))
+            new GatewayPhase(phase.phase().load(), stored, phase.phase().gatewayExit(), phase.phase().pgTime()),
+            phase.lag())))
         .onSuccess(phase -> {
           System.out.println("  " + Report.summary(phase.phase()));
+          System.out.println("  " + Report.pgTimeSummary(phase.phase().pgTime(), phase.phase().load().okEvents()));
           if (phase.lag() != null) {
             System.out.println("  " + Report.lagSummary(phase.lag()));
           }
@@ -281,8 +286,8 @@ final class BenchRun {
   }
 
   /**
-   * Runs the load (and the lag sampler over its window), then stops the gateway whatever happened, so no phase
-   * leaves one behind.
+   * Runs the load (and over its window the lag sampler, and pg_stat_statements' account of PostgreSQL's time),
+   * then stops the gateway whatever happened, so no phase leaves one behind.
    */
   private Future<LagPhase> measure(GatewayUnderTest gateway, String url, LoadSpec spec, long postmasterPid,
                                    boolean sampleLag) {
@@ -290,22 +295,36 @@ final class BenchRun {
     Future<LagSampler> opened = sampleLag
         ? vertx.executeBlocking(() -> LagSampler.start(databases.open(url)), false)
         : Future.succeededFuture(null);
-    Future<LagPhase> ran = opened.compose(sampler -> ramp(gateway, spec).compose(v -> {
-      if (sampler == null) {
-        return load.run(spec, gateway.port(), timing, probe)
-            .map(l -> new LagPhase(new GatewayPhase(l, -1, -1), null));
-      }
-      Future<LoadResult> loaded = load.run(spec, gateway.port(), timing, probe, sampler::open, sampler::close);
+    Future<PgTime> timed = vertx.executeBlocking(() -> PgTime.open(databases.open(url)), false);
+    Future<LagPhase> ran = Future.all(opened, timed).compose(all -> ramp(gateway, spec).compose(v -> {
+      LagSampler sampler = opened.result();
+      PgTime pgTime = timed.result();
+      Future<LoadResult> loaded = load.run(spec, gateway.port(), timing, probe, t -> {
+        pgTime.reset(t);
+        if (sampler != null) {
+          sampler.open(t);
+        }
+      }, t -> {
+        if (sampler != null) {
+          sampler.close(t);
+        }
+        pgTime.read(t);
+      });
       // the sampler stops with the load, failed or not, and before the gateway does
-      Future<LagSampler.Result> sampled = loaded.transform(done -> sampler.stop(vertx));
-      return loaded.compose(l -> sampled.map(s -> new LagPhase(new GatewayPhase(l, -1, -1), s)));
-    }));
+      Future<LagSampler.Result> sampled = sampler == null ? loaded.map((LagSampler.Result) null)
+          : loaded.transform(done -> sampler.stop(vertx));
+      return loaded.compose(l -> sampled.map(s -> new LagPhase(new GatewayPhase(l, -1, -1, pgTime.result()), s)));
+    })).eventually(() -> timed.succeeded() ? vertx.executeBlocking(() -> {
+      timed.result().close();
+      return null;
+    }, false) : Future.succeededFuture());
     return ran.transform(r -> gateway.stop().transform(stopped -> {
       if (r.failed()) {
         return Future.failedFuture(r.cause());
       }
       int exit = stopped.succeeded() ? stopped.result() : -1;
-      return Future.succeededFuture(new LagPhase(new GatewayPhase(r.result().phase().load(), -1, exit),
+      GatewayPhase p = r.result().phase();
+      return Future.succeededFuture(new LagPhase(new GatewayPhase(p.load(), -1, exit, p.pgTime()),
           r.result().lag()));
     }));
   }

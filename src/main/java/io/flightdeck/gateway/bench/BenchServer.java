@@ -19,7 +19,9 @@ import java.util.stream.Stream;
  * removed afterwards. With 128 MB of shared buffers and 1 GB of WAL between checkpoints, the random-key indexes
  * every event lands in make backends write out dirty pages themselves and checkpoints come every few seconds;
  * on a host whose disk then stalls WAL fsyncs for up to a second and more, the benchmark measured the disk, not
- * the gateway. Durability is unchanged: fsync and synchronous_commit stay on.
+ * the gateway. Durability is unchanged: fsync and synchronous_commit stay on. Where the distribution ships it,
+ * pg_stat_statements is preloaded, so the report can say where PostgreSQL's time went ({@link PgTime}); it costs
+ * every phase alike, C_db included.
  */
 final class BenchServer implements AutoCloseable {
 
@@ -46,11 +48,18 @@ final class BenchServer implements AutoCloseable {
     return settings;
   }
 
-  /** The settings to start with: a quarter of the memory for buffers (at most 4 GB), room for WAL. */
-  private static List<String> settingsFor(long memoryMb) {
+  /**
+   * The settings to start with: a quarter of the memory for buffers (at most 4 GB), room for WAL, and
+   * pg_stat_statements when the server has it.
+   */
+  static List<String> settingsFor(long memoryMb, boolean statements) {
     long buffersMb = Math.max(128, Math.min(4096, memoryMb / 4));
-    return List.of("shared_buffers=" + buffersMb + "MB", "max_wal_size=8GB", "min_wal_size=1GB",
-        "checkpoint_timeout=15min", "max_connections=200");
+    List<String> settings = new ArrayList<>(List.of("shared_buffers=" + buffersMb + "MB", "max_wal_size=8GB",
+        "min_wal_size=1GB", "checkpoint_timeout=15min", "max_connections=200"));
+    if (statements) {
+      settings.add("shared_preload_libraries=pg_stat_statements");
+    }
+    return List.copyOf(settings);
   }
 
   /** The newest installed PostgreSQL's server programs (Debian's layout), if initdb and pg_ctl are there. */
@@ -88,7 +97,7 @@ final class BenchServer implements AutoCloseable {
       Files.setOwner(base, postgres);
     }
     BenchServer server = new BenchServer(bin, base, asPostgres, freePort(), workDir.resolve("postgres.log"),
-        settingsFor(memoryMb));
+        settingsFor(memoryMb, Files.exists(bin.resolveSibling("lib").resolve("pg_stat_statements.so"))));
     try {
       server.run(START_SECONDS, "initdb", "-D", server.data().toString(), "-U", "postgres", "--auth=trust",
           "--encoding=UTF8", "--locale=C.UTF-8");

@@ -46,6 +46,22 @@ final class Report {
             + BenchText.num(" (generator's own lag at most %.1f ms)", l.maxOwnLagMicros() / 1000.0) : "");
   }
 
+  /** One console line: PostgreSQL's execution time per unit of work (event, row) by kind of statement. */
+  static String pgTimeSummary(PgTime.Result t, double units) {
+    if (t.unavailable() != null) {
+      return "PostgreSQL time: not measured: " + t.unavailable();
+    }
+    StringBuilder sb = new StringBuilder("PostgreSQL execution time per event, us:");
+    for (PgTime.Kind kind : PgTime.Kind.values()) {
+      double us = t.microsPer(kind, units);
+      if (us >= 0.05) {
+        sb.append(' ').append(kind.label).append(' ').append(BenchText.num("%.1f", us)).append(',');
+      }
+    }
+    return sb.append(" total ").append(BenchText.num("%.1f", units > 0 ? t.totalMillis() * 1000 / units
+        : Double.NaN)).toString();
+  }
+
   /** One console line for the lag phase's samples. */
   static String lagSummary(LagSampler.Result lag) {
     StringBuilder sb = new StringBuilder("projection lag (slowest projection per sample) p50/p99/max "
@@ -60,6 +76,7 @@ final class Report {
     header();
     machine();
     results();
+    pgTime();
     lag();
     rebuild();
     live();
@@ -141,6 +158,47 @@ final class Report {
     line("CPU columns are cores used on average inside the window (" + ctx.machine().cores() + " = all of them); "
         + "\"machine\" is everything the kernel counted as busy, other people's processes included.");
     line("");
+  }
+
+  /** Where PostgreSQL's time went, per event (per row for C_db), in each phase's window. */
+  private void pgTime() {
+    line("### Where PostgreSQL's time went");
+    line("");
+    line("The execution time of the statements each phase ran in its own database inside the window "
+        + "(pg_stat_statements), by what they do, in microseconds per event acknowledged in the window (per row "
+        + "inserted for C_db). Execution time is wall time inside the server: it includes waiting for locks (the "
+        + "position lock every insert into events takes, which pgbench's clients also wait for), so it can add up to more than the CPU PostgreSQL used (the CPU column above), "
+        + "and it leaves out the WAL flush at commit, which pg_stat_statements does not time. \"other\" holds "
+        + "BEGIN, COMMIT, LISTEN and the health checks.");
+    line("");
+    StringBuilder head = new StringBuilder("| phase |");
+    StringBuilder align = new StringBuilder("| --- |");
+    for (PgTime.Kind kind : PgTime.Kind.values()) {
+      head.append(' ').append(kind.label).append(" |");
+      align.append(" ---: |");
+    }
+    line(head.append(" total |").toString());
+    line(align.append(" ---: |").toString());
+    r.cdb().best().ifPresent(b -> pgTimeRow("C_db: pgbench -c " + b.clients(), b.pgTime(),
+        b.rowsPerSecond() * ctx.options().measure().toMillis() / 1000.0));
+    for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
+      pgTimeRow(BenchRun.describe(p.load().spec()) + (r.bestOfSeveralBatches(p) ? " (best)" : ""), p.pgTime(),
+          p.load().okEvents());
+    }
+    line("");
+  }
+
+  private void pgTimeRow(String phase, PgTime.Result t, double units) {
+    StringBuilder sb = new StringBuilder("| ").append(phase).append(" |");
+    if (t.unavailable() != null) {
+      line(sb.append(" not measured: ").append(t.unavailable().replace('|', '/')).append(" |").toString());
+      return;
+    }
+    for (PgTime.Kind kind : PgTime.Kind.values()) {
+      sb.append(' ').append(BenchText.num("%.1f", t.microsPer(kind, units))).append(" |");
+    }
+    line(sb.append(' ').append(BenchText.num("%.1f", units > 0 ? t.totalMillis() * 1000 / units : Double.NaN))
+        .append(" |").toString());
   }
 
   private void lag() {

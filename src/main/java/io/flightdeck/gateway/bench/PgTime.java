@@ -1,0 +1,164 @@
+package io.flightdeck.gateway.bench;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Where PostgreSQL's time went inside one phase's measured window: the execution time of the statements run in
+ * the phase's database, from pg_stat_statements (which the benchmark's own server preloads), summed by what they
+ * do. Reset when the window opens, read when it closes, on the phase's own JDBC connection, on the worker thread
+ * the window's edges are published from. Execution time is wall time inside the server: it includes waiting for
+ * locks (the append's position lock), so it can add up to more than the CPU PostgreSQL used; it leaves out the
+ * WAL flush at commit, which the server makes after the COMMIT statement pg_stat_statements times.
+ */
+final class PgTime implements AutoCloseable {
+
+  /** What a statement does, by its text. */
+  enum Kind {
+    APPEND("append"),
+    VISITOR_ACTIVITY("visitor-activity"),
+    PAGE_STATS("page-stats"),
+    FORM_SUBMISSIONS("form-submissions"),
+    EVENT_COUNTS("event-counts"),
+    READS("event reads"),
+    CHECKPOINTS("projection checkpoints"),
+    OTHER("other");
+
+    final String label;
+
+    Kind(String label) {
+      this.label = label;
+    }
+  }
+
+  /**
+   * The window's execution time by kind, in milliseconds; {@code unavailable} says why there is none (then the
+   * map is empty).
+   */
+  record Result(Map<Kind, Double> millis, String unavailable) {
+
+    static Result none(String why) {
+      return new Result(Map.of(), why);
+    }
+
+    double totalMillis() {
+      return millis.values().stream().mapToDouble(Double::doubleValue).sum();
+    }
+
+    /** Microseconds per unit of work (an acknowledged event, a pgbench row) of one kind. */
+    double microsPer(Kind kind, double units) {
+      return units > 0 ? millis.getOrDefault(kind, 0.0) * 1000 / units : Double.NaN;
+    }
+  }
+
+  /** What the window's close reads: every statement run in the phase's database since the reset. */
+  static final String READ = """
+      SELECT query, total_exec_time FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database
+                                                                          WHERE datname = current_database())""";
+
+  static final String RESET = """
+      SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)""";
+
+  private final Connection conn;
+  private final String unavailable;
+  private volatile boolean resetFailed;
+  private volatile Result result;
+
+  private PgTime(Connection conn, String unavailable) {
+    this.conn = conn;
+    this.unavailable = unavailable;
+    this.result = Result.none(unavailable == null ? "the window did not close" : unavailable);
+  }
+
+  /**
+   * Installs the extension in the phase's database (its objects live there, not in the gateway's schema) and
+   * checks the server collects: without {@code shared_preload_libraries = pg_stat_statements} the view refuses.
+   * Takes ownership of {@code conn}. Blocks.
+   */
+  static PgTime open(Connection conn) {
+    try (Statement st = conn.createStatement()) {
+      st.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      st.executeQuery("SELECT 1 FROM pg_stat_statements LIMIT 1").close();
+      return new PgTime(conn, null);
+    } catch (SQLException e) {
+      return new PgTime(conn, "pg_stat_statements is not available on this server: " + e.getMessage()
+          .lines().findFirst().orElse(""));
+    }
+  }
+
+  /** When the window opens. Blocks. */
+  void reset(long ignoredNanoTime) {
+    if (unavailable != null) {
+      return;
+    }
+    try (Statement st = conn.createStatement()) {
+      st.executeQuery(RESET).close();
+    } catch (SQLException e) {
+      resetFailed = true;
+      result = Result.none("resetting pg_stat_statements failed: " + e.getMessage());
+    }
+  }
+
+  /** When the window closes. Blocks. */
+  void read(long ignoredNanoTime) {
+    if (unavailable != null || resetFailed) {
+      return;
+    }
+    Map<Kind, Double> sums = new EnumMap<>(Kind.class);
+    try (PreparedStatement ps = conn.prepareStatement(READ); ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        sums.merge(kindOf(rs.getString(1)), rs.getDouble(2), Double::sum);
+      }
+      result = new Result(Collections.unmodifiableMap(sums), null);
+    } catch (SQLException e) {
+      result = Result.none("reading pg_stat_statements failed: " + e.getMessage());
+    }
+  }
+
+  Result result() {
+    return result;
+  }
+
+  /** The kind of a statement, by the tables it names (the gateway's statements, pgbench's insert). */
+  static Kind kindOf(String query) {
+    String q = query.toLowerCase(Locale.ROOT);
+    if (q.contains("insert into events")) {
+      return Kind.APPEND;
+    }
+    if (q.contains("projection_checkpoints") || q.contains("dead_letters")) {
+      return Kind.CHECKPOINTS;
+    }
+    if (q.contains("visitor_activity")) {
+      return Kind.VISITOR_ACTIVITY;
+    }
+    if (q.contains("page_visitors") || q.contains("page_stats")) {
+      return Kind.PAGE_STATS;
+    }
+    if (q.contains("form_submissions")) {
+      return Kind.FORM_SUBMISSIONS;
+    }
+    if (q.contains("event_counts")) {
+      return Kind.EVENT_COUNTS;
+    }
+    if (q.contains("from events")) {
+      return Kind.READS;
+    }
+    return Kind.OTHER;
+  }
+
+  @Override
+  public void close() {
+    try {
+      conn.close();
+    } catch (SQLException e) {
+      // the phase is over; nothing to keep
+    }
+  }
+}
