@@ -34,11 +34,8 @@ final class PgBench {
       FROM generate_series(1, %d);
       """.formatted(EventBodies.USER_AGENT, ROWS_PER_TRANSACTION);
 
-  /**
-   * One client count: transactions/s over the measured window, failures, who used the CPU, and where
-   * PostgreSQL's time went.
-   */
-  record Run(int clients, double transactionsPerSecond, long failed, CpuProbe.Usage cpu, PgTime.Result pgTime) {
+  /** One client count: transactions/s over the measured window, failures, and who used the CPU. */
+  record Run(int clients, double transactionsPerSecond, long failed, CpuProbe.Usage cpu) {
     double rowsPerSecond() {
       return transactionsPerSecond * ROWS_PER_TRANSACTION;
     }
@@ -99,16 +96,10 @@ final class PgBench {
 
   private Future<Run> runOnFreshDatabase(int clients) {
     return databases.createFresh("cdb_c" + clients)
-        .compose(url -> vertx.executeBlocking(() -> PgTime.open(databases.open(url)), false)
-            .compose(pgTime -> runOnce(clients, PgConnectOptions.fromUri(url), pgTime)
-                .eventually(() -> vertx.executeBlocking(() -> {
-                  pgTime.close();
-                  return null;
-                }, false)))
-            .eventually(() -> databases.drop(url)));
+        .compose(url -> runOnce(clients, PgConnectOptions.fromUri(url)).eventually(() -> databases.drop(url)));
   }
 
-  private Future<Run> runOnce(int clients, PgConnectOptions db, PgTime pgTime) {
+  private Future<Run> runOnce(int clients, PgConnectOptions db) {
     Process process;
     Path out = workDir.resolve("pgbench-c" + clients + ".out");
     Path err = workDir.resolve("pgbench-c" + clients + ".err");
@@ -122,11 +113,10 @@ final class PgBench {
     long limitSeconds = timing.totalSeconds() + 60;
     Future<Integer> exit = Future.fromCompletionStage(process.onExit(), vertx.getOrCreateContext())
         .map(Process::exitValue);
-    return PhaseClock.run(vertx, timing, probe, pgTime::reset, pgTime::read)
+    return PhaseClock.run(vertx, timing, probe, start -> { }, end -> { })
         .compose(cpu -> exit.timeout(limitSeconds, TimeUnit.SECONDS)
             .recover(e -> Future.failedFuture(killed(process, e)))
-            .compose(code -> vertx.executeBlocking(() -> parse(clients, code, out, err, cpu, pgTime.result()),
-                false)));
+            .compose(code -> vertx.executeBlocking(() -> parse(clients, code, out, err, cpu), false)));
   }
 
   private ProcessBuilder command(int clients, PgConnectOptions db, Path script) {
@@ -147,8 +137,7 @@ final class PgBench {
     return new IllegalStateException("pgbench did not finish in time; killed", cause);
   }
 
-  private Run parse(int clients, int exitCode, Path out, Path err, CpuProbe.Usage cpu, PgTime.Result pgTime)
-      throws IOException {
+  private Run parse(int clients, int exitCode, Path out, Path err, CpuProbe.Usage cpu) throws IOException {
     String stdout = Files.readString(out);
     String stderr = Files.readString(err);
     if (exitCode != 0) {
@@ -157,6 +146,6 @@ final class PgBench {
     }
     double tps = PgBenchOutput.windowTps(stderr, timing.warmup(), timing.measure())
         .orElseGet(() -> PgBenchOutput.summaryTps(stdout));
-    return new Run(clients, tps, PgBenchOutput.failed(stdout), cpu, pgTime);
+    return new Run(clients, tps, PgBenchOutput.failed(stdout), cpu);
   }
 }

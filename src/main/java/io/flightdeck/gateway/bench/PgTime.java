@@ -52,7 +52,7 @@ final class PgTime implements AutoCloseable {
       return millis.values().stream().mapToDouble(Double::doubleValue).sum();
     }
 
-    /** Microseconds per unit of work (an acknowledged event, a pgbench row) of one kind. */
+    /** Microseconds of one kind per unit of work (an acknowledged event). */
     double microsPer(Kind kind, double units) {
       return units > 0 ? millis.getOrDefault(kind, 0.0) * 1000 / units : Double.NaN;
     }
@@ -126,7 +126,7 @@ final class PgTime implements AutoCloseable {
     return result;
   }
 
-  /** The kind of a statement, by the tables it names (the gateway's statements, pgbench's insert). */
+  /** The kind of a statement, by the tables it names. */
   static Kind kindOf(String query) {
     String q = query.toLowerCase(Locale.ROOT);
     if (q.contains("insert into events")) {

@@ -160,16 +160,17 @@ final class Report {
     line("");
   }
 
-  /** Where PostgreSQL's time went, per event (per row for C_db), in each phase's window. */
+  /** Where PostgreSQL's time went, per event, in each gateway phase's window. */
   private void pgTime() {
     line("### Where PostgreSQL's time went");
     line("");
     line("The execution time of the statements each phase ran in its own database inside the window "
-        + "(pg_stat_statements), by what they do, in microseconds per event acknowledged in the window (per row "
-        + "inserted for C_db). Execution time is wall time inside the server: it includes waiting for locks (the "
-        + "position lock every insert into events takes, which pgbench's clients also wait for), so it can add up to more than the CPU PostgreSQL used (the CPU column above), "
+        + "(pg_stat_statements), by what they do, in microseconds per event acknowledged in the window. Execution "
+        + "time is wall time inside the server: it includes waiting for locks (the position lock every insert into "
+        + "events takes), so it can add up to more than the CPU PostgreSQL used (the CPU column above), "
         + "and it leaves out the WAL flush at commit, which pg_stat_statements does not time. \"other\" holds "
-        + "BEGIN, COMMIT, LISTEN and the health checks.");
+        + "BEGIN, COMMIT, LISTEN and the health checks. C_db's pgbench is left out: its clients queue at that "
+        + "lock, so their execution time measures the queue, not the insert.");
     line("");
     StringBuilder head = new StringBuilder("| phase |");
     StringBuilder align = new StringBuilder("| --- |");
@@ -179,8 +180,6 @@ final class Report {
     }
     line(head.append(" total |").toString());
     line(align.append(" ---: |").toString());
-    r.cdb().best().ifPresent(b -> pgTimeRow("C_db: pgbench -c " + b.clients(), b.pgTime(),
-        b.rowsPerSecond() * ctx.options().measure().toMillis() / 1000.0));
     for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
       pgTimeRow(BenchRun.describe(p.load().spec()) + (r.bestOfSeveralBatches(p) ? " (best)" : ""), p.pgTime(),
           p.load().okEvents());
