@@ -89,7 +89,9 @@ final class ReportNotes {
         + "distribution's defaults (128 MB shared_buffers, 1 GB max_wal_size) the random-key indexes every event "
         + "lands in (event id, stream, visitor) fill the WAL with full-page images, checkpoints follow each other "
         + "every few seconds and backends write out dirty pages themselves; on a host whose disk then holds a WAL "
-        + "fsync for a second, the latency phases measured the disk.");
+        + "fsync for a second, the latency phases measured the disk. Where the distribution ships it, the server "
+        + "preloads pg_stat_statements for the table of PostgreSQL's time; it costs every phase alike, C_db "
+        + "included.");
     bullet("Gateway settings changed for the benchmark, so the benchmark measures the gateway and not a limit: "
         + String.join(", ", new TreeMap<>(GatewayUnderTest.OVERRIDES).keySet()) + " (the demo site's rate limit "
         + "raised to 10M events/s, the append queue to 1M events, http.maxConnections and live.maxConnections from "
