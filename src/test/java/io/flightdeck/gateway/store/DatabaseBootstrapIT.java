@@ -9,6 +9,9 @@ import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
+import org.awaitility.Awaitility;
+import org.flywaydb.core.Flyway;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -89,6 +92,33 @@ class DatabaseBootstrapIT {
       assertEquals(oid, server.queryLong("SELECT oid FROM pg_database WHERE datname = ?", created.name()));
       assertEquals(1L, created.queryLong("SELECT count(*) FROM information_schema.tables "
           + "WHERE table_schema = 'public' AND table_name = 'events'"));
+    }
+  }
+
+  @Test
+  @DisplayName("a store at schema 2 is upgraded in place: page_visitors keeps its rows under the new key order")
+  void upgradesFromSchema2() throws Exception {
+    server.execute("CREATE DATABASE \"" + created.name() + "\"");
+    Flyway.configure().dataSource(created.jdbcUrl(), created.options().getUser(), created.options().getPassword())
+        .locations("classpath:db/migration").target("2").load().migrate();
+    // page-stats as schema 2 left it: v1 already counted for /a today, nothing left to replay
+    created.execute("INSERT INTO projection_checkpoints (name) VALUES ('page-stats')");
+    created.execute("INSERT INTO page_visitors VALUES ('demo', '/a', (now() AT TIME ZONE 'UTC')::date, 'v1')");
+    created.execute("INSERT INTO page_stats VALUES ('demo', '/a', (now() AT TIME ZONE 'UTC')::date, 1, 1)");
+
+    try (TestGateway gateway = startOn(created)) {
+      assertEquals(List.of(List.of("stream_id,site,day,page_id")), created.query("""
+          SELECT string_agg(a.attname, ',' ORDER BY k.ord)
+          FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord), pg_attribute a
+          WHERE i.indrelid = 'page_visitors'::regclass AND i.indisprimary
+            AND a.attrelid = i.indrelid AND a.attnum = k.attnum"""));
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v1", "/a")).status());
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v2", "/a")).status());
+      // v1's row survived the new key: its second view is a view, not a second unique visitor
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> created.query(
+          "SELECT sum(views)::bigint, sum(unique_visitors)::bigint FROM page_stats WHERE page_id = '/a'")
+          .equals(List.of(List.of(3L, 2L))));
+      assertEquals(2L, created.queryLong("SELECT count(*) FROM page_visitors"));
     }
   }
 }
