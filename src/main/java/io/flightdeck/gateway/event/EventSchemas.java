@@ -15,6 +15,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +54,8 @@ public final class EventSchemas {
   }
 
   private final Map<TypeVersion, Entry> schemas = new LinkedHashMap<>();
+  /** Each type's latest version: ingest asks for every event, so a lookup rather than a scan of the schemas. */
+  private final Map<String, Integer> latest = new HashMap<>();
 
   private EventSchemas() {
   }
@@ -70,6 +73,7 @@ public final class EventSchemas {
         }
         JsonNode source = mapper.readTree(in);
         registry.schemas.put(tv, new Entry(tv, factory.getSchema(source, config), source));
+        registry.latest.merge(tv.type(), tv.version(), Math::max);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read " + resource, e);
       }
@@ -78,7 +82,7 @@ public final class EventSchemas {
   }
 
   public boolean knowsType(String type) {
-    return schemas.keySet().stream().anyMatch(tv -> tv.type().equals(type));
+    return latest.containsKey(type);
   }
 
   /**
@@ -90,8 +94,7 @@ public final class EventSchemas {
   }
 
   public Optional<Integer> latestVersion(String type) {
-    return schemas.keySet().stream().filter(tv -> tv.type().equals(type)).map(TypeVersion::version)
-        .max(Comparator.naturalOrder());
+    return Optional.ofNullable(latest.get(type));
   }
 
   public boolean knows(String type, int version) {
