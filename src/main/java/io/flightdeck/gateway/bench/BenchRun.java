@@ -261,7 +261,7 @@ final class BenchRun {
             phase.lag())))
         .onSuccess(phase -> {
           System.out.println("  " + Report.summary(phase.phase()));
-          System.out.println("  " + Report.pgTimeSummary(phase.phase().pgTime(), phase.phase().load().okEvents()));
+          System.out.println("  " + Report.pgTimeSummary(phase.phase()));
           if (phase.lag() != null) {
             System.out.println("  " + Report.lagSummary(phase.lag()));
           }
@@ -300,7 +300,7 @@ final class BenchRun {
       LagSampler sampler = opened.result();
       PgTime pgTime = timed.result();
       Future<LoadResult> loaded = load.run(spec, gateway.port(), timing, probe, t -> {
-        pgTime.reset(t);
+        pgTime.reset();
         if (sampler != null) {
           sampler.open(t);
         }
@@ -308,7 +308,7 @@ final class BenchRun {
         if (sampler != null) {
           sampler.close(t);
         }
-        pgTime.read(t);
+        pgTime.read();
       });
       // the sampler stops with the load, failed or not, and before the gateway does
       Future<LagSampler.Result> sampled = sampler == null ? loaded.map((LagSampler.Result) null)

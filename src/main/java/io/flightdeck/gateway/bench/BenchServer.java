@@ -62,6 +62,11 @@ final class BenchServer implements AutoCloseable {
     return List.copyOf(settings);
   }
 
+  /** Whether the server whose programs are in {@code bin} ships pg_stat_statements (Debian's layout). */
+  static boolean hasStatements(Path bin) {
+    return Files.exists(bin.resolveSibling("lib").resolve("pg_stat_statements.so"));
+  }
+
   /** The newest installed PostgreSQL's server programs (Debian's layout), if initdb and pg_ctl are there. */
   static Optional<Path> binaries() {
     Path root = Path.of("/usr/lib/postgresql");
@@ -97,7 +102,7 @@ final class BenchServer implements AutoCloseable {
       Files.setOwner(base, postgres);
     }
     BenchServer server = new BenchServer(bin, base, asPostgres, freePort(), workDir.resolve("postgres.log"),
-        settingsFor(memoryMb, Files.exists(bin.resolveSibling("lib").resolve("pg_stat_statements.so"))));
+        settingsFor(memoryMb, hasStatements(bin)));
     try {
       server.run(START_SECONDS, "initdb", "-D", server.data().toString(), "-U", "postgres", "--auth=trust",
           "--encoding=UTF8", "--locale=C.UTF-8");

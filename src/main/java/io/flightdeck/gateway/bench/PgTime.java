@@ -48,33 +48,37 @@ final class PgTime implements AutoCloseable {
       return new Result(Map.of(), why);
     }
 
-    double totalMillis() {
-      return millis.values().stream().mapToDouble(Double::doubleValue).sum();
-    }
-
     /** Microseconds of one kind per unit of work (an acknowledged event). */
     double microsPer(Kind kind, double units) {
-      return units > 0 ? millis.getOrDefault(kind, 0.0) * 1000 / units : Double.NaN;
+      return perUnit(millis.getOrDefault(kind, 0.0), units);
+    }
+
+    /** Microseconds of every kind together per unit of work. */
+    double totalMicrosPer(double units) {
+      return perUnit(millis.values().stream().mapToDouble(Double::doubleValue).sum(), units);
+    }
+
+    private static double perUnit(double millis, double units) {
+      return units > 0 ? millis * 1000 / units : Double.NaN;
     }
   }
 
   /** What the window's close reads: every statement run in the phase's database since the reset. */
-  static final String READ = """
+  private static final String READ = """
       SELECT query, total_exec_time FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database
                                                                           WHERE datname = current_database())""";
 
-  static final String RESET = """
+  private static final String RESET = """
       SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)""";
 
   private final Connection conn;
-  private final String unavailable;
-  private volatile boolean resetFailed;
+  /** Why nothing was measured (no preload, a failed reset or read), or null. */
+  private volatile String unavailable;
   private volatile Result result;
 
   private PgTime(Connection conn, String unavailable) {
     this.conn = conn;
     this.unavailable = unavailable;
-    this.result = Result.none(unavailable == null ? "the window did not close" : unavailable);
   }
 
   /**
@@ -94,21 +98,20 @@ final class PgTime implements AutoCloseable {
   }
 
   /** When the window opens. Blocks. */
-  void reset(long ignoredNanoTime) {
+  void reset() {
     if (unavailable != null) {
       return;
     }
     try (Statement st = conn.createStatement()) {
       st.executeQuery(RESET).close();
     } catch (SQLException e) {
-      resetFailed = true;
-      result = Result.none("resetting pg_stat_statements failed: " + e.getMessage());
+      unavailable = "resetting pg_stat_statements failed: " + e.getMessage();
     }
   }
 
   /** When the window closes. Blocks. */
-  void read(long ignoredNanoTime) {
-    if (unavailable != null || resetFailed) {
+  void read() {
+    if (unavailable != null) {
       return;
     }
     Map<Kind, Double> sums = new EnumMap<>(Kind.class);
@@ -118,12 +121,15 @@ final class PgTime implements AutoCloseable {
       }
       result = new Result(Collections.unmodifiableMap(sums), null);
     } catch (SQLException e) {
-      result = Result.none("reading pg_stat_statements failed: " + e.getMessage());
+      unavailable = "reading pg_stat_statements failed: " + e.getMessage();
     }
   }
 
   Result result() {
-    return result;
+    if (unavailable != null) {
+      return Result.none(unavailable);
+    }
+    return result != null ? result : Result.none("the window did not close");
   }
 
   /** The kind of a statement, by the tables it names. */

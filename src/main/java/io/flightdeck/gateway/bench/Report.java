@@ -5,6 +5,7 @@ import io.flightdeck.gateway.projection.model.ReadModels;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -46,20 +47,21 @@ final class Report {
             + BenchText.num(" (generator's own lag at most %.1f ms)", l.maxOwnLagMicros() / 1000.0) : "");
   }
 
-  /** One console line: PostgreSQL's execution time per unit of work (event, row) by kind of statement. */
-  static String pgTimeSummary(PgTime.Result t, double units) {
+  /** One console line: PostgreSQL's execution time per acknowledged event, by kind of statement. */
+  static String pgTimeSummary(BenchRun.GatewayPhase p) {
+    PgTime.Result t = p.pgTime();
     if (t.unavailable() != null) {
       return "PostgreSQL time: not measured: " + t.unavailable();
     }
+    double events = p.load().okEvents();
     StringBuilder sb = new StringBuilder("PostgreSQL execution time per event, us:");
     for (PgTime.Kind kind : PgTime.Kind.values()) {
-      double us = t.microsPer(kind, units);
+      double us = t.microsPer(kind, events);
       if (us >= 0.05) {
         sb.append(' ').append(kind.label).append(' ').append(BenchText.num("%.1f", us)).append(',');
       }
     }
-    return sb.append(" total ").append(BenchText.num("%.1f", units > 0 ? t.totalMillis() * 1000 / units
-        : Double.NaN)).toString();
+    return sb.append(" total ").append(BenchText.num("%.1f", t.totalMicrosPer(events))).toString();
   }
 
   /** One console line for the lag phase's samples. */
@@ -147,8 +149,7 @@ final class Report {
         ctx.options().warmup().toSeconds(), cpuCellsWithJit(b.cpu())));
     for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
       LoadResult l = p.load();
-      String best = r.bestOfSeveralBatches(p) ? " (best)" : "";
-      row(BenchRun.describe(l.spec()) + best, l.spec().connections(), l.spec().eventsPerRequest(),
+      row(phaseLabel(p), l.spec().connections(), l.spec().eventsPerRequest(),
           BenchText.num("%.0f", l.eventsPerSecond()), BenchText.num("%.0f", l.requestsPerSecond()),
           BenchText.num("%.2f", l.eventsPerSecond() / cdb), l.errorCount(), ms(l.latencyMs(50)),
           ms(l.latencyMs(99)), ms(l.latencyMs(99.9)), ms(l.maxLatencyMs()),
@@ -181,23 +182,24 @@ final class Report {
     line(head.append(" total |").toString());
     line(align.append(" ---: |").toString());
     for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
-      pgTimeRow(BenchRun.describe(p.load().spec()) + (r.bestOfSeveralBatches(p) ? " (best)" : ""), p.pgTime(),
-          p.load().okEvents());
+      PgTime.Result t = p.pgTime();
+      if (t.unavailable() != null) {
+        row(phaseLabel(p), "not measured: " + t.unavailable().replace('|', '/'));
+        continue;
+      }
+      List<Object> cells = new ArrayList<>(List.of(phaseLabel(p)));
+      for (PgTime.Kind kind : PgTime.Kind.values()) {
+        cells.add(BenchText.num("%.1f", t.microsPer(kind, p.load().okEvents())));
+      }
+      cells.add(BenchText.num("%.1f", t.totalMicrosPer(p.load().okEvents())));
+      row(cells.toArray());
     }
     line("");
   }
 
-  private void pgTimeRow(String phase, PgTime.Result t, double units) {
-    StringBuilder sb = new StringBuilder("| ").append(phase).append(" |");
-    if (t.unavailable() != null) {
-      line(sb.append(" not measured: ").append(t.unavailable().replace('|', '/')).append(" |").toString());
-      return;
-    }
-    for (PgTime.Kind kind : PgTime.Kind.values()) {
-      sb.append(' ').append(BenchText.num("%.1f", t.microsPer(kind, units))).append(" |");
-    }
-    line(sb.append(' ').append(BenchText.num("%.1f", units > 0 ? t.totalMillis() * 1000 / units : Double.NaN))
-        .append(" |").toString());
+  /** A gateway phase as the tables name it. */
+  private String phaseLabel(BenchRun.GatewayPhase p) {
+    return BenchRun.describe(p.load().spec()) + (r.bestOfSeveralBatches(p) ? " (best)" : "");
   }
 
   private void lag() {

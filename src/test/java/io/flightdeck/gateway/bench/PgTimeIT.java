@@ -10,16 +10,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.flightdeck.gateway.bench.PgTime.Kind;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
-import io.vertx.pgclient.PgConnectOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Comparator;
 import java.util.Optional;
-import java.util.Properties;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -36,23 +32,23 @@ class PgTimeIT {
   void countsTheWindowOnly() throws Exception {
     Optional<Path> bin = BenchServer.binaries();
     assumeTrue(bin.isPresent(), "no PostgreSQL server programs (initdb, pg_ctl) on this machine");
-    assumeTrue(Files.exists(bin.get().resolveSibling("lib").resolve("pg_stat_statements.so")),
-        "this PostgreSQL has no pg_stat_statements");
+    assumeTrue(BenchServer.hasStatements(bin.get()), "this PostgreSQL has no pg_stat_statements");
     Path work = Files.createTempDirectory("pgtime-it-");
     try (BenchServer server = BenchServer.start(bin.get(), work, 1024)) {
       assertTrue(server.settings().contains("shared_preload_libraries=pg_stat_statements"), server.settings()
           .toString());
-      try (PgTime time = PgTime.open(connect(server.url()));
-           Connection other = connect(server.url());
+      TestDatabase db = new TestDatabase(server.url());
+      try (PgTime time = PgTime.open(db.connect());
+           Connection other = db.connect();
            Statement st = other.createStatement()) {
         st.execute("CREATE TABLE events (position bigint GENERATED ALWAYS AS IDENTITY, stream_id text)");
         st.execute("CREATE TABLE visitor_activity (stream_id text PRIMARY KEY)");
         // before the window: not counted
         st.execute("INSERT INTO visitor_activity SELECT 'v' || g FROM generate_series(1, 20000) g");
-        time.reset(System.nanoTime());
+        time.reset();
         st.execute("INSERT INTO events (stream_id) SELECT 'v' || g FROM generate_series(1, 20000) g");
         st.executeQuery("SELECT count(*) FROM events WHERE stream_id LIKE 'v1%'").close();
-        time.read(System.nanoTime());
+        time.read();
 
         PgTime.Result r = time.result();
         assertNull(r.unavailable());
@@ -78,8 +74,8 @@ class PgTimeIT {
       assumeFalse(rs.getString(1).contains("pg_stat_statements"), "this test server preloads pg_stat_statements");
     }
     try (PgTime time = PgTime.open(db.connect())) {
-      time.reset(System.nanoTime());
-      time.read(System.nanoTime());
+      time.reset();
+      time.read();
       String why = time.result().unavailable();
       assertTrue(why != null && why.startsWith("pg_stat_statements is not available on this server: "), why);
       assertTrue(time.result().millis().isEmpty());
@@ -100,13 +96,5 @@ class PgTimeIT {
     assertEquals(Kind.EVENT_COUNTS, PgTime.kindOf("INSERT INTO event_counts AS c (minute, type, count) ..."));
     assertEquals(Kind.READS, PgTime.kindOf("SELECT position, id FROM events WHERE position > $1 ORDER BY position"));
     assertEquals(Kind.OTHER, PgTime.kindOf("COMMIT"));
-  }
-
-  private static Connection connect(String url) throws SQLException {
-    PgConnectOptions options = PgConnectOptions.fromUri(url);
-    Properties p = new Properties();
-    p.setProperty("user", options.getUser());
-    return DriverManager.getConnection("jdbc:postgresql://" + options.getHost() + ":" + options.getPort() + "/"
-        + options.getDatabase(), p);
   }
 }
