@@ -37,7 +37,7 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
 
   /** The phases, in the order they run. */
   enum Phase {
-    CDB, SINGLE, BATCHES, ALONE, OPEN, LAG, REBUILD, LIVE, LIVE_MAX, LIVE_IDLE;
+    CDB, SINGLE, BATCHES, ALONE, FLOOR, OPEN, LAG, REBUILD, LIVE, LIVE_MAX, LIVE_IDLE;
 
     /** As {@code --only} spells it. */
     String cliName() {
@@ -71,8 +71,9 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
                               target/flightdeck-gateway.jar)
         --rebuild-events N    events stored for the rebuild phase (default 1000000; smoke 20000)
         --only PHASE,...      run only these of cdb, single, batches, alone (both maxima again without
-                              projections), open, lag, rebuild, live, live-max, live-idle (for trying a phase
-                              out: writes no report, so not with --out)
+                              projections), floor (what an event costs at the least: HTTP to a server that does
+                              nothing, the read models' bare writes), open, lag, rebuild, live, live-max,
+                              live-idle (for trying a phase out: writes no report, so not with --out)
         --single-max N        with --only and without single: the single-event maximum (events/s) that the
                               open, lag and rebuild phases refer to (e.g. the last report's)
       """;

@@ -47,17 +47,24 @@ final class BenchRun {
   record Results(BenchDatabases.ServerInfo server, PgBench.Result cdb, GatewayPhase single,
                  List<GatewayPhase> batches, GatewayPhase openLoop, LagPhase lag, RebuildPhase.Result rebuild,
                  LivePhase.Delivery live, LivePhase.Delivery liveMax, LivePhase.Idle liveIdle,
-                 double singleMax, String checkpointRefused, List<GatewayPhase> ingestAlone) {
+                 double singleMax, String checkpointRefused, List<GatewayPhase> ingestAlone, Floor floor) {
 
     GatewayPhase bestBatch() {
       return best(batches);
     }
 
+    /** The best batch phase without projections, or null. */
+    GatewayPhase bestBatchAlone() {
+      return best(batchesAlone());
+    }
+
+    private List<GatewayPhase> batchesAlone() {
+      return ingestAlone.stream().filter(a -> a.load().spec().eventsPerRequest() > 1).toList();
+    }
+
     /** Whether {@code p} is the best of several batch phases, with projections or without. */
     boolean bestOfSeveralBatches(GatewayPhase p) {
-      List<GatewayPhase> batchesAlone = ingestAlone.stream().filter(a -> a.load().spec().eventsPerRequest() > 1)
-          .toList();
-      return (batches.size() > 1 && p == bestBatch()) || (batchesAlone.size() > 1 && p == best(batchesAlone));
+      return (batches.size() > 1 && p == bestBatch()) || (batchesAlone().size() > 1 && p == bestBatchAlone());
     }
 
     private static GatewayPhase best(List<GatewayPhase> phases) {
@@ -101,6 +108,7 @@ final class BenchRun {
   private LivePhase.Delivery live;
   private LivePhase.Delivery liveMax;
   private LivePhase.Idle liveIdle;
+  private Floor floor;
 
   BenchRun(Vertx vertx, BenchOptions options, BenchDatabases databases, LoadGenerator load, Path workDir) {
     this.vertx = vertx;
@@ -114,7 +122,7 @@ final class BenchRun {
   Future<Results> run() {
     return databases.serverInfo().compose(server -> phases(server)
         .map(v -> new Results(server, cdb, single, List.copyOf(batches), openLoop, lag, rebuild, live, liveMax,
-            liveIdle, singleMax(), databases.checkpointRefused(), List.copyOf(ingestAlone))));
+            liveIdle, singleMax(), databases.checkpointRefused(), List.copyOf(ingestAlone), floor)));
   }
 
   private Future<Void> phases(BenchDatabases.ServerInfo server) {
@@ -156,6 +164,12 @@ final class BenchRun {
           return null;
         });
       }
+    }
+    if (options.runs(Phase.FLOOR)) {
+      chain = chain.compose(v -> floor(postmasterPid)).map(f -> {
+        floor = f;
+        return null;
+      });
     }
     if (options.runs(Phase.OPEN)) {
       chain = chain.compose(v -> rate(OPEN_SHARE, "open loop"))
@@ -242,6 +256,32 @@ final class BenchRun {
         .run(clients)
         .onSuccess(r -> r.runs().forEach(run -> System.out.printf("  -c %d: %.0f rows/s%n", run.clients(),
             run.rowsPerSecond())));
+  }
+
+  /**
+   * What an event costs at the least on these cores: the single-event load against the {@link FloorServer}, then
+   * pgbench running the read models' bare writes and the scripts' own generation (see {@link Floor}).
+   */
+  private Future<Floor> floor(long postmasterPid) {
+    LoadSpec spec = LoadSpec.closedLoop("floor", SINGLE_CONNECTIONS, 1);
+    System.out.println("floor: single events, " + SINGLE_CONNECTIONS + " connections, closed loop, to a server that "
+        + "answers without doing anything");
+    Future<LoadResult> http = GatewayUnderTest.startFloor(vertx, options.jar(), workDir.resolve("floor-server.log"))
+        .compose(server -> load.run(spec, server.port(), timing, new CpuProbe(0, server.pid(), postmasterPid))
+            .eventually(server::stop))
+        .onSuccess(l -> System.out.println("  " + BenchText.num("%.0f req/s", l.requestsPerSecond())
+            + ", CPU load generator " + Report.cores(l.cpu().generator()) + ", floor server "
+            + Report.cores(l.cpu().gateway()) + ", machine " + Report.cores(l.cpu().machine())));
+    if (options.pgbench() == null) {
+      return http.map(l -> new Floor(l, null, null, "pgbench is not installed"));
+    }
+    PgBench pgbench = new PgBench(vertx, options.pgbench(), databases, postmasterPid, timing, workDir);
+    return http.compose(l -> pgbench.runOnFreshDatabase("readmodels", PgBench.READ_MODELS, Floor.CLIENTS)
+        .compose(models -> pgbench.runOnFreshDatabase("generation", PgBench.GENERATION, Floor.CLIENTS)
+            .map(generation -> new Floor(l, models, generation, null))))
+        .onSuccess(f -> System.out.println("  per event, us: HTTP " + BenchText.num("%.1f", f.httpMicros())
+            + ", read models' bare writes " + BenchText.num("%.1f", f.readModelMicros()) + " (PostgreSQL, net of "
+            + BenchText.num("%.1f", f.generationMicros()) + " for generating ids)"));
   }
 
   private Future<GatewayPhase> onFreshGateway(LoadSpec spec, long postmasterPid) {

@@ -13,6 +13,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,12 +49,15 @@ final class GatewayUnderTest {
   private final Process process;
   private final int port;
   private final Path log;
+  /** "the gateway", or what else this process is, for messages. */
+  private final String what;
 
-  private GatewayUnderTest(Vertx vertx, Process process, int port, Path log) {
+  private GatewayUnderTest(Vertx vertx, Process process, int port, Path log, String what) {
     this.vertx = vertx;
     this.process = process;
     this.port = port;
     this.log = log;
+    this.what = what;
   }
 
   /** Starts the gateway on {@code dbUrl} and answers once {@code /health/ready} says 200. */
@@ -72,6 +76,21 @@ final class GatewayUnderTest {
     return vertx.executeBlocking(() -> launchNow(vertx, jar, dbUrl, logFile, Map.of()), false);
   }
 
+  /**
+   * The {@link FloorServer} instead of the gateway, started the same way (same java, heap and GC log) and ready
+   * once it answers {@code /health/ready}: it needs no database.
+   */
+  static Future<GatewayUnderTest> startFloor(Vertx vertx, Path jar, Path logFile) {
+    return vertx.executeBlocking(() -> {
+      requireJar(jar);
+      int port = freePort();
+      ProcessBuilder pb = new ProcessBuilder(javaCommand(logFile, "-cp", jar.toString(), FloorServer.class.getName(),
+          Integer.toString(port)));
+      return new GatewayUnderTest(vertx, pb.redirectErrorStream(true).redirectOutput(logFile.toFile()).start(), port,
+          logFile, "the floor server");
+    }, false).compose(GatewayUnderTest::whenReady);
+  }
+
   /** Answers this gateway once {@code /health/ready} says 200; stops it when it never does. */
   Future<GatewayUnderTest> whenReady() {
     return awaitReady(System.currentTimeMillis() + READY_TIMEOUT_MS)
@@ -81,19 +100,14 @@ final class GatewayUnderTest {
 
   private static GatewayUnderTest launchNow(Vertx vertx, Path jar, String dbUrl, Path logFile,
                                              Map<String, String> variant) throws IOException {
-    if (!Files.isReadable(jar)) {
-      throw new IllegalStateException("no gateway jar at " + jar.toAbsolutePath() + " (build it, or pass --jar)");
-    }
+    requireJar(jar);
     Path config = ConfigLoader.configPath(System.getenv());
     if (!Files.isReadable(config)) {
       throw new IllegalStateException("no gateway configuration at " + config.toAbsolutePath()
           + ": run the benchmark from the project directory (or set FLIGHTDECK_CONFIG)");
     }
     int port = freePort();
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    // GC pauses go to a file beside the gateway's log, so a latency outlier can be told apart from a GC stall
-    String gcLog = "-Xlog:gc:file=" + logFile.toAbsolutePath().toString().replaceFirst("\\.log$", "") + "-gc.log";
-    ProcessBuilder pb = new ProcessBuilder(java, HEAP, gcLog, "-jar", jar.toString())
+    ProcessBuilder pb = new ProcessBuilder(javaCommand(logFile, "-jar", jar.toString()))
         .redirectErrorStream(true)
         .redirectOutput(logFile.toFile());
     Map<String, String> env = pb.environment();
@@ -102,7 +116,23 @@ final class GatewayUnderTest {
     env.put("FLIGHTDECK_DB_URL", dbUrl);
     env.put("FLIGHTDECK_HTTP_PORT", Integer.toString(port));
     env.putAll(variant);
-    return new GatewayUnderTest(vertx, pb.start(), port, logFile);
+    return new GatewayUnderTest(vertx, pb.start(), port, logFile, "the gateway");
+  }
+
+  private static void requireJar(Path jar) {
+    if (!Files.isReadable(jar)) {
+      throw new IllegalStateException("no gateway jar at " + jar.toAbsolutePath() + " (build it, or pass --jar)");
+    }
+  }
+
+  /** This JVM's java with the gateway's heap, a GC log beside {@code logFile}, then {@code args}. */
+  private static List<String> javaCommand(Path logFile, String... args) {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    // GC pauses go to a file beside the log, so a latency outlier can be told apart from a GC stall
+    String gcLog = "-Xlog:gc:file=" + logFile.toAbsolutePath().toString().replaceFirst("\\.log$", "") + "-gc.log";
+    List<String> command = new ArrayList<>(List.of(java, HEAP, gcLog));
+    command.addAll(List.of(args));
+    return command;
   }
 
   /**
@@ -152,10 +182,10 @@ final class GatewayUnderTest {
 
   private Future<Void> awaitReady(long deadline) {
     if (!process.isAlive()) {
-      return Future.failedFuture(failure("the gateway exited with " + process.exitValue() + " during start-up"));
+      return Future.failedFuture(failure(what + " exited with " + process.exitValue() + " during start-up"));
     }
     if (System.currentTimeMillis() > deadline) {
-      return Future.failedFuture(failure("the gateway was not ready within " + READY_TIMEOUT_MS + " ms"));
+      return Future.failedFuture(failure(what + " was not ready within " + READY_TIMEOUT_MS + " ms"));
     }
     return ready().compose(up -> up ? Future.succeededFuture()
         : vertx.timer(200).compose(v -> awaitReady(deadline)));
@@ -183,12 +213,12 @@ final class GatewayUnderTest {
         .timeout(STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS)
         .recover(e -> {
           process.destroyForcibly();
-          return Future.failedFuture(failure("the gateway did not exit within " + STOP_TIMEOUT_MS + " ms of SIGTERM"));
+          return Future.failedFuture(failure(what + " did not exit within " + STOP_TIMEOUT_MS + " ms of SIGTERM"));
         });
   }
 
-  private IllegalStateException failure(String what) {
-    return new IllegalStateException(what + "; its log (" + log + ") ends:\n" + tail());
+  private IllegalStateException failure(String message) {
+    return new IllegalStateException(message + "; its log (" + log + ") ends:\n" + tail());
   }
 
   private String tail() {

@@ -34,6 +34,46 @@ final class PgBench {
       FROM generate_series(1, %d);
       """.formatted(EventBodies.USER_AGENT, ROWS_PER_TRANSACTION);
 
+  /**
+   * The read models' own writes for {@value #ROWS_PER_TRANSACTION} new visitors, each with one PageViewed as the
+   * load generator sends it, in one statement: what the projections must write for them at the least (one
+   * transaction, no checkpoint, no reading of events): each visitor's visitor_activity row, its page_visitors row
+   * and the page's page_stats row (the page-stats projection), and the minute's event_counts row. Ids and visitors
+   * are generated as in {@link #SCRIPT}, so that {@link #GENERATION} takes both generations out alike.
+   */
+  static final String READ_MODELS = """
+      WITH v AS (
+        SELECT gen_random_uuid() AS id, 'visitor-' || gen_random_uuid() AS stream_id, g
+        FROM generate_series(1, %1$d) g
+      ),
+      visitors AS (
+        INSERT INTO visitor_activity AS a (stream_id, site, first_seen, last_seen, page_views, button_clicks,
+                                           form_submissions, last_page, last_position)
+        SELECT stream_id, 'demo', now(), now(), 1, 0, 0, '/docs/getting-started', g FROM v
+        ON CONFLICT (stream_id) DO UPDATE SET page_views = a.page_views + EXCLUDED.page_views
+      ),
+      fresh AS (
+        INSERT INTO page_visitors (site, page_id, day, stream_id)
+        SELECT 'demo', '/docs/getting-started', current_date, stream_id FROM v
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      ),
+      pages AS (
+        INSERT INTO page_stats AS p (site, page_id, day, views, unique_visitors)
+        VALUES ('demo', '/docs/getting-started', current_date, %1$d, (SELECT count(*) FROM fresh))
+        ON CONFLICT (site, day, page_id) DO UPDATE SET views = p.views + EXCLUDED.views,
+          unique_visitors = p.unique_visitors + EXCLUDED.unique_visitors
+      )
+      INSERT INTO event_counts AS c (minute, type, count)
+      VALUES (date_trunc('minute', now()), 'PageViewed', (SELECT count(*) FROM v))
+      ON CONFLICT (minute, type) DO UPDATE SET count = c.count + EXCLUDED.count;
+      """.formatted(ROWS_PER_TRANSACTION);
+
+  /** Only the generation of ids and visitors that {@link #SCRIPT} and {@link #READ_MODELS} do, per row. */
+  static final String GENERATION = """
+      SELECT max(gen_random_uuid()::text), max('visitor-' || gen_random_uuid()) FROM generate_series(1, %d);
+      """.formatted(ROWS_PER_TRANSACTION);
+
   /** One client count: transactions/s over the measured window, failures, and who used the CPU. */
   record Run(int clients, double transactionsPerSecond, long failed, CpuProbe.Usage cpu) {
     double rowsPerSecond() {
@@ -83,10 +123,11 @@ final class PgBench {
     return candidates.stream().filter(Files::isExecutable).findFirst();
   }
 
+  /** C_db: {@link #SCRIPT} at each client count. */
   Future<Result> run(List<Integer> clientCounts) {
     Future<List<Run>> runs = Future.succeededFuture(new ArrayList<>());
     for (int clients : clientCounts) {
-      runs = runs.compose(done -> runOnFreshDatabase(clients).map(run -> {
+      runs = runs.compose(done -> runOnFreshDatabase("cdb", SCRIPT, clients).map(run -> {
         done.add(run);
         return done;
       }));
@@ -94,17 +135,21 @@ final class PgBench {
     return runs.map(done -> new Result(List.copyOf(done), null));
   }
 
-  private Future<Run> runOnFreshDatabase(int clients) {
-    return databases.createFresh("cdb_c" + clients)
-        .compose(url -> runOnce(clients, PgConnectOptions.fromUri(url)).eventually(() -> databases.drop(url)));
+  /**
+   * Another script ({@code name}: a word for file and database names) on a fresh database of the gateway's
+   * schema, timed like C_db.
+   */
+  Future<Run> runOnFreshDatabase(String name, String script, int clients) {
+    return databases.createFresh(name + "_c" + clients).compose(url -> runOnce(name, script, clients,
+        PgConnectOptions.fromUri(url)).eventually(() -> databases.drop(url)));
   }
 
-  private Future<Run> runOnce(int clients, PgConnectOptions db) {
+  private Future<Run> runOnce(String name, String sql, int clients, PgConnectOptions db) {
     Process process;
-    Path out = workDir.resolve("pgbench-c" + clients + ".out");
-    Path err = workDir.resolve("pgbench-c" + clients + ".err");
+    Path out = workDir.resolve("pgbench-" + name + "-c" + clients + ".out");
+    Path err = workDir.resolve("pgbench-" + name + "-c" + clients + ".err");
     try {
-      Path script = Files.writeString(workDir.resolve("cdb-insert.sql"), SCRIPT);
+      Path script = Files.writeString(workDir.resolve("pgbench-" + name + ".sql"), sql);
       process = command(clients, db, script).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
     } catch (IOException e) {
       return Future.failedFuture(new IllegalStateException("cannot start " + binary + ": " + e.getMessage(), e));

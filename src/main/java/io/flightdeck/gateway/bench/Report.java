@@ -79,6 +79,7 @@ final class Report {
     machine();
     results();
     pgTime();
+    floor();
     lag();
     rebuild();
     live();
@@ -195,6 +196,66 @@ final class Report {
       row(cells.toArray());
     }
     line("");
+  }
+
+  /** The floor under each throughput target (see {@link Floor}): how much of its CPU budget the gateway has. */
+  private void floor() {
+    Floor f = r.floor();
+    int cores = ctx.machine().cores();
+    line("### What these cores allow");
+    line("");
+    if (f.skipped() != null) {
+      line("Not measured: " + f.skipped() + ".");
+      line("");
+      return;
+    }
+    line("The least CPU an event can cost here, measured in this run, part by part, each alone. **HTTP**: a server "
+        + "built like the gateway's HTTP side (`FloorServer`: Vert.x on epoll, " + 2 * cores + " event loops, the "
+        + "same heap) answered the single-event phase's POSTs (same load generator, " + BenchRun.SINGLE_CONNECTIONS
+        + " connections, same requests) with the gateway's answer, reading each body but doing nothing with it; "
+        + "its CPU and the load generator's per request. **Append**: C_db's PostgreSQL CPU per row at its "
+        + "cheapest client count, the targets' own yardstick. **Read models**: pgbench (-c " + Floor.CLIENTS
+        + ", fresh database) running the projections' bare writes for " + PgBench.ROWS_PER_TRANSACTION + " new "
+        + "visitors per statement (each visitor's visitor_activity and page_visitors rows, the page's page_stats "
+        + "row, the minute's event_counts row: one transaction, no checkpoint, no reading of events), PostgreSQL's "
+        + "CPU per visitor. Both PostgreSQL figures are net of the CPU their scripts spend making up ids and "
+        + "visitors (measured by a third script that only does that), which the gateway gets from its clients.");
+    line("");
+    line("| floor | rate | CPU load generator | CPU server | CPU PostgreSQL | CPU machine | per event, us |");
+    line("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    LoadResult http = f.http();
+    row("HTTP: floor server, single events, " + http.spec().connections() + " connections, closed loop",
+        BenchText.num("%.0f req/s", http.requestsPerSecond()), cpuCells(http.cpu()),
+        BenchText.num("%.1f", f.httpMicros()));
+    Floor.cheapest(r.cdb()).ifPresent(c -> pgbenchRow("append: C_db at its cheapest per row, pgbench -c "
+        + c.clients() + ", net of generation", c, f.appendMicros(r.cdb())));
+    pgbenchRow("read models: bare writes, pgbench -c " + Floor.CLIENTS + ", net of generation", f.readModels(),
+        f.readModelMicros());
+    pgbenchRow("generation of ids and visitors alone, pgbench -c " + Floor.CLIENTS, f.generation(),
+        f.generationMicros());
+    line("");
+    line("Each throughput target against that floor. A goal of N events/s allows " + cores + " cores / N of CPU "
+        + "per event, and only if every core is busy all the time, which no phase here reaches. What the floor "
+        + "leaves of it is all there is for the gateway's own work (parsing, validating, answering, the "
+        + "PostgreSQL client, the projections' reading of events) and PostgreSQL's beyond the bare statements "
+        + "(transactions, each event's stream-head probe and duplicate check, checkpoints, the reads). Batches "
+        + "count no HTTP floor (it was measured for single events only), which leaves them more than they have.");
+    line("");
+    line("| target | goal, events/s | CPU per event it allows, us | floor per event, us | left for everything else, "
+        + "us | events/s at the floor | measured: machine CPU per event at the maximum, us |");
+    line("| --- | ---: | ---: | --- | ---: | ---: | ---: |");
+    for (Floor.Bound b : f.bounds(r, Verdict.SINGLE_TARGET, Verdict.BATCHED_TARGET)) {
+      row(b.shape(), BenchText.num("%.0f", b.goalPerSecond()), BenchText.num("%.1f", b.allowedMicros(cores)),
+          b.parts().stream().map(p -> p.name() + " " + BenchText.num("%.1f", p.micros()))
+              .collect(Collectors.joining(" + ")) + " = " + BenchText.num("%.1f", b.floorMicros()),
+          BenchText.num("%.1f", b.leftMicros(cores)), BenchText.num("%.0f", b.ceilingPerSecond(cores)),
+          BenchText.num("%.1f", b.measuredMicros()));
+    }
+    line("");
+  }
+
+  private void pgbenchRow(String name, PgBench.Run run, double micros) {
+    row(name, BenchText.num("%.0f rows/s", run.rowsPerSecond()), cpuCells(run.cpu()), BenchText.num("%.1f", micros));
   }
 
   /** A gateway phase as the tables name it. */

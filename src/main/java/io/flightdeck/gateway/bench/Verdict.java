@@ -145,13 +145,26 @@ final class Verdict {
   }
 
   /** What went wrong. Errors (non-200 answers) fail only the smoke run: a full run reports them. */
+  private static void pgbenchProblem(String name, PgBench.Run run, List<String> problems) {
+    if (run != null && (run.transactionsPerSecond() <= 0 || run.failed() > 0)) {
+      problems.add(name + ": " + run.failed() + " failed transactions, "
+          + BenchText.num("%.0f", run.transactionsPerSecond()) + " tps");
+    }
+  }
+
   static List<String> problems(BenchRun.Results r, boolean smoke) {
     List<String> problems = new ArrayList<>();
     for (PgBench.Run run : r.cdb().runs()) {
-      if (run.transactionsPerSecond() <= 0 || run.failed() > 0) {
-        problems.add("pgbench -c " + run.clients() + ": " + run.failed() + " failed transactions, "
-            + BenchText.num("%.0f", run.transactionsPerSecond()) + " tps");
+      pgbenchProblem("pgbench -c " + run.clients(), run, problems);
+    }
+    if (r.floor() != null) {
+      LoadResult http = r.floor().http();
+      if (http.okRequests() == 0 || http.errorCount() > 0) {
+        problems.add("floor: the floor server answered " + http.okRequests() + " requests inside the window, "
+            + http.errorCount() + " errors " + http.errors());
       }
+      pgbenchProblem("floor: pgbench, read models' writes", r.floor().readModels(), problems);
+      pgbenchProblem("floor: pgbench, generation alone", r.floor().generation(), problems);
     }
     for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
       String name = BenchRun.describe(p.load().spec());
