@@ -357,7 +357,11 @@ final class BenchRun {
     })).eventually(() -> timed.succeeded() ? vertx.executeBlocking(() -> {
       timed.result().close();
       return null;
-    }, false) : Future.succeededFuture());
+    }, false) : Future.succeededFuture())
+        // a phase that failed before its load ran (PgTime's connection, the ramp) stops the sampler here; after
+        // the load it has stopped already, and stopping again only answers its result
+        .eventually(() -> opened.succeeded() && opened.result() != null ? opened.result().stop(vertx)
+            : Future.succeededFuture());
     return ran.transform(r -> gateway.stop().transform(stopped -> {
       if (r.failed()) {
         return Future.failedFuture(r.cause());
