@@ -215,8 +215,10 @@ final class Report {
     line("");
     line("The gateway's own histogram of its appends (`flightdeck_append_latency_seconds`: from a request's events "
         + "entering the append queue to their commit, so waiting for a group, the transaction and the commit's WAL "
-        + "flush), scraped from `/metrics` at the window's edges; the difference of its buckets is the window's "
-        + "appends. A bucket's upper bound is given, so \"at most 8.39\" means above the bucket below and at most "
+        + "flush), scraped from `/metrics` (that histogram alone) at the window's edges; the difference of its "
+        + "buckets is the window's appends. The gateway answers the closing scrape when it gets to it, so an append "
+        + "that finished just after the close (one that ended a stall, say) can count here and not in the ack "
+        + "columns. A bucket's upper bound is given, so \"at most 8.39\" means above the bucket below and at most "
         + "8.39 ms. What an ack took beyond its append went to HTTP, parsing and validation, the answer, and waiting "
         + "for an event loop or a core (and in open loop, where an ack's latency counts from when its request was "
         + "due, to waiting for a free connection).");

@@ -136,4 +136,29 @@ class MetricsIT {
       assertTrue(Scrape.parse(ok.body()).has("flightdeck_append_queue_depth"));
     }
   }
+
+  @Test
+  @DisplayName("?name[]= answers only the named metric families, in the same text format")
+  void namedFamiliesOnly(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("named-1", "/named")).status());
+
+      Response one = gateway.http().send(gateway.http()
+          .request("/metrics?name%5B%5D=flightdeck_append_latency_seconds").GET());
+      assertEquals(200, one.status(), one.body());
+      assertTrue(one.header("Content-Type").startsWith("text/plain; version=0.0.4"), one.header("Content-Type"));
+      Scrape histogram = Scrape.parse(one.body());
+      assertEquals(1.0, histogram.value("flightdeck_append_latency_seconds_count"));
+      assertTrue(histogram.has("flightdeck_append_latency_seconds_bucket"));
+      assertFalse(histogram.has("flightdeck_append_queue_depth"), one.body());
+      assertFalse(histogram.has("vertx_http_server_requests_total"), one.body());
+
+      Response two = gateway.http().send(gateway.http().request("/metrics?name%5B%5D=flightdeck_append_queue_depth"
+          + "&name%5B%5D=vertx_http_server_requests").GET());
+      Scrape both = Scrape.parse(two.body());
+      assertTrue(both.has("flightdeck_append_queue_depth"), two.body());
+      assertTrue(both.has("vertx_http_server_requests_total"), two.body());
+      assertFalse(both.has("flightdeck_append_latency_seconds_count"), two.body());
+    }
+  }
 }
