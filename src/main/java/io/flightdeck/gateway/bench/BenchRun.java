@@ -3,8 +3,6 @@ package io.flightdeck.gateway.bench;
 import io.flightdeck.gateway.bench.BenchOptions.Phase;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import java.io.IOException;
-import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -33,12 +31,7 @@ final class BenchRun {
    * A gateway phase: the load's figures, the events the store holds afterwards, the gateway's exit code, and
    * where PostgreSQL's time went inside the window.
    */
-  record GatewayPhase(LoadResult load, long storedEvents, int gatewayExit, PgTime.Result pgTime,
-                      AppendLatency appendLatency) {
-
-    GatewayPhase withOutcome(long storedEvents, int gatewayExit) {
-      return new GatewayPhase(load, storedEvents, gatewayExit, pgTime, appendLatency);
-    }
+  record GatewayPhase(LoadResult load, long storedEvents, int gatewayExit, PgTime.Result pgTime) {
   }
 
   /** The open-loop phase that also sampled every projection's lag. */
@@ -304,12 +297,11 @@ final class BenchRun {
             spec.name().endsWith(NO_PROJECTIONS) ? Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false") : Map.of())
         .compose(gateway -> measure(gateway, url, spec, postmasterPid, sampleLag))
         .compose(phase -> databases.countEvents(url).map(stored -> new LagPhase(
-            phase.phase().withOutcome(stored, phase.phase().gatewayExit()),
+            new GatewayPhase(phase.phase().load(), stored, phase.phase().gatewayExit(), phase.phase().pgTime()),
             phase.lag())))
         .onSuccess(phase -> {
           System.out.println("  " + Report.summary(phase.phase()));
           System.out.println("  " + Report.pgTimeSummary(phase.phase()));
-          System.out.println("  " + Report.appendSummary(phase.phase()));
           if (phase.lag() != null) {
             System.out.println("  " + Report.lagSummary(phase.lag()));
           }
@@ -347,25 +339,21 @@ final class BenchRun {
     Future<LagPhase> ran = Future.all(opened, timed).compose(all -> ramp(gateway, spec).compose(v -> {
       LagSampler sampler = opened.result();
       PgTime pgTime = timed.result();
-      AppendScrapes appends = new AppendScrapes(gateway.port());
       Future<LoadResult> loaded = load.run(spec, gateway.port(), timing, probe, t -> {
         pgTime.reset();
         if (sampler != null) {
           sampler.open(t);
         }
-        appends.open();
       }, t -> {
         if (sampler != null) {
           sampler.close(t);
         }
         pgTime.read();
-        appends.close();
       });
       // the sampler stops with the load, failed or not, and before the gateway does
       Future<LagSampler.Result> sampled = sampler == null ? loaded.map((LagSampler.Result) null)
           : loaded.transform(done -> sampler.stop(vertx));
-      return loaded.compose(l -> sampled.map(s -> new LagPhase(new GatewayPhase(l, -1, -1, pgTime.result(),
-          appends.result()), s)));
+      return loaded.compose(l -> sampled.map(s -> new LagPhase(new GatewayPhase(l, -1, -1, pgTime.result()), s)));
     })).eventually(() -> timed.succeeded() ? vertx.executeBlocking(() -> {
       timed.result().close();
       return null;
@@ -380,54 +368,9 @@ final class BenchRun {
       }
       int exit = stopped.succeeded() ? stopped.result() : -1;
       GatewayPhase p = r.result().phase();
-      return Future.succeededFuture(new LagPhase(p.withOutcome(-1, exit),
+      return Future.succeededFuture(new LagPhase(new GatewayPhase(p.load(), -1, exit, p.pgTime()),
           r.result().lag()));
     }));
-  }
-
-  /**
-   * The gateway's append-latency histogram scraped at the window's edges (on the worker thread that marks them).
-   * A failed scrape leaves the phase without these figures, with the reason; it does not fail the phase.
-   */
-  private static final class AppendScrapes {
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private final int port;
-    // written at the window's edges on worker threads, read when the load is done
-    private volatile Map<Double, Long> before;
-    private volatile AppendLatency result = AppendLatency.unavailable("the window did not close");
-
-    AppendScrapes(int port) {
-      this.port = port;
-    }
-
-    void open() {
-      try {
-        before = AppendLatency.scrape(HTTP, port);
-      } catch (IOException | RuntimeException e) {
-        result = AppendLatency.unavailable("scraping /metrics when the window opened: " + e.getMessage());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        result = AppendLatency.unavailable("interrupted");
-      }
-    }
-
-    void close() {
-      if (before == null) {
-        return;
-      }
-      try {
-        result = AppendLatency.between(before, AppendLatency.scrape(HTTP, port));
-      } catch (IOException | RuntimeException e) {
-        result = AppendLatency.unavailable("scraping /metrics when the window closed: " + e.getMessage());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        result = AppendLatency.unavailable("interrupted");
-      }
-    }
-
-    AppendLatency result() {
-      return result;
-    }
   }
 
   /** A load spec named with this suffix runs against a gateway with projections.enabled=false. */

@@ -79,7 +79,6 @@ final class Report {
     machine();
     results();
     pgTime();
-    appendLatency();
     floor();
     lag();
     rebuild();
@@ -195,47 +194,6 @@ final class Report {
       }
       cells.add(BenchText.num("%.1f", t.totalMicrosPer(p.load().okEvents())));
       row(cells.toArray());
-    }
-    line("");
-  }
-
-  /** One console line: the gateway's own append latency inside the window. */
-  static String appendSummary(BenchRun.GatewayPhase p) {
-    AppendLatency a = p.appendLatency();
-    if (a.unavailable() != null) {
-      return "append latency (the gateway's histogram): not measured: " + a.unavailable();
-    }
-    return "append latency (the gateway's histogram) p50/p99/slowest at most " + ms(a.p50Ms()) + "/"
-        + ms(a.p99Ms()) + "/" + ms(a.maxMs()) + " ms over " + a.appends() + " appends";
-  }
-
-  /** The ack latency each phase measured next to the part of it the gateway spent appending. */
-  private void appendLatency() {
-    line("### Where the ack latency went");
-    line("");
-    line("The gateway's own histogram of its appends (`flightdeck_append_latency_seconds`: from a request's events "
-        + "entering the append queue to their commit, so waiting for a group, the transaction and the commit's WAL "
-        + "flush), scraped from `/metrics` (that histogram alone) at the window's edges; the difference of its "
-        + "buckets is the window's appends. The gateway answers the closing scrape when it gets to it, so an append "
-        + "that finished just after the close (one that ended a stall, say) can count here and not in the ack "
-        + "columns. A bucket's upper bound is given, so \"at most 8.39\" means above the bucket below and at most "
-        + "8.39 ms. What an ack took beyond its append went to HTTP, parsing and validation, the answer, and waiting "
-        + "for an event loop or a core (and in open loop, where an ack's latency counts from when its request was "
-        + "due, to waiting for a free connection).");
-    line("");
-    line("| phase | ack p50 ms | ack p99 ms | ack max ms | appends | append p50 ms, at most | append p99 ms, at most "
-        + "| slowest append ms, at most |");
-    line("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
-      LoadResult l = p.load();
-      AppendLatency a = p.appendLatency();
-      if (a.unavailable() != null) {
-        row(phaseLabel(p), ms(l.latencyMs(50)), ms(l.latencyMs(99)), ms(l.maxLatencyMs()),
-            "not measured: " + a.unavailable().replace('|', '/'), "", "", "");
-      } else {
-        row(phaseLabel(p), ms(l.latencyMs(50)), ms(l.latencyMs(99)), ms(l.maxLatencyMs()), a.appends(),
-            ms(a.p50Ms()), ms(a.p99Ms()), ms(a.maxMs()));
-      }
     }
     line("");
   }
