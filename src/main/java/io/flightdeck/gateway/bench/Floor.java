@@ -18,9 +18,10 @@ import java.util.Optional;
  * Both PostgreSQL parts are net of generating the ids and visitors their scripts make up
  * ({@link PgBench#GENERATION}), which the gateway gets from its clients instead.
  *
- * @param http the floor server under the single-event load, or null when it did not run
- * @param readModels pgbench running {@link PgBench#READ_MODELS}, or null (then {@code skipped} says why)
- * @param generation pgbench running {@link PgBench#GENERATION}, or null
+ * @param http the floor server under the single-event load
+ * @param readModels pgbench running {@link PgBench#READ_MODELS}, or null when pgbench is missing (then
+ *     {@code skipped} says so)
+ * @param generation pgbench running {@link PgBench#GENERATION}, or null likewise
  */
 record Floor(LoadResult http, PgBench.Run readModels, PgBench.Run generation, String skipped) {
 
