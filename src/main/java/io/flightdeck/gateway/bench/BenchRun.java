@@ -246,7 +246,7 @@ final class BenchRun {
 
   private Future<PgBench.Result> cdb(BenchDatabases.ServerInfo server) {
     if (options.pgbench() == null) {
-      String why = "pgbench is not installed (looked in /usr/bin, PATH and /usr/lib/postgresql/*/bin)";
+      String why = PgBench.MISSING;
       System.out.println("C_db: skipped: " + why);
       return Future.succeededFuture(new PgBench.Result(List.of(), why));
     }
@@ -273,7 +273,7 @@ final class BenchRun {
             + ", CPU load generator " + Report.cores(l.cpu().generator()) + ", floor server "
             + Report.cores(l.cpu().gateway()) + ", machine " + Report.cores(l.cpu().machine())));
     if (options.pgbench() == null) {
-      return http.map(l -> new Floor(l, null, null, "pgbench is not installed"));
+      return http.map(l -> new Floor(l, null, null, PgBench.MISSING));
     }
     PgBench pgbench = new PgBench(vertx, options.pgbench(), databases, postmasterPid, timing, workDir);
     return http.compose(l -> pgbench.runOnFreshDatabase("readmodels", PgBench.READ_MODELS, Floor.CLIENTS)

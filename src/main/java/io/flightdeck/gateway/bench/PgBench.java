@@ -23,6 +23,8 @@ import java.util.stream.Stream;
 final class PgBench {
 
   static final int ROWS_PER_TRANSACTION = 100;
+  /** Why C_db and the floor's PostgreSQL parts are missing when {@link #locate} finds nothing. */
+  static final String MISSING = "pgbench is not installed (looked in /usr/bin, PATH and /usr/lib/postgresql/*/bin)";
 
   // the same row the gateway stores for a PageViewed from the load generator: data, metadata and their sizes
   static final String SCRIPT = """

@@ -144,7 +144,7 @@ final class Verdict {
         Double.isNaN(ratio) ? null : ratio >= goal);
   }
 
-  /** What went wrong. Errors (non-200 answers) fail only the smoke run: a full run reports them. */
+  /** A pgbench run (null: not run) that failed transactions or made none. */
   private static void pgbenchProblem(String name, PgBench.Run run, List<String> problems) {
     if (run != null && (run.transactionsPerSecond() <= 0 || run.failed() > 0)) {
       problems.add(name + ": " + run.failed() + " failed transactions, "
@@ -152,6 +152,7 @@ final class Verdict {
     }
   }
 
+  /** What went wrong. Errors (non-200 answers) fail only the smoke run: a full run reports them. */
   static List<String> problems(BenchRun.Results r, boolean smoke) {
     List<String> problems = new ArrayList<>();
     for (PgBench.Run run : r.cdb().runs()) {
