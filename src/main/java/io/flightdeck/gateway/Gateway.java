@@ -24,6 +24,7 @@ import io.flightdeck.gateway.live.LiveFeedVerticle;
 import io.flightdeck.gateway.live.LiveHub;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.metrics.MeteredVertx;
+import io.flightdeck.gateway.metrics.MetricsEndpoint;
 import io.flightdeck.gateway.metrics.MetricsVerticle;
 import io.flightdeck.gateway.projection.ProjectionAdmin;
 import io.flightdeck.gateway.projection.ProjectionMetrics;
@@ -68,7 +69,8 @@ public final class Gateway {
   private final ProjectionEngine projections = new ProjectionEngine(ReadModels.projections());
   private int port;
   private GroupCommitAppender appender;
-  private final PrometheusMeterRegistry registry;
+  /** GET /metrics, on the main port or the management port: one for the process (it bounds the renders). */
+  private final MetricsEndpoint metricsEndpoint;
   private final GatewayMetrics metrics;
   private ProjectionMetrics projectionMetrics;
   private String metricsId;
@@ -84,7 +86,7 @@ public final class Gateway {
     this.appendPool = appendPool;
     this.readPool = readPool;
     this.draining = new AtomicBoolean();
-    this.registry = registry;
+    this.metricsEndpoint = new MetricsEndpoint(config.metrics(), registry);
     this.metrics = new GatewayMetrics(registry, schemas::knowsType);
     this.liveConnections = new LiveConnections(config.live().maxConnections(), metrics);
     this.projectionAdmin = new ProjectionAdmin(readPool, projections.projections());
@@ -151,7 +153,7 @@ public final class Gateway {
     if (config.metrics().port() == 0) {
       return Future.succeededFuture();
     }
-    MetricsVerticle management = new MetricsVerticle(config.metrics(), registry);
+    MetricsVerticle management = new MetricsVerticle(config.metrics(), metricsEndpoint);
     return vertx.deployVerticle(management).onSuccess(id -> {
       metricsId = id;
       LOG.info("metrics on port {}", management.port());
@@ -187,7 +189,7 @@ public final class Gateway {
         new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics::latest),
         new ConnectionLimit(config.http().maxConnections()),
         hubVertx -> new LiveHub(hubVertx, store, config.live(), livePosition, liveConnections),
-        registry, metrics);
+        metricsEndpoint, metrics);
     int instances = config.http().instances() > 0 ? config.http().instances()
         : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     // port 0 means "any free port": Vert.x shares one random port among instances only when asked for -1

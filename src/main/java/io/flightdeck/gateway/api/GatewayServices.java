@@ -7,18 +7,18 @@ import io.flightdeck.gateway.ingest.Sites;
 import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.live.LiveHub;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.flightdeck.gateway.metrics.MetricsEndpoint;
 import io.vertx.core.Vertx;
 import java.util.function.Function;
 
 /**
  * What the HTTP verticles share: built once, thread-safe, handed to every instance. {@code liveHubs} makes each
- * instance its own hub of SSE connections, on its own event loop. {@code registry} is what /metrics scrapes when
- * it is served on the main port.
+ * instance its own hub of SSE connections, on its own event loop. {@code metricsEndpoint} serves /metrics when
+ * it is on the main port.
  */
 public record GatewayServices(GatewayConfig config, Sites sites, EventSchemas schemas, IngestHandler ingest,
                               SegmentHandler segment, ReadHandlers reads, ReadModelHandlers readModels, AdminHandlers admin,
                               HealthHandlers health, ConnectionLimit connections,
-                              Function<Vertx, LiveHub> liveHubs, PrometheusMeterRegistry registry,
+                              Function<Vertx, LiveHub> liveHubs, MetricsEndpoint metricsEndpoint,
                               GatewayMetrics gatewayMetrics) {
 }

@@ -4,7 +4,6 @@ import io.flightdeck.gateway.config.HttpConfig;
 import io.flightdeck.gateway.ingest.IngestRoutes;
 import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.live.LiveHub;
-import io.flightdeck.gateway.metrics.MetricsEndpoint;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -74,7 +73,7 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/v1/admin/dead-letters").handler(adminAuth).handler(services.admin()::deadLetters);
     router.post("/v1/admin/dead-letters/:id/retry").handler(adminAuth).handler(services.admin()::retry);
     if (services.config().metrics().port() == 0) {
-      MetricsEndpoint.route(router, services.config().metrics(), services.registry());
+      services.metricsEndpoint().route(router);
     }
     router.get("/health/live").handler(services.health()::live);
     router.get("/health/ready").handler(services.health()::ready);

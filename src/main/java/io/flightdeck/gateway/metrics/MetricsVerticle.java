@@ -2,7 +2,6 @@ package io.flightdeck.gateway.metrics;
 
 import io.flightdeck.gateway.api.FailureHandler;
 import io.flightdeck.gateway.config.MetricsConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.ext.web.Router;
@@ -11,18 +10,18 @@ import io.vertx.ext.web.Router;
 public final class MetricsVerticle extends VerticleBase {
 
   private final MetricsConfig config;
-  private final PrometheusMeterRegistry registry;
+  private final MetricsEndpoint endpoint;
   private int port;
 
-  public MetricsVerticle(MetricsConfig config, PrometheusMeterRegistry registry) {
+  public MetricsVerticle(MetricsConfig config, MetricsEndpoint endpoint) {
     this.config = config;
-    this.registry = registry;
+    this.endpoint = endpoint;
   }
 
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
-    MetricsEndpoint.route(router, config, registry);
+    endpoint.route(router);
     FailureHandler failures = new FailureHandler(GatewayMetrics.none());
     router.route().failureHandler(failures);
     router.errorHandler(404, failures);

@@ -13,12 +13,20 @@ import io.flightdeck.gateway.support.Scrape;
 import io.flightdeck.gateway.support.SseTestClient;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
+import io.micrometer.core.instrument.Gauge;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.ServerSocket;
 import java.net.http.HttpRequest;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -159,6 +167,51 @@ class MetricsIT {
       assertTrue(both.has("flightdeck_append_queue_depth"), two.body());
       assertTrue(both.has("vertx_http_server_requests_total"), two.body());
       assertFalse(both.has("flightdeck_append_latency_seconds_count"), two.body());
+    }
+  }
+
+  @Test
+  @DisplayName("scrapes render on worker threads, two at a time: a third one meanwhile gets 503 with Retry-After")
+  void rendersOffTheEventLoopTwoAtATime(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      CountDownLatch release = new CountDownLatch(1);
+      Semaphore rendering = new Semaphore(0);
+      Set<String> threads = ConcurrentHashMap.newKeySet();
+      // a meter whose reading holds the render until the test lets it go
+      Gauge.builder("test_render_probe", () -> {
+        threads.add(Thread.currentThread().getName());
+        rendering.release();
+        try {
+          release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return 1;
+      }).register(gateway.registry());
+      try {
+        CompletableFuture<Response> first = gateway.http().sendAsync(gateway.http().request("/metrics").GET());
+        CompletableFuture<Response> second = gateway.http().sendAsync(gateway.http().request("/metrics").GET());
+        assertTrue(rendering.tryAcquire(2, 10, TimeUnit.SECONDS), "two renders under way");
+
+        Response third = gateway.http().send(gateway.http().request("/metrics").GET());
+        assertEquals(503, third.status(), third.body());
+        assertEquals("unavailable", third.errorCode());
+        assertEquals("1", third.header("Retry-After"));
+        // the event loops go on serving while both renders are held
+        assertEquals(200, gateway.http().send(gateway.http().request("/health/live").GET()).status());
+        assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("render-1", "/render")).status());
+
+        release.countDown();
+        for (CompletableFuture<Response> held : List.of(first, second)) {
+          Response r = held.get(10, TimeUnit.SECONDS);
+          assertEquals(200, r.status(), r.body());
+          assertEquals(1.0, Scrape.parse(r.body()).value("test_render_probe"));
+        }
+        assertTrue(threads.stream().allMatch(t -> t.startsWith("vert.x-worker-thread-")), threads.toString());
+        assertEquals(1.0, scrape(gateway).value("test_render_probe"), "the slots are free again");
+      } finally {
+        release.countDown();
+      }
     }
   }
 }

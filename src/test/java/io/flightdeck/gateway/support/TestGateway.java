@@ -4,6 +4,7 @@ import io.flightdeck.gateway.Gateway;
 import io.flightdeck.gateway.config.ConfigLoader;
 import io.flightdeck.gateway.config.GatewayConfig;
 import io.flightdeck.gateway.metrics.MeteredVertx;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.HashMap;
@@ -24,9 +25,11 @@ public final class TestGateway implements AutoCloseable {
   private final Gateway gateway;
   private final GatewayConfig config;
   private final HttpTestClient http;
+  private final PrometheusMeterRegistry registry;
 
-  private TestGateway(Vertx vertx, Gateway gateway, GatewayConfig config) {
+  private TestGateway(Vertx vertx, PrometheusMeterRegistry registry, Gateway gateway, GatewayConfig config) {
     this.vertx = vertx;
+    this.registry = registry;
     this.gateway = gateway;
     this.config = config;
     this.http = new HttpTestClient("http://127.0.0.1:" + gateway.port());
@@ -49,7 +52,7 @@ public final class TestGateway implements AutoCloseable {
           .get(30, TimeUnit.SECONDS);
       Gateway gateway = Gateway.start(vertx, metered.registry(), config).toCompletionStage().toCompletableFuture()
           .get(60, TimeUnit.SECONDS);
-      return new TestGateway(vertx, gateway, config);
+      return new TestGateway(vertx, metered.registry(), gateway, config);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("gateway did not start: " + e.getMessage(), e);
@@ -70,6 +73,11 @@ public final class TestGateway implements AutoCloseable {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  /** What GET /metrics renders. */
+  public PrometheusMeterRegistry registry() {
+    return registry;
   }
 
   /** Graceful stop, as on SIGTERM; answers once in-flight appends are done. */
