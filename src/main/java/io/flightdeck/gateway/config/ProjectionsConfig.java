@@ -10,13 +10,14 @@ package io.flightdeck.gateway.config;
  * @param pollIntervalMs look for new events this often even without a notification
  * @param minIntervalMs at most one batch per projection this often while events trickle in (a backlog runs
  *     back to back): bounds the commits per second under load at the price of this much extra lag
+ * @param concurrentSteps projection steps (transactions) of this process running at once; the others wait
  * @param takeoverIntervalMs a process that does not run a projection tries to take it over this often
  * @param maxAttempts applies of one failing event before it goes to the dead letters
  * @param retryInitialDelayMs first back-off after a failed apply
  * @param retryMaxDelayMs back-off ceiling
  */
 public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents, long pollIntervalMs,
-                                long minIntervalMs, long takeoverIntervalMs,
+                                long minIntervalMs, int concurrentSteps, long takeoverIntervalMs,
                                 int maxAttempts, long retryInitialDelayMs, long retryMaxDelayMs) {
 
   static ProjectionsConfig from(Section s) {
@@ -26,6 +27,7 @@ public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents
         s.integer("windowEvents", 5000, 0, 1_000_000),
         s.number("pollIntervalMs", 1000, 10, 3_600_000),
         s.number("minIntervalMs", 20, 0, 60_000),
+        s.integer("concurrentSteps", 1, 1, 64),
         s.number("takeoverIntervalMs", 2000, 10, 3_600_000),
         s.integer("maxAttempts", 5, 1, 1000),
         s.number("retryInitialDelayMs", 100, 1, 600_000),

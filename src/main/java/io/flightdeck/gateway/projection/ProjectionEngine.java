@@ -55,11 +55,12 @@ public final class ProjectionEngine {
     String owner = owner();
     // a runner steps at least every poll interval while it runs: two without a step mean none runs here
     RecentEvents recent = new RecentEvents(config.windowEvents(), 2 * config.pollIntervalMs());
+    StepGate gate = new StepGate(config.concurrentSteps());
     return ensured.compose(v -> {
       List<Future<String>> deployed = new ArrayList<>();
       deployed.add(deploy(vertx, new RecentEventsReader(recent, store, config)));
       for (Projection p : projections.values()) {
-        deployed.add(deploy(vertx, new ProjectionRunner(p, config, connect, owner, metrics, recent)));
+        deployed.add(deploy(vertx, new ProjectionRunner(p, config, connect, owner, metrics, recent, gate)));
       }
       return Future.all(deployed).mapEmpty();
     });

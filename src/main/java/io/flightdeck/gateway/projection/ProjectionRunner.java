@@ -32,6 +32,7 @@ public final class ProjectionRunner extends VerticleBase {
   private final String owner;
   private final GatewayMetrics metrics;
   private final RecentEvents recent;
+  private final StepGate gate;
 
   private ProjectionLease lease;
   private boolean busy;
@@ -44,9 +45,10 @@ public final class ProjectionRunner extends VerticleBase {
   private Promise<Void> idle;
 
   public ProjectionRunner(Projection projection, ProjectionsConfig config, PgConnectOptions connectOptions,
-                          String owner, GatewayMetrics metrics, RecentEvents recent) {
+                          String owner, GatewayMetrics metrics, RecentEvents recent, StepGate gate) {
     this.metrics = metrics;
     this.recent = recent;
+    this.gate = gate;
     this.projection = projection;
     this.transactions = new ProjectionTransactions(projection);
     this.config = config;
@@ -113,25 +115,50 @@ public final class ProjectionRunner extends VerticleBase {
     }
   }
 
+  /** A step for new events: it waits its turn at the process's {@link StepGate}. */
   private void step() {
     rateTimer = -1;
     wakeAgain = false;
-    stepStarted = System.nanoTime();
     if (!lease.leading() || stopped) {
       settle();
       return;
     }
     recent.touch();
+    gate.run(this::next).onComplete(this::stepped);
+  }
+
+  /**
+   * The next full batch of a backlog (catching up, rebuilding): it does not wait at the gate, so a rebuild runs at
+   * the machine's speed, as an operator who asked for it expects.
+   */
+  private void backlogStep() {
+    wakeAgain = false;
+    if (!lease.leading() || stopped) {
+      settle();
+      return;
+    }
+    recent.touch();
+    next().onComplete(this::stepped);
+  }
+
+  /** The step's transaction; null when the runner stopped or lost its lease while the step waited for its turn. */
+  private Future<Step> next() {
+    stepStarted = System.nanoTime();
+    if (!lease.leading() || stopped) {
+      return Future.succeededFuture(null);
+    }
     RecentEvents.Window window = recent.window();
     int limit = failures.limit(checkpoint);
-    (window != null && window.ahead(checkpoint)
+    return window != null && window.ahead(checkpoint)
         ? transactions.next(lease.connection(), window, limit)
-        : transactions.next(lease.connection(), limit))
-        .onComplete(this::stepped);
+        : transactions.next(lease.connection(), limit);
   }
 
   private void stepped(AsyncResult<Step> result) {
-    if (result.succeeded()) {
+    if (result.succeeded() && result.result() == null) {
+      // stopped, or the lease lost, while waiting for its turn
+      settle();
+    } else if (result.succeeded()) {
       Step s = result.result();
       if (s.applied() > 0) {
         metrics.projectionApplied(projection.name(), s.applied(), s.shared());
@@ -149,7 +176,7 @@ public final class ProjectionRunner extends VerticleBase {
       settle();
     } else if (more) {
       // a backlog (catching up, rebuilding): full batches back to back
-      vertx.runOnContext(v -> step());
+      vertx.runOnContext(v -> backlogStep());
     } else {
       stepWithinRate();
     }
