@@ -10,7 +10,8 @@ package io.flightdeck.gateway.config;
  * @param pollIntervalMs look for new events this often even without a notification
  * @param minIntervalMs at most one batch per projection this often while events trickle in (a backlog runs
  *     back to back): bounds the commits per second under load at the price of this much extra lag
- * @param concurrentSteps projection steps (transactions) of this process running at once; the others wait
+ * @param concurrentSteps projection steps (transactions) for new events of this process running at once; the
+ *     others wait their turn (a backlog's full batches do not)
  * @param takeoverIntervalMs a process that does not run a projection tries to take it over this often
  * @param maxAttempts applies of one failing event before it goes to the dead letters
  * @param retryInitialDelayMs first back-off after a failed apply

@@ -118,13 +118,7 @@ public final class ProjectionRunner extends VerticleBase {
   /** A step for new events: it waits its turn at the process's {@link StepGate}. */
   private void step() {
     rateTimer = -1;
-    wakeAgain = false;
-    if (!lease.leading() || stopped) {
-      settle();
-      return;
-    }
-    recent.touch();
-    gate.run(this::next).onComplete(this::stepped);
+    step(true);
   }
 
   /**
@@ -132,13 +126,17 @@ public final class ProjectionRunner extends VerticleBase {
    * the machine's speed, as an operator who asked for it expects.
    */
   private void backlogStep() {
+    step(false);
+  }
+
+  private void step(boolean gated) {
     wakeAgain = false;
     if (!lease.leading() || stopped) {
       settle();
       return;
     }
     recent.touch();
-    next().onComplete(this::stepped);
+    (gated ? gate.run(this::next) : next()).onComplete(this::stepped);
   }
 
   /** The step's transaction; null when the runner stopped or lost its lease while the step waited for its turn. */
