@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * Turns one event object of a request into a {@link NewEvent}, or says everything that is wrong with it. The
@@ -32,8 +31,6 @@ public final class EventValidator {
 
   static final Set<String> EVENT_FIELDS =
       Set.of("id", "type", "streamId", "schemaVersion", "data", "metadata", "occurredAt", "writeKey");
-  private static final Pattern UUID_TEXT =
-      Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
   private static final Instant EARLIEST = Instant.parse("1970-01-01T00:00:00Z");
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
   private static final int MAX_USER_AGENT = 512;
@@ -92,7 +89,7 @@ public final class EventValidator {
     if (node == null || node.isNull()) {
       return TimeOrderedIds.next();
     }
-    if (!node.isTextual() || !UUID_TEXT.matcher(node.asText()).matches()) {
+    if (!node.isTextual() || !FastText.isUuid(node.asText())) {
       problems.add(new Problem("id", "must be a UUID"));
       return null;
     }
@@ -166,7 +163,10 @@ public final class EventValidator {
       return null;
     }
     try {
-      Instant at = OffsetDateTime.parse(node.asText()).toInstant();
+      Instant at = FastText.utcTimestamp(node.asText());
+      if (at == null) {
+        at = OffsetDateTime.parse(node.asText()).toInstant();
+      }
       if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {
         problems.add(new Problem("occurredAt", "must be between 1970 and 9999"));
       }
