@@ -27,6 +27,10 @@ public record MeteredVertx(Vertx vertx, PrometheusMeterRegistry registry) {
         // (ms, ns) and a gauge ending in _count; process_cpu_usage and jvm_* cover what they say
         .meterFilter(MeterFilter.denyNameStartsWith("jvm.compilation.time"))
         .meterFilter(MeterFilter.denyNameStartsWith("process.cpu.time"))
+        // two distribution updates per request on the event loop for body sizes, which ingest.maxBodyBytes bounds
+        // anyway; the bytes read and written counters give the traffic
+        .meterFilter(MeterFilter.deny(id -> id.getName().equals("vertx.http.server.request.bytes")
+            || id.getName().equals("vertx.http.server.response.bytes")))
         .meterFilter(new MeterFilter() {
           @Override
           public Meter.Id map(Meter.Id id) {
