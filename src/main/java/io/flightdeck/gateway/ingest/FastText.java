@@ -6,8 +6,8 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 
 /**
- * Fast paths for the two texts every event carries, for the shapes nearly all of them have. Each answers only what
- * the general parser would answer the same way, and leaves everything else to it. {@code java.time}'s
+ * Fast paths for an event's {@code occurredAt} and {@code id}, in the shapes nearly all clients send. Each answers
+ * only what the general check would answer the same way, and leaves everything else to it. {@code java.time}'s
  * {@code OffsetDateTime.parse} alone took 6 % of the gateway's CPU under single-event load (JFR).
  */
 final class FastText {
