@@ -163,9 +163,10 @@ public final class EventValidator {
       return null;
     }
     try {
-      Instant at = FastText.utcTimestamp(node.asText());
+      String text = node.asText();
+      Instant at = FastText.utcTimestamp(text);
       if (at == null) {
-        at = OffsetDateTime.parse(node.asText()).toInstant();
+        at = OffsetDateTime.parse(text).toInstant();
       }
       if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {
         problems.add(new Problem("occurredAt", "must be between 1970 and 9999"));

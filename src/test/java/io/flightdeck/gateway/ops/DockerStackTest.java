@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.flightdeck.gateway.support.MetricsDoc;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -362,64 +363,13 @@ class DockerStackTest {
       assertEquals(Optional.empty(), doc.problem(ok), ok);
     }
     for (String bad : List.of("flightdeck_events_appended", "flightdeck_events_appended_total_bucket",
-        "flightdeck_append_batch_size_bucket", "flightdeck_append_queue_depth_sum", "flightdek_events_total",
+        "vertx_sql_processing_time_seconds_bucket", "flightdeck_append_queue_depth_sum", "flightdek_events_total",
         "vertx_http_server_requests", "flightdeck_projection_lag")) {
       assertTrue(doc.problem(bad).isPresent(), bad + " must be rejected");
     }
   }
 
   // --- metric names -------------------------------------------------------------------------------------------
-
-  /** Names documented in docs/METRICS.md: exact names with their type, and families such as {@code jvm_*}. */
-  record MetricsDoc(Map<String, String> exact, List<String> familyPrefixes) {
-
-    static MetricsDoc parse(String markdown) {
-      Map<String, String> exact = new LinkedHashMap<>();
-      List<String> families = new ArrayList<>();
-      Pattern code = Pattern.compile("`([a-zA-Z_:][a-zA-Z0-9_:]*\\*?)`");
-      for (String line : markdown.split("\n")) {
-        if (!line.startsWith("|")) {
-          continue;
-        }
-        String[] cells = line.substring(1).split("(?<!\\\\)\\|"); // `\|` inside a cell is not a separator
-        if (cells.length < 2 || cells[0].isBlank() || cells[0].trim().equals("name") || cells[0].contains("---")) {
-          continue;
-        }
-        Matcher m = code.matcher(cells[0]);
-        while (m.find()) {
-          String name = m.group(1);
-          if (name.endsWith("*")) {
-            families.add(name.substring(0, name.length() - 1));
-          } else {
-            exact.put(name, cells[1].trim());
-          }
-        }
-      }
-      return new MetricsDoc(exact, families);
-    }
-
-    /** Why {@code name} is not a series the document promises, or empty when it is. */
-    Optional<String> problem(String name) {
-      if (exact.containsKey(name) || familyPrefixes.stream().anyMatch(name::startsWith)) {
-        return Optional.empty();
-      }
-      // timers export _bucket, _count, _sum and _max; summaries (no histogram) _count, _sum and _max
-      for (String suffix : List.of("_bucket", "_count", "_sum", "_max")) {
-        if (name.endsWith(suffix)) {
-          String base = name.substring(0, name.length() - suffix.length());
-          String type = exact.get(base);
-          if ("timer".equals(type) || "summary".equals(type) && !suffix.equals("_bucket")) {
-            return Optional.empty();
-          }
-          if (type != null) {
-            return Optional.of(name + ": " + base + " is a " + type + ", which has no " + suffix + " series");
-          }
-        }
-      }
-      String hint = exact.containsKey(name + "_total") ? " (counters end in _total: " + name + "_total)" : "";
-      return Optional.of(name + " is not in docs/METRICS.md" + hint);
-    }
-  }
 
   /** Keywords, and aggregation operators (which may stand before {@code by (...)} rather than a parenthesis). */
   private static final Set<String> PROMQL_WORDS = Set.of("by", "without", "on", "ignoring", "group_left",
