@@ -4,9 +4,10 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * The connection failed after COMMIT was sent: the transaction may or may not have committed. The retry finds
- * whatever did commit by id; {@link #insertedIds()} (empty when the statement's own answer was lost too) lets
- * the appender still report those events as appended rather than duplicates.
+ * The connection failed after the commit was asked for (COMMIT, or the fast path's statement, which commits on its
+ * own): the transaction may or may not have committed. The retry finds whatever did commit by id;
+ * {@link #insertedIds()} (the ids it would have stored; empty when the checked path's answer was lost too) lets the
+ * appender still report those events as appended rather than duplicates.
  */
 final class CommitOutcomeUnknownException extends RuntimeException {
 

@@ -19,10 +19,11 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * One append transaction. BEGIN, the append statement and COMMIT (on the checked path also the position lock,
- * before the statement) are pipelined on one connection and sent together: the lock is held only while the
- * server works, never across a round trip. If the append fails, PostgreSQL turns the queued COMMIT into a
- * ROLLBACK, so nothing is half-written.
+ * One append transaction. The fast path is one statement, sent alone: its own transaction (autocommit), so one
+ * message and one answer carry the whole append, and the server has nothing to wait for between its parts. The
+ * checked path pipelines BEGIN, the position lock, the statement and COMMIT on one connection, sent together: the
+ * lock is held only while the server works, never across a round trip. If a statement fails, its transaction rolls
+ * back (the checked path's queued COMMIT turns into a ROLLBACK), so nothing is half-written.
  */
 final class PgAppendTransaction {
 
@@ -38,16 +39,40 @@ final class PgAppendTransaction {
    */
   Future<List<StoredRow>> run(List<NewEvent> events, boolean checked) {
     Tuple params = toParams(events, !checked);
-    String sql = checked ? StoreSql.APPEND_CHECKED : StoreSql.APPEND;
-    return pool.getConnection().compose(conn -> pipeline(conn, sql, params, checked).eventually(conn::close));
+    if (!checked) {
+      return pool.getConnection().compose(conn -> autocommit(conn, events, params).eventually(conn::close));
+    }
+    return pool.getConnection().compose(conn -> checked(conn, params).eventually(conn::close));
   }
 
-  private Future<List<StoredRow>> pipeline(SqlConnection conn, String sql, Tuple params, boolean lockFirst) {
+  /**
+   * The fast path's statement as a transaction of its own. An error the server answered means it rolled back. Any
+   * other failure once the statement is on the wire (the connection broke, the session was terminated) leaves the
+   * outcome unknown: had it committed, it stored every one of the events, as the statement commits only when none
+   * of the ids was stored before, so they all count as maybe this append's own.
+   */
+  private static Future<List<StoredRow>> autocommit(SqlConnection conn, List<NewEvent> events, Tuple params) {
+    return conn.preparedQuery(StoreSql.APPEND).execute(params).transform(ar -> {
+      if (ar.succeeded()) {
+        return Future.succeededFuture(rows(ar.result()));
+      }
+      Throwable cause = ar.cause();
+      if (cause instanceof PgException pg && !TransientErrors.isSessionLost(pg)) {
+        return Future.failedFuture(cause);
+      }
+      Set<UUID> ids = new HashSet<>(events.size() * 2);
+      for (NewEvent e : events) {
+        ids.add(e.id());
+      }
+      return Future.failedFuture(new CommitOutcomeUnknownException(ids, cause));
+    });
+  }
+
+  /** The checked path: the lookup must see every committed append, so the position lock comes before it. */
+  private static Future<List<StoredRow>> checked(SqlConnection conn, Tuple params) {
     Future<RowSet<Row>> begin = conn.query(StoreSql.BEGIN).execute();
-    // the fast path leaves the lock to the insert's statement trigger, so the server binds the parameters while
-    // an earlier transaction may still hold it
-    Future<RowSet<Row>> lock = lockFirst ? conn.query(StoreSql.LOCK_POSITIONS).execute() : Future.succeededFuture();
-    Future<RowSet<Row>> append = conn.preparedQuery(sql).execute(params);
+    Future<RowSet<Row>> lock = conn.query(StoreSql.LOCK_POSITIONS).execute();
+    Future<RowSet<Row>> append = conn.preparedQuery(StoreSql.APPEND_CHECKED).execute(params);
     Future<RowSet<Row>> commit = conn.query(StoreSql.COMMIT).execute();
     return Future.join(begin, lock, append, commit).transform(ar -> {
       Throwable failure = firstFailure(begin, lock, append);

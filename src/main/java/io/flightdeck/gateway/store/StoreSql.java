@@ -59,14 +59,15 @@ final class StoreSql {
 
   /**
    * The fast path: appends a group of events with distinct ids, none of them stored yet, numbered by the appender
-   * ($8). The insert's statement trigger takes the position lock; binding the parameters comes before it, outside
-   * the lock. The statement's snapshot is therefore older than the lock: if another writer (another process, or a
-   * second append connection) committed to one of the streams while this one waited, the probe reads the old head
-   * and the (stream_id, stream_version) unique index fails the statement; the group then goes again on the checked
-   * path, which takes the lock before its statement starts.
-   * An id already stored fails the statement with a unique violation (so the pipelined COMMIT rolls back), and
-   * the group is retried with {@link #APPEND_CHECKED}. Skipping the lookup saves a random probe of the id index
-   * per event, which the insert's own uniqueness check makes anyway.
+   * ($8). It runs as a transaction of its own (autocommit): one message, one answer. The insert's statement trigger
+   * takes the position lock; binding the parameters comes before it, outside the lock. The statement's snapshot is
+   * therefore older than the lock: if another writer (another process, or a second append connection) committed
+   * to one of the streams while this one waited, the probe reads the old head and the (stream_id, stream_version)
+   * unique index fails the statement; the group then goes again on the checked path, which takes the lock before
+   * its statement starts.
+   * An id already stored fails the statement with a unique violation (so nothing commits), and the group is retried
+   * with {@link #APPEND_CHECKED}. Skipping the lookup saves a random probe of the id index per event, which the
+   * insert's own uniqueness check makes anyway.
    */
   static final String APPEND = "WITH " + inputCte(true) + ",\n" + insertedCte("input", "s.nth") + ",\n"
       + NOTIFIED_CTE + "\n" + SELECT_INSERTED;

@@ -27,12 +27,17 @@ public final class TransientErrors {
     return t instanceof PgException pg && "23505".equals(pg.getSqlState());
   }
 
+  /** The server ended the session (terminated, shutting down, crashed): what it was doing may not have finished. */
+  static boolean isSessionLost(PgException pg) {
+    return "FATAL".equals(pg.getSeverity()) || "PANIC".equals(pg.getSeverity());
+  }
+
   public static boolean isTransient(Throwable t) {
     if (t instanceof CommitOutcomeUnknownException) {
       return true;
     }
     if (t instanceof PgException pg) {
-      if ("FATAL".equals(pg.getSeverity()) || "PANIC".equals(pg.getSeverity())) {
+      if (isSessionLost(pg)) {
         // the session is gone (refused at connect, terminated, server stopping): another connection may well work,
         // and past the deadline the client is told 503, the store is down
         return true;

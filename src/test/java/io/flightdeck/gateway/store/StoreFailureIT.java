@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
+import io.flightdeck.gateway.support.AnswerCuttingProxy;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
@@ -119,18 +120,9 @@ class StoreFailureIT {
   @Test
   @DisplayName("an append whose connection is lost during COMMIT is retried safely: answered 200, stored once")
   void connectionLostDuringCommitIsRetried() throws Exception {
-    // a deferred trigger runs inside COMMIT: its pg_sleep is a commit that takes long enough to be interrupted
-    db.execute("""
-        CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          PERFORM pg_sleep(1.5);
-          RETURN NULL;
-        END
-        $$""");
-    db.execute("""
-        CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED
-        FOR EACH ROW WHEN (NEW.stream_id = 'slow-commit') EXECUTE FUNCTION test_slow_commit()""");
     try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "20000"))) {
+      // a deferred trigger runs inside COMMIT: its pg_sleep is a commit that takes long enough to be interrupted
+      slowCommits("slow-commit", 1.5);
       JsonObject event = HttpTestClient.pageView("slow-commit", "/thank-you");
       CompletableFuture<Response> answer = gateway.http().postEventsAsync(event);
       int victim = await("the append is inside COMMIT").atMost(Duration.ofSeconds(10))
@@ -145,9 +137,60 @@ class StoreFailureIT {
       assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
       assertEquals(1L, db.queryLong("SELECT count(*) FROM events WHERE stream_id = 'slow-commit'"));
     } finally {
-      db.execute("DROP TRIGGER IF EXISTS test_slow_commit ON events");
-      db.execute("DROP FUNCTION IF EXISTS test_slow_commit()");
+      fastCommits();
     }
+  }
+
+  @Test
+  @DisplayName("an append that committed but whose answer was lost is answered 200 appended, stored once")
+  void answerLostAfterCommit() throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-append");
+         TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url(),
+             "FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "20000"))) {
+      // the commit takes a moment, long enough to arm the proxy before the answer leaves the server
+      slowCommits("lost-answer", 1);
+      JsonObject event = HttpTestClient.pageView("lost-answer", "/thank-you");
+      CompletableFuture<Response> answer = gateway.http().postEventsAsync(event);
+      await("the append is committing").atMost(Duration.ofSeconds(10))
+          .until(() -> StoreProbe.appendBackendsWaitingOn(db, "PgSleep"), pids -> !pids.isEmpty());
+      proxy.cutNextAnswer();
+
+      Response r = StoreProbe.within(answer, Duration.ofSeconds(30));
+      assertEquals(1, proxy.cutConnections(), "the commit's answer was lost on the way");
+      assertEquals(200, r.status(), r.body());
+      assertEquals("appended", r.results().getJsonObject(0).getString("status"),
+          "the event this append stored is its own, not a duplicate of itself");
+      assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
+      assertEquals(1L, db.queryLong("SELECT count(*) FROM events WHERE stream_id = 'lost-answer'"));
+
+      // and a true duplicate is still answered as one
+      Response again = gateway.http().postEvents(event);
+      assertEquals(200, again.status(), again.body());
+      assertEquals("duplicate", again.results().getJsonObject(0).getString("status"));
+      assertEquals(r.results().getJsonObject(0).getLong("position"),
+          again.results().getJsonObject(0).getLong("position"));
+    } finally {
+      fastCommits();
+    }
+  }
+
+  /** A deferred trigger that sleeps inside COMMIT for events of one stream (the schema must exist: start first). */
+  private static void slowCommits(String streamId, double seconds) {
+    db.execute("""
+        CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM pg_sleep(%s);
+          RETURN NULL;
+        END
+        $$""".formatted(seconds));
+    db.execute("""
+        CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED
+        FOR EACH ROW WHEN (NEW.stream_id = '%s') EXECUTE FUNCTION test_slow_commit()""".formatted(streamId));
+  }
+
+  private static void fastCommits() {
+    db.execute("DROP TRIGGER IF EXISTS test_slow_commit ON events");
+    db.execute("DROP FUNCTION IF EXISTS test_slow_commit()");
   }
 
   private static Response ready(HttpTestClient http) {
