@@ -39,10 +39,9 @@ final class PgAppendTransaction {
    */
   Future<List<StoredRow>> run(List<NewEvent> events, boolean checked) {
     Tuple params = toParams(events, !checked);
-    if (!checked) {
-      return pool.getConnection().compose(conn -> autocommit(conn, events, params).eventually(conn::close));
-    }
-    return pool.getConnection().compose(conn -> checked(conn, params).eventually(conn::close));
+    // a connection first: failing to get one is a definite failure, nothing was sent
+    return pool.getConnection().compose(conn ->
+        (checked ? checked(conn, params) : autocommit(conn, events, params)).eventually(conn::close));
   }
 
   /**
