@@ -12,8 +12,10 @@ import java.util.function.Supplier;
  * connection); the others wait their turn, first come first served. The projections are woken together by each
  * new read of the store; on 2 cores, four of them applying at once (four PostgreSQL backends busy together, and
  * their decoding here) went with a p99 ack latency at half load about three times that of one at a time (7 runs
- * each; see the commit that added it). A backlog's full batches (catching up, rebuilding) do not wait here. A
- * runner has at most one step waiting, so the queue holds at most one entry per projection.
+ * each; see the commit that added it). A backlog's full batches (catching up, rebuilding) do not wait here, nor
+ * does the replay of a failed batch one event per transaction (its events are behind too, and the projection is
+ * stuck until it ends); a retry after a back-off waits like a step for new events. A runner has at most one step
+ * waiting, so the queue holds at most one entry per projection.
  */
 final class StepGate {
 
