@@ -23,8 +23,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The store misbehaving under a running gateway: a writer holding the position lock, the database refusing
- * connections, connections killed mid-transaction and during COMMIT. Each test runs its own gateway, configured as
- * the scenario needs, on the class's database.
+ * connections, connections killed mid-transaction and during COMMIT, the answer to a commit lost on the way. Each
+ * test runs its own gateway, configured as the scenario needs, on the class's database.
  */
 @ExtendWith(PostgresExtension.class)
 class StoreFailureIT {
