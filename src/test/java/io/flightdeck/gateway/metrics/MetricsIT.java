@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.flightdeck.gateway.support.GatewayProcess;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.MetricsDoc;
@@ -20,7 +19,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.ServerSocket;
 import java.net.http.HttpRequest;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -128,7 +126,7 @@ class MetricsIT {
       }
 
       // the contract: every series GET /metrics exports is documented in docs/METRICS.md
-      MetricsDoc doc = MetricsDoc.parse(Files.readString(GatewayProcess.projectDir().resolve("docs/METRICS.md")));
+      MetricsDoc doc = MetricsDoc.load();
       List<String> undocumented = after.samples().stream().map(Scrape.Sample::name).distinct()
           .flatMap(name -> doc.problem(name).stream()).sorted().toList();
       assertEquals(List.of(), undocumented, "series missing from docs/METRICS.md");

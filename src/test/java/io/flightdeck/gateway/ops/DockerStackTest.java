@@ -54,7 +54,6 @@ class DockerStackTest {
   static final Path DATASOURCES = DOCKER.resolve("grafana/provisioning/datasources/prometheus.yml");
   static final Path PROVIDERS = DOCKER.resolve("grafana/provisioning/dashboards/flightdeck.yml");
   static final Path DASHBOARD = DOCKER.resolve("grafana/dashboards/flightdeck.json");
-  static final Path METRICS_DOC = ROOT.resolve("docs/METRICS.md");
   static final String GATEWAY_JOB = "flightdeck-gateway";
 
   // --- compose ------------------------------------------------------------------------------------------------
@@ -297,7 +296,7 @@ class DockerStackTest {
   @Test
   @DisplayName("every metric the dashboard and the alert rules query is documented in docs/METRICS.md")
   void everyQueriedMetricIsDocumented() throws IOException {
-    MetricsDoc doc = MetricsDoc.parse(Files.readString(METRICS_DOC));
+    MetricsDoc doc = MetricsDoc.load();
     List<String> problems = new ArrayList<>();
     for (Query q : dashboardQueries()) {
       Set<String> names = metricNames(q.expr());
@@ -350,7 +349,7 @@ class DockerStackTest {
   @Test
   @DisplayName("the metric-name check itself: suffixes by type, families, label values ignored, typos caught")
   void metricNameCheckerSelfTest() throws IOException {
-    MetricsDoc doc = MetricsDoc.parse(Files.readString(METRICS_DOC));
+    MetricsDoc doc = MetricsDoc.load();
     assertTrue(doc.exact().size() >= 15, "names parsed from docs/METRICS.md: " + doc.exact().keySet());
     assertEquals(Set.of("flightdeck_append_latency_seconds_bucket"),
         metricNames("histogram_quantile(0.99, sum by (le) (rate(flightdeck_append_latency_seconds_bucket"

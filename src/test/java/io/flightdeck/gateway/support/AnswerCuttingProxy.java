@@ -43,9 +43,7 @@ public final class AnswerCuttingProxy implements AutoCloseable {
   }
 
   public String url() {
-    PgConnectOptions o = target.options();
-    String auth = o.getPassword() == null ? o.getUser() : o.getUser() + ":" + o.getPassword();
-    return "postgresql://" + auth + "@127.0.0.1:" + server.actualPort() + "/" + o.getDatabase();
+    return target.urlVia("127.0.0.1", server.actualPort());
   }
 
   /** The next answer the server sends to a matching connection is lost, and that connection with it. */

@@ -1,5 +1,7 @@
 package io.flightdeck.gateway.support;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,6 +12,11 @@ import java.util.regex.Pattern;
 
 /** Names documented in docs/METRICS.md: exact names with their type, and families such as {@code jvm_*}. */
 public record MetricsDoc(Map<String, String> exact, List<String> familyPrefixes) {
+
+  /** The project's docs/METRICS.md. */
+  public static MetricsDoc load() throws IOException {
+    return parse(Files.readString(GatewayProcess.projectDir().resolve("docs/METRICS.md")));
+  }
 
   public static MetricsDoc parse(String markdown) {
     Map<String, String> exact = new LinkedHashMap<>();

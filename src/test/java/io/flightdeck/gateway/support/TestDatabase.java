@@ -32,8 +32,18 @@ public record TestDatabase(String url) {
   /** A URL for another database on the same server. */
   public String urlFor(String database) {
     PgConnectOptions o = options();
+    return url(o.getHost(), o.getPort(), database);
+  }
+
+  /** A URL for this database at another address (a proxy in front of its server). */
+  public String urlVia(String host, int port) {
+    return url(host, port, name());
+  }
+
+  private String url(String host, int port, String database) {
+    PgConnectOptions o = options();
     String auth = o.getPassword() == null ? o.getUser() : o.getUser() + ":" + o.getPassword();
-    return "postgresql://" + auth + "@" + o.getHost() + ":" + o.getPort() + "/" + database;
+    return "postgresql://" + auth + "@" + host + ":" + port + "/" + database;
   }
 
   public Connection connect() throws SQLException {

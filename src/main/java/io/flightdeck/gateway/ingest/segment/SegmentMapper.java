@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flightdeck.gateway.config.IngestConfig;
 import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.event.Problem;
+import io.flightdeck.gateway.ingest.FastText;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * Turns Segment messages into FlightDeck events (the mapping table is docs/SEGMENT.md): the call decides the
@@ -24,8 +24,6 @@ import java.util.regex.Pattern;
 public final class SegmentMapper {
 
   public static final Set<String> CALLS = Set.of("track", "page", "identify", "screen", "group", "alias");
-  private static final Pattern UUID_TEXT =
-      Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
   /**
    * What every message of one request shares.
@@ -128,7 +126,7 @@ public final class SegmentMapper {
    * retried message is stored once while two sites' identical ids stay apart.
    */
   public static String eventId(String siteId, String messageId) {
-    if (UUID_TEXT.matcher(messageId).matches()) {
+    if (FastText.isUuid(messageId)) {
       return UUID.fromString(messageId).toString();
     }
     return UUID.nameUUIDFromBytes(("site:" + siteId + ":" + messageId).getBytes(StandardCharsets.UTF_8)).toString();

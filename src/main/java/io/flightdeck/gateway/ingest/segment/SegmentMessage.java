@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flightdeck.gateway.event.Problem;
+import io.flightdeck.gateway.ingest.FastText;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -16,6 +17,8 @@ import java.util.List;
  * message's own field.
  */
 final class SegmentMessage {
+
+  private static final Instant YEAR_ONE = Instant.parse("0001-01-01T00:00:00Z");
 
   private final JsonNode node;
   private final List<Problem> problems = new ArrayList<>();
@@ -113,6 +116,11 @@ final class SegmentMessage {
 
   /** The instant {@code text} names, or null when it is not ISO 8601 with an offset within years 1 to 9999. */
   static Instant parseTime(String text) {
+    Instant utc = FastText.utcTimestamp(text);
+    if (utc != null) {
+      // in UTC the text's year is the instant's; the fast path reads four digits, so only year 0 is out
+      return utc.isBefore(YEAR_ONE) ? null : utc;
+    }
     try {
       OffsetDateTime at = OffsetDateTime.parse(text);
       // within these years the clock correction cannot overflow an Instant
