@@ -28,10 +28,11 @@ final class BenchRun {
   static final String LAG_PHASE = "open-lag";
 
   /**
-   * A gateway phase: the load's figures, the events the store holds afterwards, the gateway's exit code, and
-   * where PostgreSQL's time went inside the window.
+   * A gateway phase: the load's figures, the events the store holds afterwards, the gateway's exit code, where
+   * PostgreSQL's time went inside the window, and what stalled inside it.
    */
-  record GatewayPhase(LoadResult load, long storedEvents, int gatewayExit, PgTime.Result pgTime) {
+  record GatewayPhase(LoadResult load, long storedEvents, int gatewayExit, PgTime.Result pgTime,
+                      Stalls.Result stalls) {
   }
 
   /** The open-loop phase that also sampled every projection's lag. */
@@ -292,16 +293,20 @@ final class BenchRun {
   private Future<LagPhase> onFreshGateway(LoadSpec spec, long postmasterPid, boolean sampleLag) {
     String label = spec.name() + "_c" + spec.connections();
     System.out.println(describe(spec) + ": starting the gateway on a fresh database");
+    Path log = workDir.resolve("gateway-" + label + ".log");
     return databases.createFresh(label).compose(url -> GatewayUnderTest
-        .start(vertx, options.jar(), url, workDir.resolve("gateway-" + label + ".log"),
+        .start(vertx, options.jar(), url, log,
             spec.name().endsWith(NO_PROJECTIONS) ? Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false") : Map.of())
-        .compose(gateway -> measure(gateway, url, spec, postmasterPid, sampleLag))
-        .compose(phase -> databases.countEvents(url).map(stored -> new LagPhase(
-            new GatewayPhase(phase.phase().load(), stored, phase.phase().gatewayExit(), phase.phase().pgTime()),
-            phase.lag())))
+        .compose(gateway -> measure(gateway, GatewayUnderTest.gcLogOf(log), url, spec, postmasterPid, sampleLag))
+        .compose(phase -> databases.countEvents(url).map(stored -> {
+          GatewayPhase p = phase.phase();
+          return new LagPhase(new GatewayPhase(p.load(), stored, p.gatewayExit(), p.pgTime(), p.stalls()),
+              phase.lag());
+        }))
         .onSuccess(phase -> {
           System.out.println("  " + Report.summary(phase.phase()));
           System.out.println("  " + Report.pgTimeSummary(phase.phase()));
+          System.out.println("  " + Report.stallsSummary(phase.phase()));
           if (phase.lag() != null) {
             System.out.println("  " + Report.lagSummary(phase.lag()));
           }
@@ -326,12 +331,14 @@ final class BenchRun {
   }
 
   /**
-   * Runs the load (and over its window the lag sampler, and pg_stat_statements' account of PostgreSQL's time),
-   * then stops the gateway whatever happened, so no phase leaves one behind.
+   * Runs the load (and over its window the lag sampler, pg_stat_statements' account of PostgreSQL's time and the
+   * stalls probe), then stops the gateway whatever happened, so no phase leaves one behind; the stalls read the
+   * gateway's GC log ({@code gcLog}) once it stopped.
    */
-  private Future<LagPhase> measure(GatewayUnderTest gateway, String url, LoadSpec spec, long postmasterPid,
-                                   boolean sampleLag) {
+  private Future<LagPhase> measure(GatewayUnderTest gateway, Path gcLog, String url, LoadSpec spec,
+                                   long postmasterPid, boolean sampleLag) {
     CpuProbe probe = new CpuProbe(0, gateway.pid(), postmasterPid);
+    Stalls stalls = new Stalls(workDir);
     Future<LagSampler> opened = sampleLag
         ? vertx.executeBlocking(() -> LagSampler.start(databases.open(url)), false)
         : Future.succeededFuture(null);
@@ -341,6 +348,7 @@ final class BenchRun {
       PgTime pgTime = timed.result();
       Future<LoadResult> loaded = load.run(spec, gateway.port(), timing, probe, t -> {
         pgTime.reset();
+        stalls.begin();
         if (sampler != null) {
           sampler.open(t);
         }
@@ -348,12 +356,13 @@ final class BenchRun {
         if (sampler != null) {
           sampler.close(t);
         }
+        stalls.end();
         pgTime.read();
       });
       // the sampler stops with the load, failed or not, and before the gateway does
       Future<LagSampler.Result> sampled = sampler == null ? loaded.map((LagSampler.Result) null)
           : loaded.transform(done -> sampler.stop(vertx));
-      return loaded.compose(l -> sampled.map(s -> new LagPhase(new GatewayPhase(l, -1, -1, pgTime.result()), s)));
+      return loaded.compose(l -> sampled.map(s -> new LagPhase(new GatewayPhase(l, -1, -1, pgTime.result(), null), s)));
     })).eventually(() -> timed.succeeded() ? vertx.executeBlocking(() -> {
       timed.result().close();
       return null;
@@ -368,8 +377,8 @@ final class BenchRun {
       }
       int exit = stopped.succeeded() ? stopped.result() : -1;
       GatewayPhase p = r.result().phase();
-      return Future.succeededFuture(new LagPhase(new GatewayPhase(p.load(), -1, exit, p.pgTime()),
-          r.result().lag()));
+      return Future.succeededFuture(new LagPhase(new GatewayPhase(p.load(), -1, exit, p.pgTime(),
+          stalls.result(gcLog)), r.result().lag()));
     }));
   }
 

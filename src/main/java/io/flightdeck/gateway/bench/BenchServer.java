@@ -55,7 +55,9 @@ final class BenchServer implements AutoCloseable {
   static List<String> settingsFor(long memoryMb, boolean statements) {
     long buffersMb = Math.max(128, Math.min(4096, memoryMb / 4));
     List<String> settings = new ArrayList<>(List.of("shared_buffers=" + buffersMb + "MB", "max_wal_size=8GB",
-        "min_wal_size=1GB", "checkpoint_timeout=15min", "max_connections=200"));
+        "min_wal_size=1GB", "checkpoint_timeout=15min", "max_connections=200",
+        // times the WAL flushes in pg_stat_wal (two clock reads per flush), for the report's stalls
+        "track_wal_io_timing=on"));
     if (statements) {
       settings.add("shared_preload_libraries=pg_stat_statements");
     }

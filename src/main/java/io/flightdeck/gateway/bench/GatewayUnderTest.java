@@ -125,11 +125,17 @@ final class GatewayUnderTest {
     }
   }
 
+  /** Where a gateway (or floor server) logging to {@code logFile} writes its GC log. */
+  static Path gcLogOf(Path logFile) {
+    return logFile.resolveSibling(logFile.getFileName().toString().replaceFirst("\\.log$", "") + "-gc.log");
+  }
+
   /** This JVM's java with the gateway's heap, a GC log beside {@code logFile}, then {@code args}. */
   private static List<String> javaCommand(Path logFile, String... args) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    // GC pauses go to a file beside the log, so a latency outlier can be told apart from a GC stall
-    String gcLog = "-Xlog:gc:file=" + logFile.toAbsolutePath().toString().replaceFirst("\\.log$", "") + "-gc.log";
+    // GC pauses go to a file beside the log, with the wall-clock time each ended, so a latency outlier can be told
+    // apart from a GC stall (Stalls counts those inside the window)
+    String gcLog = "-Xlog:gc:file=" + gcLogOf(logFile).toAbsolutePath() + ":time";
     List<String> command = new ArrayList<>(List.of(java, HEAP, gcLog));
     command.addAll(List.of(args));
     return command;

@@ -16,7 +16,9 @@ import java.util.Map;
  * do. Reset when the window opens, read when it closes, on the phase's own JDBC connection, on the worker thread
  * the window's edges are published from. Execution time is wall time inside the server: it includes waiting for
  * locks (the append's position lock), so it can add up to more than the CPU PostgreSQL used; it leaves out the
- * WAL flush at commit, which the server makes after the COMMIT statement pg_stat_statements times.
+ * WAL flush at commit, which the server makes after the COMMIT statement pg_stat_statements times. That flush is
+ * counted apart, cluster-wide, from pg_stat_wal: how many flushes, and their time where the server times them
+ * ({@code track_wal_io_timing}, which the benchmark's own server turns on).
  */
 final class PgTime implements AutoCloseable {
 
@@ -42,10 +44,10 @@ final class PgTime implements AutoCloseable {
    * The window's execution time by kind, in milliseconds; {@code unavailable} says why there is none (then the
    * map is empty).
    */
-  record Result(Map<Kind, Double> millis, String unavailable) {
+  record Result(Map<Kind, Double> millis, String unavailable, WalFlushes wal) {
 
     static Result none(String why) {
-      return new Result(Map.of(), why);
+      return new Result(Map.of(), why, WalFlushes.NONE);
     }
 
     /** Microseconds of one kind per unit of work (an acknowledged event). */
@@ -63,6 +65,29 @@ final class PgTime implements AutoCloseable {
     }
   }
 
+  /**
+   * The WAL flushes (fsync or fdatasync of the WAL) the whole server made inside the window: every commit that
+   * waits for its WAL waits for one. {@code millis} is NaN when the server does not time them.
+   */
+  record WalFlushes(long count, double millis) {
+
+    static final WalFlushes NONE = new WalFlushes(0, Double.NaN);
+
+    /** Mean time of one flush in milliseconds; NaN when untimed or none. */
+    double meanMs() {
+      return count > 0 ? millis / count : Double.NaN;
+    }
+
+    WalFlushes minus(WalFlushes before) {
+      return new WalFlushes(count - before.count, millis - before.millis);
+    }
+  }
+
+  /** pg_stat_wal (PostgreSQL 14 and later): the server's WAL flushes so far, and their time if it is timed. */
+  private static final String WAL = """
+      SELECT wal_sync, CASE WHEN current_setting('track_wal_io_timing')::bool THEN wal_sync_time END
+      FROM pg_stat_wal""";
+
   /** What the window's close reads: every statement run in the phase's database since the reset. */
   private static final String READ = """
       SELECT query, total_exec_time FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database
@@ -75,6 +100,7 @@ final class PgTime implements AutoCloseable {
   /** Why nothing was measured (no preload, a failed reset or read), or null. */
   private volatile String unavailable;
   private volatile Result result;
+  private volatile WalFlushes walAtReset = WalFlushes.NONE;
 
   private PgTime(Connection conn, String unavailable) {
     this.conn = conn;
@@ -104,8 +130,21 @@ final class PgTime implements AutoCloseable {
     }
     try (Statement st = conn.createStatement()) {
       st.executeQuery(RESET).close();
+      walAtReset = wal(st);
     } catch (SQLException e) {
       unavailable = "resetting pg_stat_statements failed: " + e.getMessage();
+    }
+  }
+
+  /** The server's WAL flushes so far (NONE before PostgreSQL 14, which has no pg_stat_wal). */
+  private static WalFlushes wal(Statement st) throws SQLException {
+    if (st.getConnection().getMetaData().getDatabaseMajorVersion() < 14) {
+      return WalFlushes.NONE;
+    }
+    try (ResultSet rs = st.executeQuery(WAL)) {
+      rs.next();
+      double millis = rs.getDouble(2);
+      return new WalFlushes(rs.getLong(1), rs.wasNull() ? Double.NaN : millis);
     }
   }
 
@@ -115,11 +154,12 @@ final class PgTime implements AutoCloseable {
       return;
     }
     Map<Kind, Double> sums = new EnumMap<>(Kind.class);
-    try (PreparedStatement ps = conn.prepareStatement(READ); ResultSet rs = ps.executeQuery()) {
+    try (PreparedStatement ps = conn.prepareStatement(READ); ResultSet rs = ps.executeQuery();
+         Statement st = conn.createStatement()) {
       while (rs.next()) {
         sums.merge(kindOf(rs.getString(1)), rs.getDouble(2), Double::sum);
       }
-      result = new Result(Collections.unmodifiableMap(sums), null);
+      result = new Result(Collections.unmodifiableMap(sums), null, wal(st).minus(walAtReset));
     } catch (SQLException e) {
       unavailable = "reading pg_stat_statements failed: " + e.getMessage();
     }

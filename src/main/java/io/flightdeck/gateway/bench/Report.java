@@ -64,6 +64,18 @@ final class Report {
     return sb.append(" total ").append(BenchText.num("%.1f", t.totalMicrosPer(events))).toString();
   }
 
+  /** One console line for what stalled inside a phase's window. */
+  static String stallsSummary(BenchRun.GatewayPhase p) {
+    PgTime.WalFlushes wal = p.pgTime().wal();
+    Stalls.Result st = p.stalls();
+    return "stalls: gateway GC pauses " + (st.gcUnavailable() != null ? "not read (" + st.gcUnavailable() + ")"
+        : st.gcPauses() + ", " + ms(st.gcTotalMs()) + " ms in all, longest " + ms(st.gcMaxMs()) + " ms")
+        + "; WAL flushes " + wal.count() + ", mean " + ms(wal.meanMs()) + " ms; fsync probe p50/p99/max "
+        + ms(st.probeMs(50)) + "/" + ms(st.probeMs(99)) + "/" + ms(st.probeMaxMs()) + " ms, "
+        + st.probeStalls() + " of " + st.probeMicros().getTotalCount() + " at " + Stalls.STALL_MS + " ms or more"
+        + (st.probeUnavailable() != null ? " (" + st.probeUnavailable() + ")" : "");
+  }
+
   /** One console line for the lag phase's samples. */
   static String lagSummary(LagSampler.Result lag) {
     StringBuilder sb = new StringBuilder("projection lag (slowest projection per sample) p50/p99/max "
@@ -79,6 +91,7 @@ final class Report {
     machine();
     results();
     pgTime();
+    stalls();
     floor();
     lag();
     rebuild();
@@ -170,7 +183,8 @@ final class Report {
         + "(pg_stat_statements), by what they do, in microseconds per event acknowledged in the window. Execution "
         + "time is wall time inside the server: it includes waiting for locks (the position lock every insert into "
         + "events takes), so it can add up to more than the CPU PostgreSQL used (the CPU column above), "
-        + "and it leaves out the WAL flush at commit, which pg_stat_statements does not time. \"other\" holds "
+        + "and it leaves out the WAL flush at commit, which pg_stat_statements does not time (the next section "
+        + "counts those). \"other\" holds "
         + "BEGIN, COMMIT, LISTEN and the health checks. C_db's pgbench is left out: its clients queue at that "
         + "lock, so their execution time measures the queue, not the insert.");
     line("");
@@ -194,6 +208,39 @@ final class Report {
       }
       cells.add(BenchText.num("%.1f", t.totalMicrosPer(p.load().okEvents())));
       row(cells.toArray());
+    }
+    line("");
+  }
+
+  /** What stalled inside each gateway phase's window: GC pauses, WAL flushes, the machine's fsync latency. */
+  private void stalls() {
+    line("### What stalled inside the windows");
+    line("");
+    line("A request's ack waits for its group's commit, and the commit for a flush of the WAL to disk, so a tail "
+        + "latency is the sum of what stalled while the request was in flight. Three things that stall, counted "
+        + "inside each window: the gateway's stop-the-world GC pauses (from its GC log; each pause stops every "
+        + "request in flight), PostgreSQL's WAL flushes (pg_stat_wal, the whole server's; their time only when the "
+        + "server sets track_wal_io_timing, as the benchmark's own server does; a backend reports them when idle, "
+        + "at most once a second, so each edge of the window is exact to about a second), and the machine's own fsync "
+        + "latency, probed by a thread of the load generator that writes " + Stalls.PROBE_BYTES / 1024 + " KiB to "
+        + "a file in the benchmark's directory (on the file system the benchmark's own server keeps its data on) "
+        + "and forces it to disk every " + Stalls.PROBE_EVERY_MS + " ms. The probe shares the cores and the disk "
+        + "with everything else, like the WAL flushes: a slow probe flush is the disk, or a core that was not "
+        + "free when the flush finished, and not the gateway.");
+    line("");
+    line("| phase | GC pauses | GC paused ms | longest GC pause ms | WAL flushes/s | WAL flush mean ms "
+        + "| WAL flush ms per s | probe flushes | probe p50 ms | probe p99 ms | probe max ms | probe flushes >= "
+        + Stalls.STALL_MS + " ms |");
+    line("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (BenchRun.GatewayPhase p : r.gatewayPhases()) {
+      Stalls.Result st = p.stalls();
+      PgTime.WalFlushes wal = p.pgTime().wal();
+      double seconds = p.load().windowSeconds();
+      boolean gc = st.gcUnavailable() == null;
+      row(phaseLabel(p), gc ? st.gcPauses() : "n/a", gc ? ms(st.gcTotalMs()) : "n/a", gc ? ms(st.gcMaxMs()) : "n/a",
+          BenchText.num("%.0f", wal.count() / seconds), ms(wal.meanMs()), ms(wal.millis() / seconds),
+          st.probeMicros().getTotalCount(), ms(st.probeMs(50)), ms(st.probeMs(99)), ms(st.probeMaxMs()),
+          st.probeStalls());
     }
     line("");
   }

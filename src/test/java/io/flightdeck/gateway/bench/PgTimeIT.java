@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.bench;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -14,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.Optional;
 import org.junit.jupiter.api.DisplayName;
@@ -28,7 +30,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class PgTimeIT {
 
   @Test
-  @DisplayName("the benchmark's own server preloads pg_stat_statements; only statements inside the window count")
+  @DisplayName("the benchmark's own server preloads pg_stat_statements; only statements inside the window count, "
+      + "and the WAL flushes inside it are counted and timed")
   void countsTheWindowOnly() throws Exception {
     Optional<Path> bin = BenchServer.binaries();
     assumeTrue(bin.isPresent(), "no PostgreSQL server programs (initdb, pg_ctl) on this machine");
@@ -48,7 +51,12 @@ class PgTimeIT {
         time.reset();
         st.execute("INSERT INTO events (stream_id) SELECT 'v' || g FROM generate_series(1, 20000) g");
         st.executeQuery("SELECT count(*) FROM events WHERE stream_id LIKE 'v1%'").close();
-        time.read();
+        // a backend reports its WAL statistics when idle, at most once a second: ask it to, then wait for them
+        st.executeQuery("SELECT pg_stat_force_next_flush()").close();
+        await().atMost(Duration.ofSeconds(15)).until(() -> {
+          time.read();
+          return time.result().wal().count() >= 1;
+        });
 
         PgTime.Result r = time.result();
         assertNull(r.unavailable());
@@ -57,6 +65,9 @@ class PgTimeIT {
         assertFalse(r.millis().containsKey(Kind.VISITOR_ACTIVITY), "the insert before the window: " + r);
         assertEquals(r.millis().getOrDefault(Kind.APPEND, 0.0) * 1000 / 20000, r.microsPer(Kind.APPEND, 20000),
             1e-9);
+        // the insert's commit flushed the WAL, and the benchmark's own server times its flushes
+        assertTrue(server.settings().contains("track_wal_io_timing=on"), server.settings().toString());
+        assertTrue(r.wal().millis() > 0, r.wal().toString());
       }
     } finally {
       try (var files = Files.walk(work)) {
