@@ -362,7 +362,8 @@ final class BenchRun {
       // the sampler stops with the load, failed or not, and before the gateway does
       Future<LagSampler.Result> sampled = sampler == null ? loaded.map((LagSampler.Result) null)
           : loaded.transform(done -> sampler.stop(vertx));
-      return loaded.compose(l -> sampled.map(s -> new LagPhase(new GatewayPhase(l, -1, -1, pgTime.result(), null), s)));
+      return loaded.compose(l -> sampled.map(s -> new LagPhase(
+          new GatewayPhase(l, -1, -1, pgTime.result(), null), s)));
     })).eventually(() -> timed.succeeded() ? vertx.executeBlocking(() -> {
       timed.result().close();
       return null;
@@ -372,13 +373,15 @@ final class BenchRun {
         .eventually(() -> opened.succeeded() && opened.result() != null ? opened.result().stop(vertx)
             : Future.succeededFuture());
     return ran.transform(r -> gateway.stop().transform(stopped -> {
+      // a load that failed inside its window never closed it: the probe must not run on into the next phase
+      stalls.stop();
       if (r.failed()) {
         return Future.failedFuture(r.cause());
       }
       int exit = stopped.succeeded() ? stopped.result() : -1;
       GatewayPhase p = r.result().phase();
-      return Future.succeededFuture(new LagPhase(new GatewayPhase(p.load(), -1, exit, p.pgTime(),
-          stalls.result(gcLog)), r.result().lag()));
+      return vertx.executeBlocking(() -> stalls.result(gcLog), false).map(st -> new LagPhase(
+          new GatewayPhase(p.load(), -1, exit, p.pgTime(), st), r.result().lag()));
     }));
   }
 

@@ -88,16 +88,21 @@ final class Stalls {
   /** When the window closes: notes the time and stops the probe (waits for it). */
   void end() {
     ended = Instant.now();
+    stop();
     Thread t = prober;
     if (t != null) {
-      // a flag, not an interrupt: an interrupt closes a FileChannel in the middle of its force
-      stopping = true;
       try {
         t.join(TimeUnit.SECONDS.toMillis(5));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  /** Stops the probe without waiting for it (also when the window never closed). */
+  void stop() {
+    // a flag, not an interrupt: an interrupt closes a FileChannel in the middle of its force
+    stopping = true;
   }
 
   private void probe() {
