@@ -61,10 +61,11 @@ final class LivePhase {
    * @param windowEvents events whose POST was due inside the window (each subscriber must receive all of them)
    * @param caughtUp every subscriber still open had received the last acknowledged event within {@link #DRAIN_MS}
    * @param gatewayThreads the gateway's cores inside the window, by kind of thread
+   * @param stalls the gateway's GC pauses and the fsync probe inside the window (null until the gateway stopped)
    */
   record Delivery(String name, LoadResult ingest, LiveSubscribers.Opened opened, SubscriberGroup.Stats stats,
                   long ackedEvents, long windowEvents, boolean caughtUp, double drainSeconds,
-                  Map<String, Double> gatewayThreads, long storedEvents, int gatewayExit) {
+                  Map<String, Double> gatewayThreads, long storedEvents, int gatewayExit, Stalls.Result stalls) {
 
     /** Messages the subscribers received inside the window, per second. */
     double deliveriesPerSecond() {
@@ -179,22 +180,30 @@ final class LivePhase {
     int n = subscribers();
     String name = describe(spec, n);
     System.out.println(name + ": starting the gateway on a fresh database");
+    Path log = workDir.resolve("gateway-" + label + ".log");
+    Stalls stalls = new Stalls(workDir);
     return databases.createFresh(label).compose(url -> GatewayUnderTest
-        .start(vertx, options.jar(), url, workDir.resolve("gateway-" + label + ".log"))
-        .compose(gateway -> deliver(name, gateway, spec, n)
+        .start(vertx, options.jar(), url, log)
+        .compose(gateway -> deliver(name, gateway, spec, n, stalls)
             .transform(ar -> gateway.stop().transform(stopped -> {
+              // a load that failed inside its window never closed it: the probe must not run on
+              stalls.stop();
               if (ar.failed()) {
                 return Future.failedFuture(ar.cause());
               }
               int exit = stopped.succeeded() ? stopped.result() : -1;
-              return Future.succeededFuture(ar.result()).map(d -> withExit(d, exit));
+              return vertx.executeBlocking(() -> stalls.result(GatewayUnderTest.gcLogOf(log)), false)
+                  .map(st -> withExit(ar.result(), exit, st));
             })))
         .compose(d -> databases.countEvents(url).map(stored -> withStored(d, stored)))
-        .onSuccess(d -> System.out.println("  " + summary(d)))
+        .onSuccess(d -> {
+          System.out.println("  " + summary(d));
+          System.out.println("  " + Report.stallsSummary(d.stalls()));
+        })
         .eventually(() -> databases.drop(url)));
   }
 
-  private Future<Delivery> deliver(String name, GatewayUnderTest gateway, LoadSpec spec, int n) {
+  private Future<Delivery> deliver(String name, GatewayUnderTest gateway, LoadSpec spec, int n, Stalls stalls) {
     MeasureWindow window = new MeasureWindow();
     PositionLog log = new PositionLog(window);
     CpuProbe probe = new CpuProbe(0, gateway.pid(), postmasterPid);
@@ -209,10 +218,12 @@ final class LivePhase {
                       t -> {
                         window.open(t);
                         threads.open(t);
+                        stalls.begin();
                       },
                       t -> {
                         window.close(t);
                         threads.close(t);
+                        stalls.end();
                       },
                       log::answered))
                   .compose(ingest -> {
@@ -222,7 +233,8 @@ final class LivePhase {
                           double drainSeconds = (System.nanoTime() - drained) / 1e9;
                           long[] positions = log.windowPositions();
                           return subs.stats(positions).map(stats -> new Delivery(name, ingest, opened, stats,
-                              log.acked(), positions.length, caught, drainSeconds, threads.cores(), -1, -1));
+                              log.acked(), positions.length, caught, drainSeconds, threads.cores(), -1, -1,
+                              null));
                         });
                   });
             })
@@ -312,14 +324,14 @@ final class LivePhase {
         });
   }
 
-  private static Delivery withExit(Delivery d, int exit) {
+  private static Delivery withExit(Delivery d, int exit, Stalls.Result stalls) {
     return new Delivery(d.name(), d.ingest(), d.opened(), d.stats(), d.ackedEvents(), d.windowEvents(),
-        d.caughtUp(), d.drainSeconds(), d.gatewayThreads(), d.storedEvents(), exit);
+        d.caughtUp(), d.drainSeconds(), d.gatewayThreads(), d.storedEvents(), exit, stalls);
   }
 
   private static Delivery withStored(Delivery d, long stored) {
     return new Delivery(d.name(), d.ingest(), d.opened(), d.stats(), d.ackedEvents(), d.windowEvents(),
-        d.caughtUp(), d.drainSeconds(), d.gatewayThreads(), stored, d.gatewayExit());
+        d.caughtUp(), d.drainSeconds(), d.gatewayThreads(), stored, d.gatewayExit(), d.stalls());
   }
 
   static String opened(LiveSubscribers.Opened o) {

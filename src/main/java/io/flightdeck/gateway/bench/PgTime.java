@@ -67,11 +67,21 @@ final class PgTime implements AutoCloseable {
 
   /**
    * The WAL flushes (fsync or fdatasync of the WAL) the whole server made inside the window: every commit that
-   * waits for its WAL waits for one. {@code millis} is NaN when the server does not time them.
+   * waits for its WAL waits for one. {@code count} is -1 when they were not counted (no pg_stat_wal, or no
+   * pg_stat_statements, whose window they share), {@code millis} NaN when the server does not time them.
    */
   record WalFlushes(long count, double millis) {
 
-    static final WalFlushes NONE = new WalFlushes(0, Double.NaN);
+    static final WalFlushes NONE = new WalFlushes(-1, Double.NaN);
+
+    boolean counted() {
+      return count >= 0;
+    }
+
+    /** Flushes per second over {@code seconds}; NaN when not counted. */
+    double perSecond(double seconds) {
+      return counted() ? count / seconds : Double.NaN;
+    }
 
     /** Mean time of one flush in milliseconds; NaN when untimed or none. */
     double meanMs() {
@@ -79,7 +89,7 @@ final class PgTime implements AutoCloseable {
     }
 
     WalFlushes minus(WalFlushes before) {
-      return new WalFlushes(count - before.count, millis - before.millis);
+      return counted() && before.counted() ? new WalFlushes(count - before.count, millis - before.millis) : NONE;
     }
   }
 

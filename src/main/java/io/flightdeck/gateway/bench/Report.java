@@ -67,13 +67,30 @@ final class Report {
   /** One console line for what stalled inside a phase's window. */
   static String stallsSummary(BenchRun.GatewayPhase p) {
     PgTime.WalFlushes wal = p.pgTime().wal();
-    Stalls.Result st = p.stalls();
-    return "stalls: gateway GC pauses " + (st.gcUnavailable() != null ? "not read (" + st.gcUnavailable() + ")"
-        : st.gcPauses() + ", " + ms(st.gcTotalMs()) + " ms in all, longest " + ms(st.gcMaxMs()) + " ms")
-        + "; WAL flushes " + wal.count() + ", mean " + ms(wal.meanMs()) + " ms; fsync probe p50/p99/max "
-        + ms(st.probeMs(50)) + "/" + ms(st.probeMs(99)) + "/" + ms(st.probeMaxMs()) + " ms, "
-        + st.probeStalls() + " of " + st.probeMicros().getTotalCount() + " at " + Stalls.STALL_MS + " ms or more"
-        + (st.probeUnavailable() != null ? " (" + st.probeUnavailable() + ")" : "");
+    return "stalls: " + gcPauses(p.stalls()) + "; WAL flushes "
+        + (wal.counted() ? wal.count() + ", mean " + ms(wal.meanMs()) + " ms" : "not counted") + "; "
+        + fsyncProbe(p.stalls());
+  }
+
+  /** The same for a phase whose PostgreSQL time is not measured (the live feed's). */
+  static String stallsSummary(Stalls.Result st) {
+    return "stalls: " + stalls(st);
+  }
+
+  /** GC pauses and the fsync probe, as text. */
+  private static String stalls(Stalls.Result st) {
+    return gcPauses(st) + "; " + fsyncProbe(st);
+  }
+
+  private static String gcPauses(Stalls.Result st) {
+    return "gateway GC pauses " + (st.gcUnavailable() != null ? "not read (" + st.gcUnavailable() + ")"
+        : st.gcPauses() + ", " + ms(st.gcTotalMs()) + " ms in all, longest " + ms(st.gcMaxMs()) + " ms");
+  }
+
+  private static String fsyncProbe(Stalls.Result st) {
+    return "fsync probe p50/p99/max " + ms(st.probeMs(50)) + "/" + ms(st.probeMs(99)) + "/" + ms(st.probeMaxMs())
+        + " ms, " + st.probeStalls() + " of " + st.probeMicros().getTotalCount() + " at " + Stalls.STALL_MS
+        + " ms or more" + (st.probeUnavailable() != null ? " (" + st.probeUnavailable() + ")" : "");
   }
 
   /** One console line for the lag phase's samples. */
@@ -221,10 +238,10 @@ final class Report {
         + "inside each window: the gateway's stop-the-world GC pauses (from its GC log; each pause stops every "
         + "request in flight), PostgreSQL's WAL flushes (pg_stat_wal, the whole server's; their time only when the "
         + "server sets track_wal_io_timing, as the benchmark's own server does; a backend reports them when idle, "
-        + "at most once a second, so each edge of the window is exact to about a second), and the machine's own fsync "
-        + "latency, probed by a thread of the load generator that writes " + Stalls.PROBE_BYTES / 1024 + " KiB to "
-        + "a file in the benchmark's directory (on the file system the benchmark's own server keeps its data on) "
-        + "and forces it to disk every " + Stalls.PROBE_EVERY_MS + " ms. The probe shares the cores and the disk "
+        + "at most once a second, so each edge of the window is exact to about a second), and the machine's own "
+        + "fsync latency, probed by a thread of the load generator that writes " + Stalls.PROBE_BYTES / 1024
+        + " KiB to a file in the benchmark's directory (on the file system the benchmark's own server keeps its data "
+        + "on) and forces it to disk every " + Stalls.PROBE_EVERY_MS + " ms. The probe shares the cores and the disk "
         + "with everything else, like the WAL flushes: a slow probe flush is the disk, or a core that was not "
         + "free when the flush finished, and not the gateway.");
     line("");
@@ -238,7 +255,7 @@ final class Report {
       double seconds = p.load().windowSeconds();
       boolean gc = st.gcUnavailable() == null;
       row(phaseLabel(p), gc ? st.gcPauses() : "n/a", gc ? ms(st.gcTotalMs()) : "n/a", gc ? ms(st.gcMaxMs()) : "n/a",
-          BenchText.num("%.0f", wal.count() / seconds), ms(wal.meanMs()), ms(wal.millis() / seconds),
+          BenchText.num("%.0f", wal.perSecond(seconds)), ms(wal.meanMs()), ms(wal.millis() / seconds),
           st.probeMicros().getTotalCount(), ms(st.probeMs(50)), ms(st.probeMs(99)), ms(st.probeMaxMs()),
           st.probeStalls());
     }
@@ -409,6 +426,10 @@ final class Report {
         + " events/s; " + (m.stats().ended == 0 ? "no stream was cut off as slow."
             : m.stats().ended + " streams ended (the gateway cuts off a subscriber that lets more than "
                 + "live.maxBufferBytes pile up: " + m.stats().firstEnd + ")."));
+    line("");
+    line("What stalled inside these windows (see \"What stalled inside the windows\"): at "
+        + BenchText.num("%.0f", d.ingest().spec().ratePerSecond()) + " events/s " + stalls(d.stalls())
+        + "; at the maximum " + stalls(m.stalls()) + ".");
     line("");
     line("Idle streams: " + idle.opened().connected() + " of " + idle.opened().wanted() + " opened (each had its `: "
         + "connected` comment) in " + BenchText.num("%.1f s", idle.opened().seconds()) + " on one gateway process; "

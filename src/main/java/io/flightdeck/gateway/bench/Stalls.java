@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -161,9 +162,9 @@ final class Stalls {
     return lines.stream().map(PAUSE::matcher).filter(Matcher::matches).flatMap(m -> {
       try {
         Instant end = OffsetDateTime.parse(m.group(1), GC_TIME).toInstant();
-        return java.util.stream.Stream.of(new Pause(end, Double.parseDouble(m.group(2))));
+        return Stream.of(new Pause(end, Double.parseDouble(m.group(2))));
       } catch (DateTimeParseException | NumberFormatException e) {
-        return java.util.stream.Stream.empty();
+        return Stream.empty();
       }
     }).toList();
   }
