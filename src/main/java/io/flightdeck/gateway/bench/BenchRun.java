@@ -373,15 +373,14 @@ final class BenchRun {
         .eventually(() -> opened.succeeded() && opened.result() != null ? opened.result().stop(vertx)
             : Future.succeededFuture());
     return ran.transform(r -> gateway.stop().transform(stopped -> {
-      // a load that failed inside its window never closed it: the probe must not run on into the next phase
-      stalls.stop();
+      Future<Stalls.Result> stalled = stalls.read(vertx, gcLog);
       if (r.failed()) {
         return Future.failedFuture(r.cause());
       }
       int exit = stopped.succeeded() ? stopped.result() : -1;
       GatewayPhase p = r.result().phase();
-      return vertx.executeBlocking(() -> stalls.result(gcLog), false).map(st -> new LagPhase(
-          new GatewayPhase(p.load(), -1, exit, p.pgTime(), st), r.result().lag()));
+      return stalled.map(st -> new LagPhase(new GatewayPhase(p.load(), -1, exit, p.pgTime(), st),
+          r.result().lag()));
     }));
   }
 

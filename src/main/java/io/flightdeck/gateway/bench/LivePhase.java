@@ -186,14 +186,12 @@ final class LivePhase {
         .start(vertx, options.jar(), url, log)
         .compose(gateway -> deliver(name, gateway, spec, n, stalls)
             .transform(ar -> gateway.stop().transform(stopped -> {
-              // a load that failed inside its window never closed it: the probe must not run on
-              stalls.stop();
+              Future<Stalls.Result> stalled = stalls.read(vertx, GatewayUnderTest.gcLogOf(log));
               if (ar.failed()) {
                 return Future.failedFuture(ar.cause());
               }
               int exit = stopped.succeeded() ? stopped.result() : -1;
-              return vertx.executeBlocking(() -> stalls.result(GatewayUnderTest.gcLogOf(log)), false)
-                  .map(st -> withExit(ar.result(), exit, st));
+              return stalled.map(st -> withExit(ar.result(), exit, st));
             })))
         .compose(d -> databases.countEvents(url).map(stored -> withStored(d, stored)))
         .onSuccess(d -> {

@@ -1,5 +1,7 @@
 package io.flightdeck.gateway.bench;
 
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -25,8 +27,8 @@ import org.HdrHistogram.Histogram;
  * storage (or the machine's scheduling) stalling under everyone, not the gateway. PostgreSQL's own WAL flushes are
  * counted by {@link PgTime}.
  *
- * <p>{@link #begin()} and {@link #end()} run at the window's edges; {@link #result(Path)} reads the GC log after
- * the gateway stopped (its log is complete then).
+ * <p>{@link #begin()} and {@link #end()} run at the window's edges; {@link #read} reads the GC log after the
+ * gateway stopped (its log is complete then).
  */
 final class Stalls {
 
@@ -139,7 +141,16 @@ final class Stalls {
     }
   }
 
-  /** The window's stalls; {@code gcLog} is the gateway's GC log, read now. */
+  /**
+   * After the gateway stopped: stops the probe (a load that failed inside its window never closed it) and reads
+   * the window's stalls on a worker thread.
+   */
+  Future<Result> read(Vertx vertx, Path gcLog) {
+    stop();
+    return vertx.executeBlocking(() -> result(gcLog), false);
+  }
+
+  /** The window's stalls; {@code gcLog} is the gateway's GC log, read now. Blocks. */
   synchronized Result result(Path gcLog) {
     Histogram probe = probeMicros.copy();
     if (started == null || ended == null) {
