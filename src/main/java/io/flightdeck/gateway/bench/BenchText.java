@@ -3,11 +3,22 @@ package io.flightdeck.gateway.bench;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
+import org.HdrHistogram.Histogram;
 
 /** Number and text formatting shared by the console and the report. */
 final class BenchText {
 
   private BenchText() {
+  }
+
+  /** A percentile of a histogram of microseconds, in milliseconds; NaN when it recorded nothing. */
+  static double ms(Histogram micros, double percentile) {
+    return micros.getTotalCount() == 0 ? Double.NaN : micros.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  /** The largest value of a histogram of microseconds, in milliseconds; NaN when it recorded nothing. */
+  static double maxMs(Histogram micros) {
+    return micros.getTotalCount() == 0 ? Double.NaN : micros.getMaxValue() / 1000.0;
   }
 
   /** {@code String.format} in the root locale with "n/a" for NaN, so a report reads the same everywhere. */

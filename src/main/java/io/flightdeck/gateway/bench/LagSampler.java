@@ -47,16 +47,8 @@ final class LagSampler {
   record Result(Histogram maxOverProjections, Map<String, Histogram> perProjection, long samples, long missed,
                 double slowestQueryMs, long errors, String firstError) {
 
-    static double ms(Histogram h, double percentile) {
-      return h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile) / 1000.0;
-    }
-
-    static double maxMs(Histogram h) {
-      return h.getTotalCount() == 0 ? Double.NaN : h.getMaxValue() / 1000.0;
-    }
-
     double p99Ms() {
-      return ms(maxOverProjections, 99);
+      return BenchText.ms(maxOverProjections, 99);
     }
   }
 

@@ -77,12 +77,11 @@ final class LivePhase {
     }
 
     double latencyMs(double percentile) {
-      return stats.latencyMicros.getTotalCount() == 0 ? Double.NaN
-          : stats.latencyMicros.getValueAtPercentile(percentile) / 1000.0;
+      return BenchText.ms(stats.latencyMicros, percentile);
     }
 
     double maxLatencyMs() {
-      return stats.latencyMicros.getTotalCount() == 0 ? Double.NaN : stats.latencyMicros.getMaxValue() / 1000.0;
+      return BenchText.maxMs(stats.latencyMicros);
     }
 
     long missing() {
@@ -123,7 +122,7 @@ final class LivePhase {
 
     /** Until the last stream had the probe event, from its POST. */
     double probeMs() {
-      return probe.latencyMicros.getTotalCount() == 0 ? Double.NaN : probe.latencyMicros.getMaxValue() / 1000.0;
+      return BenchText.maxMs(probe.latencyMicros);
     }
   }
 

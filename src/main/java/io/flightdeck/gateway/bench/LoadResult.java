@@ -42,11 +42,10 @@ record LoadResult(LoadSpec spec, double windowSeconds, long okRequests, long okE
 
   /** A latency percentile in milliseconds; NaN when nothing was recorded. */
   double latencyMs(double percentile) {
-    return latencyMicros.getTotalCount() == 0 ? Double.NaN
-        : latencyMicros.getValueAtPercentile(percentile) / 1000.0;
+    return BenchText.ms(latencyMicros, percentile);
   }
 
   double maxLatencyMs() {
-    return latencyMicros.getTotalCount() == 0 ? Double.NaN : latencyMicros.getMaxValue() / 1000.0;
+    return BenchText.maxMs(latencyMicros);
   }
 }

@@ -96,10 +96,10 @@ final class Report {
   /** One console line for the lag phase's samples. */
   static String lagSummary(LagSampler.Result lag) {
     StringBuilder sb = new StringBuilder("projection lag (slowest projection per sample) p50/p99/max "
-        + ms(LagSampler.Result.ms(lag.maxOverProjections(), 50)) + "/" + ms(lag.p99Ms()) + "/"
-        + ms(LagSampler.Result.maxMs(lag.maxOverProjections())) + " ms over " + lag.samples() + " samples; p99");
+        + ms(BenchText.ms(lag.maxOverProjections(), 50)) + "/" + ms(lag.p99Ms()) + "/"
+        + ms(BenchText.maxMs(lag.maxOverProjections())) + " ms over " + lag.samples() + " samples; p99");
     lag.perProjection().forEach((name, h) -> sb.append(' ').append(name).append(' ')
-        .append(ms(LagSampler.Result.ms(h, 99))));
+        .append(ms(BenchText.ms(h, 99))));
     return sb.append(" ms").toString();
   }
 
@@ -352,7 +352,7 @@ final class Report {
   }
 
   private void lagRow(String name, Histogram h) {
-    row(name, ms(LagSampler.Result.ms(h, 50)), ms(LagSampler.Result.ms(h, 99)), ms(LagSampler.Result.maxMs(h)));
+    row(name, ms(BenchText.ms(h, 50)), ms(BenchText.ms(h, 99)), ms(BenchText.maxMs(h)));
   }
 
   private void rebuild() {

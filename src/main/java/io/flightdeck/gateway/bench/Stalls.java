@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.DoubleSummaryStatistics;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -53,11 +54,11 @@ final class Stalls {
                 long probeStalls, String probeUnavailable) {
 
     double probeMs(double percentile) {
-      return probeMicros.getTotalCount() == 0 ? Double.NaN : probeMicros.getValueAtPercentile(percentile) / 1000.0;
+      return BenchText.ms(probeMicros, percentile);
     }
 
     double probeMaxMs() {
-      return probeMicros.getTotalCount() == 0 ? Double.NaN : probeMicros.getMaxValue() / 1000.0;
+      return BenchText.maxMs(probeMicros);
     }
   }
 
@@ -158,10 +159,11 @@ final class Stalls {
           probeUnavailable);
     }
     try {
-      List<Pause> inside = pauses(Files.readAllLines(gcLog)).stream()
-          .filter(p -> !p.end().isBefore(started) && !p.end().isAfter(ended)).toList();
-      return new Result(inside.size(), inside.stream().mapToDouble(Pause::millis).sum(),
-          inside.stream().mapToDouble(Pause::millis).max().orElse(0), null, probe, probeStalls, probeUnavailable);
+      DoubleSummaryStatistics inside = pauses(Files.readAllLines(gcLog)).stream()
+          .filter(p -> !p.end().isBefore(started) && !p.end().isAfter(ended))
+          .mapToDouble(Pause::millis).summaryStatistics();
+      return new Result((int) inside.getCount(), inside.getSum(), inside.getCount() == 0 ? 0 : inside.getMax(), null,
+          probe, probeStalls, probeUnavailable);
     } catch (IOException e) {
       return new Result(-1, Double.NaN, Double.NaN, "cannot read " + gcLog + ": " + e.getMessage(), probe,
           probeStalls, probeUnavailable);
