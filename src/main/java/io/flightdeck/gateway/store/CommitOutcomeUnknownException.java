@@ -4,10 +4,11 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * The connection failed after the commit was asked for (COMMIT, or the fast path's statement, which commits on its
- * own): the transaction may or may not have committed. The retry finds whatever did commit by id;
- * {@link #insertedIds()} (the ids it would have stored; empty when the checked path's answer was lost too) lets the
- * appender still report those events as appended rather than duplicates.
+ * An append failed with its commit already sent (COMMIT pipelined behind the statement, or the fast path's statement,
+ * which commits on its own) and no answer that rules the commit out ({@link TransientErrors#mayHaveCommitted}): the
+ * transaction may or may not have committed. The retry finds whatever did commit by id; {@link #insertedIds()} (the
+ * ids it would have stored, as far as the append can tell) lets the appender still report those events as appended
+ * rather than duplicates.
  */
 final class CommitOutcomeUnknownException extends RuntimeException {
 

@@ -2,7 +2,6 @@ package io.flightdeck.gateway.store;
 
 import io.flightdeck.gateway.event.NewEvent;
 import io.vertx.core.Future;
-import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -41,14 +40,13 @@ final class PgAppendTransaction {
     Tuple params = toParams(events, !checked);
     // a connection first: failing to get one is a definite failure, nothing was sent
     return pool.getConnection().compose(conn ->
-        (checked ? checked(conn, params) : autocommit(conn, events, params)).eventually(conn::close));
+        (checked ? checked(conn, events, params) : autocommit(conn, events, params)).eventually(conn::close));
   }
 
   /**
-   * The fast path's statement as a transaction of its own. An error the server answered means it rolled back. Any
-   * other failure once the statement is on the wire (the connection broke, the session was terminated) leaves the
-   * outcome unknown: had it committed, it stored every one of the events, as the statement commits only when none
-   * of the ids was stored before, so they all count as maybe this append's own.
+   * The fast path's statement as a transaction of its own. When its outcome is unknown ({@link
+   * TransientErrors#mayHaveCommitted}), every one of the events counts as maybe this append's own: had it committed,
+   * it stored them all, as the statement commits only when none of the ids was stored before.
    */
   private static Future<List<StoredRow>> autocommit(SqlConnection conn, List<NewEvent> events, Tuple params) {
     return conn.preparedQuery(StoreSql.APPEND).execute(params).transform(ar -> {
@@ -56,49 +54,48 @@ final class PgAppendTransaction {
         return Future.succeededFuture(rows(ar.result()));
       }
       Throwable cause = ar.cause();
-      if (cause instanceof PgException pg && !TransientErrors.isSessionLost(pg)) {
-        return Future.failedFuture(cause);
-      }
-      Set<UUID> ids = new HashSet<>(events.size() * 2);
-      for (NewEvent e : events) {
-        ids.add(e.id());
-      }
-      return Future.failedFuture(new CommitOutcomeUnknownException(ids, cause));
+      return TransientErrors.mayHaveCommitted(cause, true)
+          ? Future.failedFuture(new CommitOutcomeUnknownException(idsOf(events), cause))
+          : Future.failedFuture(cause);
     });
   }
 
-  /** The checked path: the lookup must see every committed append, so the position lock comes before it. */
-  private static Future<List<StoredRow>> checked(SqlConnection conn, Tuple params) {
+  /**
+   * The checked path: the lookup must see every committed append, so the position lock comes before it. The first
+   * step that failed decides, by {@link TransientErrors#mayHaveCommitted}. When the outcome is unknown, the events
+   * the statement said it inserted count as maybe this append's own; if its answer was lost too, every one of them
+   * does (an id stored before this append is then answered as appended, with its original position: the one case
+   * the checked path cannot tell apart).
+   */
+  private static Future<List<StoredRow>> checked(SqlConnection conn, List<NewEvent> events, Tuple params) {
     Future<RowSet<Row>> begin = conn.query(StoreSql.BEGIN).execute();
     Future<RowSet<Row>> lock = conn.query(StoreSql.LOCK_POSITIONS).execute();
     Future<RowSet<Row>> append = conn.preparedQuery(StoreSql.APPEND_CHECKED).execute(params);
     Future<RowSet<Row>> commit = conn.query(StoreSql.COMMIT).execute();
     return Future.join(begin, lock, append, commit).transform(ar -> {
-      Throwable failure = firstFailure(begin, lock, append);
-      if (failure != null) {
-        // the server saw the failure before COMMIT, so COMMIT rolled back: a definite, clean failure
-        return Future.failedFuture(failure);
+      if (ar.succeeded()) {
+        return Future.succeededFuture(rows(append.result()));
       }
-      if (commit.failed()) {
-        if (commit.cause() instanceof PgException) {
-          // the server answered COMMIT with an error: it rolled back
-          return Future.failedFuture(commit.cause());
+      for (Future<RowSet<Row>> step : List.of(begin, lock, append, commit)) {
+        if (step.failed()) {
+          Throwable cause = step.cause();
+          if (!TransientErrors.mayHaveCommitted(cause, step == commit)) {
+            return Future.failedFuture(cause);
+          }
+          Set<UUID> maybeOurs = append.succeeded() ? insertedIds(append.result()) : idsOf(events);
+          return Future.failedFuture(new CommitOutcomeUnknownException(maybeOurs, cause));
         }
-        // the connection broke with COMMIT on the wire: it may or may not have committed
-        Set<UUID> inserted = append.succeeded() ? insertedIds(append.result()) : Set.of();
-        return Future.failedFuture(new CommitOutcomeUnknownException(inserted, commit.cause()));
       }
-      return Future.succeededFuture(rows(append.result()));
+      throw new IllegalStateException("a failed join with no failed step");
     });
   }
 
-  private static Throwable firstFailure(Future<?>... futures) {
-    for (Future<?> f : futures) {
-      if (f.failed()) {
-        return f.cause();
-      }
+  private static Set<UUID> idsOf(List<NewEvent> events) {
+    Set<UUID> ids = new HashSet<>(events.size() * 2);
+    for (NewEvent e : events) {
+      ids.add(e.id());
     }
-    return null;
+    return ids;
   }
 
   private static Set<UUID> insertedIds(RowSet<Row> rows) {

@@ -27,9 +27,31 @@ public final class TransientErrors {
     return t instanceof PgException pg && "23505".equals(pg.getSqlState());
   }
 
-  /** The server ended the session (terminated, shutting down, crashed): what it was doing may not have finished. */
+  /** The server ended the session (terminated, shutting down, crashed): another connection may well work. */
   static boolean isSessionLost(PgException pg) {
     return "FATAL".equals(pg.getSeverity()) || "PANIC".equals(pg.getSeverity());
+  }
+
+  /**
+   * Whether a transaction may have committed although one of its steps failed with {@code failure}; both append
+   * paths decide by this rule alone. {@code commitStep} says whether the failed step is the one that commits (COMMIT,
+   * or a statement that commits on its own).
+   * <ul>
+   *   <li>A server's answer to a step before the commit step proves the transaction never committed: the server
+   *   was still at that step, and a queued COMMIT after an error is a rollback.</li>
+   *   <li>A server's answer to the commit step is a rollback too (ERROR, or FATAL, which ends the session by rolling
+   *   back), except PANIC: once a commit record is written an error can only be a PANIC, and the record may be on
+   *   disk. PostgreSQL never answers FATAL after a commit; a backend told to quit while a synchronous standby has
+   *   not confirmed its commit closes the connection without a word.</li>
+   *   <li>A connection that broke with no answer leaves the outcome unknown, whichever step was waiting: the server
+   *   may have run every step it had received, COMMIT included.</li>
+   * </ul>
+   */
+  static boolean mayHaveCommitted(Throwable failure, boolean commitStep) {
+    if (failure instanceof PgException pg) {
+      return commitStep && "PANIC".equals(pg.getSeverity());
+    }
+    return true;
   }
 
   public static boolean isTransient(Throwable t) {

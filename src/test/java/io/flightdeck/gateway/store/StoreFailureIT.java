@@ -12,6 +12,7 @@ import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -171,6 +172,37 @@ class StoreFailureIT {
           again.results().getJsonObject(0).getLong("position"));
     } finally {
       fastCommits();
+    }
+  }
+
+  @Test
+  @DisplayName("a checked append that committed but lost its statement's answer with COMMIT's is answered 200 appended")
+  void statementAnswerLostAfterCheckedCommit() throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-append");
+         TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url(),
+             "FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "20000"))) {
+      JsonObject event = HttpTestClient.pageView("lost-checked", "/thank-you");
+      CompletableFuture<Response> answer;
+      try (Connection writer = db.connect()) {
+        // another writer appends to the same stream while the fast path waits on the position lock: the fast
+        // path's older snapshot gives it a taken stream version, and the group goes again on the checked path
+        writer.setAutoCommit(false);
+        StoreProbe.insertRaw(writer, "lost-checked", 1);
+        answer = gateway.http().postEventsAsync(event);
+        await("the fast path waits on the position lock").atMost(Duration.ofSeconds(10))
+            .until(() -> !StoreProbe.appendBackendsWaitingOnLock(db).isEmpty());
+        proxy.loseAnswersFromNextCommit();
+        writer.commit();
+      }
+
+      Response r = StoreProbe.within(answer, Duration.ofSeconds(30));
+      assertEquals(1, proxy.cutConnections(), "the checked statement's and COMMIT's answers were lost");
+      assertEquals(200, r.status(), r.body());
+      assertEquals("appended", r.results().getJsonObject(0).getString("status"),
+          "the event this append stored is its own, not a duplicate of itself");
+      assertEquals(2L, r.results().getJsonObject(0).getLong("streamVersion"));
+      assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
+      assertEquals(2L, db.queryLong("SELECT count(*) FROM events WHERE stream_id = 'lost-checked'"));
     }
   }
 

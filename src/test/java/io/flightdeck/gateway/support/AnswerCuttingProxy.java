@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.support;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetSocket;
@@ -11,17 +12,24 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A TCP proxy in front of the test's PostgreSQL that can lose an answer the way a network does: once armed, the
- * next bytes the server sends to a connection whose startup message names {@code applicationName} are dropped and
- * both sides are closed. The server has done the work by then (committed, say); the client never hears of it.
- * Every other byte passes through unchanged, so the gateway behind it runs as usual.
+ * A TCP proxy in front of the test's PostgreSQL that can lose answers the way a network does, on connections whose
+ * startup message names {@code applicationName}: the next answer ({@link #cutNextAnswer()}), or every answer from the
+ * moment a client sends COMMIT ({@link #loseAnswersFromNextCommit()}). The server has done the work by then (committed,
+ * say); the client never hears of it. Every other byte passes through unchanged, so the gateway behind it runs as
+ * usual.
  */
 public final class AnswerCuttingProxy implements AutoCloseable {
+
+  /** A simple-query message ending a transaction: 'Q', its length (4 + 7), the text and its terminating 0. */
+  private static final String COMMIT_QUERY = "Q\0\0\0\u000bCOMMIT\0";
+  /** ReadyForQuery with status idle: 'Z', its length (5), 'I'. */
+  private static final String READY_IDLE = "Z\0\0\0\u0005I";
 
   private final Vertx vertx = Vertx.vertx();
   private final NetServer server;
   private final String applicationName;
   private final AtomicBoolean armed = new AtomicBoolean();
+  private final AtomicBoolean commitArmed = new AtomicBoolean();
   private final AtomicInteger cut = new AtomicInteger();
   private final TestDatabase target;
 
@@ -51,6 +59,16 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     armed.set(true);
   }
 
+  /**
+   * Once a matching connection's client sends COMMIT (as a simple query), every answer the server sends after that
+   * is lost, the answers to whatever was sent with COMMIT included: with a pipelined transaction, the statement's
+   * answer as well as COMMIT's. The server runs all it was sent to the end; once it reports itself idle again
+   * (ReadyForQuery 'I') both sides of that connection are closed.
+   */
+  public void loseAnswersFromNextCommit() {
+    commitArmed.set(true);
+  }
+
   /** Connections cut so far. */
   public int cutConnections() {
     return cut.get();
@@ -60,18 +78,32 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     // only the first client message (the startup message, in the clear) says which application connects
     boolean[] first = {true};
     boolean[] matches = {false};
+    // set by the client side's handler, read by the server side's: the two sockets may be on different threads
+    AtomicBoolean losing = new AtomicBoolean();
+    Buffer[] tail = {Buffer.buffer()};
     inbound.handler(data -> {
       if (first[0]) {
         first[0] = false;
         matches[0] = data.toString(StandardCharsets.ISO_8859_1).contains(applicationName);
+      } else if (matches[0] && data.toString(StandardCharsets.ISO_8859_1).contains(COMMIT_QUERY)
+          && commitArmed.compareAndSet(true, false)) {
+        losing.set(true);
       }
       outbound.write(data);
     });
     outbound.handler(data -> {
+      if (losing.get()) {
+        // dropped; the idle marker may straddle two reads, so the last bytes of the previous one are kept
+        Buffer seen = tail[0].copy().appendBuffer(data);
+        if (seen.toString(StandardCharsets.ISO_8859_1).contains(READY_IDLE)) {
+          cut(inbound, outbound);
+        } else {
+          tail[0] = seen.getBuffer(Math.max(0, seen.length() - READY_IDLE.length() + 1), seen.length());
+        }
+        return;
+      }
       if (matches[0] && armed.compareAndSet(true, false)) {
-        cut.incrementAndGet();
-        inbound.close();
-        outbound.close();
+        cut(inbound, outbound);
         return;
       }
       inbound.write(data);
@@ -79,6 +111,12 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     inbound.closeHandler(v -> outbound.close());
     outbound.closeHandler(v -> inbound.close());
     inbound.resume();
+  }
+
+  private void cut(NetSocket inbound, NetSocket outbound) {
+    cut.incrementAndGet();
+    inbound.close();
+    outbound.close();
   }
 
   @Override
