@@ -37,12 +37,19 @@ final class BenchDatabases {
   private final Set<String> created = ConcurrentHashMap.newKeySet();
   private volatile String checkpointRefused;
 
-  BenchDatabases(Vertx vertx, PgConnectOptions server) {
+  private final QuietStorage quiet;
+
+  /** {@code quiet}: what each fresh database waits for before its phase may start. */
+  BenchDatabases(Vertx vertx, PgConnectOptions server, QuietStorage quiet) {
     this.vertx = vertx;
     this.server = server;
+    this.quiet = quiet;
   }
 
-  /** Creates and migrates a database named after the phase; answers its URL. */
+  /**
+   * Creates and migrates a database named after the phase, then flushes everything written so far (CHECKPOINT) and
+   * waits until the storage is quiet; answers the database's URL.
+   */
   Future<String> createFresh(String label) {
     String name = prefix + "_" + label.toLowerCase().replaceAll("[^a-z0-9]+", "_");
     String url = urlFor(name);
@@ -50,6 +57,9 @@ final class BenchDatabases {
       created.add(name);
       DatabaseBootstrap.prepare(new DbConfig(url, true, 1, 1, 5000, 10));
       checkpoint();
+      QuietStorage.Wait wait = quiet.await(label);
+      System.out.println("  storage " + (wait.quiet() ? "quiet after " : "still not quiet after ")
+          + BenchText.num("%.1f s", wait.seconds()) + " (" + wait.state() + ")");
       return url;
     }, false);
   }
@@ -64,6 +74,11 @@ final class BenchDatabases {
     } catch (SQLException e) {
       checkpointRefused = e.getMessage();
     }
+  }
+
+  /** Every wait for quiet storage so far, in order. */
+  List<QuietStorage.Wait> quietWaits() {
+    return quiet.waits();
   }
 
   /** Why CHECKPOINT was refused, or null when every phase started from one. */

@@ -44,11 +44,13 @@ final class BenchRun {
    *
    * @param singleMax the single-event maximum (events/s) the open, lag and rebuild phases refer to: the single
    *     phase's, or {@code --single-max} when it did not run
+   * @param quietWaits every fresh database's wait for quiet storage, in order
    */
   record Results(BenchDatabases.ServerInfo server, PgBench.Result cdb, GatewayPhase single,
                  List<GatewayPhase> batches, GatewayPhase openLoop, LagPhase lag, RebuildPhase.Result rebuild,
                  LivePhase.Delivery live, LivePhase.Delivery liveMax, LivePhase.Idle liveIdle,
-                 double singleMax, String checkpointRefused, List<GatewayPhase> ingestAlone, Floor floor) {
+                 double singleMax, String checkpointRefused, List<GatewayPhase> ingestAlone, Floor floor,
+                 List<QuietStorage.Wait> quietWaits) {
 
     GatewayPhase bestBatch() {
       return best(batches);
@@ -123,7 +125,8 @@ final class BenchRun {
   Future<Results> run() {
     return databases.serverInfo().compose(server -> phases(server)
         .map(v -> new Results(server, cdb, single, List.copyOf(batches), openLoop, lag, rebuild, live, liveMax,
-            liveIdle, singleMax(), databases.checkpointRefused(), List.copyOf(ingestAlone), floor)));
+            liveIdle, singleMax(), databases.checkpointRefused(), List.copyOf(ingestAlone), floor,
+            databases.quietWaits())));
   }
 
   private Future<Void> phases(BenchDatabases.ServerInfo server) {

@@ -239,7 +239,7 @@ final class Report {
         + "request in flight), PostgreSQL's WAL flushes (pg_stat_wal, the whole server's; their time only when the "
         + "server sets track_wal_io_timing, as the benchmark's own server does; a backend reports them when idle, "
         + "at most once a second, so each edge of the window is exact to about a second), and the machine's own "
-        + "fsync latency, probed by a thread of the load generator that writes " + Stalls.PROBE_BYTES / 1024
+        + "fsync latency, probed by a thread of the load generator that writes " + FsyncProbe.BYTES / 1024
         + " KiB to a file in the benchmark's directory (on the file system the benchmark's own server keeps its data "
         + "on) and forces it to disk every " + Stalls.PROBE_EVERY_MS + " ms. The probe shares the cores and the disk "
         + "with everything else, like the WAL flushes: a slow probe flush is the disk, or a core that was not "

@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.bench;
 
+import java.util.Comparator;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -74,6 +75,30 @@ final class ReportNotes {
     }
   }
 
+  /** What the waits for quiet storage before each phase came to. */
+  private String quietStorage() {
+    List<QuietStorage.Wait> waits = r.quietWaits();
+    String how = "Before each phase (C_db's runs included), after its database is created and the CHECKPOINT, the "
+        + "benchmark waits until the storage is quiet, at most " + BenchText.num("%.0f s", quietLimitSeconds())
+        + ": " + QuietStorage.QUIET_FLUSHES + " fsync probe flushes in a row each under "
+        + QuietStorage.QUIET_FLUSH_MS + " ms, with under " + QuietStorage.QUIET_DIRTY_MIB + " MiB of dirty pages "
+        + "and none in writeback in /proc/meminfo. In two runs before there was this wait, the WAL flushes of the "
+        + "phase right after C_db took about twice as long as those of the later phases. ";
+    if (waits.isEmpty()) {
+      return how + "No phase waited in this run.";
+    }
+    QuietStorage.Wait longest = waits.stream().max(Comparator.comparingDouble(QuietStorage.Wait::seconds)).get();
+    List<String> loud = waits.stream().filter(w -> !w.quiet()).map(QuietStorage.Wait::phase).toList();
+    return how + "In this run " + waits.size() + " waits, the longest " + BenchText.num("%.1f s", longest.seconds())
+        + " (before " + longest.phase() + "); " + (loud.isEmpty() ? "every phase started on quiet storage."
+            : "not quiet within the limit before " + String.join(", ", loud) + ": those phases may have paid for "
+            + "earlier I/O.");
+  }
+
+  private double quietLimitSeconds() {
+    return (ctx.options().smoke() ? BenchMain.QUIET_LIMIT_SMOKE : BenchMain.QUIET_LIMIT).toSeconds();
+  }
+
   private void method() {
     String batchConnections = BenchText.listing(BenchRun.batchConnections(ctx.options().smoke()));
     line("## How it was measured");
@@ -83,6 +108,7 @@ final class ReportNotes {
         + "on 127.0.0.1, waits for `GET /health/ready`, and stops it with SIGTERM afterwards. "
         + (r.checkpointRefused() == null ? "A CHECKPOINT precedes every phase, so none pays for another's WAL."
             : "CHECKPOINT was refused (" + r.checkpointRefused() + "), so a phase may pay for an earlier one's WAL."));
+    bullet(quietStorage());
     bullet("PostgreSQL: " + ctx.server() + ". Unless `--db-url` names a server, the benchmark creates a cluster "
         + "of its own (initdb, trust auth on 127.0.0.1, fsync and synchronous_commit on) with a production "
         + "server's buffer and WAL sizes, runs every phase and C_db on it, and removes it afterwards. With the "

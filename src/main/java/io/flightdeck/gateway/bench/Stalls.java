@@ -3,11 +3,8 @@ package io.flightdeck.gateway.bench;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
@@ -23,7 +20,7 @@ import org.HdrHistogram.Histogram;
 /**
  * What stalled inside a phase's window, so a tail latency can be told apart: the gateway's own stop-the-world GC
  * pauses (from its GC log), and the machine's fsync latency, probed by a thread of this JVM that writes
- * {@value #PROBE_BYTES} bytes to a file in the benchmark's directory and forces them to disk (fdatasync) every
+ * {@value FsyncProbe#BYTES} bytes to a file in the benchmark's directory and forces them to disk (fdatasync) every
  * {@value #PROBE_EVERY_MS} ms. A commit waits for one such flush of the WAL, so a probe that stalls shows the
  * storage (or the machine's scheduling) stalling under everyone, not the gateway. PostgreSQL's own WAL flushes are
  * counted by {@link PgTime}.
@@ -33,7 +30,6 @@ import org.HdrHistogram.Histogram;
  */
 final class Stalls {
 
-  static final int PROBE_BYTES = 8192;
   static final int PROBE_EVERY_MS = 10;
   /** A probe flush this slow is counted as a stall. */
   static final long STALL_MS = 20;
@@ -66,7 +62,7 @@ final class Stalls {
   record Pause(Instant end, double millis) {
   }
 
-  private final Path probeFile;
+  private final Path probeDir;
   private final Histogram probeMicros = new Histogram(MAX_MICROS, 3);
   private volatile Instant started;
   private volatile Instant ended;
@@ -77,7 +73,7 @@ final class Stalls {
 
   /** Probes the file system {@code dir} is on. */
   Stalls(Path dir) {
-    this.probeFile = dir.resolve("fsync-probe.bin");
+    this.probeDir = dir;
   }
 
   /** When the window opens: notes the time and starts the probe. */
@@ -110,17 +106,9 @@ final class Stalls {
   }
 
   private void probe() {
-    ByteBuffer block = ByteBuffer.allocateDirect(PROBE_BYTES);
-    try (FileChannel ch = FileChannel.open(probeFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
-      // the first write allocates the block: later ones overwrite it, as PostgreSQL reuses WAL segments
-      ch.write(block.clear(), 0);
-      ch.force(false);
+    try (FsyncProbe fsync = FsyncProbe.open(probeDir, "fsync-probe.bin")) {
       while (!stopping) {
-        long t0 = System.nanoTime();
-        ch.write(block.clear(), 0);
-        ch.force(false);
-        long micros = (System.nanoTime() - t0) / 1000;
+        long micros = fsync.flushMicros();
         synchronized (this) {
           probeMicros.recordValue(Math.min(MAX_MICROS, micros));
           if (micros >= STALL_MS * 1000) {
@@ -133,12 +121,6 @@ final class Stalls {
       Thread.currentThread().interrupt();
     } catch (IOException e) {
       probeUnavailable = "the fsync probe failed: " + e.getMessage();
-    } finally {
-      try {
-        Files.deleteIfExists(probeFile);
-      } catch (IOException e) {
-        // a leftover 8 KiB file in the benchmark's directory
-      }
     }
   }
 
