@@ -35,9 +35,8 @@ final class BenchDatabases {
   private final String prefix =
       "flightdeck_bench_" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss"));
   private final Set<String> created = ConcurrentHashMap.newKeySet();
-  private volatile String checkpointRefused;
-
   private final QuietStorage quiet;
+  private volatile String checkpointRefused;
 
   /** {@code quiet}: what each fresh database waits for before its phase may start. */
   BenchDatabases(Vertx vertx, PgConnectOptions server, QuietStorage quiet) {
@@ -58,7 +57,7 @@ final class BenchDatabases {
       DatabaseBootstrap.prepare(new DbConfig(url, true, 1, 1, 5000, 10));
       checkpoint();
       QuietStorage.Wait wait = quiet.await(label);
-      System.out.println("  storage " + (wait.quiet() ? "quiet after " : "still not quiet after ")
+      System.out.println("  storage " + (wait.quiet() ? "quiet after " : "not quiet after ")
           + BenchText.num("%.1f s", wait.seconds()) + " (" + wait.state() + ")");
       return url;
     }, false);

@@ -55,36 +55,47 @@ final class QuietStorage {
     return List.copyOf(waits);
   }
 
-  /** Waits until quiet or the limit; notes and answers the wait. Blocks: a worker thread. */
-  Wait await(String phase) throws IOException, InterruptedException {
+  /**
+   * Waits until quiet or the limit; notes and answers the wait. A probe that cannot write ends the wait at once,
+   * not quiet, with the reason as its state: the phase runs anyway, as with a slow disk. Blocks: a worker thread.
+   */
+  Wait await(String phase) throws InterruptedException {
     long started = System.nanoTime();
+    Wait wait;
+    try {
+      wait = probe(phase, started);
+    } catch (IOException e) {
+      wait = new Wait(phase, (System.nanoTime() - started) / 1e9, false, "the fsync probe failed: " + e.getMessage());
+    }
+    waits.add(wait);
+    return wait;
+  }
+
+  private Wait probe(String phase, long started) throws IOException, InterruptedException {
     long deadline = started + limit.toNanos();
     ArrayDeque<Long> last = new ArrayDeque<>(QUIET_FLUSHES);
-    boolean quiet = false;
+    int quietInARow = 0;
     Kernel kernel;
     try (FsyncProbe probe = FsyncProbe.open(dir, "quiet-probe.bin")) {
       while (true) {
+        long micros = probe.flushMicros();
         if (last.size() == QUIET_FLUSHES) {
           last.removeFirst();
         }
-        last.addLast(probe.flushMicros());
+        last.addLast(micros);
         kernel = kernel();
-        if (!kernel.quiet()) {
-          last.clear();
-        }
-        quiet = last.size() == QUIET_FLUSHES && slowest(last) < QUIET_FLUSH_MS * 1000;
-        if (quiet || System.nanoTime() - deadline >= 0) {
+        quietInARow = micros < QUIET_FLUSH_MS * 1000 && kernel.quiet() ? quietInARow + 1 : 0;
+        if (quietInARow >= QUIET_FLUSHES || System.nanoTime() - deadline >= 0) {
           break;
         }
         Thread.sleep(PAUSE_MS);
       }
     }
+    boolean quiet = quietInARow >= QUIET_FLUSHES;
     String state = "slowest of the last " + last.size() + " flushes " + BenchText.num("%.1f ms", slowest(last) / 1000.0)
         + (kernel.dirtyKib() < 0 ? "" : ", dirty " + kernel.dirtyKib() / 1024 + " MiB, writeback "
             + kernel.writebackKib() / 1024 + " MiB");
-    Wait wait = new Wait(phase, (System.nanoTime() - started) / 1e9, quiet, state);
-    waits.add(wait);
-    return wait;
+    return new Wait(phase, (System.nanoTime() - started) / 1e9, quiet, state);
   }
 
   private static long slowest(ArrayDeque<Long> micros) {

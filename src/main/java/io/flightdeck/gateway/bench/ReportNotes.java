@@ -89,7 +89,7 @@ final class ReportNotes {
     }
     QuietStorage.Wait longest = waits.stream().max(Comparator.comparingDouble(QuietStorage.Wait::seconds)).get();
     List<String> loud = waits.stream().filter(w -> !w.quiet()).map(QuietStorage.Wait::phase).toList();
-    return how + "In this run " + waits.size() + " waits, the longest " + BenchText.num("%.1f s", longest.seconds())
+    return how + "This run waited " + waits.size() + " times, the longest " + BenchText.num("%.1f s", longest.seconds())
         + " (before " + longest.phase() + "); " + (loud.isEmpty() ? "every phase started on quiet storage."
             : "not quiet within the limit before " + String.join(", ", loud) + ": those phases may have paid for "
             + "earlier I/O.");

@@ -48,4 +48,14 @@ class QuietStorageTest {
       assertEquals(0, left.count(), "the probe's file is removed");
     }
   }
+
+  @Test
+  @DisplayName("a probe that cannot write ends the wait at once, not quiet, saying why")
+  void probeFails(@TempDir Path dir) throws Exception {
+    QuietStorage quiet = new QuietStorage(dir.resolve("missing"), Duration.ofSeconds(30));
+    QuietStorage.Wait wait = quiet.await("cdb_c2");
+    assertFalse(wait.quiet());
+    assertTrue(wait.state().startsWith("the fsync probe failed: "), wait.state());
+    assertEquals(List.of(wait), quiet.waits());
+  }
 }
