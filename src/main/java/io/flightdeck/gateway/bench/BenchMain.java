@@ -27,9 +27,6 @@ public final class BenchMain {
 
   /** Upper bound for the whole run, far above what the phases' own timeouts allow. */
   private static final long PHASES = 15;
-  /** How long each fresh database waits at most for the storage to be quiet (see {@link QuietStorage}). */
-  static final Duration QUIET_LIMIT = Duration.ofSeconds(30);
-  static final Duration QUIET_LIMIT_SMOKE = Duration.ofSeconds(2);
   private static final long PER_PHASE_OVERHEAD_SECONDS = 180;
   private static final long CHILD_EXIT_SECONDS = 12;
 
@@ -108,7 +105,7 @@ public final class BenchMain {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(LoadGenerator.EVENT_LOOPS)
         .setPreferNativeTransport(true));
     BenchDatabases databases = new BenchDatabases(vertx, options.server(),
-        new QuietStorage(workDir, options.smoke() ? QUIET_LIMIT_SMOKE : QUIET_LIMIT));
+        new QuietStorage(workDir, QuietStorage.limit(options.smoke())));
     Thread cleanup = new Thread(() -> cleanUp(databases), "flightdeck-bench-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
     Instant started = Instant.now();

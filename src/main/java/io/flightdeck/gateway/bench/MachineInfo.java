@@ -14,6 +14,8 @@ record MachineInfo(int cores, String cpuModel, String memory, long memoryMb, Str
 
   /** A background writeback threshold at most this big counts as a database host's (see {@link Writeback}). */
   static final long SMALL_BACKGROUND_BYTES = 64L << 20;
+  /** More than any /proc file {@link #read} is given holds. */
+  private static final int PROC_FILE_BYTES = 4096;
 
   /**
    * When the kernel starts writing dirty page-cache pages back in the background: at {@code backgroundBytes}
@@ -57,14 +59,11 @@ record MachineInfo(int cores, String cpuModel, String memory, long memoryMb, Str
             (int) number("dirty_expire_centisecs")));
   }
 
-  /**
-   * A number from /proc/sys/vm, read in one call: the kernel answers a read of these files that does not start at
-   * offset 0 with end-of-file, and {@code Files.readString} of a file whose size says 0 reads its first byte alone.
-   */
+  /** A number from /proc/sys/vm; -1 when it cannot be read. */
   private static long number(String vmSetting) {
-    try (InputStream in = Files.newInputStream(Path.of("/proc/sys/vm", vmSetting))) {
-      return Long.parseLong(new String(in.readNBytes(64), StandardCharsets.US_ASCII).trim());
-    } catch (IOException | NumberFormatException e) {
+    try {
+      return read(Path.of("/proc/sys/vm", vmSetting)).map(Long::parseLong).orElse(-1L);
+    } catch (NumberFormatException e) {
       return -1;
     }
   }
@@ -88,9 +87,14 @@ record MachineInfo(int cores, String cpuModel, String memory, long memoryMb, Str
     return f[0] + " " + f[1] + " " + f[2] + " (1, 5, 15 min)";
   }
 
+  /**
+   * A small /proc file, read in one call: the kernel answers a read of a /proc/sys file that does not start at
+   * offset 0 with end-of-file, and {@code Files.readString} of a file whose size says 0 reads its first byte alone
+   * ("1" of "10").
+   */
   private static Optional<String> read(Path file) {
-    try {
-      return Optional.of(Files.readString(file).trim());
+    try (InputStream in = Files.newInputStream(file)) {
+      return Optional.of(new String(in.readNBytes(PROC_FILE_BYTES), StandardCharsets.UTF_8).trim());
     } catch (IOException e) {
       return Optional.empty();
     }

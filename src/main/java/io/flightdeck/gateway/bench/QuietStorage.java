@@ -18,6 +18,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class QuietStorage {
 
+  /** How long each wait may last at most: in a full run, and in a smoke run. */
+  static final Duration LIMIT = Duration.ofSeconds(30);
+  static final Duration LIMIT_SMOKE = Duration.ofSeconds(2);
   static final int QUIET_FLUSHES = 50;
   static final long QUIET_FLUSH_MS = 5;
   static final long QUIET_DIRTY_MIB = 32;
@@ -43,6 +46,11 @@ final class QuietStorage {
   private final Path dir;
   private final Duration limit;
   private final List<Wait> waits = new CopyOnWriteArrayList<>();
+
+  /** The limit of each wait for a run with {@code --smoke} or without. */
+  static Duration limit(boolean smoke) {
+    return smoke ? LIMIT_SMOKE : LIMIT;
+  }
 
   /** Probes the file system {@code dir} is on, waiting at most {@code limit} each time. */
   QuietStorage(Path dir, Duration limit) {

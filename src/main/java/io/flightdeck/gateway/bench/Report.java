@@ -74,11 +74,11 @@ final class Report {
 
   /** The same for a phase whose PostgreSQL time is not measured (the live feed's). */
   static String stallsSummary(Stalls.Result st) {
-    return "stalls: " + stalls(st);
+    return "stalls: " + gcAndProbe(st);
   }
 
   /** GC pauses and the fsync probe, as text. */
-  private static String stalls(Stalls.Result st) {
+  private static String gcAndProbe(Stalls.Result st) {
     return gcPauses(st) + "; " + fsyncProbe(st);
   }
 
@@ -445,8 +445,8 @@ final class Report {
                 + "live.maxBufferBytes pile up: " + m.stats().firstEnd + ")."));
     line("");
     line("What stalled inside these windows (see \"What stalled inside the windows\"): at "
-        + BenchText.num("%.0f", d.ingest().spec().ratePerSecond()) + " events/s " + stalls(d.stalls())
-        + "; at the maximum " + stalls(m.stalls()) + ".");
+        + BenchText.num("%.0f", d.ingest().spec().ratePerSecond()) + " events/s " + gcAndProbe(d.stalls())
+        + "; at the maximum " + gcAndProbe(m.stalls()) + ".");
     line("");
     line("Idle streams: " + idle.opened().connected() + " of " + idle.opened().wanted() + " opened (each had its `: "
         + "connected` comment) in " + BenchText.num("%.1f s", idle.opened().seconds()) + " on one gateway process; "

@@ -79,7 +79,7 @@ final class ReportNotes {
   private String quietStorage() {
     List<QuietStorage.Wait> waits = r.quietWaits();
     String how = "Before each phase (C_db's runs included), after its database is created and the CHECKPOINT, the "
-        + "benchmark waits until the storage is quiet, at most " + BenchText.num("%.0f s", quietLimitSeconds())
+        + "benchmark waits until the storage is quiet, at most " + QuietStorage.limit(ctx.options().smoke()).toSeconds() + " s"
         + ": " + QuietStorage.QUIET_FLUSHES + " fsync probe flushes in a row each under "
         + QuietStorage.QUIET_FLUSH_MS + " ms, with under " + QuietStorage.QUIET_DIRTY_MIB + " MiB of dirty pages "
         + "and none in writeback in /proc/meminfo. In two runs before there was this wait, the WAL flushes of the "
@@ -93,10 +93,6 @@ final class ReportNotes {
         + " (before " + longest.phase() + "); " + (loud.isEmpty() ? "every phase started on quiet storage."
             : "not quiet within the limit before " + String.join(", ", loud) + ": those phases may have paid for "
             + "earlier I/O.");
-  }
-
-  private double quietLimitSeconds() {
-    return (ctx.options().smoke() ? BenchMain.QUIET_LIMIT_SMOKE : BenchMain.QUIET_LIMIT).toSeconds();
   }
 
   private void method() {
