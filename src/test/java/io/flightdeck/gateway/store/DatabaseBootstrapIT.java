@@ -9,6 +9,10 @@ import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +28,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** Start-up prepares the store: creates the database when it is missing, migrates it, and is safe to repeat. */
 @ExtendWith(PostgresExtension.class)
 class DatabaseBootstrapIT {
+
+  private static final List<List<Object>> MIGRATIONS = List.of(List.of("1", true), List.of("2", true),
+      List.of("3", true), List.of("4", true));
+
+  /** The identifier columns schema 4 gives the "C" collation (the only columns not of the database's). */
+  private static final List<String> BYTE_ORDERED = List.of("event_counts.type", "events.stream_id", "events.type",
+      "form_submissions.form_id", "form_submissions.site", "form_submissions.stream_id", "page_stats.page_id",
+      "page_stats.site", "page_visitors.page_id", "page_visitors.site", "page_visitors.stream_id",
+      "visitor_activity.site", "visitor_activity.stream_id");
 
   private TestDatabase server;
   private TestDatabase created;
@@ -56,7 +69,7 @@ class DatabaseBootstrapIT {
       assertTrue(exists(created.name()), "the gateway created " + created.name());
       assertEquals(1L, created.queryLong("SELECT count(*) FROM information_schema.tables "
           + "WHERE table_schema = 'public' AND table_name = 'events'"));
-      assertEquals(List.of(List.of("1", true), List.of("2", true), List.of("3", true)), created.query(
+      assertEquals(MIGRATIONS, created.query(
           "SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"));
       assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v1", "/x")).status());
       assertEquals(1L, created.queryLong("SELECT count(*) FROM events"));
@@ -77,7 +90,7 @@ class DatabaseBootstrapIT {
       assertEquals(2L, r.results().getJsonObject(0).getLong("streamVersion"), "the stream continues where it was");
       assertEquals(200, gateway.http().getWithReadToken("/health/ready").status());
     }
-    assertEquals(List.of(List.of("1", true), List.of("2", true), List.of("3", true)), created.query(
+    assertEquals(MIGRATIONS, created.query(
         "SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"));
     assertEquals(List.of(List.of(first.getString("id"), "/first", 1L), List.of(second.getString("id"), "/second", 2L)),
         created.query("SELECT id::text, data->>'pageId', stream_version FROM events ORDER BY position"));
@@ -119,6 +132,53 @@ class DatabaseBootstrapIT {
           "SELECT sum(views)::bigint, sum(unique_visitors)::bigint FROM page_stats WHERE page_id = '/a'")
           .equals(List.of(List.of(3L, 2L))));
       assertEquals(2L, created.queryLong("SELECT count(*) FROM page_visitors"));
+    }
+  }
+
+  @Test
+  @DisplayName("a store at schema 3 is upgraded in place: identifiers compare by bytes, rows and streams carry on")
+  void upgradesFromSchema3() throws Exception {
+    server.execute("CREATE DATABASE \"" + created.name() + "\"");
+    Flyway.configure().dataSource(created.jdbcUrl(), created.options().getUser(), created.options().getPassword())
+        .locations("classpath:db/migration").target("3").load().migrate();
+    created.execute("""
+        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, occurred_at)
+        VALUES (gen_random_uuid(), 'Visitor-1', 1, 'PageViewed', 1, '{"pageId": "/a"}', now())""");
+
+    try (TestGateway gateway = startOn(created)) {
+      assertEquals(BYTE_ORDERED.stream().map(c -> List.<Object>of(c, "C")).toList(), created.query("""
+          SELECT c, collation_name FROM (
+            SELECT (table_name || '.' || column_name)::text COLLATE "C" AS c, collation_name::text
+            FROM information_schema.columns WHERE table_schema = 'public' AND collation_name IS NOT NULL) t
+          ORDER BY c"""));
+      // the stream's key still finds the old row: the next event continues the stream
+      HttpTestClient.Response r = gateway.http().postEvents(HttpTestClient.pageView("Visitor-1", "/b"));
+      assertEquals(200, r.status(), r.body());
+      assertEquals(2L, r.results().getJsonObject(0).getLong("streamVersion"));
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("visitor-1", "/b")).status());
+      assertEquals(List.of(List.of("Visitor-1", 1L), List.of("Visitor-1", 2L), List.of("visitor-1", 1L)),
+          created.query("SELECT stream_id, stream_version FROM events ORDER BY position"));
+      HttpTestClient.Response stream = gateway.http().getWithReadToken("/v1/streams/Visitor-1/events");
+      assertEquals(2, stream.json().getJsonArray("events").size(), stream.body());
+      // a parameter of the database's collation meets the column's "C": the comparison is "C", so the index serves
+      assertTrue(genericPlan("SELECT * FROM events WHERE stream_id = $1 AND stream_version >= 1")
+          .contains("Index Scan using events_stream_version_key"));
+    }
+  }
+
+  /** The generic plan (the one a prepared statement of the gateway's gets) of {@code sql}, with one text parameter. */
+  private String genericPlan(String sql) throws SQLException {
+    try (Connection c = created.connect(); Statement st = c.createStatement()) {
+      st.execute("SET enable_seqscan = off");
+      st.execute("SET plan_cache_mode = force_generic_plan");
+      st.execute("PREPARE probe(text) AS " + sql);
+      StringBuilder plan = new StringBuilder();
+      try (ResultSet rs = st.executeQuery("EXPLAIN EXECUTE probe('Visitor-1')")) {
+        while (rs.next()) {
+          plan.append(rs.getString(1)).append('\n');
+        }
+      }
+      return plan.toString();
     }
   }
 }
