@@ -6,8 +6,6 @@ import io.flightdeck.gateway.event.Problem;
 import io.flightdeck.gateway.store.AppendResult;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -94,13 +92,9 @@ public final class IngestHandler implements Handler<RoutingContext> {
   }
 
   private static void respond(RoutingContext ctx, List<AppendResult> results) {
-    JsonArray array = new JsonArray(new ArrayList<>(results.size()));
-    for (AppendResult r : results) {
-      array.add(r.toJson());
-    }
     ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
-        .end(new JsonObject().put("results", array).toBuffer());
+        .end(AppendResult.resultsBody(results));
   }
 }
