@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.store;
 
 import io.flightdeck.gateway.event.NewEvent;
+import io.flightdeck.gateway.event.Utc;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -8,7 +9,6 @@ import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -138,7 +138,7 @@ final class PgAppendTransaction {
       versions[i] = e.schemaVersion();
       data[i] = e.data();
       metadata[i] = e.metadata();
-      occurred[i] = e.occurredAt().atOffset(ZoneOffset.UTC);
+      occurred[i] = Utc.of(e.occurredAt());
     }
     Tuple params = Tuple.of(ids, streams, types, versions, data, metadata, occurred);
     return numbered ? params.addValue(placesInStream(streams)) : params;

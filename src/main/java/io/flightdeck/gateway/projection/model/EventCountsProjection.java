@@ -1,13 +1,13 @@
 package io.flightdeck.gateway.projection.model;
 
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.Projection;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,7 +49,7 @@ public final class EventCountsProjection implements Projection {
     Long[] values = new Long[n];
     int i = 0;
     for (Map.Entry<Bucket, Long> c : counts.entrySet()) {
-      minutes[i] = c.getKey().minute().atOffset(ZoneOffset.UTC);
+      minutes[i] = Utc.of(c.getKey().minute());
       types[i] = c.getKey().type();
       values[i] = c.getValue();
       i++;

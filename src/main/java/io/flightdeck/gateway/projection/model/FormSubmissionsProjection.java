@@ -1,13 +1,13 @@
 package io.flightdeck.gateway.projection.model;
 
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.Projection;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -51,7 +51,7 @@ public final class FormSubmissionsProjection implements Projection {
       sites[i] = e.metadata().getString("site");
       JsonObject formData = e.data().getJsonObject("formData", new JsonObject());
       fields[i] = formData.encode();
-      times[i] = e.occurredAt().atOffset(ZoneOffset.UTC);
+      times[i] = Utc.of(e.occurredAt());
     }
     return tx.preparedQuery(ReadModelSql.INSERT_FORM_SUBMISSIONS)
         .execute(Tuple.of(forms, positions, ids, streams, sites, fields, times))

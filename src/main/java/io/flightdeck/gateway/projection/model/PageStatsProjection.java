@@ -1,12 +1,12 @@
 package io.flightdeck.gateway.projection.model;
 
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.Projection;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +64,7 @@ public final class PageStatsProjection implements Projection {
 
   static Visit visitOf(EventEnvelope e) {
     String site = e.metadata().getString("site", "");
-    return new Visit(site, e.data().getString("pageId"), e.occurredAt().atOffset(ZoneOffset.UTC).toLocalDate(),
+    return new Visit(site, e.data().getString("pageId"), Utc.day(e.occurredAt()),
         e.streamId());
   }
 }

@@ -1,12 +1,12 @@
 package io.flightdeck.gateway.projection.model;
 
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.Projection;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,8 +53,8 @@ public final class VisitorActivityProjection implements Projection {
     for (VisitorActivity d : deltas.values()) {
       streams[i] = d.streamId();
       sites[i] = d.site();
-      first[i] = d.firstSeen().atOffset(ZoneOffset.UTC);
-      last[i] = d.lastSeen().atOffset(ZoneOffset.UTC);
+      first[i] = Utc.of(d.firstSeen());
+      last[i] = Utc.of(d.lastSeen());
       views[i] = d.pageViews();
       clicks[i] = d.buttonClicks();
       forms[i] = d.formSubmissions();
