@@ -64,7 +64,6 @@ public final class PageStatsProjection implements Projection {
 
   static Visit visitOf(EventEnvelope e) {
     String site = e.metadata().getString("site", "");
-    return new Visit(site, e.data().getString("pageId"), Utc.day(e.occurredAt()),
-        e.streamId());
+    return new Visit(site, e.data().getString("pageId"), Utc.day(e.occurredAt()), e.streamId());
   }
 }

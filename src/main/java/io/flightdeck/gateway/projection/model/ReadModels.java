@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.projection.model;
 
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.Projection;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.vertx.core.Future;
@@ -11,7 +12,6 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 
@@ -58,7 +58,7 @@ public final class ReadModels {
 
   private Future<Void> foldFrom(VisitorActivity fold, long afterVersion, Instant at) {
     return pool.preparedQuery(ReadModelSql.STREAM_UNTIL)
-        .execute(Tuple.of(fold.streamId(), afterVersion, at.atOffset(ZoneOffset.UTC), FOLD_PAGE))
+        .execute(Tuple.of(fold.streamId(), afterVersion, Utc.of(at), FOLD_PAGE))
         .compose(rows -> {
           List<EventEnvelope> events = PgEventStore.envelopes(rows);
           events.forEach(fold::add);
@@ -103,7 +103,7 @@ public final class ReadModels {
   /** Events per type per minute in [from, to). */
   public Future<JsonArray> eventCounts(Instant from, Instant to) {
     return pool.preparedQuery(ReadModelSql.EVENT_COUNTS)
-        .execute(Tuple.of(from.atOffset(ZoneOffset.UTC), to.atOffset(ZoneOffset.UTC)))
+        .execute(Tuple.of(Utc.of(from), Utc.of(to)))
         .map(rows -> {
           JsonArray out = new JsonArray();
           for (Row r : rows) {
