@@ -161,8 +161,8 @@ class DatabaseBootstrapIT {
       HttpTestClient.Response stream = gateway.http().getWithReadToken("/v1/streams/Visitor-1/events");
       assertEquals(2, stream.json().getJsonArray("events").size(), stream.body());
       // a parameter of the database's collation meets the column's "C": the comparison is "C", so the index serves
-      assertTrue(genericPlan("SELECT * FROM events WHERE stream_id = $1 AND stream_version >= 1")
-          .contains("Index Scan using events_stream_version_key"));
+      String plan = genericPlan("SELECT * FROM events WHERE stream_id = $1 AND stream_version >= 1");
+      assertTrue(plan.contains("Index Scan using events_stream_version_key"), plan);
     }
   }
 
