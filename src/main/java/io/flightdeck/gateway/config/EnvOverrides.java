@@ -20,7 +20,7 @@ final class EnvOverrides {
 
   /** Variables that are read by something else than the config file. */
   private static final Set<String> NOT_CONFIG_KEYS =
-      Set.of("FLIGHTDECK_CONFIG", "FLIGHTDECK_TEST_DB_URL", "FLIGHTDECK_LOG_FORMAT", "FLIGHTDECK_BENCH_OPTS");
+      Set.of("FLIGHTDECK_CONFIG", "FLIGHTDECK_TEST_DB_URL", "FLIGHTDECK_LOG_FORMAT", "FLIGHTDECK_BENCH_DB_URL");
 
   private EnvOverrides() {
   }

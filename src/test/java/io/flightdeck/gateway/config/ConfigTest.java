@@ -193,7 +193,8 @@ class ConfigTest {
         "HOME", "/root");
     assertEquals(8080, c.http().port(), "the misspelt port variable changes nothing");
     List<String> unknown = EnvOverrides.apply(shipped(), Map.of(
-        "FLIGHTDECK_HTTP_PROT", "9090", "FLIGHTDECK_CONFIG", "x", "FLIGHTDECK_HTTP_PORT", "1", "PATH", "/bin"));
+        "FLIGHTDECK_HTTP_PROT", "9090", "FLIGHTDECK_CONFIG", "x", "FLIGHTDECK_HTTP_PORT", "1", "PATH", "/bin",
+        "FLIGHTDECK_BENCH_DB_URL", "postgresql://127.0.0.1/x", "FLIGHTDECK_LOG_FORMAT", "json"));
     assertEquals(List.of("FLIGHTDECK_HTTP_PROT"), unknown);
   }
 
