@@ -111,9 +111,7 @@ class DatabaseBootstrapIT {
   @Test
   @DisplayName("a store at schema 2 is upgraded in place: page_visitors keeps its rows under the new key order")
   void upgradesFromSchema2() throws Exception {
-    server.execute("CREATE DATABASE \"" + created.name() + "\"");
-    Flyway.configure().dataSource(created.jdbcUrl(), created.options().getUser(), created.options().getPassword())
-        .locations("classpath:db/migration").target("2").load().migrate();
+    createAtSchema("2");
     // page-stats as schema 2 left it: v1 already counted for /a today, nothing left to replay
     created.execute("INSERT INTO projection_checkpoints (name) VALUES ('page-stats')");
     created.execute("INSERT INTO page_visitors VALUES ('demo', '/a', (now() AT TIME ZONE 'UTC')::date, 'v1')");
@@ -138,9 +136,7 @@ class DatabaseBootstrapIT {
   @Test
   @DisplayName("a store at schema 3 is upgraded in place: identifiers compare by bytes, rows and streams carry on")
   void upgradesFromSchema3() throws Exception {
-    server.execute("CREATE DATABASE \"" + created.name() + "\"");
-    Flyway.configure().dataSource(created.jdbcUrl(), created.options().getUser(), created.options().getPassword())
-        .locations("classpath:db/migration").target("3").load().migrate();
+    createAtSchema("3");
     created.execute("""
         INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, occurred_at)
         VALUES (gen_random_uuid(), 'Visitor-1', 1, 'PageViewed', 1, '{"pageId": "/a"}', now())""");
@@ -164,6 +160,13 @@ class DatabaseBootstrapIT {
       String plan = genericPlan("SELECT * FROM events WHERE stream_id = $1 AND stream_version >= 1");
       assertTrue(plan.contains("Index Scan using events_stream_version_key"), plan);
     }
+  }
+
+  /** Creates the database and migrates it up to {@code version} only, as an older gateway left it. */
+  private void createAtSchema(String version) {
+    server.execute("CREATE DATABASE \"" + created.name() + "\"");
+    Flyway.configure().dataSource(created.jdbcUrl(), created.options().getUser(), created.options().getPassword())
+        .locations("classpath:db/migration").target(version).load().migrate();
   }
 
   /** The generic plan (the one a prepared statement of the gateway's gets) of {@code sql}, with one text parameter. */
