@@ -162,6 +162,7 @@ public final class ProjectionRunner extends VerticleBase {
         metrics.projectionApplied(projection.name(), s.applied(), s.shared());
       }
       checkpoint = s.checkpoint();
+      recent.applied(projection.name(), checkpoint);
       failures.succeeded(checkpoint);
       continueOrSettle(s.more());
     } else {
@@ -200,6 +201,7 @@ public final class ProjectionRunner extends VerticleBase {
   private void resumed(AsyncResult<Long> result) {
     if (result.succeeded()) {
       checkpoint = result.result();
+      recent.applied(projection.name(), checkpoint);
       continueOrSettle(true);
     } else {
       failed(result.cause());
@@ -209,6 +211,7 @@ public final class ProjectionRunner extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
+    recent.left(projection.name());
     lease.stopLeading();
     // at most one of the two timers is pending: a step waiting for its rate, or a retry for its back-off
     if ((rateTimer >= 0 && vertx.cancelTimer(rateTimer)) || failures.cancelRetry()) {

@@ -4,12 +4,19 @@ import io.flightdeck.gateway.event.EventEnvelope;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The store's newest events, read and decoded once per process for all of its projections (by
  * {@link RecentEventsReader}) instead of once per projection. Bounded: it keeps at most {@code capacity} events.
  * Written only by the reader's context; the runners read the current {@link Window} from theirs.
+ *
+ * <p>Events every projection running here has applied are let go at the next read, even below the capacity: kept
+ * for the capacity regardless, each event outlived a young collection or two of the JVM and was copied at each,
+ * which doubled the gateway's GC pauses under load. A runner that has not reported for a while (a standby, a
+ * stopped one) no longer holds events back.
  *
  * <p>Positions become visible in commit order (V1's position lock), so a read of the events after position
  * {@code a} sees every event that will ever commit in {@code (a, last position read]}: a window holds every
@@ -22,6 +29,11 @@ final class RecentEvents {
   private final long idleAfterNanos;
   private volatile Window window;
   private volatile long wantedAt;
+  /** Each local runner's last committed checkpoint, by projection, and when it was reported. */
+  private final Map<String, Applied> applied = new ConcurrentHashMap<>();
+
+  private record Applied(long checkpoint, long atNanos) {
+  }
 
   /**
    * @param capacity the most events kept; 0 turns the window off, and every projection reads the store itself
@@ -41,6 +53,28 @@ final class RecentEvents {
   /** A runner of this process is about to step: the reader keeps (or starts) reading new events. */
   void touch() {
     wantedAt = System.nanoTime();
+  }
+
+  /** A runner of this process committed its checkpoint at {@code checkpoint}. */
+  void applied(String projection, long checkpoint) {
+    applied.put(projection, new Applied(checkpoint, System.nanoTime()));
+  }
+
+  /** A runner of this process stopped: it no longer holds events back. */
+  void left(String projection) {
+    applied.remove(projection);
+  }
+
+  /** The lowest checkpoint reported recently by a runner of this process; -1 when none reported. */
+  private long lowestApplied() {
+    long now = System.nanoTime();
+    long lowest = Long.MAX_VALUE;
+    for (Applied a : applied.values()) {
+      if (now - a.atNanos() < idleAfterNanos) {
+        lowest = Math.min(lowest, a.checkpoint());
+      }
+    }
+    return lowest == Long.MAX_VALUE ? -1 : lowest;
   }
 
   /** Whether a runner stepped recently: a process that runs no projection (a standby) reads nothing. */
@@ -65,7 +99,7 @@ final class RecentEvents {
 
   /**
    * Adds the events read after the window's end (non-empty, ascending, every committed event from the end up to
-   * the last of them) and drops the oldest beyond the capacity.
+   * the last of them), drops those every runner here has applied and the oldest beyond the capacity.
    */
   void append(List<EventEnvelope> read) {
     Window w = window;
@@ -73,13 +107,27 @@ final class RecentEvents {
     for (int i = 0; i < read.size(); i++) {
       all[w.events.length + i] = read.get(i);
     }
-    long after = w.after;
-    int drop = all.length - capacity;
-    if (drop > 0) {
-      after = all[drop - 1].position();
-      all = Arrays.copyOfRange(all, drop, all.length);
+    long to = all[all.length - 1].position();
+    // what every runner applied, but never past the window's end, so the window goes on from there
+    long applied = Math.max(w.after, Math.min(lowestApplied(), to));
+    int keepFrom = Math.max(firstAfter(all, applied), all.length - capacity);
+    long after = keepFrom == 0 ? w.after : Math.max(applied, all[keepFrom - 1].position());
+    window = new Window(after, to, keepFrom == 0 ? all : Arrays.copyOfRange(all, keepFrom, all.length));
+  }
+
+  /** The index of the first of {@code events} (ascending) after {@code position}; their length when none is. */
+  private static int firstAfter(EventEnvelope[] events, long position) {
+    int lo = 0;
+    int hi = events.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (events[mid].position() <= position) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
     }
-    window = new Window(after, read.get(read.size() - 1).position(), all);
+    return lo;
   }
 
   /** Every committed event with a position in {@code (after, to]}, ascending. Never changed once published. */
@@ -115,17 +163,7 @@ final class RecentEvents {
     }
 
     private int firstAfter(long position) {
-      int lo = 0;
-      int hi = events.length;
-      while (lo < hi) {
-        int mid = (lo + hi) >>> 1;
-        if (events[mid].position() <= position) {
-          lo = mid + 1;
-        } else {
-          hi = mid;
-        }
-      }
-      return lo;
+      return RecentEvents.firstAfter(events, position);
     }
   }
 

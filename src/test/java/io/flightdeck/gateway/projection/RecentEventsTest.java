@@ -106,6 +106,77 @@ class RecentEventsTest {
   }
 
   @Test
+  @DisplayName("events every runner here applied are let go at the next read, below the capacity too")
+  void trimmedToWhatEveryRunnerApplied() {
+    RecentEvents recent = new RecentEvents(100, 60_000);
+    recent.startAt(0);
+    recent.append(events(1, 2, 3, 4));
+    recent.applied("fast", 4);
+    recent.applied("slow", 2);
+    recent.append(events(5, 7));
+    RecentEvents.Window w = recent.window();
+    assertEquals(2, w.after(), "the slowest runner still needs 3 and 4");
+    assertEquals(List.of(3L, 4L, 5L, 7L), positions(w.after(2, null, 100)));
+    assertTrue(w.covers(2));
+    assertTrue(w.covers(4), "the faster runner steps from the window too");
+
+    recent.applied("slow", 5);
+    recent.append(events(8));
+    w = recent.window();
+    assertEquals(4, w.after(), "now the fast runner is the slowest");
+    assertEquals(List.of(5L, 7L, 8L), positions(w.after(4, null, 100)));
+
+    recent.applied("fast", 8);
+    recent.applied("slow", 8);
+    recent.append(events(9));
+    w = recent.window();
+    assertEquals(8, w.after());
+    assertEquals(9, w.to());
+    assertEquals(1, w.events().length, "only what no runner applied yet");
+  }
+
+  @Test
+  @DisplayName("a checkpoint past the newest read keeps the window going from its end")
+  void appliedPastTheWindow() {
+    RecentEvents recent = new RecentEvents(100, 60_000);
+    recent.startAt(0);
+    recent.append(events(1, 2));
+    // a runner that read the store itself may move its checkpoint beyond what the reader has read
+    recent.applied("ahead", 6);
+    recent.append(events(3, 5));
+    RecentEvents.Window w = recent.window();
+    assertEquals(5, w.after());
+    assertEquals(5, w.to());
+    assertEquals(0, w.events().length);
+    assertTrue(w.covers(5));
+    recent.append(events(6, 8));
+    w = recent.window();
+    assertEquals(6, w.after(), "6 was applied, 8 was not");
+    assertEquals(List.of(8L), positions(w.after(6, null, 100)));
+  }
+
+  @Test
+  @DisplayName("a runner that stopped or stopped reporting no longer holds events back; the capacity still bounds")
+  void staleRunnersHoldNothingBack() {
+    RecentEvents recent = new RecentEvents(3, 60_000);
+    recent.startAt(0);
+    recent.applied("behind", 0);
+    recent.append(events(1, 2, 3, 4));
+    assertEquals(1, recent.window().after(), "a runner far behind: only the capacity drops events");
+    recent.left("behind");
+    recent.append(events(5));
+    assertEquals(2, recent.window().after(), "nobody reported: the window keeps its capacity");
+
+    RecentEvents stale = new RecentEvents(100, 0);
+    stale.startAt(0);
+    stale.applied("quiet", 0);
+    stale.applied("busy", 3);
+    stale.append(events(1, 2, 3, 4));
+    assertEquals(0, stale.window().after(), "reports older than the idle time count for nothing");
+    assertEquals(4, stale.window().events().length);
+  }
+
+  @Test
   @DisplayName("the window is wanted only while a runner stepped lately, and never when it is off")
   void wanted() {
     RecentEvents recent = new RecentEvents(10, 60_000);
