@@ -9,9 +9,10 @@ package io.flightdeck.gateway.config;
  * @param retryInitialDelayMs first back-off after a transient store error
  * @param retryMaxDelayMs back-off ceiling
  * @param retryDeadlineMs an append still failing this long after it was accepted answers 503
+ * @param lingerMicros a transaction waits until its oldest request has been queued this long (0: never waits)
  */
 public record AppenderConfig(int maxQueuedEvents, int maxEventsPerTransaction, int maxConcurrentTransactions,
-                             long retryInitialDelayMs, long retryMaxDelayMs, long retryDeadlineMs) {
+                             long retryInitialDelayMs, long retryMaxDelayMs, long retryDeadlineMs, int lingerMicros) {
 
   static AppenderConfig from(Section s, IngestConfig ingest) {
     AppenderConfig config = new AppenderConfig(
@@ -20,7 +21,8 @@ public record AppenderConfig(int maxQueuedEvents, int maxEventsPerTransaction, i
         s.integer("maxConcurrentTransactions", 1, 1, 64),
         s.number("retryInitialDelayMs", 25, 1, 60_000),
         s.number("retryMaxDelayMs", 1000, 1, 60_000),
-        s.number("retryDeadlineMs", 5000, 0, 600_000));
+        s.number("retryDeadlineMs", 5000, 0, 600_000),
+        s.integer("lingerMicros", 1000, 0, 1_000_000));
     if (config.maxQueuedEvents < ingest.maxBatchEvents()) {
       throw new ConfigException(s.key("maxQueuedEvents"),
           "must be at least ingest.maxBatchEvents (" + ingest.maxBatchEvents() + ") or a full batch could never be queued");

@@ -41,6 +41,7 @@ public final class GroupCommitAppender extends VerticleBase {
   private final AtomicBoolean moveScheduled = new AtomicBoolean();
   private volatile boolean accepting = true;
   private int inFlight;
+  private boolean lingering;
   private Promise<Void> drained;
 
   GroupCommitAppender(PgAppendTransaction transaction, AppenderConfig config, GatewayMetrics metrics) {
@@ -72,7 +73,7 @@ public final class GroupCommitAppender extends VerticleBase {
     Promise<List<AppendResult>> promise = Promise.promise();
     long accepted = System.nanoTime();
     long deadline = accepted + TimeUnit.MILLISECONDS.toNanos(config.retryDeadlineMs());
-    inbox.add(new PendingAppend(events, promise, caller, deadline));
+    inbox.add(new PendingAppend(events, promise, caller, accepted, deadline));
     // one hop onto this context carries every request that arrived meanwhile: under load, far fewer
     // cross-thread wake-ups than one per request
     if (moveScheduled.compareAndSet(false, true)) {
@@ -108,10 +109,36 @@ public final class GroupCommitAppender extends VerticleBase {
   }
 
   private void sendNext() {
-    while (inFlight < config.maxConcurrentTransactions() && !queue.isEmpty()) {
+    while (inFlight < config.maxConcurrentTransactions() && !queue.isEmpty() && !linger()) {
       inFlight++;
       run(AppendGroup.take(queue, config.maxEventsPerTransaction()), 0);
     }
+  }
+
+  /**
+   * Whether the next group waits a little longer ({@code appender.lingerMicros}): until its oldest request has been
+   * queued that long, so one commit (one WAL flush) serves every request that arrives meanwhile. Under load the
+   * oldest has waited that long already, behind the transaction before; only a trickle lingers. A stopping
+   * appender never lingers: nothing more can join, and its timer would not outlive the verticle.
+   */
+  private boolean linger() {
+    if (!accepting) {
+      return false;
+    }
+    if (lingering) {
+      return true;
+    }
+    long left = config.lingerMicros() * 1000L - (System.nanoTime() - queue.peek().acceptedNanos);
+    if (left <= 0) {
+      return false;
+    }
+    lingering = true;
+    // on this verticle's context (the current one), to the microsecond
+    vertx.timer(left, TimeUnit.NANOSECONDS).onComplete(t -> {
+      lingering = false;
+      drain();
+    });
+    return true;
   }
 
   private void run(AppendGroup group, int attempt) {
