@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 public final class ClientAddress {
 
   private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
-  private static final Pattern IPV4 = Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
+  static final Pattern IPV4 = Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
   /** Hex digits, colons and dots with at least one colon, starting with a hex digit or a colon. */
   private static final Pattern IPV6 = Pattern.compile("(?=.*:)[0-9A-Fa-f:][0-9A-Fa-f:.]*");
 
@@ -23,6 +23,10 @@ public final class ClientAddress {
       return null;
     }
     String unzoned = stripZone(literal);
+    if (isDottedQuad(unzoned)) {
+      // what every request over IPv4 takes: the same answer as below, without a regex and two InetAddresses
+      return unzoned.substring(0, unzoned.lastIndexOf('.') + 1) + "0";
+    }
     // InetAddress resolves anything that is not a literal (a blocking DNS lookup), so only literals may pass
     if (!IPV4.matcher(unzoned).matches() && !IPV6.matcher(unzoned).matches()) {
       return null;
@@ -42,6 +46,33 @@ public final class ClientAddress {
     } catch (UnknownHostException e) {
       return null;
     }
+  }
+
+  /** Whether {@code s} is four decimal octets (0 to 255, no leading zeros) joined by dots, as Java prints IPv4. */
+  static boolean isDottedQuad(String s) {
+    int octets = 0;
+    int i = 0;
+    int n = s.length();
+    while (i < n && octets < 4) {
+      int start = i;
+      int value = 0;
+      while (i < n && i - start < 3 && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+        value = value * 10 + (s.charAt(i) - '0');
+        i++;
+      }
+      int digits = i - start;
+      if (digits == 0 || value > 255 || (digits > 1 && s.charAt(start) == '0')) {
+        return false;
+      }
+      octets++;
+      if (octets < 4) {
+        if (i >= n || s.charAt(i) != '.') {
+          return false;
+        }
+        i++;
+      }
+    }
+    return octets == 4 && i == n;
   }
 
   private static String stripZone(String literal) {

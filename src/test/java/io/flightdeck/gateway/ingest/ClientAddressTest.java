@@ -3,6 +3,8 @@ package io.flightdeck.gateway.ingest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import java.net.InetAddress;
+import java.util.Random;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,6 +25,32 @@ class ClientAddressTest {
   @DisplayName("an IPv4 address loses its last octet")
   void ipv4(String address, String stored) {
     assertEquals(stored, ClientAddress.anonymize(address));
+  }
+
+  @Test
+  @DisplayName("the IPv4 fast path takes exactly the strings the IPv4 pattern takes, and answers like InetAddress")
+  void dottedQuadAgreesWithThePatternAndInetAddress() throws Exception {
+    Random random = new Random(42);
+    String[] parts = {"0", "00", "01", "1", "9", "10", "99", "100", "199", "249", "250", "255", "256", "299", "300",
+        "999", "1000", "", "a", "-1", " 1", "+1"};
+    for (int i = 0; i < 100_000; i++) {
+      int octets = 3 + random.nextInt(3);
+      StringBuilder b = new StringBuilder();
+      for (int j = 0; j < octets; j++) {
+        if (j > 0) {
+          b.append(random.nextInt(20) == 0 ? ":" : ".");
+        }
+        b.append(random.nextBoolean() ? parts[random.nextInt(parts.length)] : Integer.toString(random.nextInt(256)));
+      }
+      String s = b.toString();
+      boolean quad = ClientAddress.isDottedQuad(s);
+      assertEquals(ClientAddress.IPV4.matcher(s).matches(), quad, s);
+      if (quad) {
+        byte[] bytes = InetAddress.getByName(s).getAddress();
+        bytes[3] = 0;
+        assertEquals(InetAddress.getByAddress(bytes).getHostAddress(), ClientAddress.anonymize(s), s);
+      }
+    }
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
