@@ -80,7 +80,8 @@ final class ReportNotes {
     List<QuietStorage.Wait> waits = r.quietWaits();
     String how = "Before each phase (C_db's runs included), after its database is created and the CHECKPOINT, the "
         + "benchmark waits until the storage is quiet, at most "
-        + QuietStorage.limit(ctx.options().smoke()).toSeconds() + " s: " + QuietStorage.QUIET_FLUSHES + " fsync probe flushes in a row each under "
+        + QuietStorage.limit(ctx.options().smoke()).toSeconds() + " s: " + QuietStorage.QUIET_FLUSHES
+        + " fsync probe flushes in a row each under "
         + QuietStorage.QUIET_FLUSH_MS + " ms, with under " + QuietStorage.QUIET_DIRTY_MIB + " MiB of dirty pages "
         + "and none in writeback in /proc/meminfo. In two runs before there was this wait, the WAL flushes of the "
         + "phase right after C_db took about twice as long as those of the later phases. ";

@@ -117,11 +117,14 @@ final class AppendGroup {
     released += eventCount();
   }
 
-  /** Answers 503 to the requests whose retry deadline has passed; the rest stay in the group. */
-  void failExpired(long nowNanos, Throwable cause) {
+  /**
+   * Answers 503 to the requests whose retry deadline has passed, those accepted at or before
+   * {@code acceptedByNanos}; the rest stay in the group.
+   */
+  void failExpired(long acceptedByNanos, Throwable cause) {
     for (Iterator<PendingAppend> it = members.iterator(); it.hasNext(); ) {
       PendingAppend m = it.next();
-      if (nowNanos - m.deadlineNanos >= 0) {
+      if (acceptedByNanos - m.acceptedNanos >= 0) {
         it.remove();
         released += m.size();
         m.fail(new StoreUnavailableException(Reason.STORE_DOWN, "the event store is unavailable", 2, cause));

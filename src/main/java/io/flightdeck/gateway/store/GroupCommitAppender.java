@@ -72,8 +72,7 @@ public final class GroupCommitAppender extends VerticleBase {
     Context caller = Vertx.currentContext();
     Promise<List<AppendResult>> promise = Promise.promise();
     long accepted = System.nanoTime();
-    long deadline = accepted + TimeUnit.MILLISECONDS.toNanos(config.retryDeadlineMs());
-    inbox.add(new PendingAppend(events, promise, caller, accepted, deadline));
+    inbox.add(new PendingAppend(events, promise, caller, accepted));
     // one hop onto this context carries every request that arrived meanwhile: under load, far fewer
     // cross-thread wake-ups than one per request
     if (moveScheduled.compareAndSet(false, true)) {
@@ -192,7 +191,7 @@ public final class GroupCommitAppender extends VerticleBase {
   }
 
   private void retryLater(AppendGroup group, int attempt, Throwable cause) {
-    group.failExpired(System.nanoTime(), cause);
+    group.failExpired(System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(config.retryDeadlineMs()), cause);
     if (group.size() == 0) {
       finish(group);
       return;

@@ -11,19 +11,16 @@ final class PendingAppend {
   final List<NewEvent> events;
   private final Promise<List<AppendResult>> promise;
   private final Context caller;
-  final long deadlineNanos;
   /** When the request was accepted ({@link System#nanoTime()}). */
   final long acceptedNanos;
   /** Set after a non-transient failure of a group: run this request in a transaction of its own. */
   boolean alone;
 
-  PendingAppend(List<NewEvent> events, Promise<List<AppendResult>> promise, Context caller, long acceptedNanos,
-                long deadlineNanos) {
+  PendingAppend(List<NewEvent> events, Promise<List<AppendResult>> promise, Context caller, long acceptedNanos) {
     this.events = events;
     this.acceptedNanos = acceptedNanos;
     this.promise = promise;
     this.caller = caller;
-    this.deadlineNanos = deadlineNanos;
   }
 
   int size() {
