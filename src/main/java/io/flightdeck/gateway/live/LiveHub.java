@@ -40,12 +40,17 @@ public final class LiveHub {
 
   /** Call from the owning verticle's start(). */
   public Future<Void> start() {
+    // over a copy: a write can cut a slow client off, which takes it out of the set while the loop runs
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.LIVE_BATCH, m -> {
-      for (SseConnection c : open) {
+      for (SseConnection c : open.toArray(SseConnection[]::new)) {
         c.onBatch(m.body());
       }
     });
-    heartbeats = vertx.setPeriodic(config.heartbeatSeconds() * 1000L, id -> open.forEach(SseConnection::heartbeat));
+    heartbeats = vertx.setPeriodic(config.heartbeatSeconds() * 1000L, id -> {
+      for (SseConnection c : open.toArray(SseConnection[]::new)) {
+        c.heartbeat();
+      }
+    });
     return consumer.completion();
   }
 
