@@ -42,11 +42,11 @@ public final class ApiError extends RuntimeException {
     return retryAfterSeconds;
   }
 
+  /** The contract's body: {@code details} is always there, empty when the error is about no field. */
   public JsonObject body() {
-    JsonObject error = new JsonObject().put("code", code).put("message", getMessage());
-    if (details != null && !details.isEmpty()) {
-      error.put("details", details);
-    }
-    return new JsonObject().put("error", error);
+    return new JsonObject().put("error", new JsonObject()
+        .put("code", code)
+        .put("message", getMessage())
+        .put("details", details != null ? details : new JsonArray()));
   }
 }

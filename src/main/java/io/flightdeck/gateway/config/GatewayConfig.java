@@ -43,6 +43,15 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
     if (config.readToken.equals(config.adminToken)) {
       throw new ConfigException("admin.token", "must differ from read.token");
     }
+    for (int i = 0; i < config.sites.size(); i++) {
+      // a write key is public (it is in every page's snippet): it must never open reads, admin or metrics
+      String writeKey = config.sites.get(i).writeKey();
+      if (writeKey.equals(config.readToken) || writeKey.equals(config.adminToken)
+          || writeKey.equals(config.metrics.token())) {
+        throw new ConfigException("sites[" + i + "].writeKey", "must differ from read.token, admin.token and "
+            + "metrics.token");
+      }
+    }
     if (config.production() && !config.demoSecrets().isEmpty()) {
       throw new ConfigException(config.demoSecrets().get(0), "is a demo secret, refused with env=production");
     }

@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.ingest;
 
+import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flightdeck.gateway.event.NewEvent;
 import io.flightdeck.gateway.event.Problem;
@@ -27,7 +28,7 @@ public final class IngestHandler implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
-    JsonNode body = pipeline.parse(ctx.body().buffer(), "an event or {\"events\": [...]}");
+    JsonNode body = pipeline.parse(ctx.body().buffer(), "an event or {\"events\": [...]}", IngestHandler::eventOfData);
     Sites.Site site = pipeline.site(writeKey(ctx, body),
         "send the site's write key in the X-Write-Key header, the writeKey query parameter or a writeKey field");
     IngestPipeline.checkOrigin(ctx, site);
@@ -38,6 +39,20 @@ public final class IngestHandler implements Handler<RoutingContext> {
     pipeline.append(site, events)
         .onSuccess(results -> respond(ctx, results))
         .onFailure(ctx::fail);
+  }
+
+  /** The event whose data {@code at} lies in: {@code /data/...} of the one event, {@code /events/N/data/...} of N. */
+  static int eventOfData(JsonPointer at) {
+    if (at.matchesProperty("data")) {
+      return 0;
+    }
+    if (at.matchesProperty("events")) {
+      JsonPointer event = at.tail();
+      if (event.mayMatchElement() && event.getMatchingIndex() >= 0 && event.tail().matchesProperty("data")) {
+        return event.getMatchingIndex();
+      }
+    }
+    return -1;
   }
 
   private static String writeKey(RoutingContext ctx, JsonNode body) {

@@ -4,7 +4,11 @@ import io.flightdeck.gateway.metrics.GatewayMetrics;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flightdeck.gateway.api.ApiError;
@@ -16,6 +20,7 @@ import io.flightdeck.gateway.store.EventStore;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.JsonArray;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -50,18 +55,61 @@ public final class IngestPipeline {
     return limits;
   }
 
-  /** The body as JSON, parsed within the ingest limits; {@code expected} says what to send when it is empty. */
-  public JsonNode parse(Buffer body, String expected) {
+  /**
+   * Where a body holds an event's {@code data}: the index of the event whose data a JSON pointer lies in, or -1.
+   * A string too long for {@code ingest.maxStringLength} there makes that data too large (413), not the JSON bad.
+   */
+  @FunctionalInterface
+  public interface DataLocator {
+    /** Knows no data in the body: every JSON limit answers 400 {@code invalid_json}. */
+    DataLocator NONE = at -> -1;
+
+    int eventOf(JsonPointer at);
+  }
+
+  /**
+   * The body as one JSON value, parsed within the ingest limits; {@code expected} says what to send when it is
+   * empty. Anything after the value (a second object, stray text) is malformed JSON, never ignored.
+   */
+  public JsonNode parse(Buffer body, String expected, DataLocator data) {
     if (body == null || body.length() == 0) {
       throw ApiError.badRequest("invalid_json", "the body is empty; send " + expected);
     }
-    try {
-      return mapper.readTree(body.getBytes());
+    try (JsonParser parser = mapper.createParser(body.getBytes())) {
+      JsonNode node;
+      try {
+        node = mapper.readTree(parser);
+      } catch (StreamConstraintsException e) {
+        throw overLimit(parser, data, e);
+      }
+      if (node == null || node.isMissingNode()) {
+        throw ApiError.badRequest("invalid_json", "the body holds no JSON value; send " + expected);
+      }
+      if (parser.nextToken() != null) {
+        throw ApiError.badRequest("invalid_json", "the body holds more than one JSON value; send " + expected);
+      }
+      return node;
     } catch (JsonProcessingException e) {
       throw ApiError.badRequest("invalid_json", "the body is not valid JSON: " + e.getOriginalMessage());
     } catch (IOException e) {
       throw ApiError.badRequest("invalid_json", "the body cannot be read: " + e.getMessage());
     }
+  }
+
+  /**
+   * A JSON limit the parser hit. A string longer than {@code maxStringLength} inside an event's data makes the
+   * data longer than any data limit, when that is no more than the string limit: 413, like data over its size.
+   */
+  private ApiError overLimit(JsonParser parser, DataLocator data, StreamConstraintsException e) {
+    if (parser.currentToken() == JsonToken.VALUE_STRING && limits.maxStringLength() >= limits.maxDataBytes()) {
+      int index = data.eventOf(parser.getParsingContext().pathAsPointer());
+      if (index >= 0) {
+        return IngestProblems.dataTooLarge(new JsonArray().add(IngestProblems.detail(index, new Problem("data",
+            "holds a string of more than " + limits.maxStringLength() + " characters; the limit is "
+                + limits.maxDataBytes() + " bytes"))));
+      }
+    }
+    return ApiError.badRequest("invalid_json", "the body is not valid JSON: " + e.getOriginalMessage());
   }
 
   /** The site of {@code writeKey}; 401 when there is none ({@code howToSend} says where it goes) or it is unknown. */

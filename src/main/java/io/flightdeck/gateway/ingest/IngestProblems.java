@@ -68,12 +68,17 @@ public final class IngestProblems {
       details.add(detail(e.index(), e.problem()));
     }
     if (tooLarge) {
-      throw new ApiError(413, "payload_too_large", "an event's data is over its size limit; nothing was stored",
-          details, null);
+      throw dataTooLarge(details);
     }
     String message = sorted.size() == 1 ? "the event is invalid; nothing was stored"
         : sorted.size() + " problems; nothing was stored";
     throw new ApiError(400, "invalid_event", message, details, null);
+  }
+
+  /** The 413 for events whose data is over its size limit. */
+  static ApiError dataTooLarge(JsonArray details) {
+    return new ApiError(413, "payload_too_large", "an event's data is over its size limit; nothing was stored",
+        details, null);
   }
 
   static JsonObject detail(Integer index, Problem p) {

@@ -319,6 +319,15 @@ class ConfigTest {
         load("FLIGHTDECK_SITES", new JsonArray().add(shop).encode()).sites().get(0).customEvents().allowed());
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"FLIGHTDECK_READ_TOKEN", "FLIGHTDECK_ADMIN_TOKEN", "FLIGHTDECK_METRICS_TOKEN"})
+  @DisplayName("a write key equal to a token is refused, naming the site's writeKey: a write key never opens reads")
+  void writeKeyEqualToAToken(String token) {
+    String sites = new JsonArray().add(site("shop", "wk-shop-2b9e71c4")).add(site("blog", "same-as-a-token-77"))
+        .encode();
+    assertNames("sites[1].writeKey", refused("FLIGHTDECK_SITES", sites, token, "same-as-a-token-77"));
+  }
+
   @Test
   @DisplayName("two sites with the same id are refused, naming the second one's id")
   void duplicateSiteIds() {

@@ -72,8 +72,11 @@ class IngestErrorsIT {
         Arguments.of("a 65-digit number", eventWithNumber(s, "1".repeat(65))),
         Arguments.of("a duplicate key",
             "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"streamId\":\"other\",\"data\":{\"pageId\":\"/\"}}"),
-        Arguments.of("a string of 32769 characters",
-            pageView(s, "/").put("data", new JsonObject().put("pageId", "/").put("note", "x".repeat(32_769))).encode()));
+        Arguments.of("a string of 32769 characters outside data",
+            pageView(s, "/").put("metadata", new JsonObject().put("note", "x".repeat(32_769))).encode()),
+        Arguments.of("only whitespace", "  \n\t "),
+        Arguments.of("two JSON values", pageView(s, "/a").encode() + pageView(s, "/b").encode()),
+        Arguments.of("text after the event", pageView(s, "/").encode() + " trailing"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -83,6 +86,29 @@ class IngestErrorsIT {
     HttpTestClient.Response r = http.send(post(http, body));
 
     assertError(r, 400, "invalid_json");
+  }
+
+  @Test
+  @DisplayName("a string over the string limit inside an event's data is data over its size limit: 413, nothing stored")
+  void longStringInDataIsPayloadTooLarge() {
+    String s = stream("long-string-data");
+    JsonObject big = pageView(s, "/").put("data", new JsonObject().put("pageId", "/").put("note", "x".repeat(32_769)));
+
+    JsonObject single = assertError(http.send(post(http, big.encode())), 413, "payload_too_large");
+    JsonObject batch = assertError(http.send(post(http, new JsonObject().put("events",
+        new io.vertx.core.json.JsonArray().add(pageView(s, "/ok")).add(big)).encode())), 413, "payload_too_large");
+
+    assertEquals(new JsonObject().put("index", 0).put("field", "data"),
+        withoutProblem(single.getJsonArray("details").getJsonObject(0)));
+    assertEquals(new JsonObject().put("index", 1).put("field", "data"),
+        withoutProblem(batch.getJsonArray("details").getJsonObject(0)));
+    assertEquals(0L, rowsInStream(db, s));
+  }
+
+  private static JsonObject withoutProblem(JsonObject detail) {
+    JsonObject copy = detail.copy();
+    copy.remove("problem");
+    return copy;
   }
 
   @Test

@@ -97,7 +97,7 @@ final class IngestRequests {
 
   /**
    * The contract's error answer: this status, a JSON body that is exactly {@code {"error": {"code", "message",
-   * "details"?}}} with this code, and details (when present) made only of index, field and problem.
+   * "details"}}} with this code, and details (an array, empty or not) made only of index, field and problem.
    */
   static JsonObject assertError(HttpTestClient.Response r, int status, String code) {
     assertEquals(status, r.status(), r.body());
@@ -110,16 +110,13 @@ final class IngestRequests {
     assertTrue(ERROR_FIELDS.containsAll(error.fieldNames()), r.body());
     assertEquals(code, error.getString("code"), r.body());
     assertFalse(error.getString("message", "").isBlank(), "the error has a message: " + r.body());
-    if (error.containsKey("details")) {
-      assertInstanceOf(JsonArray.class, error.getValue("details"), r.body());
-      JsonArray details = error.getJsonArray("details");
-      assertFalse(details.isEmpty(), "details, when present, are not empty: " + r.body());
-      for (Object d : details) {
-        JsonObject detail = assertInstanceOf(JsonObject.class, d, r.body());
-        assertTrue(DETAIL_FIELDS.containsAll(detail.fieldNames()), r.body());
-        assertInstanceOf(String.class, detail.getValue("field"), r.body());
-        assertInstanceOf(String.class, detail.getValue("problem"), r.body());
-      }
+    JsonArray details =
+        assertInstanceOf(JsonArray.class, error.getValue("details"), "the error always has details: " + r.body());
+    for (Object d : details) {
+      JsonObject detail = assertInstanceOf(JsonObject.class, d, r.body());
+      assertTrue(DETAIL_FIELDS.containsAll(detail.fieldNames()), r.body());
+      assertInstanceOf(String.class, detail.getValue("field"), r.body());
+      assertInstanceOf(String.class, detail.getValue("problem"), r.body());
     }
     return error;
   }
