@@ -90,7 +90,7 @@ public final class IngestPipeline {
       }
       return node;
     } catch (JsonProcessingException e) {
-      throw ApiError.badRequest("invalid_json", "the body is not valid JSON: " + e.getOriginalMessage());
+      throw notJson(e);
     } catch (IOException e) {
       throw ApiError.badRequest("invalid_json", "the body cannot be read: " + e.getMessage());
     }
@@ -109,6 +109,10 @@ public final class IngestPipeline {
                 + limits.maxDataBytes() + " bytes"))));
       }
     }
+    return notJson(e);
+  }
+
+  private static ApiError notJson(JsonProcessingException e) {
     return ApiError.badRequest("invalid_json", "the body is not valid JSON: " + e.getOriginalMessage());
   }
 

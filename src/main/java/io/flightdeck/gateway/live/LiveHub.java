@@ -40,18 +40,22 @@ public final class LiveHub {
 
   /** Call from the owning verticle's start(). */
   public Future<Void> start() {
-    // over a copy: a write can cut a slow client off, which takes it out of the set while the loop runs
     consumer = vertx.eventBus().localConsumer(EventBusAddresses.LIVE_BATCH, m -> {
-      for (SseConnection c : open.toArray(SseConnection[]::new)) {
+      for (SseConnection c : openNow()) {
         c.onBatch(m.body());
       }
     });
     heartbeats = vertx.setPeriodic(config.heartbeatSeconds() * 1000L, id -> {
-      for (SseConnection c : open.toArray(SseConnection[]::new)) {
+      for (SseConnection c : openNow()) {
         c.heartbeat();
       }
     });
     return consumer.completion();
+  }
+
+  /** The open connections, copied: a write can cut a slow client off, which takes it out of the set meanwhile. */
+  private SseConnection[] openNow() {
+    return open.toArray(SseConnection[]::new);
   }
 
   /** {@code GET /v1/live}: the read token was checked before. */
@@ -107,7 +111,7 @@ public final class LiveHub {
   /** Ends every stream (clients reconnect with Last-Event-ID, elsewhere or after the restart). */
   public Future<Void> stop() {
     vertx.cancelTimer(heartbeats);
-    for (SseConnection c : Set.copyOf(open)) {
+    for (SseConnection c : openNow()) {
       c.end();
     }
     return consumer == null ? Future.succeededFuture() : consumer.unregister();
