@@ -1,6 +1,7 @@
 package io.flightdeck.gateway;
 
 import io.flightdeck.gateway.api.AdminHandlers;
+import io.flightdeck.gateway.api.BodyBudget;
 import io.flightdeck.gateway.api.ConnectionLimit;
 import io.flightdeck.gateway.api.GatewayServices;
 import io.flightdeck.gateway.api.HealthHandlers;
@@ -153,7 +154,7 @@ public final class Gateway {
     if (config.metrics().port() == 0) {
       return Future.succeededFuture();
     }
-    MetricsVerticle management = new MetricsVerticle(config.metrics(), metricsEndpoint);
+    MetricsVerticle management = new MetricsVerticle(config.metrics(), config.http(), metricsEndpoint, metrics);
     return vertx.deployVerticle(management).onSuccess(id -> {
       metricsId = id;
       LOG.info("metrics on port {}", management.port());
@@ -182,12 +183,16 @@ public final class Gateway {
     IngestPipeline ingest =
         new IngestPipeline(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store,
             metrics);
+    BodyBudget bodies = new BodyBudget(config.http().maxBufferedBodyBytes(), config.ingest().maxBodyBytes());
+    metrics.gauge(GatewayMetrics.HTTP_BODY_BUFFERED, "Bytes of tracking request bodies reserved by requests in "
+        + "progress (http.maxBufferedBodyBytes)", bodies, BodyBudget::held);
     GatewayServices services = new GatewayServices(config, sites, schemas, new IngestHandler(ingest),
         new SegmentHandler(ingest, new SegmentMapper(schemas, config.ingest())),
         new ReadHandlers(store), new ReadModelHandlers(new ReadModels(readPool)),
         new AdminHandlers(projectionAdmin),
         new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics::latest),
-        new ConnectionLimit(config.http().maxConnections()),
+        new ConnectionLimit(config.http().maxConnections(), config.http().headerReadTimeoutMs(), metrics),
+        bodies,
         hubVertx -> new LiveHub(hubVertx, store, config.live(), livePosition, liveConnections),
         metricsEndpoint, metrics);
     int instances = config.http().instances() > 0 ? config.http().instances()

@@ -1,36 +1,47 @@
 package io.flightdeck.gateway.api;
 
+import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.vertx.core.http.HttpConnection;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Caps open HTTP connections across all server instances of the process. A connection over the cap is closed
- * at once, before any request on it is read, so a flood of idle sockets cannot exhaust memory or descriptors.
+ * Guards the HTTP connections of the process, across all server instances: caps how many are open (one over
+ * the cap is closed at once, before any request on it is read, so a flood of idle sockets cannot exhaust memory
+ * or descriptors) and gives every accepted HTTP/1.x connection its {@link HeaderDeadline}.
  */
 public final class ConnectionLimit {
 
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionLimit.class);
 
   private final int max;
+  private final HeaderDeadline headerDeadline;
+  private final GatewayMetrics metrics;
   private final AtomicInteger open = new AtomicInteger();
+  private final LogThrottle refusals = new LogThrottle(1, TimeUnit.SECONDS);
 
-  public ConnectionLimit(int max) {
+  public ConnectionLimit(int max, long headerReadTimeoutMs, GatewayMetrics metrics) {
     this.max = max;
+    this.metrics = metrics;
+    this.headerDeadline = new HeaderDeadline(headerReadTimeoutMs, () -> metrics.connectionClosed("head_timeout"));
   }
 
   public int open() {
     return open.get();
   }
 
-  void accept(HttpConnection connection) {
+  /** The server's connection handler. */
+  public void accept(HttpConnection connection) {
     if (open.incrementAndGet() > max) {
       open.decrementAndGet();
-      LOG.warn("refusing a connection: {} connections are open (http.maxConnections)", max);
+      metrics.connectionClosed("max_connections");
+      refusals.log(n -> LOG.warn("refused {} connection(s): {} connections are open (http.maxConnections)", n, max));
       connection.close();
       return;
     }
     connection.closeHandler(v -> open.decrementAndGet());
+    headerDeadline.watch(connection);
   }
 }

@@ -4,10 +4,12 @@ import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.vertx.core.http.HttpMethod;
 import io.flightdeck.gateway.store.StoreUnavailableException;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,6 +17,10 @@ import org.slf4j.LoggerFactory;
 public final class FailureHandler implements Handler<RoutingContext> {
 
   private static final Logger LOG = LoggerFactory.getLogger(FailureHandler.class);
+
+  /** 5xx answers are logged at most once a second each way; metrics and the access log count every one. */
+  private static final LogThrottle SERVER_ERROR_LOG = new LogThrottle(1, TimeUnit.SECONDS);
+  private static final LogThrottle UNEXPECTED_LOG = new LogThrottle(1, TimeUnit.SECONDS);
 
   private final GatewayMetrics metrics;
 
@@ -24,6 +30,10 @@ public final class FailureHandler implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
+    if (ctx.failure() instanceof HttpClosedException) {
+      // the client went away mid-request (a body cut off, a stream reset): nobody to answer, nothing went wrong here
+      return;
+    }
     ApiError error = toApiError(ctx);
     HttpServerResponse response = ctx.response();
     if (response.headWritten()) {
@@ -37,8 +47,8 @@ public final class FailureHandler implements Handler<RoutingContext> {
       response.putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(error.retryAfterSeconds()));
     }
     if (error.status() >= 500) {
-      LOG.warn("{} {} answered {} {}: {}", ctx.request().method(), routeOf(ctx), error.status(), error.code(),
-          error.getMessage());
+      SERVER_ERROR_LOG.log(n -> LOG.warn("{} {} answered {} {}: {} ({} such answer(s) since the last line)",
+          ctx.request().method(), routeOf(ctx), error.status(), error.code(), error.getMessage(), n));
     }
     response.setStatusCode(error.status())
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
@@ -75,7 +85,8 @@ public final class FailureHandler implements Handler<RoutingContext> {
       case 415 -> new ApiError(415, "unsupported_media_type", "send application/json or text/plain");
       case 503 -> new ApiError(503, "unavailable", "the service is unavailable", null, 1);
       default -> {
-        LOG.error("unexpected failure on {} {}", ctx.request().method(), routeOf(ctx), failure);
+        UNEXPECTED_LOG.log(n -> LOG.error("unexpected failure on {} {} ({} since the last line)",
+            ctx.request().method(), routeOf(ctx), n, failure));
         yield new ApiError(500, "internal_error", "an unexpected error occurred");
       }
     };

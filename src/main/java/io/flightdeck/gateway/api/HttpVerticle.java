@@ -37,7 +37,9 @@ public final class HttpVerticle extends VerticleBase {
         .setPort(port)
         .setIdleTimeout(http.idleTimeoutSeconds())
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
-        .setTcpNoDelay(true);
+        .setTcpNoDelay(true)
+        // off: every connection reaches the connection guard on accept (see HeaderDeadline)
+        .setHttp2ClearTextEnabled(http.http2ClearText());
     live = services.liveHubs().apply(vertx);
     server = vertx.createHttpServer(options)
         .connectionHandler(services.connections()::accept)
@@ -93,10 +95,9 @@ public final class HttpVerticle extends VerticleBase {
     return router;
   }
 
-  /** A POST ingest route as /v1/events has: preflight, CORS, media type, body deadline, then the bounded body. */
   /**
-   * A tracking route: the cheap checks (CORS, media type, body deadline) run before the body is read, then the
-   * body handler with the contract's limit, then {@code handler}. One route, so metrics and the access log name it
+   * A tracking route: the cheap checks (CORS, media type, the process's body budget, body deadline) run before
+   * the body is read, then the body handler with the contract's limit, then {@code handler}. One route, so metrics and the access log name it
    * by its path.
    */
   private void ingestRoute(Router router, String path, Handler<RoutingContext> handler) {
@@ -104,6 +105,7 @@ public final class HttpVerticle extends VerticleBase {
     router.post(path)
         .handler(IngestRoutes.beforeBody(IngestRoutes.cors(services.sites())))
         .handler(IngestRoutes.beforeBody(IngestRoutes.requireJsonOrText()))
+        .handler(IngestRoutes.beforeBody(services.bodies().reserve()))
         .handler(IngestRoutes.beforeBody(
             IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs())))
         .handler(BodyHandler.create(false).setBodyLimit(services.config().ingest().maxBodyBytes()))

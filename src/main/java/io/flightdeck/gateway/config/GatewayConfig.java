@@ -30,7 +30,7 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
     IngestConfig ingest = IngestConfig.from(root.section("ingest"));
     GatewayConfig config = new GatewayConfig(
         env,
-        HttpConfig.from(root.section("http")),
+        HttpConfig.from(root.section("http"), ingest),
         DbConfig.from(root.section("db")),
         token(root.section("read")),
         token(root.section("admin")),
@@ -107,8 +107,7 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
 
   /** A copy with another HTTP port and database, for tests and the benchmark. */
   public GatewayConfig withPortAndDb(int port, String dbUrl) {
-    HttpConfig h = new HttpConfig(http.host(), port, http.instances(), http.idleTimeoutSeconds(),
-        http.trustProxyHeaders(), http.shutdownTimeoutMs(), http.maxConnections(), http.bodyReadTimeoutMs());
+    HttpConfig h = http.withPort(port);
     DbConfig d = new DbConfig(dbUrl, db.createDatabase(), db.readPoolSize(), db.maxWaitQueue(), db.connectTimeoutMs(),
         db.startupTimeoutSeconds());
     return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, projections, live, metrics, sites);

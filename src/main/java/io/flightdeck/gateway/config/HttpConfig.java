@@ -11,12 +11,19 @@ package io.flightdeck.gateway.config;
  * @param shutdownTimeoutMs how long SIGTERM waits for in-flight requests before closing connections
  * @param maxConnections open connections per process; further connections are closed at once
  * @param bodyReadTimeoutMs a request body must arrive completely within this time (408 otherwise)
+ * @param headerReadTimeoutMs an HTTP/1.x request head must arrive completely within this time of its first byte
+ *     (408 and a closed connection otherwise)
+ * @param maxBufferedBodyBytes tracking request bodies being read or held, all connections together; a request
+ *     that would take the process past it is answered 503 before its body is read
+ * @param http2ClearText accept HTTP/2 without TLS (h2c: prior knowledge or an HTTP/1.1 upgrade); off, a
+ *     connection is counted and its request heads timed from its first byte
  */
 public record HttpConfig(String host, int port, int instances, int idleTimeoutSeconds, boolean trustProxyHeaders,
-                         long shutdownTimeoutMs, int maxConnections, long bodyReadTimeoutMs) {
+                         long shutdownTimeoutMs, int maxConnections, long bodyReadTimeoutMs, long headerReadTimeoutMs,
+                         long maxBufferedBodyBytes, boolean http2ClearText) {
 
-  static HttpConfig from(Section s) {
-    return new HttpConfig(
+  static HttpConfig from(Section s, IngestConfig ingest) {
+    HttpConfig config = new HttpConfig(
         s.string("host", "0.0.0.0"),
         s.integer("port", 8080, 0, 65535),
         s.integer("instances", 0, 0, 256),
@@ -24,6 +31,20 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
         s.bool("trustProxyHeaders", false),
         s.number("shutdownTimeoutMs", 8000, 0, 60_000),
         s.integer("maxConnections", 10_000, 1, 1_000_000),
-        s.number("bodyReadTimeoutMs", 10_000, 100, 600_000));
+        s.number("bodyReadTimeoutMs", 10_000, 100, 600_000),
+        s.number("headerReadTimeoutMs", 10_000, 100, 600_000),
+        s.number("maxBufferedBodyBytes", 64L << 20, 1024, 64L << 30),
+        s.bool("http2ClearText", false));
+    if (config.maxBufferedBodyBytes < ingest.maxBodyBytes()) {
+      throw new ConfigException(s.key("maxBufferedBodyBytes"), "must be at least ingest.maxBodyBytes ("
+          + ingest.maxBodyBytes() + ") or a body of the largest allowed size could never be read");
+    }
+    return config;
+  }
+
+  /** A copy on another port. */
+  HttpConfig withPort(int otherPort) {
+    return new HttpConfig(host, otherPort, instances, idleTimeoutSeconds, trustProxyHeaders, shutdownTimeoutMs,
+        maxConnections, bodyReadTimeoutMs, headerReadTimeoutMs, maxBufferedBodyBytes, http2ClearText);
   }
 }

@@ -7,15 +7,17 @@ package io.flightdeck.gateway.config;
  * @param host interface of the management port
  * @param token when set, scrapes need {@code Authorization: Bearer <token>}; empty means open
  * @param sampleIntervalMs how often the per-projection gauges are refreshed from the database
+ * @param maxConnections open connections to the management port; further connections are closed at once
  */
-public record MetricsConfig(int port, String host, String token, long sampleIntervalMs) {
+public record MetricsConfig(int port, String host, String token, long sampleIntervalMs, int maxConnections) {
 
   static MetricsConfig from(Section s) {
     MetricsConfig config = new MetricsConfig(
         s.integer("port", 0, 0, 65535),
         s.string("host", "0.0.0.0"),
         s.string("token", ""),
-        s.number("sampleIntervalMs", 5000, 100, 3_600_000));
+        s.number("sampleIntervalMs", 5000, 100, 3_600_000),
+        s.integer("maxConnections", 32, 1, 10_000));
     if (!config.token.isEmpty() && config.token.length() < 12) {
       throw new ConfigException(s.key("token"), "must be empty (no token) or at least 12 characters");
     }

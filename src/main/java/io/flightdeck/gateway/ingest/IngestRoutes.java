@@ -4,20 +4,20 @@ import io.flightdeck.gateway.api.ApiError;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.PlatformHandler;
 import java.util.Locale;
 
-/** The small handlers in front of ingest: media type and CORS. */
+/** The small handlers in front of ingest: media type, CORS and the body deadline. */
 public final class IngestRoutes {
+
+  /** HTTP/2's CANCEL error code (RFC 9113, section 7). */
+  private static final long CANCEL = 0x8;
 
   private IngestRoutes() {
   }
 
-  /**
-   * 415 unless the body is JSON or text/plain. Runs before the body is read. {@code text/plain} is what
-   * {@code navigator.sendBeacon} sends without a CORS preflight; the body is JSON either way.
-   */
   /**
    * Marks a check as a platform handler: Vert.x Web only lets those run before the body handler on a route, and
    * these checks must run before the body is read (a refused request is not worth reading).
@@ -26,6 +26,10 @@ public final class IngestRoutes {
     return (PlatformHandler) check::handle;
   }
 
+  /**
+   * 415 unless the body is JSON or text/plain. Runs before the body is read. {@code text/plain} is what
+   * {@code navigator.sendBeacon} sends without a CORS preflight; the body is JSON either way.
+   */
   public static Handler<RoutingContext> requireJsonOrText() {
     return ctx -> {
       String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
@@ -40,8 +44,10 @@ public final class IngestRoutes {
   }
 
   /**
-   * 408 and a closed connection when the body has not fully arrived within {@code timeoutMs}. The idle timeout
-   * resets on every byte, so without this a client trickling its body could hold a request open forever.
+   * 408 when the body has not fully arrived within {@code timeoutMs}. The idle timeout resets on every byte, so
+   * without this a client trickling its body could hold a request open forever. HTTP/1.x: the connection closes
+   * (the rest of the body would be read as the next request). HTTP/2: only the stream is reset, after the answer;
+   * the connection's other requests go on.
    */
   public static Handler<RoutingContext> bodyReadDeadline(long timeoutMs) {
     return ctx -> {
@@ -49,10 +55,18 @@ public final class IngestRoutes {
       if (!request.isEnded()) {
         long timer = ctx.vertx().setTimer(timeoutMs, t -> {
           if (!request.isEnded() && !ctx.response().ended()) {
-            ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+            boolean http2 = request.version() == HttpVersion.HTTP_2;
+            if (!http2) {
+              ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+            }
             ctx.fail(new ApiError(408, "request_timeout",
                 "the request body did not arrive within " + timeoutMs + " ms"));
-            request.connection().close();
+            if (http2) {
+              // CANCEL: the answer is complete, the client should stop sending the body
+              ctx.response().reset(CANCEL);
+            } else {
+              request.connection().close();
+            }
           }
         });
         ctx.addEndHandler(v -> ctx.vertx().cancelTimer(timer));

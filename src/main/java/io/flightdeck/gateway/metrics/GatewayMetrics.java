@@ -33,6 +33,8 @@ public final class GatewayMetrics {
   public static final String PROJECTION_DEAD_LETTERS = "flightdeck.projection.dead.letters";
   public static final String PROJECTION_APPLIED = "flightdeck.projection.events.applied";
   public static final String PROJECTION_BATCHES = "flightdeck.projection.batches";
+  public static final String HTTP_CONNECTIONS_CLOSED = "flightdeck.http.connections.closed";
+  public static final String HTTP_BODY_BUFFERED = "flightdeck.http.body.buffered.bytes";
   public static final String SSE_CONNECTIONS = "flightdeck.sse.connections";
   public static final String SSE_DELIVERED = "flightdeck.sse.messages.delivered";
   public static final String SSE_SLOW_DROPPED = "flightdeck.sse.slow.clients.dropped";
@@ -89,6 +91,12 @@ public final class GatewayMetrics {
 
   public void rejected(String reason) {
     counter(INGEST_REJECTED, "Ingest requests rejected, by error code", "reason", reason, null, null).increment();
+  }
+
+  /** A connection the gateway closed to protect itself: {@code max_connections} or {@code head_timeout}. */
+  public void connectionClosed(String reason) {
+    counter(HTTP_CONNECTIONS_CLOSED, "HTTP connections closed by the gateway to protect itself, by reason", "reason",
+        reason, null, null).increment();
   }
 
   public Timer appendLatency() {

@@ -1,21 +1,33 @@
 package io.flightdeck.gateway.metrics;
 
+import io.flightdeck.gateway.api.ConnectionLimit;
 import io.flightdeck.gateway.api.FailureHandler;
+import io.flightdeck.gateway.config.HttpConfig;
 import io.flightdeck.gateway.config.MetricsConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
+import java.util.concurrent.TimeUnit;
 
-/** The management port: {@code GET /metrics} alone, when {@code metrics.port} is not 0. */
+/**
+ * The management port: {@code GET /metrics} alone, when {@code metrics.port} is not 0; its connections capped
+ * ({@code metrics.maxConnections}) and timed out like the main port's.
+ */
 public final class MetricsVerticle extends VerticleBase {
 
   private final MetricsConfig config;
+  private final HttpConfig http;
   private final MetricsEndpoint endpoint;
+  private final ConnectionLimit connections;
   private int port;
 
-  public MetricsVerticle(MetricsConfig config, MetricsEndpoint endpoint) {
+  /** {@code http}: the main port's idle timeout and request-head deadline apply here too. */
+  public MetricsVerticle(MetricsConfig config, HttpConfig http, MetricsEndpoint endpoint, GatewayMetrics metrics) {
     this.config = config;
+    this.http = http;
     this.endpoint = endpoint;
+    this.connections = new ConnectionLimit(config.maxConnections(), http.headerReadTimeoutMs(), metrics);
   }
 
   @Override
@@ -25,7 +37,14 @@ public final class MetricsVerticle extends VerticleBase {
     FailureHandler failures = new FailureHandler(GatewayMetrics.none());
     router.route().failureHandler(failures);
     router.errorHandler(404, failures);
-    return vertx.createHttpServer().requestHandler(router).listen(config.port(), config.host())
+    HttpServerOptions options = new HttpServerOptions()
+        .setIdleTimeout(http.idleTimeoutSeconds())
+        .setIdleTimeoutUnit(TimeUnit.SECONDS)
+        .setHttp2ClearTextEnabled(false);
+    return vertx.createHttpServer(options)
+        .connectionHandler(connections::accept)
+        .requestHandler(router)
+        .listen(config.port(), config.host())
         .onSuccess(server -> port = server.actualPort());
   }
 

@@ -1,20 +1,37 @@
 package io.flightdeck.gateway.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.Scrape;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+/** Clients too slow to send what they promised: request heads and bodies have deadlines the idle timeout lacks. */
 @ExtendWith(PostgresExtension.class)
 class SlowBodyIT {
 
@@ -26,13 +43,113 @@ class SlowBodyIT {
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
       out.write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-          + "X-Write-Key: demo-write-key\r\nContent-Length: 1000\r\n\r\n{\"type\":").getBytes(StandardCharsets.UTF_8));
+          + "X-Write-Key: demo-write-key\r\nContent-Length: 1000\r\n\r\n{\"type\":\"unfinished\"").getBytes(StandardCharsets.UTF_8));
       out.flush();
       InputStream in = socket.getInputStream();
       String answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
       assertTrue(answer.contains("\"code\":\"request_timeout\""), answer);
-      assertEquals(0L, db.queryLong("SELECT count(*) FROM events"));
+      assertEquals(0L, db.queryLong("SELECT count(*) FROM events WHERE type = 'unfinished'"));
     }
+  }
+
+  @Test
+  @DisplayName("a client trickling its request headers gets 408 and a closed connection at the head deadline, "
+      + "counted from the head's first byte (the idle timeout, restarted by every byte, would never end it)")
+  void headersTrickledAreCutOff(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_HEADER_READ_TIMEOUT_MS", "600"));
+         Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(20_000);
+      OutputStream out = socket.getOutputStream();
+      out.write("POST /v1/events HTTP/1.1\r\nHost: x\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
+      // a header byte every 100 ms for a while (stopping well before the deadline: a byte written after the
+      // gateway's close would be answered with a reset that discards the 408 still unread here)
+      for (int i = 0; i < 3; i++) {
+        Thread.sleep(100);
+        out.write('a');
+        out.flush();
+      }
+      // the idle timeout (60 s) closes silently; the head deadline answers 408 and closes
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
+      assertTrue(answer.contains("\"code\":\"request_timeout\""), answer);
+      Scrape scrape = Scrape.parse(gateway.http().send(gateway.http().request("/metrics").GET()).body());
+      assertEquals(1.0, scrape.value("flightdeck_http_connections_closed_total", "reason", "head_timeout"));
+    }
+  }
+
+  @Test
+  @DisplayName("a keep-alive connection may wait longer than the head deadline between requests")
+  void idleKeepAliveIsNotAHeadTimeout(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_HEADER_READ_TIMEOUT_MS", "300"));
+         Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(5000);
+      for (int i = 0; i < 2; i++) {
+        socket.getOutputStream().write("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+            .getBytes(StandardCharsets.US_ASCII));
+        assertEquals("HTTP/1.1 200", new String(readResponse(socket.getInputStream()), StandardCharsets.US_ASCII)
+            .substring(0, 12));
+        Thread.sleep(1000);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("over HTTP/2 a body that never finishes gets 408 on its stream; the connection and its other "
+      + "requests go on")
+  void http2BodyTimeoutResetsOnlyTheStream(TestDatabase db) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_BODY_READ_TIMEOUT_MS", "500",
+        "FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true"))) {
+      HttpClient client = vertx.createHttpClient(new HttpClientOptions()
+          .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+          .setDefaultHost("127.0.0.1").setDefaultPort(gateway.port()));
+      HttpClientRequest slow = client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/events")
+              .putHeader("Content-Type", "application/json").putHeader("X-Write-Key", TestGateway.WRITE_KEY)
+              .putHeader("Content-Length", "1000"))
+          .await(10, TimeUnit.SECONDS);
+      slow.write(Buffer.buffer("{\"type\":")).await(10, TimeUnit.SECONDS);
+      JsonObject timedOut = slow.response().compose(response -> {
+        assertEquals(408, response.statusCode());
+        return response.body();
+      }).await(10, TimeUnit.SECONDS).toJsonObject();
+      assertEquals("request_timeout", timedOut.getJsonObject("error").getString("code"));
+      HttpConnection connection = slow.connection();
+
+      Buffer body = client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/events")
+              .putHeader("Content-Type", "application/json").putHeader("X-Write-Key", TestGateway.WRITE_KEY))
+          .compose(request -> request.send(HttpTestClient.pageView("h2-after-408", "/h2").toBuffer())
+              .compose(response -> {
+                assertEquals(200, response.statusCode());
+                assertSame(connection, request.connection(), "the same HTTP/2 connection carried the next request");
+                return response.body();
+              }))
+          .await(10, TimeUnit.SECONDS);
+      assertEquals(1, body.toJsonObject().getJsonArray("results").size(), body.toString());
+      assertEquals(1L, db.queryLong("SELECT count(*) FROM events WHERE stream_id = 'h2-after-408'"));
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** One HTTP/1.1 response with a Content-Length, head and body. */
+  private static byte[] readResponse(InputStream in) throws IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("closed after " + head);
+      }
+      head.write(b);
+    }
+    String text = head.toString(StandardCharsets.US_ASCII);
+    int length = 0;
+    for (String line : text.split("\r\n")) {
+      if (line.toLowerCase().startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    head.write(in.readNBytes(length));
+    return head.toByteArray();
   }
 }

@@ -198,6 +198,28 @@ class ConfigTest {
     assertEquals(List.of("FLIGHTDECK_HTTP_PROT"), unknown);
   }
 
+  @Test
+  @DisplayName("the connection guards' defaults: h2c off, a 10 s head deadline, 64 MiB of bodies, 32 scrapers")
+  void connectionGuardDefaults() {
+    GatewayConfig c = load(Map.of());
+    assertFalse(c.http().http2ClearText());
+    assertEquals(10_000, c.http().headerReadTimeoutMs());
+    assertEquals(64L << 20, c.http().maxBufferedBodyBytes());
+    assertEquals(32, c.metrics().maxConnections());
+    assertTrue(load("FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true").http().http2ClearText());
+  }
+
+  @Test
+  @DisplayName("http.maxBufferedBodyBytes below ingest.maxBodyBytes is refused: the largest body could never be read")
+  void bodyBudgetBelowOneBody() {
+    ConfigException e = refused("FLIGHTDECK_INGEST_MAX_BODY_BYTES", "65536",
+        "FLIGHTDECK_HTTP_MAX_BUFFERED_BODY_BYTES", "65535");
+    assertNames("http.maxBufferedBodyBytes", e);
+    assertTrue(e.getMessage().contains("ingest.maxBodyBytes (65536)"), e.getMessage());
+    assertEquals(65536, load("FLIGHTDECK_INGEST_MAX_BODY_BYTES", "65536",
+        "FLIGHTDECK_HTTP_MAX_BUFFERED_BODY_BYTES", "65536").http().maxBufferedBodyBytes());
+  }
+
   // --- every validation failure names its key ---
 
   @ParameterizedTest(name = "FLIGHTDECK_HTTP_PORT={0}")

@@ -394,6 +394,8 @@ class LiveDeliveryIT {
   static TestGateway start(TestDatabase db, Map<String, String> overrides) {
     Map<String, String> env = new HashMap<>(overrides);
     env.put("FLIGHTDECK_SITES", SITES);
+    // HTTP/2 clients (the JDK's, by an h2c upgrade) alongside HTTP/1.1 ones
+    env.put("FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true");
     return TestGateway.start(db, env);
   }
 

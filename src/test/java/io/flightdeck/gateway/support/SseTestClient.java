@@ -43,7 +43,8 @@ public final class SseTestClient implements AutoCloseable {
 
   /** Opens {@code base + path} with the given headers; answers once the status line is in. */
   public static SseTestClient open(String base, String path, Map<String, String> headers) {
-    // the JDK client's default: HTTP/2, reached on http:// through an h2c upgrade the gateway accepts
+    // the JDK client's default: HTTP/2 on http:// through an h2c upgrade where the gateway accepts h2c
+    // (http.http2ClearText), else HTTP/1.1
     return open(base, path, headers, HttpClient.Version.HTTP_2);
   }
 

@@ -1,0 +1,80 @@
+package io.flightdeck.gateway.api;
+
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The process's budget for tracking request bodies in memory, all connections and HTTP/2 streams together. The
+ * body limit bounds one request and http.maxConnections the connections, but HTTP/2 multiplies one connection
+ * into many concurrent requests, so without this a few clients could make the gateway buffer gigabytes. Each
+ * request reserves its Content-Length (the body limit when it has none, as a chunked body may grow to it) before
+ * its body is read and gives it back when its answer is done; a request that does not fit is answered 503 with
+ * Retry-After, unread.
+ */
+public final class BodyBudget {
+
+  private final long max;
+  private final long unknownLength;
+  private final AtomicLong held = new AtomicLong();
+
+  /** {@code maxBodyBytes}: the per-request limit, reserved for a body of unknown length. */
+  public BodyBudget(long max, long maxBodyBytes) {
+    this.max = max;
+    this.unknownLength = maxBodyBytes;
+  }
+
+  /** Bytes reserved by requests in progress. */
+  public long held() {
+    return held.get();
+  }
+
+  /** The check, run before the body handler. */
+  Handler<RoutingContext> reserve() {
+    return ctx -> {
+      long need = need(ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH));
+      if (!take(need)) {
+        ctx.fail(new ApiError(503, "unavailable",
+            "the gateway is holding as many request bodies as it may (http.maxBufferedBodyBytes); retry shortly",
+            null, 1));
+        return;
+      }
+      AtomicBoolean released = new AtomicBoolean();
+      ctx.addEndHandler(done -> {
+        if (released.compareAndSet(false, true)) {
+          held.addAndGet(-need);
+        }
+      });
+      ctx.next();
+    };
+  }
+
+  /** What a request reserves: its declared length up to the limit (the body handler refuses more), else the limit. */
+  long need(String contentLength) {
+    if (contentLength != null) {
+      try {
+        long declared = Long.parseLong(contentLength.trim());
+        if (declared >= 0) {
+          return Math.min(declared, unknownLength);
+        }
+      } catch (NumberFormatException e) {
+        // not a length: the decoder refuses such a request; reserve as for an unknown length meanwhile
+      }
+    }
+    return unknownLength;
+  }
+
+  private boolean take(long need) {
+    while (true) {
+      long now = held.get();
+      if (now + need > max) {
+        return false;
+      }
+      if (held.compareAndSet(now, now + need)) {
+        return true;
+      }
+    }
+  }
+}
