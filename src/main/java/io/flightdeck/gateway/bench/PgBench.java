@@ -63,7 +63,7 @@ final class PgBench {
       pages AS (
         INSERT INTO page_stats AS p (site, page_id, day, views, unique_visitors)
         VALUES ('demo', '/docs/getting-started', current_date, %1$d, (SELECT count(*) FROM fresh))
-        ON CONFLICT (site, day, page_id) DO UPDATE SET views = p.views + EXCLUDED.views,
+        ON CONFLICT (site, day, page_key) DO UPDATE SET views = p.views + EXCLUDED.views,
           unique_visitors = p.unique_visitors + EXCLUDED.unique_visitors
       )
       INSERT INTO event_counts AS c (minute, type, count)

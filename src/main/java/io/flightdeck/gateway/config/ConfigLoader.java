@@ -10,44 +10,77 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Loads the configuration with vertx-config in three layers: the shipped {@code conf/gateway.yaml} (bundled in
  * the jar, so every key has a default and therefore an environment variable), the operator's file
- * ({@code conf/gateway.yaml} or {@code FLIGHTDECK_CONFIG}) merged over it, then {@code FLIGHTDECK_*} variables.
+ * ({@code FLIGHTDECK_CONFIG}, else {@code conf/gateway.yaml} when the working directory has one) merged over it,
+ * then {@code FLIGHTDECK_*} variables. Without either file the bundled defaults are the whole file layer, so the
+ * jar runs from any directory.
  */
 public final class ConfigLoader {
 
   private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
   public static final String DEFAULT_PATH = "conf/gateway.yaml";
+  /** Names the operator's file; when set, the file must exist. */
+  public static final String CONFIG_VARIABLE = "FLIGHTDECK_CONFIG";
   /** The shipped file inside the jar; vert.x resolves a relative path missing on disk from the classpath. */
   static final String DEFAULTS_RESOURCE = "flightdeck/gateway.yaml";
 
   private ConfigLoader() {
   }
 
-  /** The file to read: {@code FLIGHTDECK_CONFIG} when set, else {@code conf/gateway.yaml}. */
-  public static Path configPath(Map<String, String> env) {
-    return Path.of(env.getOrDefault("FLIGHTDECK_CONFIG", DEFAULT_PATH));
+  /**
+   * The operator's file: {@code FLIGHTDECK_CONFIG} when set, else {@code conf/gateway.yaml} when it exists; empty
+   * when neither is there, and the bundled defaults are all there is.
+   *
+   * @throws ConfigException when {@code FLIGHTDECK_CONFIG} names no file: an operator who names a file means it
+   */
+  public static Optional<Path> configPath(Map<String, String> env) {
+    String named = env.get(CONFIG_VARIABLE);
+    if (named != null) {
+      Path path = Path.of(named);
+      if (!Files.isRegularFile(path)) {
+        throw new ConfigException(CONFIG_VARIABLE, "no config file at " + path.toAbsolutePath());
+      }
+      return Optional.of(path);
+    }
+    Path path = Path.of(DEFAULT_PATH);
+    return Files.isRegularFile(path) ? Optional.of(path) : Optional.empty();
   }
 
   public static Future<GatewayConfig> load(Vertx vertx, Map<String, String> env) {
-    Path path = configPath(env);
-    if (!Files.isRegularFile(path)) {
-      return Future.failedFuture(new ConfigException("FLIGHTDECK_CONFIG", "no config file at " + path.toAbsolutePath()));
+    Optional<Path> file;
+    try {
+      file = configPath(env);
+    } catch (ConfigException e) {
+      return Future.failedFuture(e);
     }
-    ConfigRetrieverOptions options = new ConfigRetrieverOptions()
-        .addStore(yamlFile(DEFAULTS_RESOURCE))
-        .addStore(yamlFile(path.toString()))
-        .setIncludeDefaultStores(false)
-        .setScanPeriod(-1);
-    ConfigRetriever retriever = ConfigRetriever.create(vertx, options);
+    String source = file.map(Path::toString).orElse(DEFAULTS_RESOURCE);
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, layers(file));
     return retriever.getConfig()
-        .recover(e -> Future.failedFuture(new ConfigException(path.toString(), "cannot be read as YAML: " + e.getMessage())))
+        .recover(e -> Future.failedFuture(new ConfigException(source, "cannot be read as YAML: " + e.getMessage())))
         .eventually(retriever::close)
         .map(json -> fromJson(json, env));
+  }
+
+  /** The bundled defaults, and the operator's file over them when there is one; logs which, once. */
+  private static ConfigRetrieverOptions layers(Optional<Path> file) {
+    ConfigRetrieverOptions options = new ConfigRetrieverOptions()
+        .addStore(yamlFile(DEFAULTS_RESOURCE))
+        .setIncludeDefaultStores(false)
+        .setScanPeriod(-1);
+    if (file.isPresent()) {
+      LOG.info("configuration: {} over the bundled defaults", file.get().toAbsolutePath());
+      options.addStore(yamlFile(file.get().toString()));
+    } else {
+      LOG.info("configuration: the bundled defaults ({} in the jar); no {} in {} and {} is not set",
+          DEFAULTS_RESOURCE, DEFAULT_PATH, Path.of("").toAbsolutePath(), CONFIG_VARIABLE);
+    }
+    return options;
   }
 
   private static ConfigStoreOptions yamlFile(String path) {

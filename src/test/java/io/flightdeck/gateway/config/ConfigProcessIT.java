@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.GatewayProcess;
+import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -103,6 +105,25 @@ class ConfigProcessIT {
       assertTrue(warning.contains("WARN"), warning);
       assertTrue(warning.contains("read.token") && warning.contains("admin.token")
           && warning.contains("sites[0].writeKey"), warning);
+    }
+  }
+
+  @Test
+  @DisplayName("started in a directory without conf/, the gateway runs on the bundled defaults, says so and is ready")
+  void runsWithoutConfDirectory(@TempDir Path dir, TestDatabase db) {
+    try (GatewayProcess gateway = GatewayProcess.startIn(dir, Map.of(
+        "FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0"))) {
+      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      Awaitility.await("ready").atMost(Duration.ofSeconds(30))
+          .until(() -> http.send(http.request("/health/ready").GET()).status() == 200);
+      String line = gateway.stdout().lines().filter(l -> l.contains("configuration: ")).findFirst()
+          .orElseThrow(() -> new AssertionError("no line saying which configuration\n" + gateway.describe()));
+      assertTrue(line.contains("INFO") && line.contains("the bundled defaults"), line);
+      assertEquals(200, http.postEvents(HttpTestClient.pageView("v1", "/anywhere")).status(),
+          "the bundled demo site takes events");
+      assertEquals(List.of(), gateway.stderrLines(), "nothing on stderr");
+      gateway.sendSigterm();
+      assertEquals(0, gateway.waitFor(EXIT_TIMEOUT), gateway.describe());
     }
   }
 

@@ -12,6 +12,8 @@ import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -133,6 +135,50 @@ class ProjectionsIT {
     assertEquals("invalid_parameter",
         gateway.http().getWithReadToken("/v1/pages?site=demo&from=2026-11-20&to=2026-11-19").errorCode());
     assertEquals("invalid_parameter", gateway.http().getWithReadToken("/v1/pages?site=demo&from=nope").errorCode());
+  }
+
+  /**
+   * {@code length} characters of four UTF-8 bytes each, none repeating a run of its neighbours: PostgreSQL
+   * compresses a long index entry before it measures it, so a repeated character would fit where real text does
+   * not.
+   */
+  static String longest(int length) {
+    StringBuilder s = new StringBuilder();
+    for (int i = 0; i < length; i++) {
+      s.appendCodePoint(0x20000 + (i * 7919) % 42711);
+    }
+    return s.toString();
+  }
+
+  static String path(String id) {
+    return URLEncoder.encode(id, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  @Test
+  @DisplayName("the longest page, visitor and form ids allowed, in four-byte characters, reach every read model")
+  void longestIdentifiers() {
+    String page = longest(2048);
+    String visitor = longest(200);
+    String form = longest(256);
+    post(at(HttpTestClient.pageView(visitor, page), "2026-11-17T08:00:00Z"),
+        at(HttpTestClient.pageView(visitor, page), "2026-11-17T09:00:00Z"),
+        at(HttpTestClient.pageView("long-2", page), "2026-11-17T10:00:00Z"),
+        at(HttpTestClient.formSubmission(visitor, form, new JsonObject().put("f", "v")), "2026-11-17T11:00:00Z"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+
+    assertEquals(0, gateway.http().getWithAdminToken("/v1/admin/dead-letters").json().getJsonArray("deadLetters")
+        .size(), "no event was set aside");
+    assertEquals(new JsonArray().add(new JsonObject().put("pageId", page).put("day", "2026-11-17").put("views", 3)
+            .put("uniqueVisitors", 2)),
+        getOk("/v1/pages?site=demo&from=2026-11-17&to=2026-11-17").getJsonArray("pages"));
+    JsonObject activity = getOk("/v1/visitors/" + path(visitor));
+    assertEquals(visitor, activity.getString("streamId"));
+    assertEquals(2, activity.getLong("pageViews"));
+    assertEquals(page, activity.getString("lastPage"));
+    JsonArray submissions = getOk("/v1/forms/" + path(form) + "/submissions").getJsonArray("submissions");
+    assertEquals(1, submissions.size());
+    assertEquals(visitor, submissions.getJsonObject(0).getString("streamId"));
+    ReadModelCheck.assertMatchesStore(db);
   }
 
   @Test

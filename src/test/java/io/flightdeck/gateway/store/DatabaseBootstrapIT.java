@@ -30,7 +30,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class DatabaseBootstrapIT {
 
   private static final List<List<Object>> MIGRATIONS = List.of(List.of("1", true), List.of("2", true),
-      List.of("3", true), List.of("4", true));
+      List.of("3", true), List.of("4", true), List.of("5", true));
 
   /** The identifier columns schema 4 gives the "C" collation (the only columns not of the database's). */
   private static final List<String> BYTE_ORDERED = List.of("event_counts.type", "events.stream_id", "events.type",
@@ -118,11 +118,8 @@ class DatabaseBootstrapIT {
     created.execute("INSERT INTO page_stats VALUES ('demo', '/a', (now() AT TIME ZONE 'UTC')::date, 1, 1)");
 
     try (TestGateway gateway = startOn(created)) {
-      assertEquals(List.of(List.of("stream_id,site,day,page_id")), created.query("""
-          SELECT string_agg(a.attname, ',' ORDER BY k.ord)
-          FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord), pg_attribute a
-          WHERE i.indrelid = 'page_visitors'::regclass AND i.indisprimary
-            AND a.attrelid = i.indrelid AND a.attnum = k.attnum"""));
+      // the visitor leads (V3); the page is keyed by its digest since V5
+      assertEquals("stream_id,site,day,page_key", primaryKey("page_visitors"));
       assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v1", "/a")).status());
       assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v2", "/a")).status());
       // v1's row survived the new key: its second view is a view, not a second unique visitor
@@ -160,6 +157,38 @@ class DatabaseBootstrapIT {
       String plan = genericPlan("SELECT * FROM events WHERE stream_id = $1 AND stream_version >= 1");
       assertTrue(plan.contains("Index Scan using events_stream_version_key"), plan);
     }
+  }
+
+  @Test
+  @DisplayName("a store at schema 4 is upgraded in place: pages already counted are keyed by digest and count on")
+  void upgradesFromSchema4() throws Exception {
+    createAtSchema("4");
+    created.execute("INSERT INTO projection_checkpoints (name) VALUES ('page-stats')");
+    created.execute("INSERT INTO page_visitors VALUES ('demo', '/a', (now() AT TIME ZONE 'UTC')::date, 'v1')");
+    created.execute("INSERT INTO page_stats VALUES ('demo', '/a', (now() AT TIME ZONE 'UTC')::date, 1, 1)");
+
+    try (TestGateway gateway = startOn(created)) {
+      assertEquals("site,day,page_key", primaryKey("page_stats"));
+      assertEquals("stream_id,site,day,page_key", primaryKey("page_visitors"));
+      assertEquals(1L, created.queryLong("""
+          SELECT count(*) FROM page_stats s JOIN page_visitors v USING (site, day, page_key)
+          WHERE s.page_key = sha256(convert_to('/a', 'UTF8'))"""), "both rows got the digest of their page id");
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v1", "/a")).status());
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v2", "/a")).status());
+      // v1's old row is found by the new key: its second view is a view, not a second unique visitor
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> created.query(
+          "SELECT views, unique_visitors FROM page_stats WHERE page_id = '/a'").equals(List.of(List.of(3L, 2L))));
+      assertEquals(2L, created.queryLong("SELECT count(*) FROM page_visitors"));
+    }
+  }
+
+  /** The columns of {@code table}'s primary key, in key order, comma-separated. */
+  private String primaryKey(String table) {
+    return (String) created.query("""
+        SELECT string_agg(a.attname, ',' ORDER BY k.ord)
+        FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord), pg_attribute a
+        WHERE i.indrelid = ?::regclass AND i.indisprimary AND a.attrelid = i.indrelid AND a.attnum = k.attnum""",
+        table).get(0).get(0);
   }
 
   /** Creates the database and migrates it up to {@code version} only, as an older gateway left it. */

@@ -44,11 +44,16 @@ public final class GatewayProcess implements AutoCloseable {
 
   /** Starts {@code Main} with a clean environment (no inherited {@code FLIGHTDECK_*}) plus {@code env}. */
   public static GatewayProcess start(Map<String, String> env) {
+    return startIn(projectDir(), env);
+  }
+
+  /** The same in another working directory: where {@code conf/gateway.yaml} is looked for. */
+  public static GatewayProcess startIn(Path directory, Map<String, String> env) {
     List<String> command = List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", operatorClasspath(),
         "io.flightdeck.gateway.Main");
-    ProcessBuilder builder = new ProcessBuilder(command).directory(projectDir().toFile());
+    ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile());
     builder.environment().keySet().removeIf(name -> name.startsWith("FLIGHTDECK_"));
     builder.environment().putAll(env);
     try {

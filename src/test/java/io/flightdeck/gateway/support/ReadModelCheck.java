@@ -77,7 +77,8 @@ public final class ReadModelCheck {
     Map<String, List<List<Object>>> tables = new LinkedHashMap<>();
     tables.put("visitor_activity", db.query(VISITORS_ACTUAL));
     tables.put("page_stats", db.query(PAGES_ACTUAL));
-    tables.put("page_visitors", db.query("SELECT * FROM page_visitors ORDER BY 1, 2, 3, 4"));
+    tables.put("page_visitors", db.query(
+        "SELECT stream_id, site, day, page_id FROM page_visitors ORDER BY 1, 2, 3, 4"));
     tables.put("form_submissions", db.query(FORMS_ACTUAL));
     tables.put("event_counts", db.query(COUNTS_ACTUAL));
     return tables;

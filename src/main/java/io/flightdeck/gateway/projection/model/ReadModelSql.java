@@ -30,7 +30,8 @@ final class ReadModelSql {
 
   /**
    * Adds a batch's views ($5 per visitor, page and day). A visitor is a new unique visitor of a page and day
-   * exactly when its page_visitors row did not exist yet.
+   * exactly when its page_visitors row did not exist yet. Both tables key a page by page_key, the digest of its
+   * id that the database computes (V5): a page id may be longer than an index entry can be.
    */
   static final String UPSERT_PAGE_STATS = """
       WITH visits AS (
@@ -48,7 +49,7 @@ final class ReadModelSql {
       FROM (SELECT site, page_id, day, sum(views)::bigint AS views FROM visits GROUP BY site, page_id, day) v
       LEFT JOIN (SELECT site, page_id, day, count(*) AS visitors FROM fresh GROUP BY site, page_id, day) f
         USING (site, page_id, day)
-      ON CONFLICT (site, day, page_id) DO UPDATE SET
+      ON CONFLICT (site, day, page_key) DO UPDATE SET
         views = p.views + EXCLUDED.views,
         unique_visitors = p.unique_visitors + EXCLUDED.unique_visitors""";
 
