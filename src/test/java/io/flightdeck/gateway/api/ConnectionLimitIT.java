@@ -9,7 +9,6 @@ import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -60,10 +59,7 @@ class ConnectionLimitIT {
   @Test
   @DisplayName("the management port caps its connections at metrics.maxConnections, apart from the main port's")
   void managementPortIsCapped(TestDatabase db) throws Exception {
-    int port;
-    try (ServerSocket free = new ServerSocket(0)) {
-      port = free.getLocalPort();
-    }
+    int port = TestGateway.freePort();
     try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_PORT", String.valueOf(port),
         "FLIGHTDECK_METRICS_MAX_CONNECTIONS", "2"))) {
       assertCapped(port, 2, "/metrics");

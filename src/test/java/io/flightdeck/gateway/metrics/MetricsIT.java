@@ -17,7 +17,6 @@ import io.flightdeck.gateway.support.TestGateway;
 import io.micrometer.core.instrument.Gauge;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.net.ServerSocket;
 import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.util.List;
@@ -138,10 +137,7 @@ class MetricsIT {
   @Test
   @DisplayName("metrics on a management port behind a token are not on the main port")
   void managementPortWithToken(TestDatabase db) throws Exception {
-    int port;
-    try (ServerSocket free = new ServerSocket(0)) {
-      port = free.getLocalPort();
-    }
+    int port = TestGateway.freePort();
     try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_PORT", String.valueOf(port),
         "FLIGHTDECK_METRICS_TOKEN", "scrape-token-123456"))) {
       assertEquals(404, gateway.http().send(gateway.http().request("/metrics").GET()).status());

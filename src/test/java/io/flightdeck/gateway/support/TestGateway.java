@@ -6,6 +6,8 @@ import io.flightdeck.gateway.config.GatewayConfig;
 import io.flightdeck.gateway.metrics.MeteredVertx;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -33,6 +35,13 @@ public final class TestGateway implements AutoCloseable {
     this.gateway = gateway;
     this.config = config;
     this.http = new HttpTestClient("http://127.0.0.1:" + gateway.port());
+  }
+
+  /** A port free at the moment of asking, for a second listener (the management port) the test names itself. */
+  public static int freePort() throws IOException {
+    try (ServerSocket free = new ServerSocket(0)) {
+      return free.getLocalPort();
+    }
   }
 
   public static TestGateway start(TestDatabase db) {
