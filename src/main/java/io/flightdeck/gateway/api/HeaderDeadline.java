@@ -2,10 +2,12 @@ package io.flightdeck.gateway.api;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.vertx.core.http.HttpConnection;
@@ -22,9 +24,10 @@ import java.util.concurrent.TimeUnit;
  * connection, and a slot under http.maxConnections, for as long as it likes. Waiting between requests is not
  * limited here (the idle timeout does that), and a request's body has its own deadline (http.bodyReadTimeoutMs).
  *
- * <p>Two handlers around the connection's HTTP/1.x decoder: the one before it sees bytes arrive and starts the
- * clock when no request is under way; the one after it sees the decoded head (stops the clock) and the end of
- * the body (the next bytes belong to the next request). Both run on the connection's event loop.
+ * <p>Two handlers around the connection's HTTP/1.x codec: the one before the decoder sees bytes arrive and starts
+ * the clock when no request is under way; the one after the encoder sees the decoded head (stops the clock), the
+ * end of the body (the next bytes belong to the next request) and the end of each response (a pipelined head
+ * waiting behind an answer in progress is not late). Both run on the connection's event loop.
  *
  * <p>Needs the connection from its first byte, which Vert.x gives only with h2c off (http.http2ClearText, the
  * default): with h2c on, an HTTP/1.x connection reaches the connection handler once its first request head is
@@ -35,6 +38,8 @@ final class HeaderDeadline {
 
   /** The HTTP/1.x request decoder's name in a Vert.x server connection's pipeline. */
   private static final String DECODER = "httpDecoder";
+  /** Its response encoder: a handler after it sees decoded requests coming in and whole responses going out. */
+  private static final String ENCODER = "httpEncoder";
   /** The handler that looks for an h2c upgrade in a connection's first request head (http.http2ClearText on). */
   private static final String H2C_UPGRADE = "h2c";
 
@@ -58,13 +63,15 @@ final class HeaderDeadline {
     }
     Watch watch = new Watch();
     pipeline.addBefore(DECODER, "fdHeadBytes", watch.bytes);
-    pipeline.addAfter(DECODER, "fdHeadDecoded", watch.heads);
+    pipeline.addAfter(ENCODER, "fdHeadDecoded", watch.heads);
   }
 
   /** One connection's clock. Only ever touched on that connection's event loop. */
   private final class Watch {
 
     private boolean inRequest;
+    /** Requests whose response has not been written in full yet (pipelining allows several). */
+    private int unanswered;
     private ScheduledFuture<?> clock;
 
     final ChannelInboundHandlerAdapter bytes = new ChannelInboundHandlerAdapter() {
@@ -83,18 +90,28 @@ final class HeaderDeadline {
       }
     };
 
-    final ChannelInboundHandlerAdapter heads = new ChannelInboundHandlerAdapter() {
+    final ChannelDuplexHandler heads = new ChannelDuplexHandler() {
       @Override
       public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         // a whole request without a body is both the head and its end
         if (msg instanceof HttpRequest) {
           inRequest = true;
+          unanswered++;
           stop();
         }
         if (msg instanceof LastHttpContent) {
           inRequest = false;
         }
         super.channelRead(ctx, msg);
+      }
+
+      @Override
+      public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        // a response's end (or a whole response)
+        if (msg instanceof LastHttpContent && unanswered > 0) {
+          unanswered--;
+        }
+        super.write(ctx, msg, promise);
       }
     };
 
@@ -110,9 +127,9 @@ final class HeaderDeadline {
       if (inRequest || !ctx.channel().isActive()) {
         return;
       }
-      if (!ctx.channel().config().isAutoRead()) {
-        // the server stopped reading (pipelined requests wait their turn): the head cannot arrive until it
-        // reads again, which is not the client's fault
+      if (unanswered > 0 || !ctx.channel().config().isAutoRead()) {
+        // the next head waits behind a request still being answered (pipelining), or the server stopped
+        // reading: not the client's fault, and a 408 now would land before the pending answer
         clock = ctx.executor().schedule(() -> expire(ctx), timeoutMs, TimeUnit.MILLISECONDS);
         return;
       }

@@ -24,6 +24,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +36,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** Clients too slow to send what they promised: request heads and bodies have deadlines the idle timeout lacks. */
 @ExtendWith(PostgresExtension.class)
 class SlowBodyIT {
+
+  /** The store's position lock (see V1__event_store.sql): every insert into events waits for it. */
+  private static final long POSITION_LOCK = 1178861569L;
 
   @Test
   @DisplayName("a client that never finishes its body gets 408 request_timeout and a closed connection")
@@ -91,6 +96,40 @@ class SlowBodyIT {
             .substring(0, 12));
         Thread.sleep(1000);
       }
+    }
+  }
+
+  @Test
+  @DisplayName("a pipelined request head waiting behind a slow answer is not late: both are answered, no 408")
+  void pipelinedHeadBehindSlowAnswerIsNotTimedOut(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_HEADER_READ_TIMEOUT_MS", "300"));
+         Connection lockHolder = db.connect();
+         Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(20_000);
+      // the first request's append waits for the store's position lock, so its answer takes a while
+      try (Statement st = lockHolder.createStatement()) {
+        st.execute("SELECT pg_advisory_lock(" + POSITION_LOCK + ")");
+      }
+      byte[] event = HttpTestClient.pageView("pipelined", "/p").toBuffer().getBytes();
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Write-Key: "
+          + TestGateway.WRITE_KEY + "\r\nContent-Length: " + event.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(event);
+      out.flush();
+      // once the first request is in, the next one's head begins, and is finished only after several deadlines
+      Thread.sleep(200);
+      out.write("GET /health/live HTTP/1.1\r\nHo".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      Thread.sleep(1500);
+      try (Statement st = lockHolder.createStatement()) {
+        st.execute("SELECT pg_advisory_unlock(" + POSITION_LOCK + ")");
+      }
+      String first = new String(readResponse(socket.getInputStream()), StandardCharsets.UTF_8);
+      assertTrue(first.startsWith("HTTP/1.1 200"), first);
+      out.write("st: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String second = new String(readResponse(socket.getInputStream()), StandardCharsets.UTF_8);
+      assertTrue(second.startsWith("HTTP/1.1 200"), second);
     }
   }
 
