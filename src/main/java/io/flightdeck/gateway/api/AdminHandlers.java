@@ -29,7 +29,7 @@ public final class AdminHandlers {
 
   /** {@code POST /v1/admin/projections/:name/rebuild}: 202, the replay runs in the background. */
   public void rebuild(RoutingContext ctx) {
-    String name = ctx.pathParam("name");
+    String name = QueryParams.path(ctx, "name");
     admin.rebuild(name).onSuccess(target -> {
       if (target.isEmpty()) {
         ctx.fail(new ApiError(404, "not_found", "no projection named " + name));
@@ -45,7 +45,7 @@ public final class AdminHandlers {
   public void deadLetters(RoutingContext ctx) {
     long after = QueryParams.number(ctx, "after", 0, 0, Long.MAX_VALUE);
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
-    String projection = ctx.request().getParam("projection");
+    String projection = QueryParams.text(ctx, "projection");
     admin.deadLetters(after, projection, limit)
         .onSuccess(letters -> {
           JsonArray out = new JsonArray();
@@ -61,11 +61,12 @@ public final class AdminHandlers {
    * when it failed again (it stays, one attempt more), 404 when there is no such dead letter.
    */
   public void retry(RoutingContext ctx) {
+    String raw = QueryParams.path(ctx, "id");
     long id;
     try {
-      id = Long.parseLong(ctx.pathParam("id"));
+      id = Long.parseLong(raw);
     } catch (NumberFormatException e) {
-      throw new ApiError(404, "not_found", "no dead letter " + ctx.pathParam("id"));
+      throw new ApiError(404, "not_found", "no dead letter " + raw);
     }
     admin.retry(id).onSuccess(outcome -> answer(ctx, id, outcome)).onFailure(ctx::fail);
   }

@@ -2,14 +2,39 @@ package io.flightdeck.gateway.api;
 
 import io.vertx.ext.web.RoutingContext;
 
-/** Whole-number query parameters with a range, answered with 400 invalid_parameter when off. */
+/**
+ * The request's path and query parameters, each answered with 400 invalid_parameter when off. Handlers read
+ * every parameter through here, so none can carry a NUL character into SQL: PostgreSQL refuses U+0000 in text
+ * (SQLSTATE 22021), which would otherwise fail the query and answer 500.
+ */
 final class QueryParams {
+
+  private static final int MAX_STREAM_ID = 200;
 
   private QueryParams() {
   }
 
+  /** A query parameter as sent; null when absent. */
+  static String text(RoutingContext ctx, String name) {
+    return withoutNul(name, ctx.request().getParam(name));
+  }
+
+  /** A path parameter (decoded, so {@code %00} is a NUL); null when the route has none of that name. */
+  static String path(RoutingContext ctx, String name) {
+    return withoutNul(name, ctx.pathParam(name));
+  }
+
+  /** The {@code :streamId} path parameter: 1 to 200 characters, as ingest takes it. */
+  static String streamId(RoutingContext ctx) {
+    String streamId = path(ctx, "streamId");
+    if (streamId == null || streamId.isEmpty() || streamId.codePointCount(0, streamId.length()) > MAX_STREAM_ID) {
+      throw ApiError.badRequest("invalid_parameter", "streamId must be 1 to " + MAX_STREAM_ID + " characters");
+    }
+    return streamId;
+  }
+
   static long number(RoutingContext ctx, String name, long fallback, long min, long max) {
-    String raw = ctx.request().getParam(name);
+    String raw = text(ctx, name);
     if (raw == null || raw.isEmpty()) {
       return fallback;
     }
@@ -22,5 +47,12 @@ final class QueryParams {
       // answered below
     }
     throw ApiError.badRequest("invalid_parameter", name + " must be a whole number from " + min + " to " + max);
+  }
+
+  private static String withoutNul(String name, String value) {
+    if (value != null && value.indexOf('\u0000') >= 0) {
+      throw ApiError.badRequest("invalid_parameter", name + " must not contain the NUL character (%00)");
+    }
+    return value;
   }
 }

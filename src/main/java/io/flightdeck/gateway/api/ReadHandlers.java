@@ -23,10 +23,7 @@ public final class ReadHandlers {
 
   /** {@code GET /v1/streams/:streamId/events?fromVersion=&limit=}. */
   public void stream(RoutingContext ctx) {
-    String streamId = ctx.pathParam("streamId");
-    if (streamId == null || streamId.isEmpty() || streamId.codePointCount(0, streamId.length()) > 200) {
-      throw ApiError.badRequest("invalid_parameter", "streamId must be 1 to 200 characters");
-    }
+    String streamId = QueryParams.streamId(ctx);
     long fromVersion = QueryParams.number(ctx, "fromVersion", 1, 1, Long.MAX_VALUE);
     int limit = (int) QueryParams.number(ctx, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
     store.readStream(streamId, fromVersion, limit)

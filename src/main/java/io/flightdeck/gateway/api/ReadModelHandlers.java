@@ -25,11 +25,8 @@ public final class ReadModelHandlers {
 
   /** {@code GET /v1/visitors/:streamId[?at=<RFC 3339>]}. */
   public void visitor(RoutingContext ctx) {
-    String streamId = ctx.pathParam("streamId");
-    if (streamId == null || streamId.isEmpty() || streamId.codePointCount(0, streamId.length()) > 200) {
-      throw ApiError.badRequest("invalid_parameter", "streamId must be 1 to 200 characters");
-    }
-    String at = ctx.request().getParam("at");
+    String streamId = QueryParams.streamId(ctx);
+    String at = QueryParams.text(ctx, "at");
     var answer = at == null ? models.visitor(streamId) : models.visitorAt(streamId, instant("at", at));
     answer.onSuccess(found -> found.ifPresentOrElse(
             visitor -> ReadHandlers.send(ctx, at == null ? visitor : visitor.put("at", at)),
@@ -40,7 +37,7 @@ public final class ReadModelHandlers {
 
   /** {@code GET /v1/pages?site=&from=&to=&limit=}: days as YYYY-MM-DD (UTC), both included; default today. */
   public void pages(RoutingContext ctx) {
-    String site = ctx.request().getParam("site");
+    String site = QueryParams.text(ctx, "site");
     if (site == null || site.isBlank()) {
       throw ApiError.badRequest("invalid_parameter", "site is required");
     }
@@ -63,7 +60,7 @@ public final class ReadModelHandlers {
    * following (older) page, passed back as {@code after}; null when there is nothing older.
    */
   public void formSubmissions(RoutingContext ctx) {
-    String formId = ctx.pathParam("formId");
+    String formId = QueryParams.path(ctx, "formId");
     long after = QueryParams.number(ctx, "after", Long.MAX_VALUE, 1, Long.MAX_VALUE);
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
     models.formSubmissions(formId, after, limit)
@@ -77,8 +74,8 @@ public final class ReadModelHandlers {
   /** {@code GET /v1/event-counts?from=&to=}: per minute and type in [from, to); default the last hour. */
   public void eventCounts(RoutingContext ctx) {
     Instant now = Instant.now();
-    String rawTo = ctx.request().getParam("to");
-    String rawFrom = ctx.request().getParam("from");
+    String rawTo = QueryParams.text(ctx, "to");
+    String rawFrom = QueryParams.text(ctx, "from");
     Instant to = rawTo == null ? now.truncatedTo(ChronoUnit.MINUTES).plus(1, ChronoUnit.MINUTES)
         : instant("to", rawTo);
     Instant from = rawFrom == null ? to.minus(Duration.ofHours(1)) : instant("from", rawFrom);
@@ -92,7 +89,7 @@ public final class ReadModelHandlers {
   }
 
   private static LocalDate date(RoutingContext ctx, String name, LocalDate fallback) {
-    String raw = ctx.request().getParam(name);
+    String raw = QueryParams.text(ctx, name);
     if (raw == null || raw.isEmpty()) {
       return fallback;
     }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flightdeck.gateway.config.CustomEventsConfig;
 import io.flightdeck.gateway.config.IngestConfig;
 import io.flightdeck.gateway.event.EventSchemas;
+import io.flightdeck.gateway.event.JsonLimits;
 import io.flightdeck.gateway.event.NewEvent;
 import io.flightdeck.gateway.event.Problem;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +35,7 @@ public final class EventValidator {
   private static final Instant EARLIEST = Instant.parse("1970-01-01T00:00:00Z");
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
   private static final int MAX_USER_AGENT = 512;
+  private static final String NUL = "must not contain the NUL character";
 
   /** What the server knows about the request, added to every event's metadata. */
   public record Origin(String site, String userAgent, String clientIp) {
@@ -229,10 +231,9 @@ public final class EventValidator {
       problems.add(new Problem("data", "must be an object"));
       return null;
     }
-    String nul = findNul(node, "data");
-    if (nul != null) {
-      // PostgreSQL's jsonb cannot store \u0000; refuse it here instead of failing the whole transaction
-      problems.add(new Problem(nul, "must not contain the NUL character"));
+    Problem unstorable = unstorable(node, "data");
+    if (unstorable != null) {
+      problems.add(unstorable);
       return null;
     }
     String json = serialize(node, "data", problems);
@@ -260,26 +261,35 @@ public final class EventValidator {
     }
   }
 
-  /** The path of the first string or key holding U+0000, or null. */
-  private static String findNul(JsonNode node, String path) {
+  /**
+   * The first value of {@code node} that must not be stored, as its problem; null when there is none. PostgreSQL's
+   * jsonb cannot store U+0000 (refused here instead of failing the whole transaction), and it prints a number back
+   * written out in full, so one of more than {@link JsonLimits#MAX_WRITTEN_OUT_DIGITS} digits that way is refused.
+   */
+  private static Problem unstorable(JsonNode node, String path) {
     if (node.isTextual()) {
-      return hasNul(node.asText()) ? path : null;
+      return hasNul(node.asText()) ? new Problem(path, NUL) : null;
+    }
+    if (node.isNumber()) {
+      return JsonLimits.writtenOutDigits(node) <= JsonLimits.MAX_WRITTEN_OUT_DIGITS ? null
+          : new Problem(path, "must be a number of at most " + JsonLimits.MAX_WRITTEN_OUT_DIGITS
+              + " digits written out in full (1e400 has 401)");
     }
     if (node.isObject()) {
       for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         String child = path + "." + e.getKey();
         if (hasNul(e.getKey())) {
-          return child;
+          return new Problem(child, NUL);
         }
-        String found = findNul(e.getValue(), child);
+        Problem found = unstorable(e.getValue(), child);
         if (found != null) {
           return found;
         }
       }
     } else if (node.isArray()) {
       for (int i = 0; i < node.size(); i++) {
-        String found = findNul(node.get(i), path + "[" + i + "]");
+        Problem found = unstorable(node.get(i), path + "[" + i + "]");
         if (found != null) {
           return found;
         }

@@ -331,6 +331,24 @@ class EventValidatorTest {
     assertTrue(over.tooLarge(), over.problems().toString());
   }
 
+  @Test
+  @DisplayName("the size limit counts a number written out in full, as it is stored and read back: 1e400 is 401 bytes")
+  void dataLimitCountsNumbersWrittenOut() {
+    EventValidator.Result one = validate(validator,
+        "{\"type\":\"PageViewed\",\"streamId\":\"v\",\"data\":{\"pageId\":\"/\",\"n\":1e400}}");
+    assertEquals(List.of(), one.problems());
+    assertEquals("{\"pageId\":\"/\",\"n\":1" + "0".repeat(400) + "}", one.event().data());
+    // 40 numbers of 1000 digits each are over 32 KiB as stored, though the body is small
+    StringBuilder many =
+        new StringBuilder("{\"type\":\"PageViewed\",\"streamId\":\"v\",\"data\":{\"pageId\":\"/\"");
+    for (int i = 0; i < 40; i++) {
+      many.append(",\"n").append(i).append("\":1e999");
+    }
+    EventValidator.Result over = validate(validator, many.append("}}").toString());
+    assertNull(over.event());
+    assertTrue(over.tooLarge(), over.problems().toString());
+  }
+
   // ---- custom types
 
   private static final CustomEventsConfig ORDERS = new CustomEventsConfig(List.of("Order Completed"), 64);

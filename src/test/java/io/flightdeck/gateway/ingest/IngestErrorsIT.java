@@ -24,6 +24,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
@@ -34,7 +35,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code POST /v1/events} when it is refused: 400, 401, 413 and 415, each with the contract's error body. */
 @ExtendWith(PostgresExtension.class)
@@ -119,6 +122,38 @@ class IngestErrorsIT {
     assertAppended(http.send(post(http, eventWithNesting(s, 32))), 1);
     assertAppended(http.send(post(http, eventWithNumber(s, "1".repeat(64)))), 1);
     assertEquals(2L, rowsInStream(db, s));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"1e400, 1e400", "-1E+999, -1e999", "1e-400, 1e-400", "-1e-999, -1e-999", "1.50, 1.50", "0e5, 0",
+      "0.1000000000000000000001, 0.1000000000000000000001",
+      "123456789012345678901234567890.5, 123456789012345678901234567890.5"})
+  @DisplayName("a number in data is stored as the number written, never as Infinity, 0 or a rounded double")
+  void numbersInDataAreStoredAsWritten(String written, String stored) {
+    String s = stream("number-as-written");
+
+    assertAppended(http.send(post(http, eventWithNumber(s, written))), 1);
+
+    List<Object> row = db.query("SELECT jsonb_typeof(data->'n'), (data->>'n')::numeric = ?::numeric,"
+        + " (data->>'n')::numeric::text = ?::numeric::text FROM events WHERE stream_id = ?", stored, stored, s).get(0);
+    assertEquals(List.of("number", true, true), row, "stored as " + db.query(
+        "SELECT left(data->>'n', 80) FROM events WHERE stream_id = ?", s));
+    HttpTestClient.Response read = http.send(http.request("/v1/streams/" + s + "/events")
+        .header("Authorization", "Bearer " + TestGateway.READ_TOKEN).GET());
+    assertEquals(200, read.status(), "read back: " + read.body().substring(0, Math.min(300, read.body().length())));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"1e1000", "1e999999999", "-1e-1000", "1E-999999999", "0.0e-1000", "0e999999999"})
+  @DisplayName("a number in data of more than 1000 digits written out is refused with 400 naming it; nothing stored")
+  void numbersTooLongWrittenOutAreRefused(String written) {
+    String s = stream("number-too-long");
+
+    HttpTestClient.Response r = http.send(post(http, eventWithNumber(s, written)));
+
+    assertError(r, 400, "invalid_event");
+    assertTrue(detail(r, 0, "data.n").getString("problem").contains("1000 digits"), r.body());
+    assertEquals(0L, rowsInStream(db, s));
   }
 
   /** A PageViewed event whose body nests {@code depth} levels deep: event, data, then arrays. */

@@ -3,6 +3,7 @@ package io.flightdeck.gateway.projection;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
@@ -21,6 +22,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The read models as the API serves them, built by the projections from what was posted. */
 @ExtendWith(PostgresExtension.class)
@@ -107,6 +110,27 @@ class ProjectionsIT {
     Response bad = gateway.http().getWithReadToken("/v1/visitors/vt-1?at=yesterday");
     assertEquals(400, bad.status());
     assertEquals("invalid_parameter", bad.errorCode());
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource({
+      "GET, /v1/visitors/vt%00x, streamId",
+      "GET, /v1/visitors/vt-1?at=2026-11-20T10:00:00Z%00, at",
+      "GET, /v1/pages?site=de%00mo, site",
+      "GET, /v1/pages?site=demo&from=2026-11-19%00, from",
+      "GET, /v1/forms/news%00letter/submissions, formId",
+      "GET, /v1/event-counts?from=2026-11-20T10:00:00Z%00, from",
+      "GET, /v1/admin/dead-letters?projection=visitor%00activity, projection",
+      "POST, /v1/admin/projections/visitor%00activity/rebuild, name",
+      "POST, /v1/admin/dead-letters/1%00/retry, id"})
+  @DisplayName("a NUL character in a read-model or admin parameter is answered 400 invalid_parameter naming it")
+  void nulInParameterIsRejected(String method, String path, String parameter) {
+    Response r = path.startsWith("/v1/admin/")
+        ? method.equals("POST") ? gateway.http().postWithAdminToken(path) : gateway.http().getWithAdminToken(path)
+        : gateway.http().getWithReadToken(path);
+    assertEquals(400, r.status(), r.body());
+    assertEquals("invalid_parameter", r.errorCode());
+    assertTrue(r.json().getJsonObject("error").getString("message").startsWith(parameter + " "), r.body());
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.flightdeck.gateway.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
@@ -136,6 +137,18 @@ class ReadApiIT {
     Response r = gateway.http().getWithReadToken(path);
     assertEquals(400, r.status(), r.body());
     assertEquals("invalid_parameter", r.errorCode());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"/v1/streams/reader%00a/events", "/v1/streams/%00/events",
+      "/v1/streams/reader-a/events?fromVersion=1%00"})
+  @DisplayName("a NUL character in a read parameter is answered 400 invalid_parameter naming it, not a server error")
+  void nulInParameterIsRejected(String path) {
+    Response r = gateway.http().getWithReadToken(path);
+    assertEquals(400, r.status(), r.body());
+    assertEquals("invalid_parameter", r.errorCode());
+    String parameter = path.contains("fromVersion") ? "fromVersion" : "streamId";
+    assertTrue(r.json().getJsonObject("error").getString("message").startsWith(parameter + " "), r.body());
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.flightdeck.gateway.ingest.segment;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flightdeck.gateway.event.JsonLimits;
 import io.flightdeck.gateway.event.Problem;
 import io.flightdeck.gateway.ingest.FastText;
 import java.time.Instant;
@@ -19,6 +20,8 @@ import java.util.List;
 final class SegmentMessage {
 
   private static final Instant YEAR_ONE = Instant.parse("0001-01-01T00:00:00Z");
+  /** A stream id has at most 200 characters; no id a number makes needs more. */
+  private static final int MAX_ID_DIGITS = 200;
 
   private final JsonNode node;
   private final List<Problem> problems = new ArrayList<>();
@@ -40,7 +43,10 @@ final class SegmentMessage {
     return !absent(node.get(field));
   }
 
-  /** An identifier: a non-empty string, or a number written out; null when absent, null or empty. */
+  /**
+   * An identifier: a non-empty string, or a number written out in full as sent ({@code 1.25e3} is {@code 1250});
+   * null when absent, null or empty.
+   */
   String id(String field) {
     JsonNode value = node.get(field);
     if (absent(value)) {
@@ -49,14 +55,16 @@ final class SegmentMessage {
     if (value.isTextual()) {
       return value.asText().isEmpty() ? null : value.asText();
     }
-    if (value.isIntegralNumber()) {
-      return value.bigIntegerValue().toString();
+    if (!value.isNumber()) {
+      problem(field, "must be a string or a number");
+      return null;
     }
-    if (value.isNumber()) {
-      return value.decimalValue().toPlainString();
+    // counted before writing: 1e999999999 written out is a gigabyte
+    if (JsonLimits.writtenOutDigits(value) > MAX_ID_DIGITS) {
+      problem(field, "must be a string or a number of at most " + MAX_ID_DIGITS + " digits");
+      return null;
     }
-    problem(field, "must be a string or a number");
-    return null;
+    return value.isIntegralNumber() ? value.bigIntegerValue().toString() : value.decimalValue().toPlainString();
   }
 
   /** An identifier that must be there: {@link #id} with a problem when it is absent, null or empty. */

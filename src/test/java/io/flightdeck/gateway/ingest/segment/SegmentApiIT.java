@@ -411,6 +411,44 @@ class SegmentApiIT {
     assertEquals(0L, rows(user));
   }
 
+  @Test
+  @DisplayName("an id written as a number too long to write out (1e400, 1e999999999, 1e-400) is refused with 400 "
+      + "naming the field, and nothing is stored")
+  void hugeNumericIds() {
+    String user = unique("user");
+    String problem = "must be a string or a number of at most 200 digits";
+    String[] bodies = {
+        "{\"userId\":1e400,\"event\":\"Signed Up\"}",
+        "{\"userId\":\"" + user + "\",\"messageId\":1e999999999,\"event\":\"Signed Up\"}",
+        "{\"batch\":[{\"type\":\"track\",\"userId\":\"" + user + "\",\"event\":\"Signed Up\"},"
+            + "{\"type\":\"identify\",\"anonymousId\":1e-400},{\"type\":\"group\",\"userId\":\"" + user
+            + "\",\"groupId\":-1E+9999}]}"};
+    String[] paths = {"/v1/track", "/v1/track", "/v1/batch"};
+    for (int i = 0; i < bodies.length; i++) {
+      HttpTestClient.Response r = send(http, paths[i], bodies[i], "Content-Type", "application/json",
+          "Authorization", basic(TestGateway.WRITE_KEY));
+      JsonArray details = assertError(r, 400, "invalid_event");
+      if (i == 0) {
+        assertEquals(problem, detail(details, 0, "userId").getString("problem"));
+      } else if (i == 1) {
+        assertEquals(problem, detail(details, 0, "messageId").getString("problem"));
+      } else {
+        assertEquals(problem, detail(details, 1, "anonymousId").getString("problem"));
+        assertEquals(problem, detail(details, 2, "groupId").getString("problem"));
+      }
+    }
+    assertEquals(0L, rows(user));
+  }
+
+  @Test
+  @DisplayName("an id written as a decimal number is the number written out: userId 1.25e3 is stream 1250")
+  void decimalIdWrittenOut() {
+    String digits = String.valueOf(1_000_000 + new java.util.Random().nextInt(1_000_000));
+    assertSuccess(send(http, "/v1/identify", "{\"userId\":" + digits + "25e-2}", "Content-Type",
+        "application/json", "Authorization", basic(TestGateway.WRITE_KEY)));
+    assertEquals("Identified", onlyEvent(digits + ".25").getString("type"));
+  }
+
   // ---- atomic batches and their errors
 
   @Test
