@@ -34,6 +34,8 @@ class BodyBudgetIT {
         awaitHeld(gateway, 1000);
         assertEquals(200, http.postEvents(HttpTestClient.pageView("budget-1", "/a")).status(),
             "a small body still fits beside one held kilobyte");
+        // its reservation is given back once its answer is done (just after the client has it)
+        awaitHeld(gateway, 1000);
         try (Socket second = holdBody(gateway)) {
           awaitHeld(gateway, 2000);
           Response refused = http.postEvents(HttpTestClient.pageView("budget-2", "/b"));
