@@ -98,6 +98,7 @@ public final class Gateway {
   /** Starts a gateway on {@code vertx}, whose Vert.x metrics go to {@code registry} (see {@link MeteredVertx}). */
   public static Future<Gateway> start(Vertx vertx, PrometheusMeterRegistry registry, GatewayConfig config) {
     registerCodecs(vertx);
+    JsonLimits.exactNumbersInVertxJson();
     return vertx.executeBlocking(() -> DatabaseBootstrap.prepare(config.db()), false)
         .compose(schemaVersion -> deploy(vertx, registry, config, schemaVersion));
   }

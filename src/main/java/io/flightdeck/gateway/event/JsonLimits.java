@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import io.flightdeck.gateway.config.IngestConfig;
+import io.vertx.core.json.jackson.DatabindCodec;
 import java.math.BigDecimal;
 
 /**
@@ -26,6 +27,18 @@ public final class JsonLimits {
   public static final int MAX_WRITTEN_OUT_DIGITS = 1000;
 
   private JsonLimits() {
+  }
+
+  /**
+   * Makes Vert.x's own JSON (what the PostgreSQL client decodes jsonb with, and what every answer and live message
+   * is encoded with) keep a number with a fraction or exponent exact, as the ingest mapper does: as a double,
+   * {@code 1.50} read back as {@code 1.5} and {@code 1e-400} as {@code 0.0}. Process-wide and idempotent; whole
+   * numbers were exact already.
+   */
+  public static void exactNumbersInVertxJson() {
+    DatabindCodec.mapper()
+        .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+        .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
   }
 
   public static ObjectMapper ingestMapper(IngestConfig ingest) {

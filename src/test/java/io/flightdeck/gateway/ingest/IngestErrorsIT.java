@@ -15,6 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
@@ -24,6 +27,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
+import java.math.BigDecimal;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -128,8 +132,8 @@ class IngestErrorsIT {
   @CsvSource({"1e400, 1e400", "-1E+999, -1e999", "1e-400, 1e-400", "-1e-999, -1e-999", "1.50, 1.50", "0e5, 0",
       "0.1000000000000000000001, 0.1000000000000000000001",
       "123456789012345678901234567890.5, 123456789012345678901234567890.5"})
-  @DisplayName("a number in data is stored as the number written, never as Infinity, 0 or a rounded double")
-  void numbersInDataAreStoredAsWritten(String written, String stored) {
+  @DisplayName("a number in data is stored and read back as the number written, never as Infinity, 0 or a rounded double")
+  void numbersInDataAreStoredAsWritten(String written, String stored) throws Exception {
     String s = stream("number-as-written");
 
     assertAppended(http.send(post(http, eventWithNumber(s, written))), 1);
@@ -141,7 +145,16 @@ class IngestErrorsIT {
     HttpTestClient.Response read = http.send(http.request("/v1/streams/" + s + "/events")
         .header("Authorization", "Bearer " + TestGateway.READ_TOKEN).GET());
     assertEquals(200, read.status(), "read back: " + read.body().substring(0, Math.min(300, read.body().length())));
+    JsonNode n = EXACT.readTree(read.body()).path("events").path(0).path("data").path("n");
+    assertTrue(n.isBigDecimal() || n.isBigInteger() || n.isIntegralNumber(), "read back as " + n);
+    assertEquals(0, n.decimalValue().compareTo(new BigDecimal(stored)), "read back as " + n);
+    if (written.equals("1.50")) {
+      assertTrue(read.body().contains("\"n\":1.50"), "the trailing zero is kept: " + read.body());
+    }
   }
+
+  /** Reads numbers as written, to see what the gateway answered rather than a double's rounding of it. */
+  private static final ObjectMapper EXACT = new ObjectMapper().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"1e1000", "1e999999999", "-1e-1000", "1E-999999999", "0.0e-1000", "0e999999999"})
