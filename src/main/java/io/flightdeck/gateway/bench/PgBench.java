@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.bench;
 
+import io.flightdeck.gateway.projection.model.PageKey;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
@@ -9,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -41,7 +43,8 @@ final class PgBench {
    * load generator sends it, in one statement: what the projections must write for them at the least (one
    * transaction, no checkpoint, no reading of events): each visitor's visitor_activity row, its page_visitors row
    * and the page's page_stats row (the page-stats projection), and the minute's event_counts row. Ids and visitors
-   * are generated as in {@link #SCRIPT}, so that {@link #GENERATION} takes both generations out alike.
+   * are generated as in {@link #SCRIPT}, so that {@link #GENERATION} takes both generations out alike. The page's
+   * key is a constant the planner folds, as the gateway sends it computed.
    */
   static final String READ_MODELS = """
       WITH v AS (
@@ -55,21 +58,22 @@ final class PgBench {
         ON CONFLICT (stream_id) DO UPDATE SET page_views = a.page_views + EXCLUDED.page_views
       ),
       fresh AS (
-        INSERT INTO page_visitors (site, page_id, day, stream_id)
-        SELECT 'demo', '/docs/getting-started', current_date, stream_id FROM v
+        INSERT INTO page_visitors (site, page_id, page_key, day, stream_id)
+        SELECT 'demo', '/docs/getting-started', %2$s, current_date, stream_id FROM v
         ON CONFLICT DO NOTHING
         RETURNING 1
       ),
       pages AS (
-        INSERT INTO page_stats AS p (site, page_id, day, views, unique_visitors)
-        VALUES ('demo', '/docs/getting-started', current_date, %1$d, (SELECT count(*) FROM fresh))
+        INSERT INTO page_stats AS p (site, page_id, page_key, day, views, unique_visitors)
+        VALUES ('demo', '/docs/getting-started', %2$s, current_date, %1$d, (SELECT count(*) FROM fresh))
         ON CONFLICT (site, day, page_key) DO UPDATE SET views = p.views + EXCLUDED.views,
           unique_visitors = p.unique_visitors + EXCLUDED.unique_visitors
       )
       INSERT INTO event_counts AS c (minute, type, count)
       VALUES (date_trunc('minute', now()), 'PageViewed', (SELECT count(*) FROM v))
       ON CONFLICT (minute, type) DO UPDATE SET count = c.count + EXCLUDED.count;
-      """.formatted(ROWS_PER_TRANSACTION);
+      """.formatted(ROWS_PER_TRANSACTION,
+          "decode('" + HexFormat.of().formatHex(PageKey.digest("/docs/getting-started")) + "', 'hex')");
 
   /** Only the generation of ids and visitors that {@link #SCRIPT} and {@link #READ_MODELS} do, per row. */
   static final String GENERATION = """

@@ -40,6 +40,11 @@ public final class ReadModelCheck {
   private static final String PAGES_ACTUAL = """
       SELECT site, page_id, day, views, unique_visitors FROM page_stats ORDER BY site, day, page_id""";
 
+  /** Rows keyed otherwise than V5 keyed them in the database: the gateway's digest must be the same. */
+  private static final String MISKEYED_PAGES = """
+      SELECT (SELECT count(*) FROM page_stats WHERE page_key <> sha256(convert_to(page_id, 'UTF8')))
+           + (SELECT count(*) FROM page_visitors WHERE page_key <> sha256(convert_to(page_id, 'UTF8')))""";
+
   private static final String FORMS_EXPECTED = """
       SELECT data->>'formId', position, id, stream_id, metadata->>'site', data->'formData', occurred_at
       FROM events WHERE type = 'FormSubmitted' ORDER BY 1, 2""";
@@ -68,6 +73,7 @@ public final class ReadModelCheck {
   public static void assertMatchesStore(TestDatabase db) {
     assertEquals(db.query(VISITORS_EXPECTED), db.query(VISITORS_ACTUAL), "visitor_activity");
     assertEquals(db.query(PAGES_EXPECTED), db.query(PAGES_ACTUAL), "page_stats");
+    assertEquals(0L, db.queryLong(MISKEYED_PAGES), "page rows whose page_key is not the SHA-256 of their page id");
     assertEquals(db.query(FORMS_EXPECTED), db.query(FORMS_ACTUAL), "form_submissions");
     assertEquals(db.query(COUNTS_EXPECTED), db.query(COUNTS_ACTUAL), "event_counts");
   }

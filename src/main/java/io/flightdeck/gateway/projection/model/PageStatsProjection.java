@@ -4,9 +4,11 @@ import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.Projection;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.LocalDate;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +50,8 @@ public final class PageStatsProjection implements Projection {
     LocalDate[] days = new LocalDate[n];
     String[] streams = new String[n];
     Long[] views = new Long[n];
+    Buffer[] keys = new Buffer[n];
+    Map<String, Buffer> keyOf = new HashMap<>();
     int i = 0;
     for (Map.Entry<Visit, Long> v : visits.entrySet()) {
       sites[i] = v.getKey().site();
@@ -55,10 +59,11 @@ public final class PageStatsProjection implements Projection {
       days[i] = v.getKey().day();
       streams[i] = v.getKey().streamId();
       views[i] = v.getValue();
+      keys[i] = keyOf.computeIfAbsent(pages[i], PageKey::of);
       i++;
     }
     return tx.preparedQuery(ReadModelSql.UPSERT_PAGE_STATS)
-        .execute(Tuple.of(sites, pages, days, streams, views))
+        .execute(Tuple.of(sites, pages, days, streams, views, keys))
         .mapEmpty();
   }
 

@@ -30,25 +30,26 @@ final class ReadModelSql {
 
   /**
    * Adds a batch's views ($5 per visitor, page and day). A visitor is a new unique visitor of a page and day
-   * exactly when its page_visitors row did not exist yet. Both tables key a page by page_key, the digest of its
-   * id that the database computes (V5): a page id may be longer than an index entry can be.
+   * exactly when its page_visitors row did not exist yet. Both tables key a page by page_key ($6, see
+   * {@link PageKey}): a page id may be longer than an index entry can be.
    */
   static final String UPSERT_PAGE_STATS = """
       WITH visits AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
-          AS t(site, page_id, day, stream_id, views)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[], $6::bytea[])
+          AS t(site, page_id, day, stream_id, views, page_key)
       ),
       fresh AS (
-        INSERT INTO page_visitors (site, page_id, day, stream_id)
-        SELECT site, page_id, day, stream_id FROM visits
+        INSERT INTO page_visitors (site, page_id, page_key, day, stream_id)
+        SELECT site, page_id, page_key, day, stream_id FROM visits
         ON CONFLICT DO NOTHING
-        RETURNING site, page_id, day
+        RETURNING site, page_key, day
       )
-      INSERT INTO page_stats AS p (site, page_id, day, views, unique_visitors)
-      SELECT v.site, v.page_id, v.day, v.views, COALESCE(f.visitors, 0)
-      FROM (SELECT site, page_id, day, sum(views)::bigint AS views FROM visits GROUP BY site, page_id, day) v
-      LEFT JOIN (SELECT site, page_id, day, count(*) AS visitors FROM fresh GROUP BY site, page_id, day) f
-        USING (site, page_id, day)
+      INSERT INTO page_stats AS p (site, page_id, page_key, day, views, unique_visitors)
+      SELECT v.site, v.page_id, v.page_key, v.day, v.views, COALESCE(f.visitors, 0)
+      FROM (SELECT site, min(page_id) AS page_id, page_key, day, sum(views)::bigint AS views
+            FROM visits GROUP BY site, page_key, day) v
+      LEFT JOIN (SELECT site, page_key, day, count(*) AS visitors FROM fresh GROUP BY site, page_key, day) f
+        USING (site, page_key, day)
       ON CONFLICT (site, day, page_key) DO UPDATE SET
         views = p.views + EXCLUDED.views,
         unique_visitors = p.unique_visitors + EXCLUDED.unique_visitors""";
