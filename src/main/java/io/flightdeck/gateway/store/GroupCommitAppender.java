@@ -7,6 +7,7 @@ import io.flightdeck.gateway.store.StoreUnavailableException.Reason;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Timer;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import java.util.ArrayDeque;
@@ -30,6 +31,7 @@ public final class GroupCommitAppender extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(GroupCommitAppender.class);
   private static final long SLOW_TRANSACTION_MS = 250;
+  private static final int RECENT_GROUPS = 8;
 
   private final PgAppendTransaction transaction;
   private final AppenderConfig config;
@@ -41,7 +43,11 @@ public final class GroupCommitAppender extends VerticleBase {
   private final AtomicBoolean moveScheduled = new AtomicBoolean();
   private volatile boolean accepting = true;
   private int inFlight;
-  private boolean lingering;
+  /** The linger's timer while the next group lingers, else null. */
+  private Timer lingerTimer;
+  /** Requests in each of the last {@value #RECENT_GROUPS} groups sent, oldest overwritten first. */
+  private final int[] recentGroups = new int[RECENT_GROUPS];
+  private int groupsSent;
   private Promise<Void> drained;
 
   GroupCommitAppender(PgAppendTransaction transaction, AppenderConfig config, GatewayMetrics metrics) {
@@ -110,34 +116,60 @@ public final class GroupCommitAppender extends VerticleBase {
   private void sendNext() {
     while (inFlight < config.maxConcurrentTransactions() && !queue.isEmpty() && !linger()) {
       inFlight++;
-      run(AppendGroup.take(queue, config.maxEventsPerTransaction()), 0);
+      AppendGroup group = AppendGroup.take(queue, config.maxEventsPerTransaction());
+      recentGroups[groupsSent++ % RECENT_GROUPS] = group.size();
+      run(group, 0);
     }
   }
 
   /**
    * Whether the next group waits a little longer ({@code appender.lingerMicros}): until its oldest request has been
    * queued that long, so one commit (one WAL flush) serves every request that arrives meanwhile. Under load the
-   * oldest has waited that long already, behind the transaction before; only a trickle lingers. A stopping
-   * appender never lingers: nothing more can join, and its timer would not outlive the verticle.
+   * oldest has waited that long already, behind the transaction before; only a trickle lingers. It stops early once
+   * as many requests wait as the largest of the last few groups held: when a fixed set of clients each waits for
+   * its answer before sending again (keep-alive connections, one request at a time), they are all back, and the
+   * rest of the linger would only add to each one's wait. A stopping appender never lingers: nothing more can join,
+   * and its timer would not outlive the verticle.
    */
   private boolean linger() {
-    if (!accepting) {
+    if (!accepting || everyoneBack()) {
+      stopLingering();
       return false;
     }
-    if (lingering) {
+    if (lingerTimer != null) {
       return true;
     }
     long left = config.lingerMicros() * 1000L - (System.nanoTime() - queue.peek().acceptedNanos);
     if (left <= 0) {
       return false;
     }
-    lingering = true;
     // on this verticle's context (the current one), to the microsecond
-    vertx.timer(left, TimeUnit.NANOSECONDS).onComplete(t -> {
-      lingering = false;
-      drain();
+    Timer timer = vertx.timer(left, TimeUnit.NANOSECONDS);
+    lingerTimer = timer;
+    timer.onComplete(t -> {
+      if (lingerTimer == timer) {
+        lingerTimer = null;
+        drain();
+      }
     });
     return true;
+  }
+
+  private boolean everyoneBack() {
+    int largest = 0;
+    for (int n : recentGroups) {
+      largest = Math.max(largest, n);
+    }
+    return largest > 0 && queue.size() >= largest;
+  }
+
+  private void stopLingering() {
+    Timer timer = lingerTimer;
+    if (timer != null) {
+      // cleared first: cancelling completes the timer at once, and its handler must see it is no longer current
+      lingerTimer = null;
+      timer.cancel();
+    }
   }
 
   private void run(AppendGroup group, int attempt) {

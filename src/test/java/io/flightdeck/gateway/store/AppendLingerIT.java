@@ -54,6 +54,40 @@ class AppendLingerIT {
   }
 
   @Test
+  @DisplayName("once as many requests wait as the largest recent group held, they go without waiting out the linger")
+  void aFullHouseStopsTheLinger(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of(
+        "FLIGHTDECK_APPENDER_LINGER_MICROS", Long.toString(LINGER_MS * 1000),
+        "FLIGHTDECK_PROJECTIONS_ENABLED", "false"))) {
+      // three clients, one request each, trickling in: one group of three, sent when the linger ends
+      List<CompletableFuture<Response>> first = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        first.add(gateway.http().postEventsAsync(HttpTestClient.pageView("house-1-" + i, "/landing")));
+        Thread.sleep(100);
+      }
+      StoreProbe.all(first, ANSWERS_WITHIN).forEach(r -> assertEquals(200, r.status(), r.body()));
+
+      // the same three are back at once, as clients with one request in flight are after their answers, and a
+      // fourth comes a little later, still well inside the linger: the three do not wait for it
+      List<CompletableFuture<Response>> again = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        again.add(gateway.http().postEventsAsync(HttpTestClient.pageView("house-2-" + i, "/landing")));
+      }
+      Thread.sleep(LINGER_MS / 4);
+      again.add(gateway.http().postEventsAsync(HttpTestClient.pageView("house-3", "/landing")));
+      StoreProbe.all(again, ANSWERS_WITHIN).forEach(r -> assertEquals(200, r.status(), r.body()));
+
+      assertEquals(1L, db.queryLong("SELECT count(DISTINCT tx_id) FROM events WHERE stream_id LIKE 'house-1-%'"));
+      assertEquals(1L, db.queryLong("SELECT count(DISTINCT tx_id) FROM events WHERE stream_id LIKE 'house-2-%'"),
+          "the three sent at once shared a transaction");
+      assertEquals(0L, db.queryLong("""
+          SELECT count(*) FROM events a JOIN events b ON a.tx_id = b.tx_id
+          WHERE a.stream_id = 'house-3' AND b.stream_id LIKE 'house-2-%'"""),
+          "the three went without waiting for the fourth");
+    }
+  }
+
+  @Test
   @DisplayName("a gateway stopping while a request lingers commits it instead of waiting out the linger")
   void stoppingDoesNotLinger(TestDatabase db) throws Exception {
     TestGateway gateway = TestGateway.start(db, Map.of(
