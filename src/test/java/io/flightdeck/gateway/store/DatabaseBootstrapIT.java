@@ -188,6 +188,49 @@ class DatabaseBootstrapIT {
     }
   }
 
+  /** The page-stats statement of the code before V6, which leaves page_key to the database (V5's generated column). */
+  private static final String PAGE_STATS_BEFORE_V6 = """
+      WITH visits AS (
+        SELECT * FROM unnest(ARRAY['demo', 'demo'], ARRAY['/a', '/b'], ARRAY[current_date, current_date],
+                             ARRAY['v1', 'v1'], ARRAY[1, 1]::bigint[])
+          AS t(site, page_id, day, stream_id, views)
+      ),
+      fresh AS (
+        INSERT INTO page_visitors (site, page_id, day, stream_id)
+        SELECT site, page_id, day, stream_id FROM visits
+        ON CONFLICT DO NOTHING
+        RETURNING site, page_id, day
+      )
+      INSERT INTO page_stats AS p (site, page_id, day, views, unique_visitors)
+      SELECT v.site, v.page_id, v.day, v.views, COALESCE(f.visitors, 0)
+      FROM (SELECT site, page_id, day, sum(views)::bigint AS views FROM visits GROUP BY site, page_id, day) v
+      LEFT JOIN (SELECT site, page_id, day, count(*) AS visitors FROM fresh GROUP BY site, page_id, day) f
+        USING (site, page_id, day)
+      ON CONFLICT (site, day, page_key) DO UPDATE SET
+        views = p.views + EXCLUDED.views,
+        unique_visitors = p.unique_visitors + EXCLUDED.unique_visitors """;
+
+  @Test
+  @DisplayName("a process still on the page-stats statement before V6 goes on counting after V6: the key is filled in")
+  void olderProcessCountsOnAfterSchema6() throws Exception {
+    createAtSchema("6");
+    created.execute(PAGE_STATS_BEFORE_V6);
+    try (TestGateway gateway = startOn(created)) {
+      // the gateway of this version finds the rows by the key it computes itself
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v1", "/a")).status());
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v2", "/a")).status());
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> created.query(
+          "SELECT views, unique_visitors FROM page_stats WHERE page_id = '/a'").equals(List.of(List.of(3L, 2L))));
+    }
+    // and the older statement, run again, still counts on the same rows: a view, no new unique visitor
+    created.execute(PAGE_STATS_BEFORE_V6);
+    assertEquals(List.of(List.of("/a", 4L, 2L), List.of("/b", 2L, 1L)),
+        created.query("SELECT page_id, views, unique_visitors FROM page_stats ORDER BY page_id"));
+    assertEquals(0L, created.queryLong("""
+        SELECT (SELECT count(*) FROM page_stats WHERE page_key <> sha256(convert_to(page_id, 'UTF8')))
+             + (SELECT count(*) FROM page_visitors WHERE page_key <> sha256(convert_to(page_id, 'UTF8')))"""));
+  }
+
   /** The columns of {@code table}'s primary key, in key order, comma-separated. */
   private String primaryKey(String table) {
     return (String) created.query("""
