@@ -20,6 +20,7 @@ public final class DatabaseBootstrap {
 
   private static final Logger LOG = LoggerFactory.getLogger(DatabaseBootstrap.class);
   private static final String DUPLICATE_DATABASE = "42P04";
+  private static final String UNIQUE_VIOLATION = "23505";
   private static final String INVALID_CATALOG = "3D000";
 
   private DatabaseBootstrap() {
@@ -86,11 +87,12 @@ public final class DatabaseBootstrap {
       st.execute("CREATE DATABASE " + quoteIdentifier(o.getDatabase()));
       LOG.info("created database {}", o.getDatabase());
     } catch (SQLException e) {
-      if (!DUPLICATE_DATABASE.equals(e.getSQLState())) {
+      // another process created it first: duplicate_database if it had committed before this one began, else a
+      // unique violation on the catalog's name index once it commits (two gateways started at once)
+      if (!DUPLICATE_DATABASE.equals(e.getSQLState()) && !UNIQUE_VIOLATION.equals(e.getSQLState())) {
         throw new SQLException("database " + o.getDatabase() + " does not exist and cannot be created: "
             + e.getMessage(), e.getSQLState(), e);
       }
-      // another gateway process created it first
     }
   }
 

@@ -17,6 +17,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterEach;
@@ -95,6 +99,25 @@ class DatabaseBootstrapIT {
         "SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"));
     assertEquals(List.of(List.of(first.getString("id"), "/first", 1L), List.of(second.getString("id"), "/second", 2L)),
         created.query("SELECT id::text, data->>'pageId', stream_version FROM events ORDER BY position"));
+  }
+
+  @Test
+  @DisplayName("two gateways starting at once on a database that does not exist yet create and migrate it once")
+  void concurrentStartsMigrateOnce() throws Exception {
+    ExecutorService starters = Executors.newFixedThreadPool(2);
+    List<Future<TestGateway>> starting = List.of(starters.submit(() -> startOn(created)),
+        starters.submit(() -> startOn(created)));
+    starters.shutdown();
+    try (TestGateway one = starting.get(0).get(60, TimeUnit.SECONDS);
+         TestGateway two = starting.get(1).get(60, TimeUnit.SECONDS)) {
+      assertEquals(MIGRATIONS, created.query(
+          "SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"),
+          "every migration applied exactly once");
+      assertEquals(200, one.http().postEvents(HttpTestClient.pageView("v1", "/one")).status());
+      assertEquals(200, two.http().postEvents(HttpTestClient.pageView("v1", "/two")).status());
+      assertEquals(List.of(List.of(1L), List.of(2L)),
+          created.query("SELECT stream_version FROM events ORDER BY position"));
+    }
   }
 
   @Test
