@@ -73,12 +73,19 @@ final class HeaderDeadline {
     /** Requests whose response has not been written in full yet (pipelining allows several). */
     private int unanswered;
     private ScheduledFuture<?> clock;
+    /** The context of the handler before the decoder: where the clock runs and the 408 is written from. */
+    private ChannelHandlerContext raw;
 
     final ChannelInboundHandlerAdapter bytes = new ChannelInboundHandlerAdapter() {
       @Override
+      public void handlerAdded(ChannelHandlerContext ctx) {
+        raw = ctx;
+      }
+
+      @Override
       public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         if (!inRequest && clock == null && msg instanceof ByteBuf buf && buf.isReadable()) {
-          clock = ctx.executor().schedule(() -> expire(ctx), timeoutMs, TimeUnit.MILLISECONDS);
+          start();
         }
         super.channelRead(ctx, msg);
       }
@@ -110,10 +117,20 @@ final class HeaderDeadline {
         // a response's end (or a whole response)
         if (msg instanceof LastHttpContent && unanswered > 0) {
           unanswered--;
+          if (unanswered == 0 && clock != null) {
+            // a pipelined head waited behind this answer: its client may have held the rest back until it read
+            // the answer, so the head gets a whole deadline from now, not what is left of one begun earlier
+            stop();
+            start();
+          }
         }
         super.write(ctx, msg, promise);
       }
     };
+
+    private void start() {
+      clock = raw.executor().schedule(this::expire, timeoutMs, TimeUnit.MILLISECONDS);
+    }
 
     private void stop() {
       if (clock != null) {
@@ -122,7 +139,8 @@ final class HeaderDeadline {
       }
     }
 
-    private void expire(ChannelHandlerContext ctx) {
+    private void expire() {
+      ChannelHandlerContext ctx = raw;
       clock = null;
       if (inRequest || !ctx.channel().isActive()) {
         return;
@@ -130,7 +148,7 @@ final class HeaderDeadline {
       if (unanswered > 0 || !ctx.channel().config().isAutoRead()) {
         // the next head waits behind a request still being answered (pipelining), or the server stopped
         // reading: not the client's fault, and a 408 now would land before the pending answer
-        clock = ctx.executor().schedule(() -> expire(ctx), timeoutMs, TimeUnit.MILLISECONDS);
+        start();
         return;
       }
       onExpiry.run();

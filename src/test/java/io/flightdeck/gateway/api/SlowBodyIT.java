@@ -102,7 +102,7 @@ class SlowBodyIT {
   @Test
   @DisplayName("a pipelined request head waiting behind a slow answer is not late: both are answered, no 408")
   void pipelinedHeadBehindSlowAnswerIsNotTimedOut(TestDatabase db) throws Exception {
-    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_HEADER_READ_TIMEOUT_MS", "300"));
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_HEADER_READ_TIMEOUT_MS", "1000"));
          Connection lockHolder = db.connect();
          Socket socket = new Socket("127.0.0.1", gateway.port())) {
       socket.setSoTimeout(20_000);
@@ -116,16 +116,20 @@ class SlowBodyIT {
           + TestGateway.WRITE_KEY + "\r\nContent-Length: " + event.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       out.write(event);
       out.flush();
-      // once the first request is in, the next one's head begins, and is finished only after several deadlines
+      // once the first request is in, the next one's head begins, and is finished only after two deadlines
       Thread.sleep(200);
       out.write("GET /health/live HTTP/1.1\r\nHo".getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      Thread.sleep(1500);
+      // the answer goes out about 100 ms before the second deadline since that head began
+      Thread.sleep(1900);
       try (Statement st = lockHolder.createStatement()) {
         st.execute("SELECT pg_advisory_unlock(" + POSITION_LOCK + ")");
       }
       String first = new String(readResponse(socket.getInputStream()), StandardCharsets.UTF_8);
       assertTrue(first.startsWith("HTTP/1.1 200"), first);
+      // a client that holds the rest back until it has read the answer gets a whole deadline from that answer,
+      // not the 100 ms left of the one that was running
+      Thread.sleep(500);
       out.write("st: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
       String second = new String(readResponse(socket.getInputStream()), StandardCharsets.UTF_8);
