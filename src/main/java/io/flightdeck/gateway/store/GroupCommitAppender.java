@@ -47,7 +47,8 @@ public final class GroupCommitAppender extends VerticleBase {
   private Timer lingerTimer;
   /** Requests in each of the last {@value #RECENT_GROUPS} groups sent, oldest overwritten first. */
   private final int[] recentGroups = new int[RECENT_GROUPS];
-  private int groupsSent;
+  /** Where the next group's size goes in {@link #recentGroups}. */
+  private int nextRecent;
   private Promise<Void> drained;
 
   GroupCommitAppender(PgAppendTransaction transaction, AppenderConfig config, GatewayMetrics metrics) {
@@ -117,7 +118,8 @@ public final class GroupCommitAppender extends VerticleBase {
     while (inFlight < config.maxConcurrentTransactions() && !queue.isEmpty() && !linger()) {
       inFlight++;
       AppendGroup group = AppendGroup.take(queue, config.maxEventsPerTransaction());
-      recentGroups[groupsSent++ % RECENT_GROUPS] = group.size();
+      recentGroups[nextRecent] = group.size();
+      nextRecent = (nextRecent + 1) % RECENT_GROUPS;
       run(group, 0);
     }
   }

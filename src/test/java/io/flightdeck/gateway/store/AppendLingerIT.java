@@ -27,12 +27,17 @@ class AppendLingerIT {
   /** Long enough that the requests below, sent a little apart, arrive inside it on any machine. */
   private static final long LINGER_MS = 1000;
 
+  /** A gateway whose appender lingers {@link #LINGER_MS}, with nothing but ingest writing. */
+  private static TestGateway lingering(TestDatabase db) {
+    return TestGateway.start(db, Map.of(
+        "FLIGHTDECK_APPENDER_LINGER_MICROS", Long.toString(LINGER_MS * 1000),
+        "FLIGHTDECK_PROJECTIONS_ENABLED", "false"));
+  }
+
   @Test
   @DisplayName("requests trickling in while the oldest lingers share its transaction, answered after the linger")
   void tricklingRequestsShareATransaction(TestDatabase db) throws Exception {
-    try (TestGateway gateway = TestGateway.start(db, Map.of(
-        "FLIGHTDECK_APPENDER_LINGER_MICROS", Long.toString(LINGER_MS * 1000),
-        "FLIGHTDECK_PROJECTIONS_ENABLED", "false"))) {
+    try (TestGateway gateway = lingering(db)) {
       List<CompletableFuture<Response>> sent = new ArrayList<>();
       long start = System.nanoTime();
       for (int i = 0; i < 3; i++) {
@@ -56,9 +61,7 @@ class AppendLingerIT {
   @Test
   @DisplayName("once as many requests wait as the largest recent group held, they go without waiting out the linger")
   void aFullHouseStopsTheLinger(TestDatabase db) throws Exception {
-    try (TestGateway gateway = TestGateway.start(db, Map.of(
-        "FLIGHTDECK_APPENDER_LINGER_MICROS", Long.toString(LINGER_MS * 1000),
-        "FLIGHTDECK_PROJECTIONS_ENABLED", "false"))) {
+    try (TestGateway gateway = lingering(db)) {
       // three clients, one request each, trickling in: one group of three, sent when the linger ends
       List<CompletableFuture<Response>> first = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
