@@ -53,7 +53,20 @@ final class BatchFailures {
 
   /** The most events the step after {@code checkpoint} may apply: one while a failed batch is replayed. */
   int limit(long checkpoint) {
-    return checkpoint >= 0 && checkpoint < isolateUntil ? 1 : config.batchSize();
+    return replaying(checkpoint) ? 1 : config.batchSize();
+  }
+
+  /**
+   * Whether the step after {@code checkpoint} is a first try ({@link Projection#applyFirstTry}): no failed batch is
+   * being replayed and no failed event retried. Trouble with the database does not count: its transaction rolled
+   * back, so the tables are as the checkpoint says.
+   */
+  boolean firstTry(long checkpoint) {
+    return attempts == 0 && !replaying(checkpoint);
+  }
+
+  private boolean replaying(long checkpoint) {
+    return checkpoint >= 0 && checkpoint < isolateUntil;
   }
 
   /** A step committed up to {@code checkpoint}: the counts start again, and a replay ends past its batch. */

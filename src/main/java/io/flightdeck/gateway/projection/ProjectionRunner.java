@@ -147,9 +147,10 @@ public final class ProjectionRunner extends VerticleBase {
     }
     RecentEvents.Window window = recent.window();
     int limit = failures.limit(checkpoint);
+    boolean firstTry = failures.firstTry(checkpoint);
     return window != null && window.ahead(checkpoint)
-        ? transactions.next(lease.connection(), window, limit)
-        : transactions.next(lease.connection(), limit);
+        ? transactions.next(lease.connection(), window, limit, firstTry)
+        : transactions.next(lease.connection(), limit, firstTry);
   }
 
   private void stepped(AsyncResult<Step> result) {

@@ -36,15 +36,16 @@ final class ProjectionTransactions {
   /**
    * Applies the next (at most {@code limit}) events after the checkpoint and moves the checkpoint past them, in one
    * transaction. With no event of the projection's types left, the checkpoint moves to the head seen, so the lag
-   * of a projection that reads few types still falls to zero.
+   * of a projection that reads few types still falls to zero. {@code firstTry}: the runner has not failed at these
+   * events yet ({@link Projection#applyFirstTry}).
    */
-  Future<Step> next(SqlConnection conn, int limit) {
+  Future<Step> next(SqlConnection conn, int limit, boolean firstTry) {
     // one round trip: BEGIN, the checkpoint lock, and the read (which uses the locked checkpoint)
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
     Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
     Future<RowSet<Row>> read = readAfterCheckpoint(conn, limit);
     return Future.all(begin, checkpoint, read)
-        .compose(all -> applyRead(conn, checkpoint.result().iterator().next(), read.result(), limit))
+        .compose(all -> applyRead(conn, checkpoint.result().iterator().next(), read.result(), limit, firstTry))
         .recover(failure -> rollback(conn, failure));
   }
 
@@ -53,7 +54,7 @@ final class ProjectionTransactions {
    * checkpoint) instead of reading them. The checkpoint locked in the transaction decides: if another writer
    * moved it out of the window meanwhile, the events are read from the store after all.
    */
-  Future<Step> next(SqlConnection conn, RecentEvents.Window window, int limit) {
+  Future<Step> next(SqlConnection conn, RecentEvents.Window window, int limit, boolean firstTry) {
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
     Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
     return Future.all(begin, checkpoint)
@@ -61,10 +62,10 @@ final class ProjectionTransactions {
           Row cp = checkpoint.result().iterator().next();
           long from = cp.getLong("position");
           if (!window.covers(from)) {
-            return readAfterCheckpoint(conn, limit).compose(read -> applyRead(conn, cp, read, limit));
+            return readAfterCheckpoint(conn, limit).compose(read -> applyRead(conn, cp, read, limit, firstTry));
           }
           RecentEvents.Slice slice = window.after(from, typeSet, limit);
-          return applyAndAdvance(conn, from, slice.to(), slice.events(), slice.full(), true);
+          return applyAndAdvance(conn, from, slice.to(), slice.events(), slice.full(), true, firstTry);
         })
         .recover(failure -> rollback(conn, failure));
   }
@@ -79,23 +80,24 @@ final class ProjectionTransactions {
   }
 
   /** Applies events read after the locked checkpoint {@code cp} (which also carries the head it saw). */
-  private Future<Step> applyRead(SqlConnection conn, Row cp, RowSet<Row> read, int limit) {
+  private Future<Step> applyRead(SqlConnection conn, Row cp, RowSet<Row> read, int limit, boolean firstTry) {
     long from = cp.getLong("position");
     List<EventEnvelope> events = PgEventStore.envelopes(read);
     boolean full = events.size() == limit;
     long last = events.isEmpty() ? from : events.get(events.size() - 1).position();
     // a full batch may have more behind it; otherwise everything up to the head was seen
     long to = full ? last : Math.max(last, cp.getLong("head"));
-    return applyAndAdvance(conn, from, to, events, full, false);
+    return applyAndAdvance(conn, from, to, events, full, false, firstTry);
   }
 
   private Future<Step> applyAndAdvance(SqlConnection conn, long from, long to, List<EventEnvelope> events,
-                                       boolean full, boolean shared) {
+                                       boolean full, boolean shared, boolean firstTry) {
     if (to == from) {
       return conn.query("COMMIT").execute().map(new Step(from, 0, false, shared));
     }
     Future<Void> applied = events.isEmpty() ? Future.succeededFuture()
-        : projection.apply(conn, events).recover(e -> Future.failedFuture(new ApplyFailedException(events, e)));
+        : (firstTry ? projection.applyFirstTry(conn, events) : projection.apply(conn, events))
+            .recover(e -> Future.failedFuture(new ApplyFailedException(events, e)));
     return applied
         .compose(v -> commitAt(conn, to))
         .map(new Step(to, events.size(), full, shared));

@@ -171,12 +171,18 @@ class ProjectionEngineIT {
     } finally {
       db.execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_poison");
     }
+    // the visitor's next event makes its row; the retry of its first event, older, adds to that row
+    post(HttpTestClient.pageView("poison-1", "/fixed"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    assertEquals(1, gateway.http().getWithReadToken("/v1/visitors/poison-1").json().getLong("pageViews"));
     long id = gateway.http().getWithAdminToken("/v1/admin/dead-letters").json().getJsonArray("deadLetters")
         .getJsonObject(0).getLong("id");
     Response retried = gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry");
     assertEquals(200, retried.status(), retried.body());
     assertEquals("applied", retried.json().getString("status"));
-    assertEquals(1, gateway.http().getWithReadToken("/v1/visitors/poison-1").json().getLong("pageViews"));
+    JsonObject visitor = gateway.http().getWithReadToken("/v1/visitors/poison-1").json();
+    assertEquals(2, visitor.getLong("pageViews"), visitor.encode());
+    assertEquals("/fixed", visitor.getString("lastPage"), "the later event's page stays the last");
     assertEquals(0, gateway.http().getWithAdminToken("/v1/admin/dead-letters").json().getJsonArray("deadLetters")
         .size());
     assertEquals(404, gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry").status());

@@ -123,7 +123,7 @@ class ProjectionTransactionsIT {
   /** One step with the stored checkpoint at {@code checkpoint} and a window over (3, 10]. */
   private ProjectionTransactions.Step stepFrom(long checkpoint, int limit) throws Exception {
     checkpointAt(checkpoint);
-    return await(transactions.next(conn, window(3), limit));
+    return await(transactions.next(conn, window(3), limit, true));
   }
 
   /** The step applied these pages and committed this checkpoint, stored too. */

@@ -9,6 +9,7 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.LocalDate;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,9 +41,23 @@ public final class PageStatsProjection implements Projection {
 
   @Override
   public Future<Void> apply(SqlConnection tx, List<EventEnvelope> events) {
+    return write(tx, events, false);
+  }
+
+  /** A visitor whose first event is in the batch gets its page_visitors rows by a plain insert. */
+  @Override
+  public Future<Void> applyFirstTry(SqlConnection tx, List<EventEnvelope> events) {
+    return write(tx, events, true);
+  }
+
+  private static Future<Void> write(SqlConnection tx, List<EventEnvelope> events, boolean firstTry) {
     Map<Visit, Long> visits = new LinkedHashMap<>();
+    Set<String> started = new HashSet<>();
     for (EventEnvelope e : events) {
       visits.merge(visitOf(e), 1L, Long::sum);
+      if (firstTry && e.streamVersion() == 1) {
+        started.add(e.streamId());
+      }
     }
     int n = visits.size();
     String[] sites = new String[n];
@@ -51,6 +66,7 @@ public final class PageStatsProjection implements Projection {
     String[] streams = new String[n];
     Long[] views = new Long[n];
     Buffer[] keys = new Buffer[n];
+    Boolean[] newVisitor = new Boolean[n];
     Map<String, Buffer> keyOf = new HashMap<>();
     int i = 0;
     for (Map.Entry<Visit, Long> v : visits.entrySet()) {
@@ -60,10 +76,11 @@ public final class PageStatsProjection implements Projection {
       streams[i] = v.getKey().streamId();
       views[i] = v.getValue();
       keys[i] = keyOf.computeIfAbsent(pages[i], PageKey::of);
+      newVisitor[i] = started.contains(streams[i]);
       i++;
     }
     return tx.preparedQuery(ReadModelSql.UPSERT_PAGE_STATS)
-        .execute(Tuple.of(sites, pages, days, streams, views, keys))
+        .execute(Tuple.of(sites, pages, days, streams, views, keys).addValue(newVisitor))
         .mapEmpty();
   }
 

@@ -12,11 +12,7 @@ final class ReadModelSql {
    * Adds a batch's per-visitor fold. Counters add up and first/last seen take the extremes, whatever the order;
    * the last page moves only forward in position, so a dead letter retried later cannot set an older page.
    */
-  static final String UPSERT_VISITORS = """
-      INSERT INTO visitor_activity AS v (stream_id, site, first_seen, last_seen, page_views, button_clicks,
-                                         form_submissions, last_page, last_position)
-      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[],
-                           $6::bigint[], $7::bigint[], $8::text[], $9::bigint[])
+  static final String UPSERT_VISITORS = insertVisitors() + """
       ON CONFLICT (stream_id) DO UPDATE SET
         site = COALESCE(v.site, EXCLUDED.site),
         first_seen = LEAST(v.first_seen, EXCLUDED.first_seen),
@@ -29,20 +25,46 @@ final class ReadModelSql {
         last_position = GREATEST(v.last_position, EXCLUDED.last_position)""";
 
   /**
+   * Inserts the rows of visitors whose first event is in the batch ({@link
+   * io.flightdeck.gateway.projection.Projection#applyFirstTry}): no row can be there yet, so the insert skips the
+   * conflict check, one descent of the primary key's index per row.
+   */
+  static final String INSERT_VISITORS = insertVisitors();
+
+  private static String insertVisitors() {
+    return """
+        INSERT INTO visitor_activity AS v (stream_id, site, first_seen, last_seen, page_views, button_clicks,
+                                           form_submissions, last_page, last_position)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[],
+                             $6::bigint[], $7::bigint[], $8::text[], $9::bigint[])
+        """;
+  }
+
+  /**
    * Adds a batch's views ($5 per visitor, page and day). A visitor is a new unique visitor of a page and day
-   * exactly when its page_visitors row did not exist yet. Both tables key a page by page_key ($6, see
-   * {@link PageKey}): a page id may be longer than an index entry can be.
+   * exactly when its page_visitors row did not exist yet. A visitor whose first event is in the batch ($7, see
+   * {@link io.flightdeck.gateway.projection.Projection#applyFirstTry}) has no row yet: its rows are inserted
+   * without the conflict check. Both tables key a page by page_key ($6, see {@link PageKey}): a page id may be
+   * longer than an index entry can be.
    */
   static final String UPSERT_PAGE_STATS = """
       WITH visits AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[], $6::bytea[])
-          AS t(site, page_id, day, stream_id, views, page_key)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[], $6::bytea[], $7::bool[])
+          AS t(site, page_id, day, stream_id, views, page_key, new_visitor)
       ),
-      fresh AS (
+      first_visits AS (
         INSERT INTO page_visitors (site, page_id, page_key, day, stream_id)
-        SELECT site, page_id, page_key, day, stream_id FROM visits
+        SELECT site, page_id, page_key, day, stream_id FROM visits WHERE new_visitor
+        RETURNING site, page_key, day
+      ),
+      later_visits AS (
+        INSERT INTO page_visitors (site, page_id, page_key, day, stream_id)
+        SELECT site, page_id, page_key, day, stream_id FROM visits WHERE NOT new_visitor
         ON CONFLICT DO NOTHING
         RETURNING site, page_key, day
+      ),
+      fresh AS (
+        SELECT * FROM first_visits UNION ALL SELECT * FROM later_visits
       )
       INSERT INTO page_stats AS p (site, page_id, page_key, day, views, unique_visitors)
       SELECT v.site, v.page_id, v.page_key, v.day, v.views, COALESCE(f.visitors, 0)

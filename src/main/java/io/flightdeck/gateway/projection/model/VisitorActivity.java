@@ -24,6 +24,7 @@ public final class VisitorActivity {
   private long formSubmissions;
   private String lastPage;
   private long lastPosition;
+  private boolean startsStream;
 
   public VisitorActivity(String streamId) {
     this.streamId = streamId;
@@ -48,6 +49,7 @@ public final class VisitorActivity {
       }
     }
     lastPosition = Math.max(lastPosition, event.position());
+    startsStream |= event.streamVersion() == 1;
   }
 
   public boolean empty() {
@@ -88,6 +90,11 @@ public final class VisitorActivity {
 
   long lastPosition() {
     return lastPosition;
+  }
+
+  /** Whether the stream's first event (version 1) is among the events folded. */
+  boolean startsStream() {
+    return startsStream;
   }
 
   static JsonObject toJson(String streamId, String site, Instant firstSeen, Instant lastSeen, long pageViews,
