@@ -99,6 +99,17 @@ public final class HttpTestClient {
     return send(request(path).header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN).GET());
   }
 
+  /** One projection's entry in {@code GET /v1/admin/projections}. */
+  public JsonObject projectionStatus(String name) {
+    JsonArray list = getWithAdminToken("/v1/admin/projections").json().getJsonArray("projections");
+    for (int i = 0; i < list.size(); i++) {
+      if (list.getJsonObject(i).getString("name").equals(name)) {
+        return list.getJsonObject(i);
+      }
+    }
+    throw new AssertionError("no projection " + name + " in " + list.encode());
+  }
+
   /** POST without a body, with the demo admin token. */
   public Response postWithAdminToken(String path) {
     return send(request(path).header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN)
