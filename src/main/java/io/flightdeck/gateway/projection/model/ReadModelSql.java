@@ -27,7 +27,7 @@ final class ReadModelSql {
   /**
    * Inserts the rows of visitors whose first event is in the batch ({@link
    * io.flightdeck.gateway.projection.Projection#applyFirstTry}): no row can be there yet, so the insert skips the
-   * conflict check, one descent of the primary key's index per row.
+   * conflict check, which costs a descent of the primary key's index per row.
    */
   static final String INSERT_VISITORS = insertVisitors();
 
