@@ -69,10 +69,6 @@ class ProjectionEngineIT {
     gateway.http().postBatch(events);
   }
 
-  static JsonObject projection(String name) {
-    return gateway.http().projectionStatus(name);
-  }
-
   /** Writes events straight into the store, each transaction pausing a random while before its commit. */
   static int writeWithPauses(String writer, int transactions) throws SQLException {
     int written = 0;
@@ -141,11 +137,11 @@ class ProjectionEngineIT {
       JsonObject poison = HttpTestClient.pageView("poison-1", "/bad");
       post(HttpTestClient.pageView("dl-good-1", "/ok"), poison, HttpTestClient.pageView("dl-good-2", "/ok"));
       Awaitility.await("visitor-activity failing").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
-          .until(() -> "failing".equals(projection("visitor-activity").getString("state")));
-      assertTrue(projection("visitor-activity").getString("lastError").contains("no_poison"));
+          .until(() -> "failing".equals(gateway.http().projectionStatus("visitor-activity").getString("state")));
+      assertTrue(gateway.http().projectionStatus("visitor-activity").getString("lastError").contains("no_poison"));
       ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
 
-      JsonObject status = projection("visitor-activity");
+      JsonObject status = gateway.http().projectionStatus("visitor-activity");
       assertEquals("running", status.getString("state"), status.encode());
       assertEquals(1, status.getLong("deadLetters"));
       assertEquals(200, gateway.http().getWithReadToken("/v1/visitors/dl-good-1").status());
@@ -184,7 +180,7 @@ class ProjectionEngineIT {
     assertEquals(0, gateway.http().getWithAdminToken("/v1/admin/dead-letters").json().getJsonArray("deadLetters")
         .size());
     assertEquals(404, gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry").status());
-    assertEquals(0, projection("visitor-activity").getLong("deadLetters"));
+    assertEquals(0, gateway.http().projectionStatus("visitor-activity").getLong("deadLetters"));
     ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
     ReadModelCheck.assertMatchesStore(db);
   }

@@ -9,10 +9,22 @@ final class ReadModelSql {
   }
 
   /**
+   * Inserts the rows of visitors whose first event is in the batch ({@link
+   * io.flightdeck.gateway.projection.Projection#applyFirstTry}): no row can be there yet, so the insert skips the
+   * conflict check, which costs a descent of the primary key's index per row.
+   */
+  static final String INSERT_VISITORS = """
+      INSERT INTO visitor_activity AS v (stream_id, site, first_seen, last_seen, page_views, button_clicks,
+                                         form_submissions, last_page, last_position)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[],
+                           $6::bigint[], $7::bigint[], $8::text[], $9::bigint[])
+      """;
+
+  /**
    * Adds a batch's per-visitor fold. Counters add up and first/last seen take the extremes, whatever the order;
    * the last page moves only forward in position, so a dead letter retried later cannot set an older page.
    */
-  static final String UPSERT_VISITORS = insertVisitors() + """
+  static final String UPSERT_VISITORS = INSERT_VISITORS + """
       ON CONFLICT (stream_id) DO UPDATE SET
         site = COALESCE(v.site, EXCLUDED.site),
         first_seen = LEAST(v.first_seen, EXCLUDED.first_seen),
@@ -23,22 +35,6 @@ final class ReadModelSql {
         last_page = CASE WHEN EXCLUDED.last_position > v.last_position AND EXCLUDED.last_page IS NOT NULL
                          THEN EXCLUDED.last_page ELSE v.last_page END,
         last_position = GREATEST(v.last_position, EXCLUDED.last_position)""";
-
-  /**
-   * Inserts the rows of visitors whose first event is in the batch ({@link
-   * io.flightdeck.gateway.projection.Projection#applyFirstTry}): no row can be there yet, so the insert skips the
-   * conflict check, which costs a descent of the primary key's index per row.
-   */
-  static final String INSERT_VISITORS = insertVisitors();
-
-  private static String insertVisitors() {
-    return """
-        INSERT INTO visitor_activity AS v (stream_id, site, first_seen, last_seen, page_views, button_clicks,
-                                           form_submissions, last_page, last_position)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[],
-                             $6::bigint[], $7::bigint[], $8::text[], $9::bigint[])
-        """;
-  }
 
   /**
    * Adds a batch's views ($5 per visitor, page and day). A visitor is a new unique visitor of a page and day
