@@ -1,11 +1,14 @@
 package io.flightdeck.gateway.api;
 
 import io.flightdeck.gateway.metrics.GatewayMetrics;
-import io.vertx.core.http.HttpMethod;
 import io.flightdeck.gateway.store.StoreUnavailableException;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
@@ -30,11 +33,23 @@ public final class FailureHandler implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
+    answer(ctx, ctx.statusCode());
+  }
+
+  /**
+   * For {@code Router.errorHandler(status, ...)}: vertx-web calls it without setting the context's failure or
+   * status when routing itself failed (a path whose percent-escapes do not decode is a 400 that way).
+   */
+  public Handler<RoutingContext> withStatus(int status) {
+    return ctx -> answer(ctx, ctx.statusCode() == -1 ? status : ctx.statusCode());
+  }
+
+  private void answer(RoutingContext ctx, int status) {
     if (ctx.failure() instanceof HttpClosedException) {
       // the client went away mid-request (a body cut off, a stream reset): nobody to answer, nothing went wrong here
       return;
     }
-    ApiError error = toApiError(ctx);
+    ApiError error = toApiError(ctx, status);
     HttpServerResponse response = ctx.response();
     if (response.headWritten()) {
       ctx.request().connection().close();
@@ -56,18 +71,47 @@ public final class FailureHandler implements Handler<RoutingContext> {
         .end(error.body().toBuffer());
   }
 
+  /**
+   * A request HTTP itself cannot parse (Netty's decoder failed: a request line or a header over the limits, a
+   * header line without a colon, a Content-Length that is not a number or is given twice). Answered like every
+   * other error, with the contract's JSON body, then the connection is closed: what follows on it cannot be
+   * framed. Replaces Vert.x's default, which answers the same statuses with an empty body.
+   */
+  static void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    ApiError error;
+    if (cause instanceof TooLongHttpLineException) {
+      error = new ApiError(414, "uri_too_long", "the request line is longer than the limit");
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      error = new ApiError(431, "headers_too_large", "the request headers are larger than the limit");
+    } else {
+      error = ApiError.badRequest("invalid_request", "the request is not valid HTTP");
+    }
+    request.response().setStatusCode(error.status())
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .putHeader(HttpHeaders.CONNECTION, "close")
+        .end(error.body().toBuffer())
+        .onComplete(ar -> request.connection().close());
+  }
+
   /** Tracking calls (POST /v1/events and the Segment API), as opposed to reads and admin. */
   private static boolean isIngest(RoutingContext ctx) {
-    String path = ctx.normalizedPath();
+    String path = routeOf(ctx);
     return ctx.request().method() == HttpMethod.POST && path.startsWith("/v1/") && !path.startsWith("/v1/admin/");
   }
 
   /** The path without its query string, so an {@code access_token} parameter never reaches a log line. */
   static String routeOf(RoutingContext ctx) {
-    return ctx.normalizedPath();
+    try {
+      return ctx.normalizedPath();
+    } catch (IllegalArgumentException e) {
+      // its percent-escapes do not decode: the very failure being answered
+      return "(a path that does not decode)";
+    }
   }
 
-  static ApiError toApiError(RoutingContext ctx) {
+  private static ApiError toApiError(RoutingContext ctx, int contextStatus) {
     Throwable failure = ctx.failure();
     if (failure instanceof ApiError api) {
       return api;
@@ -75,7 +119,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
     if (failure instanceof StoreUnavailableException unavailable) {
       return new ApiError(503, "unavailable", unavailable.getMessage(), null, unavailable.retryAfterSeconds());
     }
-    int status = failure instanceof HttpException http ? http.getStatusCode() : ctx.statusCode();
+    int status = failure instanceof HttpException http ? http.getStatusCode() : contextStatus;
     return switch (status) {
       case 400 -> ApiError.badRequest("invalid_request", "the request is malformed");
       case 401 -> new ApiError(401, "unauthorized", "a valid bearer token is required");
@@ -83,8 +127,13 @@ public final class FailureHandler implements Handler<RoutingContext> {
       case 405 -> new ApiError(405, "method_not_allowed", ctx.request().method() + " is not allowed here");
       case 413 -> new ApiError(413, "payload_too_large", "the request body is larger than the limit");
       case 415 -> new ApiError(415, "unsupported_media_type", "send application/json or text/plain");
+      case 417 -> new ApiError(417, "expectation_failed", "the only Expect this server meets is 100-continue");
       case 503 -> new ApiError(503, "unavailable", "the service is unavailable", null, 1);
       default -> {
+        if (status >= 400 && status < 500) {
+          // a client error Vert.x or vertx-web found (not one of ours): its status, never a 500
+          yield new ApiError(status, "invalid_request", "the request was refused (HTTP " + status + ")");
+        }
         UNEXPECTED_LOG.log(n -> LOG.error("unexpected failure on {} {} ({} since the last line)",
             ctx.request().method(), routeOf(ctx), n, failure));
         yield new ApiError(500, "internal_error", "an unexpected error occurred");

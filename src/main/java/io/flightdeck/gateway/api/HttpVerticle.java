@@ -43,6 +43,7 @@ public final class HttpVerticle extends VerticleBase {
     live = services.liveHubs().apply(vertx);
     server = vertx.createHttpServer(options)
         .connectionHandler(services.connections()::accept)
+        .invalidRequestHandler(FailureHandler::invalidRequest)
         .requestHandler(router());
     return live.start().compose(v -> server.listen());
   }
@@ -55,6 +56,7 @@ public final class HttpVerticle extends VerticleBase {
     }
     AccessLog accessLog = new AccessLog();
     router.route().handler(accessLog);
+    router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
     FailureHandler failures = new FailureHandler(services.gatewayMetrics());
@@ -89,6 +91,8 @@ public final class HttpVerticle extends VerticleBase {
 
     accessLog.learn(router);
     router.route().failureHandler(failures);
+    // a path parameter that does not decode (/v1/streams/%zz/events) fails while routing, before any route
+    router.errorHandler(400, failures.withStatus(400));
     router.errorHandler(404, failures);
     router.errorHandler(405, failures);
     router.errorHandler(500, failures);

@@ -14,6 +14,25 @@ final class QueryParams {
   private QueryParams() {
   }
 
+  /**
+   * First on every route: a query string whose percent-escapes do not decode ({@code %zz}, a lone {@code %}) is
+   * the client's mistake, 400 invalid_parameter, before any handler reads a parameter. Left to Netty's decoder it
+   * throws from whichever handler asks first: a 500, and an error log line whose message holds the whole URL,
+   * an {@code access_token} parameter included.
+   */
+  static void requireDecodable(RoutingContext ctx) {
+    String query = ctx.request().query();
+    if (query != null && query.indexOf('%') >= 0) {
+      try {
+        ctx.request().params();
+      } catch (IllegalArgumentException e) {
+        ctx.fail(ApiError.badRequest("invalid_parameter", "the query string holds a malformed percent-escape"));
+        return;
+      }
+    }
+    ctx.next();
+  }
+
   /** A query parameter as sent; null when absent. */
   static String text(RoutingContext ctx, String name) {
     return withoutNul(name, ctx.request().getParam(name));

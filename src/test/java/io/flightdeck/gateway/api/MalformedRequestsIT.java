@@ -1,0 +1,182 @@
+package io.flightdeck.gateway.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Requests that are wrong below the API (percent-escapes that do not decode, HTTP that does not parse, an Expect
+ * the server cannot meet): each answered with its 4xx and the contract's JSON error body, never a 500 or an empty
+ * body. Sent over a plain socket, since an HTTP client library refuses to send most of them.
+ */
+@ExtendWith(PostgresExtension.class)
+class MalformedRequestsIT {
+
+  private static final String READ = "Authorization: Bearer " + TestGateway.READ_TOKEN + "\r\n";
+  private static final String EVENT = "{\"type\":\"PageViewed\",\"streamId\":\"malformed\",\"data\":{\"pageId\":\"/\"}}";
+
+  static TestGateway gateway;
+  static TestDatabase db;
+
+  @BeforeAll
+  static void start(TestDatabase database) {
+    db = database;
+    gateway = TestGateway.start(database);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    gateway.close();
+  }
+
+  @ParameterizedTest(name = "GET {0}")
+  @ValueSource(strings = {"/v1/events?after=%", "/v1/events?limit=%zz", "/v1/events?%zz=1", "/v1/live?types=%zz",
+      "/v1/pages?site=%zz", "/v1/events?access_token=" + TestGateway.READ_TOKEN + "&after=%"})
+  @DisplayName("a query string whose percent-escapes do not decode is 400 invalid_parameter")
+  void malformedQueryEscape(String target) throws IOException {
+    Answer a = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + READ + "\r\n");
+
+    a.assertError(400, "invalid_parameter");
+  }
+
+  @ParameterizedTest(name = "POST {0}")
+  @ValueSource(strings = {"/v1/events?writeKey=%zz", "/v1/events?x=%zz"})
+  @DisplayName("an ingest with a query string that does not decode is 400 invalid_parameter, and nothing is stored")
+  void malformedQueryEscapeOnIngest(String target) throws IOException {
+    Answer a = exchange(post(target, "X-Write-Key: " + TestGateway.WRITE_KEY + "\r\n", EVENT));
+
+    a.assertError(400, "invalid_parameter");
+    assertEquals(0L, db.queryLong("SELECT count(*) FROM events"));
+  }
+
+  @ParameterizedTest(name = "GET {0}")
+  @ValueSource(strings = {"/v1/streams/%zz/events", "/v1/streams/x/events?fromVersion=%zz", "/v1/visitors/%zz"})
+  @DisplayName("a path or parameter that does not decode is a 400 with the JSON error body")
+  void malformedPathEscape(String target) throws IOException {
+    Answer a = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + READ + "\r\n");
+
+    assertEquals(400, a.status, a.text);
+    assertTrue(a.error().getString("code").startsWith("invalid_"), a.text);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "a header line without a colon | 400 | invalid_request | X-Broken\\r\\n",
+      "two Content-Length headers | 400 | invalid_request | Content-Length: 5\\r\\nContent-Length: 6\\r\\n",
+      "a Content-Length that is not a number | 400 | invalid_request | Content-Length: five\\r\\n",
+      "a 9 KB header | 431 | headers_too_large | X-Big: BIG\\r\\n"})
+  @DisplayName("HTTP that does not parse gets its status with the JSON error body, and the connection is closed")
+  void unparsableHttp(String what, int status, String code, String headers) throws IOException {
+    String head = headers.replace("\\r\\n", "\r\n").replace("BIG", "x".repeat(9 * 1024));
+
+    Answer a = exchange("GET /health/live HTTP/1.1\r\nHost: x\r\n" + head + "\r\n");
+
+    a.assertError(status, code);
+    assertTrue(a.closed, "the connection stays open after " + what);
+  }
+
+  @ParameterizedTest(name = "a request line of {0} bytes")
+  @ValueSource(ints = {9 * 1024})
+  @DisplayName("a request line over the limit is 414 uri_too_long with the JSON error body")
+  void requestLineTooLong(int length) throws IOException {
+    Answer a = exchange("GET /v1/events?after=" + "1".repeat(length) + " HTTP/1.1\r\nHost: x\r\n" + READ + "\r\n");
+
+    a.assertError(414, "uri_too_long");
+    assertTrue(a.closed);
+  }
+
+  @ParameterizedTest(name = "Expect: {0}")
+  @ValueSource(strings = {"foo", "200-ok"})
+  @DisplayName("an Expect other than 100-continue is 417 expectation_failed, and nothing is stored")
+  void unmetExpectation(String expect) throws IOException {
+    Answer a = exchange(post("/v1/events", "X-Write-Key: " + TestGateway.WRITE_KEY + "\r\nExpect: " + expect + "\r\n",
+        EVENT));
+
+    a.assertError(417, "expectation_failed");
+    assertEquals(0L, db.queryLong("SELECT count(*) FROM events"));
+  }
+
+  private static String post(String target, String headers, String body) {
+    return "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + headers
+        + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body;
+  }
+
+  /** One answer read off a socket: its status, its body, and whether the server closed the connection after it. */
+  private record Answer(int status, String text, String body, boolean closed) {
+
+    JsonObject error() {
+      return new JsonObject(body).getJsonObject("error");
+    }
+
+    void assertError(int expectedStatus, String code) {
+      assertEquals(expectedStatus, status, text);
+      assertTrue(text.toLowerCase(Locale.ROOT).contains("content-type: application/json"), text);
+      assertEquals(code, error().getString("code"), text);
+      assertTrue(!error().getString("message").isBlank(), text);
+    }
+  }
+
+  /** Sends {@code request} as it is and reads one answer (its Content-Length), then whether the socket closes. */
+  private static Answer exchange(String request) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(5_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(request.getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      ByteArrayOutputStream seen = new ByteArrayOutputStream();
+      int headEnd = -1;
+      int length = -1;
+      while (headEnd < 0 || seen.size() < headEnd + length) {
+        int b = in.read();
+        if (b < 0) {
+          break;
+        }
+        seen.write(b);
+        String text = seen.toString(StandardCharsets.ISO_8859_1);
+        if (headEnd < 0 && text.endsWith("\r\n\r\n")) {
+          headEnd = text.length();
+          length = contentLength(text);
+        }
+      }
+      String text = seen.toString(StandardCharsets.UTF_8);
+      boolean closed;
+      try {
+        socket.setSoTimeout(2_000);
+        closed = in.read() < 0;
+      } catch (SocketTimeoutException e) {
+        closed = false;
+      }
+      int status = Integer.parseInt(text.substring(9, 12));
+      return new Answer(status, text, headEnd < 0 ? "" : text.substring(headEnd), closed);
+    }
+  }
+
+  private static int contentLength(String head) {
+    for (String line : head.split("\r\n")) {
+      if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+        return Integer.parseInt(line.substring("content-length:".length()).trim());
+      }
+    }
+    return 0;
+  }
+}
