@@ -73,6 +73,11 @@ public final class EventValidator {
     }
     UUID id = id(node.get("id"), problems);
     String streamId = text(node.get("streamId"), "streamId", 1, 200, problems);
+    if (".".equals(streamId) || "..".equals(streamId)) {
+      // a URL path cannot name it: /v1/streams/%2E%2E/events is /v1/events once dot segments are removed
+      problems.add(new Problem("streamId", "must not be '.' or '..' (no URL can name that stream)"));
+      streamId = null;
+    }
     String type = text(node.get("type"), "type", 1, 200, problems);
     boolean customType = type != null && isCustom(type, custom, problems);
     int version = schemaVersion(node.get("schemaVersion"), type, customType, problems);
@@ -168,6 +173,11 @@ public final class EventValidator {
       String text = node.asText();
       Instant at = FastText.utcTimestamp(text);
       if (at == null) {
+        int dot = text.indexOf('.');
+        if (dot >= 0 && (dot + 1 == text.length() || text.charAt(dot + 1) < '0' || text.charAt(dot + 1) > '9')) {
+          // the JDK's ISO parser takes "10:15:30.Z"; RFC 3339 wants a digit after the point
+          throw new DateTimeParseException("a fraction needs a digit", text, dot);
+        }
         at = OffsetDateTime.parse(text).toInstant();
       }
       if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {

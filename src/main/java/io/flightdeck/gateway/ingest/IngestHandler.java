@@ -35,7 +35,8 @@ public final class IngestHandler implements Handler<RoutingContext> {
     List<JsonNode> raw = events(body);
     IngestPipeline.rateLimit(site, raw.size());
     IngestProblems problems = new IngestProblems();
-    List<NewEvent> events = pipeline.validate(ctx, site, withoutEventWriteKeys(raw, problems), problems);
+    List<JsonNode> checked = withoutEventWriteKeys(body.has("events"), raw, problems);
+    List<NewEvent> events = pipeline.validate(ctx, site, checked, problems);
     pipeline.append(site, events)
         .onSuccess(results -> respond(ctx, results))
         .onFailure(ctx::fail);
@@ -92,8 +93,8 @@ public final class IngestHandler implements Handler<RoutingContext> {
   }
 
   /** The events, each one that carries its own write key in a batch refused (null) with its problem. */
-  private static List<JsonNode> withoutEventWriteKeys(List<JsonNode> raw, IngestProblems problems) {
-    if (raw.size() == 1) {
+  private static List<JsonNode> withoutEventWriteKeys(boolean batch, List<JsonNode> raw, IngestProblems problems) {
+    if (!batch) {
       return raw;
     }
     List<JsonNode> out = new ArrayList<>(raw);

@@ -75,7 +75,9 @@ public final class IngestPipeline {
     if (body == null || body.length() == 0) {
       throw ApiError.badRequest("invalid_json", "the body is empty; send " + expected);
     }
-    try (JsonParser parser = mapper.createParser(body.getBytes())) {
+    byte[] bytes = body.getBytes();
+    JsonText.requireUtf8(bytes);
+    try (JsonParser parser = mapper.createParser(bytes)) {
       JsonNode node;
       try {
         node = mapper.readTree(parser);
@@ -88,6 +90,7 @@ public final class IngestPipeline {
       if (parser.nextToken() != null) {
         throw ApiError.badRequest("invalid_json", "the body holds more than one JSON value; send " + expected);
       }
+      JsonText.requirePairedSurrogates(bytes, node);
       return node;
     } catch (JsonProcessingException e) {
       throw notJson(e);

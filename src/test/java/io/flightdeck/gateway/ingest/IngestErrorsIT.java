@@ -83,7 +83,15 @@ class IngestErrorsIT {
             pageView(s, "/").put("metadata", new JsonObject().put("note", "x".repeat(32_769))).encode()),
         Arguments.of("only whitespace", "  \n\t "),
         Arguments.of("two JSON values", pageView(s, "/a").encode() + pageView(s, "/b").encode()),
-        Arguments.of("text after the event", pageView(s, "/").encode() + " trailing"));
+        Arguments.of("text after the event", pageView(s, "/").encode() + " trailing"),
+        Arguments.of("an escaped lone high surrogate in the streamId",
+            "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\\ud800\",\"data\":{\"pageId\":\"/\"}}"),
+        Arguments.of("an escaped lone low surrogate in data",
+            "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"data\":{\"pageId\":\"/p\\uDC00\"}}"),
+        Arguments.of("a low surrogate escape before its high one",
+            "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"data\":{\"pageId\":\"\\ude00\\ud83d\"}}"),
+        Arguments.of("an escaped lone surrogate in a field name",
+            "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"data\":{\"pageId\":\"/\",\"k\\ud800\":1}}"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -212,7 +220,15 @@ class IngestErrorsIT {
         invalid("a NUL character inside data", e -> e.put("data", new JsonObject().put("pageId", "/a\u0000b")),
             "data.pageId", "must not contain the NUL character"),
         invalid("a schemaVersion the type does not have", e -> e.put("schemaVersion", 3), "schemaVersion",
-            "no version 3 of PageViewed"));
+            "no version 3 of PageViewed"),
+        invalid("a streamId of '..'", e -> e.put("streamId", ".."), "streamId",
+            "must not be '.' or '..' (no URL can name that stream)"),
+        invalid("a streamId of '.'", e -> e.put("streamId", "."), "streamId",
+            "must not be '.' or '..' (no URL can name that stream)"),
+        invalid("an occurredAt with a point and no fraction digit", e -> e.put("occurredAt", "2026-11-22T10:15:30.Z"),
+            "occurredAt", null),
+        invalid("an occurredAt with an offset and a point and no fraction digit",
+            e -> e.put("occurredAt", "2026-11-22T10:15:30.+01:00"), "occurredAt", null));
   }
 
   private static Arguments invalid(String what, UnaryOperator<JsonObject> change, String field, String problem) {
@@ -240,6 +256,70 @@ class IngestErrorsIT {
     } else {
       assertFalse(detail.getString("problem").isBlank(), r.body());
     }
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "an overlong '/' (C0 AF) | C0AF",
+      "an overlong NUL (C0 80) | C080",
+      "a three-byte overlong (E0 80 AF) | E080AF",
+      "an encoded surrogate (ED A0 80) | EDA080",
+      "a code point over U+10FFFF (F4 90 80 80) | F4908080",
+      "a stray continuation byte (80) | 80",
+      "a sequence cut short (E2 82) | E282"})
+  @DisplayName("a body that is not well-formed UTF-8 is refused with 400 invalid_json, and nothing is stored")
+  void malformedUtf8IsRefused(String what, String hex) {
+    String streamId = stream("utf8");
+    byte[] head = ("{\"type\":\"PageViewed\",\"streamId\":\"" + streamId + "\",\"data\":{\"pageId\":\"/a")
+        .getBytes(StandardCharsets.UTF_8);
+    byte[] tail = "b\"}}".getBytes(StandardCharsets.UTF_8);
+    byte[] bad = java.util.HexFormat.of().parseHex(hex);
+    byte[] body = new byte[head.length + bad.length + tail.length];
+    System.arraycopy(head, 0, body, 0, head.length);
+    System.arraycopy(bad, 0, body, head.length, bad.length);
+    System.arraycopy(tail, 0, body, head.length + bad.length, tail.length);
+
+    HttpTestClient.Response r = http.send(http.request("/v1/events")
+        .header("Content-Type", "application/json")
+        .header("X-Write-Key", TestGateway.WRITE_KEY)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+
+    assertError(r, 400, "invalid_json");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("escaped surrogate pairs and characters outside the BMP are stored as sent")
+  void surrogatePairsAreStoredAsSent() {
+    String streamId = stream("emoji") + "-\uD83D\uDE00";
+    String body = "{\"type\":\"PageViewed\",\"streamId\":\"" + stream("emoji-escaped") + "\","
+        + "\"data\":{\"pageId\":\"/\\ud83d\\ude00/\uD83C\uDF89\"}}";
+
+    JsonArray escaped = assertAppended(http.send(post(http, body)), 1);
+    JsonArray raw = assertAppended(http.postEvents(pageView(streamId, "/\uD83D\uDE00")), 1);
+
+    assertEquals("/\uD83D\uDE00/\uD83C\uDF89",
+        IngestRequests.storedData(db, escaped.getJsonObject(0).getString("id")).getString("pageId"));
+    assertEquals(1L, rowsInStream(db, streamId));
+    assertEquals("/\uD83D\uDE00", IngestRequests.storedData(db, raw.getJsonObject(0).getString("id")).getString("pageId"));
+  }
+
+  @ParameterizedTest(name = "a batch of {0}")
+  @ValueSource(ints = {1, 2})
+  @DisplayName("a writeKey on an event inside a batch is refused (it belongs on the batch), and nothing is stored")
+  void writeKeyOnBatchedEventIsRefused(int size) {
+    String streamId = stream("batched-key");
+    JsonObject[] events = new JsonObject[size];
+    for (int i = 0; i < size; i++) {
+      events[i] = pageView(streamId, "/" + i);
+    }
+    events[size - 1].put("writeKey", "nope");
+
+    HttpTestClient.Response r = http.send(post(http, batch(events).encode()));
+
+    assertError(r, 400, "invalid_event");
+    assertEquals("belongs on the batch, not on each event", detail(r, size - 1, "writeKey").getString("problem"));
     assertEquals(0L, rowsInStream(db, streamId));
   }
 

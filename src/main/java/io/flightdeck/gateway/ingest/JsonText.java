@@ -1,0 +1,94 @@
+package io.flightdeck.gateway.ingest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flightdeck.gateway.api.ApiError;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * What an ingest body must be beyond what Jackson checks, so that what is stored is what was sent (RFC 8259
+ * sections 8.1 and 8.2): well-formed UTF-8, since Jackson decodes an overlong form such as {@code C0 AF} as if it
+ * were {@code /}; and no {@code \\u} escape of an unpaired UTF-16 surrogate, which Jackson turns into a lone char
+ * that the PostgreSQL client then encodes as {@code ?}, a different event acknowledged as stored.
+ */
+final class JsonText {
+
+  private JsonText() {
+  }
+
+  /** 400 invalid_json unless the body decodes as UTF-8; the usual all-ASCII body costs one pass over its bytes. */
+  static void requireUtf8(byte[] body) {
+    int first = 0;
+    while (first < body.length && body[first] >= 0) {
+      first++;
+    }
+    if (first == body.length) {
+      return;
+    }
+    try {
+      // a new decoder reports malformed input (overlong forms, encoded surrogates, stray bytes) instead of replacing it
+      StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(body, first, body.length - first));
+    } catch (CharacterCodingException e) {
+      throw ApiError.badRequest("invalid_json", "the body is not well-formed UTF-8");
+    }
+  }
+
+  /** 400 invalid_json if a string or field name of {@code parsed} holds an unpaired surrogate escape. */
+  static void requirePairedSurrogates(byte[] body, JsonNode parsed) {
+    if (maySurrogateEscape(body) && holdsUnpairedSurrogate(parsed)) {
+      throw ApiError.badRequest("invalid_json",
+          "the body holds a \\u escape of an unpaired UTF-16 surrogate (\\uD800 to \\uDFFF without its pair)");
+    }
+  }
+
+  /** Whether the text has {@code \\u} followed by D8 to DF: the only way a valid UTF-8 body spells a surrogate. */
+  static boolean maySurrogateEscape(byte[] body) {
+    for (int i = 0; i + 3 < body.length; i++) {
+      if (body[i] == '\\' && body[i + 1] == 'u' && (body[i + 2] | 0x20) == 'd' && isHex8ToF(body[i + 3])) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean isHex8ToF(byte b) {
+    int c = b | 0x20;
+    return b == '8' || b == '9' || (c >= 'a' && c <= 'f');
+  }
+
+  static boolean holdsUnpairedSurrogate(JsonNode node) {
+    if (node.isTextual()) {
+      return unpaired(node.textValue());
+    }
+    if (node.isObject()) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> field = it.next();
+        if (unpaired(field.getKey()) || holdsUnpairedSurrogate(field.getValue())) {
+          return true;
+        }
+      }
+      return false;
+    }
+    for (JsonNode element : node) {
+      if (holdsUnpairedSurrogate(element)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static boolean unpaired(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
