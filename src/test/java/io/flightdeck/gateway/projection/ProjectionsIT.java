@@ -112,6 +112,26 @@ class ProjectionsIT {
     assertEquals("invalid_parameter", bad.errorCode());
   }
 
+  @Test
+  @DisplayName("custom events count for neither the projection nor the fold at a time: both agree, and a stream of "
+      + "custom events alone is no visitor")
+  void customEventsLeaveVisitorsAlone() {
+    post(at(HttpTestClient.pageView("vc-1", "/home"), "2026-11-20T10:00:00Z"),
+        at(new JsonObject().put("type", "VideoPlayed").put("streamId", "vc-1").put("data", new JsonObject()),
+            "2026-11-25T10:00:00Z"));
+    post(at(new JsonObject().put("type", "VideoPlayed").put("streamId", "vc-only").put("data", new JsonObject()),
+        "2026-11-25T10:00:00Z"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+
+    JsonObject projected = getOk("/v1/visitors/vc-1");
+    JsonObject folded = getOk("/v1/visitors/vc-1?at=2100-01-01T00:00:00Z");
+    folded.remove("at");
+    assertEquals("2026-11-20T10:00:00Z", projected.getString("lastSeen"), projected.encode());
+    assertEquals(projected, folded, "the projection equals the fold of the whole stream");
+    assertEquals(404, gateway.http().getWithReadToken("/v1/visitors/vc-only").status());
+    assertEquals(404, gateway.http().getWithReadToken("/v1/visitors/vc-only?at=2100-01-01T00:00:00Z").status());
+  }
+
   @ParameterizedTest(name = "{0} {1}")
   @CsvSource({
       "GET, /v1/visitors/vt%00x, streamId",

@@ -30,23 +30,28 @@ public final class VisitorActivity {
     this.streamId = streamId;
   }
 
-  /** Folds one more event of the stream (events must come in stream order). */
+  /**
+   * Folds one more event of the stream (events must come in stream order). Only the three visitor types count,
+   * as they are all the projection is given ({@link VisitorActivityProjection#eventTypes()}): a custom event moves
+   * neither first nor last seen, so the fold of a whole stream is what the projection stored.
+   */
   public void add(EventEnvelope event) {
+    String type = event.type();
+    if (!PAGE_VIEWED.equals(type) && !BUTTON_CLICKED.equals(type) && !FORM_SUBMITTED.equals(type)) {
+      return;
+    }
     if (site == null) {
       site = event.metadata().getString("site");
     }
     firstSeen = firstSeen == null || event.occurredAt().isBefore(firstSeen) ? event.occurredAt() : firstSeen;
     lastSeen = lastSeen == null || event.occurredAt().isAfter(lastSeen) ? event.occurredAt() : lastSeen;
-    switch (event.type()) {
+    switch (type) {
       case PAGE_VIEWED -> {
         pageViews++;
         lastPage = event.data().getString("pageId");
       }
       case BUTTON_CLICKED -> buttonClicks++;
-      case FORM_SUBMITTED -> formSubmissions++;
-      default -> {
-        // other types only move first and last seen
-      }
+      default -> formSubmissions++;
     }
     lastPosition = Math.max(lastPosition, event.position());
     startsStream |= event.streamVersion() == 1;
