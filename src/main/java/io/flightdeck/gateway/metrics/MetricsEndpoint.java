@@ -8,6 +8,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,6 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * serves every HTTP verticle and the management port.
  */
 public final class MetricsEndpoint {
+
+  private static final List<String> SAMPLE_SUFFIXES = List.of("_total", "_bucket", "_count", "_sum", "_created");
 
   /** The Prometheus text format (version 0.0.4), what Prometheus asks for by default. */
   static final String TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
@@ -47,9 +50,27 @@ public final class MetricsEndpoint {
     route.handler(this::scrape);
   }
 
+  /**
+   * The families asked for. A counter's family is named without the {@code _total} its samples carry, a
+   * histogram's without {@code _bucket}, {@code _count} and {@code _sum}; asked by a sample's name, the family
+   * answers too, as the Prometheus client libraries do.
+   */
+  static Set<String> families(List<String> names) {
+    Set<String> out = new HashSet<>();
+    for (String name : names) {
+      out.add(name);
+      for (String suffix : SAMPLE_SUFFIXES) {
+        if (name.endsWith(suffix) && name.length() > suffix.length()) {
+          out.add(name.substring(0, name.length() - suffix.length()));
+        }
+      }
+    }
+    return out;
+  }
+
   private void scrape(RoutingContext rc) {
     List<String> names = rc.queryParam("name[]");
-    Set<String> only = names.isEmpty() ? null : Set.copyOf(names);
+    Set<String> only = names.isEmpty() ? null : families(names);
     if (rendering.incrementAndGet() > MAX_RENDERING) {
       rendering.decrementAndGet();
       rc.fail(new ApiError(503, "unavailable", MAX_RENDERING + " metrics scrapes are being rendered; try again",

@@ -172,6 +172,14 @@ class MetricsIT {
       assertTrue(both.has("flightdeck_append_queue_depth"), two.body());
       assertTrue(both.has("vertx_http_server_requests_total"), two.body());
       assertFalse(both.has("flightdeck_append_latency_seconds_count"), two.body());
+
+      // named as their samples are: a counter with its _total, a histogram by its _count
+      Response samples = gateway.http().send(gateway.http().request("/metrics?name%5B%5D=flightdeck_events_appended_total"
+          + "&name%5B%5D=flightdeck_append_latency_seconds_count").GET());
+      Scrape bySample = Scrape.parse(samples.body());
+      assertTrue(bySample.has("flightdeck_events_appended_total"), samples.body());
+      assertTrue(bySample.has("flightdeck_append_latency_seconds_bucket"), samples.body());
+      assertFalse(bySample.has("flightdeck_append_queue_depth"), samples.body());
     }
   }
 
