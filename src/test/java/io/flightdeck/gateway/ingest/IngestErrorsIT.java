@@ -280,10 +280,7 @@ class IngestErrorsIT {
     System.arraycopy(bad, 0, body, head.length, bad.length);
     System.arraycopy(tail, 0, body, head.length + bad.length, tail.length);
 
-    HttpTestClient.Response r = http.send(http.request("/v1/events")
-        .header("Content-Type", "application/json")
-        .header("X-Write-Key", TestGateway.WRITE_KEY)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+    HttpTestClient.Response r = http.send(post(http, body));
 
     assertError(r, 400, "invalid_json");
     assertEquals(0L, rowsInStream(db, streamId));
@@ -408,10 +405,7 @@ class IngestErrorsIT {
     String streamId = stream("big");
     byte[] body = bigBatch(streamId);
 
-    HttpTestClient.Response r = http.send(http.request("/v1/events")
-        .header("Content-Type", "application/json")
-        .header("X-Write-Key", TestGateway.WRITE_KEY)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+    HttpTestClient.Response r = http.send(post(http, body));
 
     assertError(r, 413, "payload_too_large");
     assertEquals(0L, rowsInStream(db, streamId));

@@ -35,6 +35,14 @@ final class IngestRequests {
         .POST(HttpRequest.BodyPublishers.ofString(body));
   }
 
+  /** A POST /v1/events of the raw bytes {@code body} as application/json with the demo write key. */
+  static HttpRequest.Builder post(HttpTestClient http, byte[] body) {
+    return http.request(EVENTS)
+        .header("Content-Type", "application/json")
+        .header("X-Write-Key", TestGateway.WRITE_KEY)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+  }
+
   /** A POST /v1/events of {@code body} with only the given headers (name, value, name, value...). */
   static HttpRequest.Builder postWith(HttpTestClient http, String path, String body, String... headers) {
     HttpRequest.Builder b = http.request(path).POST(HttpRequest.BodyPublishers.ofString(body));
