@@ -9,6 +9,7 @@ import io.flightdeck.gateway.api.HttpVerticle;
 import io.flightdeck.gateway.api.ReadHandlers;
 import io.flightdeck.gateway.api.ReadModelHandlers;
 import io.flightdeck.gateway.config.GatewayConfig;
+import io.flightdeck.gateway.config.SiteConfig;
 import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.event.JsonLimits;
 import io.flightdeck.gateway.ingest.EventValidator;
@@ -89,6 +90,7 @@ public final class Gateway {
     this.draining = new AtomicBoolean();
     this.metricsEndpoint = new MetricsEndpoint(config.metrics(), registry);
     this.metrics = new GatewayMetrics(registry, schemas::knowsType);
+    metrics.declare(config.sites().stream().map(SiteConfig::id).toList(), schemas.types());
     this.liveConnections = new LiveConnections(config.live().maxConnections(), metrics);
     this.projectionAdmin = new ProjectionAdmin(readPool, projections.projections());
     metrics.gauge(GatewayMetrics.STORE_HEAD, "Highest store position this process has seen committed", livePosition,

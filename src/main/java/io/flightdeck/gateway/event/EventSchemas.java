@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -91,6 +92,11 @@ public final class EventSchemas {
    */
   public Optional<String> typeIgnoringCase(String type) {
     return schemas.keySet().stream().map(TypeVersion::type).filter(t -> t.equalsIgnoreCase(type)).findFirst();
+  }
+
+  /** Every built-in type's name. */
+  public Set<String> types() {
+    return Collections.unmodifiableSet(latest.keySet());
   }
 
   public Optional<Integer> latestVersion(String type) {

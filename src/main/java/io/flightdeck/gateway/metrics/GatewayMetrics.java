@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.function.Predicate;
@@ -42,6 +44,13 @@ public final class GatewayMetrics {
 
   private final MeterRegistry registry;
   private final Predicate<String> knownType;
+  private static final String CUSTOM = "custom";
+  /** The contract's ingest error codes (docs/API.md), declared at zero by {@link #declare}. */
+  private static final List<String> INGEST_ERROR_CODES = List.of("invalid_json", "invalid_event", "missing_write_key",
+      "unknown_write_key", "origin_not_allowed", "payload_too_large", "request_timeout", "unsupported_media_type",
+      "rate_limited", "unavailable");
+  private static final List<String> CLOSE_REASONS = List.of("max_connections", "head_timeout");
+
   private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
   private final Timer appendLatency;
   private final DistributionSummary batchSize;
@@ -77,26 +86,59 @@ public final class GatewayMetrics {
 
   /** An event type as a tag: a known type as itself, anything else {@code custom} (names are unbounded). */
   public String typeTag(String type) {
-    return knownType.test(type) ? type : "custom";
+    return knownType.test(type) ? type : CUSTOM;
+  }
+
+  /**
+   * Creates the labelled counters at zero for everything known at start: each site's appended events by built-in
+   * type and {@code custom}, its duplicates, the ingest error codes of the contract, the reasons a connection is
+   * closed. A series that only appears with its first increment is missing from {@code rate()} and
+   * {@code increase()} until then, and an alert on it cannot tell "none yet" from "not scraped".
+   */
+  public void declare(Collection<String> sites, Collection<String> types) {
+    for (String site : sites) {
+      for (String type : types) {
+        appendedCounter(site, type);
+      }
+      appendedCounter(site, CUSTOM);
+      duplicateCounter(site);
+    }
+    INGEST_ERROR_CODES.forEach(this::rejectedCounter);
+    CLOSE_REASONS.forEach(this::closedCounter);
   }
 
   public void appended(String site, String type, int n) {
-    counter(EVENTS_APPENDED, "Events appended to the store", "site", site, "type", typeTag(type)).increment(n);
+    appendedCounter(site, type).increment(n);
   }
 
   public void duplicate(String site, int n) {
-    counter(EVENTS_DUPLICATE, "Events answered as duplicates (id already stored)", "site", site, null, null)
-        .increment(n);
+    duplicateCounter(site).increment(n);
   }
 
   public void rejected(String reason) {
-    counter(INGEST_REJECTED, "Ingest requests rejected, by error code", "reason", reason, null, null).increment();
+    rejectedCounter(reason).increment();
   }
 
   /** A connection the gateway closed to protect itself: {@code max_connections} or {@code head_timeout}. */
   public void connectionClosed(String reason) {
-    counter(HTTP_CONNECTIONS_CLOSED, "HTTP connections closed by the gateway to protect itself, by reason", "reason",
-        reason, null, null).increment();
+    closedCounter(reason).increment();
+  }
+
+  private Counter appendedCounter(String site, String type) {
+    return counter(EVENTS_APPENDED, "Events appended to the store", "site", site, "type", typeTag(type));
+  }
+
+  private Counter duplicateCounter(String site) {
+    return counter(EVENTS_DUPLICATE, "Events answered as duplicates (id already stored)", "site", site, null, null);
+  }
+
+  private Counter rejectedCounter(String reason) {
+    return counter(INGEST_REJECTED, "Ingest requests rejected, by error code", "reason", reason, null, null);
+  }
+
+  private Counter closedCounter(String reason) {
+    return counter(HTTP_CONNECTIONS_CLOSED, "HTTP connections closed by the gateway to protect itself, by reason",
+        "reason", reason, null, null);
   }
 
   public Timer appendLatency() {

@@ -151,6 +151,27 @@ class MetricsIT {
   }
 
   @Test
+  @DisplayName("a fresh gateway serves its labelled counters at zero before anything happened: appended per site and "
+      + "type, duplicates, ingest rejections, closed connections")
+  void countersStartAtZero(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      Scrape fresh = scrape(gateway);
+
+      for (String type : List.of("PageViewed", "ButtonClicked", "FormSubmitted", "custom")) {
+        assertEquals(0.0, fresh.find("flightdeck_events_appended_total", "site", "demo", "type", type), type);
+      }
+      assertEquals(0.0, fresh.find("flightdeck_events_duplicate_total", "site", "demo"));
+      assertEquals(0.0, fresh.find("flightdeck_ingest_rejected_total", "reason", "invalid_event"));
+      assertEquals(0.0, fresh.find("flightdeck_ingest_rejected_total", "reason", "rate_limited"));
+      assertEquals(0.0, fresh.find("flightdeck_http_connections_closed_total", "reason", "head_timeout"));
+
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("zero-1", "/zero")).status());
+      assertEquals(1.0, scrape(gateway).find("flightdeck_events_appended_total", "site", "demo", "type",
+          "PageViewed"));
+    }
+  }
+
+  @Test
   @DisplayName("?name[]= answers only the named metric families, in the same text format")
   void namedFamiliesOnly(TestDatabase db) throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {
