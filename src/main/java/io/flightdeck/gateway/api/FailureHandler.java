@@ -26,9 +26,16 @@ public final class FailureHandler implements Handler<RoutingContext> {
   private static final LogThrottle UNEXPECTED_LOG = new LogThrottle(1, TimeUnit.SECONDS);
 
   private final GatewayMetrics metrics;
+  /** The routes, for a 405's {@code Allow}; null where the router has no table (the management port). */
+  private final RouteTable routes;
 
   public FailureHandler(GatewayMetrics metrics) {
+    this(metrics, null);
+  }
+
+  FailureHandler(GatewayMetrics metrics, RouteTable routes) {
     this.metrics = metrics;
+    this.routes = routes;
   }
 
   @Override
@@ -57,6 +64,13 @@ public final class FailureHandler implements Handler<RoutingContext> {
     }
     if (isIngest(ctx)) {
       metrics.rejected(error.code());
+    }
+    if (error.status() == 405 && routes != null) {
+      // RFC 9110: a 405 lists the methods the resource does answer
+      String allowed = routes.allowed(ctx);
+      if (!allowed.isEmpty()) {
+        response.putHeader(HttpHeaders.ALLOW, allowed);
+      }
     }
     if (error.retryAfterSeconds() != null) {
       response.putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(error.retryAfterSeconds()));

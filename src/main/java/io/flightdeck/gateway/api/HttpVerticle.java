@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.AllowForwardHeaders;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -54,42 +55,43 @@ public final class HttpVerticle extends VerticleBase {
     if (services.config().http().trustProxyHeaders()) {
       router.allowForward(AllowForwardHeaders.ALL);
     }
-    AccessLog accessLog = new AccessLog();
+    RouteTable routes = new RouteTable();
+    AccessLog accessLog = new AccessLog(routes);
     router.route().handler(accessLog);
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
-    FailureHandler failures = new FailureHandler(services.gatewayMetrics());
+    FailureHandler failures = new FailureHandler(services.gatewayMetrics(), routes);
 
     ingestRoute(router, "/v1/events", services.ingest());
     // the Segment-compatible API (docs/SEGMENT.md), with the same checks and limits
     SegmentHandler.PATHS.forEach((path, call) -> ingestRoute(router, path, services.segment().handler(call)));
-    router.get("/v1/schemas").handler(ctx -> ReadHandlers.send(ctx, services.schemas().describe()));
-    router.get("/v1/streams/:streamId/events").handler(readAuth).handler(services.reads()::stream);
-    router.get("/v1/events").handler(readAuth).handler(services.reads()::all);
+    get(router, "/v1/schemas").handler(ctx -> ReadHandlers.send(ctx, services.schemas().describe()));
+    get(router, "/v1/streams/:streamId/events").handler(readAuth).handler(services.reads()::stream);
+    get(router, "/v1/events").handler(readAuth).handler(services.reads()::all);
     router.get("/v1/live").handler(readAuth).handler(live::handle);
-    router.get("/v1/visitors/:streamId").handler(readAuth).handler(services.readModels()::visitor);
-    router.get("/v1/pages").handler(readAuth).handler(services.readModels()::pages);
-    router.get("/v1/forms/:formId/submissions").handler(readAuth).handler(services.readModels()::formSubmissions);
-    router.get("/v1/event-counts").handler(readAuth).handler(services.readModels()::eventCounts);
-    router.get("/v1/admin/projections").handler(adminAuth).handler(services.admin()::projections);
+    get(router, "/v1/visitors/:streamId").handler(readAuth).handler(services.readModels()::visitor);
+    get(router, "/v1/pages").handler(readAuth).handler(services.readModels()::pages);
+    get(router, "/v1/forms/:formId/submissions").handler(readAuth).handler(services.readModels()::formSubmissions);
+    get(router, "/v1/event-counts").handler(readAuth).handler(services.readModels()::eventCounts);
+    get(router, "/v1/admin/projections").handler(adminAuth).handler(services.admin()::projections);
     router.post("/v1/admin/projections/:name/rebuild").handler(adminAuth).handler(services.admin()::rebuild);
-    router.get("/v1/admin/dead-letters").handler(adminAuth).handler(services.admin()::deadLetters);
+    get(router, "/v1/admin/dead-letters").handler(adminAuth).handler(services.admin()::deadLetters);
     router.post("/v1/admin/dead-letters/:id/retry").handler(adminAuth).handler(services.admin()::retry);
     if (services.config().metrics().port() == 0) {
       services.metricsEndpoint().route(router);
     }
-    router.get("/health/live").handler(services.health()::live);
-    router.get("/health/ready").handler(services.health()::ready);
+    get(router, "/health/live").handler(services.health()::live);
+    get(router, "/health/ready").handler(services.health()::ready);
     DashboardHandler dashboard = new DashboardHandler();
-    router.get("/").handler(dashboard);
-    router.get("/dashboard/*").handler(dashboard);
+    get(router, "/").handler(dashboard);
+    get(router, "/dashboard/*").handler(dashboard);
     // the tracking snippet (docs/SNIPPET.md): the current one, and this build's under its content hash
     SnippetHandler snippet = SnippetHandler.shared();
     router.route("/fd.js").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(snippet::latest);
     router.route(snippet.pinnedPath()).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(snippet::pinned);
 
-    accessLog.learn(router);
+    routes.learn(router);
     router.route().failureHandler(failures);
     // a path parameter that does not decode (/v1/streams/%zz/events) fails while routing, before any route
     router.errorHandler(400, failures.withStatus(400));
@@ -97,6 +99,14 @@ public final class HttpVerticle extends VerticleBase {
     router.errorHandler(405, failures);
     router.errorHandler(500, failures);
     return router;
+  }
+
+  /**
+   * A route for GET and HEAD (RFC 9110: a server answers HEAD wherever it answers GET); Vert.x sends a HEAD answer's
+   * headers, Content-Length included, without its body. Not the live feed: a HEAD there would open a stream.
+   */
+  private static Route get(Router router, String path) {
+    return router.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD);
   }
 
   /**

@@ -3,6 +3,7 @@ package io.flightdeck.gateway.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
@@ -13,6 +14,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import org.junit.jupiter.api.AfterAll;
@@ -113,6 +115,42 @@ class MalformedRequestsIT {
 
     a.assertError(417, "expectation_failed");
     assertEquals(0L, db.queryLong("SELECT count(*) FROM events"));
+  }
+
+  @ParameterizedTest(name = "HEAD {0}")
+  @ValueSource(strings = {"/v1/events?limit=5", "/v1/schemas", "/health/ready", "/v1/event-counts"})
+  @DisplayName("HEAD answers wherever GET does: the same status and headers, no body")
+  void headAnswersLikeGet(String target) {
+    HttpTestClient http = gateway.http();
+    HttpTestClient.Response get = http.send(http.request(target)
+        .header("Authorization", "Bearer " + TestGateway.READ_TOKEN).GET());
+    HttpTestClient.Response head = http.send(http.request(target)
+        .header("Authorization", "Bearer " + TestGateway.READ_TOKEN).method("HEAD", HttpRequest.BodyPublishers.noBody()));
+
+    assertEquals(200, get.status(), get.body());
+    assertEquals(200, head.status());
+    assertEquals(get.header("Content-Type"), head.header("Content-Type"));
+    assertEquals("", head.body());
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource({
+      "DELETE, /v1/events, 'GET, HEAD, OPTIONS, POST'",
+      "POST, /v1/streams/s-1/events, 'GET, HEAD'",
+      "PUT, /health/live, 'GET, HEAD'",
+      "HEAD, /v1/live, GET"})
+  @DisplayName("a method the path does not answer is 405 with Allow listing the methods it does")
+  void methodNotAllowedListsAllow(String method, String target, String allow) {
+    HttpTestClient http = gateway.http();
+    HttpTestClient.Response r = http.send(http.request(target)
+        .header("Authorization", "Bearer " + TestGateway.READ_TOKEN)
+        .method(method, HttpRequest.BodyPublishers.noBody()));
+
+    assertEquals(405, r.status(), r.body());
+    assertEquals(allow, r.header("Allow"));
+    if (!method.equals("HEAD")) {
+      assertEquals("method_not_allowed", r.errorCode(), r.body());
+    }
   }
 
   private static String post(String target, String headers, String body) {
