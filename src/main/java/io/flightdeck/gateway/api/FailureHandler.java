@@ -91,7 +91,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
    * other error, with the contract's JSON body, then the connection is closed: what follows on it cannot be
    * framed. Replaces Vert.x's default, which answers the same statuses with an empty body.
    */
-  static void invalidRequest(HttpServerRequest request) {
+  public static void invalidRequest(HttpServerRequest request) {
     Throwable cause = request.decoderResult().cause();
     ApiError error;
     if (cause instanceof TooLongHttpLineException) {

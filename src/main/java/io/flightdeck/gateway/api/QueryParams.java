@@ -7,7 +7,7 @@ import io.vertx.ext.web.RoutingContext;
  * every parameter through here, so none can carry a NUL character into SQL: PostgreSQL refuses U+0000 in text
  * (SQLSTATE 22021), which would otherwise fail the query and answer 500.
  */
-final class QueryParams {
+public final class QueryParams {
 
   private static final int MAX_STREAM_ID = 200;
 
@@ -20,7 +20,7 @@ final class QueryParams {
    * throws from whichever handler asks first: a 500, and an error log line whose message holds the whole URL,
    * an {@code access_token} parameter included.
    */
-  static void requireDecodable(RoutingContext ctx) {
+  public static void requireDecodable(RoutingContext ctx) {
     String query = ctx.request().query();
     if (query != null && query.indexOf('%') >= 0) {
       try {

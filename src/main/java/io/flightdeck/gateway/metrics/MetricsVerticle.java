@@ -2,6 +2,7 @@ package io.flightdeck.gateway.metrics;
 
 import io.flightdeck.gateway.api.ConnectionLimit;
 import io.flightdeck.gateway.api.FailureHandler;
+import io.flightdeck.gateway.api.QueryParams;
 import io.flightdeck.gateway.config.HttpConfig;
 import io.flightdeck.gateway.config.MetricsConfig;
 import io.vertx.core.Future;
@@ -33,6 +34,7 @@ public final class MetricsVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
+    router.route().handler(QueryParams::requireDecodable);
     endpoint.route(router);
     FailureHandler failures = new FailureHandler(GatewayMetrics.none());
     router.route().failureHandler(failures);
@@ -43,6 +45,7 @@ public final class MetricsVerticle extends VerticleBase {
         .setHttp2ClearTextEnabled(false);
     return vertx.createHttpServer(options)
         .connectionHandler(connections::accept)
+        .invalidRequestHandler(FailureHandler::invalidRequest)
         .requestHandler(router)
         .listen(config.port(), config.host())
         .onSuccess(server -> port = server.actualPort());

@@ -17,9 +17,11 @@ import java.net.SocketTimeoutException;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -52,12 +54,24 @@ class MalformedRequestsIT {
 
   @ParameterizedTest(name = "GET {0}")
   @ValueSource(strings = {"/v1/events?after=%", "/v1/events?limit=%zz", "/v1/events?%zz=1", "/v1/live?types=%zz",
-      "/v1/pages?site=%zz", "/v1/events?access_token=" + TestGateway.READ_TOKEN + "&after=%"})
+      "/v1/pages?site=%zz", "/metrics?name%5B%5D=%zz", "/v1/events?access_token=" + TestGateway.READ_TOKEN + "&after=%"})
   @DisplayName("a query string whose percent-escapes do not decode is 400 invalid_parameter")
   void malformedQueryEscape(String target) throws IOException {
     Answer a = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + READ + "\r\n");
 
     a.assertError(400, "invalid_parameter");
+  }
+
+  @Test
+  @DisplayName("the management port answers a metrics query that does not decode with 400 invalid_parameter too")
+  void malformedQueryEscapeOnTheManagementPort(TestDatabase database) throws Exception {
+    int port = TestGateway.freePort();
+    try (TestGateway management = TestGateway.start(database, Map.of("FLIGHTDECK_METRICS_PORT",
+        String.valueOf(port), "FLIGHTDECK_PROJECTIONS_ENABLED", "false"))) {
+      Answer a = exchange(port, "GET /metrics?name%5B%5D=%zz HTTP/1.1\r\nHost: x\r\n\r\n");
+
+      a.assertError(400, "invalid_parameter");
+    }
   }
 
   @ParameterizedTest(name = "POST {0}")
@@ -175,7 +189,11 @@ class MalformedRequestsIT {
 
   /** Sends {@code request} as it is and reads one answer (its Content-Length), then whether the socket closes. */
   private static Answer exchange(String request) throws IOException {
-    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+    return exchange(gateway.port(), request);
+  }
+
+  private static Answer exchange(int port, String request) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(5_000);
       OutputStream out = socket.getOutputStream();
       out.write(request.getBytes(StandardCharsets.UTF_8));
