@@ -4,6 +4,7 @@ import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.StoreUnavailableException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpHeaders;
@@ -79,7 +80,12 @@ public final class FailureHandler implements Handler<RoutingContext> {
       SERVER_ERROR_LOG.log(n -> LOG.warn("{} {} answered {} {}: {} ({} such answer(s) since the last line)",
           ctx.request().method(), routeOf(ctx), error.status(), error.code(), error.getMessage(), n));
     }
-    response.setStatusCode(error.status())
+    send(response, error);
+  }
+
+  /** The error's status and the contract's JSON body. */
+  private static Future<Void> send(HttpServerResponse response, ApiError error) {
+    return response.setStatusCode(error.status())
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
         .end(error.body().toBuffer());
@@ -101,11 +107,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
     } else {
       error = ApiError.badRequest("invalid_request", "the request is not valid HTTP");
     }
-    request.response().setStatusCode(error.status())
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
-        .putHeader(HttpHeaders.CONNECTION, "close")
-        .end(error.body().toBuffer())
+    send(request.response().putHeader(HttpHeaders.CONNECTION, "close"), error)
         .onComplete(ar -> request.connection().close());
   }
 

@@ -88,8 +88,8 @@ public final class HttpVerticle extends VerticleBase {
     get(router, "/dashboard/*").handler(dashboard);
     // the tracking snippet (docs/SNIPPET.md): the current one, and this build's under its content hash
     SnippetHandler snippet = SnippetHandler.shared();
-    router.route("/fd.js").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(snippet::latest);
-    router.route(snippet.pinnedPath()).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(snippet::pinned);
+    get(router, "/fd.js").handler(snippet::latest);
+    get(router, snippet.pinnedPath()).handler(snippet::pinned);
 
     routes.learn(router);
     router.route().failureHandler(failures);

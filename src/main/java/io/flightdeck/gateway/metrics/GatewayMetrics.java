@@ -42,8 +42,6 @@ public final class GatewayMetrics {
   public static final String SSE_SLOW_DROPPED = "flightdeck.sse.slow.clients.dropped";
   public static final String SSE_DELIVERY_LATENCY = "flightdeck.sse.delivery.latency";
 
-  private final MeterRegistry registry;
-  private final Predicate<String> knownType;
   private static final String CUSTOM = "custom";
   /** The contract's ingest error codes (docs/API.md), declared at zero by {@link #declare}. */
   private static final List<String> INGEST_ERROR_CODES = List.of("invalid_json", "invalid_event", "missing_write_key",
@@ -51,6 +49,8 @@ public final class GatewayMetrics {
       "rate_limited", "unavailable");
   private static final List<String> CLOSE_REASONS = List.of("max_connections", "head_timeout");
 
+  private final MeterRegistry registry;
+  private final Predicate<String> knownType;
   private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
   private final Timer appendLatency;
   private final DistributionSummary batchSize;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.RawHttp;
 import io.flightdeck.gateway.support.Scrape;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
@@ -19,7 +20,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -92,7 +92,7 @@ class SlowBodyIT {
       for (int i = 0; i < 2; i++) {
         socket.getOutputStream().write("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
             .getBytes(StandardCharsets.US_ASCII));
-        assertEquals("HTTP/1.1 200", new String(readResponse(socket.getInputStream()), StandardCharsets.US_ASCII)
+        assertEquals("HTTP/1.1 200", new String(RawHttp.readResponse(socket.getInputStream()), StandardCharsets.US_ASCII)
             .substring(0, 12));
         Thread.sleep(1000);
       }
@@ -125,14 +125,14 @@ class SlowBodyIT {
       try (Statement st = lockHolder.createStatement()) {
         st.execute("SELECT pg_advisory_unlock(" + POSITION_LOCK + ")");
       }
-      String first = new String(readResponse(socket.getInputStream()), StandardCharsets.UTF_8);
+      String first = new String(RawHttp.readResponse(socket.getInputStream()), StandardCharsets.UTF_8);
       assertTrue(first.startsWith("HTTP/1.1 200"), first);
       // a client that holds the rest back until it has read the answer gets a whole deadline from that answer,
       // not the 100 ms left of the one that was running
       Thread.sleep(500);
       out.write("st: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      String second = new String(readResponse(socket.getInputStream()), StandardCharsets.UTF_8);
+      String second = new String(RawHttp.readResponse(socket.getInputStream()), StandardCharsets.UTF_8);
       assertTrue(second.startsWith("HTTP/1.1 200"), second);
     }
   }
@@ -173,26 +173,5 @@ class SlowBodyIT {
     } finally {
       vertx.close().await(10, TimeUnit.SECONDS);
     }
-  }
-
-  /** One HTTP/1.1 response with a Content-Length, head and body. */
-  private static byte[] readResponse(InputStream in) throws IOException {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) {
-        throw new IOException("closed after " + head);
-      }
-      head.write(b);
-    }
-    String text = head.toString(StandardCharsets.US_ASCII);
-    int length = 0;
-    for (String line : text.split("\r\n")) {
-      if (line.toLowerCase().startsWith("content-length:")) {
-        length = Integer.parseInt(line.substring(15).trim());
-      }
-    }
-    head.write(in.readNBytes(length));
-    return head.toByteArray();
   }
 }

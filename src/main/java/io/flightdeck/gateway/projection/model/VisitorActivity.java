@@ -3,6 +3,7 @@ package io.flightdeck.gateway.projection.model;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
+import java.util.Set;
 
 /**
  * One visitor's activity (one stream), folded from its events in order. The projection stores the same fold
@@ -14,6 +15,8 @@ public final class VisitorActivity {
   static final String PAGE_VIEWED = "PageViewed";
   static final String BUTTON_CLICKED = "ButtonClicked";
   static final String FORM_SUBMITTED = "FormSubmitted";
+  /** The types a visitor's activity is folded from: all the projection is given, and all the fold counts. */
+  static final Set<String> TYPES = Set.of(PAGE_VIEWED, BUTTON_CLICKED, FORM_SUBMITTED);
 
   private final String streamId;
   private String site;
@@ -32,12 +35,12 @@ public final class VisitorActivity {
 
   /**
    * Folds one more event of the stream (events must come in stream order). Only the three visitor types count,
-   * as they are all the projection is given ({@link VisitorActivityProjection#eventTypes()}): a custom event moves
+   * as they are all the projection is given ({@link #TYPES}): a custom event moves
    * neither first nor last seen, so the fold of a whole stream is what the projection stored.
    */
   public void add(EventEnvelope event) {
     String type = event.type();
-    if (!PAGE_VIEWED.equals(type) && !BUTTON_CLICKED.equals(type) && !FORM_SUBMITTED.equals(type)) {
+    if (!TYPES.contains(type)) {
       return;
     }
     if (site == null) {

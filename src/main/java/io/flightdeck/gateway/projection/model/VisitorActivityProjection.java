@@ -27,7 +27,7 @@ public final class VisitorActivityProjection implements Projection {
 
   @Override
   public Set<String> eventTypes() {
-    return Set.of(VisitorActivity.PAGE_VIEWED, VisitorActivity.BUTTON_CLICKED, VisitorActivity.FORM_SUBMITTED);
+    return VisitorActivity.TYPES;
   }
 
   @Override
