@@ -12,21 +12,33 @@ import java.util.Map;
  * What an ingest body must be beyond what Jackson checks, so that what is stored is what was sent (RFC 8259
  * sections 8.1 and 8.2): well-formed UTF-8, since Jackson decodes an overlong form such as {@code C0 AF} as if it
  * were {@code /}; and no {@code \\u} escape of an unpaired UTF-16 surrogate, which Jackson turns into a lone char
- * that the PostgreSQL client then encodes as {@code ?}, a different event acknowledged as stored.
+ * that the PostgreSQL client then encodes as {@code ?}, a different event acknowledged as stored; and UTF-8 at all,
+ * not UTF-16 or UTF-32, which Jackson would detect and accept.
  */
 final class JsonText {
 
   private JsonText() {
   }
 
-  /** 400 invalid_json unless the body decodes as UTF-8; the usual all-ASCII body costs one pass over its bytes. */
+  /**
+   * 400 invalid_json unless the body is UTF-8 with no NUL byte; the usual all-ASCII body costs one pass over its
+   * bytes. JSON text never holds a raw NUL (a string escapes it as {@code \\u0000}), but UTF-16 and UTF-32 text
+   * does, and Jackson, which guesses the encoding from the first bytes, would otherwise read an ASCII-only UTF-16
+   * body as if it had been sent as the contract says.
+   */
   static void requireUtf8(byte[] body) {
     int first = 0;
-    while (first < body.length && body[first] >= 0) {
+    while (first < body.length && body[first] > 0) {
       first++;
     }
     if (first == body.length) {
       return;
+    }
+    for (int i = first; i < body.length; i++) {
+      if (body[i] == 0) {
+        throw ApiError.badRequest("invalid_json",
+            "the body holds a NUL byte: send JSON as UTF-8 (UTF-16 and UTF-32 are refused)");
+      }
     }
     try {
       // a new decoder reports malformed input (overlong forms, encoded surrogates, stray bytes) instead of replacing it

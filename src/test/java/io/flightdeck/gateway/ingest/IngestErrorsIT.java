@@ -286,6 +286,20 @@ class IngestErrorsIT {
     assertEquals(0L, rowsInStream(db, streamId));
   }
 
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"UTF-16BE", "UTF-16LE", "UTF-16", "UTF-32BE", "UTF-32LE"})
+  @DisplayName("a valid event sent as UTF-16 or UTF-32 (even all ASCII, which Jackson would detect) is refused with "
+      + "400 invalid_json, and nothing is stored")
+  void utf16And32AreRefused(String charset) {
+    String streamId = stream("utf16");
+
+    HttpTestClient.Response r = http.send(post(http, pageView(streamId, "/home").encode()
+        .getBytes(java.nio.charset.Charset.forName(charset))));
+
+    assertError(r, 400, "invalid_json");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
   @Test
   @DisplayName("escaped surrogate pairs and characters outside the BMP are stored as sent")
   void surrogatePairsAreStoredAsSent() {

@@ -26,14 +26,28 @@ class JsonTextTest {
     }
   }
 
-  /** Random strings (surrogates paired as Java makes them) always pass, and agree with the JDK's own check. */
+  @Test
+  void aNulByteIsRefusedWhereverItIs() {
+    for (String hex : new String[] {"00", "4100", "0041", "41004200", "C3A900", "00C3A9"}) {
+      byte[] bytes = java.util.HexFormat.of().parseHex(hex);
+      ApiError e = assertThrows(ApiError.class, () -> JsonText.requireUtf8(bytes), hex);
+      assertEquals("invalid_json", e.code(), hex);
+    }
+    String json = "{\"type\":\"PageViewed\"}";
+    for (java.nio.charset.Charset utf16or32 : new java.nio.charset.Charset[] {StandardCharsets.UTF_16BE,
+        StandardCharsets.UTF_16LE, java.nio.charset.Charset.forName("UTF-32BE"), java.nio.charset.Charset.forName("UTF-32LE")}) {
+      assertThrows(ApiError.class, () -> JsonText.requireUtf8(json.getBytes(utf16or32)), utf16or32.name());
+    }
+  }
+
+  /** Random bytes: refused exactly when the JDK finds them malformed or they hold a NUL byte. */
   @Test
   void agreesWithTheJdkOnRandomBytes() {
     Random random = new Random(42);
     for (int i = 0; i < 100_000; i++) {
       byte[] bytes = new byte[random.nextInt(12)];
       random.nextBytes(bytes);
-      boolean jdk = isWellFormed(bytes);
+      boolean jdk = isWellFormed(bytes) && !holdsNul(bytes);
       boolean ours = true;
       try {
         JsonText.requireUtf8(bytes);
@@ -42,6 +56,15 @@ class JsonTextTest {
       }
       assertEquals(jdk, ours, java.util.HexFormat.of().formatHex(bytes));
     }
+  }
+
+  private static boolean holdsNul(byte[] bytes) {
+    for (byte b : bytes) {
+      if (b == 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean isWellFormed(byte[] bytes) {
