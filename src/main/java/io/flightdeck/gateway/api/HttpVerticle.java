@@ -7,6 +7,7 @@ import io.flightdeck.gateway.live.LiveHub;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -63,9 +64,9 @@ public final class HttpVerticle extends VerticleBase {
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
     FailureHandler failures = new FailureHandler(services.gatewayMetrics(), routes);
 
-    ingestRoute(router, "/v1/events", services.ingest());
+    ingestRoute(router, routes, "/v1/events", services.ingest());
     // the Segment-compatible API (docs/SEGMENT.md), with the same checks and limits
-    SegmentHandler.PATHS.forEach((path, call) -> ingestRoute(router, path, services.segment().handler(call)));
+    SegmentHandler.PATHS.forEach((path, call) -> ingestRoute(router, routes, path, services.segment().handler(call)));
     get(router, "/v1/schemas").handler(ctx -> ReadHandlers.send(ctx, services.schemas().describe()));
     get(router, "/v1/streams/:streamId/events").handler(readAuth).handler(services.reads()::stream);
     get(router, "/v1/events").handler(readAuth).handler(services.reads()::all);
@@ -114,8 +115,10 @@ public final class HttpVerticle extends VerticleBase {
    * the body is read, then the body handler with the contract's limit, then {@code handler}. One route, so metrics and the access log name it
    * by its path.
    */
-  private void ingestRoute(Router router, String path, Handler<RoutingContext> handler) {
-    router.route(HttpMethod.OPTIONS, path).handler(IngestRoutes.preflight(services.sites()));
+  private void ingestRoute(Router router, RouteTable routes, String path, Handler<RoutingContext> handler) {
+    router.route(HttpMethod.OPTIONS, path)
+        .handler(ctx -> optionsWithoutOrigin(ctx, routes))
+        .handler(IngestRoutes.preflight(services.sites()));
     router.post(path)
         .handler(IngestRoutes.beforeBody(IngestRoutes.cors(services.sites())))
         .handler(IngestRoutes.beforeBody(IngestRoutes.requireJsonOrText()))
@@ -124,6 +127,18 @@ public final class HttpVerticle extends VerticleBase {
             IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs())))
         .handler(BodyHandler.create(false).setBodyLimit(services.config().ingest().maxBodyBytes()))
         .handler(handler);
+  }
+
+  /**
+   * An OPTIONS request without {@code Origin} is no CORS preflight but a question about the resource (RFC 9110
+   * section 9.3.7): 204 with the methods its path answers in {@code Allow}. With an {@code Origin}, the preflight.
+   */
+  private static void optionsWithoutOrigin(RoutingContext ctx, RouteTable routes) {
+    if (ctx.request().getHeader(HttpHeaders.ORIGIN) != null) {
+      ctx.next();
+      return;
+    }
+    ctx.response().putHeader(HttpHeaders.ALLOW, routes.allowed(ctx)).setStatusCode(204).end();
   }
 
   /** The port actually bound (useful when configured as 0). */

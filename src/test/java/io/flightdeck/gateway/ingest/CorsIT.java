@@ -27,6 +27,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Browser origins: which pages may post events for which site, and the CORS answers browsers need. */
 @ExtendWith(PostgresExtension.class)
@@ -114,6 +116,17 @@ class CorsIT {
     assertTrue(tokens(r, "Access-Control-Allow-Methods").contains("post"), r.headers().toString());
     assertTrue(tokens(r, "Access-Control-Allow-Headers").containsAll(List.of("content-type", "x-write-key")),
         r.headers().toString());
+  }
+
+  @ParameterizedTest(name = "OPTIONS {0}")
+  @CsvSource(delimiter = '|', value = {"/v1/events | GET, HEAD, OPTIONS, POST", "/v1/track | OPTIONS, POST"})
+  @DisplayName("OPTIONS without Origin is no preflight: 204 with the path's methods in Allow and no CORS headers")
+  void optionsWithoutOriginListsTheMethods(String path, String allow) {
+    HttpTestClient.Response r = http.send(http.request(path).method("OPTIONS", HttpRequest.BodyPublishers.noBody()));
+
+    assertEquals(204, r.status(), r.body());
+    assertEquals(allow, r.header("Allow"), r.headers().toString());
+    assertNull(r.header("Access-Control-Allow-Origin"), r.headers().toString());
   }
 
   @Test
