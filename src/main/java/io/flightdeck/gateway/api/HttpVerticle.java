@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.api;
 
 import io.flightdeck.gateway.config.HttpConfig;
+import io.flightdeck.gateway.ingest.ContentCoding;
 import io.flightdeck.gateway.ingest.IngestRoutes;
 import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.live.LiveHub;
@@ -122,6 +123,7 @@ public final class HttpVerticle extends VerticleBase {
     router.post(path)
         .handler(IngestRoutes.beforeBody(IngestRoutes.cors(services.sites())))
         .handler(IngestRoutes.beforeBody(IngestRoutes.requireJsonOrText()))
+        .handler(IngestRoutes.beforeBody(ContentCoding.requireSupported()))
         .handler(IngestRoutes.beforeBody(services.bodies().reserve()))
         .handler(IngestRoutes.beforeBody(
             IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs())))

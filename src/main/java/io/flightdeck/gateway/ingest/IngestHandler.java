@@ -28,7 +28,7 @@ public final class IngestHandler implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
-    JsonNode body = pipeline.parse(ctx.body().buffer(), "an event or {\"events\": [...]}", IngestHandler::eventOfData);
+    JsonNode body = pipeline.parse(ctx, "an event or {\"events\": [...]}", IngestHandler::eventOfData);
     Sites.Site site = pipeline.site(writeKey(ctx, body),
         "send the site's write key in the X-Write-Key header, the writeKey query parameter or a writeKey field");
     IngestPipeline.checkOrigin(ctx, site);

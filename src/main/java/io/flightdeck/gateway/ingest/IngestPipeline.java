@@ -67,6 +67,11 @@ public final class IngestPipeline {
     int eventOf(JsonPointer at);
   }
 
+  /** The request's body (its gzip coding undone, see {@link ContentCoding}) as one JSON value, as below. */
+  public JsonNode parse(RoutingContext ctx, String expected, DataLocator data) {
+    return parse(ContentCoding.decoded(ctx, limits.maxBodyBytes()), expected, data);
+  }
+
   /**
    * The body as one JSON value, parsed within the ingest limits; {@code expected} says what to send when it is
    * empty. Anything after the value (a second object, stray text) is malformed JSON, never ignored.

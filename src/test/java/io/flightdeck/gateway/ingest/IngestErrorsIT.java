@@ -300,6 +300,47 @@ class IngestErrorsIT {
     assertEquals(0L, rowsInStream(db, streamId));
   }
 
+  @ParameterizedTest(name = "Content-Encoding: {0}")
+  @ValueSource(strings = {"br", "deflate", "compress", "zstd", "gzip, gzip", "identity, br"})
+  @DisplayName("a content coding other than gzip is refused with 415 and Accept-Encoding: gzip, and nothing is stored")
+  void unsupportedContentCodingIsRefused(String coding) {
+    String streamId = stream("coding");
+
+    HttpTestClient.Response r = http.send(post(http, pageView(streamId, "/home").encode())
+        .header("Content-Encoding", coding));
+
+    assertError(r, 415, "unsupported_media_type");
+    assertEquals("gzip", r.header("Accept-Encoding"), r.headers().toString());
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("a body labelled gzip that is not gzip is refused with 400 invalid_json, and nothing is stored")
+  void corruptGzipIsRefused() {
+    String streamId = stream("bad-gzip");
+    byte[] gzipped = HttpTestClient.gzip(pageView(streamId, "/home").encode());
+    byte[] truncated = java.util.Arrays.copyOf(gzipped, gzipped.length - 12);
+
+    assertError(http.send(post(http, pageView(streamId, "/home").encode()).header("Content-Encoding", "gzip")),
+        400, "invalid_json");
+    assertError(http.send(post(http, truncated).header("Content-Encoding", "gzip")), 400, "invalid_json");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("a gzip body over the body limit once decoded (a few KB inflating to megabytes) is refused with 413")
+  void gzipBombIsRefused() {
+    String streamId = stream("bomb");
+    String padding = " ".repeat(4 * 1024 * 1024);
+    byte[] bomb = HttpTestClient.gzip(pageView(streamId, "/home").encode() + padding);
+    assertTrue(bomb.length < 64 * 1024, "the compressed body is well under the limit: " + bomb.length);
+
+    HttpTestClient.Response r = http.send(post(http, bomb).header("Content-Encoding", "gzip"));
+
+    assertError(r, 413, "payload_too_large");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
   @Test
   @DisplayName("escaped surrogate pairs and characters outside the BMP are stored as sent")
   void surrogatePairsAreStoredAsSent() {

@@ -84,6 +84,20 @@ class IngestIT {
   }
 
   @Test
+  @DisplayName("a gzip-compressed body (Content-Encoding: gzip), one event or a batch, is stored as if sent plain")
+  void gzipBodyIsStored() {
+    JsonObject single = pageView(stream("gzip"), "/compressed");
+    String batchStream = stream("gzip-batch");
+    JsonObject batch = IngestRequests.batchOf(batchStream, 3);
+
+    assertAppended(http.send(post(http, HttpTestClient.gzip(single.encode())).header("Content-Encoding", "gzip")), 1);
+    assertAppended(http.send(post(http, HttpTestClient.gzip(batch.encode())).header("Content-Encoding", "GZIP")), 3);
+
+    assertEquals(new JsonObject().put("pageId", "/compressed"), storedData(db, single.getString("id")));
+    assertEquals(3L, IngestRequests.rowsInStream(db, batchStream));
+  }
+
+  @Test
   @DisplayName("the stored metadata keeps the client's keys and adds the site, user agent and an anonymized client IP")
   void storedMetadataHasServerFields() {
     JsonObject event = pageView(stream("visitor"), "/pricing")

@@ -159,4 +159,15 @@ public final class HttpTestClient {
         .put("streamId", streamId)
         .put("data", new JsonObject().put("pageId", pageId));
   }
+
+  /** {@code text} as UTF-8, gzip-compressed (a {@code Content-Encoding: gzip} body). */
+  public static byte[] gzip(String text) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(out)) {
+      gz.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
 }

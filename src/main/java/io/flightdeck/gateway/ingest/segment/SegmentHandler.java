@@ -72,7 +72,7 @@ public final class SegmentHandler {
     Instant receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
     boolean batch = call.equals(BATCH);
     JsonNode body =
-        pipeline.parse(ctx.body().buffer(), batch ? "{\"batch\": [...]}" : "a Segment " + call + " message",
+        pipeline.parse(ctx, batch ? "{\"batch\": [...]}" : "a Segment " + call + " message",
             IngestPipeline.DataLocator.NONE);
     Sites.Site site = pipeline.site(writeKey(ctx, body), HOW_TO_SEND);
     IngestPipeline.checkOrigin(ctx, site);

@@ -287,6 +287,22 @@ class SegmentApiIT {
   // ---- how clients send
 
   @Test
+  @DisplayName("a gzip-compressed batch (Content-Encoding: gzip, as server-side SDKs send) is stored like a plain one")
+  void gzipBatch() {
+    String user = unique("user");
+    String body = new JsonObject().put("batch", new JsonArray()
+        .add(new JsonObject().put("type", "track").put("userId", user).put("event", "Signed Up"))
+        .add(new JsonObject().put("type", "track").put("userId", user).put("event", "Upgraded"))).encode();
+
+    assertSuccess(http.send(http.request("/v1/batch")
+        .header("Content-Type", "application/json").header("Content-Encoding", "gzip")
+        .header("Authorization", basic(TestGateway.WRITE_KEY))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(HttpTestClient.gzip(body)))));
+
+    assertEquals(List.of("Signed Up", "Upgraded"), events(user).stream().map(e -> e.getString("type")).toList());
+  }
+
+  @Test
   @DisplayName("analytics.js's requests (text/plain, writeKey in the body, one-letter paths) are accepted")
   void analyticsJsStyle() {
     String anon = unique("anon");
