@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.metrics;
 
 import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -11,6 +12,7 @@ import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.util.EnumSet;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -19,6 +21,10 @@ import java.util.UUID;
  * JVM (tests) never mix their counts.
  */
 public record MeteredVertx(Vertx vertx, PrometheusMeterRegistry registry) {
+
+  private static final String METHOD_TAG = "method";
+  private static final Set<String> STANDARD_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT",
+      "OPTIONS", "TRACE", "PATCH");
 
   public static MeteredVertx create() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -37,6 +43,7 @@ public record MeteredVertx(Vertx vertx, PrometheusMeterRegistry registry) {
             return id.getName().equals("system.cpu.count") ? id.withName("system.cpus") : id;
           }
         })
+        .meterFilter(otherMethods())
         .meterFilter(histogramsForLatencies());
     MicrometerMetricsOptions metrics = new MicrometerMetricsOptions()
         .setEnabled(true)
@@ -51,6 +58,23 @@ public record MeteredVertx(Vertx vertx, PrometheusMeterRegistry registry) {
         .withMetrics(new MicrometerMetricsFactory(registry))
         .build();
     return new MeteredVertx(vertx, registry);
+  }
+
+  /**
+   * The {@code method} label of HTTP meters takes RFC 9110's methods (and PATCH) as they are and every other name as
+   * {@code OTHER}. HTTP lets a client name any token as its method, and Vert.x records each as it came: without
+   * this, {@code AAA1 / HTTP/1.1}, {@code AAA2 / HTTP/1.1}... would each add a set of series (a latency histogram
+   * among them) that lives as long as the process, without a credential. Micrometer remembers the id a filter mapped
+   * only when it creates a meter, so once {@code OTHER}'s meters exist, further names cost nothing.
+   */
+  static MeterFilter otherMethods() {
+    return new MeterFilter() {
+      @Override
+      public Meter.Id map(Meter.Id id) {
+        String method = id.getTag(METHOD_TAG);
+        return method == null || STANDARD_METHODS.contains(method) ? id : id.withTag(Tag.of(METHOD_TAG, "OTHER"));
+      }
+    };
   }
 
   /** Latency timers publish histogram buckets, so Prometheus can compute quantiles across instances. */

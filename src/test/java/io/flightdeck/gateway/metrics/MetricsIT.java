@@ -172,6 +172,33 @@ class MetricsIT {
   }
 
   @Test
+  @DisplayName("a made-up HTTP method is labelled OTHER: a client cannot add series by naming new methods")
+  void madeUpMethodsShareOneLabel(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      for (int i = 0; i < 20; i++) {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.port())) {
+          socket.getOutputStream().write(("MADEUP" + i + " /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          String answer = new String(io.flightdeck.gateway.support.RawHttp.readResponse(socket.getInputStream()),
+              java.nio.charset.StandardCharsets.US_ASCII);
+          assertTrue(answer.startsWith("HTTP/1.1 405"), answer);
+        }
+      }
+      assertEquals(200, gateway.http().send(gateway.http().request("/health/live").GET()).status());
+
+      Scrape after = scrape(gateway);
+      java.util.Set<String> methods = after.samples().stream()
+          .filter(s -> s.name().startsWith("vertx_http_server_"))
+          .map(s -> s.labels().get("method")).filter(m -> m != null).collect(java.util.stream.Collectors.toSet());
+      assertTrue(methods.contains("OTHER") && methods.contains("GET"), methods.toString());
+      assertTrue(methods.stream().noneMatch(m -> m.startsWith("MADEUP")), methods.toString());
+      assertEquals(20.0, after.samples().stream()
+          .filter(s -> s.name().equals("vertx_http_server_requests_total") && "OTHER".equals(s.labels().get("method")))
+          .mapToDouble(Scrape.Sample::value).sum(), after.text());
+    }
+  }
+
+  @Test
   @DisplayName("?name[]= answers only the named metric families, in the same text format")
   void namedFamiliesOnly(TestDatabase db) throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {
