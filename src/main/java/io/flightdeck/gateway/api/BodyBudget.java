@@ -34,7 +34,10 @@ public final class BodyBudget {
   /** The check, run before the body handler. */
   Handler<RoutingContext> reserve() {
     return ctx -> {
-      long need = need(ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH));
+      // a gzip body is held decoded, up to the limit whatever its length on the wire
+      long need = ctx.request().headers().contains(HttpHeaders.CONTENT_ENCODING, "gzip", true)
+          || ctx.request().headers().contains(HttpHeaders.CONTENT_ENCODING, "x-gzip", true)
+          ? unknownLength : need(ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH));
       if (!take(need)) {
         ctx.fail(new ApiError(503, "unavailable",
             "the gateway is holding as many request bodies as it may (http.maxBufferedBodyBytes); retry shortly",

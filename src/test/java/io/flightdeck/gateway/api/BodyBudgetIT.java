@@ -51,6 +51,22 @@ class BodyBudgetIT {
     }
   }
 
+  @Test
+  @DisplayName("a gzip body reserves the whole body limit, not its length on the wire: decoded, it may be that large")
+  void gzipBodiesReserveTheLimit(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of(
+        "FLIGHTDECK_INGEST_MAX_BODY_BYTES", "1024",
+        "FLIGHTDECK_HTTP_BODY_READ_TIMEOUT_MS", "60000"));
+         Socket held = new Socket("127.0.0.1", gateway.port())) {
+      held.getOutputStream().write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "Content-Encoding: gzip\r\nX-Write-Key: demo-write-key\r\nContent-Length: 40\r\n\r\n\u001f")
+          .getBytes(StandardCharsets.ISO_8859_1));
+      held.getOutputStream().flush();
+
+      awaitHeld(gateway, 1024);
+    }
+  }
+
   /** A request whose head promises a 1000-byte body, of which only the first byte ever comes. */
   private static Socket holdBody(TestGateway gateway) throws IOException {
     Socket s = new Socket("127.0.0.1", gateway.port());
