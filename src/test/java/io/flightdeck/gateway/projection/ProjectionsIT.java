@@ -113,6 +113,20 @@ class ProjectionsIT {
   }
 
   @Test
+  @DisplayName("the fold at a time reads a stream longer than one page (2,500 events, pages of 1,000) to its end")
+  void temporalQueryOverManyPages() {
+    db.execute("""
+        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, occurred_at)
+        SELECT gen_random_uuid(), 'vt-long', g, 'PageViewed', 1, jsonb_build_object('pageId', '/p' || g), now()
+        FROM generate_series(1, 2500) g""");
+
+    JsonObject folded = getOk("/v1/visitors/vt-long?at=2100-01-01T00:00:00Z");
+
+    assertEquals(2500, folded.getLong("pageViews"), folded.encode());
+    assertEquals("/p2500", folded.getString("lastPage"), folded.encode());
+  }
+
+  @Test
   @DisplayName("custom events count for neither the projection nor the fold at a time: both agree, and a stream of "
       + "custom events alone is no visitor")
   void customEventsLeaveVisitorsAlone() {

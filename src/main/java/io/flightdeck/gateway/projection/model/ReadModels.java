@@ -5,6 +5,7 @@ import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.Projection;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -53,17 +54,33 @@ public final class ReadModels {
    */
   public Future<Optional<JsonObject>> visitorAt(String streamId, Instant at) {
     VisitorActivity fold = new VisitorActivity(streamId);
-    return foldFrom(fold, 0, at).map(v -> fold.empty() ? Optional.empty() : Optional.of(fold.toJson()));
+    Promise<Void> folded = Promise.promise();
+    foldFrom(fold, 0, at, folded);
+    return folded.future().map(v -> fold.empty() ? Optional.empty() : Optional.of(fold.toJson()));
   }
 
-  private Future<Void> foldFrom(VisitorActivity fold, long afterVersion, Instant at) {
-    return pool.preparedQuery(ReadModelSql.STREAM_UNTIL)
+  /**
+   * One page, then the next from its callback. One promise for the whole fold, not a future composed per page: a
+   * chain of those completes through every page's frame at once, and a stream may have millions of events.
+   */
+  private void foldFrom(VisitorActivity fold, long afterVersion, Instant at, Promise<Void> folded) {
+    pool.preparedQuery(ReadModelSql.STREAM_UNTIL)
         .execute(Tuple.of(fold.streamId(), afterVersion, Utc.of(at), FOLD_PAGE))
-        .compose(rows -> {
-          List<EventEnvelope> events = PgEventStore.envelopes(rows);
-          events.forEach(fold::add);
-          return events.size() < FOLD_PAGE ? Future.succeededFuture()
-              : foldFrom(fold, events.get(events.size() - 1).streamVersion(), at);
+        .onFailure(folded::fail)
+        .onSuccess(rows -> {
+          List<EventEnvelope> events;
+          try {
+            events = PgEventStore.envelopes(rows);
+            events.forEach(fold::add);
+          } catch (RuntimeException e) {
+            folded.fail(e);
+            return;
+          }
+          if (events.size() < FOLD_PAGE) {
+            folded.complete();
+          } else {
+            foldFrom(fold, events.get(events.size() - 1).streamVersion(), at, folded);
+          }
         });
   }
 
