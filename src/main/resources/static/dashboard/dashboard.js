@@ -23,6 +23,8 @@
   const TOKEN_KEY = 'flightdeck.readToken';
   const SITE_KEY = 'flightdeck.site';
   const BUILT_IN_TYPES = ['PageViewed', 'ButtonClicked', 'FormSubmitted'];
+  // the key of the summed counts of the types /v1/event-counts does not name: no type name holds a control character
+  const OTHER_TYPES = '\u0000other';
   const MAX_ROWS = 200;
   const MAX_SUMMARY = 120;
   const TOP_PAGES = 10;
@@ -351,7 +353,8 @@
       const answer = await getJson('/v1/event-counts');
       const counts = new Map();
       for (const row of answer.counts || []) {
-        addCount(counts, parseTime(row.minute), row.type, row.count);
+        // the gateway names the most frequent types and sums the rest under a null type
+        addCount(counts, parseTime(row.minute), row.type === null ? OTHER_TYPES : row.type, row.count);
       }
       // the projection is the truth: it replaces whatever the feed bumped since the last refresh
       app.counts = counts;
@@ -452,7 +455,7 @@
         }
         const h = (n / peak) * plotHeight;
         y -= h;
-        const bar = svg('rect', { class: 'bar ' + seriesClass(type), 'data-type': type,
+        const bar = svg('rect', { class: 'bar ' + seriesClass(type), 'data-type': typeName(type),
           x: (c.left + i * slot + slot * 0.1).toFixed(2), y: y.toFixed(2),
           width: (slot * 0.8).toFixed(2), height: Math.max(h, 0.5).toFixed(2) });
         bar.append(svg('title', {}, formatMinute(minute) + ' ' + type + ': ' + n));
@@ -466,12 +469,12 @@
     const items = [];
     for (const type of app.types) {
       const li = document.createElement('li');
-      li.dataset.type = type;
+      li.dataset.type = typeName(type);
       const swatch = document.createElement('span');
       swatch.className = 'swatch ' + seriesClass(type);
       const name = document.createElement('span');
       name.className = 'name';
-      name.textContent = type + ' ';
+      name.textContent = typeName(type) + ' ';
       const total = document.createElement('span');
       total.className = 'total';
       total.textContent = String(totals.get(type) || 0);
@@ -479,6 +482,10 @@
       items.push(li);
     }
     $('rate-legend').replaceChildren(...items);
+  }
+
+  function typeName(type) {
+    return type === OTHER_TYPES ? 'other types' : type;
   }
 
   function seriesClass(type) {

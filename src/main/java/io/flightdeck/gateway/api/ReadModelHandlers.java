@@ -16,6 +16,9 @@ public final class ReadModelHandlers {
 
   private static final long MAX_PAGE_DAYS = 366;
   private static final Duration MAX_COUNTS_RANGE = Duration.ofHours(24);
+  /** Types named in an event-counts answer (the rest are summed): custom type names are the clients' choice. */
+  private static final long DEFAULT_COUNT_TYPES = 20;
+  private static final long MAX_COUNT_TYPES = 100;
 
   private final ReadModels models;
 
@@ -71,7 +74,10 @@ public final class ReadModelHandlers {
         .onFailure(ctx::fail);
   }
 
-  /** {@code GET /v1/event-counts?from=&to=}: per minute and type in [from, to); default the last hour. */
+  /**
+   * {@code GET /v1/event-counts?from=&to=&types=}: per minute and type in [from, to), default the last hour; the
+   * {@code types} types with the most events named, the others summed under a null type.
+   */
   public void eventCounts(RoutingContext ctx) {
     Instant now = Instant.now();
     String rawTo = QueryParams.text(ctx, "to");
@@ -82,9 +88,11 @@ public final class ReadModelHandlers {
     if (!from.isBefore(to) || Duration.between(from, to).compareTo(MAX_COUNTS_RANGE) > 0) {
       throw ApiError.badRequest("invalid_parameter", "from must be before to, and the range at most 24 hours");
     }
-    models.eventCounts(from, to)
+    int types = (int) QueryParams.number(ctx, "types", DEFAULT_COUNT_TYPES, 1, MAX_COUNT_TYPES);
+    models.eventCounts(from, to, types)
         .onSuccess(counts -> ReadHandlers.send(ctx, new JsonObject().put("from", from.toString())
-            .put("to", to.toString()).put("counts", counts)))
+            .put("to", to.toString()).put("types", types).put("otherTypes", counts.getLong("otherTypes"))
+            .put("counts", counts.getJsonArray("counts"))))
         .onFailure(ctx::fail);
   }
 

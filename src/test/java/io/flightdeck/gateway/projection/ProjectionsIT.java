@@ -16,6 +16,8 @@ import io.vertx.core.json.JsonObject;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -274,6 +276,55 @@ class ProjectionsIT {
     assertEquals("invalid_parameter",
         gateway.http().getWithReadToken("/v1/event-counts?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z")
             .errorCode());
+  }
+
+  @Test
+  @DisplayName("event counts name the types with the most events (?types=, default 20, at most 100) and sum the "
+      + "others per minute under a null type: clients choose custom type names, the answer stays bounded")
+  void eventCountsFoldRareTypes() {
+    // 30 types in one minute of a past hour, type-01 with 1 event ... type-30 with 30, and one more minute (rows
+    // written directly: no event makes them)
+    db.execute("""
+        INSERT INTO event_counts (minute, type, count)
+        SELECT '2026-11-01T00:10:00Z'::timestamptz, 'type-' || lpad(g::text, 2, '0'), g FROM generate_series(1, 30) g
+        UNION ALL SELECT '2026-11-01T00:11:00Z', 'type-01', 1000""");
+    try {
+      String range = "from=2026-11-01T00:00:00Z&to=2026-11-01T01:00:00Z";
+
+      JsonObject top5 = getOk("/v1/event-counts?" + range + "&types=5");
+      assertEquals(5, top5.getInteger("types"));
+      assertEquals(25, top5.getLong("otherTypes"), top5.encode());
+      JsonArray counts = top5.getJsonArray("counts");
+      List<String> named = new ArrayList<>();
+      long other10 = -1;
+      for (int i = 0; i < counts.size(); i++) {
+        JsonObject c = counts.getJsonObject(i);
+        if (c.getString("minute").equals("2026-11-01T00:10:00Z")) {
+          if (c.getString("type") == null) {
+            other10 = c.getLong("count");
+          } else {
+            named.add(c.getString("type") + "=" + c.getLong("count"));
+          }
+        }
+      }
+      // type-01 leads the range (1,001 events): the top five are it and type-30 to type-27
+      assertEquals(List.of("type-01=1", "type-27=27", "type-28=28", "type-29=29", "type-30=30"), named);
+      assertEquals(java.util.stream.IntStream.rangeClosed(2, 26).sum(), other10, "type-02 to type-26, summed");
+      assertEquals(new JsonObject().put("minute", "2026-11-01T00:11:00Z").put("type", "type-01").put("count", 1000),
+          counts.getJsonObject(counts.size() - 1));
+
+      JsonObject all = getOk("/v1/event-counts?" + range + "&types=100");
+      assertEquals(0, all.getLong("otherTypes"));
+      assertEquals(31, all.getJsonArray("counts").size(), "every type named, none summed");
+      assertEquals(20, getOk("/v1/event-counts?" + range).getInteger("types"));
+      for (String bad : new String[] {"0", "101", "x"}) {
+        assertEquals("invalid_parameter",
+            gateway.http().getWithReadToken("/v1/event-counts?" + range + "&types=" + bad).errorCode(), bad);
+      }
+    } finally {
+      // rows no event made: the tests that check the read models against the store must not see them
+      db.execute("DELETE FROM event_counts WHERE minute < '2026-11-02T00:00:00Z'");
+    }
   }
 
   @Test

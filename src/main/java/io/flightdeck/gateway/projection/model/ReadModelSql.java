@@ -111,8 +111,21 @@ final class ReadModelSql {
       ORDER BY position DESC
       LIMIT $3""";
 
+  /**
+   * Counts per minute in [$1, $2) of the $3 types with the most events in that range; every other type's are summed
+   * per minute under a null type. A site may allow any custom type name, so the types in a range are the clients'
+   * choice; the answer is at most (minutes x ($3 + 1)) rows whatever they chose. other_types: how many were summed.
+   */
   static final String EVENT_COUNTS = """
-      SELECT minute, type, count FROM event_counts
-      WHERE minute >= $1 AND minute < $2
-      ORDER BY minute, type""";
+      WITH in_range AS (
+        SELECT minute, type, count FROM event_counts WHERE minute >= $1 AND minute < $2
+      ),
+      top AS (
+        SELECT type FROM in_range GROUP BY type ORDER BY sum(count) DESC, type LIMIT $3
+      )
+      SELECT c.minute, t.type, sum(c.count)::bigint AS count,
+             (SELECT count(DISTINCT type) FROM in_range) - (SELECT count(*) FROM top) AS other_types
+      FROM in_range c LEFT JOIN top t ON t.type = c.type
+      GROUP BY c.minute, t.type
+      ORDER BY c.minute, t.type NULLS LAST""";
 }

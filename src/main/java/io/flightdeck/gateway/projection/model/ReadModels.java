@@ -117,19 +117,24 @@ public final class ReadModels {
         });
   }
 
-  /** Events per type per minute in [from, to). */
-  public Future<JsonArray> eventCounts(Instant from, Instant to) {
+  /**
+   * Events per minute in [from, to) of the {@code types} types with the most events in the range, and of all the
+   * others summed under a null type: {@code {"counts":[{"minute","type","count"}],"otherTypes":n}}.
+   */
+  public Future<JsonObject> eventCounts(Instant from, Instant to, int types) {
     return pool.preparedQuery(ReadModelSql.EVENT_COUNTS)
-        .execute(Tuple.of(Utc.of(from), Utc.of(to)))
+        .execute(Tuple.of(Utc.of(from), Utc.of(to), types))
         .map(rows -> {
-          JsonArray out = new JsonArray();
+          JsonArray counts = new JsonArray();
+          long otherTypes = 0;
           for (Row r : rows) {
-            out.add(new JsonObject()
+            counts.add(new JsonObject()
                 .put("minute", r.getOffsetDateTime("minute").toInstant().toString())
                 .put("type", r.getString("type"))
                 .put("count", r.getLong("count")));
+            otherTypes = r.getLong("other_types");
           }
-          return out;
+          return new JsonObject().put("otherTypes", otherTypes).put("counts", counts);
         });
   }
 }
