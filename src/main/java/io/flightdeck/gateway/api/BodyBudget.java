@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.api;
 
+import io.flightdeck.gateway.ingest.ContentCoding;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
@@ -35,8 +36,7 @@ public final class BodyBudget {
   Handler<RoutingContext> reserve() {
     return ctx -> {
       // a gzip body is held decoded, up to the limit whatever its length on the wire
-      long need = ctx.request().headers().contains(HttpHeaders.CONTENT_ENCODING, "gzip", true)
-          || ctx.request().headers().contains(HttpHeaders.CONTENT_ENCODING, "x-gzip", true)
+      long need = ContentCoding.isGzip(ctx.request())
           ? unknownLength : need(ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH));
       if (!take(need)) {
         ctx.fail(new ApiError(503, "unavailable",

@@ -4,6 +4,7 @@ import io.flightdeck.gateway.api.ApiError;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -41,14 +42,16 @@ public final class ContentCoding {
     };
   }
 
+  /** Whether the request's body is sent gzip-compressed. */
+  public static boolean isGzip(HttpServerRequest request) {
+    String coding = request.getHeader(HttpHeaders.CONTENT_ENCODING);
+    return coding != null && isGzip(coding);
+  }
+
   /** The request's body with its coding undone; at most {@code maxBytes} once decoded, else 413. */
   static Buffer decoded(RoutingContext ctx, int maxBytes) {
     Buffer body = ctx.body().buffer();
-    String coding = ctx.request().getHeader(HttpHeaders.CONTENT_ENCODING);
-    if (body == null || coding == null || !isGzip(coding)) {
-      return body;
-    }
-    return Buffer.buffer(gunzip(body.getBytes(), maxBytes));
+    return body == null || !isGzip(ctx.request()) ? body : Buffer.buffer(gunzip(body.getBytes(), maxBytes));
   }
 
   /** The bytes of every gzip member in {@code gzipped}, stopping with 413 past {@code maxBytes}. */

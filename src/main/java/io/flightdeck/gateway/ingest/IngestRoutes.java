@@ -105,7 +105,8 @@ public final class IngestRoutes {
           .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
           .putHeader(HttpHeaders.VARY, "Origin")
           .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS")
-          .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type, Content-Encoding, X-Write-Key, Authorization")
+          .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_HEADERS,
+              "Content-Type, Content-Encoding, X-Write-Key, Authorization")
           .putHeader(HttpHeaders.ACCESS_CONTROL_MAX_AGE, "86400")
           .setStatusCode(204)
           .end();
