@@ -54,8 +54,8 @@ final class PgBench {
       ),
       visitors AS (
         INSERT INTO visitor_activity AS a (stream_id, site, first_seen, last_seen, page_views, button_clicks,
-                                           form_submissions, last_page, last_position)
-        SELECT stream_id, 'demo', now(), now(), 1, 0, 0, '/docs/getting-started', g FROM v
+                                           form_submissions, last_page, last_position, last_page_position)
+        SELECT stream_id, 'demo', now(), now(), 1, 0, 0, '/docs/getting-started', g, g FROM v
       ),
       fresh AS (
         INSERT INTO page_visitors (site, page_id, page_key, day, stream_id)

@@ -186,6 +186,36 @@ class ProjectionEngineIT {
   }
 
   @Test
+  @DisplayName("a page view retried from the dead letters after a later click of its visitor becomes the last page")
+  void retriedPageViewAfterLaterClick() {
+    post(HttpTestClient.pageView("dl-page-1", "/start"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    db.execute("ALTER TABLE visitor_activity ADD CONSTRAINT no_poison_page CHECK (last_page <> '/poison')");
+    try {
+      post(HttpTestClient.pageView("dl-page-1", "/poison"));
+      Awaitility.await("the page view set aside").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
+          .until(() -> gateway.http().projectionStatus("visitor-activity").getLong("deadLetters") == 1);
+    } finally {
+      db.execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_poison_page");
+    }
+    post(HttpTestClient.click("dl-page-1", "buy"));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    assertEquals("/start", gateway.http().getWithReadToken("/v1/visitors/dl-page-1").json().getString("lastPage"));
+
+    long id = gateway.http().getWithAdminToken("/v1/admin/dead-letters?projection=visitor-activity").json()
+        .getJsonArray("deadLetters").getJsonObject(0).getLong("id");
+    Response retried = gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry");
+    assertEquals(200, retried.status(), retried.body());
+    JsonObject visitor = gateway.http().getWithReadToken("/v1/visitors/dl-page-1").json();
+    assertEquals("/poison", visitor.getString("lastPage"), "no page view came after it: " + visitor.encode());
+    assertEquals(2, visitor.getLong("pageViews"));
+    assertEquals(visitor.getString("lastPage"), gateway.http()
+        .getWithReadToken("/v1/visitors/dl-page-1?at=2100-01-01T00:00:00Z").json().getString("lastPage"),
+        "the projection and the fold of the store agree");
+    ReadModelCheck.assertMatchesStore(db);
+  }
+
+  @Test
   @DisplayName("a rebuild while ingest goes on ends with every read model equal to the store")
   void rebuildDuringIngest() throws Exception {
     for (int i = 0; i < 20; i++) {

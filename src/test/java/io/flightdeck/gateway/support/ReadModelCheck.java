@@ -23,13 +23,14 @@ public final class ReadModelCheck {
              count(*) FILTER (WHERE e.type = 'ButtonClicked'),
              count(*) FILTER (WHERE e.type = 'FormSubmitted'),
              (array_agg(e.data->>'pageId' ORDER BY e.position DESC) FILTER (WHERE e.type = 'PageViewed'))[1],
-             max(e.position)
+             max(e.position),
+             max(e.position) FILTER (WHERE e.type = 'PageViewed')
       FROM events e WHERE e.type IN ('PageViewed', 'ButtonClicked', 'FormSubmitted')
       GROUP BY e.stream_id ORDER BY e.stream_id""";
 
   private static final String VISITORS_ACTUAL = """
       SELECT stream_id, site, first_seen, last_seen, page_views, button_clicks, form_submissions, last_page,
-             last_position
+             last_position, last_page_position
       FROM visitor_activity ORDER BY stream_id""";
 
   private static final String PAGES_EXPECTED = """

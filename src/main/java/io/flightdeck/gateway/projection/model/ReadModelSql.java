@@ -15,14 +15,17 @@ final class ReadModelSql {
    */
   static final String INSERT_VISITORS = """
       INSERT INTO visitor_activity AS v (stream_id, site, first_seen, last_seen, page_views, button_clicks,
-                                         form_submissions, last_page, last_position)
+                                         form_submissions, last_page, last_position, last_page_position)
       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[],
-                           $6::bigint[], $7::bigint[], $8::text[], $9::bigint[])
+                           $6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $10::bigint[])
       """;
 
   /**
    * Adds a batch's per-visitor fold. Counters add up and first/last seen take the extremes, whatever the order;
-   * the last page moves only forward in position, so a dead letter retried later cannot set an older page.
+   * the last page moves only forward in the position of page views ({@code last_page_position}), so a dead letter
+   * retried later cannot set an older page, and a retried page view does become the last page when only other
+   * kinds of event came after it. A row from before V7 has no {@code last_page_position}: its last applied event's
+   * position stands in for it (the rule before V7), unless it has no page at all.
    */
   static final String UPSERT_VISITORS = INSERT_VISITORS + """
       ON CONFLICT (stream_id) DO UPDATE SET
@@ -32,9 +35,12 @@ final class ReadModelSql {
         page_views = v.page_views + EXCLUDED.page_views,
         button_clicks = v.button_clicks + EXCLUDED.button_clicks,
         form_submissions = v.form_submissions + EXCLUDED.form_submissions,
-        last_page = CASE WHEN EXCLUDED.last_position > v.last_position AND EXCLUDED.last_page IS NOT NULL
-                         THEN EXCLUDED.last_page ELSE v.last_page END,
-        last_position = GREATEST(v.last_position, EXCLUDED.last_position)""";
+        last_page = CASE WHEN %1$s THEN EXCLUDED.last_page ELSE v.last_page END,
+        last_page_position = CASE WHEN %1$s THEN EXCLUDED.last_page_position ELSE v.last_page_position END,
+        last_position = GREATEST(v.last_position, EXCLUDED.last_position)""".formatted("""
+          EXCLUDED.last_page IS NOT NULL
+          AND (v.last_page IS NULL
+               OR EXCLUDED.last_page_position > COALESCE(v.last_page_position, v.last_position))""");
 
   /**
    * Adds a batch's views ($5 per visitor, page and day). A visitor is a new unique visitor of a page and day

@@ -26,6 +26,8 @@ public final class VisitorActivity {
   private long buttonClicks;
   private long formSubmissions;
   private String lastPage;
+  /** The position of the page view {@link #lastPage} comes from; 0 without one. */
+  private long lastPagePosition;
   private long lastPosition;
   private boolean startsStream;
 
@@ -52,6 +54,7 @@ public final class VisitorActivity {
       case PAGE_VIEWED -> {
         pageViews++;
         lastPage = event.data().getString("pageId");
+        lastPagePosition = event.position();
       }
       case BUTTON_CLICKED -> buttonClicks++;
       default -> formSubmissions++;
@@ -98,6 +101,11 @@ public final class VisitorActivity {
 
   long lastPosition() {
     return lastPosition;
+  }
+
+  /** The position of the last page view folded; null without one. */
+  Long lastPagePosition() {
+    return lastPage == null ? null : lastPagePosition;
   }
 
   /** Whether the stream's first event (version 1) is among the events folded. */

@@ -76,6 +76,7 @@ public final class VisitorActivityProjection implements Projection {
     Long[] forms = new Long[n];
     String[] pages = new String[n];
     Long[] positions = new Long[n];
+    Long[] pagePositions = new Long[n];
     for (int i = 0; i < n; i++) {
       VisitorActivity d = deltas.get(i);
       streams[i] = d.streamId();
@@ -87,7 +88,8 @@ public final class VisitorActivityProjection implements Projection {
       forms[i] = d.formSubmissions();
       pages[i] = d.lastPage();
       positions[i] = d.lastPosition();
+      pagePositions[i] = d.lastPagePosition();
     }
-    return Tuple.of(streams, sites, first, last, views, clicks, forms, pages, positions);
+    return Tuple.of(streams, sites, first, last, views, clicks, forms, pages, positions).addValue(pagePositions);
   }
 }
