@@ -22,6 +22,11 @@ import java.util.function.Consumer;
 final class SseConnection {
 
   private static final Buffer HEARTBEAT = Buffer.buffer(": heartbeat\n\n");
+  /**
+   * A catch-up page goes to the socket in writes of about this many bytes: each write's completion shows the
+   * client's progress (one write of the whole page would complete only once the client had taken all of it).
+   */
+  private static final int CATCH_UP_WRITE_BYTES = 32 * 1024;
 
   private final HttpServerRequest request;
   private final HttpServerResponse response;
@@ -35,6 +40,8 @@ final class SseConnection {
   private long unsentBytes;
   private Runnable afterDrain;
   private long drainTimer = -1;
+  /** While waiting for a drain: when a write last completed, that is, when the client last took something. */
+  private long lastProgressNanos;
   private final ArrayDeque<LiveBatch> pending = new ArrayDeque<>();
   private long cursor;
   private boolean catchingUp;
@@ -87,11 +94,13 @@ final class SseConnection {
   }
 
   /**
-   * A comment line on a quiet stream. Not while catching up: data flows then, and the client sets the pace (a
-   * heartbeat behind a page it has not taken yet would count as a slow client's backlog).
+   * A comment line on a quiet stream. While catching up, only once the client has taken everything sent: a
+   * filtered resume may read the store for a long time without a match, and proxies and idle timeouts must not
+   * close the stream meanwhile; with data still unsent the client sets the pace, and a heartbeat behind it would
+   * only add to its backlog.
    */
   void heartbeat() {
-    if (!closed && !catchingUp) {
+    if (!closed && (!catchingUp || unsentBytes == 0)) {
       write(HEARTBEAT);
     }
   }
@@ -150,27 +159,41 @@ final class SseConnection {
         return;
       }
       List<EventEnvelope> events = ar.result();
-      Buffer out = Buffer.buffer();
+      Buffer out = null;
       int sent = 0;
+      boolean full = false;
       for (EventEnvelope e : events) {
         // serialized only when it is sent: a filtered resume may skip most of what it reads
         if (filter.matches(e.type(), e.streamId(), e.metadata().getString("site"))) {
+          out = out == null ? Buffer.buffer() : out;
           out.appendBuffer(LiveEvent.of(e).frame());
           sent++;
         }
         cursor = e.position();
+        if (out != null && out.length() >= CATCH_UP_WRITE_BYTES) {
+          writeQueued(out);
+          out = null;
+        }
+        if (unsentBytes + (out == null ? 0 : out.length()) > config.maxBufferBytes()) {
+          // at most about maxBufferBytes unsent whatever the events' size: the rest of the page is read again
+          full = true;
+          break;
+        }
+      }
+      if (out != null) {
+        writeQueued(out);
       }
       if (sent > 0) {
-        writeQueued(out);
         connections.metrics().sseDelivered().increment(sent);
       }
       if (closed) {
         return;
       }
-      Runnable next = events.size() == config.catchUpPageSize() ? this::catchUp : this::drainPending;
-      if (unsentBytes > config.maxBufferBytes()) {
+      Runnable next = full || events.size() == config.catchUpPageSize() ? this::catchUp : this::drainPending;
+      if (unsentBytes > config.maxBufferBytes() / 2) {
         // read the next page only once the client has taken most of this one: a resuming client reads at its own
-        // pace, and memory stays at about one page
+        // pace, and memory stays at about one page. Nor does it go live before: a live write counts what is still
+        // unsent against maxBufferBytes, and the end of the catch-up would count as a slow client's backlog
         awaitDrain(next);
       } else {
         next.run();
@@ -178,17 +201,36 @@ final class SseConnection {
     });
   }
 
+  /**
+   * Runs {@code next} once the client has taken most of what it was sent; a client that takes nothing at all for
+   * {@code stallTimeoutMs} is cut off. Any write that completes meanwhile is progress and starts that time again.
+   */
   private void awaitDrain(Runnable next) {
     afterDrain = next;
-    drainTimer = vertx.setTimer(config.stallTimeoutMs(), id -> {
+    lastProgressNanos = System.nanoTime();
+    armStallTimer(config.stallTimeoutMs());
+  }
+
+  /** One timer per wait, not one per write: when it fires after progress, it waits out the rest of the time. */
+  private void armStallTimer(long delayMs) {
+    drainTimer = vertx.setTimer(Math.max(1, delayMs), id -> {
       drainTimer = -1;
-      cutOff();
+      long idleMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastProgressNanos);
+      if (idleMs >= config.stallTimeoutMs()) {
+        cutOff();
+      } else {
+        armStallTimer(config.stallTimeoutMs() - idleMs);
+      }
     });
   }
 
   private void written(int bytes) {
     unsentBytes -= bytes;
-    if (afterDrain != null && unsentBytes <= config.maxBufferBytes() / 2) {
+    if (afterDrain == null) {
+      return;
+    }
+    lastProgressNanos = System.nanoTime();
+    if (unsentBytes <= config.maxBufferBytes() / 2) {
       Runnable next = afterDrain;
       afterDrain = null;
       vertx.cancelTimer(drainTimer);

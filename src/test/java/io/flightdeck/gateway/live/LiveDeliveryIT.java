@@ -345,6 +345,74 @@ class LiveDeliveryIT {
   }
 
   @Test
+  @DisplayName("a resuming client that takes big events slowly but steadily is not cut off: only one that takes "
+      + "nothing for live.stallTimeoutMs is")
+  void slowButSteadyCatchUpOfBigEventsIsNotCutOff(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_STALL_TIMEOUT_MS", "2000"));
+         Socket client = new Socket()) {
+      long head = head(db);
+      // 500 events of 30 KB, one catch-up page: 15 MB the client takes over about 5 s, in 2 s nowhere near all of
+      // it (and loopback's socket buffers hold a few MB of it)
+      db.execute("""
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT gen_random_uuid(), 'steady-' || gen_random_uuid(), 1, 'PageViewed', 1,
+                 jsonb_build_object('pageId', '/big', 'note', repeat('x', 30000)), '{"site": "demo"}', now()
+          FROM generate_series(1, 500) g""");
+      long last = head(db);
+      client.setReceiveBufferSize(64 * 1024);
+      client.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+      client.getOutputStream().write(("GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1:" + gateway.port()
+          + "\r\nAuthorization: Bearer " + TestGateway.READ_TOKEN + "\r\nLast-Event-ID: " + head
+          + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      client.setSoTimeout((int) WAIT.toMillis());
+
+      // at most 32 KiB every 10 ms: steady progress
+      InputStream in = client.getInputStream();
+      byte[] buffer = new byte[32 * 1024];
+      StringBuilder tail = new StringBuilder();
+      long bytes = 0;
+      while (!tail.toString().contains("\nid: " + last + "\n")) {
+        int n = in.read(buffer);
+        if (n < 0) {
+          List<Long> ids = completeMessageIds(tail.toString());
+          fail("the server ended the stream after " + bytes + " bytes, at event "
+              + (ids.isEmpty() ? "?" : ids.get(ids.size() - 1)) + " of " + last);
+        }
+        bytes += n;
+        tail.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
+        tail.delete(0, Math.max(0, tail.length() - 64 * 1024));
+        TimeUnit.MILLISECONDS.sleep(10);
+      }
+      assertTrue(bytes > 15_000_000, bytes + " bytes");
+      assertEquals(0.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"));
+    }
+  }
+
+  @Test
+  @DisplayName("a filtered resume that reads a long backlog without a match still gets heartbeats, so an idle "
+      + "timeout does not close it, and goes on live")
+  void filteredCatchUpGetsHeartbeats(TestDatabase db) throws Exception {
+    // pages of 1 event: reading the 20,000 events behind the resume point takes several idle timeouts
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_CATCH_UP_PAGE_SIZE", "1",
+        "FLIGHTDECK_LIVE_HEARTBEAT_SECONDS", "1", "FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS", "2"))) {
+      long head = head(db);
+      db.execute("""
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT gen_random_uuid(), 'unwanted-' || gen_random_uuid(), 1, 'PageViewed', 1, '{"pageId": "/other"}',
+                 '{"site": "demo"}', now()
+          FROM generate_series(1, 20000) g""");
+      try (SseTestClient sse = subscribe(gateway, "/v1/live?streams=wanted&lastEventId=" + head, Map.of(), true)) {
+        assertEquals("heartbeat", sse.nextComment(Duration.ofSeconds(5)), "a heartbeat while the backlog is read");
+        post(gateway, TestGateway.WRITE_KEY, new JsonArray().add(HttpTestClient.pageView("wanted", "/here")));
+        Message live = sse.next(WAIT);
+        assertNotNull(live, "the matching event after the backlog; stream ended: " + sse.ended());
+        assertEquals("PageViewed", live.event());
+        assertFalse(sse.ended());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a quiet subscriber receives a heartbeat comment every heartbeat interval")
   void quietStreamGetsHeartbeats(TestDatabase db) throws Exception {
     try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_HEARTBEAT_SECONDS", "1"));
