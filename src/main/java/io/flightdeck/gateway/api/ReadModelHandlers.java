@@ -66,9 +66,14 @@ public final class ReadModelHandlers {
     String formId = QueryParams.path(ctx, "formId");
     long after = QueryParams.number(ctx, "after", Long.MAX_VALUE, 1, Long.MAX_VALUE);
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
-    models.formSubmissions(formId, after, limit)
+    // one row more than asked for says whether there is an older page: the last page's next is null
+    models.formSubmissions(formId, after, limit + 1)
         .onSuccess(rows -> {
-          Long next = rows.size() < limit ? null : rows.getJsonObject(rows.size() - 1).getLong("position");
+          Long next = null;
+          if (rows.size() > limit) {
+            rows.remove(limit);
+            next = rows.getJsonObject(limit - 1).getLong("position");
+          }
           ReadHandlers.send(ctx, new JsonObject().put("formId", formId).put("submissions", rows).put("next", next));
         })
         .onFailure(ctx::fail);
@@ -102,17 +107,27 @@ public final class ReadModelHandlers {
       return fallback;
     }
     try {
-      return LocalDate.parse(raw);
+      LocalDate date = LocalDate.parse(raw);
+      // what java.time parses goes beyond the year 9999 (+10000-01-01) and PostgreSQL's dates; YYYY-MM-DD does not
+      if (raw.length() == 10 && date.getYear() >= 1) {
+        return date;
+      }
     } catch (DateTimeParseException e) {
-      throw ApiError.badRequest("invalid_parameter", name + " must be a date as YYYY-MM-DD");
+      // answered below
     }
+    throw ApiError.badRequest("invalid_parameter", name + " must be a date as YYYY-MM-DD (years 0001 to 9999)");
   }
 
   static Instant instant(String name, String raw) {
     try {
-      return OffsetDateTime.parse(raw).toInstant();
+      OffsetDateTime time = OffsetDateTime.parse(raw);
+      // RFC 3339 has four-digit years; java.time also reads +10000 and beyond, which PostgreSQL cannot hold
+      if (time.getYear() >= 1 && time.getYear() <= 9999 && Character.isDigit(raw.charAt(0))) {
+        return time.toInstant();
+      }
     } catch (DateTimeParseException e) {
-      throw ApiError.badRequest("invalid_parameter", name + " must be an RFC 3339 time, like 2026-11-22T10:15:30Z");
+      // answered below
     }
+    throw ApiError.badRequest("invalid_parameter", name + " must be an RFC 3339 time, like 2026-11-22T10:15:30Z");
   }
 }
