@@ -112,21 +112,22 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   /**
-   * A tracking route: the cheap checks (CORS, media type, the process's body budget, body deadline) run before
-   * the body is read, then the body handler with the contract's limit, then {@code handler}. One route, so metrics and the access log name it
-   * by its path.
+   * A tracking route: the body deadline and the cheap checks (CORS, media type, the process's body budget) run
+   * before the body is read, then the body handler with the contract's limit, then {@code handler}. One route, so
+   * metrics and the access log name it by its path.
    */
   private void ingestRoute(Router router, RouteTable routes, String path, Handler<RoutingContext> handler) {
     router.route(HttpMethod.OPTIONS, path)
         .handler(ctx -> optionsWithoutOrigin(ctx, routes))
         .handler(IngestRoutes.preflight(services.sites()));
     router.post(path)
+        // first: an early answer (415, the budget's 503) leaves the body unread, and its deadline must hold too
+        .handler(IngestRoutes.beforeBody(
+            IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs())))
         .handler(IngestRoutes.beforeBody(IngestRoutes.cors(services.sites())))
         .handler(IngestRoutes.beforeBody(IngestRoutes.requireJsonOrText()))
         .handler(IngestRoutes.beforeBody(ContentCoding.requireSupported()))
         .handler(IngestRoutes.beforeBody(services.bodies().reserve()))
-        .handler(IngestRoutes.beforeBody(
-            IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs())))
         .handler(BodyHandler.create(false).setBodyLimit(services.config().ingest().maxBodyBytes()))
         .handler(handler);
   }

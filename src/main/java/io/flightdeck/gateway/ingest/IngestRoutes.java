@@ -44,8 +44,9 @@ public final class IngestRoutes {
   }
 
   /**
-   * 408 when the body has not fully arrived within {@code timeoutMs}. The idle timeout resets on every byte, so
-   * without this a client trickling its body could hold a request open forever. HTTP/1.x: the connection closes
+   * 408 when the body has not fully arrived within {@code timeoutMs}; after an earlier answer, the connection or
+   * stream just ends then. The idle timeout resets on every byte, so without this a client trickling its body
+   * could hold a request open forever. HTTP/1.x: the connection closes
    * (the rest of the body would be read as the next request). HTTP/2: only the stream is reset, after the answer;
    * the connection's other requests go on.
    */
@@ -54,22 +55,32 @@ public final class IngestRoutes {
       HttpServerRequest request = ctx.request();
       if (!request.isEnded()) {
         long timer = ctx.vertx().setTimer(timeoutMs, t -> {
-          if (!request.isEnded() && !ctx.response().ended()) {
-            boolean http2 = request.version() == HttpVersion.HTTP_2;
+          if (request.isEnded()) {
+            return;
+          }
+          boolean http2 = request.version() == HttpVersion.HTTP_2;
+          if (!ctx.response().ended()) {
             if (!http2) {
               ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
             }
             ctx.fail(new ApiError(408, "request_timeout",
                 "the request body did not arrive within " + timeoutMs + " ms"));
-            if (http2) {
-              // CANCEL: the answer is complete, the client should stop sending the body
-              ctx.response().reset(CANCEL);
-            } else {
-              request.connection().close();
-            }
+          }
+          // also after an early answer (415, 413, 503...): Vert.x reads and drops the rest of the body, and a
+          // client trickling it would otherwise hold the connection for as long as it likes
+          if (http2) {
+            // CANCEL: the answer is complete, the client should stop sending the body
+            ctx.response().reset(CANCEL);
+          } else {
+            request.connection().close();
           }
         });
-        ctx.addEndHandler(v -> ctx.vertx().cancelTimer(timer));
+        // an answer given before the whole body arrived keeps the deadline: the body must still end in time
+        ctx.addEndHandler(v -> {
+          if (request.isEnded()) {
+            ctx.vertx().cancelTimer(timer);
+          }
+        });
       }
       ctx.next();
     };

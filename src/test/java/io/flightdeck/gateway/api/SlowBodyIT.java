@@ -32,6 +32,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Clients too slow to send what they promised: request heads and bodies have deadlines the idle timeout lacks. */
 @ExtendWith(PostgresExtension.class)
@@ -55,6 +57,48 @@ class SlowBodyIT {
       assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
       assertTrue(answer.contains("\"code\":\"request_timeout\""), answer);
       assertEquals(0L, db.queryLong("SELECT count(*) FROM events WHERE type = 'unfinished'"));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"Content-Type: image/png\r\nContent-Length: 100000",
+      "Content-Type: application/json\r\nContent-Length: 100000000"})
+  @DisplayName("an answer given before the body arrived (415, 413) still ends the connection at the body "
+      + "deadline when the client goes on trickling the body")
+  void earlyAnswerKeepsTheBodyDeadline(String headers, TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_BODY_READ_TIMEOUT_MS", "500"));
+         Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(200);
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nX-Write-Key: demo-write-key\r\n" + headers + "\r\n\r\n")
+          .getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      boolean closed = false;
+      while (!closed && System.nanoTime() < deadline) {
+        try {
+          out.write('x');
+          out.flush();
+        } catch (java.io.IOException e) {
+          closed = true;
+          break;
+        }
+        try {
+          int n = in.read();
+          if (n < 0) {
+            closed = true;
+          } else {
+            answer.write(n);
+          }
+        } catch (java.net.SocketTimeoutException e) {
+          // nothing to read yet: trickle on
+        }
+      }
+      String text = answer.toString(StandardCharsets.UTF_8);
+      assertTrue(text.startsWith("HTTP/1.1 41"), text);
+      assertTrue(closed, "the connection was still open after 10 s of trickling; answer: " + text);
     }
   }
 
