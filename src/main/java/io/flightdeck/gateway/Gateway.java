@@ -8,6 +8,7 @@ import io.flightdeck.gateway.api.HealthHandlers;
 import io.flightdeck.gateway.api.HttpVerticle;
 import io.flightdeck.gateway.api.ReadHandlers;
 import io.flightdeck.gateway.api.ReadModelHandlers;
+import io.flightdeck.gateway.api.ResponseBudget;
 import io.flightdeck.gateway.config.GatewayConfig;
 import io.flightdeck.gateway.config.SiteConfig;
 import io.flightdeck.gateway.event.EventSchemas;
@@ -189,9 +190,12 @@ public final class Gateway {
     BodyBudget bodies = new BodyBudget(config.http().maxBufferedBodyBytes(), config.ingest().maxBodyBytes());
     metrics.gauge(GatewayMetrics.HTTP_BODY_BUFFERED, "Bytes of tracking request bodies reserved by requests in "
         + "progress (http.maxBufferedBodyBytes)", bodies, BodyBudget::held);
+    ResponseBudget answers = new ResponseBudget(config.http().maxUnsentResponseBytes());
+    metrics.gauge(GatewayMetrics.HTTP_RESPONSE_UNSENT, "Bytes of read answers built and not yet written to their "
+        + "clients (http.maxUnsentResponseBytes)", answers, ResponseBudget::held);
     GatewayServices services = new GatewayServices(config, sites, schemas, new IngestHandler(ingest),
         new SegmentHandler(ingest, new SegmentMapper(schemas, config.ingest())),
-        new ReadHandlers(store), new ReadModelHandlers(new ReadModels(readPool)),
+        new ReadHandlers(store, answers), new ReadModelHandlers(new ReadModels(readPool), answers),
         new AdminHandlers(projectionAdmin),
         new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics::latest),
         new ConnectionLimit(config.http().maxConnections(), config.http().headerReadTimeoutMs(), metrics),

@@ -16,9 +16,11 @@ public final class ReadHandlers {
   static final int DEFAULT_LIMIT = 100;
 
   private final EventStore store;
+  private final ResponseBudget answers;
 
-  public ReadHandlers(EventStore store) {
+  public ReadHandlers(EventStore store, ResponseBudget answers) {
     this.store = store;
+    this.answers = answers;
   }
 
   /** {@code GET /v1/streams/:streamId/events?fromVersion=&limit=}. */
@@ -27,7 +29,7 @@ public final class ReadHandlers {
     long fromVersion = QueryParams.number(ctx, "fromVersion", 1, 1, Long.MAX_VALUE);
     int limit = (int) QueryParams.number(ctx, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
     store.readStream(streamId, fromVersion, limit)
-        .onSuccess(events -> send(ctx, new JsonObject().put("events", toJson(events))))
+        .onSuccess(events -> answers.send(ctx, new JsonObject().put("events", toJson(events))))
         .onFailure(ctx::fail);
   }
 
@@ -41,7 +43,7 @@ public final class ReadHandlers {
     store.readAll(after, limit)
         .onSuccess(events -> {
           long next = events.isEmpty() ? after : events.get(events.size() - 1).position();
-          send(ctx, new JsonObject().put("events", toJson(events)).put("next", next));
+          answers.send(ctx, new JsonObject().put("events", toJson(events)).put("next", next));
         })
         .onFailure(ctx::fail);
   }
@@ -54,6 +56,7 @@ public final class ReadHandlers {
     return array;
   }
 
+  /** A small answer of known size (health, admin, schemas); pages of data go through the {@link ResponseBudget}. */
   static void send(RoutingContext ctx, JsonObject body) {
     ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")

@@ -21,9 +21,11 @@ public final class ReadModelHandlers {
   private static final long MAX_COUNT_TYPES = 100;
 
   private final ReadModels models;
+  private final ResponseBudget answers;
 
-  public ReadModelHandlers(ReadModels models) {
+  public ReadModelHandlers(ReadModels models, ResponseBudget answers) {
     this.models = models;
+    this.answers = answers;
   }
 
   /** {@code GET /v1/visitors/:streamId[?at=<RFC 3339>]}. */
@@ -32,7 +34,7 @@ public final class ReadModelHandlers {
     String at = QueryParams.text(ctx, "at");
     var answer = at == null ? models.visitor(streamId) : models.visitorAt(streamId, instant("at", at));
     answer.onSuccess(found -> found.ifPresentOrElse(
-            visitor -> ReadHandlers.send(ctx, at == null ? visitor : visitor.put("at", at)),
+            visitor -> answers.send(ctx, at == null ? visitor : visitor.put("at", at)),
             () -> ctx.fail(new ApiError(404, "not_found", "no activity for visitor " + streamId
                 + (at == null ? "" : " at " + at)))))
         .onFailure(ctx::fail);
@@ -53,7 +55,7 @@ public final class ReadModelHandlers {
     }
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
     models.pages(site, from, to, limit)
-        .onSuccess(pages -> ReadHandlers.send(ctx, new JsonObject().put("site", site).put("from", from.toString())
+        .onSuccess(pages -> answers.send(ctx, new JsonObject().put("site", site).put("from", from.toString())
             .put("to", to.toString()).put("pages", pages)))
         .onFailure(ctx::fail);
   }
@@ -74,7 +76,7 @@ public final class ReadModelHandlers {
             rows.remove(limit);
             next = rows.getJsonObject(limit - 1).getLong("position");
           }
-          ReadHandlers.send(ctx, new JsonObject().put("formId", formId).put("submissions", rows).put("next", next));
+          answers.send(ctx, new JsonObject().put("formId", formId).put("submissions", rows).put("next", next));
         })
         .onFailure(ctx::fail);
   }
@@ -95,7 +97,7 @@ public final class ReadModelHandlers {
     }
     int types = (int) QueryParams.number(ctx, "types", DEFAULT_COUNT_TYPES, 1, MAX_COUNT_TYPES);
     models.eventCounts(from, to, types)
-        .onSuccess(counts -> ReadHandlers.send(ctx, new JsonObject().put("from", from.toString())
+        .onSuccess(counts -> answers.send(ctx, new JsonObject().put("from", from.toString())
             .put("to", to.toString()).put("types", types).put("otherTypes", counts.getLong("otherTypes"))
             .put("counts", counts.getJsonArray("counts"))))
         .onFailure(ctx::fail);

@@ -15,12 +15,14 @@ package io.flightdeck.gateway.config;
  *     (408 and a closed connection otherwise)
  * @param maxBufferedBodyBytes tracking request bodies being read or held, all connections together; a request
  *     that would take the process past it is answered 503 before its body is read
+ * @param maxUnsentResponseBytes answers to reads built and not yet written to their clients, all connections
+ *     together; a read that would take the process past it is answered 503 (one answer alone always goes out)
  * @param http2ClearText accept HTTP/2 without TLS (h2c: prior knowledge or an HTTP/1.1 upgrade); off, a
  *     connection is counted and its request heads timed from its first byte
  */
 public record HttpConfig(String host, int port, int instances, int idleTimeoutSeconds, boolean trustProxyHeaders,
                          long shutdownTimeoutMs, int maxConnections, long bodyReadTimeoutMs, long headerReadTimeoutMs,
-                         long maxBufferedBodyBytes, boolean http2ClearText) {
+                         long maxBufferedBodyBytes, long maxUnsentResponseBytes, boolean http2ClearText) {
 
   static HttpConfig from(Section s, IngestConfig ingest) {
     HttpConfig config = new HttpConfig(
@@ -34,6 +36,7 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
         s.number("bodyReadTimeoutMs", 10_000, 100, 600_000),
         s.number("headerReadTimeoutMs", 10_000, 100, 600_000),
         s.number("maxBufferedBodyBytes", 64L << 20, 1024, 64L << 30),
+        s.number("maxUnsentResponseBytes", 64L << 20, 1024, 64L << 30),
         s.bool("http2ClearText", false));
     if (config.maxBufferedBodyBytes < ingest.maxBodyBytes()) {
       throw new ConfigException(s.key("maxBufferedBodyBytes"), "must be at least ingest.maxBodyBytes ("
@@ -45,6 +48,7 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
   /** A copy on another port. */
   HttpConfig withPort(int otherPort) {
     return new HttpConfig(host, otherPort, instances, idleTimeoutSeconds, trustProxyHeaders, shutdownTimeoutMs,
-        maxConnections, bodyReadTimeoutMs, headerReadTimeoutMs, maxBufferedBodyBytes, http2ClearText);
+        maxConnections, bodyReadTimeoutMs, headerReadTimeoutMs, maxBufferedBodyBytes, maxUnsentResponseBytes,
+        http2ClearText);
   }
 }

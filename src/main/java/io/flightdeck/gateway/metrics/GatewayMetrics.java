@@ -37,6 +37,7 @@ public final class GatewayMetrics {
   public static final String PROJECTION_BATCHES = "flightdeck.projection.batches";
   public static final String HTTP_CONNECTIONS_CLOSED = "flightdeck.http.connections.closed";
   public static final String HTTP_BODY_BUFFERED = "flightdeck.http.body.buffered.bytes";
+  public static final String HTTP_RESPONSE_UNSENT = "flightdeck.http.response.unsent.bytes";
   public static final String SSE_CONNECTIONS = "flightdeck.sse.connections";
   public static final String SSE_DELIVERED = "flightdeck.sse.messages.delivered";
   public static final String SSE_SLOW_DROPPED = "flightdeck.sse.slow.clients.dropped";

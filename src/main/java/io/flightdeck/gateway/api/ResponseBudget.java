@@ -1,0 +1,59 @@
+package io.flightdeck.gateway.api;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The process's budget for read answers built and not yet written to their clients, all connections and HTTP/2
+ * streams together. A page of events may be tens of megabytes (1,000 events of up to 32 KiB of data each), and an
+ * answer stays in memory until the client has taken it: without a bound, a few clients that ask and never read
+ * run the process out of memory, ingest included. Each answer counts its bytes from when it is built until its
+ * write completes (or its connection closes); one that would take the process past the budget is answered 503
+ * with Retry-After instead. One answer alone always goes out, whatever its size, so no page is refused for ever.
+ */
+public final class ResponseBudget {
+
+  private final long max;
+  private final AtomicLong held = new AtomicLong();
+
+  public ResponseBudget(long max) {
+    this.max = max;
+  }
+
+  /** Bytes of answers built and not yet written. */
+  public long held() {
+    return held.get();
+  }
+
+  /** Sends {@code body} as the JSON answer, or fails the request with 503 when it does not fit. */
+  void send(RoutingContext ctx, JsonObject body) {
+    Buffer bytes = body.toBuffer();
+    long need = bytes.length();
+    if (!take(need)) {
+      ctx.fail(new ApiError(503, "unavailable", "the gateway is holding as many unsent answers as it may "
+          + "(http.maxUnsentResponseBytes); retry shortly", null, 1));
+      return;
+    }
+    ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .end(bytes)
+        // written, or the connection went away first: either way the bytes are no longer held for it
+        .onComplete(ar -> held.addAndGet(-need));
+  }
+
+  private boolean take(long need) {
+    while (true) {
+      long now = held.get();
+      if (now > 0 && now + need > max) {
+        return false;
+      }
+      if (held.compareAndSet(now, now + need)) {
+        return true;
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package io.flightdeck.gateway.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.Scrape;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(PostgresExtension.class)
+class ResponseBudgetIT {
+
+  @Test
+  @DisplayName("read answers that clients have not taken are capped at http.maxUnsentResponseBytes: past it, 503 "
+      + "with Retry-After; the bytes are given back when the client takes them or goes away")
+  void unreadAnswersBeyondTheBudgetAreRefused(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_MAX_UNSENT_RESPONSE_BYTES",
+        String.valueOf(1 << 20)))) {
+      // 400 events of 30 KB: a 12 MB page, more than loopback's socket buffers take off the gateway's hands
+      db.execute("""
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT gen_random_uuid(), 'fat', g, 'PageViewed', 1,
+                 jsonb_build_object('pageId', '/fat', 'note', repeat('x', 30000)), '{"site": "demo"}', now()
+          FROM generate_series(1, 400) g""");
+      try (Socket reader = new Socket()) {
+        reader.setReceiveBufferSize(8 * 1024);
+        reader.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+        reader.getOutputStream().write(("GET /v1/streams/fat/events?limit=1000 HTTP/1.1\r\nHost: x\r\n"
+            + "Authorization: Bearer " + TestGateway.READ_TOKEN + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        // asked, and never reads: the page stays in the gateway's memory
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) > 1 << 20);
+
+        Response refused = gateway.http().getWithReadToken("/v1/streams/fat/events?limit=1");
+        assertEquals(503, refused.status(), refused.body());
+        assertEquals("unavailable", refused.errorCode());
+        assertEquals("1", refused.header("Retry-After"));
+        assertEquals(200, gateway.http().getWithReadToken("/health/live").status(), "small answers still go out");
+      }
+      // the reader went away: its page is no longer held
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) == 0);
+      Response page = gateway.http().getWithReadToken("/v1/streams/fat/events?limit=1000");
+      assertEquals(200, page.status());
+      assertTrue(page.body().length() > 12_000_000, "one answer alone goes out whatever its size");
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) == 0);
+    }
+  }
+
+  private static double unsent(TestGateway gateway) {
+    return Scrape.parse(gateway.http().send(gateway.http()
+        .request("/metrics?name%5B%5D=flightdeck_http_response_unsent_bytes").GET()).body())
+        .value("flightdeck_http_response_unsent_bytes");
+  }
+}
