@@ -15,6 +15,9 @@ public final class AccessLog implements Handler<RoutingContext> {
 
   private static final Logger LOG = LoggerFactory.getLogger("flightdeck.access");
 
+  /** nginx's code for a request whose client went away before it was answered. */
+  static final int CLIENT_CLOSED = 499;
+
   private final RouteTable routes;
 
   AccessLog(RouteTable routes) {
@@ -26,8 +29,16 @@ public final class AccessLog implements Handler<RoutingContext> {
     if (LOG.isInfoEnabled()) {
       long start = System.nanoTime();
       ctx.addEndHandler(ar -> LOG.info("{} {} {} {}ms", ctx.request().method(), routes.template(ctx),
-          ctx.response().getStatusCode(), (System.nanoTime() - start) / 1_000_000));
+          status(ctx), (System.nanoTime() - start) / 1_000_000));
     }
     ctx.next();
+  }
+
+  /**
+   * The status sent; 499 (nginx's "client closed request") when the connection ended before any answer was
+   * written: a client that went away mid-body got nothing, and the default 200 would say it was served.
+   */
+  static int status(RoutingContext ctx) {
+    return ctx.response().headWritten() ? ctx.response().getStatusCode() : CLIENT_CLOSED;
   }
 }

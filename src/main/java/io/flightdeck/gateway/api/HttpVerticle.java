@@ -105,7 +105,8 @@ public final class HttpVerticle extends VerticleBase {
 
   /**
    * A route for GET and HEAD (RFC 9110: a server answers HEAD wherever it answers GET); Vert.x sends a HEAD answer's
-   * headers, Content-Length included, without its body. Not the live feed: a HEAD there would open a stream.
+   * headers without its body, and without Content-Length (RFC 9110 section 8.6 allows leaving it out). Not the live
+   * feed: a HEAD there would open a stream.
    */
   private static Route get(Router router, String path) {
     return router.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD);

@@ -86,10 +86,21 @@ class LogsIT {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
         "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_READ_TOKEN", READ, "FLIGHTDECK_ADMIN_TOKEN", ADMIN,
         "FLIGHTDECK_SITES", SITES))) {
-      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + port);
       traffic(http);
+      // a client that goes away in the middle of its body got no answer: its line must not say 200
+      try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+        socket.getOutputStream().write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Content-Length: 59\r\n\r\n{\"type\":").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        Thread.sleep(300);
+      } catch (java.io.IOException | InterruptedException e) {
+        throw new AssertionError(e);
+      }
       Awaitility.await("access lines written").atMost(Duration.ofSeconds(10))
-          .until(() -> gateway.stdout().contains("GET (unmatched) 404"));
+          .until(() -> gateway.stdout().contains("GET (unmatched) 404")
+              && gateway.stdout().contains("POST /v1/events 499 "));
       assertTrue(gateway.stdout().contains(" INFO  "), gateway.stdout());
       assertNoSecrets(gateway.stdout().lines().toList());
       assertNoSecrets(gateway.stderr().lines().toList());
