@@ -64,7 +64,9 @@ public final class ProjectionAdmin {
     String lastError = row.getString("last_error");
     String state = !row.getBoolean("running") ? "stopped"
         : lastError != null ? "failing"
-        : target != null ? "rebuilding"
+        // a rebuild is done once the checkpoint reached the head it started from; one that started from an empty
+        // store (target 0) has nothing to replay, and no batch comes to clear its target until an event does
+        : target != null && checkpoint < target ? "rebuilding"
         : "running";
     Double lagSeconds = row.getDouble("lag_seconds");
     return new ProjectionStatus(row.getString("name"), state, checkpoint, head, Math.max(0, head - checkpoint),
