@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -33,6 +35,7 @@ class ConfigTest {
   private static final String REAL_ADMIN = "admin-5e1d8b0a93c4f7";
   private static final String REAL_SITES =
       "[{\"id\":\"shop\",\"writeKey\":\"wk-shop-2b9e71c4\",\"allowedOrigins\":[\"https://shop.example\"]}]";
+  private static final Path LOGBACK = Path.of("src/main/resources/logback.xml");
 
   /** conf/gateway.yaml as JSON, parsed the way vertx-config's YAML store parses it. */
   private static JsonObject shipped() {
@@ -196,6 +199,18 @@ class ConfigTest {
         "FLIGHTDECK_HTTP_PROT", "9090", "FLIGHTDECK_CONFIG", "x", "FLIGHTDECK_HTTP_PORT", "1", "PATH", "/bin",
         "FLIGHTDECK_BENCH_DB_URL", "postgresql://127.0.0.1/x", "FLIGHTDECK_LOG_FORMAT", "json"));
     assertEquals(List.of("FLIGHTDECK_HTTP_PROT"), unknown);
+  }
+
+  @Test
+  @DisplayName("the FLIGHTDECK_* variables logback.xml reads are not reported as matching no configuration key")
+  void logbackVariablesAreNotUnknown() throws IOException {
+    Matcher m = Pattern.compile("\\$\\{(FLIGHTDECK_[A-Z0-9_]+)").matcher(Files.readString(LOGBACK));
+    Map<String, String> env = new HashMap<>();
+    while (m.find()) {
+      env.put(m.group(1), "OFF");
+    }
+    assertTrue(env.containsKey("FLIGHTDECK_ACCESS_LOG_LEVEL"), "logback.xml reads it: " + env.keySet());
+    assertEquals(List.of(), EnvOverrides.apply(shipped(), env));
   }
 
   @Test
