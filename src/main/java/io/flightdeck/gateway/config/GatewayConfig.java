@@ -43,6 +43,12 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
     if (config.readToken.equals(config.adminToken)) {
       throw new ConfigException("admin.token", "must differ from read.token");
     }
+    if (config.metrics.port() != 0 && config.metrics.port() == config.http.port()) {
+      // Vert.x would share the port between the two servers and hand each connection to either router in turn:
+      // the metrics-only one answers 404 to everything else, the main one 404 to /metrics when it is moved
+      throw new ConfigException("metrics.port", "must differ from http.port (" + config.http.port()
+          + "); 0 serves /metrics on the main port");
+    }
     for (int i = 0; i < config.sites.size(); i++) {
       // a write key is public (it is in every page's snippet): it must never open reads, admin or metrics
       String writeKey = config.sites.get(i).writeKey();

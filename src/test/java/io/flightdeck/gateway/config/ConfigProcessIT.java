@@ -155,6 +155,14 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("metrics.port equal to http.port stops start-up with exit code 2 and one line naming metrics.port")
+  void metricsPortOnHttpPort() {
+    String line = refusedWith(Map.of("FLIGHTDECK_HTTP_PORT", "18080", "FLIGHTDECK_METRICS_PORT", "18080"));
+    assertNamesKey("metrics.port", line);
+    assertTrue(line.contains("must differ from http.port"), line);
+  }
+
+  @Test
   @DisplayName("an unreachable database stops start-up with exit code 1 and a message saying so")
   void unreachableDatabase() {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of(

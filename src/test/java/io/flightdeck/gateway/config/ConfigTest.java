@@ -235,6 +235,18 @@ class ConfigTest {
         "FLIGHTDECK_HTTP_MAX_BUFFERED_BODY_BYTES", "65536").http().maxBufferedBodyBytes());
   }
 
+  @Test
+  @DisplayName("metrics.port equal to http.port is refused, naming metrics.port: two servers would share the port")
+  void metricsPortEqualToHttpPort() {
+    ConfigException e = refused("FLIGHTDECK_HTTP_PORT", "9090", "FLIGHTDECK_METRICS_PORT", "9090");
+    assertNames("metrics.port", e);
+    assertTrue(e.getMessage().contains("must differ from http.port"), e.getMessage());
+    assertNames("metrics.port", refused("FLIGHTDECK_METRICS_PORT", "8080"));
+    assertEquals(9091, load("FLIGHTDECK_HTTP_PORT", "9090", "FLIGHTDECK_METRICS_PORT", "9091").metrics().port());
+    assertEquals(0, load("FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_METRICS_PORT", "0").metrics().port(),
+        "metrics.port 0 means the main port, whatever http.port is");
+  }
+
   // --- every validation failure names its key ---
 
   @ParameterizedTest(name = "FLIGHTDECK_HTTP_PORT={0}")
