@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.bench;
 
+import io.flightdeck.gateway.config.DbConfig;
 import io.vertx.pgclient.PgConnectOptions;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -227,7 +228,8 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
     try {
       o = PgConnectOptions.fromUri(url);
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("--db-url is not a postgresql:// URL: " + e.getMessage());
+      // the parser's message quotes the URL whole, password and all; the options error goes to the terminal
+      throw new IllegalArgumentException("--db-url is not a postgresql:// URL: " + DbConfig.redacted(url));
     }
     if (!LOOPBACK.contains(o.getHost())) {
       throw new IllegalArgumentException("--db-url must point at this host (127.0.0.1): the benchmark measures "

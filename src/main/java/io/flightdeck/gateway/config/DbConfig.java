@@ -21,7 +21,7 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
     try {
       PgConnectOptions.fromUri(url);
     } catch (RuntimeException e) {
-      throw new ConfigException(s.key("url"), "is not a postgresql:// URL (" + e.getMessage() + ")");
+      throw new ConfigException(s.key("url"), "is not a postgresql:// URL (" + parseProblem(e.getMessage(), url) + ")");
     }
     if (!url.startsWith("postgresql://") && !url.startsWith("postgres://")) {
       throw new ConfigException(s.key("url"), "must start with postgresql://");
@@ -33,6 +33,38 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
         s.integer("maxWaitQueue", 512, 1, 100_000),
         s.integer("connectTimeoutMs", 5000, 100, 120_000),
         s.integer("startupTimeoutSeconds", 30, 0, 3600));
+  }
+
+  /**
+   * The URL as it may be shown in a message or a log: the password of its user-info replaced by {@code ***},
+   * everything else as given, so an operator still sees which URL was meant. The user-info runs to the last
+   * {@code @}, as the pg client's parser reads it: a password may hold an unescaped {@code @}, and hiding too much
+   * is the safe mistake.
+   */
+  public static String redacted(String url) {
+    int scheme = url.indexOf("://");
+    if (scheme < 0) {
+      return url;
+    }
+    int colon = url.indexOf(':', scheme + 3);
+    int firstAt = url.indexOf('@', scheme + 3);
+    if (colon < 0 || firstAt < 0 || colon > firstAt) {
+      return url; // no user-info, or a user without a password
+    }
+    return url.substring(0, colon + 1) + "***" + url.substring(url.lastIndexOf('@'));
+  }
+
+  /**
+   * The parser's reason for refusing {@code url}, without the password: the URL it quotes is shown
+   * {@link #redacted}. A reason that does not quote the URL whole might quote a piece of the password (a bad
+   * %-escape in it, say), so with a password in the URL such a reason is replaced by the redacted URL.
+   */
+  private static String parseProblem(String reason, String url) {
+    String shown = redacted(url);
+    if (shown.equals(url)) {
+      return String.valueOf(reason);
+    }
+    return reason != null && reason.contains(url) ? reason.replace(url, shown) : "got " + shown;
   }
 
   /** TCP options for every pool: the connect timeout. */

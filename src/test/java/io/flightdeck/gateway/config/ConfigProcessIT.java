@@ -163,6 +163,15 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("a malformed database URL stops start-up with exit code 2 and one line naming db.url, not its password")
+  void malformedDbUrlHidesPassword() {
+    String line = refusedWith(Map.of(
+        "FLIGHTDECK_DB_URL", "postgresql://postgres:S3cretPassw0rd@127.0.0.1:5432/x?sslmode=bogus"));
+    assertNamesKey("db.url", line);
+    assertFalse(line.contains("S3cretPassw0rd"), line);
+  }
+
+  @Test
   @DisplayName("an unreachable database stops start-up with exit code 1 and a message saying so")
   void unreachableDatabase() {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of(

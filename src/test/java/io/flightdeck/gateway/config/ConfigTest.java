@@ -474,6 +474,29 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a malformed database URL is refused, naming db.url, without its password")
+  void badDbUrlHidesPassword() {
+    ConfigException e = refused("FLIGHTDECK_DB_URL",
+        "postgresql://postgres:S3cretPassw0rd@127.0.0.1:5432/x?sslmode=bogus");
+    assertNames("db.url", e);
+    assertFalse(e.getMessage().contains("S3cretPassw0rd"), e.getMessage());
+    assertTrue(e.getMessage().contains("postgresql://postgres:***@127.0.0.1:5432/x?sslmode=bogus"), e.getMessage());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "postgresql://postgres@127.0.0.1:5432/flightdeck | postgresql://postgres@127.0.0.1:5432/flightdeck",
+      "postgresql://127.0.0.1:5432/flightdeck?sslmode=require | postgresql://127.0.0.1:5432/flightdeck?sslmode=require",
+      "postgresql://app:secret@db.internal:6543/events | postgresql://app:***@db.internal:6543/events",
+      "postgres://app:p@ss:w/rd@db.internal/events | postgres://app:***@db.internal/events",
+      "postgresql://app:@db.internal/events | postgresql://app:***@db.internal/events",
+      "not a url | not a url"})
+  @DisplayName("a database URL is shown with its password masked and the rest as given")
+  void dbUrlRedacted(String url, String shown) {
+    assertEquals(shown, DbConfig.redacted(url));
+  }
+
+  @Test
   @DisplayName("an empty database URL is refused, naming db.url")
   void emptyDbUrl() {
     assertNames("db.url", refused("FLIGHTDECK_DB_URL", ""));
