@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Loads the configuration with vertx-config in three layers: the shipped {@code conf/gateway.yaml} (bundled in
@@ -62,9 +64,29 @@ public final class ConfigLoader {
     String source = file.map(Path::toString).orElse(DEFAULTS_RESOURCE);
     ConfigRetriever retriever = ConfigRetriever.create(vertx, layers(file));
     return retriever.getConfig()
-        .recover(e -> Future.failedFuture(new ConfigException(source, "cannot be read as YAML: " + e.getMessage())))
+        .recover(e -> Future.failedFuture(new ConfigException(source, "cannot be read as YAML: " + yamlProblem(e))))
         .eventually(retriever::close)
         .map(json -> fromJson(json, env));
+  }
+
+  /**
+   * One line for a file that is not YAML. SnakeYAML's message spans five lines (the context, a line of the file
+   * quoted with a caret under the column, the problem, a second quote), and the contract allows one line: this
+   * keeps the context and the problem, each with its line and column.
+   */
+  static String yamlProblem(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof MarkedYAMLException yaml && yaml.getProblem() != null) {
+        String problem = yaml.getProblem() + at(yaml.getProblemMark());
+        return yaml.getContext() == null ? problem : yaml.getContext() + at(yaml.getContextMark()) + ": " + problem;
+      }
+    }
+    return failure.getMessage() == null ? failure.toString() : EnvOverrides.firstLine(failure.getMessage());
+  }
+
+  private static String at(Mark mark) {
+    // SnakeYAML counts from 0; its own message, like an editor, from 1
+    return mark == null ? "" : " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);
   }
 
   /** The bundled defaults, and the operator's file over them when there is one; logs which, once. */

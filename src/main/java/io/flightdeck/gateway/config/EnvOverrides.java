@@ -102,7 +102,7 @@ final class EnvOverrides {
     }
   }
 
-  private static String firstLine(String message) {
+  static String firstLine(String message) {
     int nl = message == null ? -1 : message.indexOf('\n');
     return nl < 0 ? String.valueOf(message) : message.substring(0, nl);
   }

@@ -1,6 +1,8 @@
 package io.flightdeck.gateway.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Vertx;
@@ -63,5 +65,20 @@ class ConfigLoaderTest {
         () -> load(Map.of("FLIGHTDECK_CONFIG", file.toString())));
     assertTrue(e.getCause() instanceof ConfigException, String.valueOf(e.getCause()));
     assertTrue(e.getCause().getMessage().startsWith(file.toString()), e.getCause().getMessage());
+  }
+
+  @Test
+  @DisplayName("a YAML syntax error is one line naming the file and the line and column of the problem")
+  void yamlSyntaxErrorIsOneLine(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("bad1.yaml");
+    Files.writeString(file, "http:\n  port: [1\n");
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> load(Map.of("FLIGHTDECK_CONFIG", file.toString())));
+    String message = e.getCause().getMessage();
+    assertTrue(e.getCause() instanceof ConfigException, String.valueOf(e.getCause()));
+    assertTrue(message.startsWith(file + ": cannot be read as YAML: "), message);
+    assertFalse(message.contains("\n") || message.contains("\r"), "one line: " + message);
+    assertTrue(message.contains("line 2, column 9"), "where the flow sequence starts: " + message);
+    assertTrue(message.contains("expected ',' or ']'"), "what is wrong: " + message);
   }
 }

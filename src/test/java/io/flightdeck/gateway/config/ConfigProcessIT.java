@@ -172,6 +172,15 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("a YAML syntax error stops start-up with exit code 2 and one line naming the file, line and column")
+  void yamlSyntaxErrorIsOneLine(@TempDir Path dir) throws IOException {
+    Path file = Files.writeString(dir.resolve("bad1.yaml"), "http:\n  port: [1\n");
+    String line = refusedWith(Map.of("FLIGHTDECK_CONFIG", file.toString()));
+    assertNamesKey(file.toString(), line);
+    assertTrue(line.contains("line 2, column 9"), line);
+  }
+
+  @Test
   @DisplayName("an unreachable database stops start-up with exit code 1 and a message saying so")
   void unreachableDatabase() {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of(
