@@ -34,7 +34,7 @@ public final class QueryParams {
   }
 
   /** A query parameter as sent; null when absent. */
-  static String text(RoutingContext ctx, String name) {
+  public static String text(RoutingContext ctx, String name) {
     return withoutNul(name, ctx.request().getParam(name));
   }
 

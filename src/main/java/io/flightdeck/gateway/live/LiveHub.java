@@ -2,6 +2,7 @@ package io.flightdeck.gateway.live;
 
 import io.flightdeck.gateway.EventBusAddresses;
 import io.flightdeck.gateway.api.ApiError;
+import io.flightdeck.gateway.api.QueryParams;
 import io.flightdeck.gateway.config.LiveConfig;
 import io.flightdeck.gateway.store.EventStore;
 import io.vertx.core.Future;
@@ -60,8 +61,9 @@ public final class LiveHub {
 
   /** {@code GET /v1/live}: the read token was checked before. */
   public void handle(RoutingContext ctx) {
-    LiveFilter filter = LiveFilter.parse(ctx.request().getParam("types"), ctx.request().getParam("streams"),
-        ctx.request().getParam("site"));
+    // no NUL either: no SQL sees these, but every read parameter is refused with one (API.md)
+    LiveFilter filter = LiveFilter.parse(QueryParams.text(ctx, "types"), QueryParams.text(ctx, "streams"),
+        QueryParams.text(ctx, "site"));
     Long resumeAfter = lastEventId(ctx);
     if (!connections.tryOpen()) {
       throw new ApiError(503, "unavailable", "too many live connections; try again later", null, 5);

@@ -104,12 +104,15 @@ class LiveIT {
   }
 
   @Test
-  @DisplayName("the live feed needs the read token and refuses a malformed Last-Event-ID")
+  @DisplayName("the live feed needs the read token and refuses a malformed Last-Event-ID or a NUL in a filter")
   void auth() {
     assertEquals(401, SseTestClient.open(gateway.http().base(), "/v1/live", Map.of()).status());
     assertEquals(401, SseTestClient.open(gateway.http().base(), "/v1/live",
         Map.of("Authorization", "Bearer " + TestGateway.WRITE_KEY)).status());
     assertEquals(400, SseTestClient.open(gateway, "/v1/live", Map.of("Last-Event-ID", "abc")).status());
     assertEquals(400, SseTestClient.open(gateway, "/v1/live?types=", Map.of()).status());
+    for (String filter : new String[] {"types=A%00", "streams=s%00", "site=%00"}) {
+      assertEquals(400, SseTestClient.open(gateway, "/v1/live?" + filter, Map.of()).status(), filter);
+    }
   }
 }
