@@ -88,6 +88,8 @@ public final class IngestPipeline {
         node = mapper.readTree(parser);
       } catch (StreamConstraintsException e) {
         throw overLimit(parser, data, e);
+      } catch (NumberFormatException e) {
+        throw numberOutOfRange(parser);
       }
       if (node == null || node.isMissingNode()) {
         throw ApiError.badRequest("invalid_json", "the body holds no JSON value; send " + expected);
@@ -118,6 +120,18 @@ public final class IngestPipeline {
       }
     }
     return notJson(e);
+  }
+
+  /**
+   * A number whose exponent a {@link java.math.BigDecimal} cannot hold (its scale is an int: 1e2147483648,
+   * 1e-9999999999). Jackson, reading floats as decimals, throws a bare NumberFormatException for it rather than
+   * a parse error, which would otherwise reach the failure handler as a 500.
+   */
+  private static ApiError numberOutOfRange(JsonParser parser) throws IOException {
+    // the parser held the text to ingest.maxNumberLength before it converted it, so it is short enough to quote
+    String number = parser.currentToken() == JsonToken.VALUE_NUMBER_FLOAT ? " " + parser.getText() : "";
+    return ApiError.badRequest("invalid_json",
+        "the body is not valid JSON: number out of range" + number + " (its exponent is too large)");
   }
 
   private static ApiError notJson(JsonProcessingException e) {

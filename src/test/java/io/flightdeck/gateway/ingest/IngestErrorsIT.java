@@ -165,7 +165,26 @@ class IngestErrorsIT {
   private static final ObjectMapper EXACT = new ObjectMapper().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"1e1000", "1e999999999", "-1e-1000", "1E-999999999", "0.0e-1000", "0e999999999"})
+  @ValueSource(strings = {"1e-9999999999", "1e2147483648", "1e99999999999", "1e-2147483648"})
+  @DisplayName("a number whose exponent no decimal can hold is refused with 400 invalid_json, before the write key is "
+      + "looked at, wherever it is in the body; nothing stored")
+  void numberOutOfRangeIsInvalidJson(String written) {
+    String s = stream("number-out-of-range");
+    String outsideData = "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"data\":{\"pageId\":\"/\"},\"x\":"
+        + written + "}";
+
+    JsonObject error = assertError(http.send(post(http, outsideData)), 400, "invalid_json");
+    assertError(http.send(post(http, eventWithNumber(s, written))), 400, "invalid_json");
+    assertError(http.send(post(http, "{\"events\":[" + eventWithNumber(s, written) + "]}")), 400, "invalid_json");
+    assertError(http.send(postWith(http, "/v1/events", outsideData, "Content-Type", "application/json")), 400,
+        "invalid_json");
+    assertTrue(error.getString("message").contains("number out of range"), error.encode());
+    assertEquals(0L, rowsInStream(db, s));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"1e1000", "1e999999999", "-1e-1000", "1E-999999999", "0.0e-1000", "0e999999999",
+      "1e2147483647", "-12E+2147483647", "1e-2147483647"})
   @DisplayName("a number in data of more than 1000 digits written out is refused with 400 naming it; nothing stored")
   void numbersTooLongWrittenOutAreRefused(String written) {
     String s = stream("number-too-long");
@@ -174,6 +193,23 @@ class IngestErrorsIT {
 
     assertError(r, 400, "invalid_event");
     assertTrue(detail(r, 0, "data.n").getString("problem").contains("1000 digits"), r.body());
+    assertEquals(0L, rowsInStream(db, s));
+  }
+
+  @Test
+  @DisplayName("a number at the edge of a decimal's range outside data (schemaVersion, metadata, an unknown field) is "
+      + "refused with 400 invalid_event naming each field; nothing stored")
+  void edgeOfRangeNumbersOutsideDataAreRefused() {
+    String s = stream("number-edge");
+    String body = "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"data\":{\"pageId\":\"/\"},"
+        + "\"schemaVersion\":1e2147483647,\"metadata\":{\"m\":-1e-2147483647},\"x\":12e2147483647}";
+
+    HttpTestClient.Response r = http.send(post(http, body));
+
+    assertError(r, 400, "invalid_event");
+    assertEquals("must be a positive integer", detail(r, 0, "schemaVersion").getString("problem"));
+    assertEquals("must be a string", detail(r, 0, "metadata.m").getString("problem"));
+    assertEquals("unknown field", detail(r, 0, "x").getString("problem"));
     assertEquals(0L, rowsInStream(db, s));
   }
 

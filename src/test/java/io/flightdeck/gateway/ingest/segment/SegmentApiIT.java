@@ -457,6 +457,40 @@ class SegmentApiIT {
   }
 
   @Test
+  @DisplayName("a number whose exponent no decimal can hold is refused with 400 invalid_json on every Segment path, "
+      + "before the write key is looked at; nothing is stored")
+  void numbersOutOfRangeAreInvalidJson() {
+    String user = unique("user");
+    Map<String, String> bodies = Map.of(
+        "/v1/track", "{\"userId\":\"" + user + "\",\"event\":\"Signed Up\",\"properties\":{\"x\":1e2147483648}}",
+        "/v1/page", "{\"userId\":\"" + user + "\",\"properties\":{\"x\":1e-9999999999}}",
+        "/v1/identify", "{\"userId\":\"" + user + "\",\"traits\":{\"x\":1e99999999999}}",
+        "/v1/batch", "{\"batch\":[{\"type\":\"track\",\"userId\":\"" + user + "\",\"event\":\"E\"}],"
+            + "\"context\":{\"x\":1e-2147483648}}");
+    bodies.forEach((path, body) -> {
+      JsonArray details = assertError(send(http, path, body, "Content-Type", "application/json",
+          "Authorization", basic(TestGateway.WRITE_KEY)), 400, "invalid_json");
+      assertTrue(details.isEmpty(), details.encode());
+      assertError(send(http, path, body, "Content-Type", "application/json"), 400, "invalid_json");
+    });
+    assertEquals(0L, rows(user));
+  }
+
+  @Test
+  @DisplayName("a number at the edge of a decimal's range in properties is refused with 400 naming it, never written "
+      + "out; nothing is stored")
+  void edgeOfRangeNumbersInPropertiesAreRefused() {
+    String user = unique("user");
+    String body = "{\"userId\":\"" + user + "\",\"event\":\"Signed Up\",\"properties\":{\"x\":1e2147483647}}";
+
+    JsonArray details = assertError(send(http, "/v1/track", body, "Content-Type", "application/json",
+        "Authorization", basic(TestGateway.WRITE_KEY)), 400, "invalid_event");
+
+    assertTrue(detail(details, 0, "properties.x").getString("problem").contains("1000 digits"), details.encode());
+    assertEquals(0L, rows(user));
+  }
+
+  @Test
   @DisplayName("an id written as a decimal number is the number written out: userId 1.25e3 is stream 1250")
   void decimalIdWrittenOut() {
     String digits = String.valueOf(1_000_000 + new java.util.Random().nextInt(1_000_000));
