@@ -363,6 +363,43 @@ class IngestErrorsIT {
     assertEquals(0L, rowsInStream(db, streamId));
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "text after the member | 67617262616765212121",
+      "one stray byte | 1f",
+      "the start of a gzip header | 1f8b08",
+      "a zero byte of padding | 00",
+      "a second member cut short | 1f8b0800000000000003"})
+  @DisplayName("a gzip body with anything but whole gzip members in it (bytes after the last one) is refused with 400 "
+      + "invalid_json, never decoded as if they were not there; nothing is stored")
+  void bytesAfterGzipMemberAreRefused(String what, String hex) {
+    String streamId = stream("gzip-trailing");
+    byte[] gzipped = HttpTestClient.gzip(pageView(streamId, "/home").encode());
+    byte[] after = java.util.HexFormat.of().parseHex(hex);
+    byte[] body = java.util.Arrays.copyOf(gzipped, gzipped.length + after.length);
+    System.arraycopy(after, 0, body, gzipped.length, after.length);
+
+    HttpTestClient.Response r = http.send(post(http, body).header("Content-Encoding", "gzip"));
+
+    assertError(r, 400, "invalid_json");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
+  @Test
+  @DisplayName("a gzip body whose CRC-32 or length does not match its data is refused with 400 invalid_json")
+  void gzipTrailerMismatchIsRefused() {
+    String streamId = stream("gzip-crc");
+    byte[] gzipped = HttpTestClient.gzip(pageView(streamId, "/home").encode());
+    byte[] badCrc = gzipped.clone();
+    badCrc[gzipped.length - 8] ^= 1;
+    byte[] badLength = gzipped.clone();
+    badLength[gzipped.length - 4] ^= 1;
+
+    assertError(http.send(post(http, badCrc).header("Content-Encoding", "gzip")), 400, "invalid_json");
+    assertError(http.send(post(http, badLength).header("Content-Encoding", "gzip")), 400, "invalid_json");
+    assertEquals(0L, rowsInStream(db, streamId));
+  }
+
   @Test
   @DisplayName("a gzip body over the body limit once decoded (a few KB inflating to megabytes) is refused with 413")
   void gzipBombIsRefused() {

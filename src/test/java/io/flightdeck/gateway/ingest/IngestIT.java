@@ -98,6 +98,34 @@ class IngestIT {
   }
 
   @Test
+  @DisplayName("a gzip body of several members one after another (RFC 1952), headers with a name, comment, extra "
+      + "field or header CRC among them, is decoded as their bytes in a row")
+  void concatenatedGzipMembersAreOneBody() {
+    JsonObject event = pageView(stream("gzip-members"), "/members");
+    String json = event.encode();
+    byte[] first = HttpTestClient.gzip(json.substring(0, json.length() / 2));
+    byte[] second = withFullHeader(HttpTestClient.gzip(json.substring(json.length() / 2)));
+    byte[] body = java.util.Arrays.copyOf(first, first.length + second.length);
+    System.arraycopy(second, 0, body, first.length, second.length);
+
+    assertAppended(http.send(post(http, body).header("Content-Encoding", "gzip")), 1);
+    assertEquals(new JsonObject().put("pageId", "/members"), storedData(db, event.getString("id")));
+  }
+
+  /** The member with FEXTRA, FNAME, FCOMMENT and FHCRC in its header, as other gzip writers may set them. */
+  private static byte[] withFullHeader(byte[] member) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.writeBytes(new byte[] {0x1f, (byte) 0x8b, 8, 0x1e, 0, 0, 0, 0, 0, 3, 4, 0, 'A', 'B', 0, 0});
+    out.writeBytes("event.json\0a comment\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(out.toByteArray());
+    out.write((int) crc.getValue() & 0xff);
+    out.write((int) (crc.getValue() >> 8) & 0xff);
+    out.write(member, 10, member.length - 10);
+    return out.toByteArray();
+  }
+
+  @Test
   @DisplayName("the stored metadata keeps the client's keys and adds the site, user agent and an anonymized client IP")
   void storedMetadataHasServerFields() {
     JsonObject event = pageView(stream("visitor"), "/pricing")
