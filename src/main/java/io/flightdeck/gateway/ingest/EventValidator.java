@@ -206,9 +206,9 @@ public final class EventValidator {
         String field = "metadata." + e.getKey();
         if (!e.getValue().isTextual()) {
           problems.add(new Problem(field, "must be a string"));
-        } else if (e.getKey().isEmpty() || e.getKey().length() > 128 || hasNul(e.getKey())) {
+        } else if (e.getKey().isEmpty() || longerThan(e.getKey(), 128) || hasNul(e.getKey())) {
           problems.add(new Problem(field, "keys must be 1 to 128 characters without NUL"));
-        } else if (e.getValue().asText().length() > limits.maxMetadataValueLength()) {
+        } else if (longerThan(e.getValue().asText(), limits.maxMetadataValueLength())) {
           problems.add(new Problem(field, "must be at most " + limits.maxMetadataValueLength() + " characters"));
         } else if (hasNul(e.getValue().asText())) {
           problems.add(new Problem(field, "must not contain the NUL character"));
@@ -306,6 +306,14 @@ public final class EventValidator {
       }
     }
     return null;
+  }
+
+  /**
+   * Whether {@code s} has more than {@code max} characters, counted as code points, as streamId and the schemas'
+   * maxLength count them: {@code String.length()} counts an emoji (a surrogate pair) as two.
+   */
+  private static boolean longerThan(String s, int max) {
+    return s.length() > max && s.codePointCount(0, s.length()) > max;
   }
 
   private static boolean hasNul(String s) {

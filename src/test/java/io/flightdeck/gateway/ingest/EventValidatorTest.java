@@ -227,6 +227,21 @@ class EventValidatorTest {
   }
 
   @Test
+  @DisplayName("metadata keys and values are counted in characters, an emoji as one: 128 and 2048 of them are "
+      + "accepted, one more is refused")
+  void metadataLimitsCountCharacters() {
+    String emoji = "\uD83D\uDE00";
+    JsonObject atLimits = new JsonObject().put(emoji.repeat(128), emoji.repeat(2048));
+
+    assertEquals(emoji.repeat(2048), metadata(accepted(pageView().put("metadata", atLimits))).getString(
+        emoji.repeat(128)));
+    assertProblems(pageView().put("metadata", new JsonObject().put("k", emoji.repeat(2049))),
+        new Problem("metadata.k", "must be at most 2048 characters"));
+    assertProblems(pageView().put("metadata", new JsonObject().put(emoji.repeat(129), "v")),
+        new Problem("metadata." + emoji.repeat(129), "keys must be 1 to 128 characters without NUL"));
+  }
+
+  @Test
   @DisplayName("a NUL character in data is refused with its path, before it can fail the store")
   void nulInData() {
     assertProblems(pageView().put("data", new JsonObject().put("pageId", "/x").put("ref", "a\u0000b")),

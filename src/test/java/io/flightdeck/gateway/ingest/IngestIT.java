@@ -126,6 +126,18 @@ class IngestIT {
   }
 
   @Test
+  @DisplayName("metadata of 128-character keys and 2048-character values is stored whole when every character is an "
+      + "emoji (two UTF-16 units each)")
+  void emojiMetadataAtTheLimitsIsStored() {
+    String emoji = "\uD83D\uDE00";
+    JsonObject event = pageView(stream("emoji-metadata"), "/")
+        .put("metadata", new JsonObject().put(emoji.repeat(128), emoji.repeat(2048)));
+
+    assertAppended(http.postEvents(event), 1);
+    assertEquals(emoji.repeat(2048), storedMetadata(db, event.getString("id")).getString(emoji.repeat(128)));
+  }
+
+  @Test
   @DisplayName("the stored metadata keeps the client's keys and adds the site, user agent and an anonymized client IP")
   void storedMetadataHasServerFields() {
     JsonObject event = pageView(stream("visitor"), "/pricing")

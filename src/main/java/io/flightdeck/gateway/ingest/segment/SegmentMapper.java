@@ -170,15 +170,17 @@ public final class SegmentMapper {
     return version == null ? name : name + "/" + version;
   }
 
-  /** A metadata value, cut to the metadata limit (never inside a surrogate pair); nothing when null. */
+  /**
+   * A metadata value, cut to the metadata limit in characters (code points, as the validator counts them, so never
+   * inside a surrogate pair); nothing when null.
+   */
   private void put(Draft draft, ObjectNode metadata, String key, String value, String source) {
     if (value == null) {
       return;
     }
     int max = limits.maxMetadataValueLength();
-    if (value.length() > max) {
-      int end = Character.isHighSurrogate(value.charAt(max - 1)) ? max - 1 : max;
-      value = value.substring(0, end);
+    if (value.length() > max && value.codePointCount(0, value.length()) > max) {
+      value = value.substring(0, value.offsetByCodePoints(0, max));
     }
     metadata.put(key, value);
     if (source != null) {

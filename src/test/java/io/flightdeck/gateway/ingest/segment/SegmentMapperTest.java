@@ -299,6 +299,22 @@ class SegmentMapperTest {
   }
 
   @Test
+  @DisplayName("a metadata value is cut to 2048 characters, an emoji counting as one and never cut in half")
+  void metadataCutInCharacters() {
+    String emoji = "\uD83D\uDE00";
+
+    assertEquals(emoji.repeat(2048), userAgentKept(emoji.repeat(3000)));
+    assertEquals("x" + emoji.repeat(2047), userAgentKept("x" + emoji.repeat(3000)));
+    assertEquals(emoji.repeat(2048), userAgentKept(emoji.repeat(2048)));
+  }
+
+  /** The segment.userAgent metadata a track call with this context.userAgent gets. */
+  private static String userAgentKept(String userAgent) {
+    JsonObject message = track("Signed Up").put("context", new JsonObject().put("userAgent", userAgent));
+    return event("track", message).getJsonObject("metadata").getString("segment.userAgent");
+  }
+
+  @Test
   @DisplayName("a batch's context is under each message's own: the message's keys win")
   void batchContext() {
     JsonNode batchContext = JSON.valueToTree(Map.of(
