@@ -36,7 +36,7 @@ class DatabaseBootstrapIT {
 
   private static final List<List<Object>> MIGRATIONS = List.of(List.of("1", true), List.of("2", true),
       List.of("3", true), List.of("4", true), List.of("5", true),
-      List.of("6", true));
+      List.of("6", true), List.of("7", true));
 
   /** The identifier columns schema 4 gives the "C" collation (the only columns not of the database's). */
   private static final List<String> BYTE_ORDERED = List.of("event_counts.type", "events.stream_id", "events.type",
@@ -263,6 +263,26 @@ class DatabaseBootstrapIT {
   }
 
   /** Creates the database and migrates it up to {@code version} only, as an older gateway left it. */
+  @Test
+  @DisplayName("a visitor row from before V7 has no last_page_position: a later page view moves its last page, one "
+      + "older than its last event does not (the rule before V7), and the row has the column from then on")
+  void visitorRowsFromBeforeSchema7() throws Exception {
+    createAtSchema("6");
+    created.execute("""
+        INSERT INTO visitor_activity (stream_id, site, first_seen, last_seen, page_views, last_page, last_position)
+        VALUES ('legacy-behind', 'demo', now(), now(), 1, '/old', 0),
+               ('legacy-ahead', 'demo', now(), now(), 1, '/old', 1000000)""");
+    try (TestGateway gateway = startOn(created)) {
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("legacy-behind", "/new")).status());
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("legacy-ahead", "/new")).status());
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> created.queryLong(
+          "SELECT count(*) FROM visitor_activity WHERE page_views = 2") == 2);
+    }
+    assertEquals(List.of(List.of("legacy-ahead", "/old"), List.of("legacy-behind", "/new")), created.query(
+        "SELECT stream_id, last_page FROM visitor_activity ORDER BY stream_id"));
+    assertEquals(1L, created.queryLong("SELECT count(*) FROM visitor_activity WHERE last_page_position IS NOT NULL"));
+  }
+
   private void createAtSchema(String version) {
     server.execute("CREATE DATABASE \"" + created.name() + "\"");
     Flyway.configure().dataSource(created.jdbcUrl(), created.options().getUser(), created.options().getPassword())
