@@ -315,31 +315,8 @@ class LiveDeliveryIT {
         post(gateway, TestGateway.WRITE_KEY, mixedBatch("backlog", i * 500, 500));
       }
       long last = head(db);
-      // a receive window such as a client across a network has, not loopback's many megabytes
-      client.setReceiveBufferSize(64 * 1024);
-      client.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
-      client.getOutputStream().write(("GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1:" + gateway.port()
-          + "\r\nAuthorization: Bearer " + TestGateway.READ_TOKEN + "\r\nLast-Event-ID: " + head
-          + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-      client.setSoTimeout((int) WAIT.toMillis());
-
-      // reads as fast as a link of about 30 Mbit/s delivers: 16 KiB every 4 ms, until the last event arrives
-      InputStream in = client.getInputStream();
-      byte[] buffer = new byte[16 * 1024];
-      StringBuilder tail = new StringBuilder();
-      long bytes = 0;
-      while (!tail.toString().contains("\nid: " + last + "\n")) {
-        int n = in.read(buffer);
-        if (n < 0) {
-          List<Long> ids = completeMessageIds(tail.toString());
-          fail("the server ended the stream after " + bytes + " bytes, at event "
-              + (ids.isEmpty() ? "?" : ids.get(ids.size() - 1)) + " of " + last);
-        }
-        bytes += n;
-        tail.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
-        tail.delete(0, Math.max(0, tail.length() - 64 * 1024));
-        TimeUnit.MILLISECONDS.sleep(4);
-      }
+      // as fast as a link of about 30 Mbit/s delivers: 16 KiB every 4 ms
+      readSteadily(client, gateway, head, last, 16 * 1024, 4);
       assertEquals(0.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"));
     }
   }
@@ -359,30 +336,8 @@ class LiveDeliveryIT {
                  jsonb_build_object('pageId', '/big', 'note', repeat('x', 30000)), '{"site": "demo"}', now()
           FROM generate_series(1, 500) g""");
       long last = head(db);
-      client.setReceiveBufferSize(64 * 1024);
-      client.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
-      client.getOutputStream().write(("GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1:" + gateway.port()
-          + "\r\nAuthorization: Bearer " + TestGateway.READ_TOKEN + "\r\nLast-Event-ID: " + head
-          + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-      client.setSoTimeout((int) WAIT.toMillis());
-
       // at most 32 KiB every 10 ms: steady progress
-      InputStream in = client.getInputStream();
-      byte[] buffer = new byte[32 * 1024];
-      StringBuilder tail = new StringBuilder();
-      long bytes = 0;
-      while (!tail.toString().contains("\nid: " + last + "\n")) {
-        int n = in.read(buffer);
-        if (n < 0) {
-          List<Long> ids = completeMessageIds(tail.toString());
-          fail("the server ended the stream after " + bytes + " bytes, at event "
-              + (ids.isEmpty() ? "?" : ids.get(ids.size() - 1)) + " of " + last);
-        }
-        bytes += n;
-        tail.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
-        tail.delete(0, Math.max(0, tail.length() - 64 * 1024));
-        TimeUnit.MILLISECONDS.sleep(10);
-      }
+      long bytes = readSteadily(client, gateway, head, last, 32 * 1024, 10);
       assertTrue(bytes > 15_000_000, bytes + " bytes");
       assertEquals(0.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"));
     }
@@ -534,6 +489,38 @@ class LiveDeliveryIT {
       });
     }
     return batch;
+  }
+
+  /**
+   * Resumes the live feed after {@code after} on {@code client} (receive window 64 KiB, as across a network, not
+   * loopback's many megabytes) and reads at most {@code chunk} bytes every {@code pauseMs} until event {@code last}
+   * has arrived, failing if the server ends the stream first. Answers the bytes read.
+   */
+  static long readSteadily(Socket client, TestGateway gateway, long after, long last, int chunk, long pauseMs)
+      throws IOException, InterruptedException {
+    client.setReceiveBufferSize(64 * 1024);
+    client.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+    client.getOutputStream().write(("GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1:" + gateway.port()
+        + "\r\nAuthorization: Bearer " + TestGateway.READ_TOKEN + "\r\nLast-Event-ID: " + after
+        + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    client.setSoTimeout((int) WAIT.toMillis());
+    InputStream in = client.getInputStream();
+    byte[] buffer = new byte[chunk];
+    StringBuilder tail = new StringBuilder();
+    long bytes = 0;
+    while (!tail.toString().contains("\nid: " + last + "\n")) {
+      int n = in.read(buffer);
+      if (n < 0) {
+        List<Long> ids = completeMessageIds(tail.toString());
+        fail("the server ended the stream after " + bytes + " bytes, at event "
+            + (ids.isEmpty() ? "?" : ids.get(ids.size() - 1)) + " of " + last);
+      }
+      bytes += n;
+      tail.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
+      tail.delete(0, Math.max(0, tail.length() - 64 * 1024));
+      TimeUnit.MILLISECONDS.sleep(pauseMs);
+    }
+    return bytes;
   }
 
   static long head(TestDatabase db) {
