@@ -1,6 +1,8 @@
 package io.flightdeck.gateway.config;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A website that may send events.
@@ -26,11 +28,12 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
     if (writeKey.length() < 8) {
       throw new ConfigException(s.key("writeKey"), "must be at least 8 characters");
     }
-    List<String> origins = s.strings("allowedOrigins", List.of());
-    for (String origin : origins) {
-      if (!origin.equals("*") && !origin.matches("https?://[^/\\s]+")) {
+    List<String> origins = new ArrayList<>();
+    for (String origin : s.strings("allowedOrigins", List.of())) {
+      if (!origin.equals("*") && !origin.matches("(?i)https?://[^/\\s]+")) {
         throw new ConfigException(s.key("allowedOrigins"), "'" + origin + "' is not * or scheme://host[:port]");
       }
+      origins.add(serialized(origin));
     }
     Section limit = s.section("rateLimit");
     long perSecond = limit.number("eventsPerSecond", 2000, 1, 10_000_000);
@@ -41,6 +44,22 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
     }
     return new SiteConfig(id, writeKey, origins, perSecond, burst,
         CustomEventsConfig.from(s.section("customEvents"), ingest));
+  }
+
+  /**
+   * An origin as browsers send it in {@code Origin} (RFC 6454 serialization): scheme and host in lower case, the
+   * scheme's default port left out. Origins are compared as strings, so {@code https://Shop.example:443} in the
+   * configuration would otherwise never match the {@code https://shop.example} a browser sends.
+   */
+  static String serialized(String origin) {
+    String lower = origin.toLowerCase(Locale.ROOT);
+    if (lower.startsWith("https://") && lower.endsWith(":443")) {
+      return lower.substring(0, lower.length() - 4);
+    }
+    if (lower.startsWith("http://") && lower.endsWith(":80")) {
+      return lower.substring(0, lower.length() - 3);
+    }
+    return lower;
   }
 
   public boolean allowsOrigin(String origin) {

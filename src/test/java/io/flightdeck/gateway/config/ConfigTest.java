@@ -179,6 +179,19 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("allowed origins are kept as browsers send Origin: lower case, without the scheme's default port")
+  void allowedOriginsAsBrowsersSendThem() {
+    GatewayConfig c = load("FLIGHTDECK_SITES", """
+        [{"id":"shop","writeKey":"wk-shop-2b9e71c4",
+          "allowedOrigins":["HTTPS://Shop.Example:443","http://LocalHost:80","http://localhost:3000"]}]""");
+    SiteConfig shop = c.sites().get(0);
+    assertEquals(List.of("https://shop.example", "http://localhost", "http://localhost:3000"), shop.allowedOrigins());
+    assertTrue(shop.allowsOrigin("https://shop.example"));
+    assertTrue(shop.allowsOrigin("http://localhost"));
+    assertFalse(shop.allowsOrigin("https://shop.example:8443"));
+  }
+
+  @Test
   @DisplayName("a JSON section in a variable replaces that whole section")
   void jsonSectionOverride() {
     GatewayConfig c = load("FLIGHTDECK_READ", "{\"token\":\"" + REAL_READ + "\"}");
