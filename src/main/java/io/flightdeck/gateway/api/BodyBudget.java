@@ -5,7 +5,6 @@ import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The process's budget for tracking request bodies in memory, all connections and HTTP/2 streams together. The
@@ -17,19 +16,21 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class BodyBudget {
 
-  private final long max;
+  private final ByteBudget budget;
   private final long unknownLength;
-  private final AtomicLong held = new AtomicLong();
 
-  /** {@code maxBodyBytes}: the per-request limit, reserved for a body of unknown length. */
+  /**
+   * {@code maxBodyBytes}: the per-request limit, reserved for a body of unknown length; at most {@code max} (the
+   * configuration makes sure), so every request fits on its own.
+   */
   public BodyBudget(long max, long maxBodyBytes) {
-    this.max = max;
+    this.budget = new ByteBudget(max);
     this.unknownLength = maxBodyBytes;
   }
 
   /** Bytes reserved by requests in progress. */
   public long held() {
-    return held.get();
+    return budget.held();
   }
 
   /** The check, run before the body handler. */
@@ -38,7 +39,7 @@ public final class BodyBudget {
       // a gzip body is held decoded, up to the limit whatever its length on the wire
       long need = ContentCoding.isGzip(ctx.request())
           ? unknownLength : need(ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH));
-      if (!take(need)) {
+      if (!budget.take(need)) {
         ctx.fail(new ApiError(503, "unavailable",
             "the gateway is holding as many request bodies as it may (http.maxBufferedBodyBytes); retry shortly",
             null, 1));
@@ -47,7 +48,7 @@ public final class BodyBudget {
       AtomicBoolean released = new AtomicBoolean();
       ctx.addEndHandler(done -> {
         if (released.compareAndSet(false, true)) {
-          held.addAndGet(-need);
+          budget.release(need);
         }
       });
       ctx.next();
@@ -67,17 +68,5 @@ public final class BodyBudget {
       }
     }
     return unknownLength;
-  }
-
-  private boolean take(long need) {
-    while (true) {
-      long now = held.get();
-      if (now + need > max) {
-        return false;
-      }
-      if (held.compareAndSet(now, now + need)) {
-        return true;
-      }
-    }
   }
 }

@@ -3,6 +3,7 @@ package io.flightdeck.gateway.api;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.store.EventStore;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -58,9 +59,13 @@ public final class ReadHandlers {
 
   /** A small answer of known size (health, admin, schemas); pages of data go through the {@link ResponseBudget}. */
   static void send(RoutingContext ctx, JsonObject body) {
-    ctx.response()
+    jsonAnswer(ctx).end(body.toBuffer());
+  }
+
+  /** The response with the headers of every JSON answer to a read. */
+  static HttpServerResponse jsonAnswer(RoutingContext ctx) {
+    return ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
-        .end(body.toBuffer());
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
   }
 }

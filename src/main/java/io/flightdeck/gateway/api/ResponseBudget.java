@@ -1,10 +1,8 @@
 package io.flightdeck.gateway.api;
 
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The process's budget for read answers built and not yet written to their clients, all connections and HTTP/2
@@ -16,44 +14,28 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ResponseBudget {
 
-  private final long max;
-  private final AtomicLong held = new AtomicLong();
+  private final ByteBudget budget;
 
   public ResponseBudget(long max) {
-    this.max = max;
+    this.budget = new ByteBudget(max);
   }
 
   /** Bytes of answers built and not yet written. */
   public long held() {
-    return held.get();
+    return budget.held();
   }
 
   /** Sends {@code body} as the JSON answer, or fails the request with 503 when it does not fit. */
   void send(RoutingContext ctx, JsonObject body) {
     Buffer bytes = body.toBuffer();
     long need = bytes.length();
-    if (!take(need)) {
+    if (!budget.take(need)) {
       ctx.fail(new ApiError(503, "unavailable", "the gateway is holding as many unsent answers as it may "
           + "(http.maxUnsentResponseBytes); retry shortly", null, 1));
       return;
     }
-    ctx.response()
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
-        .end(bytes)
+    ReadHandlers.jsonAnswer(ctx).end(bytes)
         // written, or the connection went away first: either way the bytes are no longer held for it
-        .onComplete(ar -> held.addAndGet(-need));
-  }
-
-  private boolean take(long need) {
-    while (true) {
-      long now = held.get();
-      if (now > 0 && now + need > max) {
-        return false;
-      }
-      if (held.compareAndSet(now, now + need)) {
-        return true;
-      }
-    }
+        .onComplete(ar -> budget.release(need));
   }
 }

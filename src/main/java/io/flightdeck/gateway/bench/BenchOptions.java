@@ -229,7 +229,8 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
       o = PgConnectOptions.fromUri(url);
     } catch (RuntimeException e) {
       // the parser's message quotes the URL whole, password and all; the options error goes to the terminal
-      throw new IllegalArgumentException("--db-url is not a postgresql:// URL: " + DbConfig.redacted(url));
+      throw new IllegalArgumentException("--db-url is not a postgresql:// URL: "
+          + DbConfig.parseProblem(e.getMessage(), url));
     }
     if (!LOOPBACK.contains(o.getHost())) {
       throw new IllegalArgumentException("--db-url must point at this host (127.0.0.1): the benchmark measures "

@@ -59,7 +59,7 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
    * {@link #redacted}. A reason that does not quote the URL whole might quote a piece of the password (a bad
    * %-escape in it, say), so with a password in the URL such a reason is replaced by the redacted URL.
    */
-  private static String parseProblem(String reason, String url) {
+  public static String parseProblem(String reason, String url) {
     String shown = redacted(url);
     if (shown.equals(url)) {
       return String.valueOf(reason);

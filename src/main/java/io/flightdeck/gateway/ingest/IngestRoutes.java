@@ -46,9 +46,8 @@ public final class IngestRoutes {
   /**
    * 408 when the body has not fully arrived within {@code timeoutMs}; after an earlier answer, the connection or
    * stream just ends then. The idle timeout resets on every byte, so without this a client trickling its body
-   * could hold a request open forever. HTTP/1.x: the connection closes
-   * (the rest of the body would be read as the next request). HTTP/2: only the stream is reset, after the answer;
-   * the connection's other requests go on.
+   * could hold a request open forever. HTTP/1.x: the connection closes (the rest of the body would be read as the
+   * next request). HTTP/2: only the stream is reset, after the answer; the connection's other requests go on.
    */
   public static Handler<RoutingContext> bodyReadDeadline(long timeoutMs) {
     return ctx -> {

@@ -177,7 +177,8 @@ class MetricsIT {
     try (TestGateway gateway = TestGateway.start(db)) {
       for (int i = 0; i < 20; i++) {
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.port())) {
-          socket.getOutputStream().write(("MADEUP" + i + " /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+          socket.getOutputStream().write(("MADEUP" + i
+              + " /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
               .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
           String answer = new String(io.flightdeck.gateway.support.RawHttp.readResponse(socket.getInputStream()),
               java.nio.charset.StandardCharsets.US_ASCII);

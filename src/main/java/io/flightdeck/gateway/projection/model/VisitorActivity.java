@@ -26,8 +26,8 @@ public final class VisitorActivity {
   private long buttonClicks;
   private long formSubmissions;
   private String lastPage;
-  /** The position of the page view {@link #lastPage} comes from; 0 without one. */
-  private long lastPagePosition;
+  /** The position of the page view {@link #lastPage} comes from; null without one. */
+  private Long lastPagePosition;
   private long lastPosition;
   private boolean startsStream;
 
@@ -105,7 +105,7 @@ public final class VisitorActivity {
 
   /** The position of the last page view folded; null without one. */
   Long lastPagePosition() {
-    return lastPage == null ? null : lastPagePosition;
+    return lastPagePosition;
   }
 
   /** Whether the stream's first event (version 1) is among the events folded. */
