@@ -6,13 +6,15 @@ package io.flightdeck.gateway.config;
  * @param maxConnections SSE connections per process (all event loops together); beyond it 503
  * @param heartbeatSeconds a comment line this often keeps proxies and idle timeouts from closing quiet streams
  * @param retryMs the {@code retry:} hint: how long a browser waits before reconnecting
- * @param maxBufferBytes bytes waiting to be sent to one client; a client that lets more pile up is disconnected
- *     (it resumes with Last-Event-ID) instead of growing memory or slowing the others
+ * @param maxBufferBytes bytes waiting to be sent to one client; when a batch does not fit, a client with more than
+ *     half of it untaken is disconnected (it resumes with Last-Event-ID) instead of growing memory or slowing the
+ *     others, and one that took most of it gets the batch a piece at a time, at its pace
  * @param pollIntervalMs look for new events this often even without a notification
  * @param catchUpPageSize events read per round trip when a client resumes
  * @param maxPendingBatches live batches held for one client while it catches up from the store; beyond it they
  *     are dropped and read from the store instead
- * @param stallTimeoutMs a resuming client that takes nothing of its catch-up for this long is disconnected
+ * @param stallTimeoutMs a client that takes nothing of its catch-up (or of a batch handed out a piece at a time)
+ *     for this long is disconnected
  * @param minIntervalMs at most one read and fan-out of new events this often while they trickle in
  */
 public record LiveConfig(int maxConnections, int heartbeatSeconds, int retryMs, int maxBufferBytes,

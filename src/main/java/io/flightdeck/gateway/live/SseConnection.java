@@ -17,15 +17,15 @@ import java.util.function.Consumer;
  * One subscriber's stream, on its event loop. {@code cursor} is the last position accounted for: sent, or
  * filtered out. A live batch that starts after the cursor means events were missed (a resume, or a batch that
  * went by before this connection registered): the connection then reads the difference from the store, holding
- * the live batches that arrive meanwhile, and switches back to live without a gap or a duplicate.
+ * the live batches that arrive meanwhile, and switches back to live without a gap or a duplicate. A batch bigger
+ * than the room left in {@code maxBufferBytes} is held the same way and handed out a piece at a time, at the
+ * client's pace ({@link #drainPending}). A client is cut off as slow when a live batch does not fit and it has
+ * not taken most of what it was sent, or when it takes nothing at all for {@code stallTimeoutMs} while paced.
  */
 final class SseConnection {
 
   private static final Buffer HEARTBEAT = Buffer.buffer(": heartbeat\n\n");
-  /**
-   * A catch-up page goes to the socket in writes of about this many bytes: each write's completion shows the
-   * client's progress (one write of the whole page would complete only once the client had taken all of it).
-   */
+  /** A catch-up page, or a big batch, goes to the socket in writes of about this many bytes (see {@link Pieces}). */
   private static final int CATCH_UP_WRITE_BYTES = 32 * 1024;
 
   private final HttpServerRequest request;
@@ -44,6 +44,7 @@ final class SseConnection {
   private long lastProgressNanos;
   private final ArrayDeque<LiveBatch> pending = new ArrayDeque<>();
   private long cursor;
+  /** Behind the live feed: reading the store, or handing out held batches at the client's pace. */
   private boolean catchingUp;
   private boolean closed;
 
@@ -88,6 +89,15 @@ final class SseConnection {
       catchingUp = true;
       pending.add(batch);
       catchUp();
+      return;
+    }
+    if (unsentBytes + batch.all().length() > config.maxBufferBytes() && unsentBytes <= config.maxBufferBytes() / 2) {
+      // a batch bigger than the room left, for a client that has taken most of what it was sent: a big batch,
+      // not a slow client (a remote socket takes a few KB at once, not a whole batch of big events). It goes out
+      // a piece at a time, each once the client has taken most of the one before, as a catch-up does
+      catchingUp = true;
+      pending.add(batch);
+      drainPending();
       return;
     }
     deliver(batch);
@@ -159,33 +169,20 @@ final class SseConnection {
         return;
       }
       List<EventEnvelope> events = ar.result();
-      Buffer out = null;
-      int sent = 0;
+      Pieces pieces = new Pieces();
       boolean full = false;
       for (EventEnvelope e : events) {
         // serialized only when it is sent: a filtered resume may skip most of what it reads
-        if (filter.matches(e.type(), e.streamId(), e.metadata().getString("site"))) {
-          out = out == null ? Buffer.buffer() : out;
-          out.appendBuffer(LiveEvent.of(e).frame());
-          sent++;
-        }
+        boolean room = !filter.matches(e.type(), e.streamId(), e.metadata().getString("site"))
+            || pieces.add(LiveEvent.of(e).frame());
         cursor = e.position();
-        if (out != null && out.length() >= CATCH_UP_WRITE_BYTES) {
-          writeQueued(out);
-          out = null;
-        }
-        if (unsentBytes + (out == null ? 0 : out.length()) > config.maxBufferBytes()) {
+        if (!room) {
           // at most about maxBufferBytes unsent whatever the events' size: the rest of the page is read again
           full = true;
           break;
         }
       }
-      if (out != null) {
-        writeQueued(out);
-      }
-      if (sent > 0) {
-        connections.metrics().sseDelivered().increment(sent);
-      }
+      pieces.flush();
       if (closed) {
         return;
       }
@@ -241,21 +238,67 @@ final class SseConnection {
     }
   }
 
+  /**
+   * Hands out the held batches in order at the client's pace: of each, what fits in about {@code maxBufferBytes}
+   * unsent, the rest once the client has taken most of it. Goes live once nothing is held and the client has taken
+   * most of what it was sent, so the first live write finds room for a batch.
+   */
   private void drainPending() {
     while (!pending.isEmpty()) {
       LiveBatch next = pending.peek();
       if (next.to() <= cursor) {
         pending.poll();
-      } else if (next.after() > cursor) {
-        // committed and published, but after the read above: read again
+        continue;
+      }
+      if (next.after() > cursor) {
+        // committed and published, but after the read above (or dropped from a full queue): read again
         catchUp();
         return;
-      } else {
+      }
+      if (unsentBytes > config.maxBufferBytes() / 2) {
+        awaitDrain(this::drainPending);
+        return;
+      }
+      if (deliverPart(next)) {
         pending.poll();
-        deliver(next);
+      }
+      if (closed) {
+        return;
       }
     }
+    if (unsentBytes > config.maxBufferBytes() / 2) {
+      awaitDrain(this::drainPending);
+      return;
+    }
     catchingUp = false;
+  }
+
+  /**
+   * Writes what of {@code batch} comes after the cursor and matches, until about {@code maxBufferBytes} are unsent;
+   * answers whether that got to the batch's end. Called with at most half of it unsent, so each call gets further.
+   */
+  private boolean deliverPart(LiveBatch batch) {
+    if (batch.after() == cursor && unsentBytes + batch.all().length() <= config.maxBufferBytes()) {
+      deliver(batch);
+      return true;
+    }
+    Pieces pieces = new Pieces();
+    for (LiveEvent e : batch.events()) {
+      if (e.position() <= cursor) {
+        continue;
+      }
+      boolean room = !filter.matches(e) || pieces.add(e.frame());
+      cursor = e.position();
+      if (!room) {
+        pieces.flush();
+        return cursor == batch.to();
+      }
+    }
+    cursor = batch.to();
+    if (pieces.flush() > 0) {
+      connections.metrics().sseLatency().record(System.nanoTime() - batch.notifiedNanos(), TimeUnit.NANOSECONDS);
+    }
+    return true;
   }
 
   /**
@@ -278,6 +321,40 @@ final class SseConnection {
     int bytes = buffer.length();
     unsentBytes += bytes;
     response.write(buffer).onComplete(ar -> written(bytes));
+  }
+
+  /**
+   * Messages for the socket, gathered into writes of about {@link #CATCH_UP_WRITE_BYTES}: each write's completion
+   * shows the client's progress (one write of a whole page would complete only once the client had taken all of it).
+   */
+  private final class Pieces {
+
+    private Buffer out;
+    private int sent;
+
+    /** Adds one message; answers whether there is room for more (at most about maxBufferBytes unsent). */
+    boolean add(Buffer frame) {
+      out = out == null ? Buffer.buffer() : out;
+      out.appendBuffer(frame);
+      sent++;
+      if (out.length() >= CATCH_UP_WRITE_BYTES) {
+        writeQueued(out);
+        out = null;
+      }
+      return unsentBytes + (out == null ? 0 : out.length()) <= config.maxBufferBytes();
+    }
+
+    /** Writes what is gathered; answers how many messages were added in all. */
+    int flush() {
+      if (out != null) {
+        writeQueued(out);
+        out = null;
+      }
+      if (sent > 0) {
+        connections.metrics().sseDelivered().increment(sent);
+      }
+      return sent;
+    }
   }
 
   /** Drops a slow client at once: its slot and its buffered data are released now, not at the idle timeout. */

@@ -55,6 +55,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class LiveDeliveryIT {
 
   static final Duration WAIT = Duration.ofSeconds(20);
+  /**
+   * live.maxBufferBytes for the tests of the immediate cut-off: a batch of 2 events of 30 KiB is under half of it,
+   * so a client is never handed one a piece at a time and is cut off as soon as its backlog leaves no room.
+   */
+  static final String CUT_AT_ONCE_BUFFER = "196608";
   static final String SHOP_KEY = "shop-write-key-live";
   /** Two sites, so that ?site= has something to tell apart; the rate limits stay out of the way. */
   static final String SITES = "[" + site("demo", TestGateway.WRITE_KEY) + "," + site("shop", SHOP_KEY) + "]";
@@ -219,30 +224,53 @@ class LiveDeliveryIT {
   @Test
   @DisplayName("a client that stops reading is cut off by the server while another subscriber gets every event")
   void slowClientIsCutOffOthersKeepReceiving(TestDatabase db) throws Exception {
-    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", "65536"));
+    // batches of 2 events of 30 KiB, under half the buffer: the stalled client is cut off at once, by its backlog
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", CUT_AT_ONCE_BUFFER));
          SseTestClient reader = subscribe(gateway, "/v1/live", Map.of(), true);
          Socket stalled = stalledSubscriber(gateway)) {
-      long head = head(db);
-      int events = postUntilSlowClientDropped(gateway);
-      // and a little more, which the cut-off client must no longer be sent
-      post(gateway, TestGateway.WRITE_KEY, bigPageViews(events, 2));
-      events += 2;
+      assertStalledClientCutOffOthersServed(db, gateway, reader, stalled, 2);
+    }
+  }
 
-      List<Long> expected = positions(db, "position > ?", head);
-      assertEquals(events, expected.size());
-      assertSameEvents("the subscriber that reads", expected, ids(receive(reader, events)));
-      assertEquals(1.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"), "only the stalled client");
+  @Test
+  @DisplayName("a client that stops reading in the middle of batches handed out a piece at a time is cut off once "
+      + "it has taken nothing for live.stallTimeoutMs, while another subscriber gets every event")
+  void stalledClientOfBigBatchesIsCutOffAfterTheStallTimeout(TestDatabase db) throws Exception {
+    // batches of 16 events of 30 KiB, many times the buffer: each goes to the clients a piece at a time
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", "65536",
+        "FLIGHTDECK_LIVE_STALL_TIMEOUT_MS", "1000"));
+         SseTestClient reader = subscribe(gateway, "/v1/live", Map.of(), true);
+         Socket stalled = stalledSubscriber(gateway)) {
+      assertStalledClientCutOffOthersServed(db, gateway, reader, stalled, 16);
+    }
+  }
 
-      // now read what the stalled socket was sent: it ends (EOF or reset), short of the whole table
-      String sent = readToEnd(stalled);
-      List<Long> got = completeMessageIds(sent);
-      assertTrue(got.size() < events, "the stalled client was cut off after " + got.size() + " events");
-      assertEquals(expected.subList(0, got.size()), got, "what it got is a gap-free prefix it can resume after");
-      long resumeAfter = got.isEmpty() ? head : got.get(got.size() - 1);
-      try (SseTestClient resumed = subscribe(gateway, "/v1/live", lastEventId(resumeAfter), true)) {
-        assertSameEvents("the cut-off client resuming", expected.subList(got.size(), events),
-            ids(receive(resumed, events - got.size())));
-      }
+  /**
+   * Posts requests of {@code perRequest} events of 30 KiB until the stalled client is cut off, and two more events;
+   * then the reader has every event, and the stalled client a gap-free prefix it resumes after.
+   */
+  static void assertStalledClientCutOffOthersServed(TestDatabase db, TestGateway gateway, SseTestClient reader,
+                                                    Socket stalled, int perRequest) throws Exception {
+    long head = head(db);
+    int events = postUntilSlowClientDropped(gateway, perRequest);
+    // and a little more, which the cut-off client must no longer be sent
+    post(gateway, TestGateway.WRITE_KEY, bigPageViews(events, 2));
+    events += 2;
+
+    List<Long> expected = positions(db, "position > ?", head);
+    assertEquals(events, expected.size());
+    assertSameEvents("the subscriber that reads", expected, ids(receive(reader, events)));
+    assertEquals(1.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"), "only the stalled client");
+
+    // now read what the stalled socket was sent: it ends (EOF or reset), short of the whole table
+    String sent = readToEnd(stalled);
+    List<Long> got = completeMessageIds(sent);
+    assertTrue(got.size() < events, "the stalled client was cut off after " + got.size() + " events");
+    assertEquals(expected.subList(0, got.size()), got, "what it got is a gap-free prefix it can resume after");
+    long resumeAfter = got.isEmpty() ? head : got.get(got.size() - 1);
+    try (SseTestClient resumed = subscribe(gateway, "/v1/live", lastEventId(resumeAfter), true)) {
+      assertSameEvents("the cut-off client resuming", expected.subList(got.size(), events),
+          ids(receive(resumed, events - got.size())));
     }
   }
 
@@ -251,7 +279,7 @@ class LiveDeliveryIT {
       + "event loop without the batch")
   void cutOffMidBatchSparesTheOthers(TestDatabase db) throws Exception {
     // one HTTP verticle: every stream on one hub, handed each batch in one loop over its connections
-    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", "65536",
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", CUT_AT_ONCE_BUFFER,
         "FLIGHTDECK_HTTP_INSTANCES", "1"))) {
       long head = head(db);
       List<SseTestClient> readers = new ArrayList<>();
@@ -293,14 +321,43 @@ class LiveDeliveryIT {
   @Test
   @DisplayName("a client cut off for not reading gives its connection slot back at once")
   void cutOffClientFreesItsSlot(TestDatabase db) throws Exception {
-    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", "65536",
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", CUT_AT_ONCE_BUFFER,
         "FLIGHTDECK_LIVE_MAX_CONNECTIONS", "2"));
          SseTestClient reader = subscribe(gateway, "/v1/live", Map.of(), true);
          Socket stalled = stalledSubscriber(gateway)) {
-      postUntilSlowClientDropped(gateway);
+      postUntilSlowClientDropped(gateway, 2);
       try (SseTestClient next = awaitAccepted(gateway, true)) {
         assertEquals("connected", next.nextComment(WAIT));
       }
+    }
+  }
+
+  @Test
+  @DisplayName("a burst of batches many times live.maxBufferBytes, more than the socket buffers hold, reaches "
+      + "subscribers that read steadily at a link's pace: a piece at a time, nobody cut off, then live again")
+  void bigLiveBatchesGoOutAtTheClientsPace(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", "65536"));
+         SteadyReader all = new SteadyReader(gateway, "/v1/live");
+         SteadyReader filtered = new SteadyReader(gateway, "/v1/live?types=PageViewed")) {
+      long head = head(db);
+      // 20 requests of 16 events of 30 KiB: each about 480 KiB, one transaction and so one live batch, 9.6 MB in
+      // all, posted faster than the readers take it (about 2 MB/s each) and more than loopback's socket buffers
+      // hold (a remote client's socket takes a few KB at once: there a single such batch is more than it holds)
+      for (int i = 0; i < 20; i++) {
+        post(gateway, TestGateway.WRITE_KEY, bigPageViews(i * 16, 16));
+      }
+      List<Long> expected = positions(db, "position > ?", head);
+      assertEquals(320, expected.size());
+      assertSameEvents("the unfiltered reader", expected, all.awaitIds(expected.size()));
+      assertSameEvents("the filtered reader", expected, filtered.awaitIds(expected.size()));
+      assertEquals(0.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"));
+
+      // and both are live again: a small event after them arrives too
+      post(gateway, TestGateway.WRITE_KEY, new JsonArray().add(HttpTestClient.pageView("after-big", "/small")));
+      List<Long> later = positions(db, "position > ?", head);
+      assertSameEvents("the unfiltered reader, live again", later, all.awaitIds(later.size()));
+      assertSameEvents("the filtered reader, live again", later, filtered.awaitIds(later.size()));
+      assertEquals(0.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"));
     }
   }
 
@@ -496,6 +553,60 @@ class LiveDeliveryIT {
    * loopback's many megabytes) and reads at most {@code chunk} bytes every {@code pauseMs} until event {@code last}
    * has arrived, failing if the server ends the stream first. Answers the bytes read.
    */
+  /**
+   * A raw HTTP/1.1 subscriber with a 4 KiB receive window that reads on a thread of its own, from the server's
+   * greeting on, at most 8 KiB every 4 ms: steadily, at about 2 MB/s, the pace of a 16 Mbit/s link.
+   */
+  static final class SteadyReader implements AutoCloseable {
+
+    private final Socket socket = new Socket();
+    private final StringBuffer received = new StringBuffer();
+    private final Thread thread;
+    private volatile boolean ended;
+
+    SteadyReader(TestGateway gateway, String path) throws IOException {
+      socket.setReceiveBufferSize(4096);
+      socket.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + gateway.port()
+          + "\r\nAuthorization: Bearer " + TestGateway.READ_TOKEN + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      socket.setSoTimeout((int) WAIT.toMillis());
+      String greeting = readUntil(socket.getInputStream(), ": connected\n\n");
+      assertTrue(greeting.startsWith("HTTP/1.1 200"), greeting);
+      thread = new Thread(this::read, "steady-reader");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void read() {
+      byte[] buffer = new byte[8192];
+      try {
+        InputStream in = socket.getInputStream();
+        for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+          received.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
+          TimeUnit.MILLISECONDS.sleep(4);
+        }
+      } catch (IOException e) {
+        // closed by the test, or reset by the server: either way the stream is over
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      ended = true;
+    }
+
+    /** The ids of the complete messages received, once there are {@code n} or the stream has ended. */
+    List<Long> awaitIds(int n) {
+      await().atMost(WAIT).until(() -> ended || completeMessageIds(received.toString()).size() >= n);
+      List<Long> ids = completeMessageIds(received.toString());
+      assertFalse(ended && ids.size() < n, "the stream ended after " + ids.size() + " of " + n + " messages");
+      return ids;
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
   static long readSteadily(Socket client, TestGateway gateway, long after, long last, int chunk, long pauseMs)
       throws IOException, InterruptedException {
     client.setReceiveBufferSize(64 * 1024);
@@ -756,14 +867,15 @@ class LiveDeliveryIT {
 
   /**
    * Posts big events until the gateway reports a slow client dropped (the kernel's socket buffers take megabytes
-   * first): events of 30 KiB (the data limit is 32 KiB), two per request, at most 64 MiB. Answers how many.
+   * first): events of 30 KiB (the data limit is 32 KiB), {@code perRequest} per request, 16 between two looks at the
+   * metric, at most 64 MiB. Answers how many.
    */
-  static int postUntilSlowClientDropped(TestGateway gateway) {
+  static int postUntilSlowClientDropped(TestGateway gateway, int perRequest) {
     int events = 0;
     while (metric(gateway, "flightdeck_sse_slow_clients_dropped_total") == 0) {
       assertTrue(events < 2048, "no client was cut off after " + events + " events of 30 KiB");
-      for (int k = 0; k < 8; k++, events += 2) {
-        post(gateway, TestGateway.WRITE_KEY, bigPageViews(events, 2));
+      for (int k = 0; k < 16 / perRequest; k++, events += perRequest) {
+        post(gateway, TestGateway.WRITE_KEY, bigPageViews(events, perRequest));
       }
     }
     return events;
