@@ -67,6 +67,14 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
     return reason != null && reason.contains(url) ? reason.replace(url, shown) : "got " + shown;
   }
 
+  /** As a record shows itself, with the URL {@link #redacted}: a configuration may end up in a log or a message. */
+  @Override
+  public String toString() {
+    return "DbConfig[url=" + redacted(url) + ", createDatabase=" + createDatabase + ", readPoolSize=" + readPoolSize
+        + ", maxWaitQueue=" + maxWaitQueue + ", connectTimeoutMs=" + connectTimeoutMs + ", startupTimeoutSeconds="
+        + startupTimeoutSeconds + "]";
+  }
+
   /** TCP options for every pool: the connect timeout. */
   public NetClientOptions netOptions() {
     return new NetClientOptions().setConnectTimeout(connectTimeoutMs).setTcpNoDelay(true);

@@ -118,4 +118,15 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
         db.startupTimeoutSeconds());
     return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, projections, live, metrics, sites);
   }
+
+  /**
+   * As a record shows itself, with the read and admin tokens hidden (the database URL's password and the metrics
+   * token are hidden by their own records): a configuration may end up in a log or a message.
+   */
+  @Override
+  public String toString() {
+    return "GatewayConfig[env=" + env + ", http=" + http + ", db=" + db + ", readToken=***, adminToken=***, ingest="
+        + ingest + ", appender=" + appender + ", projections=" + projections + ", live=" + live + ", metrics="
+        + metrics + ", sites=" + sites + "]";
+  }
 }

@@ -27,4 +27,11 @@ public record MetricsConfig(int port, String host, String token, long sampleInte
   public boolean protectedByToken() {
     return !token.isEmpty();
   }
+
+  /** As a record shows itself, with the token hidden: a configuration may end up in a log or a message. */
+  @Override
+  public String toString() {
+    return "MetricsConfig[port=" + port + ", host=" + host + ", token=" + (protectedByToken() ? "***" : "")
+        + ", sampleIntervalMs=" + sampleIntervalMs + ", maxConnections=" + maxConnections + "]";
+  }
 }

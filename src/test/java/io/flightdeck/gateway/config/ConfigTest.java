@@ -137,6 +137,24 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a configuration shown as text hides the database password and the read, admin and metrics tokens")
+  void toStringHidesSecrets() {
+    GatewayConfig c = load("FLIGHTDECK_DB_URL", "postgresql://app:s3cret-pw@db.internal:5432/flightdeck",
+        "FLIGHTDECK_READ_TOKEN", "read-token-0123456789", "FLIGHTDECK_ADMIN_TOKEN", "admin-token-0123456789",
+        "FLIGHTDECK_METRICS_TOKEN", "metrics-token-0123456789");
+    String shown = c.toString();
+    for (String secret : List.of("s3cret-pw", "read-token-0123456789", "admin-token-0123456789",
+        "metrics-token-0123456789")) {
+      assertFalse(shown.contains(secret), secret + " in " + shown);
+    }
+    // everything else still shows, the URL with its user, host and database
+    assertTrue(shown.contains("url=postgresql://app:***@db.internal:5432/flightdeck"), shown);
+    assertTrue(shown.contains("port=8080"), shown);
+    assertTrue(shown.contains("sites=[SiteConfig[id=demo"), shown);
+    assertEquals("postgresql://app:s3cret-pw@db.internal:5432/flightdeck", c.db().url(), "the value itself is kept");
+  }
+
+  @Test
   @DisplayName("numbers, booleans and strings from the environment replace nested camelCase keys")
   void scalarOverrides() {
     GatewayConfig c = load(
