@@ -6,7 +6,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * Everything wrong with the events of one request, by event index: becomes the 400 {@code invalid_event} (or,
@@ -28,7 +31,17 @@ public final class IngestProblems {
   private record Entry(Integer index, Problem problem) {
   }
 
+  /**
+   * Problems listed per event (and for the request itself); the rest of an event's are counted and summed up in one
+   * more entry. An event may have any number of fields the schema does not know: without a limit, a 500 KB batch
+   * of such events got a 3.7 MB answer (71,100 problems), built on the event loop and held until the client read it.
+   */
+  static final int LISTED_PER_EVENT = 10;
+
   private final List<Entry> entries = new ArrayList<>();
+  /** Per event index (null for the request): problems found, listed or not. */
+  private final Map<Integer, Integer> found = new HashMap<>();
+  private int total;
   private final FieldNames fieldNames;
   private boolean tooLarge;
 
@@ -42,7 +55,10 @@ public final class IngestProblems {
 
   /** A problem as the client should read it ({@code index} null for the request itself). */
   public void add(Integer index, Problem problem) {
-    entries.add(new Entry(index, problem));
+    total++;
+    if (found.merge(index, 1, Integer::sum) <= LISTED_PER_EVENT) {
+      entries.add(new Entry(index, problem));
+    }
   }
 
   /** A problem the validator found in event {@code index}, its field renamed for the client. */
@@ -63,15 +79,22 @@ public final class IngestProblems {
     // events are checked in more than one pass (shape, then validation): list each event's problems together
     List<Entry> sorted = new ArrayList<>(entries);
     sorted.sort(Comparator.comparing(Entry::index, Comparator.nullsFirst(Comparator.naturalOrder())));
-    JsonArray details = new JsonArray(new ArrayList<>(sorted.size()));
-    for (Entry e : sorted) {
+    JsonArray details = new JsonArray(new ArrayList<>(sorted.size() + 1));
+    for (int i = 0; i < sorted.size(); i++) {
+      Entry e = sorted.get(i);
       details.add(detail(e.index(), e.problem()));
+      boolean lastOfItsEvent = i + 1 == sorted.size() || !Objects.equals(sorted.get(i + 1).index(), e.index());
+      int unlisted = found.get(e.index()) - LISTED_PER_EVENT;
+      if (lastOfItsEvent && unlisted > 0) {
+        details.add(detail(e.index(), new Problem("", "and " + unlisted + " more problem" + (unlisted == 1 ? "" : "s")
+            + " not listed (at most " + LISTED_PER_EVENT + " are)")));
+      }
     }
     if (tooLarge) {
       throw dataTooLarge(details);
     }
-    String message = sorted.size() == 1 ? "the event is invalid; nothing was stored"
-        : sorted.size() + " problems; nothing was stored";
+    String message = total == 1 ? "the event is invalid; nothing was stored"
+        : total + " problems; nothing was stored";
     throw new ApiError(400, "invalid_event", message, details, null);
   }
 

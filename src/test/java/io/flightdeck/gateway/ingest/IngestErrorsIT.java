@@ -127,6 +127,45 @@ class IngestErrorsIT {
   }
 
   @Test
+  @DisplayName("an event with more than 10 problems lists 10 and sums up the rest in one more entry; the message "
+      + "counts them all; a 500 KB batch of such events gets an answer smaller than itself; nothing stored")
+  void problemsListedPerEventAreLimited() {
+    String s = stream("many-problems");
+    JsonObject noisy = pageView(s, "/");
+    for (int i = 0; i < 300; i++) {
+      noisy.put("u" + i, 0);
+    }
+    JsonObject twoWrong = pageView(s, "/").put("schemaVersion", 0).put("colour", "blue");
+    JsonArray batch = new JsonArray().add(noisy).add(twoWrong);
+
+    JsonObject error = assertError(http.send(post(http, new JsonObject().put("events", batch).encode())), 400,
+        "invalid_event");
+
+    assertEquals("302 problems; nothing was stored", error.getString("message"));
+    JsonArray details = error.getJsonArray("details");
+    assertEquals(13, details.size(), details.encodePrettily());
+    for (int i = 0; i < 10; i++) {
+      assertEquals(new JsonObject().put("index", 0).put("field", "u" + i).put("problem", "unknown field"),
+          details.getJsonObject(i));
+    }
+    assertEquals(new JsonObject().put("index", 0).put("field", "")
+        .put("problem", "and 290 more problems not listed (at most 10 are)"), details.getJsonObject(10));
+    assertEquals(1, details.getJsonObject(11).getInteger("index"));
+    assertEquals(1, details.getJsonObject(12).getInteger("index"));
+
+    // as many such events as fit in the body limit: before, a 3.7 MB answer to this 500 KB request
+    JsonArray hostile = new JsonArray();
+    for (int i = 0; hostile.encode().length() < 480_000; i++) {
+      hostile.add(noisy.copy().put("streamId", s + "-" + i));
+    }
+    String body = new JsonObject().put("events", hostile).encode();
+    HttpTestClient.Response r = http.send(post(http, body));
+    assertError(r, 400, "invalid_event");
+    assertTrue(r.body().length() < body.length(), r.body().length() + " bytes answered " + body.length());
+    assertEquals(0L, rowsInStream(db, s));
+  }
+
+  @Test
   @DisplayName("a body exactly at the JSON limits (nesting 32 deep, a 64-digit number) is accepted")
   void jsonAtTheLimitsIsAccepted() {
     String s = stream("json-limits");
