@@ -13,13 +13,15 @@ package io.flightdeck.gateway.config;
  * @param catchUpPageSize events read per round trip when a client resumes
  * @param maxPendingBatches live batches held for one client while it catches up from the store; beyond it they
  *     are dropped and read from the store instead
+ * @param maxPendingBytes the same held batches' bytes: the batches every lagging client holds end at the newest, so
+ *     this bounds them all together (plus one batch), whatever the events' size
  * @param stallTimeoutMs a client that takes nothing of its catch-up (or of a batch handed out a piece at a time)
  *     for this long is disconnected
  * @param minIntervalMs at most one read and fan-out of new events this often while they trickle in
  */
 public record LiveConfig(int maxConnections, int heartbeatSeconds, int retryMs, int maxBufferBytes,
-                         long pollIntervalMs, int catchUpPageSize, int maxPendingBatches, long stallTimeoutMs,
-                         long minIntervalMs) {
+                         long pollIntervalMs, int catchUpPageSize, int maxPendingBatches, int maxPendingBytes,
+                         long stallTimeoutMs, long minIntervalMs) {
 
   static LiveConfig from(Section s) {
     return new LiveConfig(
@@ -30,6 +32,7 @@ public record LiveConfig(int maxConnections, int heartbeatSeconds, int retryMs, 
         s.number("pollIntervalMs", 1000, 10, 3_600_000),
         s.integer("catchUpPageSize", 500, 1, 10_000),
         s.integer("maxPendingBatches", 256, 1, 100_000),
+        s.integer("maxPendingBytes", 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
         s.number("stallTimeoutMs", 30_000, 100, 3_600_000),
         s.number("minIntervalMs", 10, 0, 1000));
   }

@@ -43,6 +43,8 @@ final class SseConnection {
   /** While waiting for a drain: when a write last completed, that is, when the client last took something. */
   private long lastProgressNanos;
   private final ArrayDeque<LiveBatch> pending = new ArrayDeque<>();
+  /** The bytes of the batches in {@code pending}. */
+  private long pendingBytes;
   private long cursor;
   /** Behind the live feed: reading the store, or handing out held batches at the client's pace. */
   private boolean catchingUp;
@@ -75,11 +77,12 @@ final class SseConnection {
       return;
     }
     if (catchingUp) {
-      if (pending.size() >= config.maxPendingBatches()) {
+      if (pending.size() >= config.maxPendingBatches()
+          || pendingBytes + batch.all().length() > config.maxPendingBytes()) {
         // the store has them all: read them from there instead of holding memory
-        pending.clear();
+        dropPending();
       }
-      pending.add(batch);
+      hold(batch);
       return;
     }
     if (batch.to() <= cursor) {
@@ -87,7 +90,7 @@ final class SseConnection {
     }
     if (batch.after() > cursor) {
       catchingUp = true;
-      pending.add(batch);
+      hold(batch);
       catchUp();
       return;
     }
@@ -96,7 +99,7 @@ final class SseConnection {
       // not a slow client (a remote socket takes a few KB at once, not a whole batch of big events). It goes out
       // a piece at a time, each once the client has taken most of the one before, as a catch-up does
       catchingUp = true;
-      pending.add(batch);
+      hold(batch);
       drainPending();
       return;
     }
@@ -117,7 +120,7 @@ final class SseConnection {
 
   void closed() {
     closed = true;
-    pending.clear();
+    dropPending();
     if (drainTimer >= 0) {
       vertx.cancelTimer(drainTimer);
       drainTimer = -1;
@@ -128,7 +131,7 @@ final class SseConnection {
   void end() {
     if (!closed) {
       closed = true;
-      pending.clear();
+      dropPending();
       response.end();
     }
   }
@@ -247,7 +250,7 @@ final class SseConnection {
     while (!pending.isEmpty()) {
       LiveBatch next = pending.peek();
       if (next.to() <= cursor) {
-        pending.poll();
+        releaseFirst();
         continue;
       }
       if (next.after() > cursor) {
@@ -260,7 +263,7 @@ final class SseConnection {
         return;
       }
       if (deliverPart(next)) {
-        pending.poll();
+        releaseFirst();
       }
       if (closed) {
         return;
@@ -271,6 +274,20 @@ final class SseConnection {
       return;
     }
     catchingUp = false;
+  }
+
+  private void hold(LiveBatch batch) {
+    pending.add(batch);
+    pendingBytes += batch.all().length();
+  }
+
+  private void releaseFirst() {
+    pendingBytes -= pending.poll().all().length();
+  }
+
+  private void dropPending() {
+    pending.clear();
+    pendingBytes = 0;
   }
 
   /**
@@ -363,7 +380,7 @@ final class SseConnection {
       return;
     }
     closed = true;
-    pending.clear();
+    dropPending();
     connections.slowClientDropped();
     onCut.accept(this);
     Connections.closeNow(request);

@@ -44,6 +44,8 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * GET /v1/live under load and failure, as subscribers see it over real HTTP connections: concurrent writers,
@@ -137,13 +139,15 @@ class LiveDeliveryIT {
     }
   }
 
-  @Test
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"FLIGHTDECK_LIVE_MAX_PENDING_BATCHES=4", "FLIGHTDECK_LIVE_MAX_PENDING_BYTES=65536"})
   @DisplayName("a subscriber resuming from thousands of events back reads them over many catch-up pages and "
       + "switches to live while writes arrive, with no gap and no duplicate")
-  void resumingFromFarBackSwitchesToLiveWithoutGap(TestDatabase db) throws Exception {
-    // small pages force dozens of round trips; few pending batches force the "read them from the store" path
-    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_CATCH_UP_PAGE_SIZE", "50",
-        "FLIGHTDECK_LIVE_MAX_PENDING_BATCHES", "4"))) {
+  void resumingFromFarBackSwitchesToLiveWithoutGap(String heldLimit, TestDatabase db) throws Exception {
+    // small pages force dozens of round trips; few pending batches, or few of their bytes, force the "read them
+    // from the store" path
+    String[] limit = heldLimit.split("=");
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_CATCH_UP_PAGE_SIZE", "50", limit[0], limit[1]))) {
       long head = head(db);
       int backlog = 2000;
       for (int i = 0; i < backlog / 500; i++) {
