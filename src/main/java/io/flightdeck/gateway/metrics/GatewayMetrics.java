@@ -70,7 +70,9 @@ public final class GatewayMetrics {
     this.sseDelivered = Counter.builder(SSE_DELIVERED)
         .description("Events written to live-feed (SSE) clients").register(registry);
     this.sseSlowDropped = Counter.builder(SSE_SLOW_DROPPED)
-        .description("Live-feed clients disconnected because their send buffer was full").register(registry);
+        .description("Live-feed clients disconnected as slow (a full send buffer, or nothing taken for "
+            + "live.stallTimeoutMs)")
+        .register(registry);
     this.sseLatency = Timer.builder(SSE_DELIVERY_LATENCY)
         .description("Time from the store's NOTIFY reaching this process to the event being written to a client")
         .register(registry);
