@@ -46,7 +46,8 @@ public final class ProjectionAdmin {
   public Future<List<ProjectionStatus>> statuses() {
     return pool.preparedQuery(ProjectionSql.STATUS)
         .execute(Tuple.of(projections.keySet().toArray(String[]::new)))
-        .map(ProjectionAdmin::statuses);
+        .map(ProjectionAdmin::statuses)
+        .recover(PgEventStore::unavailable);
   }
 
   private static List<ProjectionStatus> statuses(RowSet<Row> rows) {
@@ -92,7 +93,8 @@ public final class ProjectionAdmin {
         .compose(v -> conn.preparedQuery(ProjectionSql.RESET_FOR_REBUILD).execute(Tuple.of(name)))
         .compose(reset -> conn.preparedQuery(ProjectionSql.NOTIFY_CHANGED)
             .execute(Tuple.of(PgStoreListener.PROJECTION_CHANNEL, name))
-            .map(v -> Optional.of(reset.iterator().next().getLong("rebuild_target")))));
+            .map(v -> Optional.of(reset.iterator().next().getLong("rebuild_target")))))
+        .recover(PgEventStore::unavailable);
   }
 
   public Future<List<DeadLetter>> deadLetters(long afterId, String projection, int limit) {
@@ -101,7 +103,8 @@ public final class ProjectionAdmin {
           List<DeadLetter> out = new ArrayList<>(rows.rowCount());
           rows.forEach(row -> out.add(DeadLetter.from(row)));
           return out;
-        });
+        })
+        .recover(PgEventStore::unavailable);
   }
 
   /**
@@ -119,7 +122,8 @@ public final class ProjectionAdmin {
                         rows.iterator().next().getInteger("attempts")));
           }
           return Future.failedFuture(failure);
-        });
+        })
+        .recover(PgEventStore::unavailable);
   }
 
   private Future<RetryOutcome> retryIn(SqlConnection conn, long id) {

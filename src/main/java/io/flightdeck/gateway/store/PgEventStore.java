@@ -63,8 +63,11 @@ public final class PgEventStore implements EventStore {
         .recover(PgEventStore::unavailable);
   }
 
-  /** A read that failed because the store is down or saturated is "try again", not a server bug. */
-  private static <T> Future<T> unavailable(Throwable failure) {
+  /**
+   * A read that failed because the store is down or saturated is "try again" (503 with Retry-After), not a server
+   * bug; every other failure as it is. For the read models' and the admin's queries too.
+   */
+  public static <T> Future<T> unavailable(Throwable failure) {
     if (TransientErrors.isTransient(failure)) {
       return Future.failedFuture(new StoreUnavailableException(StoreUnavailableException.Reason.STORE_DOWN,
           "the event store is unavailable", 1, failure));

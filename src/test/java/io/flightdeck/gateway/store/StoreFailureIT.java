@@ -94,6 +94,37 @@ class StoreFailureIT {
   }
 
   @Test
+  @DisplayName("while the store is down, read models and admin answer 503 with Retry-After like event reads, not 500")
+  void readModelsAndAdminAnswer503WhileTheStoreIsDown() throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      HttpTestClient http = gateway.http();
+      List<Response> answers;
+      try {
+        StoreProbe.allowConnections(db, false);
+        StoreProbe.terminateAllSessions(db);
+        answers = List.of(
+            http.getWithReadToken("/v1/events"),
+            http.getWithReadToken("/v1/visitors/outage-visitor"),
+            http.getWithReadToken("/v1/visitors/outage-visitor?at=2026-01-01T00:00:00Z"),
+            http.getWithReadToken("/v1/pages?site=demo"),
+            http.getWithReadToken("/v1/forms/outage-form/submissions"),
+            http.getWithReadToken("/v1/event-counts"),
+            http.getWithAdminToken("/v1/admin/projections"),
+            http.getWithAdminToken("/v1/admin/dead-letters"),
+            http.postWithAdminToken("/v1/admin/projections/page-stats/rebuild"),
+            http.postWithAdminToken("/v1/admin/dead-letters/1/retry"));
+      } finally {
+        StoreProbe.allowConnections(db, true);
+      }
+      for (Response r : answers) {
+        assertEquals(503, r.status(), r.body());
+        assertEquals("unavailable", r.errorCode(), r.body());
+        assertNotNull(r.header("Retry-After"), "Retry-After tells the client when to come back: " + r.body());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("an append whose connection is killed mid-transaction is retried: answered 200, stored once")
   void connectionKilledMidTransactionIsRetried() throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {

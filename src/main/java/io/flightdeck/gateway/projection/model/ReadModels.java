@@ -38,14 +38,14 @@ public final class ReadModels {
   public Future<Optional<JsonObject>> visitor(String streamId) {
     return pool.preparedQuery(ReadModelSql.VISITOR).execute(Tuple.of(streamId)).map(rows -> {
       if (rows.rowCount() == 0) {
-        return Optional.empty();
+        return Optional.<JsonObject>empty();
       }
       Row r = rows.iterator().next();
       return Optional.of(VisitorActivity.toJson(r.getString("stream_id"), r.getString("site"),
           r.getOffsetDateTime("first_seen").toInstant(), r.getOffsetDateTime("last_seen").toInstant(),
           r.getLong("page_views"), r.getLong("button_clicks"), r.getLong("form_submissions"),
           r.getString("last_page"), r.getLong("last_position")));
-    });
+    }).recover(PgEventStore::unavailable);
   }
 
   /**
@@ -56,7 +56,8 @@ public final class ReadModels {
     VisitorActivity fold = new VisitorActivity(streamId);
     Promise<Void> folded = Promise.promise();
     foldFrom(fold, 0, at, folded);
-    return folded.future().map(v -> fold.empty() ? Optional.empty() : Optional.of(fold.toJson()));
+    return folded.future().map(v -> fold.empty() ? Optional.<JsonObject>empty() : Optional.of(fold.toJson()))
+        .recover(PgEventStore::unavailable);
   }
 
   /**
@@ -96,7 +97,7 @@ public final class ReadModels {
             .put("uniqueVisitors", r.getLong("unique_visitors")));
       }
       return pages;
-    });
+    }).recover(PgEventStore::unavailable);
   }
 
   /** A form's submissions before position {@code before}, newest first. */
@@ -114,7 +115,8 @@ public final class ReadModels {
                 .put("submittedAt", r.getOffsetDateTime("submitted_at").toInstant().toString()));
           }
           return out;
-        });
+        })
+        .recover(PgEventStore::unavailable);
   }
 
   /**
@@ -135,6 +137,7 @@ public final class ReadModels {
             otherTypes = r.getLong("other_types");
           }
           return new JsonObject().put("otherTypes", otherTypes).put("counts", counts);
-        });
+        })
+        .recover(PgEventStore::unavailable);
   }
 }
