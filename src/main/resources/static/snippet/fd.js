@@ -274,6 +274,14 @@
     }
     schedule(); // only hidden, the page lives on: what the beacons refused goes by fetch
   };
+  // Shown again, or back from the back/forward cache: what the beacons took may not have arrived (a beacon never
+  // reports its answer, and the gateway may have refused it), and it is still in the outbox: it goes again, stored once
+  const resume = () => {
+    if (!allowed()) return;
+    const stored = outbox(), have = ids(stored);
+    queue = stored.concat(queue.filter((e) => !have.has(e.id))).slice(-STORED_MAX);
+    schedule();
+  };
   const beacon = (payload) => {
     try {
       if (nav.sendBeacon) return nav.sendBeacon(ENDPOINT, payload); // text/plain;charset=UTF-8
@@ -433,9 +441,13 @@
     flush();
   });
   w.addEventListener('pagehide', beaconAll);
-  d.addEventListener('visibilitychange', () => d.visibilityState === 'hidden' && beaconAll());
+  d.addEventListener('visibilitychange', () => (d.visibilityState === 'hidden' ? beaconAll() : resume()));
   // back from the back/forward cache: a new view of the page
-  w.addEventListener('pageshow', (e) => e.persisted && AUTO_PAGEVIEW && pageView());
+  w.addEventListener('pageshow', (e) => {
+    if (!e.persisted) return;
+    resume();
+    if (AUTO_PAGEVIEW) pageView();
+  });
 
   if (!WRITE_KEY) warn('no data-write-key on the script tag; nothing is sent');
   // events an earlier page could not deliver go first

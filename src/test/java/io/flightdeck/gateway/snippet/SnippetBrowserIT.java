@@ -316,6 +316,42 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("events beaconed while the page was hidden, whose beacon the gateway refused (503), are sent again "
+      + "once the page is shown, while it stays open")
+  void lostBeaconResentWhenShownAgain() {
+    open(site.page("/hidden", "Hidden", "", "data-flush-ms=\"60000\"", ""));
+    String visitor = visitor();
+    page.evaluate("() => flightdeck.flush()");
+    awaitEvents(visitor, 1);
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+
+    // the visitor switches to another app while the gateway is overloaded: the beacon is answered 503
+    AtomicInteger refused = new AtomicInteger();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      refused.incrementAndGet();
+      route.fulfill(failure(Map.of(), 503, "1"));
+    });
+    page.evaluate("() => flightdeck.track('WhileHidden', {n: 1})");
+    setVisibility("hidden");
+    await("the beacon", refused::get, n -> n >= 1);
+    context.unroute(gateway.http().base() + "/v1/events");
+    assertEquals(1, outbox(page).size(), "the beaconed event waits in localStorage");
+
+    // back in the tab, which stays open (a single-page app: no other page of the site is loaded)
+    setVisibility("visible");
+    page.evaluate("() => { flightdeck.track('AfterShown', {n: 2}); return flightdeck.flush(); }");
+    assertEquals(List.of("PageViewed", "WhileHidden", "AfterShown"), types(awaitEvents(visitor, 3)));
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    assertProvokedErrorsOnly();
+  }
+
+  /** What the browser does when the tab is switched away from or back to. */
+  private void setVisibility(String state) {
+    page.evaluate("state => { Object.defineProperty(document, 'visibilityState', {value: state, configurable: true}); "
+        + "document.dispatchEvent(new Event('visibilitychange')); }", state);
+  }
+
+  @Test
   @DisplayName("events captured offline wait in localStorage and arrive once when the browser is back online, "
       + "also from a page opened later")
   void offlineThenOnline() {
