@@ -5,6 +5,7 @@ import io.flightdeck.gateway.projection.ProjectionAdmin;
 import io.flightdeck.gateway.projection.ProjectionAdmin.Applied;
 import io.flightdeck.gateway.projection.ProjectionAdmin.FailedAgain;
 import io.flightdeck.gateway.projection.ProjectionAdmin.RetryOutcome;
+import io.flightdeck.gateway.projection.ProjectionAdmin.UnknownProjection;
 import io.flightdeck.gateway.projection.ProjectionStatus;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -58,7 +59,8 @@ public final class AdminHandlers {
 
   /**
    * {@code POST /v1/admin/dead-letters/:id/retry}: 200 when applied (the dead letter is gone), 409 apply_failed
-   * when it failed again (it stays, one attempt more), 404 when there is no such dead letter.
+   * when it failed again (it stays, one attempt more), 409 unknown_projection when its projection is not part of
+   * this release (it stays as it is), 404 when there is no such dead letter.
    */
   public void retry(RoutingContext ctx) {
     String raw = QueryParams.path(ctx, "id");
@@ -77,6 +79,9 @@ public final class AdminHandlers {
     } else if (outcome instanceof FailedAgain failed) {
       ctx.fail(new ApiError(409, "apply_failed", "the event failed again (attempt " + failed.attempts() + "): "
           + failed.error()));
+    } else if (outcome instanceof UnknownProjection unknown) {
+      ctx.fail(new ApiError(409, "unknown_projection", "projection " + unknown.deadLetter().projection()
+          + " is not part of this release: nothing can apply the event; the dead letter stays"));
     } else {
       ctx.fail(new ApiError(404, "not_found", "no dead letter " + id));
     }

@@ -35,6 +35,10 @@ public final class ProjectionAdmin {
   public record FailedAgain(DeadLetter deadLetter, String error, int attempts) implements RetryOutcome {
   }
 
+  /** The dead letter's projection is not part of this release (an earlier one ran it): nothing can apply it. */
+  public record UnknownProjection(DeadLetter deadLetter) implements RetryOutcome {
+  }
+
   private final Pool pool;
   private final Map<String, Projection> projections;
 
@@ -134,8 +138,7 @@ public final class ProjectionAdmin {
       DeadLetter letter = DeadLetter.from(found.iterator().next());
       Projection projection = projections.get(letter.projection());
       if (projection == null) {
-        return Future.failedFuture(new IllegalStateException("projection " + letter.projection()
-            + " is not part of this release"));
+        return Future.<RetryOutcome>succeededFuture(new UnknownProjection(letter));
       }
       return conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT).execute(Tuple.of(letter.projection()))
           .compose(v -> conn.preparedQuery(ProjectionSql.TAKE_DEAD_LETTER).execute(Tuple.of(id)))

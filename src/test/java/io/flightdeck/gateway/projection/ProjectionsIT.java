@@ -365,6 +365,32 @@ class ProjectionsIT {
   }
 
   @Test
+  @DisplayName("the retry of a dead letter whose projection is not part of this release is answered 409 naming it, "
+      + "and the dead letter stays")
+  void retryOfARetiredProjectionsDeadLetter() {
+    post(HttpTestClient.pageView("retired-1", "/r"));
+    // a projection an earlier release ran, and removed since: its checkpoint and dead letters are still stored
+    db.execute("INSERT INTO projection_checkpoints (name) VALUES ('retired-projection')");
+    try {
+      long id = db.queryLong("""
+          INSERT INTO dead_letters (projection, position, event_id, error, attempts)
+          SELECT 'retired-projection', position, id, 'it failed', 3 FROM events WHERE stream_id = 'retired-1'
+          RETURNING id""");
+      Response r = gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry");
+      assertEquals(409, r.status(), r.body());
+      assertEquals("unknown_projection", r.errorCode(), r.body());
+      assertTrue(r.json().getJsonObject("error").getString("message").contains("retired-projection"), r.body());
+      JsonArray letters = gateway.http().getWithAdminToken("/v1/admin/dead-letters?projection=retired-projection")
+          .json().getJsonArray("deadLetters");
+      assertEquals(1, letters.size(), "the dead letter stays");
+      assertEquals(3, letters.getJsonObject(0).getInteger("attempts"), "no attempt was made");
+    } finally {
+      db.execute("DELETE FROM dead_letters WHERE projection = 'retired-projection'");
+      db.execute("DELETE FROM projection_checkpoints WHERE name = 'retired-projection'");
+    }
+  }
+
+  @Test
   @DisplayName("a rebuild at a quiescent point reproduces every read model exactly")
   void rebuildReproduces() {
     post(HttpTestClient.pageView("rb-1", "/r"), HttpTestClient.formSubmission("rb-1", "rf", new JsonObject()));
