@@ -12,9 +12,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * {@code /health/live} (the process answers) and {@code /health/ready}: ready (200) when the store is reachable and
- * migrated; the body also reports the LISTEN connection and the projections, which degrade the gateway (live feed
- * and read models lag) without making it unready: ingest still works.
+ * {@code /health/live} (the process answers) and {@code /health/ready}: ready (200) when the store is reachable,
+ * migrated and takes writes; the body also reports the LISTEN connection and the projections, which degrade the
+ * gateway (live feed and read models lag) without making it unready: ingest still works.
  */
 public final class HealthHandlers {
 
@@ -44,15 +44,15 @@ public final class HealthHandlers {
       answer(ctx, false, new JsonObject().put("status", "DOWN").put("reason", "shutting down"));
       return;
     }
-    Future<Boolean> check = store.schemaApplied(schemaVersion).timeout(CHECK_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    Future<String> check = store.notReadyReason(schemaVersion).timeout(CHECK_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     check.onComplete(ar -> {
       JsonObject storeCheck = new JsonObject().put("schemaVersion", schemaVersion);
-      boolean up = ar.succeeded() && ar.result();
+      boolean up = ar.succeeded() && ar.result() == null;
       storeCheck.put("status", up ? "UP" : "DOWN");
       if (ar.failed()) {
         storeCheck.put("error", "unreachable: " + ar.cause().getMessage());
-      } else if (!ar.result()) {
-        storeCheck.put("error", "schema version " + schemaVersion + " is not applied");
+      } else if (!up) {
+        storeCheck.put("error", ar.result());
       }
       JsonObject listener = new JsonObject().put("status", listening.getAsBoolean() ? "UP" : "DOWN");
       JsonObject projectionCheck = projectionCheck();

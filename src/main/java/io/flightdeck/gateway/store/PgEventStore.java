@@ -75,10 +75,18 @@ public final class PgEventStore implements EventStore {
     return Future.failedFuture(failure);
   }
 
-  /** Whether the schema at {@code version} is applied: the readiness check. */
-  public Future<Boolean> schemaApplied(String version) {
-    return readPool.preparedQuery(StoreSql.SCHEMA_APPLIED).execute(Tuple.of(version))
-        .map(rows -> rows.iterator().next().getBoolean("applied"));
+  /**
+   * The readiness check: null when the schema at {@code version} is applied and the store takes writes, else what
+   * is wrong. A read-only store (a standby, or a database made read-only) answers every append 503.
+   */
+  public Future<String> notReadyReason(String version) {
+    return readPool.preparedQuery(StoreSql.READINESS).execute(Tuple.of(version)).map(rows -> {
+      Row row = rows.iterator().next();
+      if (!row.getBoolean("applied")) {
+        return "schema version " + version + " is not applied";
+      }
+      return row.getBoolean("read_only") ? "read-only: the store takes no writes" : null;
+    });
   }
 
   /** Rows of the events table (all columns) as envelopes, in row order, upcast to their types' current versions. */

@@ -17,6 +17,7 @@ public final class TransientErrors {
       "57P01", // admin_shutdown
       "57P02", // crash_shutdown
       "57P03", // cannot_connect_now (starting up, recovering)
+      "25006", // read_only_sql_transaction: a standby, or a database made read-only, until it takes writes again
       "23505", // unique_violation: a racing writer stored the id; the retry answers it as a duplicate
       "25P02"); // in_failed_sql_transaction (follows one of the above in a pipeline)
 

@@ -125,6 +125,38 @@ class StoreFailureIT {
   }
 
   @Test
+  @DisplayName("while the store only takes reads (read-only), ingest answers 503 with Retry-After and is not ready; "
+      + "both recover with it")
+  void readOnlyStoreThenWritable() throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "1500"))) {
+      HttpTestClient http = gateway.http();
+      JsonObject event = HttpTestClient.pageView("read-only-visitor", "/during");
+      try {
+        // what a session on a standby, or on a database an operator made read-only, sees
+        readOnly(true);
+        StoreProbe.terminateAllSessions(db);
+
+        Response down = http.postEvents(event);
+        assertEquals(503, down.status(), down.body());
+        assertEquals("unavailable", down.errorCode());
+        assertNotNull(down.header("Retry-After"), "Retry-After tells the client when to come back");
+        Response notReady = ready(http);
+        assertEquals(503, notReady.status(), "not ready while the store takes no writes");
+        assertEquals("DOWN", notReady.json().getJsonObject("checks").getJsonObject("store").getString("status"),
+            notReady.body());
+      } finally {
+        readOnly(false);
+        StoreProbe.terminateAllSessions(db);
+      }
+
+      await("ready again").atMost(Duration.ofSeconds(20)).until(() -> ready(http).status() == 200);
+      await("the re-sent event is stored").atMost(Duration.ofSeconds(20))
+          .until(() -> http.postEvents(event).status() == 200);
+      assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
+    }
+  }
+
+  @Test
   @DisplayName("an append whose connection is killed mid-transaction is retried: answered 200, stored once")
   void connectionKilledMidTransactionIsRetried() throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {
@@ -260,6 +292,13 @@ class StoreFailureIT {
   private static void fastCommits() {
     db.execute("DROP TRIGGER IF EXISTS test_slow_commit ON events");
     db.execute("DROP FUNCTION IF EXISTS test_slow_commit()");
+  }
+
+  /** New sessions of the test database start read-only, or read-write again. */
+  private static void readOnly(boolean on) {
+    // database names are identifiers, not parameters; the test database's name is generated and safe
+    StoreProbe.server(db).execute("ALTER DATABASE " + db.name()
+        + (on ? " SET default_transaction_read_only = on" : " RESET default_transaction_read_only"));
   }
 
   private static Response ready(HttpTestClient http) {
