@@ -41,6 +41,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
@@ -118,9 +119,10 @@ public final class Gateway {
                                         String schemaVersion) {
     PgConnectOptions connect = config.db().connectOptions();
     int appenders = config.appender().maxConcurrentTransactions();
-    Pool appendPool = pool(vertx, config,
-        new PoolOptions().setMaxSize(appenders).setMaxWaitQueueSize(appenders).setName("flightdeck-append"),
-        appendConnectOptions(connect, config));
+    Pool appendPool = PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(appenders).setMaxWaitQueueSize(appenders).setName("flightdeck-append"))
+        .with(appendNetOptions(config))
+        .connectingTo(appendConnectOptions(connect, config)).using(vertx).build();
     Pool readPool = pool(vertx, config,
         new PoolOptions().setMaxSize(config.db().readPoolSize()).setMaxWaitQueueSize(config.db().maxWaitQueue())
             .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
@@ -170,15 +172,35 @@ public final class Gateway {
   }
 
   /** Appends wait for the position lock; bound that wait so a stuck holder turns into a retry, then a 503. */
+  private static long appendLockTimeoutMs(GatewayConfig config) {
+    return Math.max(1000, config.appender().retryDeadlineMs());
+  }
+
+  /**
+   * A server that went silent (a network partition, a frozen host) would hold the append in flight, and every request
+   * queued behind it, until TCP gives up (about 15 minutes, or never behind a proxy that keeps the connection open).
+   * Once nothing has come back for longer than statement_timeout, the server would have answered by then: the
+   * connection is closed, and the append retried on another, then answered 503 past appender.retryDeadlineMs.
+   */
+  private static NetClientOptions appendNetOptions(GatewayConfig config) {
+    return config.db().netOptions()
+        .setReadIdleTimeout((int) (appendStatementTimeoutMs(config) + 5_000))
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+  }
+
+  private static long appendStatementTimeoutMs(GatewayConfig config) {
+    return appendLockTimeoutMs(config) + 30_000;
+  }
+
   private static PgConnectOptions appendConnectOptions(PgConnectOptions base, GatewayConfig config) {
-    long lockTimeout = Math.max(1000, config.appender().retryDeadlineMs());
+    long lockTimeout = appendLockTimeoutMs(config);
     return new PgConnectOptions(base)
         .addProperty("application_name", "flightdeck-append")
         .addProperty("lock_timeout", lockTimeout + "ms")
         // the append statement's plan does not depend on its array arguments; planning it on every execution
         // (PostgreSQL's custom plans) costs more server CPU than running it
         .addProperty("plan_cache_mode", "force_generic_plan")
-        .addProperty("statement_timeout", (lockTimeout + 30_000) + "ms");
+        .addProperty("statement_timeout", appendStatementTimeoutMs(config) + "ms");
   }
 
   private Future<Gateway> deployHttp(GatewayConfig config, String schemaVersion) {

@@ -261,6 +261,30 @@ class StoreFailureIT {
     }
   }
 
+  @Test
+  @DisplayName("an append whose connection goes silent (a network partition) is answered 503, not held until TCP "
+      + "gives up; once the network is back the re-sent event is stored once")
+  void silentConnectionIsGivenUp() throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-append");
+         TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url(),
+             "FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "1000"))) {
+      HttpTestClient http = gateway.http();
+      assertEquals(200, http.postEvents(HttpTestClient.pageView("before-partition", "/")).status());
+      JsonObject event = HttpTestClient.pageView("partitioned", "/during");
+      proxy.silence();
+
+      // the server would have cancelled the statement after statement_timeout (lock_timeout + 30 s) anyway
+      Response r = StoreProbe.within(http.postEventsAsync(event), Duration.ofSeconds(50));
+      assertEquals(503, r.status(), r.body());
+      assertEquals("unavailable", r.errorCode());
+
+      proxy.speak();
+      await("the re-sent event is stored").atMost(Duration.ofSeconds(20))
+          .until(() -> http.postEvents(event).status() == 200);
+      assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
+    }
+  }
+
   /** A gateway whose connections go through {@code proxy}, retrying appends long enough to outlast what it cuts. */
   private static TestGateway behind(AnswerCuttingProxy proxy) {
     return TestGateway.start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url(),

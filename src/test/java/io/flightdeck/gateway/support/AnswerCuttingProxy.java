@@ -14,8 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A TCP proxy in front of the test's PostgreSQL that can lose answers the way a network does, on connections whose
  * startup message names {@code applicationName}: the next answer ({@link #cutNextAnswer()}), or every answer from the
- * moment a client sends COMMIT ({@link #loseAnswersFromNextCommit()}). The server has done the work by then (committed,
- * say); the client never hears of it. Every other byte passes through unchanged, so the gateway behind it runs as
+ * moment a client sends COMMIT ({@link #loseAnswersFromNextCommit()}), or every byte either way while the network
+ * is down ({@link #silence()}). The server has done the work by then (committed, say); the client never hears of it. Every other byte passes through unchanged, so the gateway behind it runs as
  * usual.
  */
 public final class AnswerCuttingProxy implements AutoCloseable {
@@ -31,6 +31,7 @@ public final class AnswerCuttingProxy implements AutoCloseable {
   private final AtomicBoolean armed = new AtomicBoolean();
   private final AtomicBoolean commitArmed = new AtomicBoolean();
   private final AtomicInteger cut = new AtomicInteger();
+  private final AtomicBoolean silent = new AtomicBoolean();
   private final TestDatabase target;
 
   private AnswerCuttingProxy(TestDatabase target, String applicationName) throws Exception {
@@ -69,6 +70,19 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     commitArmed.set(true);
   }
 
+  /**
+   * Matching connections go silent, as across a network partition or to a frozen host: from now on nothing passes
+   * either way on them, and they stay open. A connection that lost bytes stays silent after {@link #speak()}.
+   */
+  public void silence() {
+    silent.set(true);
+  }
+
+  /** New matching connections pass again (the network is back); the ones that went silent stay so. */
+  public void speak() {
+    silent.set(false);
+  }
+
   /** Connections cut so far. */
   public int cutConnections() {
     return cut.get();
@@ -81,17 +95,25 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     // set by the client side's handler, read by the server side's: the two sockets may be on different threads
     AtomicBoolean losing = new AtomicBoolean();
     Buffer[] tail = {Buffer.buffer()};
+    AtomicBoolean deaf = new AtomicBoolean();
     inbound.handler(data -> {
       if (first[0]) {
         first[0] = false;
         matches[0] = data.toString(StandardCharsets.ISO_8859_1).contains(applicationName);
-      } else if (matches[0] && data.toString(StandardCharsets.ISO_8859_1).contains(COMMIT_QUERY)
+      }
+      if (silenced(matches[0], deaf)) {
+        return;
+      }
+      if (matches[0] && data.toString(StandardCharsets.ISO_8859_1).contains(COMMIT_QUERY)
           && commitArmed.compareAndSet(true, false)) {
         losing.set(true);
       }
       outbound.write(data);
     });
     outbound.handler(data -> {
+      if (silenced(matches[0], deaf)) {
+        return;
+      }
       if (losing.get()) {
         // dropped; the idle marker may straddle two reads, so the last bytes of the previous one are kept
         Buffer seen = tail[0].copy().appendBuffer(data);
@@ -111,6 +133,14 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     inbound.closeHandler(v -> outbound.close());
     outbound.closeHandler(v -> inbound.close());
     inbound.resume();
+  }
+
+  /** Whether a connection's bytes are dropped now; once one is, all of that connection's are. */
+  private boolean silenced(boolean matches, AtomicBoolean deaf) {
+    if (matches && silent.get()) {
+      deaf.set(true);
+    }
+    return deaf.get();
   }
 
   private void cut(NetSocket inbound, NetSocket outbound) {
