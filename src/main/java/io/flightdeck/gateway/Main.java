@@ -19,8 +19,11 @@ import org.slf4j.LoggerFactory;
 public final class Main {
 
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
-  /** The contract allows 10 s from SIGTERM to exit; keep a margin for the JVM itself. */
-  private static final long SHUTDOWN_BUDGET_MS = 9_500;
+  /**
+   * The contract allows 10 s from SIGTERM to exit; the margin is for the JVM itself on a busy machine (with a drain
+   * that never finished, 9.5 s here gave exits 9.9 s after SIGTERM on 2 shared cores).
+   */
+  private static final long SHUTDOWN_BUDGET_MS = 8_500;
 
   private Main() {
   }
