@@ -5,6 +5,7 @@ import io.flightdeck.gateway.api.BearerAuth;
 import io.flightdeck.gateway.config.MetricsConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -41,9 +42,12 @@ public final class MetricsEndpoint {
     this.registry = registry;
   }
 
-  /** Adds {@code GET /metrics} to {@code router}. */
+  /**
+   * Adds {@code GET /metrics} to {@code router}, and {@code HEAD /metrics} as every {@code GET} endpoint has it
+   * (docs/API.md; RFC 9110: a server answers HEAD wherever it answers GET): the same status and headers, no body.
+   */
   public void route(Router router) {
-    Route route = router.get("/metrics");
+    Route route = router.route("/metrics").method(HttpMethod.GET).method(HttpMethod.HEAD);
     if (config.protectedByToken()) {
       route.handler(new BearerAuth(config.token()));
     }

@@ -132,7 +132,7 @@ class MalformedRequestsIT {
   }
 
   @ParameterizedTest(name = "HEAD {0}")
-  @ValueSource(strings = {"/v1/events?limit=5", "/v1/schemas", "/health/ready", "/v1/event-counts"})
+  @ValueSource(strings = {"/v1/events?limit=5", "/v1/schemas", "/health/ready", "/v1/event-counts", "/metrics"})
   @DisplayName("HEAD answers wherever GET does: the same status and headers, no body")
   void headAnswersLikeGet(String target) {
     HttpTestClient http = gateway.http();
