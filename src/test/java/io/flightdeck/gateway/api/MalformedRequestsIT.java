@@ -132,7 +132,8 @@ class MalformedRequestsIT {
   }
 
   @ParameterizedTest(name = "HEAD {0}")
-  @ValueSource(strings = {"/v1/events?limit=5", "/v1/schemas", "/health/ready", "/v1/event-counts", "/metrics"})
+  @ValueSource(strings = {"/v1/events?limit=5", "/v1/schemas", "/health/ready", "/v1/event-counts", "/metrics",
+      "/", "/dashboard/", "/dashboard/dashboard.js", "/dashboard/dashboard.css", "/fd.js"})
   @DisplayName("HEAD answers wherever GET does: the same status and headers, no body")
   void headAnswersLikeGet(String target) {
     HttpTestClient http = gateway.http();
