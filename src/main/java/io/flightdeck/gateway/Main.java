@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +25,8 @@ public final class Main {
    * that never finished, 9.5 s here gave exits 9.9 s after SIGTERM on 2 shared cores).
    */
   private static final long SHUTDOWN_BUDGET_MS = 8_500;
+  /** Set once SIGTERM/SIGINT arrived: a start-up that fails from then on was stopped, not failed. */
+  private static final AtomicBoolean STOPPING = new AtomicBoolean();
 
   private Main() {
   }
@@ -44,6 +47,12 @@ public final class Main {
       starting.get();
     } catch (ExecutionException | InterruptedException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (STOPPING.get()) {
+        // SIGTERM during start-up (the store still unreachable, say): closing Vert.x ends the start with an error,
+        // but this is the requested stop, and the shutdown hook exits 0 as the contract wants, not 1
+        LOG.info("start-up abandoned: shutting down ({})", cause.getMessage());
+        return;
+      }
       LOG.error("gateway failed to start: {}", cause.getMessage(), cause);
       System.err.println("flightdeck: failed to start: " + cause.getMessage());
       Runtime.getRuntime().halt(1);
@@ -65,6 +74,7 @@ public final class Main {
   /** Runs on SIGTERM/SIGINT: drain, close, and exit 0 even if the JVM would report the signal. */
   private static void shutdown(Vertx vertx, CompletableFuture<Gateway> starting) {
     long start = System.nanoTime();
+    STOPPING.set(true);
     LOG.info("shutting down: no new requests; finishing in-flight appends");
     try {
       // a gateway still starting finishes its start first (bounded by the budget), then stops like any other

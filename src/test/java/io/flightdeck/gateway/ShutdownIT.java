@@ -11,6 +11,7 @@ import io.flightdeck.gateway.support.TestDatabase;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -155,6 +156,31 @@ class ShutdownIT {
       } catch (java.util.concurrent.ExecutionException e) {
         // the connection closed without an answer: the client retries with the event's id
       }
+    }
+  }
+
+  @Test
+  @DisplayName("SIGTERM while start-up still waits for an unreachable store exits 0 within 10 s, not 1 as a failed "
+      + "start")
+  void sigtermWhileWaitingForTheStoreExitsZero() throws Exception {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    Map<String, String> env = Map.of(
+        "FLIGHTDECK_DB_URL", "postgresql://postgres@127.0.0.1:" + closedPort + "/flightdeck_unreachable",
+        "FLIGHTDECK_HTTP_PORT", "0",
+        "FLIGHTDECK_DB_STARTUP_TIMEOUT_SECONDS", "120");
+    try (GatewayProcess gateway = GatewayProcess.start(env)) {
+      await("start-up waits for the store").atMost(Duration.ofSeconds(60))
+          .until(() -> gateway.stdout().contains("not reachable yet"));
+
+      long sigterm = System.nanoTime();
+      gateway.sendSigterm();
+      assertEquals(0, gateway.waitFor(Duration.ofSeconds(10)), gateway.describe());
+      long exitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
+      assertTrue(exitedMs < 10_000, "exited " + exitedMs + " ms after SIGTERM");
+      assertFalse(gateway.stderr().contains("failed to start"), gateway.describe());
     }
   }
 
