@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,13 +28,33 @@ public final class Main {
   private static final long SHUTDOWN_BUDGET_MS = 8_500;
   /** Set once SIGTERM/SIGINT arrived: a start-up that fails from then on was stopped, not failed. */
   private static final AtomicBoolean STOPPING = new AtomicBoolean();
+  /** Vert.x once created, and the gateway's start once begun: what the shutdown hook stops. */
+  private static final AtomicReference<Vertx> VERTX = new AtomicReference<>();
+  private static final AtomicReference<CompletableFuture<Gateway>> STARTING = new AtomicReference<>();
 
   private Main() {
   }
 
   public static void main(String[] args) {
+    // first of all, so that SIGTERM exits 0 from here on, also while Vert.x is created and the configuration read
+    // (the hook used to be installed only once the gateway was starting: SIGTERM in the process's first 1.5 s or
+    // so exited 143)
+    Runtime.getRuntime().addShutdownHook(new Thread(Main::shutdown, "flightdeck-shutdown"));
+    try {
+      run();
+    } catch (RuntimeException e) {
+      if (!shuttingDown()) {
+        throw e;
+      }
+      // stopped half-way through start-up (Vert.x adds shutdown hooks of its own, which fails once the JVM is
+      // shutting down): the hook exits 0
+    }
+  }
+
+  private static void run() {
     MeteredVertx metered = MeteredVertx.create();
     Vertx vertx = metered.vertx();
+    VERTX.set(vertx);
     GatewayConfig config = loadConfig(vertx);
     if (!config.demoSecrets().isEmpty()) {
       LOG.warn("*** DEMO SECRETS IN USE: {} still hold the shipped demo values. Anyone can read your events. "
@@ -41,13 +62,13 @@ public final class Main {
     }
     CompletableFuture<Gateway> starting = Gateway.start(vertx, metered.registry(), config).toCompletionStage()
         .toCompletableFuture();
-    // installed before the gateway listens: a SIGTERM right after the "listening" line must still drain and exit 0
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(vertx, starting), "flightdeck-shutdown"));
+    // set before the gateway listens: a SIGTERM right after the "listening" line must still drain and exit 0
+    STARTING.set(starting);
     try {
       starting.get();
     } catch (ExecutionException | InterruptedException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
-      if (STOPPING.get()) {
+      if (shuttingDown()) {
         // SIGTERM during start-up (the store still unreachable, say): closing Vert.x ends the start with an error,
         // but this is the requested stop, and the shutdown hook exits 0 as the contract wants, not 1
         LOG.info("start-up abandoned: shutting down ({})", cause.getMessage());
@@ -59,11 +80,29 @@ public final class Main {
     }
   }
 
+  /** Whether SIGTERM/SIGINT arrived: the hook has begun, or the JVM refuses new hooks because it is stopping. */
+  private static boolean shuttingDown() {
+    if (STOPPING.get()) {
+      return true;
+    }
+    Thread probe = new Thread(() -> { });
+    try {
+      Runtime.getRuntime().addShutdownHook(probe);
+      Runtime.getRuntime().removeShutdownHook(probe);
+      return false;
+    } catch (IllegalStateException e) {
+      return true;
+    }
+  }
+
   private static GatewayConfig loadConfig(Vertx vertx) {
     try {
       return ConfigLoader.load(vertx, System.getenv()).toCompletionStage().toCompletableFuture().get();
     } catch (ExecutionException | InterruptedException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (shuttingDown()) {
+        throw new IllegalStateException("stopped while reading the configuration", cause);
+      }
       String line = cause instanceof ConfigException ? cause.getMessage() : String.valueOf(cause);
       System.err.println("flightdeck: configuration error: " + line);
       Runtime.getRuntime().halt(2);
@@ -72,27 +111,33 @@ public final class Main {
   }
 
   /** Runs on SIGTERM/SIGINT: drain, close, and exit 0 even if the JVM would report the signal. */
-  private static void shutdown(Vertx vertx, CompletableFuture<Gateway> starting) {
+  private static void shutdown() {
     long start = System.nanoTime();
     STOPPING.set(true);
     LOG.info("shutting down: no new requests; finishing in-flight appends");
-    try {
-      // a gateway still starting finishes its start first (bounded by the budget), then stops like any other
-      long budget = SHUTDOWN_BUDGET_MS - 1000;
-      Gateway gateway = starting.get(budget, TimeUnit.MILLISECONDS);
-      long left = budget - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-      gateway.stop().toCompletionStage().toCompletableFuture().get(Math.max(100, left), TimeUnit.MILLISECONDS);
-      LOG.info("drained in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-    } catch (TimeoutException e) {
-      LOG.warn("drain did not finish within the shutdown budget; closing anyway");
-    } catch (ExecutionException | InterruptedException e) {
-      LOG.warn("drain failed: {}", e.toString());
+    CompletableFuture<Gateway> starting = STARTING.get();
+    if (starting != null) {
+      try {
+        // a gateway still starting finishes its start first (bounded by the budget), then stops like any other
+        long budget = SHUTDOWN_BUDGET_MS - 1000;
+        Gateway gateway = starting.get(budget, TimeUnit.MILLISECONDS);
+        long left = budget - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        gateway.stop().toCompletionStage().toCompletableFuture().get(Math.max(100, left), TimeUnit.MILLISECONDS);
+        LOG.info("drained in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+      } catch (TimeoutException e) {
+        LOG.warn("drain did not finish within the shutdown budget; closing anyway");
+      } catch (ExecutionException | InterruptedException e) {
+        LOG.warn("drain failed: {}", e.toString());
+      }
     }
-    try {
-      long left = SHUTDOWN_BUDGET_MS - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-      vertx.close().toCompletionStage().toCompletableFuture().get(Math.max(100, left), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException | InterruptedException | TimeoutException e) {
-      LOG.warn("closing Vert.x: {}", e.toString());
+    Vertx vertx = VERTX.get();
+    if (vertx != null) {
+      try {
+        long left = SHUTDOWN_BUDGET_MS - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        vertx.close().toCompletionStage().toCompletableFuture().get(Math.max(100, left), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | InterruptedException | TimeoutException e) {
+        LOG.warn("closing Vert.x: {}", e.toString());
+      }
     }
     Runtime.getRuntime().halt(0);
   }

@@ -184,6 +184,18 @@ class ShutdownIT {
     }
   }
 
+  @Test
+  @DisplayName("SIGTERM while the configuration is still being read exits 0, not 143 as the JVM's default")
+  void sigtermWhileReadingTheConfigurationExitsZero(TestDatabase db) {
+    try (GatewayProcess gateway = GatewayProcess.start(env(db))) {
+      // the first line the gateway logs, before it reads the store or starts a server
+      await("the configuration is being read").atMost(Duration.ofSeconds(60))
+          .until(() -> gateway.stdout().contains("ConfigLoader - configuration:"));
+      gateway.sendSigterm();
+      assertEquals(0, gateway.waitFor(Duration.ofSeconds(10)), gateway.describe());
+    }
+  }
+
   private static long appendsWaitingForLock(TestDatabase db) {
     return db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND application_name = "
         + "'flightdeck-append' AND wait_event_type = 'Lock'", db.name());
