@@ -143,17 +143,22 @@ record CpuProbe(long generatorPid, long gatewayPid, long postmasterPid) {
   }
 
   /**
-   * The postmaster and its children. A backend that exits inside the window takes its time with it, which is
-   * why the load keeps its connections open.
+   * The postmaster and its children: the CPU of those alive now, plus the postmaster's cutime and cstime, where
+   * the kernel adds the CPU of every child the postmaster has reaped. So a backend that exits inside the window
+   * (an autovacuum worker, a client that disconnects) keeps its time in the total instead of taking it, and its
+   * time before the window, away with it.
    */
-  private long postgresCpu() {
+  long postgresCpu() {
     long total = 0;
     boolean seen = false;
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(PROC, p -> isPid(p.getFileName().toString()))) {
       for (Path dir : dirs) {
         long pid = Long.parseLong(dir.getFileName().toString());
         long[] stat = stat(dir.resolve("stat"));
-        if (stat != null && (pid == postmasterPid || stat[0] == postmasterPid)) {
+        if (stat != null && pid == postmasterPid) {
+          total += stat[1] + stat[2];
+          seen = true;
+        } else if (stat != null && stat[0] == postmasterPid) {
           total += stat[1];
           seen = true;
         }
@@ -164,7 +169,10 @@ record CpuProbe(long generatorPid, long gatewayPid, long postmasterPid) {
     return seen ? total : -1;
   }
 
-  /** {ppid, cpu nanoseconds} from a /proc/[pid]/stat file, or null when it is gone. */
+  /**
+   * {ppid, cpu nanoseconds, cpu nanoseconds of its reaped children} from a /proc/[pid]/stat file, or null when
+   * it is gone.
+   */
   private static long[] stat(Path file) {
     String line;
     try {
@@ -174,8 +182,10 @@ record CpuProbe(long generatorPid, long gatewayPid, long postmasterPid) {
     }
     // the command name (field 2) may hold spaces and parentheses; the fixed fields follow the last ')'
     String[] f = line.substring(line.lastIndexOf(')') + 2).trim().split(" ");
+    // utime and stime are fields 14 and 15, cutime and cstime (children waited for) 16 and 17
     long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-    return new long[] {Long.parseLong(f[1]), ticks * NANOS_PER_TICK};
+    long childTicks = Long.parseLong(f[13]) + Long.parseLong(f[14]);
+    return new long[] {Long.parseLong(f[1]), ticks * NANOS_PER_TICK, childTicks * NANOS_PER_TICK};
   }
 
   private static long machineBusy() {

@@ -36,7 +36,7 @@ final class ReportNotes {
         + "uses is taken from the gateway and PostgreSQL, so the gateway's figures are lower than they would be "
         + "with clients on other machines. C_db pays the same tax: pgbench ran on these cores too"
         + r.cdb().best().map(b -> " (" + Report.cores(b.cpu().generator()) + " cores)").orElse("") + ". "
-        + "\"Everything else\" above zero is other work on the machine (or backends that exited mid-window) "
+        + "\"Everything else\" above zero is other work on the machine "
         + "and makes every figure here lower than on a quiet machine.");
     line("");
   }
@@ -125,7 +125,8 @@ final class ReportNotes {
         + "Throughput counts the 200 answers that arrive inside the window. CPU is read from /proc at the window's "
         + "edges: the load generator is this JVM's process CPU "
         + "time (pgbench's for C_db), PostgreSQL the postmaster and all its children (any other client's backends "
-        + "included), the machine everything /proc/stat counts as busy.");
+        + "included, and those that exited inside the window, from the postmaster's cutime and cstime), the "
+        + "machine everything /proc/stat counts as busy.");
     bullet("Load generator: this JVM, exactly the stated number of keep-alive connections (HTTP/1.1, no "
         + "pipelining) on " + (LoadGenerator.EVENT_LOOPS == 1 ? "one event loop (one thread)"
             : LoadGenerator.EVENT_LOOPS + " event loops") + ", on Netty's epoll transport like the gateway. Each "
