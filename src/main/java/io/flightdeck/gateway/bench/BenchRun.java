@@ -323,14 +323,14 @@ final class BenchRun {
    * 10 to 15 s on these two cores); at 70 % of the warm maximum from a cold start the backlog it built took the
    * whole window to drain, and the phase measured the cold start instead of the steady state.
    */
-  private Future<Void> ramp(GatewayUnderTest gateway, LoadSpec spec) {
+  private Future<LoadResult> ramp(GatewayUnderTest gateway, LoadSpec spec) {
     if (!spec.openLoop()) {
-      return Future.succeededFuture();
+      return Future.succeededFuture(null);
     }
     LoadSpec ramp = LoadSpec.openLoop(spec.name() + "-ramp", spec.connections(), spec.eventsPerRequest(),
         spec.ratePerSecond() * LivePhase.RAMP_SHARE);
     return load.run(ramp, gateway.port(), new Timing(java.time.Duration.ZERO, timing.warmup()),
-        new CpuProbe(0, 0, 0)).mapEmpty();
+        new CpuProbe(0, 0, 0));
   }
 
   /**
@@ -346,7 +346,7 @@ final class BenchRun {
         ? vertx.executeBlocking(() -> LagSampler.start(databases.open(url)), false)
         : Future.succeededFuture(null);
     Future<PgTime> timed = vertx.executeBlocking(() -> PgTime.open(databases.open(url)), false);
-    Future<LagPhase> ran = Future.all(opened, timed).compose(all -> ramp(gateway, spec).compose(v -> {
+    Future<LagPhase> ran = Future.all(opened, timed).compose(all -> ramp(gateway, spec).compose(ramped -> {
       LagSampler sampler = opened.result();
       PgTime pgTime = timed.result();
       Future<LoadResult> loaded = load.run(spec, gateway.port(), timing, probe, t -> {
@@ -365,8 +365,9 @@ final class BenchRun {
       // the sampler stops with the load, failed or not, and before the gateway does
       Future<LagSampler.Result> sampled = sampler == null ? loaded.map((LagSampler.Result) null)
           : loaded.transform(done -> sampler.stop(vertx));
+      // the ramp's acknowledged events and errors count with the phase's (its window is the phase's alone)
       return loaded.compose(l -> sampled.map(s -> new LagPhase(
-          new GatewayPhase(l, -1, -1, pgTime.result(), null), s)));
+          new GatewayPhase(l.afterRamp(ramped), -1, -1, pgTime.result(), null), s)));
     })).eventually(() -> timed.succeeded() ? vertx.executeBlocking(() -> {
       timed.result().close();
       return null;

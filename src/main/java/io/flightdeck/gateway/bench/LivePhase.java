@@ -211,7 +211,7 @@ final class LivePhase {
             .timeout(OPEN_TIMEOUT_SECONDS, TimeUnit.SECONDS)
             .compose(opened -> {
               System.out.println("  " + opened(opened));
-              return ramp(gateway, spec, log).compose(v -> load.run(spec, gateway.port(), timing, probe,
+              return ramp(gateway, spec, log).compose(ramped -> load.run(spec, gateway.port(), timing, probe,
                       t -> {
                         window.open(t);
                         threads.open(t);
@@ -222,7 +222,8 @@ final class LivePhase {
                         threads.close(t);
                         stalls.end();
                       },
-                      log::answered))
+                      log::answered)
+                      .map(l -> l.afterRamp(ramped)))
                   .compose(ingest -> {
                     long drained = System.nanoTime();
                     return subs.awaitCaughtUp(log.maxPosition(), DRAIN_MS)
@@ -244,15 +245,15 @@ final class LivePhase {
    * compiler's share of the two cores made the gateway fall behind, and the backlog it built took the whole
    * window to drain. A closed loop needs no ramp: it never sends more than the gateway acknowledges.
    */
-  private Future<Void> ramp(GatewayUnderTest gateway, LoadSpec spec, PositionLog log) {
+  private Future<LoadResult> ramp(GatewayUnderTest gateway, LoadSpec spec, PositionLog log) {
     if (!spec.openLoop()) {
-      return Future.succeededFuture();
+      return Future.succeededFuture(null);
     }
     LoadSpec ramp = LoadSpec.openLoop(spec.name() + "-ramp", spec.connections(), spec.eventsPerRequest(),
         spec.ratePerSecond() * RAMP_SHARE);
     CpuProbe none = new CpuProbe(0, 0, 0);
     return load.run(ramp, gateway.port(), new Timing(java.time.Duration.ZERO, timing.warmup()), none, t -> { },
-        t -> { }, log::answered).mapEmpty();
+        t -> { }, log::answered);
   }
 
   /** 10,000 (smoke: 200) idle streams on one gateway: its memory before and with them. */

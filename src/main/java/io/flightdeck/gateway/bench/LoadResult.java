@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.bench;
 
 import java.util.Map;
+import java.util.TreeMap;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -26,6 +27,24 @@ record LoadResult(LoadSpec spec, double windowSeconds, long okRequests, long okE
   static LoadResult of(LoadSpec spec, double windowSeconds, LaneStats s, CpuProbe.Usage cpu) {
     return new LoadResult(spec, windowSeconds, s.okRequests, s.okEvents, s.ackedEvents, Map.copyOf(s.errors),
         Map.copyOf(s.errorSamples), s.latencyMicros, s.maxBacklog, s.maxSendLagMicros, s.maxOwnLagMicros, cpu);
+  }
+
+  /**
+   * This phase with the ramp that ran before its warm-up (an open loop's, on the same gateway): the ramp's
+   * acknowledged events and its errors belong to the phase (the store holds its events, and a failure is a
+   * failure whenever it happens); its window, latencies and CPU do not. {@code ramp} null: this phase as it is.
+   */
+  LoadResult afterRamp(LoadResult ramp) {
+    if (ramp == null) {
+      return this;
+    }
+    Map<String, Long> allErrors = new TreeMap<>(ramp.errors);
+    errors.forEach((kind, n) -> allErrors.merge(kind, n, Long::sum));
+    Map<String, String> samples = new TreeMap<>(ramp.errorSamples);
+    samples.putAll(errorSamples);
+    return new LoadResult(spec, windowSeconds, okRequests, okEvents, ackedEvents + ramp.ackedEvents,
+        Map.copyOf(allErrors), Map.copyOf(samples), latencyMicros, maxBacklog, maxSendLagMicros, maxOwnLagMicros,
+        cpu);
   }
 
   double eventsPerSecond() {
