@@ -211,14 +211,12 @@ final class LivePhase {
             .timeout(OPEN_TIMEOUT_SECONDS, TimeUnit.SECONDS)
             .compose(opened -> {
               System.out.println("  " + opened(opened));
-              return ramp(gateway, spec, log).compose(ramped -> load.run(spec, gateway.port(), timing, probe,
+              return ramp(gateway, spec, log).compose(ramped -> load.run(spec, gateway.port(), timing, probe, window,
                       t -> {
-                        window.open(t);
                         threads.open(t);
                         stalls.begin();
                       },
                       t -> {
-                        window.close(t);
                         threads.close(t);
                         stalls.end();
                       },

@@ -36,8 +36,8 @@ final class LoadGenerator {
 
   /**
    * @param onOpen also told the window's start ({@link System#nanoTime()}), on a worker thread, e.g. to sample
-   *     something else over the same window
-   * @param onClose also told the window's end
+   *     something else over the same window; right after the CPU is read (see {@link PhaseClock})
+   * @param onClose also told the window's end, likewise
    */
   Future<LoadResult> run(LoadSpec spec, int port, Timing timing, CpuProbe probe, LongConsumer onOpen,
                          LongConsumer onClose) {
@@ -50,7 +50,15 @@ final class LoadGenerator {
    */
   Future<LoadResult> run(LoadSpec spec, int port, Timing timing, CpuProbe probe, LongConsumer onOpen,
                          LongConsumer onClose, LoadLane.AnswerListener listener) {
-    MeasureWindow window = new MeasureWindow();
+    return run(spec, port, timing, probe, new MeasureWindow(), onOpen, onClose, listener);
+  }
+
+  /**
+   * @param window the measured window, opened and closed here (a fresh one, which others may read too: the live
+   *     phases' subscribers judge their deliveries against it)
+   */
+  Future<LoadResult> run(LoadSpec spec, int port, Timing timing, CpuProbe probe, MeasureWindow window,
+                         LongConsumer onOpen, LongConsumer onClose, LoadLane.AnswerListener listener) {
     int count = Math.min(lanes, spec.connections());
     List<LoadLane> started = new CopyOnWriteArrayList<>();
     AtomicInteger next = new AtomicInteger();
@@ -60,13 +68,7 @@ final class LoadGenerator {
       LoadLane lane = new LoadLane(spec.lane(next.getAndIncrement(), count), port, window, listener);
       started.add(lane);
       return lane;
-    }, options).compose(id -> PhaseClock.run(vertx, timing, probe, t -> {
-      window.open(t);
-      onOpen.accept(t);
-    }, t -> {
-      window.close(t);
-      onClose.accept(t);
-    })
+    }, options).compose(id -> PhaseClock.run(vertx, timing, probe, window, onOpen, onClose)
         .compose(cpu -> vertx.undeploy(id).map(v -> merge(spec, window, started, cpu)),
             e -> {
               window.close(System.nanoTime()); // so the lanes stop sending

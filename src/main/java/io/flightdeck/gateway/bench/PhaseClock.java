@@ -24,17 +24,32 @@ final class PhaseClock {
   }
 
   /**
-   * @param onOpen told the window's start ({@link System#nanoTime()}), right before the CPU is read
-   * @param onClose told the window's end, right before the CPU is read
+   * @param onOpen told the window's start ({@link System#nanoTime()}), right after the CPU is read
+   * @param onClose told the window's end, right after the CPU is read
    */
   static Future<CpuProbe.Usage> run(Vertx vertx, Timing timing, CpuProbe probe, LongConsumer onOpen,
                                     LongConsumer onClose) {
+    return run(vertx, timing, probe, null, onOpen, onClose);
+  }
+
+  /**
+   * @param window opened and closed at the edges, right before the CPU is read (so whatever is judged meanwhile
+   *     is judged against the new edge); null for none
+   * @param onOpen told the window's start ({@link System#nanoTime()}), right after the CPU is read: work that
+   *     takes time (a query, waiting for a thread) must not fall between the edge and the CPU's reading, or the
+   *     CPU counted would run past the window it is divided by
+   * @param onClose told the window's end, right after the CPU is read
+   */
+  static Future<CpuProbe.Usage> run(Vertx vertx, Timing timing, CpuProbe probe, MeasureWindow window,
+                                    LongConsumer onOpen, LongConsumer onClose) {
     long started = System.nanoTime();
+    LongConsumer open = window == null ? t -> { } : window::open;
+    LongConsumer close = window == null ? t -> { } : window::close;
     return vertx.timer(Math.max(1, timing.warmup().toMillis()))
         .compose(v -> settle(vertx, probe, started + timing.warmup().plus(timing.settleMax()).toNanos()))
-        .compose(v -> sample(vertx, probe, onOpen))
+        .compose(v -> sample(vertx, probe, open, onOpen))
         .compose(start -> vertx.timer(timing.measure().toMillis())
-            .compose(v -> sample(vertx, probe, onClose))
+            .compose(v -> sample(vertx, probe, close, onClose))
             .map(end -> CpuProbe.between(start, end).afterWarmup((start.nanoTime() - started) / 1e9)));
   }
 
@@ -58,14 +73,19 @@ final class PhaseClock {
             : Future.succeededFuture());
   }
 
-  private static Future<CpuProbe.Sample> sample(Vertx vertx, CpuProbe probe, LongConsumer edge) {
+  private static Future<CpuProbe.Sample> sample(Vertx vertx, CpuProbe probe, LongConsumer edge,
+                                                LongConsumer after) {
     // reading /proc for every PostgreSQL process takes a few milliseconds: not on an event loop
     return vertx.executeBlocking(() -> {
       // the edge is published before the /proc reads, which take milliseconds: whatever the lanes (and the live
-      // phases' subscribers) judge in between is judged against the new edge, not the old one
+      // phases' subscribers) judge in between is judged against the new edge, not the old one. The CPU is read
+      // right after, at t; the phase's own edge work (a reset of pg_stat_statements, stopping the fsync probe,
+      // which waits for its flush) comes after the reading, not between the edge and it
       long t = System.nanoTime();
       edge.accept(t);
-      return probe.sample(t);
+      CpuProbe.Sample sample = probe.sample(t);
+      after.accept(t);
+      return sample;
     }, false);
   }
 }
