@@ -9,6 +9,8 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Where PostgreSQL's time went inside one phase's measured window: the execution time of the statements run in
@@ -21,6 +23,13 @@ import java.util.Map;
  * ({@code track_wal_io_timing}, which the benchmark's own server turns on).
  */
 final class PgTime implements AutoCloseable {
+
+  /**
+   * Starts every statement the benchmark itself runs in a phase's database while the window is open (the lag
+   * sampler's, this class's own): pg_stat_statements keeps the comment in the statement's text, so
+   * {@link #kindOf} can leave them out.
+   */
+  static final String OWN = "/* flightdeck-bench */";
 
   /** What a statement does, by its text. */
   enum Kind {
@@ -94,16 +103,16 @@ final class PgTime implements AutoCloseable {
   }
 
   /** pg_stat_wal (PostgreSQL 14 and later): the server's WAL flushes so far, and their time if it is timed. */
-  private static final String WAL = """
+  private static final String WAL = OWN + """
       SELECT wal_sync, CASE WHEN current_setting('track_wal_io_timing')::bool THEN wal_sync_time END
       FROM pg_stat_wal""";
 
   /** What the window's close reads: every statement run in the phase's database since the reset. */
-  private static final String READ = """
+  private static final String READ = OWN + """
       SELECT query, total_exec_time FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database
                                                                           WHERE datname = current_database())""";
 
-  private static final String RESET = """
+  private static final String RESET = OWN + """
       SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)""";
 
   private final Connection conn;
@@ -167,7 +176,10 @@ final class PgTime implements AutoCloseable {
     try (PreparedStatement ps = conn.prepareStatement(READ); ResultSet rs = ps.executeQuery();
          Statement st = conn.createStatement()) {
       while (rs.next()) {
-        sums.merge(kindOf(rs.getString(1)), rs.getDouble(2), Double::sum);
+        Kind kind = kindOf(rs.getString(1));
+        if (kind != null) {
+          sums.merge(kind, rs.getDouble(2), Double::sum);
+        }
       }
       result = new Result(Collections.unmodifiableMap(sums), null, wal(st).minus(walAtReset));
     } catch (SQLException e) {
@@ -182,11 +194,34 @@ final class PgTime implements AutoCloseable {
     return result != null ? result : Result.none("the window did not close");
   }
 
-  /** The kind of a statement, by the tables it names. */
+  private static final Pattern FROM = Pattern.compile("\\bfrom\\b");
+  private static final Pattern EVENTS = Pattern.compile("\\s+events\\b");
+
+  /** A SELECT that reads the events first: its first FROM names the events table. */
+  private static boolean readsEvents(String q) {
+    if (!q.stripLeading().startsWith("select")) {
+      return false;
+    }
+    Matcher from = FROM.matcher(q);
+    return from.find() && EVENTS.matcher(q).region(from.end(), q.length()).lookingAt();
+  }
+
+  /**
+   * The kind of a statement, by the tables it names; null for the benchmark's own statements ({@link #OWN}),
+   * which are no part of the gateway's time.
+   */
   static Kind kindOf(String query) {
     String q = query.toLowerCase(Locale.ROOT);
+    if (q.startsWith(OWN)) {
+      return null;
+    }
     if (q.contains("insert into events")) {
       return Kind.APPEND;
+    }
+    // a projection reading the events after its checkpoint names the checkpoint table only to say where to start
+    // (the checkpoint's lock, SELECT ... FOR UPDATE, reads the head of the events in a subquery: a checkpoint)
+    if (readsEvents(q) && !q.contains("for update")) {
+      return Kind.READS;
     }
     if (q.contains("projection_checkpoints") || q.contains("dead_letters")) {
       return Kind.CHECKPOINTS;

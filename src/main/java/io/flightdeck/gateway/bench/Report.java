@@ -219,7 +219,9 @@ final class Report {
         + "events takes), so it can add up to more than the CPU PostgreSQL used (the CPU column above), "
         + "and it leaves out the WAL flush at commit, which pg_stat_statements does not time (the next section "
         + "counts those). \"other\" holds "
-        + "BEGIN, COMMIT, LISTEN and the health checks. C_db's pgbench is left out: its clients queue at that "
+        + "BEGIN, COMMIT, LISTEN and the health checks; \"event reads\" the live feed's and the projections' reads "
+        + "of the events. The benchmark's own statements in the phase's database (the projection-lag sampler's, "
+        + "pg_stat_statements' reset and reading) are left out. C_db's pgbench is left out: its clients queue at that "
         + "lock, so their execution time measures the queue, not the insert.");
     line("");
     StringBuilder head = new StringBuilder("| phase |");

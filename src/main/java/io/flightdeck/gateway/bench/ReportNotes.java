@@ -153,7 +153,7 @@ final class ReportNotes {
         + " of the single-event maximum, on a fresh database with the projections running in the gateway as "
         + "shipped (all events PageViewed, so form-submissions has nothing to apply and only moves its checkpoint). "
         + "Inside its window a thread of this JVM with its own PostgreSQL connection runs, every "
-        + LagSampler.INTERVAL_MS + " ms on a fixed schedule, `" + LagSampler.SQL.replaceAll("\\s+", " ") + "`: "
+        + LagSampler.INTERVAL_MS + " ms on a fixed schedule, `" + LagSampler.QUERY.replaceAll("\\s+", " ") + "`: "
         + "for each projection, how long ago the first event after its checkpoint was recorded, by PostgreSQL's "
         + "clock (so the append's own commit is in it), 0 when caught up. HdrHistogram per projection and of the "
         + "slowest projection per sample; the target is judged on the latter's p99.");
