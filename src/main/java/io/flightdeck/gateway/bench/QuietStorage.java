@@ -24,7 +24,7 @@ final class QuietStorage {
   static final int QUIET_FLUSHES = 50;
   static final long QUIET_FLUSH_MS = 5;
   static final long QUIET_DIRTY_MIB = 32;
-  private static final long QUIET_WRITEBACK_KIB = 1024;
+  static final long QUIET_WRITEBACK_KIB = 1024;
   private static final long PAUSE_MS = 10;
   private static final Path MEMINFO = Path.of("/proc/meminfo");
 

@@ -135,20 +135,25 @@ final class Report {
     line("");
   }
 
-  /** What the kernel's writeback threshold (the machine table) does to the stalls, as measured on this host. */
-  private String writebackNote() {
-    return "On this kind of host the probe's long stalls came with the kernel writing back 100 MB and more of "
+  /**
+   * What the kernel's writeback threshold (the machine table) does to the stalls: an experiment made apart from
+   * the benchmark (on a 2-core AMD EPYC host, 2026-12-04), which no run repeats, so the text says so; only the
+   * last sentence is about this run's host.
+   */
+  static String writebackNote(MachineInfo.Writeback writeback) {
+    return "Not measured by this run, but in an experiment on a 2-core AMD EPYC host (2026-12-04) that this "
+        + "benchmark does not repeat: the probe's long stalls came with the kernel writing back 100 MB and more of "
         + "dirty page cache at once (/proc/diskstats and /proc/meminfo sampled every 20 ms: 143 MB written in the "
         + "second of a 50 ms stall, the disk's queue 39 deep against 1 to 5 in the other seconds): pages written "
         + "through the page cache that no fsync forces out (PostgreSQL 15's backends, for one, write the blocks "
         + "they extend a table or an index by as zeros that way). With the stock threshold (10 % of memory) they "
         + "pile up for the 30 s dirty pages may wait; with vm.dirty_background_bytes = 16 MiB the "
-        + "kernel writes them back steadily. The open-loop phase at 5,000 requests/s, run alone, alternating: p99 "
-        + "51, 44 and 86 ms (probe max 50, 111 and 81 ms) at the stock threshold, 24.6, 24.2 and 24.3 ms (probe max "
-        + "24, 19 and 24 ms) at 16 MiB. " + (ctx.machine().writeback().small()
+        + "kernel writes them back steadily. There, the open-loop phase at 5,000 requests/s, run alone, "
+        + "alternating: p99 51, 44 and 86 ms (probe max 50, 111 and 81 ms) at the stock threshold, 24.6, 24.2 and "
+        + "24.3 ms (probe max 24, 19 and 24 ms) at 16 MiB. " + (writeback.small()
             ? "This run's host had a small threshold (the machine table)."
             : "This run's host had the stock threshold or a large one (the machine table): its latency tails "
-            + "include those bursts.");
+            + "may include those bursts.");
   }
 
   private void machine() {
@@ -260,9 +265,9 @@ final class Report {
         + "at most once a second, so each edge of the window is exact to about a second), and the machine's own "
         + "fsync latency, probed by a thread of the load generator that writes " + FsyncProbe.BYTES / 1024
         + " KiB to a file in the benchmark's directory (on the file system the benchmark's own server keeps its data "
-        + "on) and forces it to disk every " + Stalls.PROBE_EVERY_MS + " ms. The probe shares the cores and the disk "
+        + "on) and forces it to disk, " + Stalls.PROBE_EVERY_MS + " ms after each flush ends. The probe shares the cores and the disk "
         + "with everything else, like the WAL flushes: a slow probe flush is the disk, or a core that was not "
-        + "free when the flush finished, and not the gateway. " + writebackNote());
+        + "free when the flush finished, and not the gateway. " + writebackNote(ctx.machine().writeback()));
     line("");
     line("| phase | GC pauses | GC paused ms | longest GC pause ms | WAL flushes/s | WAL flush mean ms "
         + "| WAL flush ms per s | probe flushes | probe p50 ms | probe p99 ms | probe max ms | probe flushes >= "

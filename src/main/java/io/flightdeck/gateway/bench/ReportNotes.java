@@ -83,8 +83,9 @@ final class ReportNotes {
         + QuietStorage.limit(ctx.options().smoke()).toSeconds() + " s: " + QuietStorage.QUIET_FLUSHES
         + " fsync probe flushes in a row each under "
         + QuietStorage.QUIET_FLUSH_MS + " ms, with under " + QuietStorage.QUIET_DIRTY_MIB + " MiB of dirty pages "
-        + "and none in writeback in /proc/meminfo. In two runs before there was this wait, the WAL flushes of the "
-        + "phase right after C_db took about twice as long as those of the later phases. ";
+        + "and under " + QuietStorage.QUIET_WRITEBACK_KIB / 1024 + " MiB in writeback in /proc/meminfo. In two "
+        + "runs before there was this wait, the WAL flushes of the phase right after C_db took about twice as long "
+        + "as those of the later phases. ";
     if (waits.isEmpty()) {
       return how + "No phase waited in this run.";
     }
