@@ -196,7 +196,7 @@ final class ReportNotes {
         + "first a ramp at " + Verdict.percent(LivePhase.RAMP_SHARE) + " of that rate for "
         + ctx.options().warmup().toSeconds() + " s (from a cold start at the full rate, the gateway, still compiling "
         + "its fan-out path, fell behind and spent the whole window draining the backlog), then "
-        + ctx.options().warmup().toSeconds() + " s warm-up at the full rate, then the " + ctx.options().measure()
+        + warmup(ctx.options(), d.ingest()) + " at the full rate, then the " + ctx.options().measure()
         .toSeconds() + " s window. "
         + "Each 200 answer's position is logged with the time its POST was due; each delivery's latency is "
         + "arrival - due. The message can arrive before its POST's answer does (the answer is sent after the "
@@ -220,6 +220,20 @@ final class ReportNotes {
         + " <pid> GC.heap_info` (the same JDK); \"after a full GC\" runs `jcmd <pid> GC.run` first. The RSS target "
         + "is judged on VmRSS with the streams open, before any forced GC. Last, one event is posted and every "
         + "stream must receive it (it shows the streams are live, and how long reaching all of them takes).");
+  }
+
+  /**
+   * A phase's warm-up as it ran: the fixed warm-up, and how much longer it went on while the gateway's JIT
+   * compiler was still busy (the phase clock's settling), from the phase's own figures.
+   */
+  static String warmup(BenchOptions options, LoadResult phase) {
+    long fixed = options.warmup().toSeconds();
+    double ran = phase.cpu().warmupSeconds();
+    if (options.settleMax().isZero() || Double.isNaN(ran)) {
+      return fixed + " s warm-up";
+    }
+    return BenchText.num("%.0f s warm-up", ran) + " (" + fixed + " s, then until the gateway's JIT compiler was "
+        + "quiet, as in the other phases)";
   }
 
   private static String inherited() {

@@ -18,4 +18,20 @@ class ReportTextTest {
     String small = Report.writebackNote(new MachineInfo.Writeback(16L << 20, 0, 3000));
     assertTrue(small.endsWith("This run's host had a small threshold (the machine table)."), small);
   }
+
+  @Test
+  @DisplayName("the live phase's warm-up is said as it ran: the fixed part and how long the JIT settling added")
+  void liveWarmupAsItRan() {
+    BenchOptions full = BenchOptions.parse(java.util.List.of("--jar", "pom.xml"), java.util.Map.of());
+    // the last report's latency phase: 31 s of warm-up at 1,000/s (51,110 acknowledged: 5,000 in the ramp,
+    // 15,036 in the window), not the 10 s its text said
+    LoadResult live = new LoadResult(LoadSpec.openLoop("live", 64, 1, 1000), 15.036, 15_036, 15_036, 51_110,
+        java.util.Map.of(), java.util.Map.of(), new org.HdrHistogram.Histogram(3), 0, 0, 0,
+        new CpuProbe.Usage(0.3, 1.0, 0.2, 1.6, 0.08, 31.2));
+    String text = ReportNotes.warmup(full, live);
+    assertTrue(text.startsWith("31 s warm-up (10 s, then until the gateway's JIT compiler was quiet"), text);
+    BenchOptions noSettle = BenchOptions.parse(java.util.List.of("--jar", "pom.xml", "--settle", "0"),
+        java.util.Map.of());
+    assertTrue(ReportNotes.warmup(noSettle, live).equals("10 s warm-up"), ReportNotes.warmup(noSettle, live));
+  }
 }
