@@ -122,7 +122,7 @@ final class ReportNotes {
         + "10,000 to " + GatewayUnderTest.MAX_CONNECTIONS + " so the idle phase's 10,000 streams fit next to the "
         + "other connections)." + inherited());
     bullet("Each phase: " + ctx.options().warmup().toSeconds() + " s warm-up (not counted), then a "
-        + ctx.options().measure().toSeconds() + " s window. " + settling(ctx)
+        + ctx.options().measure().toSeconds() + " s window. " + settling(ctx.options())
         + "Throughput counts the 200 answers that arrive inside the window. CPU is read from /proc at the window's "
         + "edges: the load generator is this JVM's process CPU "
         + "time (pgbench's for C_db), PostgreSQL the postmaster and all its children (any other client's backends "
@@ -133,7 +133,8 @@ final class ReportNotes {
             : LoadGenerator.EVENT_LOOPS + " event loops") + ", on Netty's epoll transport like the gateway. Each "
         + "connection writes its POST (Host, Content-Type, X-Write-Key, User-Agent, Content-Length, the body) and "
         + "reads of the answer only the status, Content-Length, Connection and the body, the way wrk does "
-        + "(`PostConnection`): a general HTTP client cost about a third more CPU per request, taken from the "
+        + "(`PostConnection`): a general HTTP client cost about a third more CPU per request (in an earlier "
+        + "comparison, not this run), taken from the "
         + "gateway and PostgreSQL on these shared cores. Every event a PageViewed with its own random "
         + "UUID and its own stream, the batches `{\"events\": [...]}` of " + BenchRun.BATCH_SIZE + ".");
     bullet("Closed loop (the maxima): each connection sends its next request when the previous answer arrives. "
@@ -312,15 +313,16 @@ final class ReportNotes {
   }
 
   /** How the warm-up of a gateway phase may go on while the gateway is still compiling; empty when it may not. */
-  private static String settling(Report.Context ctx) {
-    if (ctx.options().settleMax().isZero()) {
+  static String settling(BenchOptions options) {
+    if (options.settleMax().isZero()) {
       return "";
     }
-    return "A gateway phase's warm-up goes on, at most " + ctx.options().settleMax().toSeconds() + " s longer, "
+    return "A gateway phase's warm-up goes on, at most " + options.settleMax().toSeconds() + " s longer, "
         + "until the gateway's JIT compiler threads used less than " + Report.cores(PhaseClock.SETTLED_JIT_CORES)
-        + " cores over " + PhaseClock.SETTLE_STEP_MS / 1000 + " s (read from /proc/<pid>/task): a fresh gateway "
-        + "compiles its hot paths for its first 20 to 40 s on these cores, and a window that opens earlier measures "
-        + "the compiler (up to 0.4 cores, and a third fewer events/s) instead of the gateway a long-running process "
-        + "is. The table says how long each phase warmed up and what the compiler still used inside the window. ";
+        + " cores over " + PhaseClock.SETTLE_STEP_MS / 1000 + " s (read from /proc/<pid>/task): in earlier runs on "
+        + "2-core hosts (not this one), a fresh gateway compiled its hot paths for its first 20 to 40 s, and a "
+        + "window that opened earlier measured the compiler (up to 0.4 cores, and a third fewer events/s) instead of "
+        + "the gateway a long-running process is. The table says how long each phase warmed up in this run and what "
+        + "the compiler still used inside the window. ";
   }
 }

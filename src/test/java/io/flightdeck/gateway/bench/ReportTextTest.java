@@ -34,4 +34,13 @@ class ReportTextTest {
         java.util.Map.of());
     assertTrue(ReportNotes.warmup(noSettle, live).equals("10 s warm-up"), ReportNotes.warmup(noSettle, live));
   }
+
+  @Test
+  @DisplayName("the settling note quotes the compile times of earlier runs as such, not as this run's")
+  void settlingSaysItsFiguresAreEarlierRuns() {
+    String text = ReportNotes.settling(BenchOptions.parse(java.util.List.of("--jar", "pom.xml"), java.util.Map.of()));
+    assertTrue(text.contains("in earlier runs on 2-core hosts (not this one), a fresh gateway compiled its hot paths "
+        + "for its first 20 to 40 s"), text);
+    assertTrue(text.contains("how long each phase warmed up in this run"), text);
+  }
 }
