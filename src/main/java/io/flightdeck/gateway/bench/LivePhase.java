@@ -223,10 +223,9 @@ final class LivePhase {
                       log::answered)
                       .map(l -> l.afterRamp(ramped)))
                   .compose(ingest -> {
-                    long drained = System.nanoTime();
                     return subs.awaitCaughtUp(log.maxPosition(), DRAIN_MS)
                         .compose(caught -> {
-                          double drainSeconds = (System.nanoTime() - drained) / 1e9;
+                          double drainSeconds = secondsAfter(window, System.nanoTime());
                           long[] positions = log.windowPositions();
                           return subs.stats(positions).map(stats -> new Delivery(name, ingest, opened, stats,
                               log.acked(), positions.length, caught, drainSeconds, threads.cores(), -1, -1,
@@ -318,6 +317,14 @@ final class LivePhase {
           window.close(System.nanoTime());
           return subs.stats(log.windowPositions());
         });
+  }
+
+  /**
+   * How long after the window closed {@code nanoTime} is: the report's "had the last event N s after the
+   * window" counts from the window's close, not from when the posting's last answers were in.
+   */
+  static double secondsAfter(MeasureWindow window, long nanoTime) {
+    return window.closedBy(nanoTime) ? (nanoTime - window.end()) / 1e9 : Double.NaN;
   }
 
   private static Delivery withExit(Delivery d, int exit, Stalls.Result stalls) {
