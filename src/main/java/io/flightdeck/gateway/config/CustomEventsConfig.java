@@ -7,7 +7,9 @@ import java.util.List;
  * ({@code "Order Completed"}). The gateway has no schema for them, so their {@code data} is only checked to be a
  * JSON object within {@code maxDataBytes}.
  *
- * @param allowed the type names the site may send, or {@code ["*"]} for any name; empty allows none
+ * @param allowed the type names the site may send; {@code "*"} among them allows any name on the Segment API (a track
+ *     call's name is free text), while {@code POST /v1/events} takes only the names listed, so an unknown type there
+ *     is refused as the contract says; empty allows none
  * @param maxDataBytes one custom event's {@code data}, serialized (413 above); at most {@code ingest.maxDataBytes}
  */
 public record CustomEventsConfig(List<String> allowed, int maxDataBytes) {
@@ -39,8 +41,19 @@ public record CustomEventsConfig(List<String> allowed, int maxDataBytes) {
     return new CustomEventsConfig(allowed, maxDataBytes);
   }
 
+  /** Whether the site may send {@code type}: any name on the Segment API when {@code "*"} is allowed. */
   public boolean allows(String type) {
     return allowed.contains(ANY) || allowed.contains(type);
+  }
+
+  /**
+   * The same without {@code "*"}: what {@code POST /v1/events} allows. Its clients name their types themselves, and
+   * the contract refuses an unknown one (400): there, a misspelt type must not be stored as one more custom type.
+   */
+  public CustomEventsConfig namedOnly() {
+    return allowed.contains(ANY)
+        ? new CustomEventsConfig(allowed.stream().filter(name -> !name.equals(ANY)).toList(), maxDataBytes)
+        : this;
   }
 
   private static boolean validName(String name) {

@@ -1,9 +1,5 @@
 package io.flightdeck.gateway.ingest;
 
-import io.flightdeck.gateway.metrics.GatewayMetrics;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.UUID;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -12,9 +8,11 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flightdeck.gateway.api.ApiError;
+import io.flightdeck.gateway.config.CustomEventsConfig;
 import io.flightdeck.gateway.config.IngestConfig;
 import io.flightdeck.gateway.event.NewEvent;
 import io.flightdeck.gateway.event.Problem;
+import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.AppendResult;
 import io.flightdeck.gateway.store.EventStore;
 import io.vertx.core.Future;
@@ -24,7 +22,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 
 /**
  * The steps every ingest API shares once it has events in the shape {@code POST /v1/events} takes: the body as
@@ -182,10 +183,12 @@ public final class IngestPipeline {
   }
 
   /**
-   * Validates each event for the site (a null entry is one already refused, and is skipped) and throws the 400 or
-   * 413 listing {@code problems} and every problem found here; answers the events when there is none.
+   * Validates each event for the site, with the custom types {@code custom} allows (a null entry is one already
+   * refused, and is skipped), and throws the 400 or 413 listing {@code problems} and every problem found here;
+   * answers the events when there is none.
    */
-  public List<NewEvent> validate(RoutingContext ctx, Sites.Site site, List<JsonNode> raw, IngestProblems problems) {
+  public List<NewEvent> validate(RoutingContext ctx, Sites.Site site, CustomEventsConfig custom, List<JsonNode> raw,
+                                 IngestProblems problems) {
     EventValidator.Origin origin = new EventValidator.Origin(site.config().id(),
         ctx.request().getHeader(HttpHeaders.USER_AGENT),
         ClientAddress.anonymize(ctx.request().remoteAddress() == null ? null
@@ -195,7 +198,7 @@ public final class IngestPipeline {
       if (raw.get(i) == null) {
         continue;
       }
-      EventValidator.Result result = validator.validate(raw.get(i), origin, site.config().customEvents());
+      EventValidator.Result result = validator.validate(raw.get(i), origin, custom);
       if (result.event() != null) {
         events.add(result.event());
       }

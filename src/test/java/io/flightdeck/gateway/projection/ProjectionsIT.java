@@ -39,7 +39,8 @@ class ProjectionsIT {
   @BeforeAll
   static void start(TestDatabase database) {
     db = database;
-    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200"));
+    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200",
+        "FLIGHTDECK_SITES", TestGateway.demoSiteNaming("VideoPlayed")));
   }
 
   @AfterAll

@@ -77,7 +77,10 @@ class SnippetBrowserIT {
 
   @BeforeAll
   static void start(TestDatabase db) {
-    gateway = TestGateway.start(db);
+    // the custom types the tests track, named as a real site names them
+    gateway = TestGateway.start(db, Map.of("FLIGHTDECK_SITES", TestGateway.demoSiteNaming("SpaDone", "ClosedTab",
+        "WhileHidden", "AfterShown", "OfflineTrack", "LeftOffline", "StillStored", "Signup Started", "QueuedDone",
+        "Private")));
     site = new TestSite(gateway.http().base());
   }
 

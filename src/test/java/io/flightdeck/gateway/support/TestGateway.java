@@ -6,6 +6,8 @@ import io.flightdeck.gateway.config.GatewayConfig;
 import io.flightdeck.gateway.metrics.MeteredVertx;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -46,6 +48,21 @@ public final class TestGateway implements AutoCloseable {
 
   public static TestGateway start(TestDatabase db) {
     return start(db, Map.of());
+  }
+
+  /**
+   * {@code FLIGHTDECK_SITES} for the shipped demo site that also names {@code customTypes}: on POST /v1/events (and
+   * so the snippet's track) a custom type must be named, the demo's "*" covering Segment track names only.
+   */
+  public static String demoSiteNaming(String... customTypes) {
+    JsonArray allowed = new JsonArray().add("*");
+    for (String type : customTypes) {
+      allowed.add(type);
+    }
+    return new JsonArray().add(new JsonObject().put("id", "demo")
+        .put("writeKey", WRITE_KEY).put("allowedOrigins", new JsonArray().add("*"))
+        .put("rateLimit", new JsonObject().put("eventsPerSecond", 20000).put("burst", 40000))
+        .put("customEvents", new JsonObject().put("allowed", allowed))).encode();
   }
 
   public static TestGateway start(TestDatabase db, Map<String, String> overrides) {

@@ -111,7 +111,7 @@ public final class SegmentHandler {
       }
       events.add(m == null ? null : m.event());
     }
-    return pipeline.validate(ctx, site, events, problems);
+    return pipeline.validate(ctx, site, site.config().customEvents(), events, problems);
   }
 
   /** HTTP Basic's user name, else the X-Write-Key header, else the body's writeKey field. */
