@@ -123,11 +123,12 @@ public final class Gateway {
         .with(new PoolOptions().setMaxSize(appenders).setMaxWaitQueueSize(appenders).setName("flightdeck-append"))
         .with(appendNetOptions(config))
         .connectingTo(appendConnectOptions(connect, config)).using(vertx).build();
-    Pool readPool = pool(vertx, config,
-        new PoolOptions().setMaxSize(config.db().readPoolSize()).setMaxWaitQueueSize(config.db().maxWaitQueue())
+    Pool readPool = PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(config.db().readPoolSize()).setMaxWaitQueueSize(config.db().maxWaitQueue())
             .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
-            .setName("flightdeck-read"),
-        new PgConnectOptions(connect).addProperty("application_name", "flightdeck-read"));
+            .setName("flightdeck-read"))
+        .with(config.db().silenceBoundedNetOptions())
+        .connectingTo(readConnectOptions(connect, config)).using(vertx).build();
     Gateway gateway = new Gateway(vertx, appendPool, readPool, registry, config);
     gateway.appender = PgEventStore.newAppender(appendPool, config.appender(), gateway.metrics);
     gateway.store = new PgEventStore(readPool, gateway.appender);
@@ -167,8 +168,18 @@ public final class Gateway {
     }).mapEmpty();
   }
 
-  private static Pool pool(Vertx vertx, GatewayConfig config, PoolOptions options, PgConnectOptions connect) {
-    return PgBuilder.pool().with(options).with(config.db().netOptions()).connectingTo(connect).using(vertx).build();
+  /**
+   * Reads (the API, read models, admin, the live feed, health) end on the server after db.statementTimeoutMs, and
+   * their connections close once nothing came back for a little longer (db.silenceBoundedNetOptions): a server gone
+   * silent would otherwise hold each read, and its HTTP request, until TCP gives up (about 15 minutes, or never
+   * behind a proxy that keeps the connection open). The read fails as the connection closes and is answered 503
+   * with Retry-After, as for a store that is down. An idle pooled connection is closed after as long and opened
+   * again by the next read.
+   */
+  private static PgConnectOptions readConnectOptions(PgConnectOptions base, GatewayConfig config) {
+    return new PgConnectOptions(base)
+        .addProperty("application_name", "flightdeck-read")
+        .addProperty("statement_timeout", config.db().statementTimeoutMs() + "ms");
   }
 
   /** Appends wait for the position lock; bound that wait so a stuck holder turns into a retry, then a 503. */

@@ -2,6 +2,7 @@ package io.flightdeck.gateway.config;
 
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgConnectOptions;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The event store's database.
@@ -12,9 +13,20 @@ import io.vertx.pgclient.PgConnectOptions;
  * @param maxWaitQueue requests that may wait for a read connection before failing fast
  * @param connectTimeoutMs TCP connect timeout
  * @param startupTimeoutSeconds how long start-up keeps trying to reach the server before giving up
+ * @param statementTimeoutMs the server cancels a read's statement after this long; a read connection on which
+ *     nothing came back for {@link #silenceTimeoutMs()} is closed
  */
 public record DbConfig(String url, boolean createDatabase, int readPoolSize, int maxWaitQueue, int connectTimeoutMs,
-                       int startupTimeoutSeconds) {
+                       int startupTimeoutSeconds, int statementTimeoutMs) {
+
+  /** The server would have answered by then: a statement ends, cancelled if need be, at statementTimeoutMs. */
+  private static final int SILENCE_MARGIN_MS = 5000;
+
+  /** With the default statement timeout, for tools that only prepare a database. */
+  public DbConfig(String url, boolean createDatabase, int readPoolSize, int maxWaitQueue, int connectTimeoutMs,
+                  int startupTimeoutSeconds) {
+    this(url, createDatabase, readPoolSize, maxWaitQueue, connectTimeoutMs, startupTimeoutSeconds, 30_000);
+  }
 
   static DbConfig from(Section s) {
     String url = s.requiredString("url");
@@ -32,7 +44,17 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
         s.integer("readPoolSize", 8, 1, 200),
         s.integer("maxWaitQueue", 512, 1, 100_000),
         s.integer("connectTimeoutMs", 5000, 100, 120_000),
-        s.integer("startupTimeoutSeconds", 30, 0, 3600));
+        s.integer("startupTimeoutSeconds", 30, 0, 3600),
+        s.integer("statementTimeoutMs", 30_000, 100, 3_600_000));
+  }
+
+  /**
+   * A read connection on which nothing has come back for this long is closed (the server went silent: a network
+   * partition, a frozen host, a proxy that stopped forwarding): statementTimeoutMs, by when the server would have
+   * answered any statement, cancelling it if need be, plus a margin.
+   */
+  public int silenceTimeoutMs() {
+    return statementTimeoutMs + SILENCE_MARGIN_MS;
   }
 
   /**
@@ -72,12 +94,21 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
   public String toString() {
     return "DbConfig[url=" + redacted(url) + ", createDatabase=" + createDatabase + ", readPoolSize=" + readPoolSize
         + ", maxWaitQueue=" + maxWaitQueue + ", connectTimeoutMs=" + connectTimeoutMs + ", startupTimeoutSeconds="
-        + startupTimeoutSeconds + "]";
+        + startupTimeoutSeconds + ", statementTimeoutMs=" + statementTimeoutMs + "]";
   }
 
   /** TCP options for every pool: the connect timeout. */
   public NetClientOptions netOptions() {
     return new NetClientOptions().setConnectTimeout(connectTimeoutMs).setTcpNoDelay(true);
+  }
+
+  /**
+   * TCP options for read connections: {@link #netOptions()}, and closed once nothing has come back for
+   * {@link #silenceTimeoutMs()}, the start-up handshake included. TCP keepalive would not do: the kernel of a frozen
+   * server, or a proxy that stopped forwarding, still acknowledges its probes.
+   */
+  public NetClientOptions silenceBoundedNetOptions() {
+    return netOptions().setReadIdleTimeout(silenceTimeoutMs()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
   }
 
   /** Connect options for the pool; SSL and other parameters come from the URL. */

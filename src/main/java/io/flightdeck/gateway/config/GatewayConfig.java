@@ -115,7 +115,7 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
   public GatewayConfig withPortAndDb(int port, String dbUrl) {
     HttpConfig h = http.withPort(port);
     DbConfig d = new DbConfig(dbUrl, db.createDatabase(), db.readPoolSize(), db.maxWaitQueue(), db.connectTimeoutMs(),
-        db.startupTimeoutSeconds());
+        db.startupTimeoutSeconds(), db.statementTimeoutMs());
     return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, projections, live, metrics, sites);
   }
 

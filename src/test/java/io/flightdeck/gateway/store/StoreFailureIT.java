@@ -14,6 +14,7 @@ import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -282,6 +283,37 @@ class StoreFailureIT {
       await("the re-sent event is stored").atMost(Duration.ofSeconds(20))
           .until(() -> http.postEvents(event).status() == 200);
       assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
+    }
+  }
+
+  @Test
+  @DisplayName("reads whose connections go silent (a network partition) are answered 503 with Retry-After within the "
+      + "statement timeout and a few seconds, not held until TCP gives up; reads work again once the network is back")
+  void silentReadConnectionsAreGivenUp() throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-read");
+         TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url(),
+             // a read connection silent for 1 + 5 s is closed
+             "FLIGHTDECK_DB_STATEMENT_TIMEOUT_MS", "1000"))) {
+      HttpTestClient http = gateway.http();
+      assertEquals(200, http.postEvents(HttpTestClient.pageView("silent-reader", "/")).status());
+      assertEquals(200, http.getWithReadToken("/v1/events").status());
+      proxy.silence();
+
+      List<CompletableFuture<Response>> reads = new ArrayList<>();
+      for (String path : List.of("/v1/events", "/v1/streams/silent-reader/events", "/v1/visitors/silent-reader",
+          "/v1/event-counts")) {
+        reads.add(http.sendAsync(http.request(path).header("Authorization", "Bearer " + TestGateway.READ_TOKEN)));
+      }
+      for (CompletableFuture<Response> read : reads) {
+        Response r = StoreProbe.within(read, Duration.ofSeconds(25));
+        assertEquals(503, r.status(), r.body());
+        assertEquals("unavailable", r.errorCode(), r.body());
+        assertNotNull(r.header("Retry-After"), r.body());
+      }
+
+      proxy.speak();
+      await("reads answer again").atMost(Duration.ofSeconds(20))
+          .until(() -> http.getWithReadToken("/v1/visitors/silent-reader").status() == 200);
     }
   }
 
