@@ -35,6 +35,7 @@ import io.flightdeck.gateway.projection.ProjectionEngine;
 import io.flightdeck.gateway.projection.model.ReadModels;
 import io.flightdeck.gateway.store.GroupCommitAppender;
 import io.flightdeck.gateway.store.PgEventStore;
+import io.flightdeck.gateway.store.PgSessions;
 import io.flightdeck.gateway.store.PgStoreListener;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
@@ -64,6 +65,8 @@ public final class Gateway {
   private final Vertx vertx;
   private final Pool appendPool;
   private final Pool readPool;
+  /** The projections' leases' connections. */
+  private final PgSessions sessions;
   private final AtomicBoolean draining;
   private String appenderId;
   private String listenerId;
@@ -89,6 +92,7 @@ public final class Gateway {
     this.vertx = vertx;
     this.appendPool = appendPool;
     this.readPool = readPool;
+    this.sessions = new PgSessions(vertx, config.db());
     this.draining = new AtomicBoolean();
     this.metricsEndpoint = new MetricsEndpoint(config.metrics(), registry);
     this.metrics = new GatewayMetrics(registry, schemas::knowsType);
@@ -140,8 +144,8 @@ public final class Gateway {
         })
         .compose(id -> {
           gateway.listenerId = id;
-          return gateway.projections.start(vertx, readPool, gateway.store, connect, config.projections(),
-              gateway.metrics);
+          return gateway.projections.start(vertx, readPool, gateway.store, projectionConnectOptions(connect, config),
+              gateway.sessions, config.projections(), gateway.metrics);
         })
         .compose(v -> gateway.startMetrics(config))
         .compose(v -> vertx.deployVerticle(new LiveFeedVerticle(gateway.store, config.live(), gateway.livePosition,
@@ -214,6 +218,22 @@ public final class Gateway {
         .addProperty("statement_timeout", appendStatementTimeoutMs(config) + "ms");
   }
 
+  /**
+   * A projection's statements end on the server after db.statementTimeoutMs, as reads do: its connection (see
+   * PgSessions) is closed once nothing came back for a little longer, so no statement may legitimately take longer.
+   * The server, too, drops the session of a client it cannot reach any more (keepalive probes unanswered for about
+   * twice the silence timeout) instead of after the system's default of two hours and more: its advisory lock, the
+   * projection's lease, goes with it, so after a partition another process, or this one, can take over.
+   */
+  private static PgConnectOptions projectionConnectOptions(PgConnectOptions base, GatewayConfig config) {
+    int probeSeconds = Math.max(1, config.db().silenceTimeoutMs() / 1000);
+    return new PgConnectOptions(base)
+        .addProperty("statement_timeout", config.db().statementTimeoutMs() + "ms")
+        .addProperty("tcp_keepalives_idle", String.valueOf(probeSeconds))
+        .addProperty("tcp_keepalives_interval", String.valueOf(Math.max(1, probeSeconds / 3)))
+        .addProperty("tcp_keepalives_count", "3");
+  }
+
   private Future<Gateway> deployHttp(GatewayConfig config, String schemaVersion) {
     Sites sites = new Sites(config.sites());
     var mapper = JsonLimits.ingestMapper(config.ingest());
@@ -270,7 +290,7 @@ public final class Gateway {
           }
           return metricsId == null ? Future.succeededFuture() : vertx.undeploy(metricsId);
         })
-        .eventually(() -> Future.join(appendPool.close(), readPool.close()))
+        .eventually(() -> Future.join(appendPool.close(), readPool.close(), sessions.close()))
         .mapEmpty();
   }
 

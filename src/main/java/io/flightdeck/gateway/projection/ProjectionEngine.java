@@ -3,6 +3,7 @@ package io.flightdeck.gateway.projection;
 import io.flightdeck.gateway.config.ProjectionsConfig;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.EventStore;
+import io.flightdeck.gateway.store.PgSessions;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -43,9 +44,9 @@ public final class ProjectionEngine {
 
   /**
    * Creates missing checkpoints, then (when enabled) deploys the shared reader of new events and one runner
-   * verticle per projection.
+   * verticle per projection, each on its own connection from {@code sessions} made with {@code connect}.
    */
-  public Future<Void> start(Vertx vertx, Pool pool, EventStore store, PgConnectOptions connect,
+  public Future<Void> start(Vertx vertx, Pool pool, EventStore store, PgConnectOptions connect, PgSessions sessions,
                             ProjectionsConfig config, GatewayMetrics metrics) {
     Future<Void> ensured = pool.preparedQuery(ProjectionSql.ENSURE)
         .execute(Tuple.of((Object) projections.keySet().toArray(String[]::new))).mapEmpty();
@@ -60,7 +61,8 @@ public final class ProjectionEngine {
       List<Future<String>> deployed = new ArrayList<>();
       deployed.add(deploy(vertx, new RecentEventsReader(recent, store, config)));
       for (Projection p : projections.values()) {
-        deployed.add(deploy(vertx, new ProjectionRunner(p, config, connect, owner, metrics, recent, gate)));
+        deployed.add(deploy(vertx, new ProjectionRunner(p, config, connect, sessions, owner, metrics, recent,
+            gate)));
       }
       return Future.all(deployed).mapEmpty();
     });

@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.projection;
 
+import io.flightdeck.gateway.store.PgSessions;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -14,6 +15,11 @@ import org.slf4j.LoggerFactory;
  * advisory lock. The same connection does all of the projection's work, so if it dies the lock and any open
  * transaction go with it, and another process (or this one, soon) takes over from the committed checkpoint.
  * Touched only on the runner's context.
+ *
+ * <p>The connection comes from {@link PgSessions}: closed once the server has been silent on it for the silence
+ * timeout (a partition, a frozen host), whatever it was doing, which ends the lead here (the server releases the lock
+ * once it notices the connection is gone, or at once where the close reaches it). It sends {@code SELECT 1} every
+ * heartbeat interval, so that an idle lead, with nothing to apply, is never that silent and is kept.
  */
 final class ProjectionLease {
 
@@ -21,6 +27,7 @@ final class ProjectionLease {
   private static final long RETRY_AFTER_LOSS_MS = 100;
 
   private final Vertx vertx;
+  private final PgSessions sessions;
   private final String name;
   private final PgConnectOptions connectOptions;
   private final String owner;
@@ -30,10 +37,13 @@ final class ProjectionLease {
   private boolean connecting;
   private boolean leading;
   private boolean released;
+  private long heartbeat = -1;
 
   /** {@code onLead} runs each time this process takes the projection over. */
-  ProjectionLease(Vertx vertx, String name, PgConnectOptions connectOptions, String owner, Runnable onLead) {
+  ProjectionLease(Vertx vertx, PgSessions sessions, String name, PgConnectOptions connectOptions, String owner,
+                  Runnable onLead) {
     this.vertx = vertx;
+    this.sessions = sessions;
     this.name = name;
     this.connectOptions = connectOptions;
     this.owner = owner;
@@ -54,6 +64,9 @@ final class ProjectionLease {
   void tryLead() {
     if (released || leading || connecting) {
       return;
+    }
+    if (heartbeat < 0) {
+      heartbeat = sessions.heartbeat(() -> conn);
     }
     connecting = true;
     connect()
@@ -88,7 +101,7 @@ final class ProjectionLease {
     if (conn != null) {
       return Future.succeededFuture(conn);
     }
-    return PgConnection.connect(vertx, connectOptions).onSuccess(c -> {
+    return sessions.connect(connectOptions).onSuccess(c -> {
       conn = c;
       c.closeHandler(v -> lost(c));
       // the failure reaches the step in flight and the close handler; without a handler it is printed raw
@@ -112,11 +125,12 @@ final class ProjectionLease {
   /** Stops taking the projection over; a lead won from now on is given back at once. */
   void stopLeading() {
     released = true;
+    vertx.cancelTimer(heartbeat);
   }
 
   /** Closes the connection, which releases the lock: another process takes over at once. */
   Future<Void> release() {
-    released = true;
+    stopLeading();
     leading = false;
     PgConnection c = conn;
     conn = null;

@@ -4,6 +4,7 @@ import io.flightdeck.gateway.EventBusAddresses;
 import io.flightdeck.gateway.config.ProjectionsConfig;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.projection.ProjectionTransactions.Step;
+import io.flightdeck.gateway.store.PgSessions;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -29,6 +30,7 @@ public final class ProjectionRunner extends VerticleBase {
   private final ProjectionTransactions transactions;
   private final ProjectionsConfig config;
   private final PgConnectOptions connectOptions;
+  private final PgSessions sessions;
   private final String owner;
   private final GatewayMetrics metrics;
   private final RecentEvents recent;
@@ -44,9 +46,12 @@ public final class ProjectionRunner extends VerticleBase {
   private long stepStarted = System.nanoTime() - 1_000_000_000L;
   private Promise<Void> idle;
 
+  /** {@code connectOptions} bound a statement's time (statement_timeout) below the silence timeout of {@code sessions}. */
   public ProjectionRunner(Projection projection, ProjectionsConfig config, PgConnectOptions connectOptions,
-                          String owner, GatewayMetrics metrics, RecentEvents recent, StepGate gate) {
+                          PgSessions sessions, String owner, GatewayMetrics metrics, RecentEvents recent,
+                          StepGate gate) {
     this.metrics = metrics;
+    this.sessions = sessions;
     this.recent = recent;
     this.gate = gate;
     this.projection = projection;
@@ -63,7 +68,7 @@ public final class ProjectionRunner extends VerticleBase {
   @Override
   public Future<?> start() {
     failures = new BatchFailures(vertx, projection.name(), config, transactions, this::step, this::resumed);
-    lease = new ProjectionLease(vertx, projection.name(), connectOptions, owner, () -> {
+    lease = new ProjectionLease(vertx, sessions, projection.name(), connectOptions, owner, () -> {
       reset();
       wake();
     });

@@ -317,6 +317,46 @@ class StoreFailureIT {
     }
   }
 
+  @Test
+  @DisplayName("an idle projection keeps its connection and lease while the server is fine; one whose connection goes "
+      + "silent is taken over again once the network is back and applies what was posted meanwhile")
+  void silentProjectionConnectionIsGivenUp() throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-projection-");
+         TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url(),
+             // a projection connection silent for 6 s is closed; only the heartbeat speaks on an idle one
+             "FLIGHTDECK_DB_STATEMENT_TIMEOUT_MS", "1000",
+             "FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "600000"))) {
+      HttpTestClient http = gateway.http();
+      String visitor = "silent-projection-" + System.nanoTime();
+      http.postEvents(HttpTestClient.pageView(visitor, "/before"));
+      await("applied").atMost(Duration.ofSeconds(20)).until(() -> pageViews(http, visitor) == 1);
+
+      List<List<Object>> sessions = db.query(PROJECTION_SESSIONS);
+      await("idle projections keep their sessions (and leases) over twice the silence timeout")
+          .during(Duration.ofSeconds(13)).atMost(Duration.ofSeconds(15))
+          .until(() -> db.query(PROJECTION_SESSIONS).equals(sessions));
+
+      proxy.silence();
+      for (int i = 0; i < 3; i++) {
+        http.postEvents(HttpTestClient.pageView(visitor, "/during/" + i));
+      }
+      await("nothing applied while the network is down").during(Duration.ofSeconds(2))
+          .atMost(Duration.ofSeconds(4)).until(() -> pageViews(http, visitor) == 1);
+      proxy.speak();
+      await("applied once the network is back").atMost(Duration.ofSeconds(40))
+          .until(() -> pageViews(http, visitor) == 4);
+    }
+  }
+
+  private static final String PROJECTION_SESSIONS = """
+      SELECT pid, backend_start FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name LIKE 'flightdeck-projection-%' ORDER BY pid""";
+
+  private static long pageViews(HttpTestClient http, String visitor) {
+    Response r = http.getWithReadToken("/v1/visitors/" + visitor);
+    return r.status() == 200 ? r.json().getLong("pageViews", 0L) : 0;
+  }
+
   /** A gateway whose connections go through {@code proxy}, retrying appends long enough to outlast what it cuts. */
   private static TestGateway behind(AnswerCuttingProxy proxy) {
     return TestGateway.start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url(),
