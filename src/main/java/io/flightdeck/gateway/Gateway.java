@@ -65,7 +65,7 @@ public final class Gateway {
   private final Vertx vertx;
   private final Pool appendPool;
   private final Pool readPool;
-  /** The projections' leases' connections. */
+  /** The LISTEN connection's and the projections' leases' connections. */
   private final PgSessions sessions;
   private final AtomicBoolean draining;
   private String appenderId;
@@ -139,7 +139,7 @@ public final class Gateway {
     return vertx.deployVerticle(gateway.appender)
         .compose(id -> {
           gateway.appenderId = id;
-          gateway.listener = new PgStoreListener(connect);
+          gateway.listener = new PgStoreListener(connect, gateway.sessions);
           return vertx.deployVerticle(gateway.listener);
         })
         .compose(id -> {

@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
  * @param maxWaitQueue requests that may wait for a read connection before failing fast
  * @param connectTimeoutMs TCP connect timeout
  * @param startupTimeoutSeconds how long start-up keeps trying to reach the server before giving up
- * @param statementTimeoutMs the server cancels a read's or a projection's statement after this long; a read or
- *     projection connection on which nothing came back for {@link #silenceTimeoutMs()} is closed
+ * @param statementTimeoutMs the server cancels a read's or a projection's statement after this long; a read,
+ *     projection or LISTEN connection on which nothing came back for {@link #silenceTimeoutMs()} is closed
  */
 public record DbConfig(String url, boolean createDatabase, int readPoolSize, int maxWaitQueue, int connectTimeoutMs,
                        int startupTimeoutSeconds, int statementTimeoutMs) {
@@ -49,16 +49,16 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
   }
 
   /**
-   * A read or projection connection on which nothing has come back for this long is closed (the server went silent:
-   * a network partition, a frozen host, a proxy that stopped forwarding): statementTimeoutMs, by when the server
-   * would have answered any statement, cancelling it if need be, plus a margin.
+   * A read, projection or LISTEN connection on which nothing has come back for this long is closed (the server went
+   * silent: a network partition, a frozen host, a proxy that stopped forwarding): statementTimeoutMs, by when the
+   * server would have answered any statement, cancelling it if need be, plus a margin.
    */
   public int silenceTimeoutMs() {
     return statementTimeoutMs + SILENCE_MARGIN_MS;
   }
 
   /**
-   * How often a long-lived connection that may sit idle (a projection's lease) sends {@code SELECT 1}: four
+   * How often a long-lived connection that may sit idle (LISTEN, a projection's lease) sends {@code SELECT 1}: four
    * times per {@link #silenceTimeoutMs()}, so that a healthy idle connection is never that silent, while a lost
    * answer or two (a slow server) does not close it either.
    */
@@ -112,9 +112,9 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
   }
 
   /**
-   * TCP options for read and projection connections: {@link #netOptions()}, and closed once nothing has come back for
-   * {@link #silenceTimeoutMs()}, the start-up handshake included. TCP keepalive would not do: the kernel of a frozen
-   * server, or a proxy that stopped forwarding, still acknowledges its probes.
+   * TCP options for read, projection and LISTEN connections: {@link #netOptions()}, and closed once nothing has come
+   * back for {@link #silenceTimeoutMs()}, the start-up handshake included. TCP keepalive would not do: the kernel of a
+   * frozen server, or a proxy that stopped forwarding, still acknowledges its probes.
    */
   public NetClientOptions silenceBoundedNetOptions() {
     return netOptions().setReadIdleTimeout(silenceTimeoutMs()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);

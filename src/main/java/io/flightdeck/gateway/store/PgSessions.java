@@ -12,14 +12,14 @@ import io.vertx.sqlclient.spi.ConnectionFactory;
 import java.util.function.Supplier;
 
 /**
- * The process's long-lived dedicated connections (each projection's lease), guarded against a
+ * The process's long-lived dedicated connections (the LISTEN connection, each projection's lease), guarded against a
  * server that goes silent (a network partition, a frozen host, a proxy that stops forwarding): such a connection is
  * closed once nothing has come back on it for {@link DbConfig#silenceTimeoutMs()}, its start-up handshake included,
  * and its owner's reconnect or takeover logic runs. Since these connections may sit idle for hours, each sends
  * {@code SELECT 1} every {@link DbConfig#heartbeatIntervalMs()} ({@link #heartbeat}): a healthy idle connection is
  * then never that silent, and is not closed.
  *
- * <p>{@code PgConnection.connect} takes no TCP options in Vert.x 5 (and no timeout for the
+ * <p>{@code PgConnection.connect} and {@code PgSubscriber} take no TCP options in Vert.x 5 (and no timeout for the
  * handshake: a connection attempt to a silent server waits forever), so connections are made through the driver's
  * connection factory, which does.
  */

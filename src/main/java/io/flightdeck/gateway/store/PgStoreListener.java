@@ -5,7 +5,8 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgConnectOptions;
-import io.vertx.pgclient.pubsub.PgSubscriber;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.pgclient.PgNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,6 +15,11 @@ import org.slf4j.LoggerFactory;
  * projection admin's NOTIFY into event-bus messages, so every consumer in the process wakes without its own
  * connection. Notifications are only hints: after a reconnect it publishes a resync, since anything notified
  * while it was away is lost and consumers must catch up from their own position.
+ *
+ * <p>The connection comes from {@link PgSessions}, and sends {@code SELECT 1} every heartbeat interval: it sits idle
+ * whenever nothing is appended, so without an answer to wait for a server gone silent would go unnoticed (no
+ * notifications, no reconnect) until TCP gave up. {@code PgSubscriber} could not do that: it takes no TCP options, and
+ * its reconnect to a silent server would wait forever.
  */
 public final class PgStoreListener extends VerticleBase {
 
@@ -24,32 +30,28 @@ public final class PgStoreListener extends VerticleBase {
   public static final String PROJECTION_CHANNEL = "flightdeck_projections";
 
   private final PgConnectOptions connectOptions;
-  private PgSubscriber subscriber;
+  private final PgSessions sessions;
+  private PgConnection conn;
   private volatile boolean listening;
+  private boolean stopped;
+  private long heartbeat = -1;
 
-  public PgStoreListener(PgConnectOptions connectOptions) {
+  public PgStoreListener(PgConnectOptions connectOptions, PgSessions sessions) {
     this.connectOptions = new PgConnectOptions(connectOptions).addProperty("application_name", "flightdeck-listen");
+    this.sessions = sessions;
   }
 
   @Override
   public Future<?> start() {
-    subscriber = PgSubscriber.subscriber(vertx, connectOptions)
-        .reconnectPolicy(PgStoreListener::reconnectDelay);
-    subscriber.channel(StoreSql.NOTIFY_CHANNEL)
-        .subscribeHandler(v -> subscribed())
-        .handler(this::appended);
-    subscriber.channel(PROJECTION_CHANNEL)
-        .handler(name -> vertx.eventBus().publish(EventBusAddresses.PROJECTION_CHANGED,
-            new JsonObject().put("projection", name)));
-    subscriber.closeHandler(v -> listening = false);
-    // a database that is down at start is not fatal here: the reconnect policy keeps trying
-    subscriber.connect().onFailure(e -> LOG.warn("LISTEN connection failed, retrying: {}", e.getMessage()));
+    heartbeat = sessions.heartbeat(() -> conn);
+    // a database that is down at start is not fatal here: connect keeps trying
+    connect(0);
     return Future.succeededFuture();
   }
 
   /** Whether the LISTEN connection is up, for readiness. */
   public boolean listening() {
-    return listening && subscriber.actualConnection() != null;
+    return listening;
   }
 
   /** Retries forever: 50 ms, doubling, at most 5 s apart. The count restarts at 0 after each success. */
@@ -57,14 +59,62 @@ public final class PgStoreListener extends VerticleBase {
     return Math.min(50L << Math.min(retries, 10), MAX_RECONNECT_DELAY_MS);
   }
 
+  private void connect(int retries) {
+    if (stopped) {
+      return;
+    }
+    sessions.connect(connectOptions).onComplete(ar -> {
+      if (ar.failed()) {
+        if (retries == 0) {
+          LOG.warn("LISTEN connection failed, retrying: {}", ar.cause().getMessage());
+        }
+        vertx.setTimer(reconnectDelay(retries), id -> connect(retries + 1));
+      } else {
+        listen(ar.result(), retries);
+      }
+    });
+  }
+
+  private void listen(PgConnection c, int retries) {
+    c.notificationHandler(this::notified);
+    // a killed connection is expected here (the reconnect deals with it); unhandled, Vert.x prints it raw
+    c.exceptionHandler(e -> LOG.debug("LISTEN connection error: {}", e.getMessage()));
+    c.query("LISTEN " + StoreSql.NOTIFY_CHANNEL + "; LISTEN " + PROJECTION_CHANNEL).execute().onComplete(ar -> {
+      if (ar.failed() || stopped) {
+        c.close();
+        vertx.setTimer(reconnectDelay(retries), id -> connect(retries + 1));
+        return;
+      }
+      conn = c;
+      c.closeHandler(v -> lost(c));
+      subscribed();
+    });
+  }
+
+  private void lost(PgConnection c) {
+    if (conn != c) {
+      return;
+    }
+    conn = null;
+    listening = false;
+    if (!stopped) {
+      LOG.warn("LISTEN connection lost, reconnecting");
+      vertx.setTimer(reconnectDelay(0), id -> connect(1));
+    }
+  }
+
   private void subscribed() {
     listening = true;
-    if (subscriber.actualConnection() != null) {
-      // a killed connection is expected here (the reconnect policy deals with it); unhandled, Vert.x prints it raw
-      subscriber.actualConnection().exceptionHandler(e -> LOG.debug("LISTEN connection error: {}", e.getMessage()));
-    }
     LOG.info("listening for store notifications");
     vertx.eventBus().publish(EventBusAddresses.STORE_APPENDED, new JsonObject().put("resync", true));
+  }
+
+  private void notified(PgNotification n) {
+    if (PROJECTION_CHANNEL.equals(n.getChannel())) {
+      vertx.eventBus().publish(EventBusAddresses.PROJECTION_CHANGED, new JsonObject().put("projection", n.getPayload()));
+    } else {
+      appended(n.getPayload());
+    }
   }
 
   private void appended(String payload) {
@@ -83,7 +133,11 @@ public final class PgStoreListener extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    stopped = true;
     listening = false;
-    return subscriber.close();
+    vertx.cancelTimer(heartbeat);
+    PgConnection c = conn;
+    conn = null;
+    return c == null ? Future.succeededFuture() : c.close();
   }
 }

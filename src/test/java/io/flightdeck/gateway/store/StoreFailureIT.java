@@ -9,6 +9,7 @@ import io.flightdeck.gateway.support.AnswerCuttingProxy;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.SseTestClient;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
@@ -348,6 +349,33 @@ class StoreFailureIT {
     }
   }
 
+  @Test
+  @DisplayName("a LISTEN connection that goes silent is noticed (readiness reports it DOWN) and replaced once the "
+      + "network is back; new events then reach live subscribers at once again")
+  void silentListenConnectionIsReplaced() throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-listen");
+         TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url(),
+             "FLIGHTDECK_DB_STATEMENT_TIMEOUT_MS", "1000",
+             // only a notification brings new events to the live feed quickly
+             "FLIGHTDECK_LIVE_POLL_INTERVAL_MS", "600000"));
+         SseTestClient live = SseTestClient.open(gateway, "/v1/live", Map.of())) {
+      HttpTestClient http = gateway.http();
+      await("listening").atMost(Duration.ofSeconds(10)).until(() -> listener(http).equals("UP"));
+
+      proxy.silence();
+      await("the silent LISTEN connection is noticed").atMost(Duration.ofSeconds(20))
+          .until(() -> listener(http).equals("DOWN"));
+      proxy.speak();
+      await("listening again").atMost(Duration.ofSeconds(20)).until(() -> listener(http).equals("UP"));
+
+      JsonObject event = HttpTestClient.pageView("silent-listener", "/after");
+      assertEquals(200, http.postEvents(event).status());
+      SseTestClient.Message m = live.next(Duration.ofSeconds(5));
+      assertNotNull(m, "the event reached the live subscriber");
+      assertEquals(event.getString("id"), new JsonObject(m.data()).getString("id"));
+    }
+  }
+
   private static final String PROJECTION_SESSIONS = """
       SELECT pid, backend_start FROM pg_stat_activity
       WHERE datname = current_database() AND application_name LIKE 'flightdeck-projection-%' ORDER BY pid""";
@@ -355,6 +383,12 @@ class StoreFailureIT {
   private static long pageViews(HttpTestClient http, String visitor) {
     Response r = http.getWithReadToken("/v1/visitors/" + visitor);
     return r.status() == 200 ? r.json().getLong("pageViews", 0L) : 0;
+  }
+
+  /** The listener check of /health/ready. */
+  private static String listener(HttpTestClient http) {
+    Response r = http.send(http.request("/health/ready").GET());
+    return r.json().getJsonObject("checks").getJsonObject("listener").getString("status");
   }
 
   /** A gateway whose connections go through {@code proxy}, retrying appends long enough to outlast what it cuts. */
