@@ -46,7 +46,10 @@ public final class ProjectionRunner extends VerticleBase {
   private long stepStarted = System.nanoTime() - 1_000_000_000L;
   private Promise<Void> idle;
 
-  /** {@code connectOptions} bound a statement's time (statement_timeout) below the silence timeout of {@code sessions}. */
+  /**
+   * {@code connectOptions} bound a statement's time (statement_timeout) below the silence timeout of
+   * {@code sessions}, which closes the connection once nothing has come back on it for that long.
+   */
   public ProjectionRunner(Projection projection, ProjectionsConfig config, PgConnectOptions connectOptions,
                           PgSessions sessions, String owner, GatewayMetrics metrics, RecentEvents recent,
                           StepGate gate) {

@@ -111,7 +111,8 @@ public final class PgStoreListener extends VerticleBase {
 
   private void notified(PgNotification n) {
     if (PROJECTION_CHANNEL.equals(n.getChannel())) {
-      vertx.eventBus().publish(EventBusAddresses.PROJECTION_CHANGED, new JsonObject().put("projection", n.getPayload()));
+      vertx.eventBus().publish(EventBusAddresses.PROJECTION_CHANGED,
+          new JsonObject().put("projection", n.getPayload()));
     } else {
       appended(n.getPayload());
     }
