@@ -59,9 +59,12 @@ class LiveDeliveryIT {
   static final Duration WAIT = Duration.ofSeconds(20);
   /**
    * live.maxBufferBytes for the tests of the immediate cut-off: a batch of 2 events of 30 KiB is under half of it,
-   * so a client is never handed one a piece at a time and is cut off as soon as its backlog leaves no room.
+   * so a client is not handed one a piece at a time and is cut off as soon as its backlog leaves no room. Requests
+   * posted back to back may still share one live batch (one read every live.minIntervalMs), big enough to be handed
+   * out in pieces: those tests also set {@link #STALL_TIMEOUT_MS}, so that a stalled client is cut off either way.
    */
   static final String CUT_AT_ONCE_BUFFER = "196608";
+  static final String STALL_TIMEOUT_MS = "1000";
   static final String SHOP_KEY = "shop-write-key-live";
   /** Two sites, so that ?site= has something to tell apart; the rate limits stay out of the way. */
   static final String SITES = "[" + site("demo", TestGateway.WRITE_KEY) + "," + site("shop", SHOP_KEY) + "]";
@@ -229,7 +232,8 @@ class LiveDeliveryIT {
   @DisplayName("a client that stops reading is cut off by the server while another subscriber gets every event")
   void slowClientIsCutOffOthersKeepReceiving(TestDatabase db) throws Exception {
     // batches of 2 events of 30 KiB, under half the buffer: the stalled client is cut off at once, by its backlog
-    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", CUT_AT_ONCE_BUFFER));
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", CUT_AT_ONCE_BUFFER,
+        "FLIGHTDECK_LIVE_STALL_TIMEOUT_MS", STALL_TIMEOUT_MS));
          SseTestClient reader = subscribe(gateway, "/v1/live", Map.of(), true);
          Socket stalled = stalledSubscriber(gateway)) {
       assertStalledClientCutOffOthersServed(db, gateway, reader, stalled, 2);
@@ -326,7 +330,7 @@ class LiveDeliveryIT {
   @DisplayName("a client cut off for not reading gives its connection slot back at once")
   void cutOffClientFreesItsSlot(TestDatabase db) throws Exception {
     try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", CUT_AT_ONCE_BUFFER,
-        "FLIGHTDECK_LIVE_MAX_CONNECTIONS", "2"));
+        "FLIGHTDECK_LIVE_STALL_TIMEOUT_MS", STALL_TIMEOUT_MS, "FLIGHTDECK_LIVE_MAX_CONNECTIONS", "2"));
          SseTestClient reader = subscribe(gateway, "/v1/live", Map.of(), true);
          Socket stalled = stalledSubscriber(gateway)) {
       postUntilSlowClientDropped(gateway, 2);
