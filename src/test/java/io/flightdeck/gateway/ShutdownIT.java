@@ -21,6 +21,7 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -68,12 +69,7 @@ class ShutdownIT {
         String id = UUID.randomUUID().toString();
         ids.add(id);
         String body = "{\"type\":\"PageViewed\",\"streamId\":\"v" + i + "\",\"data\":{\"pageId\":\"/x\"},\"id\":\"" + id + "\"}";
-        responses.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
-            .timeout(Duration.ofSeconds(30))
-            .header("Content-Type", "application/json")
-            .header("X-Write-Key", "demo-write-key")
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build(), HttpResponse.BodyHandlers.ofString()));
+        responses.add(postEvent(client, port, body));
       }
       // every request has reached the store and waits there for the position lock
       await("all appends waiting for the position lock").atMost(Duration.ofSeconds(20))
@@ -123,7 +119,7 @@ class ShutdownIT {
   @DisplayName("SIGTERM with an append that cannot finish (the position lock held past any drain) still exits 0 "
       + "within 10 s, without answering that append 200")
   void sigtermWithAStuckAppendExitsWithinTheBudget(TestDatabase db) throws Exception {
-    Map<String, String> env = new java.util.HashMap<>(env(db));
+    Map<String, String> env = new HashMap<>(env(db));
     // lock_timeout follows the retry deadline: the append waits for the lock far longer than the drain may
     env.put("FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "120000");
     try (GatewayProcess gateway = GatewayProcess.start(env);
@@ -135,13 +131,7 @@ class ShutdownIT {
         st.execute("SELECT pg_advisory_lock(" + POSITION_LOCK + ")");
       }
       String body = "{\"type\":\"PageViewed\",\"streamId\":\"stuck\",\"data\":{\"pageId\":\"/x\"}}";
-      CompletableFuture<HttpResponse<String>> response = client.sendAsync(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
-              .timeout(Duration.ofSeconds(30))
-              .header("Content-Type", "application/json")
-              .header("X-Write-Key", "demo-write-key")
-              .POST(HttpRequest.BodyPublishers.ofString(body))
-              .build(), HttpResponse.BodyHandlers.ofString());
+      CompletableFuture<HttpResponse<String>> response = postEvent(client, port, body);
       await("the append waits for the position lock").atMost(Duration.ofSeconds(20))
           .until(() -> appendsWaitingForLock(db), n -> n == 1);
 
@@ -194,6 +184,15 @@ class ShutdownIT {
       gateway.sendSigterm();
       assertEquals(0, gateway.waitFor(Duration.ofSeconds(10)), gateway.describe());
     }
+  }
+
+  private static CompletableFuture<HttpResponse<String>> postEvent(HttpClient client, int port, String body) {
+    return client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
+        .timeout(Duration.ofSeconds(30))
+        .header("Content-Type", "application/json")
+        .header("X-Write-Key", "demo-write-key")
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static long appendsWaitingForLock(TestDatabase db) {
