@@ -18,6 +18,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -59,10 +60,7 @@ class ShutdownIT {
       int port = gateway.awaitPort(Duration.ofSeconds(60));
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(5)).build();
-
-      try (Statement st = lockHolder.createStatement()) {
-        st.execute("SELECT pg_advisory_lock(" + POSITION_LOCK + ")");
-      }
+      holdPositionLock(lockHolder);
       List<String> ids = new ArrayList<>();
       List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
       for (int i = 0; i < REQUESTS; i++) {
@@ -127,9 +125,7 @@ class ShutdownIT {
       int port = gateway.awaitPort(Duration.ofSeconds(60));
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(5)).build();
-      try (Statement st = lockHolder.createStatement()) {
-        st.execute("SELECT pg_advisory_lock(" + POSITION_LOCK + ")");
-      }
+      holdPositionLock(lockHolder);
       String body = "{\"type\":\"PageViewed\",\"streamId\":\"stuck\",\"data\":{\"pageId\":\"/x\"}}";
       CompletableFuture<HttpResponse<String>> response = postEvent(client, port, body);
       await("the append waits for the position lock").atMost(Duration.ofSeconds(20))
@@ -183,6 +179,13 @@ class ShutdownIT {
           .until(() -> gateway.stdout().contains("ConfigLoader - configuration:"));
       gateway.sendSigterm();
       assertEquals(0, gateway.waitFor(Duration.ofSeconds(10)), gateway.describe());
+    }
+  }
+
+  /** Every append then waits at the store, until {@code holder} unlocks or closes. */
+  private static void holdPositionLock(Connection holder) throws SQLException {
+    try (Statement st = holder.createStatement()) {
+      st.execute("SELECT pg_advisory_lock(" + POSITION_LOCK + ")");
     }
   }
 
