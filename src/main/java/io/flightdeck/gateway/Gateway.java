@@ -42,7 +42,6 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
@@ -125,7 +124,7 @@ public final class Gateway {
     int appenders = config.appender().maxConcurrentTransactions();
     Pool appendPool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(appenders).setMaxWaitQueueSize(appenders).setName("flightdeck-append"))
-        .with(appendNetOptions(config))
+        .with(config.db().silenceBoundedNetOptions(appendStatementTimeoutMs(config)))
         .connectingTo(appendConnectOptions(connect, config)).using(vertx).build();
     Pool readPool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(config.db().readPoolSize()).setMaxWaitQueueSize(config.db().maxWaitQueue())
@@ -192,17 +191,11 @@ public final class Gateway {
   }
 
   /**
-   * A server that went silent (a network partition, a frozen host) would hold the append in flight, and every request
-   * queued behind it, until TCP gives up (about 15 minutes, or never behind a proxy that keeps the connection open).
-   * Once nothing has come back for longer than statement_timeout, the server would have answered by then: the
-   * connection is closed, and the append retried on another, then answered 503 past appender.retryDeadlineMs.
+   * The server ends an append's statement by then. A server that went silent (a network partition, a frozen host)
+   * would hold the append in flight, and every request queued behind it, until TCP gives up: its connection is
+   * closed once nothing came back for a little longer (DbConfig.silenceBoundedNetOptions), and the append retried on
+   * another, then answered 503 past appender.retryDeadlineMs.
    */
-  private static NetClientOptions appendNetOptions(GatewayConfig config) {
-    return config.db().netOptions()
-        .setReadIdleTimeout((int) (appendStatementTimeoutMs(config) + 5_000))
-        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
-  }
-
   private static long appendStatementTimeoutMs(GatewayConfig config) {
     return appendLockTimeoutMs(config) + 30_000;
   }

@@ -117,7 +117,13 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
    * frozen server, or a proxy that stopped forwarding, still acknowledges its probes.
    */
   public NetClientOptions silenceBoundedNetOptions() {
-    return netOptions().setReadIdleTimeout(silenceTimeoutMs()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+    return silenceBoundedNetOptions(statementTimeoutMs);
+  }
+
+  /** The same for connections whose statements end on the server after {@code statementTimeoutMs} (appends). */
+  public NetClientOptions silenceBoundedNetOptions(long statementTimeoutMs) {
+    return netOptions().setReadIdleTimeout(Math.toIntExact(statementTimeoutMs + SILENCE_MARGIN_MS))
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
   }
 
   /** Connect options for the pool; SSL and other parameters come from the URL. */

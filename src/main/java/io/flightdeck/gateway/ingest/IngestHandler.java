@@ -37,7 +37,7 @@ public final class IngestHandler implements Handler<RoutingContext> {
     IngestProblems problems = new IngestProblems();
     List<JsonNode> checked = withoutEventWriteKeys(body.has("events"), raw, problems);
     // only the custom types the site names: "*" is for Segment track names, and the contract refuses an unknown type
-    List<NewEvent> events = pipeline.validate(ctx, site, site.config().customEvents().namedOnly(), checked, problems);
+    List<NewEvent> events = pipeline.validate(ctx, site, site.namedCustomEvents(), checked, problems);
     pipeline.append(site, events)
         .onSuccess(results -> respond(ctx, results))
         .onFailure(ctx::fail);

@@ -41,7 +41,6 @@ public final class IngestProblems {
   private final List<Entry> entries = new ArrayList<>();
   /** Per event index (null for the request): problems found, listed or not. */
   private final Map<Integer, Integer> found = new HashMap<>();
-  private int total;
   private final FieldNames fieldNames;
   private boolean tooLarge;
 
@@ -55,7 +54,6 @@ public final class IngestProblems {
 
   /** A problem as the client should read it ({@code index} null for the request itself). */
   public void add(Integer index, Problem problem) {
-    total++;
     if (found.merge(index, 1, Integer::sum) <= LISTED_PER_EVENT) {
       entries.add(new Entry(index, problem));
     }
@@ -93,6 +91,7 @@ public final class IngestProblems {
     if (tooLarge) {
       throw dataTooLarge(details);
     }
+    int total = found.values().stream().mapToInt(Integer::intValue).sum();
     String message = total == 1 ? "the event is invalid; nothing was stored"
         : total + " problems; nothing was stored";
     throw new ApiError(400, "invalid_event", message, details, null);

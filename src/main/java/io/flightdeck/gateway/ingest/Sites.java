@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.ingest;
 
+import io.flightdeck.gateway.config.CustomEventsConfig;
 import io.flightdeck.gateway.config.SiteConfig;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.ConsumptionProbe;
@@ -12,7 +13,11 @@ import java.util.Optional;
 /** The configured sites by write key, each with its own rate-limit bucket (one per site: bounded by config). */
 public final class Sites {
 
-  public record Site(SiteConfig config, Bucket bucket) {
+  /**
+   * A site as ingest uses it. {@code namedCustomEvents}: its custom types as POST /v1/events takes them
+   * ({@link CustomEventsConfig#namedOnly}), made once rather than per request.
+   */
+  public record Site(SiteConfig config, Bucket bucket, CustomEventsConfig namedCustomEvents) {
   }
 
   private final Map<String, Site> byWriteKey = new HashMap<>();
@@ -24,7 +29,7 @@ public final class Sites {
       Bucket bucket = Bucket.builder()
           .addLimit(limit -> limit.capacity(s.burst()).refillGreedy(s.eventsPerSecond(), Duration.ofSeconds(1)))
           .build();
-      byWriteKey.put(s.writeKey(), new Site(s, bucket));
+      byWriteKey.put(s.writeKey(), new Site(s, bucket, s.customEvents().namedOnly()));
     }
   }
 
