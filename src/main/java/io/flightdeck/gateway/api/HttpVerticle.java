@@ -108,7 +108,7 @@ public final class HttpVerticle extends VerticleBase {
    * headers without its body, and without Content-Length (RFC 9110 section 8.6 allows leaving it out). Not the live
    * feed: a HEAD there would open a stream.
    */
-  private static Route get(Router router, String path) {
+  public static Route get(Router router, String path) {
     return router.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD);
   }
 

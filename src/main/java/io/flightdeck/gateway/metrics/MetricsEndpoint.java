@@ -2,10 +2,10 @@ package io.flightdeck.gateway.metrics;
 
 import io.flightdeck.gateway.api.ApiError;
 import io.flightdeck.gateway.api.BearerAuth;
+import io.flightdeck.gateway.api.HttpVerticle;
 import io.flightdeck.gateway.config.MetricsConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -47,7 +47,7 @@ public final class MetricsEndpoint {
    * (docs/API.md; RFC 9110: a server answers HEAD wherever it answers GET): the same status and headers, no body.
    */
   public void route(Router router) {
-    Route route = router.route("/metrics").method(HttpMethod.GET).method(HttpMethod.HEAD);
+    Route route = HttpVerticle.get(router, "/metrics");
     if (config.protectedByToken()) {
       route.handler(new BearerAuth(config.token()));
     }
