@@ -200,11 +200,20 @@ public final class Gateway {
     return appendLockTimeoutMs(config) + 30_000;
   }
 
+  /**
+   * The checked path holds the position lock from its second step to COMMIT, all sent together. Should the network
+   * fail between them (a partition, the gateway's host lost), the server's session would sit idle in its transaction
+   * holding the lock, and every append, this gateway's retries included, would time out behind it until the server
+   * noticed its client gone: hours, with the system's keepalive defaults. The server ends such a session once it has
+   * been idle in a transaction for as long as an append waits for the lock (idle_in_transaction_session_timeout), and
+   * probes an idle connection's client about as soon as the projections' connections do.
+   */
   private static PgConnectOptions appendConnectOptions(PgConnectOptions base, GatewayConfig config) {
     long lockTimeout = appendLockTimeoutMs(config);
-    return new PgConnectOptions(base)
+    return withServerKeepalive(new PgConnectOptions(base), config)
         .addProperty("application_name", "flightdeck-append")
         .addProperty("lock_timeout", lockTimeout + "ms")
+        .addProperty("idle_in_transaction_session_timeout", lockTimeout + "ms")
         // the append statement's plan does not depend on its array arguments; planning it on every execution
         // (PostgreSQL's custom plans) costs more server CPU than running it
         .addProperty("plan_cache_mode", "force_generic_plan")
@@ -219,9 +228,14 @@ public final class Gateway {
    * projection's lease, goes with it, so after a partition another process, or this one, can take over.
    */
   private static PgConnectOptions projectionConnectOptions(PgConnectOptions base, GatewayConfig config) {
+    return withServerKeepalive(new PgConnectOptions(base), config)
+        .addProperty("statement_timeout", config.db().statementTimeoutMs() + "ms");
+  }
+
+  /** The server probes the client of an idle connection after db.silenceTimeoutMs and gives up after 3 more probes. */
+  private static PgConnectOptions withServerKeepalive(PgConnectOptions options, GatewayConfig config) {
     int probeSeconds = Math.max(1, config.db().silenceTimeoutMs() / 1000);
-    return new PgConnectOptions(base)
-        .addProperty("statement_timeout", config.db().statementTimeoutMs() + "ms")
+    return options
         .addProperty("tcp_keepalives_idle", String.valueOf(probeSeconds))
         .addProperty("tcp_keepalives_interval", String.valueOf(Math.max(1, probeSeconds / 3)))
         .addProperty("tcp_keepalives_count", "3");

@@ -264,6 +264,48 @@ class StoreFailureIT {
   }
 
   @Test
+  @DisplayName("a network partition that cuts a checked append off before its COMMIT does not leave the position lock "
+      + "held on the server: the server ends the abandoned session, and other appends go on")
+  void partitionBeforeCommitDoesNotHoldThePositionLock() throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-append");
+         TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url(),
+             // a second transaction may run while the first waits on its lost connection
+             "FLIGHTDECK_APPENDER_MAX_CONCURRENT_TRANSACTIONS", "2",
+             "FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", "1000"))) {
+      HttpTestClient http = gateway.http();
+      JsonObject first = HttpTestClient.pageView("partition-commit", "/");
+      Response stored = http.postEvents(first);
+      assertEquals(200, stored.status(), stored.body());
+
+      // the same id again: the fast path fails on the stored id, and the group goes again on the checked path, whose
+      // BEGIN, position lock and statement reach the server while its COMMIT does not
+      proxy.partitionBeforeNextCommit();
+      CompletableFuture<Response> cutOff = http.postEventsAsync(first);
+      await("the checked append is cut off before COMMIT").atMost(Duration.ofSeconds(10))
+          .until(() -> proxy.partitionedConnections() == 1);
+
+      // the server's side of that session holds the position lock, idle in its transaction, and hears nothing
+      // more from its client: it ends the session itself, and every other append may take the lock again
+      JsonObject next = HttpTestClient.pageView("after-partition-commit", "/next");
+      await("an append after the partition is stored").atMost(Duration.ofSeconds(20))
+          .until(() -> http.postEvents(next).status() == 200);
+      assertEquals(List.of(), StoreProbe.appendBackendsIdleInTransaction(db));
+      assertEquals(1L, StoreProbe.rowsWithId(db, first.getString("id")));
+      assertEquals(1L, StoreProbe.rowsWithId(db, next.getString("id")));
+
+      // the cut-off request learns nothing until its own connection has been silent for the append's statement
+      // timeout and a margin; then, past its retry deadline, it is answered 503, or with the id's one position
+      Response r = StoreProbe.within(cutOff, Duration.ofSeconds(60));
+      if (r.status() != 503) {
+        assertEquals(200, r.status(), r.body());
+        assertEquals(stored.results().getJsonObject(0).getLong("position"),
+            r.results().getJsonObject(0).getLong("position"));
+      }
+      assertEquals(1L, StoreProbe.rowsWithId(db, first.getString("id")));
+    }
+  }
+
+  @Test
   @DisplayName("an append whose connection goes silent (a network partition) is answered 503, not held until TCP "
       + "gives up; once the network is back the re-sent event is stored once")
   void silentConnectionIsGivenUp() throws Exception {

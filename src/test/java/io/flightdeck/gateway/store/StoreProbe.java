@@ -50,6 +50,14 @@ final class StoreProbe {
         ORDER BY pid""", db.name(), APPEND_APPLICATION, waitEvent));
   }
 
+  /** Pids of the gateway's append connections to {@code db} that sit idle inside a transaction. */
+  static List<Integer> appendBackendsIdleInTransaction(TestDatabase db) {
+    return pids(server(db).query("""
+        SELECT pid FROM pg_stat_activity
+        WHERE datname = ? AND application_name = ? AND state = 'idle in transaction'
+        ORDER BY pid""", db.name(), APPEND_APPLICATION));
+  }
+
   /** Whether backend {@code pid} waits on a lock now. */
   static boolean waitsOnLock(TestDatabase db, int pid) {
     return server(db).queryLong(

@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A TCP proxy in front of the test's PostgreSQL that can lose answers the way a network does, on connections whose
  * startup message names {@code applicationName}: the next answer ({@link #cutNextAnswer()}), or every answer from the
  * moment a client sends COMMIT ({@link #loseAnswersFromNextCommit()}), or every byte either way while the network
- * is down ({@link #silence()}). The server has done the work by then (committed, say); the client never hears of it. Every other byte passes through unchanged, so the gateway behind it runs as
+ * is down ({@link #silence()}), or COMMIT and everything after it, closes included ({@link
+ * #partitionBeforeNextCommit()}). The server has done the work by then (committed, say); the client never hears of it. Every other byte passes through unchanged, so the gateway behind it runs as
  * usual.
  */
 public final class AnswerCuttingProxy implements AutoCloseable {
@@ -32,6 +33,8 @@ public final class AnswerCuttingProxy implements AutoCloseable {
   private final AtomicBoolean commitArmed = new AtomicBoolean();
   private final AtomicInteger cut = new AtomicInteger();
   private final AtomicBoolean silent = new AtomicBoolean();
+  private final AtomicBoolean partitionArmed = new AtomicBoolean();
+  private final AtomicInteger partitioned = new AtomicInteger();
   private final TestDatabase target;
 
   private AnswerCuttingProxy(TestDatabase target, String applicationName) throws Exception {
@@ -78,6 +81,21 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     silent.set(true);
   }
 
+  /**
+   * The network between a matching connection's client and server fails just before the client's next COMMIT (a
+   * simple query) reaches the server: what the client sent before COMMIT in the same write is delivered, COMMIT and
+   * everything after it either way is lost, and neither side hears of the other closing (as across a partition: the
+   * server's session stays open, in its transaction, until the server itself gives up on it).
+   */
+  public void partitionBeforeNextCommit() {
+    partitionArmed.set(true);
+  }
+
+  /** Connections {@link #partitionBeforeNextCommit()} has cut off so far. */
+  public int partitionedConnections() {
+    return partitioned.get();
+  }
+
   /** New matching connections pass again (the network is back); the ones that went silent stay so. */
   public void speak() {
     silent.set(false);
@@ -96,6 +114,8 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     AtomicBoolean losing = new AtomicBoolean();
     Buffer[] tail = {Buffer.buffer()};
     AtomicBoolean deaf = new AtomicBoolean();
+    // a partitioned connection's closes do not pass either: each side stays open until it gives up on its own
+    AtomicBoolean cutOff = new AtomicBoolean();
     inbound.handler(data -> {
       if (first[0]) {
         first[0] = false;
@@ -104,8 +124,15 @@ public final class AnswerCuttingProxy implements AutoCloseable {
       if (silenced(matches[0], deaf)) {
         return;
       }
-      if (matches[0] && data.toString(StandardCharsets.ISO_8859_1).contains(COMMIT_QUERY)
-          && commitArmed.compareAndSet(true, false)) {
+      int commitAt = matches[0] ? data.toString(StandardCharsets.ISO_8859_1).indexOf(COMMIT_QUERY) : -1;
+      if (commitAt >= 0 && partitionArmed.compareAndSet(true, false)) {
+        partitioned.incrementAndGet();
+        cutOff.set(true);
+        deaf.set(true);
+        outbound.write(data.getBuffer(0, commitAt));
+        return;
+      }
+      if (commitAt >= 0 && commitArmed.compareAndSet(true, false)) {
         losing.set(true);
       }
       outbound.write(data);
@@ -130,8 +157,16 @@ public final class AnswerCuttingProxy implements AutoCloseable {
       }
       inbound.write(data);
     });
-    inbound.closeHandler(v -> outbound.close());
-    outbound.closeHandler(v -> inbound.close());
+    inbound.closeHandler(v -> {
+      if (!cutOff.get()) {
+        outbound.close();
+      }
+    });
+    outbound.closeHandler(v -> {
+      if (!cutOff.get()) {
+        inbound.close();
+      }
+    });
     inbound.resume();
   }
 
