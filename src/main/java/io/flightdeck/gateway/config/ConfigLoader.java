@@ -109,13 +109,23 @@ public final class ConfigLoader {
     return new ConfigStoreOptions().setType("file").setFormat("yaml").setConfig(new JsonObject().put("path", path));
   }
 
-  /** Applies the environment to an already loaded file and validates the result. */
+  /**
+   * Applies the environment to an already loaded file and validates the result. A variable that matches no key, and
+   * a key in the file that the gateway does not read (misspelt, or of another version: refusing it would stop a
+   * rollback), are reported with a warning each and otherwise ignored.
+   */
   public static GatewayConfig fromJson(JsonObject fileConfig, Map<String, String> env) {
     JsonObject merged = fileConfig.copy();
     List<String> unknown = EnvOverrides.apply(merged, env);
     for (String variable : unknown) {
       LOG.warn("environment variable {} matches no configuration key; it is ignored", variable);
     }
-    return GatewayConfig.from(merged);
+    Section root = new Section(merged, "");
+    GatewayConfig config = GatewayConfig.from(root);
+    for (String key : root.unread()) {
+      LOG.warn("configuration key {} is not one the gateway reads; it is ignored (misspelt?)", key);
+    }
+    return config;
   }
+
 }

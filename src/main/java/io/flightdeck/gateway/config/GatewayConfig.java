@@ -22,7 +22,11 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
   public static final String DEMO_ADMIN_TOKEN = "demo-admin-token";
 
   public static GatewayConfig from(JsonObject json) {
-    Section root = new Section(json, "");
+    return from(new Section(json, ""));
+  }
+
+  /** Reads the configuration from its root section, which then knows which keys were never read. */
+  static GatewayConfig from(Section root) {
     String env = root.string("env", "dev");
     if (!env.equals("dev") && !env.equals("production")) {
       throw new ConfigException("env", "must be dev or production (got '" + env + "')");

@@ -3,33 +3,82 @@ package io.flightdeck.gateway.config;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
-/** Typed, validated access to one section of the configuration; every failure names the full key. */
+/**
+ * Typed, validated access to one section of the configuration; every failure names the full key. The sections of
+ * one configuration remember which keys were asked for, so that the ones nothing asked for (a misspelt key, a key
+ * of another version) can be reported: {@link #unread()}.
+ */
 final class Section {
 
   private final JsonObject json;
   private final String path;
+  /** Every key any section of this configuration was asked for, whole (e.g. {@code sites[0].rateLimit.burst}). */
+  private final Set<String> asked;
 
   Section(JsonObject json, String path) {
+    this(json, path, new HashSet<>());
+  }
+
+  private Section(JsonObject json, String path, Set<String> asked) {
     this.json = json == null ? new JsonObject() : json;
     this.path = path;
+    this.asked = asked;
   }
 
   String key(String field) {
     return path.isEmpty() ? field : path + "." + field;
   }
 
+  /**
+   * The keys under this section that no one asked for once the whole configuration was read, in the file's order:
+   * a section nothing asked for counts as one key; inside one that was asked for (or a list of sections), each key.
+   */
+  List<String> unread() {
+    List<String> out = new ArrayList<>();
+    collectUnread(json, path, out);
+    return out;
+  }
+
+  private void collectUnread(JsonObject section, String at, List<String> out) {
+    for (String field : section.fieldNames()) {
+      String key = at.isEmpty() ? field : at + "." + field;
+      if (!asked.contains(key)) {
+        out.add(key);
+        continue;
+      }
+      Object value = section.getValue(field);
+      if (value instanceof JsonObject nested) {
+        collectUnread(nested, key, out);
+      } else if (value instanceof JsonArray items) {
+        for (int i = 0; i < items.size(); i++) {
+          if (items.getValue(i) instanceof JsonObject item) {
+            collectUnread(item, key + "[" + i + "]", out);
+          }
+        }
+      }
+    }
+  }
+
+  /** The field's value, noted as asked for. */
+  private Object value(String field) {
+    asked.add(key(field));
+    return json.getValue(field);
+  }
+
   Section section(String field) {
-    Object value = json.getValue(field);
+    Object value = value(field);
     if (value != null && !(value instanceof JsonObject)) {
       throw new ConfigException(key(field), "must be a section (a map of keys)");
     }
-    return new Section((JsonObject) value, key(field));
+    return new Section((JsonObject) value, key(field), asked);
   }
 
   String string(String field, String fallback) {
-    Object value = json.getValue(field);
+    Object value = value(field);
     if (value == null) {
       return fallback;
     }
@@ -48,7 +97,7 @@ final class Section {
   }
 
   long number(String field, long fallback, long min, long max) {
-    Object value = json.getValue(field);
+    Object value = value(field);
     if (value == null) {
       return fallback;
     }
@@ -71,7 +120,7 @@ final class Section {
   }
 
   boolean bool(String field, boolean fallback) {
-    Object value = json.getValue(field);
+    Object value = value(field);
     if (value == null) {
       return fallback;
     }
@@ -85,7 +134,7 @@ final class Section {
   }
 
   List<String> strings(String field, List<String> fallback) {
-    Object value = json.getValue(field);
+    Object value = value(field);
     if (value == null) {
       return fallback;
     }
@@ -103,7 +152,7 @@ final class Section {
   }
 
   List<Section> sections(String field) {
-    Object value = json.getValue(field);
+    Object value = value(field);
     if (value == null) {
       return List.of();
     }
@@ -116,7 +165,7 @@ final class Section {
       if (!(item instanceof JsonObject obj)) {
         throw new ConfigException(key(field) + "[" + i + "]", "must be a section (a map of keys)");
       }
-      out.add(new Section(obj, key(field) + "[" + i + "]"));
+      out.add(new Section(obj, key(field) + "[" + i + "]", asked));
     }
     return out;
   }

@@ -155,6 +155,22 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("a key in the operator's file that the gateway does not read is named in a warning, and start-up goes on")
+  void unreadKeyIsWarnedAbout(@TempDir Path dir, TestDatabase db) throws IOException {
+    Path file = Files.writeString(dir.resolve("typo.yaml"), """
+        http:
+          prot: 9090
+        """);
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_CONFIG", file.toString(),
+        "FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0"))) {
+      gateway.awaitPort(Duration.ofSeconds(60));
+      String warning = gateway.stdout().lines().filter(l -> l.contains("http.prot")).findFirst()
+          .orElseThrow(() -> new AssertionError("no warning naming http.prot\n" + gateway.describe()));
+      assertTrue(warning.contains("WARN") && warning.contains("ignored"), warning);
+    }
+  }
+
+  @Test
   @DisplayName("metrics.port equal to http.port stops start-up with exit code 2 and one line naming metrics.port")
   void metricsPortOnHttpPort() {
     String line = refusedWith(Map.of("FLIGHTDECK_HTTP_PORT", "18080", "FLIGHTDECK_METRICS_PORT", "18080"));

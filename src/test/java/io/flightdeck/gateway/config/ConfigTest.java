@@ -233,6 +233,31 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("every key of the shipped file is one the gateway reads")
+  void shippedKeysAreAllRead() {
+    Section root = new Section(shipped(), "");
+    GatewayConfig.from(root);
+    assertEquals(List.of(), root.unread());
+  }
+
+  @Test
+  @DisplayName("keys the gateway does not read (misspelt, a whole section, a site's) are reported in the file's order, "
+      + "not fatal")
+  void unreadKeysAreReported() {
+    JsonObject file = shipped();
+    file.getJsonObject("http").put("prot", 9090);
+    file.put("htpp", new JsonObject().put("port", 1));
+    file.getJsonObject("db").put("url", "postgresql://postgres@127.0.0.1:5432/other");
+    file.getJsonArray("sites").getJsonObject(0).put("allowedOrigin", new JsonArray().add("https://x.example"))
+        .getJsonObject("rateLimit").put("brust", 5);
+    Section root = new Section(file, "");
+    GatewayConfig c = GatewayConfig.from(root);
+    assertEquals(8080, c.http().port(), "the misspelt port changes nothing");
+    assertEquals(List.of("http.prot", "sites[0].rateLimit.brust", "sites[0].allowedOrigin", "htpp"), root.unread());
+    assertEquals(c, ConfigLoader.fromJson(file, Map.of()), "the loader reads the same configuration, and warns");
+  }
+
+  @Test
   @DisplayName("the FLIGHTDECK_* variables logback.xml reads are not reported as matching no configuration key")
   void logbackVariablesAreNotUnknown() throws IOException {
     Matcher m = Pattern.compile("\\$\\{(FLIGHTDECK_[A-Z0-9_]+)").matcher(Files.readString(LOGBACK));
