@@ -151,7 +151,7 @@ public final class ProjectionAdmin {
     return conn.preparedQuery(ProjectionSql.READ_EVENT_AT).execute(Tuple.of(letter.position()))
         .compose(rows -> {
           List<EventEnvelope> events = PgEventStore.envelopes(rows);
-          return projection.apply(conn, events)
+          return ProjectionTransactions.apply(projection, conn, events, false)
               .recover(e -> Future.failedFuture(new RetryFailed(letter, e)));
         })
         .map(v -> (RetryOutcome) new Applied(letter));

@@ -96,11 +96,24 @@ final class ProjectionTransactions {
       return conn.query("COMMIT").execute().map(new Step(from, 0, false, shared));
     }
     Future<Void> applied = events.isEmpty() ? Future.succeededFuture()
-        : (firstTry ? projection.applyFirstTry(conn, events) : projection.apply(conn, events))
+        : apply(projection, conn, events, firstTry)
             .recover(e -> Future.failedFuture(new ApplyFailedException(events, e)));
     return applied
         .compose(v -> commitAt(conn, to))
         .map(new Step(to, events.size(), full, shared));
+  }
+
+  /**
+   * {@code projection}'s apply of {@code events}, as a future also when it throws instead of failing one (data its
+   * code does not expect, written by another writer, say): that is the events' failure like any other, and goes to
+   * the dead letters, where a throw taken for a failure of the store would be retried forever.
+   */
+  static Future<Void> apply(Projection projection, SqlConnection conn, List<EventEnvelope> events, boolean firstTry) {
+    try {
+      return firstTry ? projection.applyFirstTry(conn, events) : projection.apply(conn, events);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
   }
 
   /** Records {@code event} as a dead letter and moves the checkpoint past it, if the checkpoint is still before it. */
