@@ -116,10 +116,10 @@ final class BatchFailures {
     }
     LOG.error("projection {}: event at position {} (id {}) failed {} times, moved to the dead letters: {}",
         projection, event.position(), event.id(), attempts, error);
-    transactions.deadLetter(conn, event, error, attempts)
-        .map(v -> {
+    transactions.deadLetter(conn, event, failure.from(), error, attempts)
+        .map(checkpoint -> {
           attempts = 0;
-          return event.position();
+          return checkpoint;
         })
         .onComplete(resume);
   }

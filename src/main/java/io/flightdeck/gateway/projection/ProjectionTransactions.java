@@ -97,7 +97,7 @@ final class ProjectionTransactions {
     }
     Future<Void> applied = events.isEmpty() ? Future.succeededFuture()
         : apply(projection, conn, events, firstTry)
-            .recover(e -> Future.failedFuture(new ApplyFailedException(events, e)));
+            .recover(e -> Future.failedFuture(new ApplyFailedException(events, from, e)));
     return applied
         .compose(v -> commitAt(conn, to))
         .map(new Step(to, events.size(), full, shared));
@@ -116,20 +116,24 @@ final class ProjectionTransactions {
     }
   }
 
-  /** Records {@code event} as a dead letter and moves the checkpoint past it, if the checkpoint is still before it. */
-  Future<Void> deadLetter(SqlConnection conn, EventEnvelope event, String error, int attempts) {
+  /**
+   * Records {@code event}, which failed when applied after checkpoint {@code from}, as a dead letter and moves the
+   * checkpoint past it, if the checkpoint is still at {@code from}; answers the checkpoint then. Any other checkpoint
+   * means another writer moved it meanwhile: on (another process) or back (a rebuild, which must replay the events
+   * before this one), and nothing is recorded.
+   */
+  Future<Long> deadLetter(SqlConnection conn, EventEnvelope event, long from, String error, int attempts) {
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
     Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
     return Future.all(begin, checkpoint)
         .compose(all -> {
           long position = checkpoint.result().iterator().next().getLong("position");
-          if (position >= event.position()) {
-            // a rebuild or another process moved on meanwhile: nothing to record
-            return conn.query("COMMIT").execute().<Void>mapEmpty();
+          if (position != from) {
+            return conn.query("COMMIT").execute().map(position);
           }
           Future<RowSet<Row>> recorded = conn.preparedQuery(ProjectionSql.DEAD_LETTER)
               .execute(Tuple.of(projection.name(), event.position(), event.id(), error, attempts));
-          return Future.all(recorded, commitAt(conn, event.position())).<Void>mapEmpty();
+          return Future.all(recorded, commitAt(conn, event.position())).map(event.position());
         })
         .recover(failure -> rollback(conn, failure));
   }
@@ -145,18 +149,24 @@ final class ProjectionTransactions {
     return conn.query("ROLLBACK").execute().transform(ignored -> Future.failedFuture(failure));
   }
 
-  /** The projection's apply failed for this batch (the statements around it worked). */
+  /** The projection's apply failed for this batch, read after checkpoint {@code from} (the rest of the step worked). */
   static final class ApplyFailedException extends RuntimeException {
 
     private final transient List<EventEnvelope> events;
+    private final long from;
 
-    ApplyFailedException(List<EventEnvelope> events, Throwable cause) {
+    ApplyFailedException(List<EventEnvelope> events, long from, Throwable cause) {
       super(cause.getMessage(), cause, false, false);
       this.events = events;
+      this.from = from;
     }
 
     List<EventEnvelope> events() {
       return events;
+    }
+
+    long from() {
+      return from;
     }
   }
 }

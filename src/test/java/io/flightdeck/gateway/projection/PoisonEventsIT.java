@@ -7,9 +7,11 @@ import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -79,5 +81,56 @@ class PoisonEventsIT {
     assertEquals(409, retried.status(), retried.body());
     assertEquals("apply_failed", retried.errorCode());
     assertEquals(2, db.queryLong("SELECT attempts FROM dead_letters WHERE id = ?", id));
+  }
+
+  @Test
+  @DisplayName("a rebuild asked for while an event fails its last attempt is replayed in full: the dead letter does "
+      + "not move the checkpoint the rebuild reset past the events before it")
+  void rebuildWhileAnEventFails() throws Exception {
+    // the poison's apply takes a while before it fails: time for a rebuild to queue behind it
+    db.execute("""
+        CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.form_id = 'slow-poison' THEN
+            PERFORM pg_sleep(1.5);
+            RAISE EXCEPTION 'slow poison';
+          END IF;
+          RETURN NEW;
+        END $$""");
+    db.execute("""
+        CREATE TRIGGER slow_poison BEFORE INSERT ON form_submissions
+          FOR EACH ROW EXECUTE FUNCTION slow_poison()""");
+    try {
+      for (int i = 0; i < 5; i++) {
+        gateway.http().postBatch(
+            HttpTestClient.formSubmission("rb-" + i, "rb-form", new JsonObject().put("i", "" + i)));
+      }
+      long before = head();
+      Awaitility.await("the forms applied").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
+          .until(() -> checkpoint("form-submissions") >= before);
+      assertEquals(5, db.queryLong("SELECT count(*) FROM form_submissions WHERE form_id = 'rb-form'"));
+
+      gateway.http().postBatch(HttpTestClient.formSubmission("rb-x", "slow-poison", new JsonObject()));
+      Awaitility.await("the poison being applied").atMost(CATCH_UP).pollInterval(Duration.ofMillis(10))
+          .until(() -> db.queryLong("""
+              SELECT count(*) FROM pg_stat_activity
+              WHERE application_name = 'flightdeck-projection-form-submissions' AND wait_event = 'PgSleep'""") == 1);
+      // queues behind the failing step's checkpoint lock, and gets it as that step rolls back
+      CompletableFuture<Response> rebuild = CompletableFuture.supplyAsync(() ->
+          gateway.http().postWithAdminToken("/v1/admin/projections/form-submissions/rebuild"));
+      Response r = rebuild.get();
+      assertEquals(202, r.status(), r.body());
+
+      long head = head();
+      Awaitility.await("the rebuild done").atMost(CATCH_UP).pollInterval(Duration.ofMillis(50))
+          .until(() -> checkpoint("form-submissions") >= head && deadLetters("form-submissions") == 1);
+      assertEquals(5, db.queryLong("SELECT count(*) FROM form_submissions WHERE form_id = 'rb-form'"),
+          "every form submission before the poison is replayed");
+      assertEquals(1, db.queryLong("SELECT count(*) FROM dead_letters d JOIN events e ON e.position = d.position "
+          + "WHERE d.projection = 'form-submissions' AND e.data->>'formId' = 'slow-poison'"));
+    } finally {
+      db.execute("DROP TRIGGER slow_poison ON form_submissions");
+      db.execute("DROP FUNCTION slow_poison()");
+    }
   }
 }
