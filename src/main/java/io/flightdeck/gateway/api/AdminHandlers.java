@@ -42,12 +42,16 @@ public final class AdminHandlers {
     }).onFailure(ctx::fail);
   }
 
-  /** {@code GET /v1/admin/dead-letters?projection=&after=&limit=}: oldest first; {@code next} pages on. */
+  /**
+   * {@code GET /v1/admin/dead-letters?projection=&after=&limit=}: oldest first; {@code next} pages on. An empty
+   * {@code projection} is no filter, as an empty value of any parameter is its default: a script's unset variable
+   * must not make every dead letter look gone.
+   */
   public void deadLetters(RoutingContext ctx) {
     long after = QueryParams.number(ctx, "after", 0, 0, Long.MAX_VALUE);
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
     String projection = QueryParams.text(ctx, "projection");
-    admin.deadLetters(after, projection, limit)
+    admin.deadLetters(after, projection == null || projection.isEmpty() ? null : projection, limit)
         .onSuccess(letters -> {
           JsonArray out = new JsonArray();
           letters.forEach(l -> out.add(l.toJson()));

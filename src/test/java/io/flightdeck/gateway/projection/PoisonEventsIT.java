@@ -1,12 +1,14 @@
 package io.flightdeck.gateway.projection;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.Map;
@@ -132,5 +134,24 @@ class PoisonEventsIT {
       db.execute("DROP TRIGGER slow_poison ON form_submissions");
       db.execute("DROP FUNCTION slow_poison()");
     }
+  }
+
+  @Test
+  @DisplayName("GET /v1/admin/dead-letters?projection= (empty, as docs/API.md writes it) lists every projection's, "
+      + "like no filter, instead of none")
+  void emptyProjectionFilter() {
+    db.execute("ALTER TABLE visitor_activity ADD CONSTRAINT no_filter_poison CHECK (stream_id <> 'filter-poison')");
+    try {
+      gateway.http().postBatch(HttpTestClient.pageView("filter-poison", "/p"));
+      Awaitility.await("the visitor's page view set aside").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
+          .until(() -> deadLetters("visitor-activity") == 1);
+    } finally {
+      db.execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_filter_poison");
+    }
+    JsonArray all = gateway.http().getWithAdminToken("/v1/admin/dead-letters").json().getJsonArray("deadLetters");
+    assertTrue(all.size() >= 1);
+    Response empty = gateway.http().getWithAdminToken("/v1/admin/dead-letters?projection=");
+    assertEquals(200, empty.status(), empty.body());
+    assertEquals(all, empty.json().getJsonArray("deadLetters"));
   }
 }
