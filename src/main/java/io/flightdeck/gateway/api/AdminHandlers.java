@@ -64,7 +64,8 @@ public final class AdminHandlers {
   /**
    * {@code POST /v1/admin/dead-letters/:id/retry}: 200 when applied (the dead letter is gone), 409 apply_failed
    * when it failed again (it stays, one attempt more), 409 unknown_projection when its projection is not part of
-   * this release (it stays as it is), 404 when there is no such dead letter.
+   * this release (it stays as it is), 404 when there is no such dead letter, 503 when the database failed rather
+   * than the event (it stays as it is).
    */
   public void retry(RoutingContext ctx) {
     String raw = QueryParams.path(ctx, "id");

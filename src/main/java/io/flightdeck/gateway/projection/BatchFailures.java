@@ -142,7 +142,7 @@ final class BatchFailures {
   }
 
   /** The database or the connection, not the event: retried without counting against the event. */
-  private static boolean transientFailure(Throwable t) {
+  static boolean transientFailure(Throwable t) {
     return TransientErrors.isTransient(t) && !TransientErrors.isUniqueViolation(t);
   }
 

@@ -151,8 +151,9 @@ public final class ProjectionAdmin {
     return conn.preparedQuery(ProjectionSql.READ_EVENT_AT).execute(Tuple.of(letter.position()))
         .compose(rows -> {
           List<EventEnvelope> events = PgEventStore.envelopes(rows);
+          // trouble with the database is no verdict on the event: the retry answers 503 and counts no attempt
           return ProjectionTransactions.apply(projection, conn, events, false)
-              .recover(e -> Future.failedFuture(new RetryFailed(letter, e)));
+              .recover(e -> Future.failedFuture(BatchFailures.transientFailure(e) ? e : new RetryFailed(letter, e)));
         })
         .map(v -> (RetryOutcome) new Applied(letter));
   }

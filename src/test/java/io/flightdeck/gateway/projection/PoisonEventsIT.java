@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.projection;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.HttpTestClient;
@@ -59,6 +60,12 @@ class PoisonEventsIT {
 
   static long deadLetters(String projection) {
     return db.queryLong("SELECT count(*) FROM dead_letters WHERE projection = ?", projection);
+  }
+
+  /** The projection's dead letters of the stream's events. */
+  static long deadLettersOf(String projection, String streamId) {
+    return db.queryLong("SELECT count(*) FROM dead_letters d JOIN events e ON e.position = d.position "
+        + "WHERE d.projection = ? AND e.stream_id = ?", projection, streamId);
   }
 
   @Test
@@ -144,7 +151,7 @@ class PoisonEventsIT {
     try {
       gateway.http().postBatch(HttpTestClient.pageView("filter-poison", "/p"));
       Awaitility.await("the visitor's page view set aside").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
-          .until(() -> deadLetters("visitor-activity") == 1);
+          .until(() -> deadLettersOf("visitor-activity", "filter-poison") == 1);
     } finally {
       db.execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_filter_poison");
     }
@@ -153,5 +160,47 @@ class PoisonEventsIT {
     Response empty = gateway.http().getWithAdminToken("/v1/admin/dead-letters?projection=");
     assertEquals(200, empty.status(), empty.body());
     assertEquals(all, empty.json().getJsonArray("deadLetters"));
+  }
+
+  @Test
+  @DisplayName("a dead-letter retry that meets trouble with the database (here a serialization failure) answers 503 "
+      + "with Retry-After and counts no attempt; once the trouble is over, the retry applies the event")
+  void retryDuringStoreTroubleIsUnavailable() {
+    db.execute("ALTER TABLE visitor_activity ADD CONSTRAINT no_trouble_poison CHECK (stream_id <> 'trouble-poison')");
+    try {
+      gateway.http().postBatch(HttpTestClient.pageView("trouble-poison", "/p"));
+      Awaitility.await("the visitor's page view set aside").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
+          .until(() -> deadLettersOf("visitor-activity", "trouble-poison") == 1);
+    } finally {
+      db.execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_trouble_poison");
+    }
+    long id = db.queryLong("SELECT d.id FROM dead_letters d JOIN events e ON e.position = d.position "
+        + "WHERE d.projection = 'visitor-activity' AND e.stream_id = 'trouble-poison'");
+    long attempts = db.queryLong("SELECT attempts FROM dead_letters WHERE id = ?", id);
+    db.execute("""
+        CREATE FUNCTION trouble() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.stream_id = 'trouble-poison' THEN
+            RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
+          END IF;
+          RETURN NEW;
+        END $$""");
+    db.execute("CREATE TRIGGER trouble BEFORE INSERT OR UPDATE ON visitor_activity "
+        + "FOR EACH ROW EXECUTE FUNCTION trouble()");
+    Response troubled;
+    try {
+      troubled = gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry");
+    } finally {
+      db.execute("DROP TRIGGER trouble ON visitor_activity");
+      db.execute("DROP FUNCTION trouble()");
+    }
+    assertEquals(503, troubled.status(), troubled.body());
+    assertEquals("unavailable", troubled.errorCode());
+    assertNotNull(troubled.header("Retry-After"), "Retry-After");
+    assertEquals(attempts, db.queryLong("SELECT attempts FROM dead_letters WHERE id = ?", id), "no attempt counted");
+
+    Response applied = gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry");
+    assertEquals(200, applied.status(), applied.body());
+    assertEquals(0, db.queryLong("SELECT count(*) FROM dead_letters WHERE id = ?", id));
   }
 }
