@@ -114,11 +114,18 @@ final class BatchFailures {
       retryLater(config.backoffMs(attempts));
       return;
     }
-    LOG.error("projection {}: event at position {} (id {}) failed {} times, moved to the dead letters: {}",
-        projection, event.position(), event.id(), attempts, error);
+    int failed = attempts;
     transactions.deadLetter(conn, event, failure.from(), error, attempts)
         .map(checkpoint -> {
           attempts = 0;
+          if (checkpoint == event.position()) {
+            LOG.error("projection {}: event at position {} (id {}) failed {} times, moved to the dead letters: {}",
+                projection, event.position(), event.id(), failed, error);
+          } else {
+            LOG.warn("projection {}: event at position {} (id {}) failed {} times; not set aside, as the checkpoint "
+                + "moved meanwhile (a rebuild, or another process), to {}", projection, event.position(), event.id(),
+                failed, checkpoint);
+          }
           return checkpoint;
         })
         .onComplete(resume);
