@@ -98,8 +98,9 @@ final class BatchFailures {
 
   private void applyFailed(SqlConnection conn, ApplyFailedException failure) {
     List<EventEnvelope> events = failure.events();
-    if (events.size() > 1) {
-      // find the culprit: the same events again, one transaction each
+    if (events.size() > 1 || failure.firstTry()) {
+      // find the culprit: the same events again, one transaction each, none a first try; a lone event's first try
+      // does not count as an attempt either, so that it never costs a dead letter (Projection#applyFirstTry)
       isolateUntil = events.get(events.size() - 1).position();
       resume.handle(Future.succeededFuture(events.get(0).position() - 1));
       return;

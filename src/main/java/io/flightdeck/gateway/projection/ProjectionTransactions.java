@@ -97,7 +97,7 @@ final class ProjectionTransactions {
     }
     Future<Void> applied = events.isEmpty() ? Future.succeededFuture()
         : apply(projection, conn, events, firstTry)
-            .recover(e -> Future.failedFuture(new ApplyFailedException(events, from, e)));
+            .recover(e -> Future.failedFuture(new ApplyFailedException(events, from, firstTry, e)));
     return applied
         .compose(v -> commitAt(conn, to))
         .map(new Step(to, events.size(), full, shared));
@@ -149,16 +149,25 @@ final class ProjectionTransactions {
     return conn.query("ROLLBACK").execute().transform(ignored -> Future.failedFuture(failure));
   }
 
-  /** The projection's apply failed for this batch, read after checkpoint {@code from} (the rest of the step worked). */
+  /**
+   * The projection's apply failed for this batch, read after checkpoint {@code from} (the rest of the step worked),
+   * on a first try ({@link Projection#applyFirstTry}) or not.
+   */
   static final class ApplyFailedException extends RuntimeException {
 
     private final transient List<EventEnvelope> events;
     private final long from;
+    private final boolean firstTry;
 
-    ApplyFailedException(List<EventEnvelope> events, long from, Throwable cause) {
+    ApplyFailedException(List<EventEnvelope> events, long from, boolean firstTry, Throwable cause) {
       super(cause.getMessage(), cause, false, false);
       this.events = events;
       this.from = from;
+      this.firstTry = firstTry;
+    }
+
+    boolean firstTry() {
+      return firstTry;
     }
 
     List<EventEnvelope> events() {

@@ -203,4 +203,20 @@ class PoisonEventsIT {
     assertEquals(200, applied.status(), applied.body());
     assertEquals(0, db.queryLong("SELECT count(*) FROM dead_letters WHERE id = ?", id));
   }
+
+  @Test
+  @DisplayName("a new visitor's row written by hand before its first event costs the first try, never a dead letter, "
+      + "even with projections.maxAttempts 1")
+  void firstTryConflictIsNoAttempt() {
+    // the first try inserts a new visitor's row without a conflict check (applyFirstTry); this row breaks that
+    db.execute("""
+        INSERT INTO visitor_activity (stream_id, site, first_seen, last_seen, last_position)
+        VALUES ('first-try-conflict', 'demo', now(), now(), 0)""");
+    gateway.http().postEvents(HttpTestClient.pageView("first-try-conflict", "/hand"));
+    long head = head();
+    Awaitility.await("visitor-activity past the visitor's first event").atMost(CATCH_UP)
+        .pollInterval(Duration.ofMillis(20)).until(() -> checkpoint("visitor-activity") >= head);
+    assertEquals(0, deadLettersOf("visitor-activity", "first-try-conflict"));
+    assertEquals(1, db.queryLong("SELECT page_views FROM visitor_activity WHERE stream_id = 'first-try-conflict'"));
+  }
 }
