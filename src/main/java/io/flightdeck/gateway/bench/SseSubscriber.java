@@ -13,8 +13,9 @@ import java.util.Locale;
  * One {@code GET /v1/live} subscriber on its own HTTP/1.1 connection: a plain TCP socket that writes the request
  * by hand and parses the answer incrementally, straight from Netty's read buffers (no copy, nothing allocated
  * per message): the status line, the chunked transfer coding, and of the SSE stream only the {@code : connected}
- * comment, each message's {@code id:} line (the event's position) and the blank line that ends the message. A
- * message arrives when its last byte does; the clock is read once per TCP read, which all its messages share.
+ * comment, each message's {@code id:} line (the event's position), whether it has a {@code data:} line (the
+ * greeting's {@code id:}, where the stream starts, comes without: no event) and the blank line that ends the
+ * message. A message arrives when its last byte does; the clock is read once per TCP read, which all its messages share.
  * Lives on its group's event loop.
  */
 final class SseSubscriber {
@@ -47,6 +48,7 @@ final class SseSubscriber {
   private int match;
   private long number;
   private long pendingId = -1;
+  private boolean pendingData;
   private long chunkLeft;
   private byte[] head = new byte[512];
   private int headLength;
@@ -245,6 +247,9 @@ final class SseSubscriber {
             i++;
             line = COMMENT;
             match = 1;
+          } else if (c == 'd') {
+            pendingData = true;
+            line = SKIP;
           } else {
             line = SKIP;
           }
@@ -301,11 +306,13 @@ final class SseSubscriber {
     }
   }
 
-  /** A blank line: the message (if it had an id) is complete. */
+  /** A blank line: the message (if it had an id and data) is complete. */
   private void dispatch(long now) {
     long position = pendingId;
     pendingId = -1;
-    if (position < 0) {
+    boolean data = pendingData;
+    pendingData = false;
+    if (position < 0 || !data) {
       return;
     }
     if (received != null) {

@@ -62,10 +62,15 @@ final class SseConnection {
     this.connections = connections;
   }
 
-  /** Starts after {@code position}; with {@code resume}, first reads what the client missed from the store. */
+  /**
+   * Starts after {@code position}; with {@code resume}, first reads what the client missed from the store. The
+   * greeting carries {@code position} as its id: EventSource takes an id from a message without data too (and
+   * fires no event), so a client that loses the stream before any event reached it still resumes from here with
+   * Last-Event-ID; without one, its reconnect would start at whatever was committed by then.
+   */
   void start(long position, boolean resume) {
     cursor = position;
-    write(Buffer.buffer("retry: " + config.retryMs() + "\n: connected\n\n"));
+    write(Buffer.buffer("retry: " + config.retryMs() + "\nid: " + position + "\n: connected\n\n"));
     if (resume) {
       catchingUp = true;
       catchUp();

@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.live;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.HttpTestClient;
@@ -100,6 +101,31 @@ class LiveIT {
     try (SseTestClient query = SseTestClient.open(gateway.http().base(),
         "/v1/live?streams=res-1&lastEventId=0&access_token=" + TestGateway.READ_TOKEN, Map.of())) {
       assertEquals(4, query.take(4, WAIT).size(), "the query form and the access_token work for browsers");
+    }
+  }
+
+  @Test
+  @DisplayName("a subscriber that loses its stream before any event matched resumes as EventSource does and gets "
+      + "what was committed meanwhile: the stream's greeting gives it a Last-Event-ID")
+  void reconnectBeforeAnyEventLosesNothing() throws Exception {
+    String lastEventId;
+    try (SseTestClient first = SseTestClient.open(gateway, "/v1/live?streams=quiet-1", Map.of())) {
+      assertEquals("connected", first.nextComment(WAIT));
+      // the blank line that ends the greeting follows its comment at once
+      long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+      while (first.lastEventId().isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      lastEventId = first.lastEventId();
+    }
+    // committed while the subscriber is away (a dropped connection, a cut-off, a gateway restart)
+    JsonArray meanwhile = post(HttpTestClient.pageView("quiet-1", "/while-away"));
+    // EventSource sends Last-Event-ID on its reconnect only when it has one
+    Map<String, String> resume = lastEventId.isEmpty() ? Map.of() : Map.of("Last-Event-ID", lastEventId);
+    try (SseTestClient again = SseTestClient.open(gateway, "/v1/live?streams=quiet-1", resume)) {
+      Message m = again.next(WAIT);
+      assertNotNull(m, "the event committed between the two streams (resumed with '" + lastEventId + "')");
+      assertEquals(String.valueOf(meanwhile.getJsonObject(0).getLong("position")), m.id());
     }
   }
 

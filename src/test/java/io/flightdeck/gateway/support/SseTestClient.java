@@ -31,6 +31,8 @@ public final class SseTestClient implements AutoCloseable {
   private final List<String> retries = new ArrayList<>();
   private final Thread reader;
   private volatile boolean ended;
+  /** What EventSource would send as Last-Event-ID on a reconnect (its "last event ID string"). */
+  private volatile String lastEventId = "";
 
   private SseTestClient(HttpResponse<Stream<String>> response) {
     this.response = response;
@@ -95,9 +97,12 @@ public final class SseTestClient implements AutoCloseable {
     String id = null;
     String event = null;
     StringBuilder data = null;
+    // the spec's "last event ID buffer": kept across messages, taken over at every blank line, data or not
+    String idBuffer = "";
     try {
       for (String line : (Iterable<String>) response.body()::iterator) {
         if (line.isEmpty()) {
+          lastEventId = idBuffer;
           if (data != null) {
             messages.add(new Message(id, event, data.toString()));
           }
@@ -108,6 +113,7 @@ public final class SseTestClient implements AutoCloseable {
           comments.add(line.substring(1).trim());
         } else if (line.startsWith("id:")) {
           id = line.substring(3).trim();
+          idBuffer = id;
         } else if (line.startsWith("event:")) {
           event = line.substring(6).trim();
         } else if (line.startsWith("data:")) {
@@ -160,6 +166,14 @@ public final class SseTestClient implements AutoCloseable {
     synchronized (retries) {
       return List.copyOf(retries);
     }
+  }
+
+  /**
+   * The id a browser's EventSource would resume with (as Last-Event-ID) after what was read so far: the last
+   * {@code id:} field of a message ended by a blank line, with or without data; empty when none came.
+   */
+  public String lastEventId() {
+    return lastEventId;
   }
 
   /** Whether the server ended or cut the stream. */
