@@ -52,7 +52,9 @@ public final class LiveFeedVerticle extends VerticleBase {
 
   /**
    * With nobody subscribed in this process there is nothing to read or serialize: only the position moves on, so
-   * a subscriber arriving later starts at the head, as it would have anyway.
+   * a subscriber arriving later starts at the head, as it would have anyway. A head asked for is applied only if
+   * still nobody is subscribed when it comes back: a subscriber that arrived meanwhile started at the old position,
+   * and the head may hold events committed after it arrived, which a feed moved past them would never read.
    */
   private void notified(JsonObject hint) {
     if (connections.open() > 0 || reads.busy()) {
@@ -66,7 +68,11 @@ public final class LiveFeedVerticle extends VerticleBase {
     if (to != null) {
       published.accumulateAndGet(to, Math::max);
     } else {
-      store.headPosition().onSuccess(head -> published.accumulateAndGet(head, Math::max));
+      store.headPosition().onSuccess(head -> {
+        if (connections.open() == 0 && !reads.busy()) {
+          published.accumulateAndGet(head, Math::max);
+        }
+      });
     }
   }
 

@@ -229,6 +229,49 @@ class LiveDeliveryIT {
   }
 
   @Test
+  @DisplayName("an event committed after the first subscriber connected, while the feed (with nobody subscribed "
+      + "before) was still asking the store for its head, reaches that subscriber at the next wake-up")
+  void headAskedWithoutSubscribersSkipsNothingOfTheFirstSubscriber(TestDatabase db) throws Exception {
+    // one read connection, which the test holds to keep the head query waiting; no poll: only the notifications
+    // sent below wake the feed
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_DB_READ_POOL_SIZE", "1",
+        "FLIGHTDECK_LIVE_POLL_INTERVAL_MS", "3600000"))) {
+      TestDatabase server = new TestDatabase(db.urlFor("postgres"));
+      awaitListener(server, db, -1);
+      try (java.sql.Connection locker = db.connect()) {
+        locker.setAutoCommit(false);
+        locker.createStatement().execute("LOCK TABLE visitor_activity IN ACCESS EXCLUSIVE MODE");
+        java.util.concurrent.CompletableFuture<Response> held = gateway.http().sendAsync(gateway.http()
+            .request("/v1/visitors/held").header("Authorization", "Bearer " + TestGateway.READ_TOKEN).GET());
+        await().atMost(WAIT).until(() -> server.queryLong("SELECT count(*) FROM pg_stat_activity"
+            + " WHERE datname = ? AND wait_event_type = 'Lock'", db.name()) == 1);
+        // a hint without a range (as after the listener reconnects), with nobody subscribed: the feed asks the store
+        // for its head, and the query waits for the read connection
+        db.execute("NOTIFY flightdeck_events, 'resync'");
+        TimeUnit.MILLISECONDS.sleep(300);
+        try (SseTestClient sse = subscribe(gateway, "/v1/live?streams=head-race", Map.of(), true)) {
+          // committed after the subscriber connected; written around the gateway, so without a notification: as
+          // one lost, or one still on its way when the head comes back
+          db.execute("""
+              INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+              VALUES (gen_random_uuid(), 'head-race', 1, 'PageViewed', 1, '{"pageId": "/late"}',
+                      '{"site": "demo"}', now())""");
+          long position = head(db);
+          locker.rollback();
+          held.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+          // the head query has its answer now
+          TimeUnit.MILLISECONDS.sleep(300);
+          // a wake-up, as the poll's
+          db.execute("NOTIFY flightdeck_events, 'wake'");
+          Message m = sse.next(Duration.ofSeconds(5));
+          assertNotNull(m, "the event committed after the subscriber connected");
+          assertEquals(String.valueOf(position), m.id());
+        }
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a client that stops reading is cut off by the server while another subscriber gets every event")
   void slowClientIsCutOffOthersKeepReceiving(TestDatabase db) throws Exception {
     // batches of 2 events of 30 KiB, under half the buffer: the stalled client is cut off at once, by its backlog
