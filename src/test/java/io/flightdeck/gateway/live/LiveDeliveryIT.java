@@ -384,6 +384,47 @@ class LiveDeliveryIT {
   }
 
   @Test
+  @DisplayName("a client cut off for not reading has its connection closed at once, with what was queued for it, "
+      + "though it never reads again")
+  void cutOffClientsConnectionIsClosedWithoutWaitingForIt(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", CUT_AT_ONCE_BUFFER,
+        "FLIGHTDECK_LIVE_STALL_TIMEOUT_MS", STALL_TIMEOUT_MS));
+         Socket stalled = stalledSubscriber(gateway)) {
+      assertEquals(List.of("ESTABLISHED"), serverSideStates(gateway, stalled));
+      postUntilSlowClientDropped(gateway, 2);
+      // the client reads nothing more: a close that waits for the queued data to be sent first never happens
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+          assertFalse(serverSideStates(gateway, stalled).contains("ESTABLISHED"),
+              "the gateway's end of the cut-off stream: " + serverSideStates(gateway, stalled)));
+    }
+  }
+
+  /** The TCP states (/proc/net/tcp and tcp6) of the gateway's end of {@code client}'s connection. */
+  static List<String> serverSideStates(TestGateway gateway, Socket client) throws IOException {
+    String local = String.format(":%04X ", gateway.port());
+    String remote = String.format(":%04X ", client.getLocalPort());
+    List<String> states = new ArrayList<>();
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(table))) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length > 3 && (f[1] + " ").endsWith(local) && (f[2] + " ").endsWith(remote)) {
+          states.add(switch (f[3]) {
+            case "01" -> "ESTABLISHED";
+            case "04" -> "FIN_WAIT1";
+            case "05" -> "FIN_WAIT2";
+            case "06" -> "TIME_WAIT";
+            case "07" -> "CLOSE";
+            case "08" -> "CLOSE_WAIT";
+            case "0B" -> "CLOSING";
+            default -> f[3];
+          });
+        }
+      }
+    }
+    return states;
+  }
+
+  @Test
   @DisplayName("a burst of batches many times live.maxBufferBytes, more than the socket buffers hold, reaches "
       + "subscribers that read steadily at a link's pace: a piece at a time, nobody cut off, then live again")
   void bigLiveBatchesGoOutAtTheClientsPace(TestDatabase db) throws Exception {
