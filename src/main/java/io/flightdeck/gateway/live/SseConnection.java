@@ -132,12 +132,21 @@ final class SseConnection {
     }
   }
 
-  /** Ends the stream normally (shutdown). */
+  /**
+   * Ends the stream (shutdown). A client with data still unsent is cut off instead: its end would be queued behind
+   * that data, and the server's graceful shutdown would wait for a client that may never read again until
+   * {@code http.shutdownTimeoutMs}, past the drain's budget on SIGTERM, so the appender and the projections would not
+   * be stopped in order. It resumes from its last id like the others.
+   */
   void end() {
     if (!closed) {
       closed = true;
       dropPending();
-      response.end();
+      if (unsentBytes > 0) {
+        Connections.closeNow(request);
+      } else {
+        response.end();
+      }
     }
   }
 

@@ -600,6 +600,28 @@ class LiveDeliveryIT {
     }
   }
 
+  @Test
+  @DisplayName("a graceful stop with a subscriber that stopped reading, data still queued for it, does not wait "
+      + "for it: the stop completes well within 10 seconds and its stream is closed")
+  void gracefulStopDoesNotWaitForAStalledSubscriber(TestDatabase db) throws Exception {
+    // a buffer big enough that the stalled client is not cut off first: about 11 MB is queued when the stop comes
+    TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", "67108864"));
+    try (Socket stalled = stalledSubscriber(gateway)) {
+      for (int i = 0; i < 24; i++) {
+        post(gateway, TestGateway.WRITE_KEY, bigPageViews(i * 16, 16));
+      }
+      assertEquals(0.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"));
+
+      long started = System.nanoTime();
+      gateway.stop(Duration.ofSeconds(10));
+      Duration took = Duration.ofNanos(System.nanoTime() - started);
+      assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "stop took " + took);
+      assertFalse(serverSideStates(gateway, stalled).contains("ESTABLISHED"), "the stalled stream is closed");
+    } finally {
+      gateway.vertx().close().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+    }
+  }
+
   // ---- gateway, writes and the store
 
   static String site(String id, String writeKey) {
