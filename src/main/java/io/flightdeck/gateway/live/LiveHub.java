@@ -29,6 +29,11 @@ public final class LiveHub {
   private final Set<SseConnection> open = new HashSet<>();
   private MessageConsumer<LiveBatch> consumer;
   private long heartbeats;
+  /**
+   * Set by {@link #stop}: a request the server takes up after it (one pipelined behind a slow answer, say) would
+   * get a stream that no batch, heartbeat or stop ever reaches, and the server's graceful shutdown would wait for it.
+   */
+  private boolean stopped;
 
   public LiveHub(Vertx vertx, EventStore store, LiveConfig config, AtomicLong published,
                  LiveConnections connections) {
@@ -65,6 +70,9 @@ public final class LiveHub {
     LiveFilter filter = LiveFilter.parse(QueryParams.text(ctx, "types"), QueryParams.text(ctx, "streams"),
         QueryParams.text(ctx, "site"));
     Long resumeAfter = lastEventId(ctx);
+    if (stopped) {
+      throw new ApiError(503, "unavailable", "the gateway is shutting down; try again", null, 1);
+    }
     if (!connections.tryOpen()) {
       throw new ApiError(503, "unavailable", "too many live connections; try again later", null, 5);
     }
@@ -112,6 +120,7 @@ public final class LiveHub {
 
   /** Ends every stream (clients reconnect with Last-Event-ID, elsewhere or after the restart). */
   public Future<Void> stop() {
+    stopped = true;
     vertx.cancelTimer(heartbeats);
     for (SseConnection c : openNow()) {
       c.end();

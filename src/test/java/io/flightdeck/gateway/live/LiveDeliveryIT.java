@@ -622,6 +622,50 @@ class LiveDeliveryIT {
     }
   }
 
+  @Test
+  @DisplayName("a live-feed request that reaches the gateway while it stops is answered 503 unavailable with "
+      + "Retry-After, not given a stream that nothing ends: the stop does not wait for it")
+  void liveRequestDuringStopIsRefused(TestDatabase db) throws Exception {
+    TestGateway gateway = start(db, Map.of());
+    TestDatabase server = new TestDatabase(db.urlFor("postgres"));
+    try (java.sql.Connection locker = db.connect(); Socket raw = new Socket()) {
+      // a read held by a lock, and a live-feed request pipelined behind it on the same connection: the server
+      // takes the second request up only once the first is answered, which the test lets happen during the stop
+      locker.setAutoCommit(false);
+      locker.createStatement().execute("LOCK TABLE visitor_activity IN ACCESS EXCLUSIVE MODE");
+      raw.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+      String auth = "Authorization: Bearer " + TestGateway.READ_TOKEN + "\r\n";
+      raw.getOutputStream().write(("GET /v1/visitors/held HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"
+          + "GET /v1/live HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      await().atMost(WAIT).until(() -> server.queryLong("SELECT count(*) FROM pg_stat_activity"
+          + " WHERE datname = ? AND wait_event_type = 'Lock'", db.name()) == 1);
+
+      long started = System.nanoTime();
+      java.util.concurrent.CompletableFuture<Void> stop = java.util.concurrent.CompletableFuture.runAsync(() -> {
+        try {
+          gateway.stop(Duration.ofSeconds(20));
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      TimeUnit.MILLISECONDS.sleep(500);
+      locker.rollback();
+      stop.get(30, TimeUnit.SECONDS);
+      Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+      raw.setSoTimeout((int) WAIT.toMillis());
+      String answers = new String(raw.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(answers.startsWith("HTTP/1.1 404"), answers);
+      String second = answers.substring(answers.indexOf("HTTP/1.1", 1));
+      assertTrue(second.startsWith("HTTP/1.1 503"), second);
+      assertTrue(second.toLowerCase(java.util.Locale.ROOT).contains("\r\nretry-after: "), second);
+      assertTrue(second.contains("\"unavailable\""), second);
+      assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "stop took " + took);
+    } finally {
+      gateway.vertx().close().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+    }
+  }
+
   // ---- gateway, writes and the store
 
   static String site(String id, String writeKey) {
