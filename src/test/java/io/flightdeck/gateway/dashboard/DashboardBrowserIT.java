@@ -244,6 +244,32 @@ class DashboardBrowserIT {
     }
   }
 
+  @Test
+  @DisplayName("a dashboard that had shown no event yet when the gateway went away shows, once it is back, what was "
+      + "stored meanwhile: the browser resumes from where its stream started")
+  void resumesBeforeAnyEvent(TestDatabase db) throws Exception {
+    Map<String, String> env = new HashMap<>(Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false"));
+    TestGateway own = TestGateway.start(db, env);
+    env.put("FLIGHTDECK_HTTP_PORT", String.valueOf(own.port()));
+    try {
+      page.navigate(own.http().base() + "/");
+      signIn(TestGateway.READ_TOKEN);
+      assertThat(state()).hasText("live");
+
+      own.close();
+      assertThat(state()).hasText("reconnecting");
+      post(gateway, HttpTestClient.pageView("dash-q", "/dash-while-away"));
+
+      own = TestGateway.start(db, env);
+      assertThat(state()).hasText("live", new LocatorAssertions.HasTextOptions().setTimeout(RESTART_WAIT_MS));
+      assertThat(page.locator("#live-list")).containsText("/dash-while-away");
+      assertThat(summaries("/dash-while-away")).hasCount(1);
+      assertTrue(errors.uncaught().isEmpty(), errors.uncaught()::toString);
+    } finally {
+      own.close();
+    }
+  }
+
   // ---- helpers ----
 
   private void openSignedIn() {
