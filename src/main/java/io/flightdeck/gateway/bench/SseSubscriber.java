@@ -15,8 +15,8 @@ import java.util.Locale;
  * per message): the status line, the chunked transfer coding, and of the SSE stream only the {@code : connected}
  * comment, each message's {@code id:} line (the event's position), whether it has a {@code data:} line (the
  * greeting's {@code id:}, where the stream starts, comes without: no event) and the blank line that ends the
- * message. A message arrives when its last byte does; the clock is read once per TCP read, which all its messages share.
- * Lives on its group's event loop.
+ * message. A message arrives when its last byte does; the clock is read once per TCP read, which all its messages
+ * share. Lives on its group's event loop.
  */
 final class SseSubscriber {
 
