@@ -27,11 +27,13 @@ class LiveIT {
 
   static final Duration WAIT = Duration.ofSeconds(15);
 
+  static TestDatabase db;
   static TestGateway gateway;
 
   @BeforeAll
-  static void start(TestDatabase db) {
-    gateway = TestGateway.start(db);
+  static void start(TestDatabase database) {
+    db = database;
+    gateway = TestGateway.start(database);
   }
 
   @AfterAll
@@ -126,6 +128,26 @@ class LiveIT {
       Message m = again.next(WAIT);
       assertNotNull(m, "the event committed between the two streams (resumed with '" + lastEventId + "')");
       assertEquals(String.valueOf(meanwhile.getJsonObject(0).getLong("position")), m.id());
+    }
+  }
+
+  @Test
+  @DisplayName("a type with a line break (another writer's row) cannot forge SSE fields or messages: its event goes "
+      + "out unnamed, with the type as stored in its data")
+  void typeWithLineBreakIsNotAField() throws Exception {
+    String forged = "Odd\ndata: {\"forged\":true}\n\nid: 999999999\nevent: Forged";
+    try (SseTestClient sse = SseTestClient.open(gateway, "/v1/live?streams=forge-1", Map.of())) {
+      assertEquals("connected", sse.nextComment(WAIT));
+      db.execute("""
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          VALUES (gen_random_uuid(), 'forge-1', 1, ?, 1, '{}'::jsonb, '{}'::jsonb, now())""", forged);
+      JsonArray after = post(HttpTestClient.pageView("forge-1", "/after"));
+      List<Message> got = sse.take(2, WAIT);
+      assertEquals(null, got.get(0).event(), "no event name");
+      assertEquals(forged, new JsonObject(got.get(0).data()).getString("type"));
+      assertEquals(String.valueOf(after.getJsonObject(0).getLong("position")), got.get(1).id());
+      assertEquals("PageViewed", got.get(1).event());
+      assertEquals(null, sse.next(Duration.ofMillis(300)), "nothing forged");
     }
   }
 
