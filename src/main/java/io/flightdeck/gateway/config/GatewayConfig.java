@@ -53,6 +53,12 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
       throw new ConfigException("metrics.port", "must differ from http.port (" + config.http.port()
           + "); 0 serves /metrics on the main port");
     }
+    if (config.live.heartbeatSeconds() >= config.http.idleTimeoutSeconds()) {
+      // the heartbeat is what keeps a quiet stream from looking idle: without one in time, every quiet stream is
+      // closed and reopened, and resumes with a read of the store, once per idle timeout
+      throw new ConfigException("live.heartbeatSeconds", "must be less than http.idleTimeoutSeconds ("
+          + config.http.idleTimeoutSeconds() + "), or quiet live streams are closed as idle");
+    }
     for (int i = 0; i < config.sites.size(); i++) {
       // a write key is public (it is in every page's snippet): it must never open reads, admin or metrics
       String writeKey = config.sites.get(i).writeKey();

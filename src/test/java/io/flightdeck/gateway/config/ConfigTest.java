@@ -233,6 +233,16 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a live heartbeat no more frequent than the HTTP idle timeout is refused, naming live.heartbeatSeconds")
+  void heartbeatWithinIdleTimeout() {
+    ConfigException e = refused("FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS", "15", "FLIGHTDECK_LIVE_HEARTBEAT_SECONDS", "15");
+    assertNames("live.heartbeatSeconds", e);
+    assertTrue(e.getMessage().contains("http.idleTimeoutSeconds (15)"), e.getMessage());
+    assertEquals(14, load("FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS", "15", "FLIGHTDECK_LIVE_HEARTBEAT_SECONDS", "14")
+        .live().heartbeatSeconds());
+  }
+
+  @Test
   @DisplayName("every key of the shipped file is one the gateway reads")
   void shippedKeysAreAllRead() {
     Section root = new Section(shipped(), "");
