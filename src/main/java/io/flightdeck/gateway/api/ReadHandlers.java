@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.api;
 
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.EventStore;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
@@ -30,6 +31,7 @@ public final class ReadHandlers {
     long fromVersion = QueryParams.number(ctx, "fromVersion", 1, 1, Long.MAX_VALUE);
     int limit = (int) QueryParams.number(ctx, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
     store.readStream(streamId, fromVersion, limit)
+        .map(EventPages.Page::events)
         .onSuccess(events -> answers.send(ctx, new JsonObject().put("events", toJson(events))))
         .onFailure(ctx::fail);
   }
@@ -42,6 +44,7 @@ public final class ReadHandlers {
     long after = QueryParams.number(ctx, "after", 0, 0, Long.MAX_VALUE);
     int limit = (int) QueryParams.number(ctx, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
     store.readAll(after, limit)
+        .map(EventPages.Page::events)
         .onSuccess(events -> {
           long next = events.isEmpty() ? after : events.get(events.size() - 1).position();
           answers.send(ctx, new JsonObject().put("events", toJson(events)).put("next", next));

@@ -80,11 +80,11 @@ public final class LiveFeedVerticle extends VerticleBase {
     long notified = wokenAt == 0 ? System.nanoTime() : wokenAt;
     wokenAt = 0;
     long after = published.get();
-    return store.readAll(after, PAGE).map(events -> {
-      if (!events.isEmpty()) {
-        publish(after, events, notified);
+    return store.readAll(after, PAGE).map(page -> {
+      if (!page.events().isEmpty()) {
+        publish(after, page.events(), notified);
       }
-      return events.size() == PAGE;
+      return page.more();
     });
   }
 

@@ -185,7 +185,7 @@ final class SseConnection {
         response.reset();
         return;
       }
-      List<EventEnvelope> events = ar.result();
+      List<EventEnvelope> events = ar.result().events();
       Pieces pieces = new Pieces();
       boolean full = false;
       for (EventEnvelope e : events) {
@@ -203,7 +203,7 @@ final class SseConnection {
       if (closed) {
         return;
       }
-      Runnable next = full || events.size() == config.catchUpPageSize() ? this::catchUp : this::drainPending;
+      Runnable next = full || ar.result().more() ? this::catchUp : this::drainPending;
       if (unsentBytes > config.maxBufferBytes() / 2) {
         // read the next page only once the client has taken most of this one: a resuming client reads at its own
         // pace, and memory stays at about one page. Nor does it go live before: a live write counts what is still

@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.projection;
 
+import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.PgEventStore;
 
 /** The engine's DML. DDL lives in {@code db/migration/V2__projections.sql}. */
@@ -33,13 +34,9 @@ final class ProjectionSql {
       FROM projection_checkpoints WHERE name = $1 FOR UPDATE""";
 
   /** The events after the checkpoint locked by {@link #LOCK_CHECKPOINT} earlier in the same transaction. */
-  static final String READ_EVENTS_AFTER_CHECKPOINT = """
-      SELECT %s
-      FROM events
-      WHERE position > (SELECT c.position FROM projection_checkpoints c WHERE c.name = $1)
-        AND ($2::text[] IS NULL OR type = ANY ($2::text[]))
-      ORDER BY position
-      LIMIT $3""".formatted(PgEventStore.ENVELOPE_COLUMNS);
+  static final String READ_EVENTS_AFTER_CHECKPOINT = EventPages.capped("""
+      position > (SELECT c.position FROM projection_checkpoints c WHERE c.name = $1)
+        AND ($2::text[] IS NULL OR type = ANY ($2::text[]))""", "position", 3, 4);
 
   static final String READ_EVENT_AT = "SELECT " + PgEventStore.ENVELOPE_COLUMNS
       + " FROM events WHERE position = $1";

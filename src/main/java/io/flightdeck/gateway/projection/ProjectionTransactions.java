@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.projection;
 
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
@@ -76,14 +77,14 @@ final class ProjectionTransactions {
 
   private Future<RowSet<Row>> readAfterCheckpoint(SqlConnection conn, int limit) {
     return conn.preparedQuery(ProjectionSql.READ_EVENTS_AFTER_CHECKPOINT)
-        .execute(Tuple.of(projection.name(), types, limit));
+        .execute(Tuple.of(projection.name(), types, limit, EventPages.MAX_PAGE_BYTES));
   }
 
   /** Applies events read after the locked checkpoint {@code cp} (which also carries the head it saw). */
   private Future<Step> applyRead(SqlConnection conn, Row cp, RowSet<Row> read, int limit, boolean firstTry) {
     long from = cp.getLong("position");
     List<EventEnvelope> events = PgEventStore.envelopes(read);
-    boolean full = events.size() == limit;
+    boolean full = EventPages.more(read, limit);
     long last = events.isEmpty() ? from : events.get(events.size() - 1).position();
     // a full batch may have more behind it; otherwise everything up to the head was seen
     long to = full ? last : Math.max(last, cp.getLong("head"));

@@ -2,12 +2,11 @@ package io.flightdeck.gateway.projection;
 
 import io.flightdeck.gateway.EventBusAddresses;
 import io.flightdeck.gateway.config.ProjectionsConfig;
-import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.EventStore;
 import io.flightdeck.gateway.store.PacedReads;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import java.util.List;
 
 /**
  * The process's one reader of new events for its projections. Woken by the store listener, it reads what was
@@ -55,11 +54,11 @@ final class RecentEventsReader extends VerticleBase {
     return end.compose(after -> store.readAll(after, PAGE)).map(this::added);
   }
 
-  private boolean added(List<EventEnvelope> events) {
-    if (!events.isEmpty()) {
-      recent.append(events);
+  private boolean added(EventPages.Page page) {
+    if (!page.events().isEmpty()) {
+      recent.append(page.events());
       vertx.eventBus().publish(EventBusAddresses.PROJECTION_EVENTS_READ, null);
     }
-    return events.size() == PAGE;
+    return page.more();
   }
 }

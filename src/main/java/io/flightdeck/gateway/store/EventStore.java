@@ -1,6 +1,5 @@
 package io.flightdeck.gateway.store;
 
-import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.event.NewEvent;
 import io.vertx.core.Future;
 import java.util.List;
@@ -19,11 +18,14 @@ public interface EventStore {
    */
   Future<List<AppendResult>> append(List<NewEvent> events);
 
-  /** Events with a position greater than {@code after}, in position order, at most {@code limit}. */
-  Future<List<EventEnvelope>> readAll(long after, int limit);
+  /**
+   * Events with a position greater than {@code after}, in position order, at most {@code limit} and about
+   * {@link EventPages#MAX_PAGE_BYTES} of them (at least one).
+   */
+  Future<EventPages.Page> readAll(long after, int limit);
 
-  /** One stream's events from {@code fromVersion}, in version order, at most {@code limit}. */
-  Future<List<EventEnvelope>> readStream(String streamId, long fromVersion, int limit);
+  /** One stream's events from {@code fromVersion}, in version order, bounded as {@link #readAll} is. */
+  Future<EventPages.Page> readStream(String streamId, long fromVersion, int limit);
 
   /** The highest position stored, 0 for an empty store. */
   Future<Long> headPosition();

@@ -43,16 +43,17 @@ public final class PgEventStore implements EventStore {
   }
 
   @Override
-  public Future<List<EventEnvelope>> readAll(long after, int limit) {
-    return readPool.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit))
-        .map(PgEventStore::envelopes)
+  public Future<EventPages.Page> readAll(long after, int limit) {
+    return readPool.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit, EventPages.MAX_PAGE_BYTES))
+        .map(rows -> new EventPages.Page(envelopes(rows), EventPages.more(rows, limit)))
         .recover(PgEventStore::unavailable);
   }
 
   @Override
-  public Future<List<EventEnvelope>> readStream(String streamId, long fromVersion, int limit) {
-    return readPool.preparedQuery(StoreSql.READ_STREAM).execute(Tuple.of(streamId, fromVersion, limit))
-        .map(PgEventStore::envelopes)
+  public Future<EventPages.Page> readStream(String streamId, long fromVersion, int limit) {
+    return readPool.preparedQuery(StoreSql.READ_STREAM)
+        .execute(Tuple.of(streamId, fromVersion, limit, EventPages.MAX_PAGE_BYTES))
+        .map(rows -> new EventPages.Page(envelopes(rows), EventPages.more(rows, limit)))
         .recover(PgEventStore::unavailable);
   }
 

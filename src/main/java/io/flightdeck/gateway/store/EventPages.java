@@ -1,0 +1,68 @@
+package io.flightdeck.gateway.store;
+
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import java.util.List;
+
+/**
+ * Every read of events is a page bounded twice: by a number of events (its {@code LIMIT}) and by bytes, so that
+ * however large the events (ingest takes one of up to ingest.maxBodyBytes, metadata included), a page held in
+ * memory stays near {@link #MAX_PAGE_BYTES}; it always holds at least one event. A page stopped by either bound
+ * says so ({@link #more}), and its reader goes on after its last event: fewer events than the limit does not mean
+ * the end.
+ */
+public final class EventPages {
+
+  /** About how many bytes of events one read holds at most (one event more than this may pass it). */
+  public static final int MAX_PAGE_BYTES = 8 * 1024 * 1024;
+
+  /**
+   * What a row costs to hold, near enough: its jsonb columns as stored, a compressed one (a large, repetitive value)
+   * by its text, which is what it becomes once decoded, plus the other columns.
+   */
+  private static final String ROW_BYTES = """
+      CASE WHEN pg_column_compression(data) IS NULL THEN pg_column_size(data) ELSE octet_length(data::text) END
+        + CASE WHEN pg_column_compression(metadata) IS NULL THEN pg_column_size(metadata)
+               ELSE octet_length(metadata::text) END
+        + octet_length(stream_id) + octet_length(type) + 100""";
+
+  private EventPages() {
+  }
+
+  /**
+   * The events {@code where} (a condition on the events table) in {@code order} (a column), at most {@code $limit}
+   * of them and, counted in that order, up to the first at which they hold {@link #MAX_PAGE_BYTES} ({@code $cap}).
+   * The bytes are added up over the page's sizes alone, so the rows themselves are read once; every row carries
+   * {@code cut}, whether the bytes cut the page short. Both scans run in the statement's one snapshot and see the
+   * same rows.
+   */
+  public static String capped(String where, String order, int limitParam, int capParam) {
+    String limit = "$" + limitParam;
+    String cap = "$" + capParam;
+    return """
+        WITH page AS (
+          SELECT k, sum(bytes) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) AS bytes_through
+          FROM (SELECT %2$s AS k, %5$s AS bytes FROM events WHERE %1$s ORDER BY %2$s LIMIT %3$s) sized
+        ),
+        bound AS (
+          SELECT COALESCE(min(k) FILTER (WHERE bytes_through >= %4$s), max(k)) AS upto,
+                 COALESCE(bool_or(bytes_through >= %4$s), false) AS cut
+          FROM page
+        )
+        SELECT %6$s, bound.cut
+        FROM events, bound
+        WHERE %1$s AND %2$s <= bound.upto
+        ORDER BY %2$s""".formatted(where, order, limit, cap, ROW_BYTES, PgEventStore.ENVELOPE_COLUMNS);
+  }
+
+  /** Whether a page of {@code limit} read by a {@link #capped} query may have more behind it: it was full or cut. */
+  public static boolean more(RowSet<Row> rows, int limit) {
+    int n = rows.rowCount();
+    return n == limit || (n > 0 && rows.iterator().next().getBoolean("cut"));
+  }
+
+  /** A page of events in order; {@code more}: it stopped at a bound, and more may follow right after its last. */
+  public record Page(List<EventEnvelope> events, boolean more) {
+  }
+}
