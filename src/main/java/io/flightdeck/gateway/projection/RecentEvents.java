@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.projection;
 
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.store.EventPages;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,7 +26,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class RecentEvents {
 
+  /** The most bytes of events kept (as {@link EventPages} counts them), however few events that is. */
+  static final long MAX_BYTES = 8L * EventPages.MAX_PAGE_BYTES;
+
   private final int capacity;
+  private final long maxBytes;
   private final long idleAfterNanos;
   private volatile Window window;
   private volatile long wantedAt;
@@ -40,7 +45,13 @@ final class RecentEvents {
    * @param idleAfterMs with no step of a projection of this process for this long, the reader stops reading
    */
   RecentEvents(int capacity, long idleAfterMs) {
+    this(capacity, MAX_BYTES, idleAfterMs);
+  }
+
+  /** @param maxBytes the most bytes of events kept: large events leave room for fewer than {@code capacity} */
+  RecentEvents(int capacity, long maxBytes, long idleAfterMs) {
     this.capacity = capacity;
+    this.maxBytes = maxBytes;
     this.idleAfterNanos = idleAfterMs * 1_000_000L;
     this.wantedAt = System.nanoTime() - idleAfterNanos;
   }
@@ -89,7 +100,7 @@ final class RecentEvents {
 
   /** Starts an empty window at {@code head}: the events after it will be read. */
   void startAt(long head) {
-    window = new Window(head, head, new EventEnvelope[0]);
+    window = new Window(head, head, new EventEnvelope[0], new long[0]);
   }
 
   /** Forgets everything, freeing the memory; a later {@link #startAt} begins again. */
@@ -97,22 +108,46 @@ final class RecentEvents {
     window = null;
   }
 
+  /** {@link #append(List, long)} of events whose bytes are not counted. */
+  void append(List<EventEnvelope> read) {
+    append(read, 0);
+  }
+
   /**
    * Adds the events read after the window's end (non-empty, ascending, every committed event from the end up to
-   * the last of them), drops those every runner here has applied and the oldest beyond the capacity.
+   * the last of them), which hold {@code bytes} together, drops those every runner here has applied, and the oldest
+   * beyond the capacity or beyond {@link #maxBytes} (the newest event always stays).
    */
-  void append(List<EventEnvelope> read) {
+  void append(List<EventEnvelope> read, long bytes) {
     Window w = window;
-    EventEnvelope[] all = Arrays.copyOf(w.events, w.events.length + read.size());
+    int kept = w.events.length;
+    EventEnvelope[] all = Arrays.copyOf(w.events, kept + read.size());
+    long[] sizes = Arrays.copyOf(w.bytes, all.length);
     for (int i = 0; i < read.size(); i++) {
-      all[w.events.length + i] = read.get(i);
+      all[kept + i] = read.get(i);
+      // a page's bytes are known only in all: shared out evenly, near enough to bound the window
+      sizes[kept + i] = bytes / read.size();
     }
     long to = all[all.length - 1].position();
     // what every runner applied, but never past the window's end, so the window goes on from there
     long applied = Math.max(w.after, Math.min(lowestApplied(), to));
-    int keepFrom = Math.max(firstAfter(all, applied), all.length - capacity);
+    int keepFrom = Math.max(Math.max(firstAfter(all, applied), all.length - capacity), withinBytes(sizes));
     long after = keepFrom == 0 ? w.after : Math.max(applied, all[keepFrom - 1].position());
-    window = new Window(after, to, keepFrom == 0 ? all : Arrays.copyOfRange(all, keepFrom, all.length));
+    window = keepFrom == 0 ? new Window(after, to, all, sizes)
+        : new Window(after, to, Arrays.copyOfRange(all, keepFrom, all.length),
+            Arrays.copyOfRange(sizes, keepFrom, sizes.length));
+  }
+
+  /** The index of the oldest event from which on the newest ones hold at most {@link #maxBytes} (the last one, else). */
+  private int withinBytes(long[] sizes) {
+    long total = 0;
+    for (int i = sizes.length - 1; i >= 0; i--) {
+      total += sizes[i];
+      if (total > maxBytes) {
+        return Math.min(i + 1, sizes.length - 1);
+      }
+    }
+    return 0;
   }
 
   /** The index of the first of {@code events} (ascending) after {@code position}; their length when none is. */
@@ -130,8 +165,11 @@ final class RecentEvents {
     return lo;
   }
 
-  /** Every committed event with a position in {@code (after, to]}, ascending. Never changed once published. */
-  record Window(long after, long to, EventEnvelope[] events) {
+  /**
+   * Every committed event with a position in {@code (after, to]}, ascending, with about the bytes each holds. Never
+   * changed once published.
+   */
+  record Window(long after, long to, EventEnvelope[] events, long[] bytes) {
 
     /** Whether the window holds every event after {@code checkpoint}, up to its end. */
     boolean covers(long checkpoint) {

@@ -56,7 +56,7 @@ final class RecentEventsReader extends VerticleBase {
 
   private boolean added(EventPages.Page page) {
     if (!page.events().isEmpty()) {
-      recent.append(page.events());
+      recent.append(page.events(), page.bytes());
       vertx.eventBus().publish(EventBusAddresses.PROJECTION_EVENTS_READ, null);
     }
     return page.more();

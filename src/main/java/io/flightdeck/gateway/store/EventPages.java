@@ -35,7 +35,7 @@ public final class EventPages {
    * of them and, counted in that order, up to the first at which they hold {@link #MAX_PAGE_BYTES} ({@code $cap}).
    * The bytes are added up over the page's sizes alone, so the rows themselves are read once; every row carries
    * {@code cut}, whether the bytes cut the page short. Both scans run in the statement's one snapshot and see the
-   * same rows.
+   * same rows. Every row also carries {@code bytes}, what the page's rows hold together.
    */
   public static String capped(String where, String order, int limitParam, int capParam) {
     String limit = "$" + limitParam;
@@ -47,10 +47,11 @@ public final class EventPages {
         ),
         bound AS (
           SELECT COALESCE(min(k) FILTER (WHERE bytes_through >= %4$s), max(k)) AS upto,
-                 COALESCE(bool_or(bytes_through >= %4$s), false) AS cut
+                 COALESCE(bool_or(bytes_through >= %4$s), false) AS cut,
+                 COALESCE(min(bytes_through) FILTER (WHERE bytes_through >= %4$s), max(bytes_through)) AS bytes
           FROM page
         )
-        SELECT %6$s, bound.cut
+        SELECT %6$s, bound.cut, bound.bytes
         FROM events, bound
         WHERE %1$s AND %2$s <= bound.upto
         ORDER BY %2$s""".formatted(where, order, limit, cap, ROW_BYTES, PgEventStore.ENVELOPE_COLUMNS);
@@ -62,7 +63,19 @@ public final class EventPages {
     return n == limit || (n > 0 && rows.iterator().next().getBoolean("cut"));
   }
 
-  /** A page of events in order; {@code more}: it stopped at a bound, and more may follow right after its last. */
-  public record Page(List<EventEnvelope> events, boolean more) {
+  /** The bytes a page read by a {@link #capped} query holds, as it counts them; 0 for an empty page. */
+  public static long bytes(RowSet<Row> rows) {
+    return rows.rowCount() == 0 ? 0 : rows.iterator().next().getLong("bytes");
+  }
+
+  /**
+   * A page of events in order, holding about {@code bytes}; {@code more}: it stopped at a bound, and more may follow
+   * right after its last.
+   */
+  public record Page(List<EventEnvelope> events, boolean more, long bytes) {
+
+    static Page of(RowSet<Row> rows, int limit) {
+      return new Page(PgEventStore.envelopes(rows), EventPages.more(rows, limit), EventPages.bytes(rows));
+    }
   }
 }

@@ -45,7 +45,7 @@ public final class PgEventStore implements EventStore {
   @Override
   public Future<EventPages.Page> readAll(long after, int limit) {
     return readPool.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit, EventPages.MAX_PAGE_BYTES))
-        .map(rows -> new EventPages.Page(envelopes(rows), EventPages.more(rows, limit)))
+        .map(rows -> EventPages.Page.of(rows, limit))
         .recover(PgEventStore::unavailable);
   }
 
@@ -53,7 +53,7 @@ public final class PgEventStore implements EventStore {
   public Future<EventPages.Page> readStream(String streamId, long fromVersion, int limit) {
     return readPool.preparedQuery(StoreSql.READ_STREAM)
         .execute(Tuple.of(streamId, fromVersion, limit, EventPages.MAX_PAGE_BYTES))
-        .map(rows -> new EventPages.Page(envelopes(rows), EventPages.more(rows, limit)))
+        .map(rows -> EventPages.Page.of(rows, limit))
         .recover(PgEventStore::unavailable);
   }
 

@@ -106,6 +106,24 @@ class RecentEventsTest {
   }
 
   @Test
+  @DisplayName("large events fill the window by their bytes before its capacity: the oldest beyond them are dropped, "
+      + "and the newest event always stays")
+  void boundedByBytes() {
+    RecentEvents recent = new RecentEvents(100, 1000, 60_000);
+    recent.startAt(0);
+    recent.append(events(1, 2, 3, 4), 800);
+    recent.append(events(5, 6), 600);
+    RecentEvents.Window w = recent.window();
+    assertEquals(2, w.after(), "200 + 200 + 300 + 300 bytes are kept, 1 and 2 are dropped");
+    assertEquals(List.of(3L, 4L, 5L, 6L), positions(w.after(2, null, 100)));
+
+    recent.append(events(7), 5000);
+    w = recent.window();
+    assertEquals(6, w.after());
+    assertEquals(List.of(7L), positions(w.after(6, null, 100)), "one event larger than the bound");
+  }
+
+  @Test
   @DisplayName("events every runner here applied are let go at the next read, below the capacity too")
   void trimmedToWhatEveryRunnerApplied() {
     RecentEvents recent = new RecentEvents(100, 60_000);
