@@ -196,14 +196,24 @@ final class PgTime implements AutoCloseable {
 
   private static final Pattern FROM = Pattern.compile("\\bfrom\\b");
   private static final Pattern EVENTS = Pattern.compile("\\s+events\\b");
+  private static final Pattern SUBQUERY = Pattern.compile("\\s*\\(");
 
-  /** A SELECT that reads the events first: its first FROM names the events table. */
+  /**
+   * A SELECT that reads the events first: its first FROM that names a table (not a subquery's parenthesis) names the
+   * events table. A WITH counts as its SELECT (a page of events, {@code store.EventPages}, sizes its rows first).
+   */
   private static boolean readsEvents(String q) {
-    if (!q.stripLeading().startsWith("select")) {
+    String start = q.stripLeading();
+    if (!start.startsWith("select") && !start.startsWith("with")) {
       return false;
     }
     Matcher from = FROM.matcher(q);
-    return from.find() && EVENTS.matcher(q).region(from.end(), q.length()).lookingAt();
+    while (from.find()) {
+      if (!SUBQUERY.matcher(q).region(from.end(), q.length()).lookingAt()) {
+        return EVENTS.matcher(q).region(from.end(), q.length()).lookingAt();
+      }
+    }
+    return false;
   }
 
   /**
