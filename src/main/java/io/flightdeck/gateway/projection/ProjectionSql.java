@@ -36,7 +36,7 @@ final class ProjectionSql {
   /** The events after the checkpoint locked by {@link #LOCK_CHECKPOINT} earlier in the same transaction. */
   static final String READ_EVENTS_AFTER_CHECKPOINT = EventPages.capped("""
       position > (SELECT c.position FROM projection_checkpoints c WHERE c.name = $1)
-        AND ($2::text[] IS NULL OR type = ANY ($2::text[]))""", "position", 3, 4);
+        AND ($2::text[] IS NULL OR type = ANY ($2::text[]))""", "position", 3);
 
   static final String READ_EVENT_AT = "SELECT " + PgEventStore.ENVELOPE_COLUMNS
       + " FROM events WHERE position = $1";

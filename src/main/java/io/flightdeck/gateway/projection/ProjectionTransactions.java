@@ -77,7 +77,7 @@ final class ProjectionTransactions {
 
   private Future<RowSet<Row>> readAfterCheckpoint(SqlConnection conn, int limit) {
     return conn.preparedQuery(ProjectionSql.READ_EVENTS_AFTER_CHECKPOINT)
-        .execute(Tuple.of(projection.name(), types, limit, EventPages.MAX_PAGE_BYTES));
+        .execute(Tuple.of(projection.name(), types, limit));
   }
 
   /** Applies events read after the locked checkpoint {@code cp} (which also carries the head it saw). */

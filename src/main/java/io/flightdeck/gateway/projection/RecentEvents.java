@@ -108,11 +108,6 @@ final class RecentEvents {
     window = null;
   }
 
-  /** {@link #append(List, long)} of events whose bytes are not counted. */
-  void append(List<EventEnvelope> read) {
-    append(read, 0);
-  }
-
   /**
    * Adds the events read after the window's end (non-empty, ascending, every committed event from the end up to
    * the last of them), which hold {@code bytes} together, drops those every runner here has applied, and the oldest

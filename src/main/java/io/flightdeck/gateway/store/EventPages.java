@@ -32,35 +32,32 @@ public final class EventPages {
 
   /**
    * The events {@code where} (a condition on the events table) in {@code order} (a column), at most {@code $limit}
-   * of them and, counted in that order, up to the first at which they hold {@link #MAX_PAGE_BYTES} ({@code $cap}).
-   * The bytes are added up over the page's sizes alone, so the rows themselves are read once; every row carries
-   * {@code cut}, whether the bytes cut the page short. Both scans run in the statement's one snapshot and see the
-   * same rows. Every row also carries {@code bytes}, what the page's rows hold together.
+   * of them and, counted in that order, up to the first at which they hold {@link #MAX_PAGE_BYTES}. The bytes are
+   * added up over the page's sizes alone, so the rows themselves are read once; both scans run in the statement's
+   * one snapshot and see the same rows. Every row carries {@code bytes}, what the page's rows hold together: at
+   * least {@link #MAX_PAGE_BYTES} only when the bytes cut the page short.
    */
-  public static String capped(String where, String order, int limitParam, int capParam) {
-    String limit = "$" + limitParam;
-    String cap = "$" + capParam;
+  public static String capped(String where, String order, int limitParam) {
     return """
         WITH page AS (
           SELECT k, sum(bytes) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) AS bytes_through
-          FROM (SELECT %2$s AS k, %5$s AS bytes FROM events WHERE %1$s ORDER BY %2$s LIMIT %3$s) sized
+          FROM (SELECT %2$s AS k, %5$s AS bytes FROM events WHERE %1$s ORDER BY %2$s LIMIT $%3$d) sized
         ),
         bound AS (
-          SELECT COALESCE(min(k) FILTER (WHERE bytes_through >= %4$s), max(k)) AS upto,
-                 COALESCE(bool_or(bytes_through >= %4$s), false) AS cut,
-                 COALESCE(min(bytes_through) FILTER (WHERE bytes_through >= %4$s), max(bytes_through)) AS bytes
+          SELECT COALESCE(min(k) FILTER (WHERE bytes_through >= %4$d), max(k)) AS upto,
+                 COALESCE(min(bytes_through) FILTER (WHERE bytes_through >= %4$d), max(bytes_through)) AS bytes
           FROM page
         )
-        SELECT %6$s, bound.cut, bound.bytes
+        SELECT %6$s, bound.bytes
         FROM events, bound
         WHERE %1$s AND %2$s <= bound.upto
-        ORDER BY %2$s""".formatted(where, order, limit, cap, ROW_BYTES, PgEventStore.ENVELOPE_COLUMNS);
+        ORDER BY %2$s""".formatted(where, order, limitParam, MAX_PAGE_BYTES, ROW_BYTES,
+        PgEventStore.ENVELOPE_COLUMNS);
   }
 
   /** Whether a page of {@code limit} read by a {@link #capped} query may have more behind it: it was full or cut. */
   public static boolean more(RowSet<Row> rows, int limit) {
-    int n = rows.rowCount();
-    return n == limit || (n > 0 && rows.iterator().next().getBoolean("cut"));
+    return rows.rowCount() == limit || bytes(rows) >= MAX_PAGE_BYTES;
   }
 
   /** The bytes a page read by a {@link #capped} query holds, as it counts them; 0 for an empty page. */

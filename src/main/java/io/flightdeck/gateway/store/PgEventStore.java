@@ -44,15 +44,14 @@ public final class PgEventStore implements EventStore {
 
   @Override
   public Future<EventPages.Page> readAll(long after, int limit) {
-    return readPool.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit, EventPages.MAX_PAGE_BYTES))
+    return readPool.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit))
         .map(rows -> EventPages.Page.of(rows, limit))
         .recover(PgEventStore::unavailable);
   }
 
   @Override
   public Future<EventPages.Page> readStream(String streamId, long fromVersion, int limit) {
-    return readPool.preparedQuery(StoreSql.READ_STREAM)
-        .execute(Tuple.of(streamId, fromVersion, limit, EventPages.MAX_PAGE_BYTES))
+    return readPool.preparedQuery(StoreSql.READ_STREAM).execute(Tuple.of(streamId, fromVersion, limit))
         .map(rows -> EventPages.Page.of(rows, limit))
         .recover(PgEventStore::unavailable);
   }

@@ -94,10 +94,10 @@ final class StoreSql {
       SELECT x.id, x.position, x.stream_version, false, 0 FROM existing x
       """;
 
-  static final String READ_ALL = EventPages.capped("position > $1", "position", 2, 3);
+  static final String READ_ALL = EventPages.capped("position > $1", "position", 2);
 
   static final String READ_STREAM =
-      EventPages.capped("stream_id = $1 AND stream_version >= $2", "stream_version", 3, 4);
+      EventPages.capped("stream_id = $1 AND stream_version >= $2", "stream_version", 3);
 
   static final String HEAD_POSITION = "SELECT COALESCE(max(position), 0) AS head FROM events";
 

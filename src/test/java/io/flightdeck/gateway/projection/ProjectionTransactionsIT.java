@@ -108,7 +108,7 @@ class ProjectionTransactionsIT {
       events.add(new EventEnvelope(UUID.randomUUID(), p, "w", 1, "PageViewed", 2,
           new JsonObject().put("pageId", "/window/" + p), new JsonObject(), Instant.EPOCH, Instant.EPOCH));
     }
-    recent.append(events);
+    recent.append(events, 0);
     return recent.window();
   }
 

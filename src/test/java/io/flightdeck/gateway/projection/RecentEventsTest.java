@@ -42,7 +42,7 @@ class RecentEventsTest {
     assertNull(recent.window());
     assertFalse(recent.reading());
     recent.startAt(10);
-    recent.append(events(11, 12, 15));
+    recent.append(events(11, 12, 15), 0);
     RecentEvents.Window w = recent.window();
     assertTrue(recent.reading());
     assertEquals(10, w.after());
@@ -60,7 +60,7 @@ class RecentEventsTest {
   void slices() {
     RecentEvents recent = new RecentEvents(100, 1000);
     recent.startAt(0);
-    recent.append(events(1, 2, 3, 5, 8, 9));
+    recent.append(events(1, 2, 3, 5, 8, 9), 0);
     RecentEvents.Window w = recent.window();
 
     RecentEvents.Slice all = w.after(2, null, 100);
@@ -90,8 +90,8 @@ class RecentEventsTest {
   void bounded() {
     RecentEvents recent = new RecentEvents(4, 1000);
     recent.startAt(0);
-    recent.append(events(1, 2, 3));
-    recent.append(events(4, 6, 7));
+    recent.append(events(1, 2, 3), 0);
+    recent.append(events(4, 6, 7), 0);
     RecentEvents.Window w = recent.window();
     assertEquals(4, w.events().length);
     assertEquals(2, w.after(), "1 and 2 were dropped");
@@ -99,7 +99,7 @@ class RecentEventsTest {
     assertFalse(w.covers(1));
     assertEquals(List.of(3L, 4L, 6L, 7L), positions(w.after(2, null, 100)));
 
-    recent.append(events(10, 11, 12, 13, 14, 15));
+    recent.append(events(10, 11, 12, 13, 14, 15), 0);
     w = recent.window();
     assertEquals(11, w.after(), "a read larger than the window keeps only its newest events");
     assertEquals(List.of(12L, 13L, 14L, 15L), positions(w.after(11, null, 100)));
@@ -128,10 +128,10 @@ class RecentEventsTest {
   void trimmedToWhatEveryRunnerApplied() {
     RecentEvents recent = new RecentEvents(100, 60_000);
     recent.startAt(0);
-    recent.append(events(1, 2, 3, 4));
+    recent.append(events(1, 2, 3, 4), 0);
     recent.applied("fast", 4);
     recent.applied("slow", 2);
-    recent.append(events(5, 7));
+    recent.append(events(5, 7), 0);
     RecentEvents.Window w = recent.window();
     assertEquals(2, w.after(), "the slowest runner still needs 3 and 4");
     assertEquals(List.of(3L, 4L, 5L, 7L), positions(w.after(2, null, 100)));
@@ -139,14 +139,14 @@ class RecentEventsTest {
     assertTrue(w.covers(4), "the faster runner steps from the window too");
 
     recent.applied("slow", 5);
-    recent.append(events(8));
+    recent.append(events(8), 0);
     w = recent.window();
     assertEquals(4, w.after(), "now the fast runner is the slowest");
     assertEquals(List.of(5L, 7L, 8L), positions(w.after(4, null, 100)));
 
     recent.applied("fast", 8);
     recent.applied("slow", 8);
-    recent.append(events(9));
+    recent.append(events(9), 0);
     w = recent.window();
     assertEquals(8, w.after());
     assertEquals(9, w.to());
@@ -158,16 +158,16 @@ class RecentEventsTest {
   void appliedPastTheWindow() {
     RecentEvents recent = new RecentEvents(100, 60_000);
     recent.startAt(0);
-    recent.append(events(1, 2));
+    recent.append(events(1, 2), 0);
     // a runner that read the store itself may move its checkpoint beyond what the reader has read
     recent.applied("ahead", 6);
-    recent.append(events(3, 5));
+    recent.append(events(3, 5), 0);
     RecentEvents.Window w = recent.window();
     assertEquals(5, w.after());
     assertEquals(5, w.to());
     assertEquals(0, w.events().length);
     assertTrue(w.covers(5));
-    recent.append(events(6, 8));
+    recent.append(events(6, 8), 0);
     w = recent.window();
     assertEquals(6, w.after(), "6 was applied, 8 was not");
     assertEquals(List.of(8L), positions(w.after(6, null, 100)));
@@ -179,17 +179,17 @@ class RecentEventsTest {
     RecentEvents recent = new RecentEvents(3, 60_000);
     recent.startAt(0);
     recent.applied("behind", 0);
-    recent.append(events(1, 2, 3, 4));
+    recent.append(events(1, 2, 3, 4), 0);
     assertEquals(1, recent.window().after(), "a runner far behind: only the capacity drops events");
     recent.left("behind");
-    recent.append(events(5));
+    recent.append(events(5), 0);
     assertEquals(2, recent.window().after(), "nobody reported: the window keeps its capacity");
 
     RecentEvents stale = new RecentEvents(100, 0);
     stale.startAt(0);
     stale.applied("quiet", 0);
     stale.applied("busy", 3);
-    stale.append(events(1, 2, 3, 4));
+    stale.append(events(1, 2, 3, 4), 0);
     assertEquals(0, stale.window().after(), "reports older than the idle time count for nothing");
     assertEquals(4, stale.window().events().length);
   }
