@@ -36,6 +36,10 @@ public final class EventPages {
    * added up over the page's sizes alone, so the rows themselves are read once; both scans run in the statement's
    * one snapshot and see the same rows. Every row carries {@code bytes}, what the page's rows hold together: at
    * least {@link #MAX_PAGE_BYTES} only when the bytes cut the page short.
+   *
+   * <p>The page's end is a scalar subquery, not a join with {@code bound}: a subquery's value is a parameter the
+   * index scan stops at, where a join leaves it a filter over every row after the start, so each page would read the
+   * rest of the table (a replay of N events read N²/2 rows).
    */
   public static String capped(String where, String order, int limitParam) {
     return """
@@ -48,9 +52,9 @@ public final class EventPages {
                  COALESCE(min(bytes_through) FILTER (WHERE bytes_through >= %4$d), max(bytes_through)) AS bytes
           FROM page
         )
-        SELECT %6$s, bound.bytes
-        FROM events, bound
-        WHERE %1$s AND %2$s <= bound.upto
+        SELECT %6$s, (SELECT bytes FROM bound) AS bytes
+        FROM events
+        WHERE %1$s AND %2$s <= (SELECT upto FROM bound)
         ORDER BY %2$s""".formatted(where, order, limitParam, MAX_PAGE_BYTES, ROW_BYTES,
         PgEventStore.ENVELOPE_COLUMNS);
   }
