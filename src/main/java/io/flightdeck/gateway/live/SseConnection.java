@@ -46,6 +46,8 @@ final class SseConnection {
   /** The bytes of the batches in {@code pending}. */
   private long pendingBytes;
   private long cursor;
+  /** The last id this stream sent on its own, without an event: the greeting's, or a heartbeat's. */
+  private long announced;
   /** Behind the live feed: reading the store, or handing out held batches at the client's pace. */
   private boolean catchingUp;
   private boolean closed;
@@ -70,6 +72,7 @@ final class SseConnection {
    */
   void start(long position, boolean resume) {
     cursor = position;
+    announced = position;
     write(Buffer.buffer("retry: " + config.retryMs() + "\nid: " + position + "\n: connected\n\n"));
     if (resume) {
       catchingUp = true;
@@ -116,10 +119,20 @@ final class SseConnection {
    * filtered resume may read the store for a long time without a match, and proxies and idle timeouts must not
    * close the stream meanwhile; with data still unsent the client sets the pace, and a heartbeat behind it would
    * only add to its backlog.
+   *
+   * <p>When the stream has gone past events since the greeting or the last such heartbeat, the heartbeat also
+   * carries the cursor as an id, as the greeting does (redundant after a sent event, not after a filter's): EventSource takes it as its Last-Event-ID without firing an event, so a filtered
+   * client that reconnects resumes from here instead of reading again everything since its last match. Everything
+   * up to the cursor was written before this, in order, so the client has it by the time it reads the id.
    */
   void heartbeat() {
     if (!closed && (!catchingUp || unsentBytes == 0)) {
-      write(HEARTBEAT);
+      if (cursor > announced) {
+        announced = cursor;
+        write(Buffer.buffer("id: " + cursor + "\n: heartbeat\n\n"));
+      } else {
+        write(HEARTBEAT);
+      }
     }
   }
 
@@ -139,14 +152,20 @@ final class SseConnection {
    * be stopped in order. It resumes from its last id like the others.
    */
   void end() {
-    if (!closed) {
+    if (unsentBytes > 0) {
+      abort();
+    } else if (!closed) {
       closed = true;
       dropPending();
-      if (unsentBytes > 0) {
-        Connections.closeNow(request);
-      } else {
-        response.end();
-      }
+      response.end();
+    }
+  }
+
+  /** Closes the stream at once, dropping whatever is still queued for the client. */
+  private void abort() {
+    if (!closed) {
+      closed();
+      Connections.closeNow(request);
     }
   }
 
@@ -168,7 +187,8 @@ final class SseConnection {
       }
     }
     cursor = batch.to();
-    if (sent > 0) {
+    if (sent > 0 && !closed) {
+      // (a write that cut the client off delivered nothing: its data was dropped with the connection)
       GatewayMetrics metrics = connections.metrics();
       metrics.sseDelivered().increment(sent);
       metrics.sseLatency().record(System.nanoTime() - batch.notifiedNanos(), TimeUnit.NANOSECONDS);
@@ -181,8 +201,9 @@ final class SseConnection {
         return;
       }
       if (ar.failed()) {
-        // the client resumes with Last-Event-ID once the store answers again
-        response.reset();
+        // the client resumes with Last-Event-ID once the store answers again. Closed at once, as a cut-off is:
+        // a graceful close would wait for a client that stopped reading to take what is still queued for it
+        abort();
         return;
       }
       List<EventEnvelope> events = ar.result().events();
@@ -393,8 +414,7 @@ final class SseConnection {
     if (closed) {
       return;
     }
-    closed = true;
-    dropPending();
+    closed();
     connections.slowClientDropped();
     onCut.accept(this);
     Connections.closeNow(request);

@@ -517,6 +517,65 @@ class LiveDeliveryIT {
   }
 
   @Test
+  @DisplayName("a filtered subscriber's heartbeat carries the position the stream has gone past, without an event, "
+      + "so its reconnect resumes from there instead of reading again everything since its last match")
+  void heartbeatCarriesTheFilteredStreamsPosition(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_HEARTBEAT_SECONDS", "1"));
+         SseTestClient sse = subscribe(gateway, "/v1/live?types=FormSubmitted", Map.of(), true)) {
+      String greeting = sse.lastEventId();
+      JsonArray posted = post(gateway, TestGateway.WRITE_KEY, new JsonArray()
+          .add(HttpTestClient.pageView("hb-id", "/a")).add(HttpTestClient.click("hb-id", "b")));
+      String last = String.valueOf(posted.getJsonObject(1).getLong("position"));
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+          assertEquals(last, sse.lastEventId(), "the greeting's id was " + greeting));
+      assertTrue(sse.drain().isEmpty(), "the id came without a message");
+      assertEquals("heartbeat", sse.nextComment(WAIT));
+    }
+  }
+
+  @Test
+  @DisplayName("a resuming client that stopped reading, data still queued for it, has its connection closed at "
+      + "once when a catch-up read fails, not held until the idle timeout")
+  void failedCatchUpClosesAStalledClientAtOnce(TestDatabase db) throws Exception {
+    // a read that waits 500 ms for a lock fails; pages of 1 event, so the catch-up reads the store for seconds
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_CATCH_UP_PAGE_SIZE", "1",
+        "FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", String.valueOf(64 * 1024 * 1024),
+        "FLIGHTDECK_LIVE_STALL_TIMEOUT_MS", "60000", "FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS", "120",
+        "FLIGHTDECK_DB_STATEMENT_TIMEOUT_MS", "500"))) {
+      long head = head(db);
+      // 9 MB the client matches, more than the sockets' buffers take, then a long backlog it does not match
+      db.execute("""
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT gen_random_uuid(), 'catch-up-fails', g, 'PageViewed', 1,
+                 jsonb_build_object('pageId', '/w', 'blob', repeat('x', 30720)), '{"site": "demo"}', now()
+          FROM generate_series(1, 300) g""");
+      db.execute("""
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT gen_random_uuid(), 'unwanted-' || gen_random_uuid(), 1, 'PageViewed', 1, '{"pageId": "/other"}',
+                 '{"site": "demo"}', now()
+          FROM generate_series(1, 40000) g""");
+      try (Socket stalled = stalledSubscriber(gateway,
+          "/v1/live?streams=catch-up-fails&lastEventId=" + head)) {
+        // the matching events are written (the kernel holds what it can, the rest waits in the gateway), and the
+        // catch-up goes on reading the backlog: until the lock, which makes one of its reads fail
+        Thread.sleep(1500);
+        assertEquals(List.of("ESTABLISHED"), serverSideStates(gateway, stalled));
+        try (java.sql.Connection lock = db.connect()) {
+          lock.setAutoCommit(false);
+          lock.createStatement().execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+          Thread.sleep(1500);
+          lock.rollback();
+        }
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+            assertFalse(serverSideStates(gateway, stalled).contains("ESTABLISHED"),
+                "the gateway's end of the stream: " + serverSideStates(gateway, stalled)));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+            assertEquals(0.0, metric(gateway, "flightdeck_sse_connections"), "its slot is free"));
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a quiet subscriber receives a heartbeat comment every heartbeat interval")
   void quietStreamGetsHeartbeats(TestDatabase db) throws Exception {
     try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_HEARTBEAT_SECONDS", "1"));
@@ -1010,10 +1069,14 @@ class LiveDeliveryIT {
    * side) that reads the response up to the server's greeting, so the stream is registered, and then stops reading.
    */
   static Socket stalledSubscriber(TestGateway gateway) throws IOException {
+    return stalledSubscriber(gateway, "/v1/live");
+  }
+
+  static Socket stalledSubscriber(TestGateway gateway, String path) throws IOException {
     Socket stalled = new Socket();
     stalled.setReceiveBufferSize(4096);
     stalled.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
-    stalled.getOutputStream().write(("GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1:" + gateway.port()
+    stalled.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + gateway.port()
         + "\r\nAuthorization: Bearer " + TestGateway.READ_TOKEN + "\r\nAccept: text/event-stream\r\n\r\n")
         .getBytes(StandardCharsets.US_ASCII));
     stalled.getOutputStream().flush();
