@@ -50,8 +50,8 @@ public final class AdminHandlers {
   public void deadLetters(RoutingContext ctx) {
     long after = QueryParams.number(ctx, "after", 0, 0, Long.MAX_VALUE);
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
-    String projection = QueryParams.text(ctx, "projection");
-    admin.deadLetters(after, projection == null || projection.isEmpty() ? null : projection, limit)
+    String projection = QueryParams.optional(ctx, "projection");
+    admin.deadLetters(after, projection, limit)
         .onSuccess(letters -> {
           JsonArray out = new JsonArray();
           letters.forEach(l -> out.add(l.toJson()));

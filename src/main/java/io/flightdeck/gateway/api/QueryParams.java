@@ -38,6 +38,16 @@ public final class QueryParams {
     return withoutNul(name, ctx.request().getParam(name));
   }
 
+  /**
+   * A query parameter that has a default: null when absent or empty. An empty value ({@code ?at=}) is the default,
+   * as a form or a script's unset variable sends it, for every parameter of the read API but a filter that must be
+   * said in full (a live feed's {@code site}, {@code /v1/pages}' {@code site}).
+   */
+  static String optional(RoutingContext ctx, String name) {
+    String value = text(ctx, name);
+    return value == null || value.isEmpty() ? null : value;
+  }
+
   /** A path parameter (decoded, so {@code %00} is a NUL); null when the route has none of that name. */
   static String path(RoutingContext ctx, String name) {
     return withoutNul(name, ctx.pathParam(name));
@@ -53,8 +63,8 @@ public final class QueryParams {
   }
 
   static long number(RoutingContext ctx, String name, long fallback, long min, long max) {
-    String raw = text(ctx, name);
-    if (raw == null || raw.isEmpty()) {
+    String raw = optional(ctx, name);
+    if (raw == null) {
       return fallback;
     }
     try {

@@ -31,7 +31,7 @@ public final class ReadModelHandlers {
   /** {@code GET /v1/visitors/:streamId[?at=<RFC 3339>]}. */
   public void visitor(RoutingContext ctx) {
     String streamId = QueryParams.streamId(ctx);
-    String at = QueryParams.text(ctx, "at");
+    String at = QueryParams.optional(ctx, "at");
     var answer = at == null ? models.visitor(streamId) : models.visitorAt(streamId, instant("at", at));
     answer.onSuccess(found -> found.ifPresentOrElse(
             visitor -> answers.send(ctx, at == null ? visitor : visitor.put("at", at)),
@@ -87,8 +87,8 @@ public final class ReadModelHandlers {
    */
   public void eventCounts(RoutingContext ctx) {
     Instant now = Instant.now();
-    String rawTo = QueryParams.text(ctx, "to");
-    String rawFrom = QueryParams.text(ctx, "from");
+    String rawTo = QueryParams.optional(ctx, "to");
+    String rawFrom = QueryParams.optional(ctx, "from");
     Instant to = rawTo == null ? now.truncatedTo(ChronoUnit.MINUTES).plus(1, ChronoUnit.MINUTES)
         : instant("to", rawTo);
     Instant from = rawFrom == null ? to.minus(Duration.ofHours(1)) : instant("from", rawFrom);
@@ -104,8 +104,8 @@ public final class ReadModelHandlers {
   }
 
   private static LocalDate date(RoutingContext ctx, String name, LocalDate fallback) {
-    String raw = QueryParams.text(ctx, name);
-    if (raw == null || raw.isEmpty()) {
+    String raw = QueryParams.optional(ctx, name);
+    if (raw == null) {
       return fallback;
     }
     try {

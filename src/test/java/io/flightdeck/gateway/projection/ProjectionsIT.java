@@ -16,6 +16,7 @@ import io.vertx.core.json.JsonObject;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -105,6 +106,7 @@ class ProjectionsIT {
     JsonObject foldedNow = getOk("/v1/visitors/vt-1?at=2100-01-01T00:00:00Z");
     foldedNow.remove("at");
     assertEquals(projected, foldedNow, "the projection equals the fold of the whole stream");
+    assertEquals(projected, getOk("/v1/visitors/vt-1?at="), "an empty at is its default: the current state");
 
     String before = stored.getJsonObject(0).getString("recordedAt").replace("Z", "").substring(0, 19) + "Z";
     assertEquals(404, gateway.http().getWithReadToken("/v1/visitors/vt-1?at=2000-01-01T00:00:00Z").status());
@@ -286,6 +288,10 @@ class ProjectionsIT {
       total += counts.getJsonObject(i).getLong("count");
     }
     assertEquals(db.queryLong("SELECT count(*) FROM events WHERE recorded_at > now() - interval '1 hour'"), total);
+    JsonObject defaults = getOk("/v1/event-counts?from=&to=&types=");
+    assertEquals(20, defaults.getInteger("types"), "empty values are the defaults: " + defaults);
+    assertEquals(Duration.ofHours(1), Duration.between(Instant.parse(defaults.getString("from")),
+        Instant.parse(defaults.getString("to"))), "the last hour: " + defaults);
     assertEquals("invalid_parameter",
         gateway.http().getWithReadToken("/v1/event-counts?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z")
             .errorCode());
