@@ -3,6 +3,7 @@ package io.flightdeck.gateway.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.RawHttp;
@@ -18,11 +19,10 @@ import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -38,19 +38,8 @@ class MalformedRequestsIT {
   private static final String READ = "Authorization: Bearer " + TestGateway.READ_TOKEN + "\r\n";
   private static final String EVENT = "{\"type\":\"PageViewed\",\"streamId\":\"malformed\",\"data\":{\"pageId\":\"/\"}}";
 
-  static TestGateway gateway;
-  static TestDatabase db;
-
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
-  }
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.defaults();
 
   @ParameterizedTest(name = "GET {0}")
   @ValueSource(strings = {"/v1/events?after=%", "/v1/events?limit=%zz", "/v1/events?%zz=1", "/v1/live?types=%zz",
@@ -81,7 +70,7 @@ class MalformedRequestsIT {
     Answer a = exchange(post(target, "X-Write-Key: " + TestGateway.WRITE_KEY + "\r\n", EVENT));
 
     a.assertError(400, "invalid_parameter");
-    assertEquals(0L, db.queryLong("SELECT count(*) FROM events"));
+    assertEquals(0L, gateway.db().queryLong("SELECT count(*) FROM events"));
   }
 
   @ParameterizedTest(name = "GET {0}")
@@ -128,7 +117,7 @@ class MalformedRequestsIT {
         EVENT));
 
     a.assertError(417, "expectation_failed");
-    assertEquals(0L, db.queryLong("SELECT count(*) FROM events"));
+    assertEquals(0L, gateway.db().queryLong("SELECT count(*) FROM events"));
   }
 
   @ParameterizedTest(name = "HEAD {0}")
@@ -190,7 +179,7 @@ class MalformedRequestsIT {
 
   /** Sends {@code request} as it is and reads one answer, then whether the server closes the connection. */
   private static Answer exchange(String request) throws IOException {
-    return exchange(gateway.port(), request);
+    return exchange(gateway.get().port(), request);
   }
 
   private static Answer exchange(int port, String request) throws IOException {

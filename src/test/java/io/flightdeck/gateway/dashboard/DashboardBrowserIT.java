@@ -12,6 +12,7 @@ import com.microsoft.playwright.assertions.LocatorAssertions;
 import com.microsoft.playwright.assertions.PlaywrightAssertions;
 import io.flightdeck.gateway.support.Chromium;
 import io.flightdeck.gateway.support.Chromium.PageErrors;
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
@@ -22,10 +23,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -44,25 +45,19 @@ class DashboardBrowserIT {
   static final String TOKEN_KEY = "flightdeck.readToken";
 
   @RegisterExtension
+  @Order(1)
   static final Chromium CHROMIUM = new Chromium("The dashboard's browser test");
-
-  static TestGateway gateway;
+  @RegisterExtension
+  @Order(2)
+  static final ClassGateway gateway = ClassGateway.defaults();
 
   BrowserContext context;
   Page page;
   final PageErrors errors = new PageErrors();
 
   @BeforeAll
-  static void start(TestDatabase db) {
-    gateway = TestGateway.start(db);
+  static void defaultWaits() {
     PlaywrightAssertions.setDefaultAssertionTimeout(WAIT_MS);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (gateway != null) {
-      gateway.close();
-    }
   }
 
   @BeforeEach
@@ -219,7 +214,7 @@ class DashboardBrowserIT {
       own.close();
       assertThat(state()).hasText("reconnecting");
       // stored meanwhile through another gateway on the same database
-      post(gateway, HttpTestClient.pageView("dash-r", "/dash-during-outage"),
+      post(gateway.get(), HttpTestClient.pageView("dash-r", "/dash-during-outage"),
           HttpTestClient.click("dash-r", "dash-during"));
 
       own = TestGateway.start(db, env);
@@ -258,7 +253,7 @@ class DashboardBrowserIT {
 
       own.close();
       assertThat(state()).hasText("reconnecting");
-      post(gateway, HttpTestClient.pageView("dash-q", "/dash-while-away"));
+      post(gateway.get(), HttpTestClient.pageView("dash-q", "/dash-while-away"));
 
       own = TestGateway.start(db, env);
       assertThat(state()).hasText("live", new LocatorAssertions.HasTextOptions().setTimeout(RESTART_WAIT_MS));
@@ -304,7 +299,7 @@ class DashboardBrowserIT {
   }
 
   private static void post(JsonObject... events) {
-    post(gateway, events);
+    post(gateway.get(), events);
   }
 
   private static void post(TestGateway to, JsonObject... events) {

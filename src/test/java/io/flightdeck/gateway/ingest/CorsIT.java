@@ -12,9 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
@@ -22,11 +22,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -42,20 +41,12 @@ class CorsIT {
   private static final String DEMO_SITE = "{\"id\":\"demo\",\"writeKey\":\"" + TestGateway.WRITE_KEY + "\","
       + "\"allowedOrigins\":[\"*\"]}";
 
-  static TestGateway gateway;
-  static TestDatabase db;
-  static HttpTestClient http;
+  @RegisterExtension
+  static final ClassGateway gateway =
+      ClassGateway.with(Map.of("FLIGHTDECK_SITES", "[" + DEMO_SITE + "," + SHOP_SITE + "]"));
 
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_SITES", "[" + DEMO_SITE + "," + SHOP_SITE + "]"));
-    http = gateway.http();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
+  static HttpTestClient http() {
+    return gateway.http();
   }
 
   private static HttpTestClient.Response postFrom(HttpTestClient client, String origin, String writeKey,
@@ -77,10 +68,10 @@ class CorsIT {
   void disallowedOriginIsRefused() {
     String streamId = stream("shopper");
 
-    HttpTestClient.Response r = postFrom(http, EVIL, SHOP_KEY, pageView(streamId, "/cart"));
+    HttpTestClient.Response r = postFrom(http(), EVIL, SHOP_KEY, pageView(streamId, "/cart"));
 
     assertError(r, 403, "origin_not_allowed");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -88,11 +79,11 @@ class CorsIT {
   void allowedOriginIsAccepted() {
     JsonObject event = pageView(stream("shopper"), "/cart");
 
-    HttpTestClient.Response r = postFrom(http, SHOP, SHOP_KEY, event);
+    HttpTestClient.Response r = postFrom(http(), SHOP, SHOP_KEY, event);
 
     assertAppended(r, 1);
     assertEquals(SHOP, r.header("Access-Control-Allow-Origin"), r.headers().toString());
-    assertEquals("shop", storedMetadata(db, event.getString("id")).getString("site"));
+    assertEquals("shop", storedMetadata(gateway.db(), event.getString("id")).getString("site"));
   }
 
   @Test
@@ -100,7 +91,7 @@ class CorsIT {
   void wildcardSiteAcceptsAnyOrigin() {
     JsonObject event = pageView(stream("visitor"), "/anywhere");
 
-    HttpTestClient.Response r = postFrom(http, "https://blog.example", TestGateway.WRITE_KEY, event);
+    HttpTestClient.Response r = postFrom(http(), "https://blog.example", TestGateway.WRITE_KEY, event);
 
     assertAppended(r, 1);
     assertEquals("https://blog.example", r.header("Access-Control-Allow-Origin"), r.headers().toString());
@@ -109,7 +100,7 @@ class CorsIT {
   @Test
   @DisplayName("a CORS preflight from an allowed origin is answered 204 with the methods, headers and origin allowed")
   void preflightFromAllowedOrigin() {
-    HttpTestClient.Response r = preflight(http, SHOP);
+    HttpTestClient.Response r = preflight(http(), SHOP);
 
     assertEquals(204, r.status(), r.body());
     assertEquals(SHOP, r.header("Access-Control-Allow-Origin"), r.headers().toString());
@@ -122,7 +113,8 @@ class CorsIT {
   @CsvSource(delimiter = '|', value = {"/v1/events | GET, HEAD, OPTIONS, POST", "/v1/track | OPTIONS, POST"})
   @DisplayName("OPTIONS without Origin is no preflight: 204 with the path's methods in Allow and no CORS headers")
   void optionsWithoutOriginListsTheMethods(String path, String allow) {
-    HttpTestClient.Response r = http.send(http.request(path).method("OPTIONS", HttpRequest.BodyPublishers.noBody()));
+    HttpTestClient.Response r =
+        http().send(http().request(path).method("OPTIONS", HttpRequest.BodyPublishers.noBody()));
 
     assertEquals(204, r.status(), r.body());
     assertEquals(allow, r.header("Allow"), r.headers().toString());
@@ -132,7 +124,7 @@ class CorsIT {
   @Test
   @DisplayName("a CORS preflight from an origin no site allows is refused with 403 origin_not_allowed")
   void preflightFromOriginNoSiteAllows() throws Exception {
-    try (TestGateway restricted = TestGateway.start(db, Map.of("FLIGHTDECK_SITES", "[" + SHOP_SITE + "]"))) {
+    try (TestGateway restricted = TestGateway.start(gateway.db(), Map.of("FLIGHTDECK_SITES", "[" + SHOP_SITE + "]"))) {
       HttpTestClient client = restricted.http();
 
       assertError(preflight(client, EVIL), 403, "origin_not_allowed");
@@ -142,7 +134,7 @@ class CorsIT {
       HttpTestClient.Response post = postFrom(client, EVIL, SHOP_KEY, pageView(streamId, "/cart"));
       assertError(post, 403, "origin_not_allowed");
       assertNull(post.header("Access-Control-Allow-Origin"), "no site allows " + EVIL);
-      assertEquals(0L, rowsInStream(db, streamId));
+      assertEquals(0L, rowsInStream(gateway.db(), streamId));
     }
   }
 

@@ -18,9 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -32,11 +32,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -52,20 +51,11 @@ class IngestErrorsIT {
   private static final String DEMO_WITHOUT_CUSTOM_TYPES = "[{\"id\":\"demo\",\"writeKey\":\"" + TestGateway.WRITE_KEY
       + "\",\"allowedOrigins\":[\"*\"],\"rateLimit\":{\"eventsPerSecond\":20000,\"burst\":40000}}]";
 
-  static TestGateway gateway;
-  static TestDatabase db;
-  static HttpTestClient http;
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.with(Map.of("FLIGHTDECK_SITES", DEMO_WITHOUT_CUSTOM_TYPES));
 
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_SITES", DEMO_WITHOUT_CUSTOM_TYPES));
-    http = gateway.http();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
+  static HttpTestClient http() {
+    return gateway.http();
   }
 
   // ---- 400 invalid_json
@@ -98,7 +88,7 @@ class IngestErrorsIT {
   @MethodSource("invalidJson")
   @DisplayName("a body that is not acceptable JSON is refused with 400 invalid_json")
   void invalidJsonIsRefused(String what, String body) {
-    HttpTestClient.Response r = http.send(post(http, body));
+    HttpTestClient.Response r = http().send(post(http(), body));
 
     assertError(r, 400, "invalid_json");
   }
@@ -109,15 +99,15 @@ class IngestErrorsIT {
     String s = stream("long-string-data");
     JsonObject big = pageView(s, "/").put("data", new JsonObject().put("pageId", "/").put("note", "x".repeat(32_769)));
 
-    JsonObject single = assertError(http.send(post(http, big.encode())), 413, "payload_too_large");
-    JsonObject batch = assertError(http.send(post(http, new JsonObject().put("events",
+    JsonObject single = assertError(http().send(post(http(), big.encode())), 413, "payload_too_large");
+    JsonObject batch = assertError(http().send(post(http(), new JsonObject().put("events",
         new io.vertx.core.json.JsonArray().add(pageView(s, "/ok")).add(big)).encode())), 413, "payload_too_large");
 
     assertEquals(new JsonObject().put("index", 0).put("field", "data"),
         withoutProblem(single.getJsonArray("details").getJsonObject(0)));
     assertEquals(new JsonObject().put("index", 1).put("field", "data"),
         withoutProblem(batch.getJsonArray("details").getJsonObject(0)));
-    assertEquals(0L, rowsInStream(db, s));
+    assertEquals(0L, rowsInStream(gateway.db(), s));
   }
 
   private static JsonObject withoutProblem(JsonObject detail) {
@@ -138,7 +128,7 @@ class IngestErrorsIT {
     JsonObject twoWrong = pageView(s, "/").put("schemaVersion", 0).put("colour", "blue");
     JsonArray batch = new JsonArray().add(noisy).add(twoWrong);
 
-    JsonObject error = assertError(http.send(post(http, new JsonObject().put("events", batch).encode())), 400,
+    JsonObject error = assertError(http().send(post(http(), new JsonObject().put("events", batch).encode())), 400,
         "invalid_event");
 
     assertEquals("302 problems; nothing was stored", error.getString("message"));
@@ -159,10 +149,10 @@ class IngestErrorsIT {
       hostile.add(noisy.copy().put("streamId", s + "-" + i));
     }
     String body = new JsonObject().put("events", hostile).encode();
-    HttpTestClient.Response r = http.send(post(http, body));
+    HttpTestClient.Response r = http().send(post(http(), body));
     assertError(r, 400, "invalid_event");
     assertTrue(r.body().length() < body.length(), r.body().length() + " bytes answered " + body.length());
-    assertEquals(0L, rowsInStream(db, s));
+    assertEquals(0L, rowsInStream(gateway.db(), s));
   }
 
   @Test
@@ -170,9 +160,9 @@ class IngestErrorsIT {
   void jsonAtTheLimitsIsAccepted() {
     String s = stream("json-limits");
 
-    assertAppended(http.send(post(http, eventWithNesting(s, 32))), 1);
-    assertAppended(http.send(post(http, eventWithNumber(s, "1".repeat(64)))), 1);
-    assertEquals(2L, rowsInStream(db, s));
+    assertAppended(http().send(post(http(), eventWithNesting(s, 32))), 1);
+    assertAppended(http().send(post(http(), eventWithNumber(s, "1".repeat(64)))), 1);
+    assertEquals(2L, rowsInStream(gateway.db(), s));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -183,13 +173,13 @@ class IngestErrorsIT {
   void numbersInDataAreStoredAsWritten(String written, String stored) throws Exception {
     String s = stream("number-as-written");
 
-    assertAppended(http.send(post(http, eventWithNumber(s, written))), 1);
+    assertAppended(http().send(post(http(), eventWithNumber(s, written))), 1);
 
-    List<Object> row = db.query("SELECT jsonb_typeof(data->'n'), (data->>'n')::numeric = ?::numeric,"
+    List<Object> row = gateway.db().query("SELECT jsonb_typeof(data->'n'), (data->>'n')::numeric = ?::numeric,"
         + " (data->>'n')::numeric::text = ?::numeric::text FROM events WHERE stream_id = ?", stored, stored, s).get(0);
-    assertEquals(List.of("number", true, true), row, "stored as " + db.query(
+    assertEquals(List.of("number", true, true), row, "stored as " + gateway.db().query(
         "SELECT left(data->>'n', 80) FROM events WHERE stream_id = ?", s));
-    HttpTestClient.Response read = http.send(http.request("/v1/streams/" + s + "/events")
+    HttpTestClient.Response read = http().send(http().request("/v1/streams/" + s + "/events")
         .header("Authorization", "Bearer " + TestGateway.READ_TOKEN).GET());
     assertEquals(200, read.status(), "read back: " + read.body().substring(0, Math.min(300, read.body().length())));
     JsonNode n = EXACT.readTree(read.body()).path("events").path(0).path("data").path("n");
@@ -212,13 +202,13 @@ class IngestErrorsIT {
     String outsideData = "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"data\":{\"pageId\":\"/\"},\"x\":"
         + written + "}";
 
-    JsonObject error = assertError(http.send(post(http, outsideData)), 400, "invalid_json");
-    assertError(http.send(post(http, eventWithNumber(s, written))), 400, "invalid_json");
-    assertError(http.send(post(http, "{\"events\":[" + eventWithNumber(s, written) + "]}")), 400, "invalid_json");
-    assertError(http.send(postWith(http, "/v1/events", outsideData, "Content-Type", "application/json")), 400,
+    JsonObject error = assertError(http().send(post(http(), outsideData)), 400, "invalid_json");
+    assertError(http().send(post(http(), eventWithNumber(s, written))), 400, "invalid_json");
+    assertError(http().send(post(http(), "{\"events\":[" + eventWithNumber(s, written) + "]}")), 400, "invalid_json");
+    assertError(http().send(postWith(http(), "/v1/events", outsideData, "Content-Type", "application/json")), 400,
         "invalid_json");
     assertTrue(error.getString("message").contains("number out of range"), error.encode());
-    assertEquals(0L, rowsInStream(db, s));
+    assertEquals(0L, rowsInStream(gateway.db(), s));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -228,11 +218,11 @@ class IngestErrorsIT {
   void numbersTooLongWrittenOutAreRefused(String written) {
     String s = stream("number-too-long");
 
-    HttpTestClient.Response r = http.send(post(http, eventWithNumber(s, written)));
+    HttpTestClient.Response r = http().send(post(http(), eventWithNumber(s, written)));
 
     assertError(r, 400, "invalid_event");
     assertTrue(detail(r, 0, "data.n").getString("problem").contains("1000 digits"), r.body());
-    assertEquals(0L, rowsInStream(db, s));
+    assertEquals(0L, rowsInStream(gateway.db(), s));
   }
 
   @Test
@@ -243,13 +233,13 @@ class IngestErrorsIT {
     String body = "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"data\":{\"pageId\":\"/\"},"
         + "\"schemaVersion\":1e2147483647,\"metadata\":{\"m\":-1e-2147483647},\"x\":12e2147483647}";
 
-    HttpTestClient.Response r = http.send(post(http, body));
+    HttpTestClient.Response r = http().send(post(http(), body));
 
     assertError(r, 400, "invalid_event");
     assertEquals("must be a positive integer", detail(r, 0, "schemaVersion").getString("problem"));
     assertEquals("must be a string", detail(r, 0, "metadata.m").getString("problem"));
     assertEquals("unknown field", detail(r, 0, "x").getString("problem"));
-    assertEquals(0L, rowsInStream(db, s));
+    assertEquals(0L, rowsInStream(gateway.db(), s));
   }
 
   /** A PageViewed event whose body nests {@code depth} levels deep: event, data, then arrays. */
@@ -322,7 +312,7 @@ class IngestErrorsIT {
     String streamId = stream("invalid");
     JsonObject event = change.apply(pageView(streamId, "/home"));
 
-    HttpTestClient.Response r = http.send(post(http, event.encode()));
+    HttpTestClient.Response r = http().send(post(http(), event.encode()));
 
     assertError(r, 400, "invalid_event");
     JsonObject detail = detail(r, 0, field);
@@ -331,7 +321,7 @@ class IngestErrorsIT {
     } else {
       assertFalse(detail.getString("problem").isBlank(), r.body());
     }
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -355,10 +345,10 @@ class IngestErrorsIT {
     System.arraycopy(bad, 0, body, head.length, bad.length);
     System.arraycopy(tail, 0, body, head.length + bad.length, tail.length);
 
-    HttpTestClient.Response r = http.send(post(http, body));
+    HttpTestClient.Response r = http().send(post(http(), body));
 
     assertError(r, 400, "invalid_json");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -368,11 +358,11 @@ class IngestErrorsIT {
   void utf16And32AreRefused(String charset) {
     String streamId = stream("utf16");
 
-    HttpTestClient.Response r = http.send(post(http, pageView(streamId, "/home").encode()
+    HttpTestClient.Response r = http().send(post(http(), pageView(streamId, "/home").encode()
         .getBytes(java.nio.charset.Charset.forName(charset))));
 
     assertError(r, 400, "invalid_json");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @ParameterizedTest(name = "Content-Encoding: {0}")
@@ -381,12 +371,12 @@ class IngestErrorsIT {
   void unsupportedContentCodingIsRefused(String coding) {
     String streamId = stream("coding");
 
-    HttpTestClient.Response r = http.send(post(http, pageView(streamId, "/home").encode())
+    HttpTestClient.Response r = http().send(post(http(), pageView(streamId, "/home").encode())
         .header("Content-Encoding", coding));
 
     assertError(r, 415, "unsupported_media_type");
     assertEquals("gzip", r.header("Accept-Encoding"), r.headers().toString());
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -396,10 +386,10 @@ class IngestErrorsIT {
     byte[] gzipped = HttpTestClient.gzip(pageView(streamId, "/home").encode());
     byte[] truncated = java.util.Arrays.copyOf(gzipped, gzipped.length - 12);
 
-    assertError(http.send(post(http, pageView(streamId, "/home").encode()).header("Content-Encoding", "gzip")),
+    assertError(http().send(post(http(), pageView(streamId, "/home").encode()).header("Content-Encoding", "gzip")),
         400, "invalid_json");
-    assertError(http.send(post(http, truncated).header("Content-Encoding", "gzip")), 400, "invalid_json");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertError(http().send(post(http(), truncated).header("Content-Encoding", "gzip")), 400, "invalid_json");
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -418,10 +408,10 @@ class IngestErrorsIT {
     byte[] body = java.util.Arrays.copyOf(gzipped, gzipped.length + after.length);
     System.arraycopy(after, 0, body, gzipped.length, after.length);
 
-    HttpTestClient.Response r = http.send(post(http, body).header("Content-Encoding", "gzip"));
+    HttpTestClient.Response r = http().send(post(http(), body).header("Content-Encoding", "gzip"));
 
     assertError(r, 400, "invalid_json");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -434,9 +424,9 @@ class IngestErrorsIT {
     byte[] badLength = gzipped.clone();
     badLength[gzipped.length - 4] ^= 1;
 
-    assertError(http.send(post(http, badCrc).header("Content-Encoding", "gzip")), 400, "invalid_json");
-    assertError(http.send(post(http, badLength).header("Content-Encoding", "gzip")), 400, "invalid_json");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertError(http().send(post(http(), badCrc).header("Content-Encoding", "gzip")), 400, "invalid_json");
+    assertError(http().send(post(http(), badLength).header("Content-Encoding", "gzip")), 400, "invalid_json");
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -447,10 +437,10 @@ class IngestErrorsIT {
     byte[] bomb = HttpTestClient.gzip(pageView(streamId, "/home").encode() + padding);
     assertTrue(bomb.length < 64 * 1024, "the compressed body is well under the limit: " + bomb.length);
 
-    HttpTestClient.Response r = http.send(post(http, bomb).header("Content-Encoding", "gzip"));
+    HttpTestClient.Response r = http().send(post(http(), bomb).header("Content-Encoding", "gzip"));
 
     assertError(r, 413, "payload_too_large");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -460,13 +450,14 @@ class IngestErrorsIT {
     String body = "{\"type\":\"PageViewed\",\"streamId\":\"" + stream("emoji-escaped") + "\","
         + "\"data\":{\"pageId\":\"/\\ud83d\\ude00/\uD83C\uDF89\"}}";
 
-    JsonArray escaped = assertAppended(http.send(post(http, body)), 1);
-    JsonArray raw = assertAppended(http.postEvents(pageView(streamId, "/\uD83D\uDE00")), 1);
+    JsonArray escaped = assertAppended(http().send(post(http(), body)), 1);
+    JsonArray raw = assertAppended(http().postEvents(pageView(streamId, "/\uD83D\uDE00")), 1);
 
     assertEquals("/\uD83D\uDE00/\uD83C\uDF89",
-        IngestRequests.storedData(db, escaped.getJsonObject(0).getString("id")).getString("pageId"));
-    assertEquals(1L, rowsInStream(db, streamId));
-    assertEquals("/\uD83D\uDE00", IngestRequests.storedData(db, raw.getJsonObject(0).getString("id")).getString("pageId"));
+        IngestRequests.storedData(gateway.db(), escaped.getJsonObject(0).getString("id")).getString("pageId"));
+    assertEquals(1L, rowsInStream(gateway.db(), streamId));
+    assertEquals("/\uD83D\uDE00",
+        IngestRequests.storedData(gateway.db(), raw.getJsonObject(0).getString("id")).getString("pageId"));
   }
 
   @ParameterizedTest(name = "a batch of {0}")
@@ -480,11 +471,11 @@ class IngestErrorsIT {
     }
     events[size - 1].put("writeKey", "nope");
 
-    HttpTestClient.Response r = http.send(post(http, batch(events).encode()));
+    HttpTestClient.Response r = http().send(post(http(), batch(events).encode()));
 
     assertError(r, 400, "invalid_event");
     assertEquals("belongs on the batch, not on each event", detail(r, size - 1, "writeKey").getString("problem"));
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -493,8 +484,8 @@ class IngestErrorsIT {
     String streamId = stream("long") + "-";
     streamId = streamId + "x".repeat(200 - streamId.length());
 
-    assertAppended(http.postEvents(pageView(streamId, "/")), 1);
-    assertEquals(1L, rowsInStream(db, streamId));
+    assertAppended(http().postEvents(pageView(streamId, "/")), 1);
+    assertEquals(1L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -507,13 +498,14 @@ class IngestErrorsIT {
     }
     events[3].put("data", new JsonObject());
 
-    HttpTestClient.Response r = http.postEvents(batch(events));
+    HttpTestClient.Response r = http().postEvents(batch(events));
 
     assertError(r, 400, "invalid_event");
     assertEquals(new JsonArray().add(new JsonObject().put("index", 3).put("field", "data.pageId")
         .put("problem", "required")), details(r));
-    assertEquals(0L, rowsInStream(db, streamId));
-    assertEquals(0L, db.queryLong("SELECT count(*) FROM events WHERE id = ?::uuid", events[0].getString("id")));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
+    assertEquals(0L,
+        gateway.db().queryLong("SELECT count(*) FROM events WHERE id = ?::uuid", events[0].getString("id")));
   }
 
   @Test
@@ -525,13 +517,13 @@ class IngestErrorsIT {
     JsonObject alsoOk = pageView(streamId, "/ok-too");
     JsonObject badId = pageView(streamId, "/y").put("id", "123");
 
-    HttpTestClient.Response r = http.postEvents(batch(ok, badType, alsoOk, badId));
+    HttpTestClient.Response r = http().postEvents(batch(ok, badType, alsoOk, badId));
 
     assertError(r, 400, "invalid_event");
     detail(r, 1, "type");
     detail(r, 3, "id");
     assertEquals(2, details(r).size(), r.body());
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   // ---- 401
@@ -541,11 +533,11 @@ class IngestErrorsIT {
   void missingWriteKey() {
     String streamId = stream("no-key");
 
-    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", pageView(streamId, "/").encode(),
+    HttpTestClient.Response r = http().send(postWith(http(), "/v1/events", pageView(streamId, "/").encode(),
         "Content-Type", "application/json"));
 
     assertError(r, 401, "missing_write_key");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -554,14 +546,14 @@ class IngestErrorsIT {
     String streamId = stream("bad-key");
     String event = pageView(streamId, "/").encode();
 
-    assertError(http.send(postWith(http, "/v1/events", event, "Content-Type", "application/json",
+    assertError(http().send(postWith(http(), "/v1/events", event, "Content-Type", "application/json",
         "X-Write-Key", "not-a-known-key")), 401, "unknown_write_key");
-    assertError(http.send(postWith(http, "/v1/events?writeKey=not-a-known-key", event,
+    assertError(http().send(postWith(http(), "/v1/events?writeKey=not-a-known-key", event,
         "Content-Type", "application/json")), 401, "unknown_write_key");
-    assertError(http.send(postWith(http, "/v1/events",
+    assertError(http().send(postWith(http(), "/v1/events",
         new JsonObject(event).put("writeKey", "not-a-known-key").encode(), "Content-Type", "text/plain")),
         401, "unknown_write_key");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   // ---- 413
@@ -572,10 +564,10 @@ class IngestErrorsIT {
     String streamId = stream("big");
     byte[] body = bigBatch(streamId);
 
-    HttpTestClient.Response r = http.send(post(http, body));
+    HttpTestClient.Response r = http().send(post(http(), body));
 
     assertError(r, 413, "payload_too_large");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -585,13 +577,13 @@ class IngestErrorsIT {
     byte[] body = bigBatch(streamId);
 
     // a publisher of unknown length makes the JDK client use chunked transfer encoding
-    HttpTestClient.Response r = http.send(http.request("/v1/events")
+    HttpTestClient.Response r = http().send(http().request("/v1/events")
         .header("Content-Type", "application/json")
         .header("X-Write-Key", TestGateway.WRITE_KEY)
         .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body))));
 
     assertError(r, 413, "payload_too_large");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   /** A valid batch of fewer than 500 events, each with small data, that adds up to more than 512 KiB. */
@@ -611,10 +603,10 @@ class IngestErrorsIT {
   void batchOf501() {
     String streamId = stream("501");
 
-    HttpTestClient.Response r = http.postEvents(batchOf(streamId, 501));
+    HttpTestClient.Response r = http().postEvents(batchOf(streamId, 501));
 
     assertError(r, 413, "payload_too_large");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -622,8 +614,8 @@ class IngestErrorsIT {
   void batchOf500() {
     String streamId = stream("500");
 
-    assertAppended(http.postEvents(batchOf(streamId, 500)), 500);
-    assertEquals(500L, rowsInStream(db, streamId));
+    assertAppended(http().postEvents(batchOf(streamId, 500)), 500);
+    assertEquals(500L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -635,10 +627,10 @@ class IngestErrorsIT {
         .put("a", "a".repeat(12_000)).put("b", "b".repeat(12_000)).put("c", "c".repeat(12_000));
     JsonObject small = pageView(streamId, "/small");
 
-    HttpTestClient.Response r = http.postEvents(batch(small, pageView(streamId, "/big").put("data", data)));
+    HttpTestClient.Response r = http().postEvents(batch(small, pageView(streamId, "/big").put("data", data)));
 
     assertError(r, 413, "payload_too_large");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   // ---- 415
@@ -648,11 +640,11 @@ class IngestErrorsIT {
   void formEncodedIsRefused() {
     String streamId = stream("form");
 
-    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", pageView(streamId, "/").encode(),
+    HttpTestClient.Response r = http().send(postWith(http(), "/v1/events", pageView(streamId, "/").encode(),
         "Content-Type", "application/x-www-form-urlencoded", "X-Write-Key", TestGateway.WRITE_KEY));
 
     assertError(r, 415, "unsupported_media_type");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -660,10 +652,10 @@ class IngestErrorsIT {
   void missingContentTypeIsRefused() {
     String streamId = stream("no-type");
 
-    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", pageView(streamId, "/").encode(),
+    HttpTestClient.Response r = http().send(postWith(http(), "/v1/events", pageView(streamId, "/").encode(),
         "X-Write-Key", TestGateway.WRITE_KEY));
 
     assertError(r, 415, "unsupported_media_type");
-    assertEquals(0L, rowsInStream(db, streamId));
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
 }

@@ -16,9 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -27,11 +27,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code POST /v1/events} when it succeeds: what is answered, what is stored, idempotency; and the schema list. */
 @ExtendWith(PostgresExtension.class)
@@ -39,20 +38,11 @@ class IngestIT {
 
   private static final String WRITE_KEY = TestGateway.WRITE_KEY;
 
-  static TestGateway gateway;
-  static TestDatabase db;
-  static HttpTestClient http;
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.defaults();
 
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database);
-    http = gateway.http();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
+  static HttpTestClient http() {
+    return gateway.http();
   }
 
   @Test
@@ -68,19 +58,19 @@ class IngestIT {
         .put("metadata", new JsonObject().put("campaign", "spring"))
         .put("occurredAt", "2026-11-22T10:15:30.120Z");
 
-    HttpTestClient.Response r = http.send(post(http, event.encode()).header("User-Agent", "FlightDeckTest/1.0"));
+    HttpTestClient.Response r = http().send(post(http(), event.encode()).header("User-Agent", "FlightDeckTest/1.0"));
 
     JsonObject result = assertAppended(r, 1).getJsonObject(0);
     assertTrue(r.header("Content-Type").startsWith("application/json"), r.headers().toString());
     assertEquals(id, result.getString("id"));
     assertTrue(result.getLong("position") >= 1, r.body());
     assertEquals(1L, result.getLong("streamVersion"));
-    List<Object> row = db.query("""
+    List<Object> row = gateway.db().query("""
         SELECT position, id::text, stream_id, stream_version, type, schema_version,
                occurred_at = '2026-11-22T10:15:30.120Z'::timestamptz, recorded_at IS NOT NULL, tx_id IS NOT NULL
         FROM events WHERE id = ?::uuid""", id).get(0);
     assertEquals(List.of(result.getLong("position"), id, streamId, 1L, "PageViewed", 1, true, true, true), row);
-    assertEquals(new JsonObject().put("pageId", "/docs/getting-started"), storedData(db, id));
+    assertEquals(new JsonObject().put("pageId", "/docs/getting-started"), storedData(gateway.db(), id));
   }
 
   @Test
@@ -90,11 +80,13 @@ class IngestIT {
     String batchStream = stream("gzip-batch");
     JsonObject batch = IngestRequests.batchOf(batchStream, 3);
 
-    assertAppended(http.send(post(http, HttpTestClient.gzip(single.encode())).header("Content-Encoding", "gzip")), 1);
-    assertAppended(http.send(post(http, HttpTestClient.gzip(batch.encode())).header("Content-Encoding", "GZIP")), 3);
+    assertAppended(
+        http().send(post(http(), HttpTestClient.gzip(single.encode())).header("Content-Encoding", "gzip")), 1);
+    assertAppended(
+        http().send(post(http(), HttpTestClient.gzip(batch.encode())).header("Content-Encoding", "GZIP")), 3);
 
-    assertEquals(new JsonObject().put("pageId", "/compressed"), storedData(db, single.getString("id")));
-    assertEquals(3L, IngestRequests.rowsInStream(db, batchStream));
+    assertEquals(new JsonObject().put("pageId", "/compressed"), storedData(gateway.db(), single.getString("id")));
+    assertEquals(3L, IngestRequests.rowsInStream(gateway.db(), batchStream));
   }
 
   @Test
@@ -108,8 +100,8 @@ class IngestIT {
     byte[] body = java.util.Arrays.copyOf(first, first.length + second.length);
     System.arraycopy(second, 0, body, first.length, second.length);
 
-    assertAppended(http.send(post(http, body).header("Content-Encoding", "gzip")), 1);
-    assertEquals(new JsonObject().put("pageId", "/members"), storedData(db, event.getString("id")));
+    assertAppended(http().send(post(http(), body).header("Content-Encoding", "gzip")), 1);
+    assertEquals(new JsonObject().put("pageId", "/members"), storedData(gateway.db(), event.getString("id")));
   }
 
   /** The member with FEXTRA, FNAME, FCOMMENT and FHCRC in its header, as other gzip writers may set them. */
@@ -133,8 +125,8 @@ class IngestIT {
     JsonObject event = pageView(stream("emoji-metadata"), "/")
         .put("metadata", new JsonObject().put(emoji.repeat(128), emoji.repeat(2048)));
 
-    assertAppended(http.postEvents(event), 1);
-    assertEquals(emoji.repeat(2048), storedMetadata(db, event.getString("id")).getString(emoji.repeat(128)));
+    assertAppended(http().postEvents(event), 1);
+    assertEquals(emoji.repeat(2048), storedMetadata(gateway.db(), event.getString("id")).getString(emoji.repeat(128)));
   }
 
   @Test
@@ -143,7 +135,7 @@ class IngestIT {
     JsonObject event = pageView(stream("visitor"), "/pricing")
         .put("metadata", new JsonObject().put("campaign", "spring").put("referrer", "newsletter"));
 
-    HttpTestClient.Response r = http.send(post(http, event.encode()).header("User-Agent", "FlightDeckTest/1.0"));
+    HttpTestClient.Response r = http().send(post(http(), event.encode()).header("User-Agent", "FlightDeckTest/1.0"));
 
     assertAppended(r, 1);
     assertEquals(new JsonObject()
@@ -152,7 +144,7 @@ class IngestIT {
             .put("site", "demo")
             .put("userAgent", "FlightDeckTest/1.0")
             .put("clientIp", "127.0.0.0"),
-        storedMetadata(db, event.getString("id")));
+        storedMetadata(gateway.db(), event.getString("id")));
   }
 
   @Test
@@ -161,9 +153,9 @@ class IngestIT {
     JsonObject event = pageView(stream("visitor"), "/pricing")
         .put("metadata", new JsonObject().put("site", "someone-else").put("clientIp", "203.0.113.7"));
 
-    assertAppended(http.postEvents(event), 1);
+    assertAppended(http().postEvents(event), 1);
 
-    JsonObject metadata = storedMetadata(db, event.getString("id"));
+    JsonObject metadata = storedMetadata(gateway.db(), event.getString("id"));
     assertEquals("demo", metadata.getString("site"));
     assertEquals("127.0.0.0", metadata.getString("clientIp"));
   }
@@ -175,11 +167,11 @@ class IngestIT {
     JsonObject event = pageView(streamId, "/home");
     event.remove("id");
 
-    JsonObject result = assertAppended(http.postEvents(event), 1).getJsonObject(0);
+    JsonObject result = assertAppended(http().postEvents(event), 1).getJsonObject(0);
 
     String id = UUID.fromString(result.getString("id")).toString();
-    assertEquals(1L, rowsWithId(db, id));
-    assertEquals(1L, rowsInStream(db, streamId));
+    assertEquals(1L, rowsWithId(gateway.db(), id));
+    assertEquals(1L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -193,9 +185,9 @@ class IngestIT {
         .put("data", new JsonObject().put("formId", "signup")
             .put("formData", new JsonObject().put("email", "a@example.com").put("plan", "pro")));
 
-    assertAppended(http.postEvents(batch(page, click, form)), 3);
+    assertAppended(http().postEvents(batch(page, click, form)), 3);
 
-    List<List<Object>> rows = db.query(
+    List<List<Object>> rows = gateway.db().query(
         "SELECT type, schema_version FROM events WHERE stream_id = ? ORDER BY stream_version", streamId);
     assertEquals(List.of(List.of("PageViewed", 1), List.of("ButtonClicked", 1), List.of("FormSubmitted", 1)), rows);
   }
@@ -208,7 +200,7 @@ class IngestIT {
     JsonObject[] events = {
         pageView(a, "/1"), pageView(b, "/2"), pageView(a, "/3"), pageView(a, "/4"), pageView(b, "/5")};
 
-    JsonArray results = assertAppended(http.postEvents(batch(events)), 5);
+    JsonArray results = assertAppended(http().postEvents(batch(events)), 5);
 
     long[] expectedVersions = {1, 1, 2, 3, 2};
     long previous = 0;
@@ -218,12 +210,13 @@ class IngestIT {
       assertTrue(result.getLong("position") > previous, "positions follow the batch order: " + results);
       previous = result.getLong("position");
       assertEquals(expectedVersions[i], result.getLong("streamVersion"), "event " + i + ": " + results);
-      List<Object> row = db.query("SELECT position, stream_version, data->>'pageId' FROM events WHERE id = ?::uuid",
+      List<Object> row = gateway.db().query(
+          "SELECT position, stream_version, data->>'pageId' FROM events WHERE id = ?::uuid",
           events[i].getString("id")).get(0);
       assertEquals(List.of(result.getLong("position"), expectedVersions[i], "/" + (i + 1)), row);
     }
 
-    JsonObject next = assertAppended(http.postEvents(pageView(a, "/6")), 1).getJsonObject(0);
+    JsonObject next = assertAppended(http().postEvents(pageView(a, "/6")), 1).getJsonObject(0);
     assertEquals(4L, next.getLong("streamVersion"), "a later request continues the stream");
     assertTrue(next.getLong("position") > previous);
   }
@@ -233,11 +226,11 @@ class IngestIT {
   void textPlainWithQueryKeyIsAccepted() {
     JsonObject event = pageView(stream("visitor"), "/beacon");
 
-    HttpTestClient.Response r = http.send(postWith(http, "/v1/events?writeKey=" + WRITE_KEY, event.encode(),
+    HttpTestClient.Response r = http().send(postWith(http(), "/v1/events?writeKey=" + WRITE_KEY, event.encode(),
         "Content-Type", "text/plain;charset=UTF-8"));
 
     assertAppended(r, 1);
-    assertEquals(1L, rowsWithId(db, event.getString("id")));
+    assertEquals(1L, rowsWithId(gateway.db(), event.getString("id")));
   }
 
   @Test
@@ -245,11 +238,11 @@ class IngestIT {
   void writeKeyInQuery() {
     JsonObject event = pageView(stream("visitor"), "/query-key");
 
-    HttpTestClient.Response r = http.send(postWith(http, "/v1/events?writeKey=" + WRITE_KEY, event.encode(),
+    HttpTestClient.Response r = http().send(postWith(http(), "/v1/events?writeKey=" + WRITE_KEY, event.encode(),
         "Content-Type", "application/json"));
 
     assertAppended(r, 1);
-    assertEquals("demo", storedMetadata(db, event.getString("id")).getString("site"));
+    assertEquals("demo", storedMetadata(gateway.db(), event.getString("id")).getString("site"));
   }
 
   @Test
@@ -257,7 +250,7 @@ class IngestIT {
   void writeKeyInSingleEventBody() {
     JsonObject event = pageView(stream("visitor"), "/body-key").put("writeKey", WRITE_KEY);
 
-    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", event.encode(),
+    HttpTestClient.Response r = http().send(postWith(http(), "/v1/events", event.encode(),
         "Content-Type", "text/plain"));
 
     assertAppended(r, 1);
@@ -272,7 +265,7 @@ class IngestIT {
     JsonObject second = pageView(streamId, "/b");
     JsonObject body = batch(first, second).put("writeKey", WRITE_KEY);
 
-    HttpTestClient.Response r = http.send(postWith(http, "/v1/events", body.encode(),
+    HttpTestClient.Response r = http().send(postWith(http(), "/v1/events", body.encode(),
         "Content-Type", "application/json"));
 
     assertAppended(r, 2);
@@ -281,10 +274,10 @@ class IngestIT {
   }
 
   private static void assertWriteKeyNotStored(String id) {
-    String row = (String) db.query("SELECT data::text || metadata::text FROM events WHERE id = ?::uuid", id)
+    String row = (String) gateway.db().query("SELECT data::text || metadata::text FROM events WHERE id = ?::uuid", id)
         .get(0).get(0);
     assertFalse(row.contains("writeKey") || row.contains(WRITE_KEY), "stored data and metadata: " + row);
-    assertEquals("demo", storedMetadata(db, id).getString("site"));
+    assertEquals("demo", storedMetadata(gateway.db(), id).getString("site"));
   }
 
   @Test
@@ -292,11 +285,11 @@ class IngestIT {
   void resentIdIsDuplicate() {
     String streamId = stream("visitor");
     JsonObject event = pageView(streamId, "/first");
-    JsonObject original = assertAppended(http.postEvents(event), 1).getJsonObject(0);
+    JsonObject original = assertAppended(http().postEvents(event), 1).getJsonObject(0);
     // a retry with different content must not overwrite or add anything
     JsonObject resent = event.copy().put("data", new JsonObject().put("pageId", "/changed"));
 
-    HttpTestClient.Response r = http.postEvents(resent);
+    HttpTestClient.Response r = http().postEvents(resent);
 
     assertEquals(200, r.status(), r.body());
     JsonObject again = r.results().getJsonObject(0);
@@ -304,9 +297,9 @@ class IngestIT {
     assertEquals(event.getString("id"), again.getString("id"));
     assertEquals(original.getLong("position"), again.getLong("position"));
     assertEquals(original.getLong("streamVersion"), again.getLong("streamVersion"));
-    assertEquals(1L, rowsWithId(db, event.getString("id")));
-    assertEquals(1L, rowsInStream(db, streamId));
-    assertEquals("/first", storedData(db, event.getString("id")).getString("pageId"));
+    assertEquals(1L, rowsWithId(gateway.db(), event.getString("id")));
+    assertEquals(1L, rowsInStream(gateway.db(), streamId));
+    assertEquals("/first", storedData(gateway.db(), event.getString("id")).getString("pageId"));
   }
 
   @Test
@@ -316,7 +309,7 @@ class IngestIT {
     JsonObject event = pageView(streamId, "/twice");
     JsonObject other = pageView(streamId, "/other");
 
-    HttpTestClient.Response r = http.postEvents(batch(event, event.copy(), other));
+    HttpTestClient.Response r = http().postEvents(batch(event, event.copy(), other));
 
     assertEquals(200, r.status(), r.body());
     JsonArray results = r.results();
@@ -328,8 +321,8 @@ class IngestIT {
     assertEquals(results.getJsonObject(0).getLong("streamVersion"),
         results.getJsonObject(1).getLong("streamVersion"));
     assertEquals(2L, results.getJsonObject(2).getLong("streamVersion"), "the stream has no gap: " + results);
-    assertEquals(1L, rowsWithId(db, event.getString("id")));
-    assertEquals(2L, rowsInStream(db, streamId));
+    assertEquals(1L, rowsWithId(gateway.db(), event.getString("id")));
+    assertEquals(2L, rowsInStream(gateway.db(), streamId));
   }
 
   @Test
@@ -337,11 +330,11 @@ class IngestIT {
   void storedIdAmongNewEventsOfTheSameStream() {
     String streamId = stream("visitor");
     JsonObject first = pageView(streamId, "/first");
-    JsonObject original = assertAppended(http.postEvents(first), 1).getJsonObject(0);
+    JsonObject original = assertAppended(http().postEvents(first), 1).getJsonObject(0);
     JsonObject second = pageView(streamId, "/second");
     JsonObject third = pageView(streamId, "/third");
 
-    HttpTestClient.Response r = http.postEvents(batch(second, first.copy(), third));
+    HttpTestClient.Response r = http().postEvents(batch(second, first.copy(), third));
 
     assertEquals(200, r.status(), r.body());
     JsonArray results = r.results();
@@ -352,15 +345,16 @@ class IngestIT {
     assertEquals(1L, results.getJsonObject(1).getLong("streamVersion"));
     assertEquals("appended", results.getJsonObject(2).getString("status"));
     assertEquals(3L, results.getJsonObject(2).getLong("streamVersion"), "no gap where the duplicate was: " + results);
-    assertEquals(List.of(1L, 2L, 3L), db.query("SELECT stream_version FROM events WHERE stream_id = ? ORDER BY position",
-        streamId).stream().map(row -> ((Number) row.get(0)).longValue()).toList());
+    assertEquals(List.of(1L, 2L, 3L),
+        gateway.db().query("SELECT stream_version FROM events WHERE stream_id = ? ORDER BY position", streamId)
+            .stream().map(row -> ((Number) row.get(0)).longValue()).toList());
   }
 
   @Test
   @DisplayName("GET /v1/schemas lists PageViewed, ButtonClicked and FormSubmitted versions 1 and 2, and the Segment "
       + "calls' ScreenViewed, Identified, GroupAssigned and Aliased version 1, with their JSON schemas")
   void schemasAreListed() {
-    HttpTestClient.Response r = http.send(http.request("/v1/schemas").GET());
+    HttpTestClient.Response r = http().send(http().request("/v1/schemas").GET());
 
     assertEquals(200, r.status(), r.body());
     assertTrue(r.header("Content-Type").startsWith("application/json"));
@@ -401,8 +395,8 @@ class IngestIT {
   @Test
   @DisplayName("an unknown path answers 404 with the JSON error body")
   void unknownPathIs404() {
-    assertError(http.send(http.request("/v1/no-such-thing").GET()), 404, "not_found");
-    assertError(http.send(postWith(http, "/v1/event", "{}", "Content-Type", "application/json",
+    assertError(http().send(http().request("/v1/no-such-thing").GET()), 404, "not_found");
+    assertError(http().send(postWith(http(), "/v1/event", "{}", "Content-Type", "application/json",
         "X-Write-Key", WRITE_KEY)), 404, "not_found");
   }
 }

@@ -4,22 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.SseTestClient;
 import io.flightdeck.gateway.support.SseTestClient.Message;
-import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** GET /v1/live as a subscriber sees it, over a real HTTP connection. */
 @ExtendWith(PostgresExtension.class)
@@ -27,19 +26,8 @@ class LiveIT {
 
   static final Duration WAIT = Duration.ofSeconds(15);
 
-  static TestDatabase db;
-  static TestGateway gateway;
-
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
-  }
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.defaults();
 
   static JsonArray post(JsonObject... events) {
     return gateway.http().postBatch(events);
@@ -48,7 +36,7 @@ class LiveIT {
   @Test
   @DisplayName("a subscriber receives each new event with its position as id, its type as event and its envelope")
   void delivers() throws Exception {
-    try (SseTestClient sse = SseTestClient.open(gateway, "/v1/live", Map.of())) {
+    try (SseTestClient sse = SseTestClient.open(gateway.get(), "/v1/live", Map.of())) {
       assertEquals(200, sse.status());
       assertTrue(sse.header("Content-Type").startsWith("text/event-stream"));
       assertEquals("no-cache, no-transform", sse.header("Cache-Control"));
@@ -70,9 +58,9 @@ class LiveIT {
   @Test
   @DisplayName("filters by type, stream and site deliver only the matching events")
   void filters() throws Exception {
-    try (SseTestClient clicks = SseTestClient.open(gateway, "/v1/live?types=ButtonClicked", Map.of());
-         SseTestClient stream = SseTestClient.open(gateway, "/v1/live?streams=flt-b,flt-c", Map.of());
-         SseTestClient site = SseTestClient.open(gateway, "/v1/live?site=elsewhere", Map.of())) {
+    try (SseTestClient clicks = SseTestClient.open(gateway.get(), "/v1/live?types=ButtonClicked", Map.of());
+         SseTestClient stream = SseTestClient.open(gateway.get(), "/v1/live?streams=flt-b,flt-c", Map.of());
+         SseTestClient site = SseTestClient.open(gateway.get(), "/v1/live?site=elsewhere", Map.of())) {
       post(HttpTestClient.pageView("flt-a", "/p"), HttpTestClient.click("flt-a", "b1"),
           HttpTestClient.pageView("flt-b", "/q"), HttpTestClient.click("flt-c", "b2"));
       List<Message> c = clicks.take(2, WAIT);
@@ -91,7 +79,7 @@ class LiveIT {
     JsonArray first = post(HttpTestClient.pageView("res-1", "/1"), HttpTestClient.pageView("res-1", "/2"),
         HttpTestClient.pageView("res-1", "/3"));
     long afterFirst = first.getJsonObject(0).getLong("position");
-    try (SseTestClient sse = SseTestClient.open(gateway, "/v1/live?streams=res-1",
+    try (SseTestClient sse = SseTestClient.open(gateway.get(), "/v1/live?streams=res-1",
         Map.of("Last-Event-ID", String.valueOf(afterFirst)))) {
       List<Message> missed = sse.take(2, WAIT);
       assertEquals(String.valueOf(first.getJsonObject(1).getLong("position")), missed.get(0).id());
@@ -111,7 +99,7 @@ class LiveIT {
       + "what was committed meanwhile: the stream's greeting gives it a Last-Event-ID")
   void reconnectBeforeAnyEventLosesNothing() throws Exception {
     String lastEventId;
-    try (SseTestClient first = SseTestClient.open(gateway, "/v1/live?streams=quiet-1", Map.of())) {
+    try (SseTestClient first = SseTestClient.open(gateway.get(), "/v1/live?streams=quiet-1", Map.of())) {
       assertEquals("connected", first.nextComment(WAIT));
       // the blank line that ends the greeting follows its comment at once
       long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
@@ -124,7 +112,7 @@ class LiveIT {
     JsonArray meanwhile = post(HttpTestClient.pageView("quiet-1", "/while-away"));
     // EventSource sends Last-Event-ID on its reconnect only when it has one
     Map<String, String> resume = lastEventId.isEmpty() ? Map.of() : Map.of("Last-Event-ID", lastEventId);
-    try (SseTestClient again = SseTestClient.open(gateway, "/v1/live?streams=quiet-1", resume)) {
+    try (SseTestClient again = SseTestClient.open(gateway.get(), "/v1/live?streams=quiet-1", resume)) {
       Message m = again.next(WAIT);
       assertNotNull(m, "the event committed between the two streams (resumed with '" + lastEventId + "')");
       assertEquals(String.valueOf(meanwhile.getJsonObject(0).getLong("position")), m.id());
@@ -136,9 +124,9 @@ class LiveIT {
       + "out unnamed, with the type as stored in its data")
   void typeWithLineBreakIsNotAField() throws Exception {
     String forged = "Odd\ndata: {\"forged\":true}\n\nid: 999999999\nevent: Forged";
-    try (SseTestClient sse = SseTestClient.open(gateway, "/v1/live?streams=forge-1", Map.of())) {
+    try (SseTestClient sse = SseTestClient.open(gateway.get(), "/v1/live?streams=forge-1", Map.of())) {
       assertEquals("connected", sse.nextComment(WAIT));
-      db.execute("""
+      gateway.db().execute("""
           INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
           VALUES (gen_random_uuid(), 'forge-1', 1, ?, 1, '{}'::jsonb, '{}'::jsonb, now())""", forged);
       JsonArray after = post(HttpTestClient.pageView("forge-1", "/after"));
@@ -157,10 +145,10 @@ class LiveIT {
     assertEquals(401, SseTestClient.open(gateway.http().base(), "/v1/live", Map.of()).status());
     assertEquals(401, SseTestClient.open(gateway.http().base(), "/v1/live",
         Map.of("Authorization", "Bearer " + TestGateway.WRITE_KEY)).status());
-    assertEquals(400, SseTestClient.open(gateway, "/v1/live", Map.of("Last-Event-ID", "abc")).status());
-    assertEquals(400, SseTestClient.open(gateway, "/v1/live?types=", Map.of()).status());
+    assertEquals(400, SseTestClient.open(gateway.get(), "/v1/live", Map.of("Last-Event-ID", "abc")).status());
+    assertEquals(400, SseTestClient.open(gateway.get(), "/v1/live?types=", Map.of()).status());
     for (String filter : new String[] {"types=A%00", "streams=s%00", "site=%00"}) {
-      assertEquals(400, SseTestClient.open(gateway, "/v1/live?" + filter, Map.of()).status(), filter);
+      assertEquals(400, SseTestClient.open(gateway.get(), "/v1/live?" + filter, Map.of()).status(), filter);
     }
   }
 }

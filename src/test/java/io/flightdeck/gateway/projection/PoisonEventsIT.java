@@ -4,11 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
-import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -16,11 +15,10 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Events a projection cannot apply, and what must still hold around them: the projection sets them aside and moves
@@ -32,39 +30,28 @@ class PoisonEventsIT {
 
   static final Duration CATCH_UP = Duration.ofSeconds(30);
 
-  static TestDatabase db;
-  static TestGateway gateway;
-
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database, Map.of(
-        "FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200",
-        "FLIGHTDECK_PROJECTIONS_MAX_ATTEMPTS", "1",
-        "FLIGHTDECK_PROJECTIONS_RETRY_INITIAL_DELAY_MS", "100",
-        "FLIGHTDECK_PROJECTIONS_RETRY_MAX_DELAY_MS", "200"));
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
-  }
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.with(Map.of(
+      "FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200",
+      "FLIGHTDECK_PROJECTIONS_MAX_ATTEMPTS", "1",
+      "FLIGHTDECK_PROJECTIONS_RETRY_INITIAL_DELAY_MS", "100",
+      "FLIGHTDECK_PROJECTIONS_RETRY_MAX_DELAY_MS", "200"));
 
   static long checkpoint(String projection) {
-    return db.queryLong("SELECT position FROM projection_checkpoints WHERE name = ?", projection);
+    return gateway.db().queryLong("SELECT position FROM projection_checkpoints WHERE name = ?", projection);
   }
 
   static long head() {
-    return db.queryLong("SELECT COALESCE(max(position), 0) FROM events");
+    return gateway.db().queryLong("SELECT COALESCE(max(position), 0) FROM events");
   }
 
   static long deadLetters(String projection) {
-    return db.queryLong("SELECT count(*) FROM dead_letters WHERE projection = ?", projection);
+    return gateway.db().queryLong("SELECT count(*) FROM dead_letters WHERE projection = ?", projection);
   }
 
   /** The projection's dead letters of the stream's events. */
   static long deadLettersOf(String projection, String streamId) {
-    return db.queryLong("SELECT count(*) FROM dead_letters d JOIN events e ON e.position = d.position "
+    return gateway.db().queryLong("SELECT count(*) FROM dead_letters d JOIN events e ON e.position = d.position "
         + "WHERE d.projection = ? AND e.stream_id = ?", projection, streamId);
   }
 
@@ -74,7 +61,7 @@ class PoisonEventsIT {
   void eventTheProjectionThrowsOn() {
     gateway.http().postBatch(HttpTestClient.pageView("nopage-1", "/before"));
     // the store takes any writer's rows (V1); the gateway's validation never saw this one
-    db.execute("""
+    gateway.db().execute("""
         INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
         VALUES (?::uuid, 'nopage-2', 1, 'PageViewed', 1, '{}'::jsonb, '{"site": "demo"}'::jsonb, now())""",
         UUID.randomUUID().toString());
@@ -83,13 +70,14 @@ class PoisonEventsIT {
     Awaitility.await("page-stats past the page view it cannot apply").atMost(CATCH_UP)
         .pollInterval(Duration.ofMillis(50)).until(() -> checkpoint("page-stats") >= head);
     assertEquals(1, deadLetters("page-stats"));
-    assertEquals(1, db.queryLong("SELECT count(*) FROM page_stats WHERE page_id = '/after'"), "the event after it");
+    assertEquals(1, gateway.db().queryLong("SELECT count(*) FROM page_stats WHERE page_id = '/after'"),
+        "the event after it");
 
-    long id = db.queryLong("SELECT id FROM dead_letters WHERE projection = 'page-stats'");
+    long id = gateway.db().queryLong("SELECT id FROM dead_letters WHERE projection = 'page-stats'");
     Response retried = gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry");
     assertEquals(409, retried.status(), retried.body());
     assertEquals("apply_failed", retried.errorCode());
-    assertEquals(2, db.queryLong("SELECT attempts FROM dead_letters WHERE id = ?", id));
+    assertEquals(2, gateway.db().queryLong("SELECT attempts FROM dead_letters WHERE id = ?", id));
   }
 
   @Test
@@ -97,7 +85,7 @@ class PoisonEventsIT {
       + "not move the checkpoint the rebuild reset past the events before it")
   void rebuildWhileAnEventFails() throws Exception {
     // the poison's apply takes a while before it fails: time for a rebuild to queue behind it
-    db.execute("""
+    gateway.db().execute("""
         CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF NEW.form_id = 'slow-poison' THEN
@@ -106,7 +94,7 @@ class PoisonEventsIT {
           END IF;
           RETURN NEW;
         END $$""");
-    db.execute("""
+    gateway.db().execute("""
         CREATE TRIGGER slow_poison BEFORE INSERT ON form_submissions
           FOR EACH ROW EXECUTE FUNCTION slow_poison()""");
     try {
@@ -117,11 +105,11 @@ class PoisonEventsIT {
       long before = head();
       Awaitility.await("the forms applied").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
           .until(() -> checkpoint("form-submissions") >= before);
-      assertEquals(5, db.queryLong("SELECT count(*) FROM form_submissions WHERE form_id = 'rb-form'"));
+      assertEquals(5, gateway.db().queryLong("SELECT count(*) FROM form_submissions WHERE form_id = 'rb-form'"));
 
       gateway.http().postBatch(HttpTestClient.formSubmission("rb-x", "slow-poison", new JsonObject()));
       Awaitility.await("the poison being applied").atMost(CATCH_UP).pollInterval(Duration.ofMillis(10))
-          .until(() -> db.queryLong("""
+          .until(() -> gateway.db().queryLong("""
               SELECT count(*) FROM pg_stat_activity
               WHERE application_name = 'flightdeck-projection-form-submissions' AND wait_event = 'PgSleep'""") == 1);
       // queues behind the failing step's checkpoint lock, and gets it as that step rolls back
@@ -133,13 +121,14 @@ class PoisonEventsIT {
       long head = head();
       Awaitility.await("the rebuild done").atMost(CATCH_UP).pollInterval(Duration.ofMillis(50))
           .until(() -> checkpoint("form-submissions") >= head && deadLetters("form-submissions") == 1);
-      assertEquals(5, db.queryLong("SELECT count(*) FROM form_submissions WHERE form_id = 'rb-form'"),
+      assertEquals(5, gateway.db().queryLong("SELECT count(*) FROM form_submissions WHERE form_id = 'rb-form'"),
           "every form submission before the poison is replayed");
-      assertEquals(1, db.queryLong("SELECT count(*) FROM dead_letters d JOIN events e ON e.position = d.position "
+      assertEquals(1, gateway.db().queryLong(
+          "SELECT count(*) FROM dead_letters d JOIN events e ON e.position = d.position "
           + "WHERE d.projection = 'form-submissions' AND e.data->>'formId' = 'slow-poison'"));
     } finally {
-      db.execute("DROP TRIGGER slow_poison ON form_submissions");
-      db.execute("DROP FUNCTION slow_poison()");
+      gateway.db().execute("DROP TRIGGER slow_poison ON form_submissions");
+      gateway.db().execute("DROP FUNCTION slow_poison()");
     }
   }
 
@@ -147,13 +136,14 @@ class PoisonEventsIT {
   @DisplayName("GET /v1/admin/dead-letters?projection= (empty, as docs/API.md writes it) lists every projection's, "
       + "like no filter, instead of none")
   void emptyProjectionFilter() {
-    db.execute("ALTER TABLE visitor_activity ADD CONSTRAINT no_filter_poison CHECK (stream_id <> 'filter-poison')");
+    gateway.db().execute(
+        "ALTER TABLE visitor_activity ADD CONSTRAINT no_filter_poison CHECK (stream_id <> 'filter-poison')");
     try {
       gateway.http().postBatch(HttpTestClient.pageView("filter-poison", "/p"));
       Awaitility.await("the visitor's page view set aside").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
           .until(() -> deadLettersOf("visitor-activity", "filter-poison") == 1);
     } finally {
-      db.execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_filter_poison");
+      gateway.db().execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_filter_poison");
     }
     JsonArray all = gateway.http().getWithAdminToken("/v1/admin/dead-letters").json().getJsonArray("deadLetters");
     assertTrue(all.size() >= 1);
@@ -166,18 +156,19 @@ class PoisonEventsIT {
   @DisplayName("a dead-letter retry that meets trouble with the database (here a serialization failure) answers 503 "
       + "with Retry-After and counts no attempt; once the trouble is over, the retry applies the event")
   void retryDuringStoreTroubleIsUnavailable() {
-    db.execute("ALTER TABLE visitor_activity ADD CONSTRAINT no_trouble_poison CHECK (stream_id <> 'trouble-poison')");
+    gateway.db().execute(
+        "ALTER TABLE visitor_activity ADD CONSTRAINT no_trouble_poison CHECK (stream_id <> 'trouble-poison')");
     try {
       gateway.http().postBatch(HttpTestClient.pageView("trouble-poison", "/p"));
       Awaitility.await("the visitor's page view set aside").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
           .until(() -> deadLettersOf("visitor-activity", "trouble-poison") == 1);
     } finally {
-      db.execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_trouble_poison");
+      gateway.db().execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_trouble_poison");
     }
-    long id = db.queryLong("SELECT d.id FROM dead_letters d JOIN events e ON e.position = d.position "
+    long id = gateway.db().queryLong("SELECT d.id FROM dead_letters d JOIN events e ON e.position = d.position "
         + "WHERE d.projection = 'visitor-activity' AND e.stream_id = 'trouble-poison'");
-    long attempts = db.queryLong("SELECT attempts FROM dead_letters WHERE id = ?", id);
-    db.execute("""
+    long attempts = gateway.db().queryLong("SELECT attempts FROM dead_letters WHERE id = ?", id);
+    gateway.db().execute("""
         CREATE FUNCTION trouble() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF NEW.stream_id = 'trouble-poison' THEN
@@ -185,23 +176,24 @@ class PoisonEventsIT {
           END IF;
           RETURN NEW;
         END $$""");
-    db.execute("CREATE TRIGGER trouble BEFORE INSERT OR UPDATE ON visitor_activity "
+    gateway.db().execute("CREATE TRIGGER trouble BEFORE INSERT OR UPDATE ON visitor_activity "
         + "FOR EACH ROW EXECUTE FUNCTION trouble()");
     Response troubled;
     try {
       troubled = gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry");
     } finally {
-      db.execute("DROP TRIGGER trouble ON visitor_activity");
-      db.execute("DROP FUNCTION trouble()");
+      gateway.db().execute("DROP TRIGGER trouble ON visitor_activity");
+      gateway.db().execute("DROP FUNCTION trouble()");
     }
     assertEquals(503, troubled.status(), troubled.body());
     assertEquals("unavailable", troubled.errorCode());
     assertNotNull(troubled.header("Retry-After"), "Retry-After");
-    assertEquals(attempts, db.queryLong("SELECT attempts FROM dead_letters WHERE id = ?", id), "no attempt counted");
+    assertEquals(attempts, gateway.db().queryLong("SELECT attempts FROM dead_letters WHERE id = ?", id),
+        "no attempt counted");
 
     Response applied = gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry");
     assertEquals(200, applied.status(), applied.body());
-    assertEquals(0, db.queryLong("SELECT count(*) FROM dead_letters WHERE id = ?", id));
+    assertEquals(0, gateway.db().queryLong("SELECT count(*) FROM dead_letters WHERE id = ?", id));
   }
 
   @Test
@@ -209,7 +201,7 @@ class PoisonEventsIT {
       + "even with projections.maxAttempts 1")
   void firstTryConflictIsNoAttempt() {
     // the first try inserts a new visitor's row without a conflict check (applyFirstTry); this row breaks that
-    db.execute("""
+    gateway.db().execute("""
         INSERT INTO visitor_activity (stream_id, site, first_seen, last_seen, last_position)
         VALUES ('first-try-conflict', 'demo', now(), now(), 0)""");
     gateway.http().postEvents(HttpTestClient.pageView("first-try-conflict", "/hand"));
@@ -217,6 +209,7 @@ class PoisonEventsIT {
     Awaitility.await("visitor-activity past the visitor's first event").atMost(CATCH_UP)
         .pollInterval(Duration.ofMillis(20)).until(() -> checkpoint("visitor-activity") >= head);
     assertEquals(0, deadLettersOf("visitor-activity", "first-try-conflict"));
-    assertEquals(1, db.queryLong("SELECT page_views FROM visitor_activity WHERE stream_id = 'first-try-conflict'"));
+    assertEquals(1,
+        gateway.db().queryLong("SELECT page_views FROM visitor_activity WHERE stream_id = 'first-try-conflict'"));
   }
 }

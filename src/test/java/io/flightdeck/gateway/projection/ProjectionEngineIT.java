@@ -4,12 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.ReadModelCheck;
-import io.flightdeck.gateway.support.TestDatabase;
-import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.sql.Connection;
@@ -27,11 +26,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The engine's guarantees under stress: late commits, failing applies, rebuilds while ingest goes on, lost
@@ -46,24 +44,13 @@ class ProjectionEngineIT {
   /** The day of the first-try tests' page views: no other test's. */
   static final String DAY = "2026-01-15";
 
-  static TestDatabase db;
-  static TestGateway gateway;
-
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database, Map.of(
-        "FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200",
-        "FLIGHTDECK_PROJECTIONS_BATCH_SIZE", "100",
-        "FLIGHTDECK_PROJECTIONS_MAX_ATTEMPTS", "3",
-        "FLIGHTDECK_PROJECTIONS_RETRY_INITIAL_DELAY_MS", "300",
-        "FLIGHTDECK_PROJECTIONS_RETRY_MAX_DELAY_MS", "600"));
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
-  }
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.with(Map.of(
+      "FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200",
+      "FLIGHTDECK_PROJECTIONS_BATCH_SIZE", "100",
+      "FLIGHTDECK_PROJECTIONS_MAX_ATTEMPTS", "3",
+      "FLIGHTDECK_PROJECTIONS_RETRY_INITIAL_DELAY_MS", "300",
+      "FLIGHTDECK_PROJECTIONS_RETRY_MAX_DELAY_MS", "600"));
 
   static void post(JsonObject... events) {
     gateway.http().postBatch(events);
@@ -72,7 +59,7 @@ class ProjectionEngineIT {
   /** Writes events straight into the store, each transaction pausing a random while before its commit. */
   static int writeWithPauses(String writer, int transactions) throws SQLException {
     int written = 0;
-    try (Connection c = db.connect()) {
+    try (Connection c = gateway.db().connect()) {
       c.setAutoCommit(false);
       try (PreparedStatement insert = c.prepareStatement("""
               INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
@@ -125,21 +112,21 @@ class ProjectionEngineIT {
     } finally {
       pool.shutdownNow();
     }
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
-    ReadModelCheck.assertMatchesStore(db);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    ReadModelCheck.assertMatchesStore(gateway.db());
   }
 
   @Test
   @DisplayName("an event that keeps failing goes to the dead letters, the projection moves on, and a retry applies it")
   void deadLetters() {
-    db.execute("ALTER TABLE visitor_activity ADD CONSTRAINT no_poison CHECK (stream_id NOT LIKE 'poison%')");
+    gateway.db().execute("ALTER TABLE visitor_activity ADD CONSTRAINT no_poison CHECK (stream_id NOT LIKE 'poison%')");
     try {
       JsonObject poison = HttpTestClient.pageView("poison-1", "/bad");
       post(HttpTestClient.pageView("dl-good-1", "/ok"), poison, HttpTestClient.pageView("dl-good-2", "/ok"));
       Awaitility.await("visitor-activity failing").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
           .until(() -> "failing".equals(gateway.http().projectionStatus("visitor-activity").getString("state")));
       assertTrue(gateway.http().projectionStatus("visitor-activity").getString("lastError").contains("no_poison"));
-      ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+      ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
 
       JsonObject status = gateway.http().projectionStatus("visitor-activity");
       assertEquals("running", status.getString("state"), status.encode());
@@ -163,11 +150,11 @@ class ProjectionEngineIT {
       assertEquals(4, gateway.http().getWithAdminToken("/v1/admin/dead-letters").json().getJsonArray("deadLetters")
           .getJsonObject(0).getInteger("attempts"), "the failed retry counts as an attempt");
     } finally {
-      db.execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_poison");
+      gateway.db().execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_poison");
     }
     // the visitor's next event makes its row; the retry of its first event, older, adds to that row
     post(HttpTestClient.pageView("poison-1", "/fixed"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
     assertEquals(1, gateway.http().getWithReadToken("/v1/visitors/poison-1").json().getLong("pageViews"));
     long id = gateway.http().getWithAdminToken("/v1/admin/dead-letters").json().getJsonArray("deadLetters")
         .getJsonObject(0).getLong("id");
@@ -181,25 +168,25 @@ class ProjectionEngineIT {
         .size());
     assertEquals(404, gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry").status());
     assertEquals(0, gateway.http().projectionStatus("visitor-activity").getLong("deadLetters"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
-    ReadModelCheck.assertMatchesStore(db);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    ReadModelCheck.assertMatchesStore(gateway.db());
   }
 
   @Test
   @DisplayName("a page view retried from the dead letters after a later click of its visitor becomes the last page")
   void retriedPageViewAfterLaterClick() {
     post(HttpTestClient.pageView("dl-page-1", "/start"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
-    db.execute("ALTER TABLE visitor_activity ADD CONSTRAINT no_poison_page CHECK (last_page <> '/poison')");
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    gateway.db().execute("ALTER TABLE visitor_activity ADD CONSTRAINT no_poison_page CHECK (last_page <> '/poison')");
     try {
       post(HttpTestClient.pageView("dl-page-1", "/poison"));
       Awaitility.await("the page view set aside").atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
           .until(() -> gateway.http().projectionStatus("visitor-activity").getLong("deadLetters") == 1);
     } finally {
-      db.execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_poison_page");
+      gateway.db().execute("ALTER TABLE visitor_activity DROP CONSTRAINT no_poison_page");
     }
     post(HttpTestClient.click("dl-page-1", "buy"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
     assertEquals("/start", gateway.http().getWithReadToken("/v1/visitors/dl-page-1").json().getString("lastPage"));
 
     long id = gateway.http().getWithAdminToken("/v1/admin/dead-letters?projection=visitor-activity").json()
@@ -212,7 +199,7 @@ class ProjectionEngineIT {
     assertEquals(visitor.getString("lastPage"), gateway.http()
         .getWithReadToken("/v1/visitors/dl-page-1?at=2100-01-01T00:00:00Z").json().getString("lastPage"),
         "the projection and the fold of the store agree");
-    ReadModelCheck.assertMatchesStore(db);
+    ReadModelCheck.assertMatchesStore(gateway.db());
   }
 
   @Test
@@ -246,26 +233,26 @@ class ProjectionEngineIT {
       assertTrue(ingest.get() > 0);
       pool.shutdownNow();
     }
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
-    ReadModelCheck.assertMatchesStore(db);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    ReadModelCheck.assertMatchesStore(gateway.db());
   }
 
   @Test
   @DisplayName("projections keep up when the LISTEN connection is killed, and pick up what was missed")
   void listenerKilled() {
-    long killed = db.queryLong("""
+    long killed = gateway.db().queryLong("""
         SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
         WHERE application_name = 'flightdeck-listen' AND datname = current_database()""");
     assertEquals(1, killed);
     for (int i = 0; i < 10; i++) {
       post(HttpTestClient.pageView("lk-1", "/while-deaf/" + i));
     }
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
     assertEquals(10, gateway.http().getWithReadToken("/v1/visitors/lk-1").json().getLong("pageViews"));
-    Awaitility.await("LISTEN again").atMost(CATCH_UP).until(() -> db.queryLong("""
+    Awaitility.await("LISTEN again").atMost(CATCH_UP).until(() -> gateway.db().queryLong("""
         SELECT count(*) FROM pg_stat_activity
         WHERE application_name = 'flightdeck-listen' AND datname = current_database()""") == 1);
-    ReadModelCheck.assertMatchesStore(db);
+    ReadModelCheck.assertMatchesStore(gateway.db());
   }
 
   @Test
@@ -274,13 +261,13 @@ class ProjectionEngineIT {
     for (int i = 0; i < 30; i++) {
       post(HttpTestClient.pageView("rk-" + (i % 3), "/rk"), HttpTestClient.click("rk-" + (i % 3), "k"));
       if (i % 10 == 5) {
-        db.queryLong("""
+        gateway.db().queryLong("""
             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
             WHERE application_name LIKE 'flightdeck-projection-%' AND datname = current_database()""");
       }
     }
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
-    ReadModelCheck.assertMatchesStore(db);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    ReadModelCheck.assertMatchesStore(gateway.db());
     Awaitility.await("running again").atMost(CATCH_UP).until(() ->
         gateway.http().getWithAdminToken("/v1/admin/projections").json().getJsonArray("projections").stream()
             .allMatch(p -> ((JsonObject) p).getString("state").equals("running")));
@@ -292,7 +279,7 @@ class ProjectionEngineIT {
 
   /** Dead letters of the events of streams whose ids start so. */
   static long deadLetterRows(String streamPrefix) {
-    return db.queryLong("""
+    return gateway.db().queryLong("""
         SELECT count(*) FROM dead_letters d JOIN events e ON e.position = d.position
         WHERE starts_with(e.stream_id, ?)""", streamPrefix);
   }
@@ -301,29 +288,29 @@ class ProjectionEngineIT {
   @DisplayName("batches that mix new visitors, known ones and a new visitor's several events build what the store says")
   void mixedBatches() {
     gateway.http().postBatch(view("known-1", "/a"), view("known-2", "/a"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
     // known visitors again (one on a page it saw, one on a new page) next to new visitors, one of them twice
     gateway.http().postBatch(view("known-1", "/a"), view("known-2", "/b"), view("new-1", "/a"), view("new-1", "/a"),
         view("new-1", "/b"), view("new-2", "/b"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
-    ReadModelCheck.assertMatchesStore(db);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    ReadModelCheck.assertMatchesStore(gateway.db());
     assertEquals(0, deadLetterRows("known-") + deadLetterRows("new-"));
     String uniques = "SELECT unique_visitors FROM page_stats WHERE page_id = ? AND day = ?::date";
-    assertEquals(3, db.queryLong(uniques, "/a", DAY));
-    assertEquals(3, db.queryLong(uniques, "/b", DAY));
+    assertEquals(3, gateway.db().queryLong(uniques, "/a", DAY));
+    assertEquals(3, gateway.db().queryLong(uniques, "/b", DAY));
   }
 
   @Test
   @DisplayName("a row already there for a visitor's first event costs one failed try and is added to, no dead letter")
   void rowsWrittenByHand() {
     // rows the projections would never have written: the visitor's first event is not applied yet
-    db.execute("""
+    gateway.db().execute("""
         INSERT INTO visitor_activity (stream_id, site, first_seen, last_seen, page_views, last_position)
         VALUES ('squatter', 'demo', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 5, 0)""");
-    db.execute("INSERT INTO page_visitors (site, page_id, day, stream_id) VALUES ('demo', '/squat', '" + DAY
+    gateway.db().execute("INSERT INTO page_visitors (site, page_id, day, stream_id) VALUES ('demo', '/squat', '" + DAY
         + "', 'squatter')");
     gateway.http().postBatch(view("squatter", "/squat"), view("squatter-neighbour", "/squat"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
 
     assertEquals(0, deadLetterRows("squatter"));
     JsonObject visitor = gateway.http().getWithReadToken("/v1/visitors/squatter").json();
@@ -346,7 +333,7 @@ class ProjectionEngineIT {
       // a rebuild sets the hand-written rows right: the other test's check of the whole store holds again
       assertEquals(202, gateway.http().postWithAdminToken("/v1/admin/projections/" + name + "/rebuild").status());
     }
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
-    ReadModelCheck.assertMatchesStore(db);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    ReadModelCheck.assertMatchesStore(gateway.db());
   }
 }

@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
-import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -27,6 +26,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * One projection step against the real store, with a window of recent events built by hand: the window's events
@@ -35,8 +35,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(PostgresExtension.class)
 class ProjectionTransactionsIT {
 
-  static TestDatabase db;
-  static TestGateway gateway;
+  // migrates the database; no projection runner, so the probe's checkpoint moves only where the tests move it
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.with(Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false"));
   static Vertx vertx;
   static PgConnection conn;
 
@@ -70,23 +71,19 @@ class ProjectionTransactionsIT {
   ProjectionTransactions transactions;
 
   @BeforeAll
-  static void start(TestDatabase database) throws Exception {
-    db = database;
-    // migrates the database; no runner, so the probe's checkpoint moves only here
-    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false"));
+  static void start() throws Exception {
     for (int i = 1; i <= 10; i++) {
       gateway.http().postBatch(HttpTestClient.pageView("tx-" + i, "/store/" + i));
     }
-    db.execute("INSERT INTO projection_checkpoints (name) VALUES ('probe')");
+    gateway.db().execute("INSERT INTO projection_checkpoints (name) VALUES ('probe')");
     vertx = Vertx.vertx();
-    conn = await(PgConnection.connect(vertx, db.options()));
+    conn = await(PgConnection.connect(vertx, gateway.db().options()));
   }
 
   @AfterAll
   static void stop() throws Exception {
     await(conn.close());
     await(vertx.close());
-    gateway.close();
   }
 
   @BeforeEach
@@ -113,11 +110,11 @@ class ProjectionTransactionsIT {
   }
 
   static void checkpointAt(long position) {
-    db.execute("UPDATE projection_checkpoints SET position = ? WHERE name = 'probe'", position);
+    gateway.db().execute("UPDATE projection_checkpoints SET position = ? WHERE name = 'probe'", position);
   }
 
   static long checkpoint() {
-    return db.queryLong("SELECT position FROM projection_checkpoints WHERE name = 'probe'");
+    return gateway.db().queryLong("SELECT position FROM projection_checkpoints WHERE name = 'probe'");
   }
 
   /** One step with the stored checkpoint at {@code checkpoint} and a window over (3, 10]. */

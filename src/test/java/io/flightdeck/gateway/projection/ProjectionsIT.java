@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.ReadModelCheck;
-import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -20,11 +20,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -34,20 +33,9 @@ class ProjectionsIT {
 
   static final Duration CATCH_UP = Duration.ofSeconds(20);
 
-  static TestDatabase db;
-  static TestGateway gateway;
-
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database, Map.of("FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200",
-        "FLIGHTDECK_SITES", TestGateway.demoSiteNaming("VideoPlayed")));
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
-  }
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.with(Map.of("FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200",
+      "FLIGHTDECK_SITES", TestGateway.demoSiteNaming("VideoPlayed")));
 
   static void post(JsonObject... events) {
     gateway.http().postBatch(events);
@@ -73,7 +61,7 @@ class ProjectionsIT {
             "2026-11-20T10:02:00Z"),
         at(HttpTestClient.click("va-1", "buy"), "2026-11-20T10:03:00Z"),
         at(HttpTestClient.pageView("va-1", "/thanks"), "2026-11-20T09:59:00Z"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
 
     JsonObject v = getOk("/v1/visitors/va-1");
     assertEquals("va-1", v.getString("streamId"));
@@ -94,7 +82,7 @@ class ProjectionsIT {
     JsonArray stored = getOk("/v1/streams/vt-1/events").getJsonArray("events");
     String secondRecorded = stored.getJsonObject(1).getString("recordedAt");
     post(HttpTestClient.click("vt-1", "later"), HttpTestClient.pageView("vt-1", "/c"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
 
     JsonObject then = getOk("/v1/visitors/vt-1?at=" + secondRecorded);
     assertEquals(2, then.getLong("pageViews"));
@@ -122,7 +110,7 @@ class ProjectionsIT {
   @Test
   @DisplayName("the fold at a time reads a stream longer than one page (2,500 events, pages of 1,000) to its end")
   void temporalQueryOverManyPages() {
-    db.execute("""
+    gateway.db().execute("""
         INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, occurred_at)
         SELECT gen_random_uuid(), 'vt-long', g, 'PageViewed', 1, jsonb_build_object('pageId', '/p' || g), now()
         FROM generate_series(1, 2500) g""");
@@ -142,7 +130,7 @@ class ProjectionsIT {
             "2026-11-25T10:00:00Z"));
     post(at(new JsonObject().put("type", "VideoPlayed").put("streamId", "vc-only").put("data", new JsonObject()),
         "2026-11-25T10:00:00Z"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
 
     JsonObject projected = getOk("/v1/visitors/vc-1");
     JsonObject folded = getOk("/v1/visitors/vc-1?at=2100-01-01T00:00:00Z");
@@ -182,7 +170,7 @@ class ProjectionsIT {
         at(HttpTestClient.pageView("ps-2", "/stats/one"), "2026-11-19T23:59:59Z"),
         at(HttpTestClient.pageView("ps-1", "/stats/two"), "2026-11-19T12:00:00Z"),
         at(HttpTestClient.pageView("ps-2", "/stats/one"), "2026-11-18T12:00:00Z"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
 
     JsonObject day = getOk("/v1/pages?site=demo&from=2026-11-19&to=2026-11-19");
     assertEquals(new JsonArray()
@@ -235,7 +223,7 @@ class ProjectionsIT {
         at(HttpTestClient.pageView(visitor, page), "2026-11-17T09:00:00Z"),
         at(HttpTestClient.pageView("long-2", page), "2026-11-17T10:00:00Z"),
         at(HttpTestClient.formSubmission(visitor, form, new JsonObject().put("f", "v")), "2026-11-17T11:00:00Z"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
 
     assertEquals(0, gateway.http().getWithAdminToken("/v1/admin/dead-letters").json().getJsonArray("deadLetters")
         .size(), "no event was set aside");
@@ -249,7 +237,7 @@ class ProjectionsIT {
     JsonArray submissions = getOk("/v1/forms/" + path(form) + "/submissions").getJsonArray("submissions");
     assertEquals(1, submissions.size());
     assertEquals(visitor, submissions.getJsonObject(0).getString("streamId"));
-    ReadModelCheck.assertMatchesStore(db);
+    ReadModelCheck.assertMatchesStore(gateway.db());
   }
 
   @Test
@@ -258,7 +246,7 @@ class ProjectionsIT {
     for (int i = 0; i < 5; i++) {
       post(HttpTestClient.formSubmission("fs-" + i, "newsletter", new JsonObject().put("n", String.valueOf(i))));
     }
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
 
     JsonObject first = getOk("/v1/forms/newsletter/submissions?limit=2");
     JsonArray page1 = first.getJsonArray("submissions");
@@ -281,13 +269,14 @@ class ProjectionsIT {
   @DisplayName("event counts per minute add up to the events stored")
   void eventCounts() {
     post(HttpTestClient.pageView("ec-1", "/x"), HttpTestClient.click("ec-1", "y"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
     JsonArray counts = getOk("/v1/event-counts").getJsonArray("counts");
     long total = 0;
     for (int i = 0; i < counts.size(); i++) {
       total += counts.getJsonObject(i).getLong("count");
     }
-    assertEquals(db.queryLong("SELECT count(*) FROM events WHERE recorded_at > now() - interval '1 hour'"), total);
+    assertEquals(gateway.db().queryLong("SELECT count(*) FROM events WHERE recorded_at > now() - interval '1 hour'"),
+        total);
     JsonObject defaults = getOk("/v1/event-counts?from=&to=&types=");
     assertEquals(20, defaults.getInteger("types"), "empty values are the defaults: " + defaults);
     assertEquals(Duration.ofHours(1), Duration.between(Instant.parse(defaults.getString("from")),
@@ -303,7 +292,7 @@ class ProjectionsIT {
   void eventCountsFoldRareTypes() {
     // 30 types in one minute of a past hour, type-01 with 1 event ... type-30 with 30, and one more minute (rows
     // written directly: no event makes them)
-    db.execute("""
+    gateway.db().execute("""
         INSERT INTO event_counts (minute, type, count)
         SELECT '2026-11-01T00:10:00Z'::timestamptz, 'type-' || lpad(g::text, 2, '0'), g FROM generate_series(1, 30) g
         UNION ALL SELECT '2026-11-01T00:11:00Z', 'type-01', 1000""");
@@ -342,7 +331,7 @@ class ProjectionsIT {
       }
     } finally {
       // rows no event made: the tests that check the read models against the store must not see them
-      db.execute("DELETE FROM event_counts WHERE minute < '2026-11-02T00:00:00Z'");
+      gateway.db().execute("DELETE FROM event_counts WHERE minute < '2026-11-02T00:00:00Z'");
     }
   }
 
@@ -350,12 +339,12 @@ class ProjectionsIT {
   @DisplayName("the admin list shows every projection running at the store head, and needs the admin token")
   void adminList() {
     post(HttpTestClient.pageView("al-1", "/admin"));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
     Response r = gateway.http().getWithAdminToken("/v1/admin/projections");
     assertEquals(200, r.status(), r.body());
     JsonArray list = r.json().getJsonArray("projections");
     assertEquals(4, list.size());
-    long head = db.queryLong("SELECT max(position) FROM events");
+    long head = gateway.db().queryLong("SELECT max(position) FROM events");
     for (int i = 0; i < list.size(); i++) {
       JsonObject p = list.getJsonObject(i);
       assertEquals("running", p.getString("state"), p.encode());
@@ -377,9 +366,9 @@ class ProjectionsIT {
   void retryOfARetiredProjectionsDeadLetter() {
     post(HttpTestClient.pageView("retired-1", "/r"));
     // a projection an earlier release ran, and removed since: its checkpoint and dead letters are still stored
-    db.execute("INSERT INTO projection_checkpoints (name) VALUES ('retired-projection')");
+    gateway.db().execute("INSERT INTO projection_checkpoints (name) VALUES ('retired-projection')");
     try {
-      long id = db.queryLong("""
+      long id = gateway.db().queryLong("""
           INSERT INTO dead_letters (projection, position, event_id, error, attempts)
           SELECT 'retired-projection', position, id, 'it failed', 3 FROM events WHERE stream_id = 'retired-1'
           RETURNING id""");
@@ -392,8 +381,8 @@ class ProjectionsIT {
       assertEquals(1, letters.size(), "the dead letter stays");
       assertEquals(3, letters.getJsonObject(0).getInteger("attempts"), "no attempt was made");
     } finally {
-      db.execute("DELETE FROM dead_letters WHERE projection = 'retired-projection'");
-      db.execute("DELETE FROM projection_checkpoints WHERE name = 'retired-projection'");
+      gateway.db().execute("DELETE FROM dead_letters WHERE projection = 'retired-projection'");
+      gateway.db().execute("DELETE FROM projection_checkpoints WHERE name = 'retired-projection'");
     }
   }
 
@@ -401,16 +390,16 @@ class ProjectionsIT {
   @DisplayName("a rebuild at a quiescent point reproduces every read model exactly")
   void rebuildReproduces() {
     post(HttpTestClient.pageView("rb-1", "/r"), HttpTestClient.formSubmission("rb-1", "rf", new JsonObject()));
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
-    ReadModelCheck.assertMatchesStore(db);
-    var before = ReadModelCheck.snapshot(db);
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    ReadModelCheck.assertMatchesStore(gateway.db());
+    var before = ReadModelCheck.snapshot(gateway.db());
     for (String name : new String[] {"visitor-activity", "page-stats", "form-submissions", "event-counts"}) {
       Response r = gateway.http().postWithAdminToken("/v1/admin/projections/" + name + "/rebuild");
       assertEquals(202, r.status(), r.body());
       assertEquals("rebuilding", r.json().getString("state"));
     }
-    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
-    assertEquals(before, ReadModelCheck.snapshot(db));
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    assertEquals(before, ReadModelCheck.snapshot(gateway.db()));
     assertEquals(404, gateway.http().postWithAdminToken("/v1/admin/projections/nope/rebuild").status());
   }
 }

@@ -14,9 +14,9 @@ import com.microsoft.playwright.Request;
 import com.microsoft.playwright.Route;
 import io.flightdeck.gateway.support.Chromium;
 import io.flightdeck.gateway.support.Chromium.PageErrors;
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -43,6 +43,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -65,9 +66,15 @@ class SnippetBrowserIT {
       "Failed to load resource: (the server responded with a status of (400|429|503)|net::ERR_INTERNET_DISCONNECTED)");
 
   @RegisterExtension
+  @Order(1)
   static final Chromium CHROMIUM = new Chromium("The snippet's browser test");
+  // the custom types the tests track, named as a real site names them
+  @RegisterExtension
+  @Order(2)
+  static final ClassGateway gateway = ClassGateway.with(Map.of("FLIGHTDECK_SITES", TestGateway.demoSiteNaming(
+      "SpaDone", "ClosedTab", "WhileHidden", "AfterShown", "OfflineTrack", "LeftOffline", "StillStored",
+      "Signup Started", "QueuedDone", "Private")));
 
-  static TestGateway gateway;
   static TestSite site;
 
   BrowserContext context;
@@ -76,21 +83,14 @@ class SnippetBrowserIT {
   final List<Request> posts = new CopyOnWriteArrayList<>();
 
   @BeforeAll
-  static void start(TestDatabase db) {
-    // the custom types the tests track, named as a real site names them
-    gateway = TestGateway.start(db, Map.of("FLIGHTDECK_SITES", TestGateway.demoSiteNaming("SpaDone", "ClosedTab",
-        "WhileHidden", "AfterShown", "OfflineTrack", "LeftOffline", "StillStored", "Signup Started", "QueuedDone",
-        "Private")));
+  static void openSite() {
     site = new TestSite(gateway.http().base());
   }
 
   @AfterAll
-  static void stop() throws Exception {
+  static void closeSite() throws Exception {
     if (site != null) {
       site.close();
-    }
-    if (gateway != null) {
-      gateway.close();
     }
   }
 

@@ -4,11 +4,11 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
-import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.sql.Connection;
@@ -20,44 +20,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Many clients appending at once, through two gateway processes sharing one event store. */
 @ExtendWith(PostgresExtension.class)
 class AppendConcurrencyIT {
 
   private static final Duration ANSWERS_WITHIN = Duration.ofSeconds(30);
-  static TestDatabase db;
-  static TestGateway first;
-  static TestGateway second;
-
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    first = TestGateway.start(database);
-    second = TestGateway.start(database);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    try {
-      if (second != null) {
-        second.close();
-      }
-    } finally {
-      if (first != null) {
-        first.close();
-      }
-    }
-  }
+  // two gateways on the one database: first starts first and closes last
+  @RegisterExtension
+  @Order(1)
+  static final ClassGateway first = ClassGateway.defaults();
+  @RegisterExtension
+  @Order(2)
+  static final ClassGateway second = ClassGateway.defaults();
 
   @Test
   @DisplayName("twenty clients sending one event at once through two gateways store it once and all learn its position")
-  void sameIdConcurrentlyIsStoredOnce() throws Exception {
+  void sameIdConcurrentlyIsStoredOnce(TestDatabase db) throws Exception {
     JsonObject event = HttpTestClient.pageView("idem-visitor", "/pricing");
     String id = event.getString("id");
     List<CompletableFuture<Response>> sent = new ArrayList<>();
@@ -84,7 +68,7 @@ class AppendConcurrencyIT {
 
   @Test
   @DisplayName("one stream written concurrently through two gateways numbers its events 1..N in position order")
-  void oneStreamConcurrentlyHasGapFreeVersions() throws Exception {
+  void oneStreamConcurrentlyHasGapFreeVersions(TestDatabase db) throws Exception {
     String stream = "busy-visitor";
     List<CompletableFuture<Response>> sent = new ArrayList<>();
     int expected = 0;
@@ -126,7 +110,7 @@ class AppendConcurrencyIT {
 
   @Test
   @DisplayName("an append that waited for the position lock while another writer added to its stream gets the next version")
-  void appendWaitingForTheLockNumbersAfterTheWriterBeforeIt() throws Exception {
+  void appendWaitingForTheLockNumbersAfterTheWriterBeforeIt(TestDatabase db) throws Exception {
     String stream = "raced-visitor";
     CompletableFuture<Response> sent;
     try (Connection other = db.connect()) {
@@ -149,7 +133,7 @@ class AppendConcurrencyIT {
 
   @Test
   @DisplayName("two hundred concurrent single-event requests share far fewer than two hundred transactions")
-  void concurrentRequestsAreGroupCommitted() throws Exception {
+  void concurrentRequestsAreGroupCommitted(TestDatabase db) throws Exception {
     List<CompletableFuture<Response>> sent = new ArrayList<>();
     // Commits are made slow (as on a busy disk) until the appender's connections are all busy, so the count below
     // depends on coalescing, not on how fast this machine happens to commit compared to how fast requests arrive.
@@ -159,7 +143,7 @@ class AppendConcurrencyIT {
       }
       await().atMost(Duration.ofSeconds(10))
           .until(() -> StoreProbe.appendBackendsWaitingOnLock(db).size()
-              == first.config().appender().maxConcurrentTransactions());
+              == first.get().config().appender().maxConcurrentTransactions());
       // and while the commit is held, nobody is told their event is stored
       await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
           .until(() -> sent.stream().noneMatch(CompletableFuture::isDone));
@@ -175,7 +159,7 @@ class AppendConcurrencyIT {
     assertTrue(transactions <= 20, "200 requests were committed in " + transactions + " transactions");
   }
 
-  private static TestGateway gateway(int i) {
+  private static ClassGateway gateway(int i) {
     return i % 2 == 0 ? first : second;
   }
 }

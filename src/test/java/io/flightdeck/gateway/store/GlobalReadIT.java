@@ -5,11 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
-import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.sql.Connection;
@@ -24,13 +23,12 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The global feed's promise: a reader that follows {@code next} sees every event exactly once, even when writers
@@ -43,20 +41,9 @@ class GlobalReadIT {
   private static final int COMMITS_PER_WRITER = 15;
   private static final int GATEWAY_REQUESTS = 40;
 
-  static TestDatabase db;
-  static TestGateway gateway;
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.defaults();
   ExecutorService threads;
-
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
-  }
 
   @BeforeEach
   void threads() {
@@ -88,7 +75,7 @@ class GlobalReadIT {
     writersDone.set(true);
 
     List<Long> seen = reader.get(30, TimeUnit.SECONDS);
-    List<Long> stored = StoreProbe.positions(db, "WHERE position > ?", headBefore);
+    List<Long> stored = StoreProbe.positions(gateway.db(), "WHERE position > ?", headBefore);
     assertEquals(RAW_WRITERS * COMMITS_PER_WRITER + GATEWAY_REQUESTS * 2, stored.size(), "every write was stored");
     assertEquals(stored, seen, () -> "the reader saw each stored position once, in order; missed "
         + missing(stored, seen) + ", extra " + missing(seen, stored));
@@ -99,7 +86,7 @@ class GlobalReadIT {
   void laterWriterWaitsForEarlierOpenTransaction() throws Exception {
     long headBefore = head();
     // a closes first: its rollback lets a stuck b finish, should an assertion fail
-    try (Connection b = db.connect(); Connection a = db.connect()) {
+    try (Connection b = gateway.db().connect(); Connection a = gateway.db().connect()) {
       a.setAutoCommit(false);
       b.setAutoCommit(false);
       UUID first = StoreProbe.insertRaw(a, "open-early", 1);
@@ -112,17 +99,17 @@ class GlobalReadIT {
       });
 
       await("the second writer waits on the position lock").atMost(Duration.ofSeconds(10))
-          .until(() -> StoreProbe.waitsOnLock(db, bPid));
+          .until(() -> StoreProbe.waitsOnLock(gateway.db(), bPid));
       assertFalse(second.isDone(), "the second writer cannot finish while the first is open");
-      assertEquals(List.of(), StoreProbe.positions(db, "WHERE position > ?", headBefore),
+      assertEquals(List.of(), StoreProbe.positions(gateway.db(), "WHERE position > ?", headBefore),
           "nothing new is visible in the table");
       assertEquals(0, readAll(headBefore).getJsonArray("events").size(), "nothing new is visible to readers");
 
       a.commit();
       UUID secondId = second.get(10, TimeUnit.SECONDS);
 
-      long firstPosition = db.queryLong("SELECT position FROM events WHERE id = ?", first);
-      long secondPosition = db.queryLong("SELECT position FROM events WHERE id = ?", secondId);
+      long firstPosition = gateway.db().queryLong("SELECT position FROM events WHERE id = ?", first);
+      long secondPosition = gateway.db().queryLong("SELECT position FROM events WHERE id = ?", secondId);
       assertTrue(firstPosition < secondPosition,
           "first " + firstPosition + " is before second " + secondPosition);
       JsonArray feed = readAll(headBefore).getJsonArray("events");
@@ -160,7 +147,7 @@ class GlobalReadIT {
   }
 
   private static long head() {
-    return db.queryLong("SELECT COALESCE(max(position), 0) FROM events");
+    return gateway.db().queryLong("SELECT COALESCE(max(position), 0) FROM events");
   }
 
   private static JsonObject readAll(long after) {
@@ -171,7 +158,7 @@ class GlobalReadIT {
 
   /** BEGIN; INSERT; a random pause; COMMIT, over and over: commits land late and out of start order. */
   private Void writeWithLateCommits(String stream) throws Exception {
-    try (Connection c = db.connect()) {
+    try (Connection c = gateway.db().connect()) {
       c.setAutoCommit(false);
       for (int version = 1; version <= COMMITS_PER_WRITER; version++) {
         StoreProbe.insertRaw(c, stream, version);

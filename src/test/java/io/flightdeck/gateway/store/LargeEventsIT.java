@@ -3,14 +3,13 @@ package io.flightdeck.gateway.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PlanRows;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.SseTestClient;
 import io.flightdeck.gateway.support.SseTestClient.Message;
-import io.flightdeck.gateway.support.TestDatabase;
-import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -20,11 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Events as large as ingest takes them (metadata values full of three-byte characters, about 370 KB each): every
@@ -39,19 +37,8 @@ class LargeEventsIT {
   /** Enough of them to pass one page's bytes. */
   static final int EVENTS = 26;
 
-  static TestDatabase db;
-  static TestGateway gateway;
-
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
-  }
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.defaults();
 
   static JsonObject large(Random random, int n) {
     JsonObject metadata = new JsonObject();
@@ -69,9 +56,9 @@ class LargeEventsIT {
   @DisplayName("pages of large events stop at about 8 MiB, short of their limit, and every reader goes on after them: "
       + "the API, the live feed, a resume and the projections, a rebuild included, see every event once, in order")
   void pagesStopAtTheirBytes() throws Exception {
-    long before = db.queryLong("SELECT COALESCE(max(position), 0) FROM events");
+    long before = gateway.db().queryLong("SELECT COALESCE(max(position), 0) FROM events");
     List<Long> posted = new ArrayList<>();
-    try (SseTestClient live = SseTestClient.open(gateway, "/v1/live?streams=" + STREAM, Map.of())) {
+    try (SseTestClient live = SseTestClient.open(gateway.get(), "/v1/live?streams=" + STREAM, Map.of())) {
       assertEquals("connected", live.nextComment(WAIT));
       Random random = new Random(42);
       for (int n = 0; n < EVENTS; n++) {
@@ -122,7 +109,7 @@ class LargeEventsIT {
     assertEquals(posted, stream, "GET /v1/streams/{id}/events followed by fromVersion");
 
     // a client resuming from before them reads its catch-up in pages
-    try (SseTestClient resumed = SseTestClient.open(gateway, "/v1/live?streams=" + STREAM,
+    try (SseTestClient resumed = SseTestClient.open(gateway.get(), "/v1/live?streams=" + STREAM,
         Map.of("Last-Event-ID", String.valueOf(before)))) {
       assertEquals(posted, ids(resumed.take(EVENTS, WAIT)), "the catch-up");
     }
@@ -133,7 +120,7 @@ class LargeEventsIT {
     Response rebuild = gateway.http().postWithAdminToken("/v1/admin/projections/visitor-activity/rebuild");
     assertEquals(202, rebuild.status(), rebuild.body());
     long head = posted.get(posted.size() - 1);
-    Awaitility.await("visitor-activity rebuilt").atMost(WAIT).until(() -> db.queryLong(
+    Awaitility.await("visitor-activity rebuilt").atMost(WAIT).until(() -> gateway.db().queryLong(
         "SELECT position FROM projection_checkpoints WHERE name = 'visitor-activity'") >= head);
     assertEquals(EVENTS, pageViews(), "every event applied once after the rebuild");
   }
@@ -142,26 +129,26 @@ class LargeEventsIT {
   @DisplayName("a page of events reads its own rows, not every row after its start: the global read and a "
       + "stream's touch about a page of rows at the start of 100,000, with a generic plan and a custom one")
   void pagesReadOnlyTheirRows() {
-    db.execute("""
+    gateway.db().execute("""
         INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, occurred_at)
         SELECT gen_random_uuid(), 'scan-long', g, 'PageViewed', 1, jsonb_build_object('pageId', '/s' || g), now()
         FROM generate_series(1, 100000) g""");
     // the statistics autovacuum would gather, so the planner sees the table as it is
-    db.execute("ANALYZE events");
-    long first = db.queryLong("SELECT min(position) FROM events WHERE stream_id = 'scan-long'");
+    gateway.db().execute("ANALYZE events");
+    long first = gateway.db().queryLong("SELECT min(position) FROM events WHERE stream_id = 'scan-long'");
     // every read of events is built by EventPages.capped, the projections' own reads too: before the fix, a page's
     // end was a join filter, and the global read of a page here went through every row after its start
     for (String mode : List.of("force_generic_plan", "force_custom_plan")) {
-      long global = PlanRows.touched(db, "events", mode, StoreSql.READ_ALL, String.valueOf(first - 1), "10");
+      long global = PlanRows.touched(gateway.db(), "events", mode, StoreSql.READ_ALL, String.valueOf(first - 1), "10");
       // the page's sizes, then its rows: two scans of 10 rows (before the fix, the second read every row after it)
       assertTrue(global <= 40, mode + ": the global read of 10 touched " + global + " rows");
-      long stream = PlanRows.touched(db, "events", mode, StoreSql.READ_STREAM, "'scan-long'", "1", "10");
+      long stream = PlanRows.touched(gateway.db(), "events", mode, StoreSql.READ_STREAM, "'scan-long'", "1", "10");
       assertTrue(stream <= 40, mode + ": the stream read of 10 touched " + stream + " rows");
     }
   }
 
   static long pageViews() {
-    List<List<Object>> rows = db.query("SELECT page_views FROM visitor_activity WHERE stream_id = ?", STREAM);
+    List<List<Object>> rows = gateway.db().query("SELECT page_views FROM visitor_activity WHERE stream_id = ?", STREAM);
     return rows.isEmpty() ? 0 : ((Number) rows.get(0).get(0)).longValue();
   }
 

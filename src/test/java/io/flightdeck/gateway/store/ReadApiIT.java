@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -15,11 +15,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -30,17 +30,15 @@ class ReadApiIT {
   private static final Set<String> ENVELOPE_FIELDS = Set.of("id", "position", "streamId", "streamVersion", "type",
       "schemaVersion", "data", "metadata", "occurredAt", "recordedAt");
 
-  static TestDatabase db;
-  static TestGateway gateway;
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.defaults();
   /** The events posted before all tests: five on stream reader-a, three on reader-b, interleaved. */
   static List<JsonObject> posted = new ArrayList<>();
   /** What ingest answered for each, in the same order. */
   static List<JsonObject> answered = new ArrayList<>();
 
   @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database);
+  static void postFixtures() {
     String[] streams = {"reader-a", "reader-b", "reader-a", "reader-a", "reader-b", "reader-a", "reader-b", "reader-a"};
     for (int i = 0; i < streams.length; i++) {
       JsonObject event = HttpTestClient.pageView(streams[i], "/page/" + i)
@@ -51,11 +49,6 @@ class ReadApiIT {
       posted.add(event);
       answered.add(r.results().getJsonObject(0));
     }
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
   }
 
   @Test
@@ -116,7 +109,7 @@ class ReadApiIT {
       next = body.getLong("next");
     }
 
-    assertEquals(StoreProbe.positions(db, ""), seen);
+    assertEquals(StoreProbe.positions(gateway.db(), ""), seen);
     List<Long> postedPositions = new ArrayList<>();
     for (JsonObject a : answered) {
       postedPositions.add(a.getLong("position"));

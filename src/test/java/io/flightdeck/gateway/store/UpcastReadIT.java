@@ -3,22 +3,21 @@ package io.flightdeck.gateway.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
-import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Old clients keep writing version 1; every reader sees version 2, and the stored rows stay as written. */
 @ExtendWith(PostgresExtension.class)
@@ -26,17 +25,15 @@ class UpcastReadIT {
 
   private static final String STREAM = "visitor-upcast";
 
-  static TestDatabase db;
-  static TestGateway gateway;
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.defaults();
   static JsonObject oldPage;
   static JsonObject newPage;
   static JsonObject oldClick;
   static JsonObject oldForm;
 
   @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database);
+  static void postFixtures() {
     // an old client: no schemaVersion at all, which ingest reads as version 1
     oldPage = HttpTestClient.pageView(STREAM, "/pricing");
     newPage = HttpTestClient.pageView(STREAM, "/checkout").put("schemaVersion", 2)
@@ -50,11 +47,6 @@ class UpcastReadIT {
       assertEquals(200, r.status(), r.body());
       assertEquals("appended", r.results().getJsonObject(0).getString("status"), r.body());
     }
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
   }
 
   @Test
@@ -98,7 +90,7 @@ class UpcastReadIT {
   }
 
   private static void assertStored(JsonObject sent, int version) {
-    List<List<Object>> rows = db.query("SELECT schema_version FROM events WHERE id = ?",
+    List<List<Object>> rows = gateway.db().query("SELECT schema_version FROM events WHERE id = ?",
         UUID.fromString(sent.getString("id")));
     assertEquals(1, rows.size());
     assertEquals(version, ((Number) rows.get(0).get(0)).intValue(), sent.encode());
@@ -106,7 +98,7 @@ class UpcastReadIT {
   }
 
   private static JsonObject storedData(JsonObject sent) {
-    List<List<Object>> rows = db.query("SELECT data::text FROM events WHERE id = ?",
+    List<List<Object>> rows = gateway.db().query("SELECT data::text FROM events WHERE id = ?",
         UUID.fromString(sent.getString("id")));
     return new JsonObject((String) rows.get(0).get(0));
   }

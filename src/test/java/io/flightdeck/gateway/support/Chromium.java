@@ -26,9 +26,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p>Register it as a static field of the test class,
  * {@code @RegisterExtension static final Chromium CHROMIUM = new Chromium("The dashboard's browser test");}. It
  * launches one browser before the class's {@code @BeforeAll} methods (without Chromium the class fails there, before
- * any gateway starts) and closes it after the class. A test opens its contexts with {@link #newContext()}; those it
- * leaves open are closed after it. Open the test's pages with a {@link PageErrors}, which records what the browser
- * reports as errors.
+ * any gateway starts: give it a lower {@code @Order} than the class's {@link ClassGateway}) and closes it after the
+ * class. A test opens its contexts with {@link #newContext()}; those it leaves open are closed after it. Open the
+ * test's pages with a {@link PageErrors}, which records what the browser reports as errors.
  */
 public final class Chromium implements BeforeAllCallback, AfterEachCallback, AfterAllCallback {
 

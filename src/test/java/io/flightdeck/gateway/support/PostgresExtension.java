@@ -56,6 +56,11 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
 
   @Override
   public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+    return database(context);
+  }
+
+  /** The database this extension made for the test class of {@code context} (a class's, a test's or a nested one's). */
+  public static TestDatabase database(ExtensionContext context) {
     ExtensionContext c = context;
     while (c != null) {
       TestDatabase db = c.getStore(NS).get("db", TestDatabase.class);

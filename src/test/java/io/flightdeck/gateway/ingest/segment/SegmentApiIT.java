@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
-import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -22,11 +22,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -45,26 +45,16 @@ class SegmentApiIT {
        {"id":"tiny","writeKey":"wk-tiny-4c7d20e1","allowedOrigins":["*"],"rateLimit":{"eventsPerSecond":1,"burst":500}}]""";
   private static final Set<String> ERROR_FIELDS = Set.of("code", "message", "details");
 
-  static TestGateway gateway;
-  static TestGateway restricted;
-  static TestDatabase db;
-  static HttpTestClient http;
+  // two gateways on the one database: the demo's starts first and closes last
+  @RegisterExtension
+  @Order(1)
+  static final ClassGateway gateway = ClassGateway.defaults();
+  @RegisterExtension
+  @Order(2)
+  static final ClassGateway restricted = ClassGateway.with(Map.of("FLIGHTDECK_SITES", RESTRICTED_SITES));
 
-  @BeforeAll
-  static void start(TestDatabase database) {
-    db = database;
-    gateway = TestGateway.start(database);
-    http = gateway.http();
-    restricted = TestGateway.start(database, Map.of("FLIGHTDECK_SITES", RESTRICTED_SITES));
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    try {
-      restricted.close();
-    } finally {
-      gateway.close();
-    }
+  static HttpTestClient http() {
+    return gateway.http();
   }
 
   // ---- helpers
@@ -75,7 +65,7 @@ class SegmentApiIT {
 
   /** A POST of {@code body} to {@code path} as analytics-node sends it: JSON, the write key as Basic user name. */
   private static HttpTestClient.Response post(String path, JsonObject body) {
-    return post(http, path, body, TestGateway.WRITE_KEY);
+    return post(http(), path, body, TestGateway.WRITE_KEY);
   }
 
   private static HttpTestClient.Response post(HttpTestClient client, String path, JsonObject body, String writeKey) {
@@ -131,7 +121,7 @@ class SegmentApiIT {
   }
 
   private static List<JsonObject> events(String streamId) {
-    return db.query("""
+    return gateway.db().query("""
         SELECT id::text, type, schema_version, data::text, metadata::text,
                ((metadata->>'segment.receivedAt')::timestamptz - occurred_at)::text
         FROM events WHERE stream_id = ? ORDER BY position""", streamId).stream()
@@ -146,7 +136,7 @@ class SegmentApiIT {
   }
 
   private static long rows(String streamId) {
-    return db.queryLong("SELECT count(*) FROM events WHERE stream_id = ?", streamId);
+    return gateway.db().queryLong("SELECT count(*) FROM events WHERE stream_id = ?", streamId);
   }
 
   private static String derivedId(String site, String messageId) {
@@ -226,7 +216,7 @@ class SegmentApiIT {
     assertEquals(data, e.getJsonObject("data"));
     assertEquals("page", e.getJsonObject("metadata").getString("segment.call"));
 
-    JsonArray read = http.getWithReadToken("/v1/streams/" + anon + "/events").json().getJsonArray("events");
+    JsonArray read = http().getWithReadToken("/v1/streams/" + anon + "/events").json().getJsonArray("events");
     assertEquals(1, read.size(), read.encode());
     assertEquals("PageViewed", read.getJsonObject(0).getString("type"));
     assertEquals(data, read.getJsonObject(0).getJsonObject("data"));
@@ -280,7 +270,7 @@ class SegmentApiIT {
     assertEquals(List.of("identify", "page", "screen", "track", "group", "alias"),
         events.stream().map(e -> e.getJsonObject("metadata").getString("segment.call")).toList());
     assertEquals("7", events.get(4).getJsonObject("data").getString("groupId"));
-    assertEquals(1L, db.queryLong("SELECT count(DISTINCT tx_id) FROM events WHERE stream_id = ?", user),
+    assertEquals(1L, gateway.db().queryLong("SELECT count(DISTINCT tx_id) FROM events WHERE stream_id = ?", user),
         "one request, one transaction");
   }
 
@@ -294,7 +284,7 @@ class SegmentApiIT {
         .add(new JsonObject().put("type", "track").put("userId", user).put("event", "Signed Up"))
         .add(new JsonObject().put("type", "track").put("userId", user).put("event", "Upgraded"))).encode();
 
-    assertSuccess(http.send(http.request("/v1/batch")
+    assertSuccess(http().send(http().request("/v1/batch")
         .header("Content-Type", "application/json").header("Content-Encoding", "gzip")
         .header("Authorization", basic(TestGateway.WRITE_KEY))
         .POST(HttpRequest.BodyPublishers.ofByteArray(HttpTestClient.gzip(body)))));
@@ -310,8 +300,8 @@ class SegmentApiIT {
         .put("writeKey", TestGateway.WRITE_KEY).put("messageId", "ajs-next-" + anon)
         .put("sentAt", Instant.now().toString()).put("timestamp", Instant.now().toString());
 
-    assertSuccess(send(http, "/v1/t", message.encode(), "Content-Type", "text/plain"));
-    assertSuccess(send(http, "/v1/b", new JsonObject().put("writeKey", TestGateway.WRITE_KEY)
+    assertSuccess(send(http(), "/v1/t", message.encode(), "Content-Type", "text/plain"));
+    assertSuccess(send(http(), "/v1/b", new JsonObject().put("writeKey", TestGateway.WRITE_KEY)
         .put("batch", new JsonArray().add(message.copy().put("messageId", "ajs-next-2-" + anon)))
         .put("sentAt", Instant.now().toString()).encode(), "Content-Type", "text/plain"));
 
@@ -323,7 +313,7 @@ class SegmentApiIT {
   @DisplayName("the write key is accepted in the X-Write-Key header too")
   void writeKeyHeader() {
     String anon = unique("anon");
-    assertSuccess(send(http, "/v1/identify", new JsonObject().put("anonymousId", anon).encode(),
+    assertSuccess(send(http(), "/v1/identify", new JsonObject().put("anonymousId", anon).encode(),
         "Content-Type", "application/json", "X-Write-Key", TestGateway.WRITE_KEY));
     assertEquals(1L, rows(anon));
   }
@@ -334,11 +324,11 @@ class SegmentApiIT {
     String anon = unique("anon");
     String body = new JsonObject().put("anonymousId", anon).put("event", "Signed Up").encode();
 
-    assertError(send(http, "/v1/track", body, "Content-Type", "application/json"), 401, "missing_write_key");
-    assertError(post(http, "/v1/track", new JsonObject(body), "wk-nobody-00000000"), 401, "unknown_write_key");
-    assertError(send(http, "/v1/track", new JsonObject(body).put("writeKey", "wk-nobody-00000000").encode(),
+    assertError(send(http(), "/v1/track", body, "Content-Type", "application/json"), 401, "missing_write_key");
+    assertError(post(http(), "/v1/track", new JsonObject(body), "wk-nobody-00000000"), 401, "unknown_write_key");
+    assertError(send(http(), "/v1/track", new JsonObject(body).put("writeKey", "wk-nobody-00000000").encode(),
         "Content-Type", "application/json"), 401, "unknown_write_key");
-    assertError(send(http, "/v1/track", body, "Content-Type", "application/json", "Authorization", "Basic %%%"),
+    assertError(send(http(), "/v1/track", body, "Content-Type", "application/json", "Authorization", "Basic %%%"),
         401, "missing_write_key");
     assertEquals(0L, rows(anon));
   }
@@ -441,7 +431,7 @@ class SegmentApiIT {
             + "\",\"groupId\":-1E+9999}]}"};
     String[] paths = {"/v1/track", "/v1/track", "/v1/batch"};
     for (int i = 0; i < bodies.length; i++) {
-      HttpTestClient.Response r = send(http, paths[i], bodies[i], "Content-Type", "application/json",
+      HttpTestClient.Response r = send(http(), paths[i], bodies[i], "Content-Type", "application/json",
           "Authorization", basic(TestGateway.WRITE_KEY));
       JsonArray details = assertError(r, 400, "invalid_event");
       if (i == 0) {
@@ -468,10 +458,10 @@ class SegmentApiIT {
         "/v1/batch", "{\"batch\":[{\"type\":\"track\",\"userId\":\"" + user + "\",\"event\":\"E\"}],"
             + "\"context\":{\"x\":1e-2147483648}}");
     bodies.forEach((path, body) -> {
-      JsonArray details = assertError(send(http, path, body, "Content-Type", "application/json",
+      JsonArray details = assertError(send(http(), path, body, "Content-Type", "application/json",
           "Authorization", basic(TestGateway.WRITE_KEY)), 400, "invalid_json");
       assertTrue(details.isEmpty(), details.encode());
-      assertError(send(http, path, body, "Content-Type", "application/json"), 400, "invalid_json");
+      assertError(send(http(), path, body, "Content-Type", "application/json"), 400, "invalid_json");
     });
     assertEquals(0L, rows(user));
   }
@@ -483,7 +473,7 @@ class SegmentApiIT {
     String user = unique("user");
     String body = "{\"userId\":\"" + user + "\",\"event\":\"Signed Up\",\"properties\":{\"x\":1e2147483647}}";
 
-    JsonArray details = assertError(send(http, "/v1/track", body, "Content-Type", "application/json",
+    JsonArray details = assertError(send(http(), "/v1/track", body, "Content-Type", "application/json",
         "Authorization", basic(TestGateway.WRITE_KEY)), 400, "invalid_event");
 
     assertTrue(detail(details, 0, "properties.x").getString("problem").contains("1000 digits"), details.encode());
@@ -494,7 +484,7 @@ class SegmentApiIT {
   @DisplayName("an id written as a decimal number is the number written out: userId 1.25e3 is stream 1250")
   void decimalIdWrittenOut() {
     String digits = String.valueOf(1_000_000 + new java.util.Random().nextInt(1_000_000));
-    assertSuccess(send(http, "/v1/identify", "{\"userId\":" + digits + "25e-2}", "Content-Type",
+    assertSuccess(send(http(), "/v1/identify", "{\"userId\":" + digits + "25e-2}", "Content-Type",
         "application/json", "Authorization", basic(TestGateway.WRITE_KEY)));
     assertEquals("Identified", onlyEvent(digits + ".25").getString("type"));
   }
@@ -531,7 +521,7 @@ class SegmentApiIT {
       "a malformed batch sentAt | {\"batch\":[{\"type\":\"identify\",\"userId\":\"u\"}],\"sentAt\":\"soon\"} | sentAt"})
   @DisplayName("a batch body of the wrong shape is refused with 400 invalid_event naming the field")
   void batchShape(String what, String body, String field) {
-    JsonArray details = assertError(send(http, "/v1/batch", body, "Content-Type", "application/json",
+    JsonArray details = assertError(send(http(), "/v1/batch", body, "Content-Type", "application/json",
         "Authorization", basic(TestGateway.WRITE_KEY)), 400, "invalid_event");
     detail(details, null, field);
   }
@@ -551,11 +541,11 @@ class SegmentApiIT {
   @Test
   @DisplayName("the contract's other errors hold: invalid JSON 400, another media type 415, a preflight 204")
   void otherErrors() {
-    assertError(send(http, "/v1/page", "{\"anonymousId\":", "Content-Type", "application/json",
+    assertError(send(http(), "/v1/page", "{\"anonymousId\":", "Content-Type", "application/json",
         "Authorization", basic(TestGateway.WRITE_KEY)), 400, "invalid_json");
-    assertError(send(http, "/v1/page", "{}", "Content-Type", "application/x-www-form-urlencoded",
+    assertError(send(http(), "/v1/page", "{}", "Content-Type", "application/x-www-form-urlencoded",
         "Authorization", basic(TestGateway.WRITE_KEY)), 415, "unsupported_media_type");
-    HttpTestClient.Response preflight = http.send(http.request("/v1/track")
+    HttpTestClient.Response preflight = http().send(http().request("/v1/track")
         .header("Origin", "https://any.example").header("Access-Control-Request-Method", "POST")
         .method("OPTIONS", HttpRequest.BodyPublishers.noBody()));
     assertEquals(204, preflight.status(), preflight.body());
@@ -605,7 +595,7 @@ class SegmentApiIT {
     JsonObject order = new JsonObject().put("type", "Order Completed").put("streamId", stream)
         .put("data", new JsonObject().put("total", 10));
 
-    JsonArray unknown = assertError(http.postEvents(order.copy().put("type", "Any Name At All")), 400,
+    JsonArray unknown = assertError(http().postEvents(order.copy().put("type", "Any Name At All")), 400,
         "invalid_event");
     assertEquals("unknown type 'Any Name At All'", detail(unknown, 0, "type").getString("problem"));
     assertEquals(200, post("/v1/track", new JsonObject().put("userId", stream).put("event", "Any Name At All")
