@@ -156,10 +156,16 @@ public final class IngestPipeline {
     return body.get("writeKey").isTextual() ? body.get("writeKey").asText() : "";
   }
 
-  /** 403 when the request comes from a browser origin the site does not allow. */
+  /**
+   * 403 when the request comes from a browser origin the site does not allow. The refusal names the origin in
+   * {@code Access-Control-Allow-Origin} even when no site allows it, so the page can read it: without, the browser
+   * hands the page a network failure, and the snippet would keep the events and send them again, with back-off, for
+   * as long as pages of that origin are open. It only tells the page its events were refused; nothing is stored.
+   */
   public static void checkOrigin(RoutingContext ctx, Sites.Site site) {
     String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
     if (origin != null && !site.config().allowsOrigin(origin)) {
+      ctx.response().headers().set(HttpHeaders.ACCESS_CONTROL_ALLOW_ORIGIN, origin).set(HttpHeaders.VARY, "Origin");
       throw new ApiError(403, "origin_not_allowed",
           "origin " + origin + " may not send events for site '" + site.config().id() + "'");
     }

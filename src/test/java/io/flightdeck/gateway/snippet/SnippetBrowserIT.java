@@ -26,6 +26,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -39,6 +40,7 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.zip.GZIPInputStream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -458,6 +460,38 @@ class SnippetBrowserIT {
     page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
     assertEquals(2, posts.size(), "the refused batch, then the rest");
     assertProvokedErrorsOnly();
+  }
+
+  @Test
+  @DisplayName("on a page whose origin no site allows, the snippet reads the gateway's 403 and drops its events, "
+      + "instead of keeping them and sending them again")
+  void originNoSiteAllowsDropsTheEvents() throws Exception {
+    String sites = "[{\"id\":\"demo\",\"writeKey\":\"" + WRITE_KEY
+        + "\",\"allowedOrigins\":[\"https://shop.example\"]}]";
+    try (TestGateway restricted = TestGateway.start(gateway.db(), Map.of("FLIGHTDECK_SITES", sites));
+         TestSite elsewhere = new TestSite(restricted.http().base())) {
+      List<Request> refused = new CopyOnWriteArrayList<>();
+      List<String> all = new CopyOnWriteArrayList<>();
+      context.onRequest(r -> all.add(r.method() + " " + r.url()));
+      context.onRequest(r -> {
+        if (r.method().equals("POST") && r.url().startsWith(restricted.http().base() + "/v1/events")) {
+          refused.add(r);
+        }
+      });
+      List<String> warnings = new CopyOnWriteArrayList<>();
+      page.onConsoleMessage(m -> warnings.add(m.text()));
+      open(elsewhere.page("/refused", "Refused", "", "", ""));
+      // without an Access-Control-Allow-Origin on the refusal, the snippet saw a network failure: no warning, the
+      // page view kept in fd.outbox and sent again after a second, and again, for as long as the page was open
+      Awaitility.await().atMost(Duration.ofMillis(WAIT_MS)).untilAsserted(() -> assertTrue(
+          warnings.contains("flightdeck: dropped 1 event(s): the gateway answered 403"),
+          refused.size() + " posts; console: " + warnings + " all " + all + " outbox " + page.evaluate("() => localStorage.getItem('fd.outbox')")));
+      assertEquals(null, page.evaluate("() => localStorage.getItem('fd.outbox')"), "nothing left to send");
+      Thread.sleep(2500);
+      assertEquals(1, refused.size(), "sent once, not again");
+      assertEquals(0L, gateway.db().queryLong("SELECT count(*) FROM events WHERE data->>'url' LIKE ?",
+          elsewhere.base() + "%"));
+    }
   }
 
   @Test
