@@ -121,9 +121,10 @@ final class SseConnection {
    * only add to its backlog.
    *
    * <p>When the stream has gone past events since the greeting or the last such heartbeat, the heartbeat also
-   * carries the cursor as an id, as the greeting does (redundant after a sent event, not after a filter's): EventSource takes it as its Last-Event-ID without firing an event, so a filtered
-   * client that reconnects resumes from here instead of reading again everything since its last match. Everything
-   * up to the cursor was written before this, in order, so the client has it by the time it reads the id.
+   * carries the cursor as an id, as the greeting does (redundant after a sent event, not after a filter's):
+   * EventSource takes it as its Last-Event-ID without firing an event, so a filtered client that reconnects resumes
+   * from here instead of reading again everything since its last match. Everything up to the cursor was written
+   * before this, in order, so the client has it by the time it reads the id.
    */
   void heartbeat() {
     if (!closed && (!catchingUp || unsentBytes == 0)) {

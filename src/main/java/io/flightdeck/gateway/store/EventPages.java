@@ -57,7 +57,7 @@ public final class EventPages {
     return rows.rowCount() == limit || bytes(rows) >= MAX_PAGE_BYTES;
   }
 
-  /** The bytes a page read by a {@link #capped} query holds, as it counts them (its last row's); 0 for an empty page. */
+  /** The bytes a page read by a {@link #capped} query holds, as it counts them (its last row's); 0 when empty. */
   public static long bytes(RowSet<Row> rows) {
     long bytes = 0;
     for (Row row : rows) {

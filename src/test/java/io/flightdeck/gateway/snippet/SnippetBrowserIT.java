@@ -485,7 +485,7 @@ class SnippetBrowserIT {
       // page view kept in fd.outbox and sent again after a second, and again, for as long as the page was open
       Awaitility.await().atMost(Duration.ofMillis(WAIT_MS)).untilAsserted(() -> assertTrue(
           warnings.contains("flightdeck: dropped 1 event(s): the gateway answered 403"),
-          refused.size() + " posts; console: " + warnings + " all " + all + " outbox " + page.evaluate("() => localStorage.getItem('fd.outbox')")));
+          refused.size() + " posts; console: " + warnings + "; requests: " + all));
       assertEquals(null, page.evaluate("() => localStorage.getItem('fd.outbox')"), "nothing left to send");
       Thread.sleep(2500);
       assertEquals(1, refused.size(), "sent once, not again");
