@@ -481,11 +481,16 @@ class SnippetBrowserIT {
       List<String> warnings = new CopyOnWriteArrayList<>();
       page.onConsoleMessage(m -> warnings.add(m.text()));
       open(elsewhere.page("/refused", "Refused", "", "", ""));
+      // sends the page view now rather than on the snippet's timer; settles with the gateway's answer
+      page.evaluate("() => flightdeck.flush()");
       // without an Access-Control-Allow-Origin on the refusal, the snippet saw a network failure: no warning, the
       // page view kept in fd.outbox and sent again after a second, and again, for as long as the page was open
       Awaitility.await().atMost(Duration.ofMillis(WAIT_MS)).untilAsserted(() -> assertTrue(
           warnings.contains("flightdeck: dropped 1 event(s): the gateway answered 403"),
-          refused.size() + " posts; console: " + warnings + "; requests: " + all));
+          refused.size() + " posts; console: " + warnings + "; requests: " + all + "; page: " + page.evaluate(
+              "() => JSON.stringify({outbox: localStorage.getItem('fd.outbox'), visibility: document.visibilityState,"
+              + " online: navigator.onLine, dnt: navigator.doNotTrack, gpc: navigator.globalPrivacyControl,"
+              + " consent: localStorage.getItem('fd.consent'), url: location.href})")));
       assertEquals(null, page.evaluate("() => localStorage.getItem('fd.outbox')"), "nothing left to send");
       Thread.sleep(2500);
       assertEquals(1, refused.size(), "sent once, not again");
