@@ -200,11 +200,10 @@ final class PgTime implements AutoCloseable {
 
   /**
    * A SELECT that reads the events first: its first FROM that names a table (not a subquery's parenthesis) names the
-   * events table. A WITH counts as its SELECT (a page of events, {@code store.EventPages}, sizes its rows first).
+   * events table. A page of events ({@code store.EventPages}) selects from subqueries over the events.
    */
   private static boolean readsEvents(String q) {
-    String start = q.stripLeading();
-    if (!start.startsWith("select") && !start.startsWith("with")) {
+    if (!q.stripLeading().startsWith("select")) {
       return false;
     }
     Matcher from = FROM.matcher(q);

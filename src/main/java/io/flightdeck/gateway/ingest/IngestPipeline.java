@@ -165,7 +165,7 @@ public final class IngestPipeline {
   public static void checkOrigin(RoutingContext ctx, Sites.Site site) {
     String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
     if (origin != null && !site.config().allowsOrigin(origin)) {
-      ctx.response().headers().set(HttpHeaders.ACCESS_CONTROL_ALLOW_ORIGIN, origin).set(HttpHeaders.VARY, "Origin");
+      IngestRoutes.allowOrigin(ctx.response(), origin);
       throw new ApiError(403, "origin_not_allowed",
           "origin " + origin + " may not send events for site '" + site.config().id() + "'");
     }

@@ -4,6 +4,7 @@ import io.flightdeck.gateway.api.ApiError;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.PlatformHandler;
@@ -93,13 +94,15 @@ public final class IngestRoutes {
     return ctx -> {
       String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
       if (origin != null && sites.anyAllows(origin)) {
-        ctx.response()
-            .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
-            .putHeader(HttpHeaders.ACCESS_CONTROL_EXPOSE_HEADERS, "Retry-After")
-            .putHeader(HttpHeaders.VARY, "Origin");
+        allowOrigin(ctx.response(), origin).putHeader(HttpHeaders.ACCESS_CONTROL_EXPOSE_HEADERS, "Retry-After");
       }
       ctx.next();
     };
+  }
+
+  /** Lets a page of {@code origin} read this answer (and tells caches the answer depends on the origin). */
+  static HttpServerResponse allowOrigin(HttpServerResponse response, String origin) {
+    return response.putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_ORIGIN, origin).putHeader(HttpHeaders.VARY, "Origin");
   }
 
   /** Answers a CORS preflight: allowed when some site accepts the origin. */
@@ -111,9 +114,7 @@ public final class IngestRoutes {
         return;
       }
       // browsers reject a preflight answer that does not name the origin, whatever else it allows
-      ctx.response()
-          .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
-          .putHeader(HttpHeaders.VARY, "Origin")
+      allowOrigin(ctx.response(), origin)
           .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS")
           .putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_HEADERS,
               "Content-Type, Content-Encoding, X-Write-Key, Authorization")

@@ -54,7 +54,11 @@ public final class EventPages {
 
   /** Whether a page of {@code limit} read by a {@link #capped} query may have more behind it: it was full or cut. */
   public static boolean more(RowSet<Row> rows, int limit) {
-    return rows.rowCount() == limit || bytes(rows) >= MAX_PAGE_BYTES;
+    return more(rows.rowCount(), bytes(rows), limit);
+  }
+
+  private static boolean more(int events, long bytes, int limit) {
+    return events == limit || bytes >= MAX_PAGE_BYTES;
   }
 
   /** The bytes a page read by a {@link #capped} query holds, as it counts them (its last row's); 0 when empty. */
@@ -73,7 +77,8 @@ public final class EventPages {
   public record Page(List<EventEnvelope> events, boolean more, long bytes) {
 
     static Page of(RowSet<Row> rows, int limit) {
-      return new Page(PgEventStore.envelopes(rows), EventPages.more(rows, limit), EventPages.bytes(rows));
+      long bytes = EventPages.bytes(rows);
+      return new Page(PgEventStore.envelopes(rows), EventPages.more(rows.rowCount(), bytes, limit), bytes);
     }
   }
 }

@@ -470,14 +470,11 @@ class SnippetBrowserIT {
         + "\",\"allowedOrigins\":[\"https://shop.example\"]}]";
     try (TestGateway restricted = TestGateway.start(gateway.db(), Map.of("FLIGHTDECK_SITES", sites));
          TestSite elsewhere = new TestSite(restricted.http().base())) {
-      List<Request> refused = new CopyOnWriteArrayList<>();
-      List<String> all = new CopyOnWriteArrayList<>();
-      context.onRequest(r -> all.add(r.method() + " " + r.url()));
-      context.onRequest(r -> {
-        if (r.method().equals("POST") && r.url().startsWith(restricted.http().base() + "/v1/events")) {
-          refused.add(r);
-        }
-      });
+      List<Request> requests = new CopyOnWriteArrayList<>();
+      context.onRequest(requests::add);
+      Supplier<Long> refused = () -> requests.stream()
+          .filter(r -> r.method().equals("POST") && r.url().startsWith(restricted.http().base() + "/v1/events"))
+          .count();
       List<String> warnings = new CopyOnWriteArrayList<>();
       page.onConsoleMessage(m -> warnings.add(m.text()));
       open(elsewhere.page("/refused", "Refused", "", "", ""));
@@ -487,13 +484,14 @@ class SnippetBrowserIT {
       // page view kept in fd.outbox and sent again after a second, and again, for as long as the page was open
       Awaitility.await().atMost(Duration.ofMillis(WAIT_MS)).untilAsserted(() -> assertTrue(
           warnings.contains("flightdeck: dropped 1 event(s): the gateway answered 403"),
-          refused.size() + " posts; console: " + warnings + "; requests: " + all + "; page: " + page.evaluate(
+          refused.get() + " posts; console: " + warnings + "; requests: "
+              + requests.stream().map(r -> r.method() + " " + r.url()).toList() + "; page: " + page.evaluate(
               "() => JSON.stringify({outbox: localStorage.getItem('fd.outbox'), visibility: document.visibilityState,"
               + " online: navigator.onLine, dnt: navigator.doNotTrack, gpc: navigator.globalPrivacyControl,"
               + " consent: localStorage.getItem('fd.consent'), url: location.href})")));
       assertEquals(null, page.evaluate("() => localStorage.getItem('fd.outbox')"), "nothing left to send");
       Thread.sleep(2500);
-      assertEquals(1, refused.size(), "sent once, not again");
+      assertEquals(1L, refused.get(), "sent once, not again");
       assertEquals(0L, gateway.db().queryLong("SELECT count(*) FROM events WHERE data->>'url' LIKE ?",
           elsewhere.base() + "%"));
     }
