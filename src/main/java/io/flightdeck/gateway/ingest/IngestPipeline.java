@@ -157,15 +157,12 @@ public final class IngestPipeline {
   }
 
   /**
-   * 403 when the request comes from a browser origin the site does not allow. The refusal names the origin in
-   * {@code Access-Control-Allow-Origin} even when no site allows it, so the page can read it: without, the browser
-   * hands the page a network failure, and the snippet would keep the events and send them again, with back-off, for
-   * as long as pages of that origin are open. It only tells the page its events were refused; nothing is stored.
+   * 403 when the request comes from a browser origin the site does not allow. The page may read the refusal even
+   * when no site allows its origin ({@link IngestRoutes#cors}).
    */
   public static void checkOrigin(RoutingContext ctx, Sites.Site site) {
     String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
     if (origin != null && !site.config().allowsOrigin(origin)) {
-      IngestRoutes.allowOrigin(ctx.response(), origin);
       throw new ApiError(403, "origin_not_allowed",
           "origin " + origin + " may not send events for site '" + site.config().id() + "'");
     }

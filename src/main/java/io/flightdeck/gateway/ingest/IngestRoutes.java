@@ -88,16 +88,30 @@ public final class IngestRoutes {
 
   /**
    * Adds CORS response headers for browser origins that some site accepts, so pages can read our answers
-   * (errors included). The per-site check is the ingest handler's, once it knows the write key.
+   * (errors included). The per-site check is the ingest handler's, once it knows the write key. A page of an origin
+   * no site accepts may read a refusal (any answer of 400 or more: a wrong write key, its origin, a body too large),
+   * never a success, which it cannot get anyway: without, the browser hands the page a network failure, and the
+   * snippet would keep the events and send them again, with back-off, for as long as pages of that origin are open.
+   * A refusal tells the page only what it sent wrong; nothing is stored, and no credentials are allowed.
    */
   public static Handler<RoutingContext> cors(Sites sites) {
     return ctx -> {
       String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
       if (origin != null && sites.anyAllows(origin)) {
-        allowOrigin(ctx.response(), origin).putHeader(HttpHeaders.ACCESS_CONTROL_EXPOSE_HEADERS, "Retry-After");
+        readableBy(ctx.response(), origin);
+      } else if (origin != null) {
+        ctx.addHeadersEndHandler(v -> {
+          if (ctx.response().getStatusCode() >= 400) {
+            readableBy(ctx.response(), origin);
+          }
+        });
       }
       ctx.next();
     };
+  }
+
+  private static void readableBy(HttpServerResponse response, String origin) {
+    allowOrigin(response, origin).putHeader(HttpHeaders.ACCESS_CONTROL_EXPOSE_HEADERS, "Retry-After");
   }
 
   /** Lets a page of {@code origin} read this answer (and tells caches the answer depends on the origin). */

@@ -139,10 +139,58 @@ class CorsIT {
       assertEquals(EVIL, post.header("Access-Control-Allow-Origin"), post.headers().toString());
       assertEquals(0L, rowsInStream(gateway.db(), streamId));
 
+    }
+  }
+
+  @Test
+  @DisplayName("every refusal of a POST from an origin no site allows is readable by that origin: a wrong write key "
+      + "(401), a body that is not JSON (400), a media type (415), a body too large (413); nothing is stored")
+  void refusalsToAnOriginNoSiteAllowsAreReadable() throws Exception {
+    try (TestGateway restricted = TestGateway.start(gateway.db(), Map.of("FLIGHTDECK_SITES", "[" + SHOP_SITE + "]"))) {
+      HttpTestClient client = restricted.http();
+      String streamId = stream("stranger");
+
       HttpTestClient.Response unknownKey = postFrom(client, EVIL, "no-such-key", pageView(streamId, "/cart"));
       assertError(unknownKey, 401, "unknown_write_key");
-      assertNull(unknownKey.header("Access-Control-Allow-Origin"), "only the origin's own refusal is readable");
+      assertReadableBy(EVIL, unknownKey);
+
+      HttpTestClient.Response noKey = client.send(postWith(client, "/v1/events", pageView(streamId, "/").encode(),
+          "Content-Type", "text/plain", "Origin", EVIL));
+      assertError(noKey, 401, "missing_write_key");
+      assertReadableBy(EVIL, noKey);
+
+      HttpTestClient.Response notJson = client.send(postWith(client, "/v1/events", "{\"type\":",
+          "Content-Type", "text/plain", "X-Write-Key", SHOP_KEY, "Origin", EVIL));
+      assertError(notJson, 400, "invalid_json");
+      assertReadableBy(EVIL, notJson);
+
+      HttpTestClient.Response mediaType = client.send(postWith(client, "/v1/events", "<xml/>",
+          "Content-Type", "application/xml", "X-Write-Key", SHOP_KEY, "Origin", EVIL));
+      assertError(mediaType, 415, "unsupported_media_type");
+      assertReadableBy(EVIL, mediaType);
+
+      HttpTestClient.Response tooLarge = client.send(postWith(client, "/v1/events", "x".repeat(600 * 1024),
+          "Content-Type", "text/plain", "X-Write-Key", SHOP_KEY, "Origin", EVIL));
+      assertError(tooLarge, 413, "payload_too_large");
+      assertReadableBy(EVIL, tooLarge);
+
+      HttpTestClient.Response segment = client.send(postWith(client, "/v1/track", "{}",
+          "Content-Type", "text/plain", "Origin", EVIL));
+      assertEquals(401, segment.status(), segment.body());
+      assertReadableBy(EVIL, segment);
+
+      assertEquals(0L, rowsInStream(gateway.db(), streamId));
+      HttpTestClient.Response allowed = postFrom(client, SHOP, SHOP_KEY, pageView(streamId, "/cart"));
+      assertAppended(allowed, 1);
+      assertReadableBy(SHOP, allowed);
     }
+  }
+
+  private static void assertReadableBy(String origin, HttpTestClient.Response r) {
+    assertEquals(origin, r.header("Access-Control-Allow-Origin"), r.status() + " " + r.headers());
+    assertEquals("Retry-After", r.header("Access-Control-Expose-Headers"), r.headers().toString());
+    assertTrue(tokens(r, "Vary").contains("origin"), r.headers().toString());
+    assertNull(r.header("Access-Control-Allow-Credentials"), r.headers().toString());
   }
 
   private static List<String> tokens(HttpTestClient.Response r, String header) {

@@ -49,6 +49,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The tracking snippet ({@code GET /fd.js}) in headless Chromium (Debian's {@code chromium}, driven by Playwright
@@ -462,12 +464,14 @@ class SnippetBrowserIT {
     assertProvokedErrorsOnly();
   }
 
-  @Test
-  @DisplayName("on a page whose origin no site allows, the snippet reads the gateway's 403 and drops its events, "
-      + "instead of keeping them and sending them again")
-  void originNoSiteAllowsDropsTheEvents() throws Exception {
-    String sites = "[{\"id\":\"demo\",\"writeKey\":\"" + WRITE_KEY
+  @ParameterizedTest(name = "the site''s write key: {0}")
+  @ValueSource(strings = {WRITE_KEY, "another-write-key"})
+  @DisplayName("on a page whose origin no site allows, the snippet reads the gateway's refusal (403 for its origin, "
+      + "401 for a write key no site has) and drops its events, instead of keeping them and sending them again")
+  void originNoSiteAllowsDropsTheEvents(String siteKey) throws Exception {
+    String sites = "[{\"id\":\"demo\",\"writeKey\":\"" + siteKey
         + "\",\"allowedOrigins\":[\"https://shop.example\"]}]";
+    int status = siteKey.equals(WRITE_KEY) ? 403 : 401;
     try (TestGateway restricted = TestGateway.start(gateway.db(), Map.of("FLIGHTDECK_SITES", sites));
          TestSite elsewhere = new TestSite(restricted.http().base())) {
       List<Request> requests = new CopyOnWriteArrayList<>();
@@ -483,7 +487,7 @@ class SnippetBrowserIT {
       // without an Access-Control-Allow-Origin on the refusal, the snippet saw a network failure: no warning, the
       // page view kept in fd.outbox and sent again after a second, and again, for as long as the page was open
       Awaitility.await().atMost(Duration.ofMillis(WAIT_MS)).untilAsserted(() -> assertTrue(
-          warnings.contains("flightdeck: dropped 1 event(s): the gateway answered 403"),
+          warnings.contains("flightdeck: dropped 1 event(s): the gateway answered " + status),
           refused.get() + " posts; console: " + warnings + "; requests: "
               + requests.stream().map(r -> r.method() + " " + r.url()).toList() + "; page: " + page.evaluate(
               "() => JSON.stringify({outbox: localStorage.getItem('fd.outbox'), visibility: document.visibilityState,"
