@@ -1,6 +1,6 @@
 package io.flightdeck.gateway.projection.model;
 
-import io.flightdeck.gateway.store.PgEventStore;
+import io.flightdeck.gateway.store.EventPages;
 
 /** The read models' DML: each projection's batch upsert, and the queries the API serves. */
 final class ReadModelSql {
@@ -97,13 +97,12 @@ final class ReadModelSql {
              last_position
       FROM visitor_activity WHERE stream_id = $1""";
 
-  /** One page of a stream's events recorded up to a time, for the temporal fold. */
-  static final String STREAM_UNTIL = """
-      SELECT %s
-      FROM events
-      WHERE stream_id = $1 AND stream_version > $2 AND recorded_at <= $3
-      ORDER BY stream_version
-      LIMIT $4""".formatted(PgEventStore.ENVELOPE_COLUMNS);
+  /**
+   * One page of a stream's events recorded up to a time, for the temporal fold: at most $4 events and about
+   * {@link EventPages#MAX_PAGE_BYTES}, like every read of events.
+   */
+  static final String STREAM_UNTIL =
+      EventPages.capped("stream_id = $1 AND stream_version > $2 AND recorded_at <= $3", "stream_version", 4);
 
   static final String PAGES = """
       SELECT page_id, day, views, unique_visitors FROM page_stats

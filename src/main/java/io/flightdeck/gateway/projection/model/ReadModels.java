@@ -3,6 +3,7 @@ package io.flightdeck.gateway.projection.model;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.Projection;
+import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -50,7 +51,8 @@ public final class ReadModels {
 
   /**
    * A visitor's activity as the store knew it at {@code at}: a fold of the stream's events recorded up to then,
-   * read page by page, so memory stays bounded however long the stream. Empty when it had no events yet.
+   * read page by page (each bounded by events and by bytes, see {@link EventPages}), so memory stays bounded however
+   * long the stream and however large its events. Empty when it had no events yet.
    */
   public Future<Optional<JsonObject>> visitorAt(String streamId, Instant at) {
     VisitorActivity fold = new VisitorActivity(streamId);
@@ -77,7 +79,7 @@ public final class ReadModels {
             folded.fail(e);
             return;
           }
-          if (events.size() < FOLD_PAGE) {
+          if (!EventPages.more(rows, FOLD_PAGE)) {
             folded.complete();
           } else {
             foldFrom(fold, events.get(events.size() - 1).streamVersion(), at, folded);
