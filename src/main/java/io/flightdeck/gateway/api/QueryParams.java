@@ -1,6 +1,10 @@
 package io.flightdeck.gateway.api;
 
 import io.vertx.ext.web.RoutingContext;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 
 /**
  * The request's path and query parameters, each answered with 400 invalid_parameter when off. Handlers read
@@ -29,8 +33,56 @@ public final class QueryParams {
         ctx.fail(ApiError.badRequest("invalid_parameter", "the query string holds a malformed percent-escape"));
         return;
       }
+      if (!escapesAreUtf8(query)) {
+        ctx.fail(ApiError.badRequest("invalid_parameter", "the query string's percent-escapes are not UTF-8"));
+        return;
+      }
+    }
+    String path = ctx.request().path();
+    if (path != null && path.indexOf('%') >= 0 && !escapesAreUtf8(path)) {
+      ctx.fail(ApiError.badRequest("invalid_request", "the path's percent-escapes are not UTF-8"));
+      return;
     }
     ctx.next();
+  }
+
+  /**
+   * Whether the bytes {@code raw}'s percent-escapes stand for (with the characters around them) are well-formed
+   * UTF-8. Vert.x decodes a malformed sequence ({@code %FF}, the overlong {@code %C0%AF}, a lone {@code %C3}) to
+   * U+FFFD without a word, so {@code /v1/streams/%FF/events} would read the stream named "\uFFFD". A malformed
+   * escape itself ({@code %zz}) is not looked at here: the decoders refuse it.
+   */
+  static boolean escapesAreUtf8(String raw) {
+    ByteBuffer bytes = ByteBuffer.allocate(raw.length() * 4);
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      if (c == '%' && i + 2 < raw.length() && hex(raw.charAt(i + 1)) >= 0 && hex(raw.charAt(i + 2)) >= 0) {
+        bytes.put((byte) (hex(raw.charAt(i + 1)) << 4 | hex(raw.charAt(i + 2))));
+        i += 2;
+      } else if (c < 0x80) {
+        bytes.put((byte) c);
+      } else {
+        // a character sent as such rather than escaped: its own UTF-8, which is well-formed
+        int end = Character.isHighSurrogate(c) && i + 1 < raw.length() ? i + 2 : i + 1;
+        bytes.put(raw.substring(i, end).getBytes(StandardCharsets.UTF_8));
+        i = end - 1;
+      }
+    }
+    bytes.flip();
+    try {
+      StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(bytes);
+      return true;
+    } catch (CharacterCodingException e) {
+      return false;
+    }
+  }
+
+  /** The value of an ASCII hex digit; -1 for anything else. */
+  private static int hex(char c) {
+    return c < 0x80 ? Character.digit(c, 16) : -1;
   }
 
   /** A query parameter as sent; null when absent. */

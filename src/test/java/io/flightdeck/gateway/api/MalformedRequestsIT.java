@@ -83,6 +83,30 @@ class MalformedRequestsIT {
     assertTrue(a.error().getString("code").startsWith("invalid_"), a.text);
   }
 
+  @ParameterizedTest(name = "GET {0}")
+  @CsvSource(delimiter = '|', value = {
+      "/v1/streams/%FF/events | invalid_request", "/v1/streams/%C0%AF/events | invalid_request",
+      "/v1/streams/a%C3/events | invalid_request", "/v1/visitors/%ED%A0%80 | invalid_request",
+      "/v1/pages?site=%FF | invalid_parameter", "/v1/events?after=1&x=%C3%28 | invalid_parameter",
+      "/v1/live?types=%80 | invalid_parameter"})
+  @DisplayName("percent-escapes that are not UTF-8 (a stray byte, an overlong form, a cut or surrogate sequence) are a "
+      + "400, not decoded to U+FFFD: in the path invalid_request, in the query invalid_parameter")
+  void escapesThatAreNotUtf8(String target, String code) throws IOException {
+    Answer a = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + READ + "\r\n");
+
+    a.assertError(400, code);
+  }
+
+  @ParameterizedTest(name = "GET {0}")
+  @ValueSource(strings = {"/v1/streams/caf%C3%A9%20%F0%9F%98%80/events", "/v1/visitors/%E2%82%AC?at=",
+      "/v1/pages?site=caf%C3%A9"})
+  @DisplayName("percent-escaped UTF-8 (two, three and four bytes) is read as such: 200 or 404, never a 400")
+  void escapedUtf8IsRead(String target) throws IOException {
+    Answer a = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + READ + "\r\n");
+
+    assertTrue(a.status == 200 || a.status == 404, a.text);
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "a header line without a colon | 400 | invalid_request | X-Broken\\r\\n",
