@@ -6,6 +6,7 @@
 //   GET /v1/event-counts  events per minute by type (a projection), refreshed and bumped live from the feed
 //   GET /v1/pages         top pages today for one site (a projection)
 //   GET /v1/schemas       the event types there are (no token needed)
+//   GET /v1/events/head   the store's last position: checks the token at sign-in, and the feed resumes after it
 //   GET /v1/events        a one-event read that tells a refused token from network trouble
 //
 // The token is asked for once, in a form, and kept in sessionStorage: this tab only, gone when it closes.
@@ -53,6 +54,9 @@
     listening: new Set(),                  // types with a listener on the current EventSource
     types: [...BUILT_IN_TYPES],            // known types, in series (colour) order
     lastPosition: null,                    // position of the last event shown
+    // the store's last position when the token was checked: the feed starts after it, so a replaced EventSource
+    // resumes from there even before any event was shown (page code never sees an id that comes without data)
+    startedAfter: null,
     reopenDelay: REOPEN_FIRST_MS,
     timers: { reopen: null, refresh: null, pages: null, render: null },
     probing: false,
@@ -86,15 +90,21 @@
     }
   }
 
-  // checks the token with one small read before anything else uses it, so a wrong token costs one request
+  // checks the token with one small read before anything else uses it, so a wrong token costs one request; the
+  // read is the store's head, where the live feed then starts
   async function connect(token, refusedMessage) {
     showTokenError('');
     $('token-submit').disabled = true;
     let status;
+    let head = null;
     try {
-      status = (await fetch('/v1/events?limit=1', { headers: authorization(token), cache: 'no-store' })).status;
+      const response = await fetch('/v1/events/head', { headers: authorization(token), cache: 'no-store' });
+      status = response.status;
+      if (response.ok) {
+        head = (await response.json()).head;
+      }
     } catch (e) {
-      status = 0;
+      status = status || 0;
     } finally {
       $('token-submit').disabled = false;
     }
@@ -106,6 +116,8 @@
       // a stored token with the gateway briefly unreachable: start anyway, the feed keeps trying
       sessionStorage.setItem(TOKEN_KEY, token);
       app.token = token;
+      // unknown when the gateway was unreachable: the first feed then starts wherever the gateway is by then
+      app.startedAfter = Number.isSafeInteger(head) ? head : null;
       $('token-input').value = '';
       start();
     }
@@ -180,9 +192,12 @@
   function openLiveFeed() {
     closeLiveFeed();
     let url = '/v1/live?access_token=' + encodeURIComponent(app.token);
-    // a new EventSource has no Last-Event-ID of its own to send: the query parameter resumes in its place
-    if (app.lastPosition !== null) {
-      url += '&lastEventId=' + app.lastPosition;
+    // a new EventSource has no Last-Event-ID of its own to send: the query parameter resumes in its place, after
+    // the last event shown, or where the first feed started
+    const after = Math.max(app.lastPosition === null ? -1 : app.lastPosition,
+      app.startedAfter === null ? -1 : app.startedAfter);
+    if (after >= 0) {
+      url += '&lastEventId=' + after;
     }
     const source = new EventSource(url);
     app.source = source;

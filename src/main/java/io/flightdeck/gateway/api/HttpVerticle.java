@@ -71,6 +71,7 @@ public final class HttpVerticle extends VerticleBase {
     get(router, "/v1/schemas").handler(ctx -> ReadHandlers.send(ctx, services.schemas().describe()));
     get(router, "/v1/streams/:streamId/events").handler(readAuth).handler(services.reads()::stream);
     get(router, "/v1/events").handler(readAuth).handler(services.reads()::all);
+    get(router, "/v1/events/head").handler(readAuth).handler(services.reads()::head);
     router.get("/v1/live").handler(readAuth).handler(live::handle);
     get(router, "/v1/visitors/:streamId").handler(readAuth).handler(services.readModels()::visitor);
     get(router, "/v1/pages").handler(readAuth).handler(services.readModels()::pages);

@@ -52,6 +52,16 @@ public final class ReadHandlers {
         .onFailure(ctx::fail);
   }
 
+  /**
+   * {@code GET /v1/events/head}: the store's last committed position (0 when empty). Positions become visible in
+   * order, so every event after it is yet to come: a reader that wants only new events starts there.
+   */
+  public void head(RoutingContext ctx) {
+    store.headPosition()
+        .onSuccess(head -> send(ctx, new JsonObject().put("head", head)))
+        .onFailure(ctx::fail);
+  }
+
   static JsonArray toJson(List<EventEnvelope> events) {
     JsonArray array = new JsonArray(new ArrayList<>(events.size()));
     for (EventEnvelope e : events) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.microsoft.playwright.BrowserContext;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
+import com.microsoft.playwright.Route;
 import com.microsoft.playwright.assertions.LocatorAssertions;
 import com.microsoft.playwright.assertions.PlaywrightAssertions;
 import io.flightdeck.gateway.support.Chromium;
@@ -22,6 +23,7 @@ import io.vertx.core.json.JsonObject;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -259,6 +261,47 @@ class DashboardBrowserIT {
       assertThat(state()).hasText("live", new LocatorAssertions.HasTextOptions().setTimeout(RESTART_WAIT_MS));
       assertThat(page.locator("#live-list")).containsText("/dash-while-away");
       assertThat(summaries("/dash-while-away")).hasCount(1);
+      assertTrue(errors.uncaught().isEmpty(), errors.uncaught()::toString);
+    } finally {
+      own.close();
+    }
+  }
+
+  @Test
+  @DisplayName("a dashboard that had shown no event yet, whose feed was refused for a while (503, as a gateway at "
+      + "live.maxConnections refuses it), shows once it is back what was stored meanwhile: the EventSource it opens "
+      + "in place of the refused one resumes where the first feed started")
+  void resumesBeforeAnyEventAfterARefusal(TestDatabase db) throws Exception {
+    Map<String, String> env = new HashMap<>(Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false"));
+    TestGateway own = TestGateway.start(db, env);
+    env.put("FLIGHTDECK_HTTP_PORT", String.valueOf(own.port()));
+    List<String> feeds = new CopyOnWriteArrayList<>();
+    page.onRequest(r -> {
+      if (r.url().contains("/v1/live")) {
+        feeds.add(r.url());
+      }
+    });
+    try {
+      page.navigate(own.http().base() + "/");
+      signIn(TestGateway.READ_TOKEN);
+      assertThat(state()).hasText("live");
+      page.route("**/v1/live**", route -> route.fulfill(new Route.FulfillOptions().setStatus(503)
+          .setHeaders(Map.of("Retry-After", "1")).setContentType("application/json")
+          .setBody("{\"error\":{\"code\":\"unavailable\",\"message\":\"too many live streams\"}}")));
+
+      own.close();
+      // the browser's own reconnect is refused, which closes the EventSource for good: the dashboard opens another
+      // (Playwright hands events and routes over only inside its own calls: wait in one)
+      page.waitForCondition(() -> feeds.size() >= 3, new Page.WaitForConditionOptions().setTimeout(WAIT_MS));
+      post(gateway.get(), HttpTestClient.pageView("dash-z", "/dash-while-refused"));
+      own = TestGateway.start(db, env);
+      page.unroute("**/v1/live**");
+
+      assertThat(state()).hasText("live", new LocatorAssertions.HasTextOptions().setTimeout(RESTART_WAIT_MS));
+      assertThat(page.locator("#live-list")).containsText("/dash-while-refused", new LocatorAssertions
+          .ContainsTextOptions().setTimeout(WAIT_MS));
+      assertThat(summaries("/dash-while-refused")).hasCount(1);
+      assertTrue(feeds.get(0).contains("lastEventId="), "even the first feed starts at a known position: " + feeds);
       assertTrue(errors.uncaught().isEmpty(), errors.uncaught()::toString);
     } finally {
       own.close();

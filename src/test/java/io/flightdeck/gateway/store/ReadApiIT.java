@@ -121,6 +121,19 @@ class ReadApiIT {
     assertEquals(seen.subList(0, 1), positions(read("/v1/events?limit=1")), "after defaults to 0");
   }
 
+  @Test
+  @DisplayName("GET /v1/events/head answers the last committed position: nothing comes after it yet")
+  void headIsTheLastCommittedPosition() {
+    long last = answered.get(answered.size() - 1).getLong("position");
+
+    JsonObject head = read("/v1/events/head");
+
+    assertEquals(new JsonObject().put("head", last), head);
+    assertEquals(StoreProbe.positions(gateway.db(), "").get(posted.size() - 1), last);
+    assertTrue(read("/v1/events?after=" + last).getJsonArray("events").isEmpty());
+    assertEquals(List.of(last), positions(read("/v1/events?after=" + (last - 1))));
+  }
+
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"/v1/events?limit=0", "/v1/events?limit=1001", "/v1/events?after=-1",
       "/v1/events?after=abc", "/v1/events?limit=ten", "/v1/streams/reader-a/events?limit=0",
@@ -152,7 +165,7 @@ class ReadApiIT {
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"/v1/events", "/v1/streams/reader-a/events"})
+  @ValueSource(strings = {"/v1/events", "/v1/streams/reader-a/events", "/v1/events/head"})
   @DisplayName("reads without a valid read token are answered 401 unauthorized, and the write key is not one")
   void readsNeedTheReadToken(String path) {
     assertUnauthorized(gateway.http().send(gateway.http().request(path).GET()));
