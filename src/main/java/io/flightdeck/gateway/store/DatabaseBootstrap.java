@@ -2,6 +2,8 @@ package io.flightdeck.gateway.store;
 
 import io.flightdeck.gateway.config.DbConfig;
 import io.vertx.pgclient.PgConnectOptions;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -37,9 +39,15 @@ public final class DatabaseBootstrap {
     return migrate(options);
   }
 
+  /**
+   * The JDBC URL of {@code database} on the server of {@code o}. The name is the decoded one (the pg client decoded
+   * the operator's %-escapes) and the driver decodes the URL's once more (as a form: '+' is a space), so it goes in
+   * escaped again: else fd%2Bboot in db.url would be created as fd+boot and migrated as "fd boot".
+   */
   static String jdbcUrl(PgConnectOptions o, String database) {
     String ssl = o.getSslMode() == null ? "" : "?sslmode=" + o.getSslMode().name().toLowerCase().replace('_', '-');
-    return "jdbc:postgresql://" + o.getHost() + ":" + o.getPort() + "/" + database + ssl;
+    return "jdbc:postgresql://" + o.getHost() + ":" + o.getPort() + "/"
+        + URLEncoder.encode(database, StandardCharsets.UTF_8) + ssl;
   }
 
   static Properties credentials(PgConnectOptions o) {

@@ -83,6 +83,23 @@ class DatabaseBootstrapIT {
   }
 
   @Test
+  @DisplayName("a database whose name is percent-escaped in the URL (a '+', a '%') is created, migrated and used "
+      + "under that very name")
+  void escapedDatabaseName() throws Exception {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    // postgresql://.../fd%2Bboot%25<suffix> names the database fd+boot%<suffix>, as libpq and the pg client read it
+    created = new TestDatabase(server.urlFor("fd%2Bboot%25" + suffix));
+    assertEquals("fd+boot%" + suffix, created.name());
+    try (TestGateway gateway = startOn(created)) {
+      assertTrue(exists(created.name()), "the gateway created " + created.name());
+      assertFalse(exists("fd boot%" + suffix), "no database under a name decoded twice");
+      assertEquals(200, gateway.http().getWithReadToken("/health/ready").status(), "migrated where it reads");
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v1", "/x")).status());
+      assertEquals(1, gateway.http().getWithReadToken("/v1/events").json().getJsonArray("events").size());
+    }
+  }
+
+  @Test
   @DisplayName("starting a second time on a created database changes nothing and keeps its events")
   void secondStartIsHarmless() throws Exception {
     JsonObject first = HttpTestClient.pageView("v1", "/first");
