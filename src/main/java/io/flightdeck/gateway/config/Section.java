@@ -103,6 +103,10 @@ final class Section {
     }
     long n;
     if (value instanceof Number num && num.doubleValue() == Math.rint(num.doubleValue())) {
+      // past a long (YAML and JSON give a BigInteger), longValue() would keep the low 64 bits: 2^64 + 8080 is 8080
+      if (Math.abs(num.doubleValue()) >= 0x1p63) {
+        throw new ConfigException(key(field), "must be between " + min + " and " + max + " (got " + num + ")");
+      }
       n = num.longValue();
     } else if (value instanceof String s && s.trim().matches("-?\\d{1,18}")) {
       n = Long.parseLong(s.trim());

@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -322,6 +323,20 @@ class ConfigTest {
     ConfigException e = refused("FLIGHTDECK_HTTP_PORT", port);
     assertNames("http.port", e);
     assertTrue(e.getMessage().contains("between 0 and 65535"), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("a whole number too large for 64 bits is refused as out of range, not read as its low 64 bits")
+  void numberPastSixtyFourBits() {
+    // 2^64 + 8080: in a file, or in the JSON of a list, it is a BigInteger, whose longValue() is 8080
+    JsonObject file = shipped();
+    file.getJsonObject("http").put("port", new BigInteger("18446744073709559696"));
+    ConfigException e = refusedFile(file);
+    assertNames("http.port", e);
+    assertTrue(e.getMessage().contains("between 0 and 65535"), e.getMessage());
+    String sites = "[{\"id\":\"shop\",\"writeKey\":\"wk-shop-2b9e71c4\",\"allowedOrigins\":[\"*\"],"
+        + "\"rateLimit\":{\"eventsPerSecond\":18446744073709553616}}]";
+    assertNames("sites[0].rateLimit.eventsPerSecond", refused("FLIGHTDECK_SITES", sites));
   }
 
   @Test
