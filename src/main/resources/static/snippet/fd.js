@@ -171,9 +171,15 @@
     timer = setTimeout(flush, ms);
   };
   const schedule = () => {
-    if (sending || retryAt > Date.now()) return; // the answer or the retry timer sends what is queued
-    if (queue.length >= BATCH_TRIGGER) later(0);
-    else if (!timer && queue.length) later(FLUSH_MS);
+    if (sending || !queue.length) return; // the answer sends what is queued
+    const wait = retryAt - Date.now();
+    if (wait > 0) {
+      if (!timer) later(wait); // the retry's timer, set again when hiding the page cleared it (beaconAll)
+    } else if (queue.length >= BATCH_TRIGGER) {
+      later(0);
+    } else if (!timer) {
+      later(FLUSH_MS);
+    }
   };
 
   const bytes = (s) => new Blob([s]).size; // UTF-8

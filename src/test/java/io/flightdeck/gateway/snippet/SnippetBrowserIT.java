@@ -352,6 +352,32 @@ class SnippetBrowserIT {
     assertProvokedErrorsOnly();
   }
 
+  @Test
+  @DisplayName("a retry still waiting for its Retry-After when the page is hidden is sent once the page is shown "
+      + "again and the wait is over, with no other call or event to start it")
+  void retryPendingWhilePageHiddenStillSent() {
+    // the gateway is overloaded: the page view's request and the beacon are both answered 503, Retry-After: 3
+    AtomicInteger refused = new AtomicInteger();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      refused.incrementAndGet();
+      route.fulfill(failure(Map.of(), 503, "3"));
+    });
+    open(site.page("/pending-retry", "Pending retry", "", "", ""));
+    String visitor = visitor();
+    await("the page view's request", refused::get, n -> n >= 1);
+    page.waitForTimeout(200); // the snippet reads the 503 and waits 3 s to send it again
+
+    // the visitor switches tabs meanwhile, and back, while the gateway recovers
+    setVisibility("hidden");
+    await("the beacon", refused::get, n -> n >= 2);
+    context.unroute(gateway.http().base() + "/v1/events");
+    setVisibility("visible");
+
+    assertEquals(List.of("PageViewed"), types(awaitEvents(visitor, 1)));
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    assertProvokedErrorsOnly();
+  }
+
   /** What the browser does when the tab is switched away from or back to. */
   private void setVisibility(String state) {
     page.evaluate("state => { Object.defineProperty(document, 'visibilityState', {value: state, configurable: true}); "
