@@ -116,7 +116,7 @@ final class BatchFailures {
       return;
     }
     int failed = attempts;
-    transactions.deadLetter(conn, event, failure.from(), error, attempts)
+    transactions.deadLetter(conn, event, failure.from(), failure.rebuildStarted(), error, attempts)
         .map(checkpoint -> {
           attempts = 0;
           if (checkpoint == event.position()) {

@@ -27,10 +27,11 @@ final class ProjectionSql {
    * Locks the checkpoint row for the batch's transaction (every writer of the projection's tables takes this
    * lock first: runner, rebuild, dead-letter retry) and reads the store head. The head comes from a snapshot
    * taken no later than the event read that follows; positions become visible in order (V1's position lock),
-   * so the event read sees every event up to it.
+   * so the event read sees every event up to it. {@code rebuild_started} tells a checkpoint a rebuild put back
+   * from one it was at already (both 0, say).
    */
   static final String LOCK_CHECKPOINT = """
-      SELECT position, (SELECT COALESCE(max(position), 0) FROM events) AS head
+      SELECT position, rebuild_started, (SELECT COALESCE(max(position), 0) FROM events) AS head
       FROM projection_checkpoints WHERE name = $1 FOR UPDATE""";
 
   /** The events after the checkpoint locked by {@link #LOCK_CHECKPOINT} earlier in the same transaction. */

@@ -8,7 +8,9 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -66,7 +68,8 @@ final class ProjectionTransactions {
             return readAfterCheckpoint(conn, limit).compose(read -> applyRead(conn, cp, read, limit, firstTry));
           }
           RecentEvents.Slice slice = window.after(from, typeSet, limit);
-          return applyAndAdvance(conn, from, slice.to(), slice.events(), slice.full(), true, firstTry);
+          return applyAndAdvance(conn, from, cp.getOffsetDateTime("rebuild_started"), slice.to(), slice.events(),
+              slice.full(), true, firstTry);
         })
         .recover(failure -> rollback(conn, failure));
   }
@@ -88,17 +91,18 @@ final class ProjectionTransactions {
     long last = events.isEmpty() ? from : events.get(events.size() - 1).position();
     // a full batch may have more behind it; otherwise everything up to the head was seen
     long to = full ? last : Math.max(last, cp.getLong("head"));
-    return applyAndAdvance(conn, from, to, events, full, false, firstTry);
+    return applyAndAdvance(conn, from, cp.getOffsetDateTime("rebuild_started"), to, events, full, false, firstTry);
   }
 
-  private Future<Step> applyAndAdvance(SqlConnection conn, long from, long to, List<EventEnvelope> events,
-                                       boolean full, boolean shared, boolean firstTry) {
+  /** {@code rebuildStarted}: the locked checkpoint's, which says which rebuild (if any) {@code from} belongs to. */
+  private Future<Step> applyAndAdvance(SqlConnection conn, long from, OffsetDateTime rebuildStarted, long to,
+                                       List<EventEnvelope> events, boolean full, boolean shared, boolean firstTry) {
     if (to == from) {
       return conn.query("COMMIT").execute().map(new Step(from, 0, false, shared));
     }
     Future<Void> applied = events.isEmpty() ? Future.succeededFuture()
         : apply(projection, conn, events, firstTry)
-            .recover(e -> Future.failedFuture(new ApplyFailedException(events, from, firstTry, e)));
+            .recover(e -> Future.failedFuture(new ApplyFailedException(events, from, rebuildStarted, firstTry, e)));
     return applied
         .compose(v -> commitAt(conn, to))
         .map(new Step(to, events.size(), full, shared));
@@ -118,18 +122,21 @@ final class ProjectionTransactions {
   }
 
   /**
-   * Records {@code event}, which failed when applied after checkpoint {@code from}, as a dead letter and moves the
-   * checkpoint past it, if the checkpoint is still at {@code from}; answers the checkpoint then. Any other checkpoint
-   * means another writer moved it meanwhile: on (another process) or back (a rebuild, which must replay the events
-   * before this one), and nothing is recorded.
+   * Records {@code event}, which failed when applied after checkpoint {@code from} (of the rebuild started at
+   * {@code rebuildStarted}, null for none), as a dead letter and moves the checkpoint past it, if the checkpoint is
+   * still that one; answers the checkpoint then. Any other checkpoint means another writer moved it meanwhile: on
+   * (another process) or back (a rebuild, which must replay the events before this one, and this one too: a rebuild
+   * of a projection whose failing event came first puts the checkpoint back at the same 0), and nothing is recorded.
    */
-  Future<Long> deadLetter(SqlConnection conn, EventEnvelope event, long from, String error, int attempts) {
+  Future<Long> deadLetter(SqlConnection conn, EventEnvelope event, long from, OffsetDateTime rebuildStarted,
+                          String error, int attempts) {
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
     Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
     return Future.all(begin, checkpoint)
         .compose(all -> {
-          long position = checkpoint.result().iterator().next().getLong("position");
-          if (position != from) {
+          Row cp = checkpoint.result().iterator().next();
+          long position = cp.getLong("position");
+          if (position != from || !Objects.equals(cp.getOffsetDateTime("rebuild_started"), rebuildStarted)) {
             return conn.query("COMMIT").execute().map(position);
           }
           Future<RowSet<Row>> recorded = conn.preparedQuery(ProjectionSql.DEAD_LETTER)
@@ -158,12 +165,15 @@ final class ProjectionTransactions {
 
     private final transient List<EventEnvelope> events;
     private final long from;
+    private final OffsetDateTime rebuildStarted;
     private final boolean firstTry;
 
-    ApplyFailedException(List<EventEnvelope> events, long from, boolean firstTry, Throwable cause) {
+    ApplyFailedException(List<EventEnvelope> events, long from, OffsetDateTime rebuildStarted, boolean firstTry,
+                         Throwable cause) {
       super(cause.getMessage(), cause, false, false);
       this.events = events;
       this.from = from;
+      this.rebuildStarted = rebuildStarted;
       this.firstTry = firstTry;
     }
 
@@ -177,6 +187,11 @@ final class ProjectionTransactions {
 
     long from() {
       return from;
+    }
+
+    /** When the rebuild the checkpoint {@link #from} belongs to started; null for none. */
+    OffsetDateTime rebuildStarted() {
+      return rebuildStarted;
     }
   }
 }
