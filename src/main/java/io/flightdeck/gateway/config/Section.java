@@ -105,7 +105,7 @@ final class Section {
     if (value instanceof Number num && num.doubleValue() == Math.rint(num.doubleValue())) {
       // past a long (YAML and JSON give a BigInteger), longValue() would keep the low 64 bits: 2^64 + 8080 is 8080
       if (Math.abs(num.doubleValue()) >= 0x1p63) {
-        throw new ConfigException(key(field), "must be between " + min + " and " + max + " (got " + num + ")");
+        throw outOfRange(field, min, max, num);
       }
       n = num.longValue();
     } else if (value instanceof String s && s.trim().matches("-?\\d{1,18}")) {
@@ -114,9 +114,13 @@ final class Section {
       throw new ConfigException(key(field), "must be a whole number (got '" + value + "')");
     }
     if (n < min || n > max) {
-      throw new ConfigException(key(field), "must be between " + min + " and " + max + " (got " + n + ")");
+      throw outOfRange(field, min, max, n);
     }
     return n;
+  }
+
+  private ConfigException outOfRange(String field, long min, long max, Number got) {
+    return new ConfigException(key(field), "must be between " + min + " and " + max + " (got " + got + ")");
   }
 
   int integer(String field, int fallback, int min, int max) {

@@ -8,7 +8,6 @@ import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
@@ -27,11 +26,7 @@ class RebuildAtFirstEventIT {
   static final Duration CATCH_UP = Duration.ofSeconds(30);
 
   @RegisterExtension
-  static final ClassGateway gateway = ClassGateway.with(Map.of(
-      "FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200",
-      "FLIGHTDECK_PROJECTIONS_MAX_ATTEMPTS", "1",
-      "FLIGHTDECK_PROJECTIONS_RETRY_INITIAL_DELAY_MS", "100",
-      "FLIGHTDECK_PROJECTIONS_RETRY_MAX_DELAY_MS", "200"));
+  static final ClassGateway gateway = ClassGateway.with(PoisonEventsIT.SETTINGS);
 
   static long checkpoint() {
     return gateway.db().queryLong("SELECT position FROM projection_checkpoints WHERE name = 'form-submissions'");
