@@ -27,7 +27,7 @@ public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents
         s.integer("batchSize", 1000, 1, 100_000),
         s.integer("windowEvents", 5000, 0, 1_000_000),
         s.number("pollIntervalMs", 1000, 10, 3_600_000),
-        s.number("minIntervalMs", 20, 0, 60_000),
+        s.number("minIntervalMs", 60, 0, 60_000),
         s.integer("concurrentSteps", 1, 1, 64),
         s.number("takeoverIntervalMs", 2000, 10, 3_600_000),
         s.integer("maxAttempts", 5, 1, 1000),
