@@ -11,6 +11,7 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * {@code POST /v1/events}: one event, or {@code {"events": [...]}}. Checks run cheapest first; the events of a
@@ -43,10 +44,13 @@ public final class IngestHandler implements Handler<RoutingContext> {
         .onFailure(ctx::fail);
   }
 
-  /** The event whose data {@code at} lies in: {@code /data/...} of the one event, {@code /events/N/data/...} of N. */
-  static int eventOfData(JsonPointer at) {
+  /**
+   * The event whose data {@code at} lies in: {@code /data/...} of the one event ({@code data} beside {@code events}
+   * is no event's, but a field a batch may not have), {@code /events/N/data/...} of N.
+   */
+  static int eventOfData(JsonPointer at, Predicate<String> topLevelField) {
     if (at.matchesProperty("data")) {
-      return 0;
+      return topLevelField.test("events") ? -1 : 0;
     }
     if (at.matchesProperty("events")) {
       JsonPointer event = at.tail();

@@ -26,6 +26,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Predicate;
 
 /**
  * The steps every ingest API shares once it has events in the shape {@code POST /v1/events} takes: the body as
@@ -63,9 +64,14 @@ public final class IngestPipeline {
   @FunctionalInterface
   public interface DataLocator {
     /** Knows no data in the body: every JSON limit answers 400 {@code invalid_json}. */
-    DataLocator NONE = at -> -1;
+    DataLocator NONE = (at, topLevelField) -> -1;
 
-    int eventOf(JsonPointer at);
+    /**
+     * {@code topLevelField} says whether the body has a field of that name at its top level, anywhere in it (the
+     * parse stopped at {@code at}, before the fields after it): {@code /data} is the one event's data only if the
+     * body is not a batch.
+     */
+    int eventOf(JsonPointer at, Predicate<String> topLevelField);
   }
 
   /** The request's body (its gzip coding undone, see {@link ContentCoding}) as one JSON value, as below. */
@@ -88,7 +94,7 @@ public final class IngestPipeline {
       try {
         node = mapper.readTree(parser);
       } catch (StreamConstraintsException e) {
-        throw overLimit(parser, data, e);
+        throw overLimit(bytes, parser, data, e);
       } catch (NumberFormatException e) {
         throw numberOutOfRange(parser);
       }
@@ -111,9 +117,9 @@ public final class IngestPipeline {
    * A JSON limit the parser hit. A string longer than {@code maxStringLength} inside an event's data makes the
    * data longer than any data limit, when that is no more than the string limit: 413, like data over its size.
    */
-  private ApiError overLimit(JsonParser parser, DataLocator data, StreamConstraintsException e) {
+  private ApiError overLimit(byte[] bytes, JsonParser parser, DataLocator data, StreamConstraintsException e) {
     if (parser.currentToken() == JsonToken.VALUE_STRING && limits.maxStringLength() >= limits.maxDataBytes()) {
-      int index = data.eventOf(parser.getParsingContext().pathAsPointer());
+      int index = data.eventOf(parser.getParsingContext().pathAsPointer(), name -> hasTopLevelField(bytes, name));
       if (index >= 0) {
         return IngestProblems.dataTooLarge(new JsonArray().add(IngestProblems.detail(index, new Problem("data",
             "holds a string of more than " + limits.maxStringLength() + " characters; the limit is "
@@ -121,6 +127,28 @@ public final class IngestPipeline {
       }
     }
     return notJson(e);
+  }
+
+  /**
+   * Whether {@code bytes}, a JSON object, has the field {@code name} at its top level; false when it cannot tell.
+   * The values are skipped, never read, so the string limit that stopped the parse does not stop this one.
+   */
+  private boolean hasTopLevelField(byte[] bytes, String name) {
+    try (JsonParser parser = mapper.createParser(bytes)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return false;
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        if (name.equals(parser.currentName())) {
+          return true;
+        }
+        parser.nextToken();
+        parser.skipChildren();
+      }
+      return false;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /**

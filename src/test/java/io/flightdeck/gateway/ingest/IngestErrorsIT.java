@@ -71,6 +71,12 @@ class IngestErrorsIT {
             "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"streamId\":\"other\",\"data\":{\"pageId\":\"/\"}}"),
         Arguments.of("a string of 32769 characters outside data",
             pageView(s, "/").put("metadata", new JsonObject().put("note", "x".repeat(32_769))).encode()),
+        Arguments.of("a batch's stray data (no event's) with a string of 32769 characters, after the events",
+            new JsonObject().put("events", new JsonArray().add(pageView(s, "/"))).put("data", "x".repeat(32_769))
+                .encode()),
+        Arguments.of("a batch's stray data object with a string of 32769 characters, before the events",
+            new JsonObject().put("data", new JsonObject().put("note", "x".repeat(32_769)))
+                .put("events", new JsonArray().add(pageView(s, "/"))).encode()),
         Arguments.of("only whitespace", "  \n\t "),
         Arguments.of("two JSON values", pageView(s, "/a").encode() + pageView(s, "/b").encode()),
         Arguments.of("text after the event", pageView(s, "/").encode() + " trailing"),
