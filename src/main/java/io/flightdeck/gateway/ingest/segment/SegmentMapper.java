@@ -10,6 +10,8 @@ import io.flightdeck.gateway.ingest.FastText;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +26,10 @@ import java.util.UUID;
 public final class SegmentMapper {
 
   public static final Set<String> CALLS = Set.of("track", "page", "identify", "screen", "group", "alias");
+
+  /** RFC 3339 in UTC with all six digits of microseconds, as SEGMENT.md says (Instant.toString drops zeros). */
+  private static final DateTimeFormatter MICROS =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSX").withZone(ZoneOffset.UTC);
 
   /**
    * What every message of one request shares.
@@ -100,7 +106,7 @@ public final class SegmentMapper {
     put(draft, metadata, "segment.anonymousId", ids.anonymousId(), "anonymousId");
     put(draft, metadata, "segment.timestamp", m.raw("timestamp"), "timestamp");
     put(draft, metadata, "segment.sentAt", sentAt, "sentAt");
-    put(draft, metadata, "segment.receivedAt", receivedAt.toString(), null);
+    put(draft, metadata, "segment.receivedAt", MICROS.format(receivedAt), null);
     put(draft, metadata, "segment.originalTimestamp", m.raw("originalTimestamp"), "originalTimestamp");
     put(draft, metadata, "segment.library", library(context), "context.library");
     put(draft, metadata, "segment.userAgent", SegmentMessage.text(context, "userAgent"), "context.userAgent");
@@ -134,13 +140,14 @@ public final class SegmentMapper {
 
   private static void stream(String call, Draft draft, Ids ids) {
     SegmentMessage m = draft.m();
-    // an id of the wrong kind is already a problem of its own
-    boolean reported = m.problems().stream().anyMatch(p -> p.field().endsWith("Id"));
+    // a user or anonymous id of the wrong kind is already a problem of its own (another id's, messageId's, is not)
+    boolean userIdReported = reported(m, "userId");
     if (call.equals("alias")) {
-      if (ids.userId() == null && !reported) {
+      if (ids.userId() == null && !userIdReported) {
         m.problem("userId", "required: the new id, whose stream the alias is stored in");
       }
-    } else if (ids.userId() == null && ids.anonymousId() == null && !reported) {
+    } else if (ids.userId() == null && ids.anonymousId() == null && !userIdReported
+        && !reported(m, "anonymousId")) {
       m.problem("userId", "userId or anonymousId is required");
     }
     String streamId = call.equals("alias") || ids.userId() != null ? ids.userId() : ids.anonymousId();
@@ -148,6 +155,10 @@ public final class SegmentMapper {
       draft.event().put("streamId", streamId);
       draft.sources().put("streamId", ids.userId() != null ? "userId" : "anonymousId");
     }
+  }
+
+  private static boolean reported(SegmentMessage m, String field) {
+    return m.problems().stream().anyMatch(p -> p.field().equals(field));
   }
 
   /** The message's context over the batch's: a message's own keys win. */

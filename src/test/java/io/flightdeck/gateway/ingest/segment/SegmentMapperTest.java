@@ -188,6 +188,13 @@ class SegmentMapperTest {
     assertEquals(List.of(new Problem("userId", "must be a string or a number")),
         map("identify", new JsonObject().put("userId", true)).problems());
     assertEquals("anon-1", event("identify", page().put("userId", "")).getString("streamId"), "an empty user id is none");
+    // a problem with another id (messageId) says nothing about the user: the missing one is still named
+    assertEquals(List.of(new Problem("messageId", "must be a string or a number"),
+            new Problem("userId", "userId or anonymousId is required")),
+        map("identify", new JsonObject().put("messageId", true)).problems());
+    assertEquals(List.of(new Problem("messageId", "must be a string or a number"),
+            new Problem("userId", "required: the new id, whose stream the alias is stored in")),
+        map("alias", new JsonObject().put("messageId", List.of()).put("previousId", "a")).problems());
   }
 
   @Test
@@ -290,12 +297,24 @@ class SegmentMapperTest {
         .put("segment.anonymousId", "anon-1")
         .put("segment.timestamp", "2026-11-22T11:00:00Z")
         .put("segment.sentAt", "2026-11-22T11:00:05Z")
-        .put("segment.receivedAt", RECEIVED.toString())
+        .put("segment.receivedAt", "2026-11-22T10:00:00.250000Z")
         .put("segment.originalTimestamp", "2026-11-22T11:00:00Z")
         .put("segment.library", "analytics.js/next-1.70.0")
         .put("segment.userAgent", ("Mozilla/5.0 " + "x".repeat(3000)).substring(0, LIMITS.maxMetadataValueLength())),
         metadata);
     assertFalse(metadata.encode().contains("203.0.113"), metadata.encode());
+  }
+
+  @Test
+  @DisplayName("segment.receivedAt always has six digits of microseconds, zeros included")
+  void receivedAtHasMicroseconds() {
+    for (String[] c : new String[][] {{"2026-11-22T10:00:00Z", "2026-11-22T10:00:00.000000Z"},
+        {"2026-11-22T10:00:00.100Z", "2026-11-22T10:00:00.100000Z"},
+        {"2026-11-22T10:00:00.000001Z", "2026-11-22T10:00:00.000001Z"}}) {
+      SegmentMapper.Request request = new SegmentMapper.Request("demo", Instant.parse(c[0]), null, null);
+      MappedMessage mapped = map("track", track("Signed Up"), request);
+      assertEquals(c[1], mapped.event().get("metadata").get("segment.receivedAt").asText(), c[0]);
+    }
   }
 
   @Test
