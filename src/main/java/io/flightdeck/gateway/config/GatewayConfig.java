@@ -47,6 +47,11 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
     if (config.readToken.equals(config.adminToken)) {
       throw new ConfigException("admin.token", "must differ from read.token");
     }
+    String metricsToken = config.metrics.token();
+    if (metricsToken.equals(config.readToken) || metricsToken.equals(config.adminToken)) {
+      // it sits in every scraper's configuration: it must not also open the events or the admin API
+      throw new ConfigException("metrics.token", "must differ from read.token and admin.token");
+    }
     if (config.metrics.port() != 0 && config.metrics.port() == config.http.port()) {
       // Vert.x would share the port between the two servers and hand each connection to either router in turn:
       // the metrics-only one answers 404 to everything else, the main one 404 to /metrics when it is moved

@@ -511,9 +511,14 @@ class ConfigTest {
   }
 
   @Test
-  @DisplayName("an admin token equal to the read token is refused, naming admin.token")
+  @DisplayName("an admin token equal to the read token is refused, naming admin.token; a metrics token equal to "
+      + "either, naming metrics.token (a scraper's token must open nothing else)")
   void adminEqualsRead() {
     assertNames("admin.token", refused("FLIGHTDECK_READ_TOKEN", REAL_READ, "FLIGHTDECK_ADMIN_TOKEN", REAL_READ));
+    assertNames("metrics.token", refused("FLIGHTDECK_READ_TOKEN", REAL_READ, "FLIGHTDECK_METRICS_TOKEN", REAL_READ));
+    assertNames("metrics.token", refused("FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN, "FLIGHTDECK_METRICS_TOKEN", REAL_ADMIN));
+    assertEquals("metrics-0123456789", load("FLIGHTDECK_READ_TOKEN", REAL_READ, "FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN,
+        "FLIGHTDECK_METRICS_TOKEN", "metrics-0123456789").metrics().token());
   }
 
   @Test
