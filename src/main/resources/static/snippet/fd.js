@@ -215,6 +215,14 @@
     return sending;
   }
 
+  // The public flush: everything queued when called, in as many requests as it takes; settles when the last is
+  // answered, or when a failure leaves the rest to its retry (never rejects)
+  const flushAll = async () => {
+    const wanted = ids(queue);
+    do await flush();
+    while (queue.some((e) => wanted.has(e.id)) && retryAt <= Date.now() && nav.onLine !== false);
+  };
+
   const delivered = (batch) => {
     forgetQueued(batch);
     unstash(batch);
@@ -433,7 +441,7 @@
       if (!granted) forget();
       else if (!viewed && AUTO_PAGEVIEW) pageView();
     },
-    flush: () => flush(),
+    flush: flushAll,
     // Logs out: a new anonymous visitor and session, no user id
     reset: () => [KEY.visitor, KEY.session, KEY.user].forEach((k) => save(k, null)),
   };

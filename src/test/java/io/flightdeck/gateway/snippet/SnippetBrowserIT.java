@@ -490,6 +490,21 @@ class SnippetBrowserIT {
     assertProvokedErrorsOnly();
   }
 
+  @Test
+  @DisplayName("flush() sends the whole queue, in as many requests as it takes, and settles when the last is answered")
+  void flushSendsTheWholeQueue() {
+    open(site.page("/flush-all", "Flush all", "", "data-flush-ms=\"60000\"", ""));
+    String visitor = visitor();
+    // 1 page view and 250 events: three requests of at most 100; the outbox is read when flush() settles
+    Object left = page.evaluate("() => { for (let i = 0; i < 250; i++) flightdeck.track('StillStored', {n: i}); "
+        + "return flightdeck.flush().then(() => JSON.parse(localStorage.getItem('fd.outbox') || '[]').length); }");
+
+    assertEquals(0, ((Number) left).intValue(), "events not yet answered when flush() settled");
+    assertEquals(3, posts.size());
+    assertEquals(251, awaitEvents(visitor, 251).size());
+    assertProvokedErrorsOnly();
+  }
+
   @ParameterizedTest(name = "the site''s write key: {0}")
   @ValueSource(strings = {WRITE_KEY, "another-write-key"})
   @DisplayName("on a page whose origin no site allows, the snippet reads the gateway's refusal (403 for its origin, "
