@@ -24,7 +24,7 @@ public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents
   static ProjectionsConfig from(Section s) {
     ProjectionsConfig config = new ProjectionsConfig(
         s.bool("enabled", true),
-        s.integer("batchSize", 1000, 1, 100_000),
+        s.integer("batchSize", 5000, 1, 100_000),
         s.integer("windowEvents", 5000, 0, 1_000_000),
         s.number("pollIntervalMs", 1000, 10, 3_600_000),
         s.number("minIntervalMs", 60, 0, 60_000),

@@ -541,7 +541,7 @@ class ConfigTest {
   @DisplayName("the projections section loads its documented defaults and refuses a back-off ceiling below its start")
   void projections() {
     ProjectionsConfig p = load().projections();
-    assertEquals(new ProjectionsConfig(true, 1000, 5000, 1000, 60, 1, 2000, 5, 100, 5000), p);
+    assertEquals(new ProjectionsConfig(true, 5000, 5000, 1000, 60, 1, 2000, 5, 100, 5000), p);
     assertEquals(100, p.backoffMs(1));
     assertEquals(200, p.backoffMs(2));
     assertEquals(5000, p.backoffMs(10), "capped");
