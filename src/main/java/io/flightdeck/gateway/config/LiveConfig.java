@@ -34,6 +34,6 @@ public record LiveConfig(int maxConnections, int heartbeatSeconds, int retryMs, 
         s.integer("maxPendingBatches", 256, 1, 100_000),
         s.integer("maxPendingBytes", 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
         s.number("stallTimeoutMs", 30_000, 100, 3_600_000),
-        s.number("minIntervalMs", 10, 0, 1000));
+        s.number("minIntervalMs", 30, 0, 1000));
   }
 }
