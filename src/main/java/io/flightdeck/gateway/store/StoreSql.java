@@ -33,6 +33,9 @@ final class StoreSql {
    * its stream's head in the (stream_id, stream_version) index: no join between the group's rows, so the cost
    * stays linear in the group size (a join here went quadratic under a generic plan). The probe does not see the
    * statement's own rows, so a stream's events in one group get head + 1, head + 2, ... in input order.
+   * {@code recorded_at} is left to the table's default, {@code clock_timestamp()} read as each row is built, after
+   * the position lock (V8): never now(), the transaction's start, which may come before a writer that took the lock
+   * first and would put this event's time before an earlier version's.
    */
   private static String insertedCte(String source, String nth) {
     return """

@@ -36,7 +36,7 @@ class DatabaseBootstrapIT {
 
   private static final List<List<Object>> MIGRATIONS = List.of(List.of("1", true), List.of("2", true),
       List.of("3", true), List.of("4", true), List.of("5", true),
-      List.of("6", true), List.of("7", true));
+      List.of("6", true), List.of("7", true), List.of("8", true));
 
   /** The identifier columns schema 4 gives the "C" collation (the only columns not of the database's). */
   private static final List<String> BYTE_ORDERED = List.of("event_counts.type", "events.stream_id", "events.type",
@@ -298,6 +298,28 @@ class DatabaseBootstrapIT {
     assertEquals(List.of(List.of("legacy-ahead", "/old"), List.of("legacy-behind", "/new")), created.query(
         "SELECT stream_id, last_page FROM visitor_activity ORDER BY stream_id"));
     assertEquals(1L, created.queryLong("SELECT count(*) FROM visitor_activity WHERE last_page_position IS NOT NULL"));
+  }
+
+  @Test
+  @DisplayName("a store at schema 7 is upgraded in place: recorded_at is taken under the position lock from then on, "
+      + "and the events already stored keep theirs")
+  void recordedAtFromSchema8() throws Exception {
+    createAtSchema("7");
+    created.execute("""
+        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, occurred_at, recorded_at)
+        VALUES (gen_random_uuid(), 'old-visitor', 1, 'PageViewed', 1, '{"pageId": "/a"}', now(),
+                '2020-01-01T00:00:00Z')""");
+    assertEquals("now()", created.query("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
+        + "WHERE adrelid = 'events'::regclass AND adnum = (SELECT attnum FROM pg_attribute "
+        + "WHERE attrelid = 'events'::regclass AND attname = 'recorded_at')").get(0).get(0));
+    try (TestGateway gateway = startOn(created)) {
+      assertEquals("clock_timestamp()", created.query("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
+          + "WHERE adrelid = 'events'::regclass AND adnum = (SELECT attnum FROM pg_attribute "
+          + "WHERE attrelid = 'events'::regclass AND attname = 'recorded_at')").get(0).get(0));
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("old-visitor", "/b")).status());
+    }
+    assertEquals(List.of(List.of(1L, true), List.of(2L, false)), created.query("""
+        SELECT stream_version, recorded_at = '2020-01-01T00:00:00Z' FROM events ORDER BY position"""));
   }
 
   private void createAtSchema(String version) {
