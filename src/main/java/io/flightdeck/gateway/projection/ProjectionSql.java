@@ -53,6 +53,15 @@ final class ProjectionSql {
       SET last_error = $2, failing_since = COALESCE(failing_since, now()), updated_at = now()
       WHERE name = $1""";
 
+  /**
+   * Taken before a dead letter is inserted, until its transaction ends (after the commit is visible): a dead
+   * letter's id comes from a sequence at insert, not at commit, so without it two projections setting aside one
+   * poison event at once could commit ids 2 then 1, and a reader following {@code next} of the dead-letter list,
+   * past 2 already, would never see 1. Dead letters are rare; only their inserts wait on each other.
+   * 0x46440003 ('F','D',0,3), apart from the store's position lock and {@link #LOCK_NAMESPACE}.
+   */
+  static final String LOCK_DEAD_LETTER_IDS = "SELECT pg_advisory_xact_lock(1178861571)";
+
   static final String DEAD_LETTER = """
       INSERT INTO dead_letters (projection, position, event_id, error, attempts) VALUES ($1, $2, $3, $4, $5)
       ON CONFLICT (projection, position)

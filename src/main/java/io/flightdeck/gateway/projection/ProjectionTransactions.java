@@ -139,9 +139,11 @@ final class ProjectionTransactions {
           if (position != from || !Objects.equals(cp.getOffsetDateTime("rebuild_started"), rebuildStarted)) {
             return conn.query("COMMIT").execute().map(position);
           }
+          // dead letters become visible in id order (ProjectionSql.LOCK_DEAD_LETTER_IDS)
+          Future<RowSet<Row>> inIdOrder = conn.query(ProjectionSql.LOCK_DEAD_LETTER_IDS).execute();
           Future<RowSet<Row>> recorded = conn.preparedQuery(ProjectionSql.DEAD_LETTER)
               .execute(Tuple.of(projection.name(), event.position(), event.id(), error, attempts));
-          return Future.all(recorded, commitAt(conn, event.position())).map(event.position());
+          return Future.all(inIdOrder, recorded, commitAt(conn, event.position())).map(event.position());
         })
         .recover(failure -> rollback(conn, failure));
   }
