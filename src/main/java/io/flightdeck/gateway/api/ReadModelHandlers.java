@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.api;
 
+import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.model.ReadModels;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -123,8 +124,10 @@ public final class ReadModelHandlers {
   static Instant instant(String name, String raw) {
     try {
       OffsetDateTime time = OffsetDateTime.parse(raw);
-      // RFC 3339 has four-digit years; java.time also reads +10000 and beyond, which PostgreSQL cannot hold
-      if (time.getYear() >= 1 && time.getYear() <= 9999 && Character.isDigit(raw.charAt(0))) {
+      // RFC 3339 has four-digit years; java.time also reads +10000 and beyond, which PostgreSQL cannot hold. The
+      // instant too: 9999-12-31T23:59:59-18:00 is +10000-01-01T17:59:59Z, which an answer's from/to would say
+      if (time.getYear() >= 1 && time.getYear() <= 9999 && Character.isDigit(raw.charAt(0))
+          && Utc.of(time.toInstant()).getYear() <= 9999) {
         return time.toInstant();
       }
     } catch (DateTimeParseException e) {

@@ -141,6 +141,18 @@ class ProjectionsIT {
     assertEquals(404, gateway.http().getWithReadToken("/v1/visitors/vc-only?at=2100-01-01T00:00:00Z").status());
   }
 
+  @Test
+  @DisplayName("a time whose offset puts it past the year 9999 in UTC is 400, not an answer that is no RFC 3339 time")
+  void timePastYear9999InUtcIsRejected() {
+    // 9999-12-31T23:59:59-18:00 is +10000-01-01T17:59:59Z: the answer's "to" would say so
+    Response counts = gateway.http().getWithReadToken(
+        "/v1/event-counts?from=9999-12-31T23:00:00Z&to=9999-12-31T23:59:59-18:00");
+    assertEquals(400, counts.status(), counts.body());
+    assertEquals("invalid_parameter", counts.errorCode());
+    Response visitor = gateway.http().getWithReadToken("/v1/visitors/vt-1?at=9999-12-31T23:59:59-18:00");
+    assertEquals(400, visitor.status(), visitor.body());
+  }
+
   @ParameterizedTest(name = "{0} {1}")
   @CsvSource({
       "GET, /v1/visitors/vt%00x, streamId",
