@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.ingest;
 
+import io.vertx.core.net.SocketAddress;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -13,6 +14,24 @@ public final class ClientAddress {
   private static final Pattern IPV6 = Pattern.compile("(?=.*:)[0-9A-Fa-f:][0-9A-Fa-f:.]*");
 
   private ClientAddress() {
+  }
+
+  /**
+   * The anonymized address of a request's client, or {@code null} when it has none that is an IP literal. Behind a
+   * trusted proxy Vert.x takes it from {@code Forwarded}/{@code X-Forwarded-For} and knows no IP address for a
+   * forwarded IPv6 one in brackets (RFC 7239 section 6 writes every IPv6 node so, {@code for="[2001:db8::17]:4711"})
+   * or with a zone: only its text, which is read here instead.
+   */
+  public static String anonymize(SocketAddress client) {
+    if (client == null) {
+      return null;
+    }
+    return anonymize(client.hostAddress() != null ? client.hostAddress() : unbracketed(client.host()));
+  }
+
+  private static String unbracketed(String host) {
+    boolean bracketed = host != null && host.length() > 2 && host.startsWith("[") && host.endsWith("]");
+    return bracketed ? host.substring(1, host.length() - 1) : host;
   }
 
   /** The anonymized address, or {@code null} when {@code literal} is not an IP address literal. */

@@ -222,8 +222,7 @@ public final class IngestPipeline {
                                  IngestProblems problems) {
     EventValidator.Origin origin = new EventValidator.Origin(site.config().id(),
         ctx.request().getHeader(HttpHeaders.USER_AGENT),
-        ClientAddress.anonymize(ctx.request().remoteAddress() == null ? null
-            : ctx.request().remoteAddress().hostAddress()));
+        ClientAddress.anonymize(ctx.request().remoteAddress()));
     List<NewEvent> events = new ArrayList<>(raw.size());
     for (int i = 0; i < raw.size(); i++) {
       if (raw.get(i) == null) {

@@ -3,6 +3,7 @@ package io.flightdeck.gateway.ingest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.vertx.core.net.SocketAddress;
 import java.net.InetAddress;
 import java.util.Random;
 import java.util.regex.Pattern;
@@ -95,5 +96,18 @@ class ClientAddressTest {
   @DisplayName("anything that is not an IP address literal is stored as no address, and is never looked up")
   void notALiteral(String value) {
     assertNull(ClientAddress.anonymize(value));
+  }
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource({
+      "[2001:db8:cafe::17], 2001:db8:cafe::",
+      "2001:db8:cafe::17, 2001:db8:cafe::",
+      "fe80::1%eth0, fe80::",
+      "203.0.113.77, 203.0.113.0",
+      "[unknown], ",
+      "_hidden, "})
+  @DisplayName("a forwarded client address, which Vert.x knows only as text, is anonymized from that text")
+  void forwardedAddresses(String host, String stored) {
+    assertEquals(stored, ClientAddress.anonymize(SocketAddress.inetSocketAddress(0, host)));
   }
 }
