@@ -72,6 +72,11 @@ public final class IngestPipeline {
      * body is not a batch.
      */
     int eventOf(JsonPointer at, Predicate<String> topLevelField);
+
+    /** The field the client wrote that data as, for the answer's details ({@code at} lies in one). */
+    default String fieldOf(JsonPointer at) {
+      return "data";
+    }
   }
 
   /** The request's body (its gzip coding undone, see {@link ContentCoding}) as one JSON value, as below. */
@@ -119,9 +124,10 @@ public final class IngestPipeline {
    */
   private ApiError overLimit(byte[] bytes, JsonParser parser, DataLocator data, StreamConstraintsException e) {
     if (parser.currentToken() == JsonToken.VALUE_STRING && limits.maxStringLength() >= limits.maxDataBytes()) {
-      int index = data.eventOf(parser.getParsingContext().pathAsPointer(), name -> hasTopLevelField(bytes, name));
+      JsonPointer at = parser.getParsingContext().pathAsPointer();
+      int index = data.eventOf(at, name -> hasTopLevelField(bytes, name));
       if (index >= 0) {
-        return IngestProblems.dataTooLarge(new JsonArray().add(IngestProblems.detail(index, new Problem("data",
+        return IngestProblems.dataTooLarge(new JsonArray().add(IngestProblems.detail(index, new Problem(data.fieldOf(at),
             "holds a string of more than " + limits.maxStringLength() + " characters; the limit is "
                 + limits.maxDataBytes() + " bytes"))));
       }

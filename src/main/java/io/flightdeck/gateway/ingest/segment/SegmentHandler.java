@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.ingest.segment;
 
+import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flightdeck.gateway.api.ApiError;
 import io.flightdeck.gateway.event.NewEvent;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The Segment-compatible tracking API: {@code POST /v1/track}, {@code /v1/page}, {@code /v1/identify},
@@ -72,8 +74,7 @@ public final class SegmentHandler {
     Instant receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
     boolean batch = call.equals(BATCH);
     JsonNode body =
-        pipeline.parse(ctx, batch ? "{\"batch\": [...]}" : "a Segment " + call + " message",
-            IngestPipeline.DataLocator.NONE);
+        pipeline.parse(ctx, batch ? "{\"batch\": [...]}" : "a Segment " + call + " message", DataFields.of(call));
     Sites.Site site = pipeline.site(writeKey(ctx, body), HOW_TO_SEND);
     IngestPipeline.checkOrigin(ctx, site);
     SegmentBatch messages = batch ? batch(body) : SegmentBatch.single(call, body);
@@ -112,6 +113,44 @@ public final class SegmentHandler {
       events.add(m == null ? null : m.event());
     }
     return pipeline.validate(ctx, site, site.config().customEvents(), events, problems);
+  }
+
+  /**
+   * Where a Segment body holds what becomes an event's data (docs/SEGMENT.md, Mapping): a message's
+   * {@code properties} (track, page, screen) or {@code traits} (identify, group); in a batch, whose items' calls the
+   * parse may not have reached yet, either of item N's. A string there too long to parse makes that data too large:
+   * 413 naming the field, as on {@code /v1/events} and as for the same data made of shorter strings, not 400.
+   */
+  private record DataFields(boolean batch, List<String> fields) implements IngestPipeline.DataLocator {
+
+    static IngestPipeline.DataLocator of(String call) {
+      return switch (call) {
+        case BATCH -> new DataFields(true, List.of("properties", "traits"));
+        case "track", "page", "screen" -> new DataFields(false, List.of("properties"));
+        case "identify", "group" -> new DataFields(false, List.of("traits"));
+        default -> IngestPipeline.DataLocator.NONE;
+      };
+    }
+
+    @Override
+    public int eventOf(JsonPointer at, Predicate<String> topLevelField) {
+      return fieldOf(at) == null ? -1 : batch ? at.tail().getMatchingIndex() : 0;
+    }
+
+    /** The data field {@code at} lies in, or null. */
+    @Override
+    public String fieldOf(JsonPointer at) {
+      JsonPointer message = batch ? inItem(at) : at;
+      return message == null ? null : fields.stream().filter(message::matchesProperty).findFirst().orElse(null);
+    }
+
+    /** Where {@code at} lies inside {@code /batch/N}; null when it is in no item. */
+    private static JsonPointer inItem(JsonPointer at) {
+      if (!at.matchesProperty(BATCH) || !at.tail().mayMatchElement() || at.tail().getMatchingIndex() < 0) {
+        return null;
+      }
+      return at.tail().tail();
+    }
   }
 
   /** HTTP Basic's user name, else the X-Write-Key header, else the body's writeKey field. */

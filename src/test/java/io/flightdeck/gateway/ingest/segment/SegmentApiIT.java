@@ -566,6 +566,30 @@ class SegmentApiIT {
   }
 
   @Test
+  @DisplayName("a string of more than 32768 characters in properties or traits is data too large, 413 as on "
+      + "/v1/events, not 400 invalid_json, in a single message and in a batch")
+  void overlongStringInDataIsTooLarge() {
+    String user = unique("user");
+    String blob = "x".repeat(40_000);
+
+    JsonArray track = assertError(post("/v1/track", new JsonObject().put("userId", user).put("event", "Big")
+        .put("properties", new JsonObject().put("blob", blob))), 413, "payload_too_large");
+    assertNotNull(detail(track, 0, "properties"), track.encode());
+    JsonArray identify = assertError(post("/v1/identify", new JsonObject().put("userId", user)
+        .put("traits", new JsonObject().put("bio", blob))), 413, "payload_too_large");
+    assertNotNull(detail(identify, 0, "traits"), identify.encode());
+    JsonArray batch = assertError(post("/v1/batch", new JsonObject().put("batch", new JsonArray()
+        .add(new JsonObject().put("type", "track").put("userId", user).put("event", "Small"))
+        .add(new JsonObject().put("type", "page").put("userId", user)
+            .put("properties", new JsonObject().put("blob", blob))))), 413, "payload_too_large");
+    assertNotNull(detail(batch, 1, "properties"), batch.encode());
+    // outside what becomes data, such a string is malformed JSON, as on /v1/events
+    assertError(post("/v1/track", new JsonObject().put("userId", user).put("event", "Big")
+        .put("context", new JsonObject().put("blob", blob))), 400, "invalid_json");
+    assertEquals(0L, rows(user));
+  }
+
+  @Test
   @DisplayName("a custom type the site does not list is refused with 400 naming event; one it lists is stored")
   void customTypeNotAllowed() {
     String user = unique("user");
