@@ -127,9 +127,9 @@ public final class IngestPipeline {
       JsonPointer at = parser.getParsingContext().pathAsPointer();
       int index = data.eventOf(at, name -> hasTopLevelField(bytes, name));
       if (index >= 0) {
-        return IngestProblems.dataTooLarge(new JsonArray().add(IngestProblems.detail(index, new Problem(data.fieldOf(at),
-            "holds a string of more than " + limits.maxStringLength() + " characters; the limit is "
-                + limits.maxDataBytes() + " bytes"))));
+        Problem problem = new Problem(data.fieldOf(at), "holds a string of more than " + limits.maxStringLength()
+            + " characters; the limit is " + limits.maxDataBytes() + " bytes");
+        return IngestProblems.dataTooLarge(new JsonArray().add(IngestProblems.detail(index, problem)));
       }
     }
     return notJson(e);
