@@ -11,14 +11,12 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgConnection;
-import io.vertx.sqlclient.SqlConnection;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
@@ -41,24 +39,6 @@ class DeadLetterPagingIT {
 
   /** The advisory lock the test holds to keep the first dead letter's transaction open after its insert. */
   static final long STALL_LOCK = 4242;
-
-  /** A projection that applies nothing: only its dead letters matter here. */
-  record Named(String name) implements Projection {
-    @Override
-    public Set<String> eventTypes() {
-      return Set.of();
-    }
-
-    @Override
-    public List<String> tables() {
-      return List.of();
-    }
-
-    @Override
-    public Future<Void> apply(SqlConnection tx, List<EventEnvelope> events) {
-      return Future.succeededFuture();
-    }
-  }
 
   @Test
   @DisplayName("a reader following next sees every dead letter, also one whose transaction commits after a later one")
@@ -84,9 +64,9 @@ class DeadLetterPagingIT {
           "dl-a")));
       PgConnection b = await(PgConnection.connect(vertx, gateway.db().options().addProperty("application_name",
           "dl-b")));
-      Future<Long> first = new ProjectionTransactions(new Named("dl-a")).deadLetter(a, event, 0, null, "boom", 3);
+      Future<Long> first = new ProjectionTransactions(new ProjectionTransactionsIT.Probe("dl-a")).deadLetter(a, event, 0, null, "boom", 3);
       awaitWaiting("dl-a");
-      Future<Long> second = new ProjectionTransactions(new Named("dl-b")).deadLetter(b, event, 0, null, "boom", 3);
+      Future<Long> second = new ProjectionTransactions(new ProjectionTransactionsIT.Probe("dl-b")).deadLetter(b, event, 0, null, "boom", 3);
       Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> second.isComplete() || waiting("dl-b"));
 
       List<Long> seen = new ArrayList<>();

@@ -42,12 +42,22 @@ class ProjectionTransactionsIT {
   static PgConnection conn;
 
   /** Records what it was given; reads every type. */
+  /** A projection of no types and no tables that records what it is given to apply. */
   static final class Probe implements Projection {
     final List<EventEnvelope> applied = new ArrayList<>();
+    private final String name;
+
+    Probe() {
+      this("probe");
+    }
+
+    Probe(String name) {
+      this.name = name;
+    }
 
     @Override
     public String name() {
-      return "probe";
+      return name;
     }
 
     @Override
