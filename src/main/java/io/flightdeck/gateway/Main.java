@@ -60,6 +60,11 @@ public final class Main {
       LOG.warn("*** DEMO SECRETS IN USE: {} still hold the shipped demo values. Anyone can read your events. "
           + "Set real secrets (see conf/gateway.yaml) before exposing this gateway. ***", config.demoSecrets());
     }
+    if (config.sites().isEmpty()) {
+      // allowed (a process that only serves reads and the live feed), but a mistake more often than not
+      LOG.warn("no sites are configured: every event posted will be refused (401 unknown_write_key); only reads, "
+          + "the live feed and the dashboard are served");
+    }
     CompletableFuture<Gateway> starting = Gateway.start(vertx, metered.registry(), config).toCompletionStage()
         .toCompletableFuture();
     // set before the gateway listens: a SIGTERM right after the "listening" line must still drain and exit 0

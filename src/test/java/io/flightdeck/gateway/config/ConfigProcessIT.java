@@ -109,6 +109,21 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("with no sites the gateway starts and serves reads, warns that it takes no events, and refuses them")
+  void noSitesWarnsAndRefusesEvents(TestDatabase db) {
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of(
+        "FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_SITES", "[]"))) {
+      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      String warning = gateway.stdout().lines().filter(l -> l.contains("no sites are configured")).findFirst()
+          .orElseThrow(() -> new AssertionError("no warning about the missing sites\n" + gateway.describe()));
+      assertTrue(warning.contains("WARN"), warning);
+      assertEquals(401, http.postEvents(HttpTestClient.pageView("v1", "/anywhere")).status());
+      assertEquals(200, http.send(http.request("/v1/events?after=0").header("Authorization",
+          "Bearer demo-read-token").GET()).status(), "reads are served");
+    }
+  }
+
+  @Test
   @DisplayName("started in a directory without conf/, the gateway runs on the bundled defaults, says so and is ready")
   void runsWithoutConfDirectory(@TempDir Path dir, TestDatabase db) {
     try (GatewayProcess gateway = GatewayProcess.startIn(dir, Map.of(
