@@ -61,12 +61,10 @@ public final class IngestHandler implements Handler<RoutingContext> {
     return -1;
   }
 
+  /** The X-Write-Key header, else the writeKey query parameter, else the body's writeKey field; blank is absent. */
   private static String writeKey(RoutingContext ctx, JsonNode body) {
-    String key = ctx.request().getHeader(WRITE_KEY_HEADER);
-    if (key == null) {
-      key = ctx.request().getParam("writeKey");
-    }
-    return key != null ? key : IngestPipeline.bodyWriteKey(body);
+    return IngestPipeline.firstWriteKey(ctx.request().getHeader(WRITE_KEY_HEADER), ctx.request().getParam("writeKey"),
+        IngestPipeline.bodyWriteKey(body));
   }
 
   private List<JsonNode> events(JsonNode body) {

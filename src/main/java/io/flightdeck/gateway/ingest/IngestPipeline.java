@@ -182,6 +182,24 @@ public final class IngestPipeline {
         .orElseThrow(() -> new ApiError(401, "unknown_write_key", "the write key is not known"));
   }
 
+  /**
+   * The write key among {@code candidates} (null for a place that holds none), in the order they are looked at: the
+   * first that is not blank, so an empty header or query parameter does not hide a key sent another way. When none
+   * holds a key, the first present (null when none is), so that request is answered as it always was.
+   */
+  public static String firstWriteKey(String... candidates) {
+    String first = null;
+    for (String key : candidates) {
+      if (key != null && !key.isBlank()) {
+        return key;
+      }
+      if (first == null) {
+        first = key;
+      }
+    }
+    return first;
+  }
+
   /** The body's {@code writeKey} field: null when absent, empty (so "missing") when it is not a string. */
   public static String bodyWriteKey(JsonNode body) {
     if (!body.isObject() || !body.hasNonNull("writeKey")) {

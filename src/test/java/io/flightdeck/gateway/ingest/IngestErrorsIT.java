@@ -547,6 +547,18 @@ class IngestErrorsIT {
   }
 
   @Test
+  @DisplayName("an event whose write key header, query parameter and body field are all empty is refused with 401 "
+      + "missing_write_key")
+  void allWriteKeySourcesEmpty() {
+    String streamId = stream("empty-keys");
+    String event = pageView(streamId, "/").put("writeKey", "").encode();
+
+    assertError(http().send(postWith(http(), "/v1/events?writeKey=", event, "Content-Type", "application/json",
+        "X-Write-Key", "")), 401, "missing_write_key");
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
+  }
+
+  @Test
   @DisplayName("an event with a write key no site has is refused with 401 unknown_write_key, wherever the key is")
   void unknownWriteKey() {
     String streamId = stream("bad-key");

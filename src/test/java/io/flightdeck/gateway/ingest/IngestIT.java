@@ -31,6 +31,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** {@code POST /v1/events} when it succeeds: what is answered, what is stored, idempotency; and the schema list. */
 @ExtendWith(PostgresExtension.class)
@@ -271,6 +273,31 @@ class IngestIT {
     assertAppended(r, 2);
     assertWriteKeyNotStored(first.getString("id"));
     assertWriteKeyNotStored(second.getString("id"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "an empty header, the key in the query | '' | ?writeKey=" + WRITE_KEY + " | false",
+      "an empty header, the key in the body | '' | '' | true",
+      "an empty query parameter, the key in the body | | ?writeKey= | true",
+      "a blank query parameter, the key in the body | | ?writeKey=%20%20 | true",
+      "an empty header and query parameter, the key in the body | '' | ?writeKey= | true",
+  })
+  @DisplayName("an empty or blank write key header or query parameter counts as absent: the key sent another way is "
+      + "used")
+  void emptyWriteKeySourceIsSkipped(String label, String header, String query, boolean inBody) {
+    JsonObject event = pageView(stream("visitor"), "/empty-key-source");
+    if (inBody) {
+      event.put("writeKey", WRITE_KEY);
+    }
+    var request = postWith(http(), "/v1/events" + (query == null ? "" : query), event.encode(),
+        "Content-Type", "application/json");
+    if (header != null) {
+      request.header("X-Write-Key", header);
+    }
+
+    assertAppended(http().send(request), 1);
+    assertEquals("demo", storedMetadata(gateway.db(), event.getString("id")).getString("site"));
   }
 
   private static void assertWriteKeyNotStored(String id) {

@@ -153,17 +153,16 @@ public final class SegmentHandler {
     }
   }
 
-  /** HTTP Basic's user name, else the X-Write-Key header, else the body's writeKey field. */
+  /** HTTP Basic's user name, else the X-Write-Key header, else the body's writeKey field; blank is absent. */
   static String writeKey(RoutingContext ctx, JsonNode body) {
     String authorization = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+    String user = null;
     if (authorization != null && authorization.toLowerCase(Locale.ROOT).startsWith("basic ")) {
-      String user = basicUser(authorization.substring("basic ".length()).trim());
-      if (!user.isEmpty()) {
-        return user;
-      }
+      user = basicUser(authorization.substring("basic ".length()).trim());
     }
-    String key = ctx.request().getHeader(IngestHandler.WRITE_KEY_HEADER);
-    return key != null ? key : IngestPipeline.bodyWriteKey(body);
+    // an empty user name never counted as a key: with nothing anywhere else the answer stays missing_write_key
+    return IngestPipeline.firstWriteKey(user == null || user.isEmpty() ? null : user,
+        ctx.request().getHeader(IngestHandler.WRITE_KEY_HEADER), IngestPipeline.bodyWriteKey(body));
   }
 
   /** The user name of HTTP Basic credentials (Segment's write key; the password is ignored). */

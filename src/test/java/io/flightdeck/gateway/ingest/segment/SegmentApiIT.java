@@ -319,6 +319,33 @@ class SegmentApiIT {
   }
 
   @Test
+  @DisplayName("an empty or blank Basic user name or X-Write-Key header counts as absent: the key sent another way is "
+      + "used")
+  void emptyWriteKeySourceIsSkipped() {
+    String anon = unique("anon");
+    String body = new JsonObject().put("anonymousId", anon).encode();
+    String keyInBody = new JsonObject(body).put("writeKey", TestGateway.WRITE_KEY).encode();
+
+    assertSuccess(send(http(), "/v1/identify", body, "Content-Type", "application/json",
+        "Authorization", basic("  "), "X-Write-Key", TestGateway.WRITE_KEY));
+    assertSuccess(send(http(), "/v1/identify", keyInBody, "Content-Type", "application/json", "X-Write-Key", ""));
+    assertSuccess(send(http(), "/v1/identify", keyInBody, "Content-Type", "application/json",
+        "Authorization", basic(" "), "X-Write-Key", ""));
+    assertEquals(3L, rows(anon));
+  }
+
+  @Test
+  @DisplayName("a Basic user name, X-Write-Key header and writeKey field that are all empty are 401 missing_write_key")
+  void allWriteKeySourcesEmpty() {
+    String anon = unique("anon");
+    String body = new JsonObject().put("anonymousId", anon).put("writeKey", "").encode();
+
+    assertError(send(http(), "/v1/identify", body, "Content-Type", "application/json",
+        "Authorization", basic(""), "X-Write-Key", ""), 401, "missing_write_key");
+    assertEquals(0L, rows(anon));
+  }
+
+  @Test
   @DisplayName("without a write key the answer is 401 missing_write_key, with an unknown one 401 unknown_write_key")
   void writeKeys() {
     String anon = unique("anon");
