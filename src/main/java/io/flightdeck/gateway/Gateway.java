@@ -14,6 +14,7 @@ import io.flightdeck.gateway.config.SiteConfig;
 import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.event.JsonLimits;
 import io.flightdeck.gateway.ingest.EventValidator;
+import io.flightdeck.gateway.ingest.ForwardedClient;
 import io.flightdeck.gateway.ingest.IngestHandler;
 import io.flightdeck.gateway.ingest.IngestPipeline;
 import io.flightdeck.gateway.ingest.Sites;
@@ -246,7 +247,7 @@ public final class Gateway {
     var mapper = JsonLimits.ingestMapper(config.ingest());
     IngestPipeline ingest =
         new IngestPipeline(sites, new EventValidator(schemas, config.ingest(), mapper), mapper, config.ingest(), store,
-            metrics);
+            metrics, ForwardedClient.of(config.http()));
     BodyBudget bodies = new BodyBudget(config.http().maxBufferedBodyBytes(), config.ingest().maxBodyBytes());
     metrics.gauge(GatewayMetrics.HTTP_BODY_BUFFERED, "Bytes of tracking request bodies reserved by requests in "
         + "progress (http.maxBufferedBodyBytes)", bodies, BodyBudget::held);

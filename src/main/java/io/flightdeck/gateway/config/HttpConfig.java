@@ -7,7 +7,11 @@ package io.flightdeck.gateway.config;
  * @param port port to bind; 0 picks a free one (logged at start)
  * @param instances HTTP verticle instances; 0 means one per event loop
  * @param idleTimeoutSeconds close connections idle this long
- * @param trustProxyHeaders take the client address from X-Forwarded-For / Forwarded (only behind a trusted proxy)
+ * @param trustProxyHeaders take the client address from {@code proxyHeader} (only behind a trusted proxy)
+ * @param proxyHeader {@code X-Forwarded-For} or {@code Forwarded}: the one header the trusted proxy adds the client
+ *     address to; the other is never read, since a client could send it
+ * @param trustedProxyHops how many trusted proxies add an entry to {@code proxyHeader}: the client is the entry this
+ *     many from the right (the leftmost when there are fewer), as entries left of them are written by the client
  * @param shutdownTimeoutMs how long SIGTERM waits for in-flight requests before closing connections
  * @param maxConnections open connections per process; further connections are closed at once
  * @param bodyReadTimeoutMs a request body must arrive completely within this time (408 otherwise)
@@ -22,7 +26,11 @@ package io.flightdeck.gateway.config;
  */
 public record HttpConfig(String host, int port, int instances, int idleTimeoutSeconds, boolean trustProxyHeaders,
                          long shutdownTimeoutMs, int maxConnections, long bodyReadTimeoutMs, long headerReadTimeoutMs,
-                         long maxBufferedBodyBytes, long maxUnsentResponseBytes, boolean http2ClearText) {
+                         long maxBufferedBodyBytes, long maxUnsentResponseBytes, boolean http2ClearText,
+                         String proxyHeader, int trustedProxyHops) {
+
+  public static final String X_FORWARDED_FOR = "X-Forwarded-For";
+  public static final String FORWARDED = "Forwarded";
 
   static HttpConfig from(Section s, IngestConfig ingest) {
     HttpConfig config = new HttpConfig(
@@ -37,7 +45,9 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
         s.number("headerReadTimeoutMs", 10_000, 100, 600_000),
         s.number("maxBufferedBodyBytes", 64L << 20, 1024, 64L << 30),
         s.number("maxUnsentResponseBytes", 64L << 20, 1024, 64L << 30),
-        s.bool("http2ClearText", false));
+        s.bool("http2ClearText", false),
+        proxyHeader(s),
+        s.integer("trustedProxyHops", 1, 1, 10));
     if (config.maxBufferedBodyBytes < ingest.maxBodyBytes()) {
       throw new ConfigException(s.key("maxBufferedBodyBytes"), "must be at least ingest.maxBodyBytes ("
           + ingest.maxBodyBytes() + ") or a body of the largest allowed size could never be read");
@@ -49,6 +59,17 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
   HttpConfig withPort(int otherPort) {
     return new HttpConfig(host, otherPort, instances, idleTimeoutSeconds, trustProxyHeaders, shutdownTimeoutMs,
         maxConnections, bodyReadTimeoutMs, headerReadTimeoutMs, maxBufferedBodyBytes, maxUnsentResponseBytes,
-        http2ClearText);
+        http2ClearText, proxyHeader, trustedProxyHops);
+  }
+
+  private static String proxyHeader(Section s) {
+    String header = s.string("proxyHeader", X_FORWARDED_FOR).trim();
+    for (String known : new String[] {X_FORWARDED_FOR, FORWARDED}) {
+      if (known.equalsIgnoreCase(header)) {
+        return known;
+      }
+    }
+    throw new ConfigException(s.key("proxyHeader"),
+        "must be " + X_FORWARDED_FOR + " or " + FORWARDED + " (got '" + header + "')");
   }
 }

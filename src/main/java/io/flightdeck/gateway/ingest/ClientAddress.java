@@ -17,10 +17,9 @@ public final class ClientAddress {
   }
 
   /**
-   * The anonymized address of a request's client, or {@code null} when it has none that is an IP literal. Behind a
-   * trusted proxy Vert.x takes it from {@code Forwarded}/{@code X-Forwarded-For} and knows no IP address for a
-   * forwarded IPv6 one in brackets (RFC 7239 section 6 writes every IPv6 node so, {@code for="[2001:db8::17]:4711"})
-   * or with a zone: only its text, which is read here instead.
+   * The anonymized address of a connection's peer, or {@code null} when it has none that is an IP literal: its IP
+   * address, else the text of its host (bracketed or not). Behind a trusted proxy the client's address is read from
+   * the proxy's header instead ({@link ForwardedClient}).
    */
   public static String anonymize(SocketAddress client) {
     if (client == null) {

@@ -42,10 +42,12 @@ public final class IngestPipeline {
   private final IngestConfig limits;
   private final EventStore store;
   private final GatewayMetrics metrics;
+  private final ForwardedClient clients;
 
   public IngestPipeline(Sites sites, EventValidator validator, ObjectMapper mapper, IngestConfig limits,
-                        EventStore store, GatewayMetrics metrics) {
+                        EventStore store, GatewayMetrics metrics, ForwardedClient clients) {
     this.metrics = metrics;
+    this.clients = clients;
     this.sites = sites;
     this.validator = validator;
     this.mapper = mapper;
@@ -246,7 +248,7 @@ public final class IngestPipeline {
                                  IngestProblems problems) {
     EventValidator.Origin origin = new EventValidator.Origin(site.config().id(),
         ctx.request().getHeader(HttpHeaders.USER_AGENT),
-        ClientAddress.anonymize(ctx.request().remoteAddress()));
+        clients.anonymized(ctx.request()));
     List<NewEvent> events = new ArrayList<>(raw.size());
     for (int i = 0; i < raw.size(); i++) {
       if (raw.get(i) == null) {

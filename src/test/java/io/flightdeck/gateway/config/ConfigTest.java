@@ -88,7 +88,8 @@ class ConfigTest {
       "http.idleTimeoutSeconds, FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS",
       "appender.maxConcurrentTransactions, FLIGHTDECK_APPENDER_MAX_CONCURRENT_TRANSACTIONS",
       "ingest.maxMetadataValueLength, FLIGHTDECK_INGEST_MAX_METADATA_VALUE_LENGTH",
-      "read.token, FLIGHTDECK_READ_TOKEN"})
+      "read.token, FLIGHTDECK_READ_TOKEN",
+      "http.trustedProxyHops, FLIGHTDECK_HTTP_TRUSTED_PROXY_HOPS"})
   @DisplayName("a key's variable is FLIGHTDECK_ and the dotted path with camelCase split by underscores")
   void variableNames(String key, String variable) {
     assertEquals(variable, EnvOverrides.variableName(key));
@@ -371,6 +372,36 @@ class ConfigTest {
   @DisplayName("a boolean that is not true or false is refused, naming the key")
   void badBoolean() {
     assertNames("http.trustProxyHeaders", refused("FLIGHTDECK_HTTP_TRUST_PROXY_HEADERS", "yes"));
+  }
+
+  @Test
+  @DisplayName("behind a proxy the client is read from X-Forwarded-For, one hop from the right, unless set otherwise")
+  void proxyHeaderAndHops() {
+    GatewayConfig shipped = load(Map.of());
+    assertEquals("X-Forwarded-For", shipped.http().proxyHeader());
+    assertEquals(1, shipped.http().trustedProxyHops());
+    GatewayConfig c = load("FLIGHTDECK_HTTP_PROXY_HEADER", "forwarded", "FLIGHTDECK_HTTP_TRUSTED_PROXY_HOPS", "10");
+    assertEquals("Forwarded", c.http().proxyHeader());
+    assertEquals(10, c.http().trustedProxyHops());
+    JsonObject file = shipped();
+    file.getJsonObject("http").remove("proxyHeader");
+    file.getJsonObject("http").remove("trustedProxyHops");
+    assertEquals(1, ConfigLoader.fromJson(file, Map.of()).http().trustedProxyHops(), "the default without the key");
+  }
+
+  @ParameterizedTest(name = "FLIGHTDECK_HTTP_TRUSTED_PROXY_HOPS={0}")
+  @CsvSource({"0", "11", "-1", "two"})
+  @DisplayName("a number of trusted proxy hops outside 1-10 is refused, naming http.trustedProxyHops")
+  void badTrustedProxyHops(String hops) {
+    assertNames("http.trustedProxyHops", refused("FLIGHTDECK_HTTP_TRUSTED_PROXY_HOPS", hops));
+  }
+
+  @Test
+  @DisplayName("a proxy header other than X-Forwarded-For or Forwarded is refused, naming http.proxyHeader")
+  void badProxyHeader() {
+    ConfigException e = refused("FLIGHTDECK_HTTP_PROXY_HEADER", "X-Real-IP");
+    assertNames("http.proxyHeader", e);
+    assertTrue(e.getMessage().contains("X-Real-IP"), e.getMessage());
   }
 
   @Test
