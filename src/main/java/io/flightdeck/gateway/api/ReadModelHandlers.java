@@ -41,15 +41,21 @@ public final class ReadModelHandlers {
         .onFailure(ctx::fail);
   }
 
-  /** {@code GET /v1/pages?site=&from=&to=&limit=}: days as YYYY-MM-DD (UTC), both included; default today. */
+  /**
+   * {@code GET /v1/pages?site=&from=&to=&limit=}: days as YYYY-MM-DD (UTC), both included. A missing end is today,
+   * unless today is on the wrong side of the end that is given: then it is that end's day (one day).
+   */
   public void pages(RoutingContext ctx) {
     String site = QueryParams.text(ctx, "site");
     if (site == null || site.isBlank()) {
       throw ApiError.badRequest("invalid_parameter", "site is required");
     }
     LocalDate today = LocalDate.now(ZoneOffset.UTC);
-    LocalDate from = date(ctx, "from", today);
-    LocalDate to = date(ctx, "to", from.isAfter(today) ? from : today);
+    LocalDate givenFrom = date(ctx, "from", null);
+    LocalDate givenTo = date(ctx, "to", null);
+    // a past to= alone must not start today, after it: the client asked for days up to then
+    LocalDate from = givenFrom != null ? givenFrom : givenTo != null && givenTo.isBefore(today) ? givenTo : today;
+    LocalDate to = givenTo != null ? givenTo : from.isAfter(today) ? from : today;
     if (to.isBefore(from) || ChronoUnit.DAYS.between(from, to) >= MAX_PAGE_DAYS) {
       throw ApiError.badRequest("invalid_parameter", "from must not be after to, and the range at most "
           + MAX_PAGE_DAYS + " days");

@@ -17,6 +17,8 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -206,6 +208,27 @@ class ProjectionsIT {
       assertEquals(400, r.status(), from + ": " + r.body());
       assertEquals("invalid_parameter", r.errorCode());
     }
+  }
+
+  @Test
+  @DisplayName("page stats with only a past to= are that one day, and with only a later to= start today, as before")
+  void pageStatsToAlone() {
+    post(at(HttpTestClient.pageView("pt-1", "/to-alone"), "2025-02-10T08:00:00Z"),
+        at(HttpTestClient.pageView("pt-1", "/to-alone"), "2025-02-09T08:00:00Z"));
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+
+    for (String query : new String[] {"to=2025-02-10", "from=&to=2025-02-10"}) {
+      JsonObject day = getOk("/v1/pages?site=demo&" + query);
+      assertEquals("2025-02-10", day.getString("from"), query + ": " + day);
+      assertEquals("2025-02-10", day.getString("to"), query + ": " + day);
+      assertEquals(new JsonArray().add(new JsonObject().put("pageId", "/to-alone").put("day", "2025-02-10")
+          .put("views", 1).put("uniqueVisitors", 1)), day.getJsonArray("pages"), query);
+    }
+    LocalDate today = LocalDate.now(ZoneOffset.UTC);
+    JsonObject ahead = getOk("/v1/pages?site=demo&to=" + today.plusDays(3));
+    assertEquals(today.toString(), ahead.getString("from"), ahead.encode());
+    JsonObject past = getOk("/v1/pages?site=demo&from=" + today.minusDays(2));
+    assertEquals(today.toString(), past.getString("to"), "a from= alone still ends today: " + past);
   }
 
   /**
