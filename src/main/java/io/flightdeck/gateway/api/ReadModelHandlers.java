@@ -69,11 +69,13 @@ public final class ReadModelHandlers {
 
   /**
    * {@code GET /v1/forms/:formId/submissions?after=&limit=}: newest first. {@code next} is the cursor for the
-   * following (older) page, passed back as {@code after}; null when there is nothing older.
+   * following (older) page, passed back as {@code after}; null when there is nothing older. {@code after=0} is
+   * the start, the newest, as 0 is the start of {@code /v1/events}: positions begin at 1, so no cursor is 0.
    */
   public void formSubmissions(RoutingContext ctx) {
     String formId = QueryParams.path(ctx, "formId");
-    long after = QueryParams.number(ctx, "after", Long.MAX_VALUE, 1, Long.MAX_VALUE);
+    long cursor = QueryParams.number(ctx, "after", 0, 0, Long.MAX_VALUE);
+    long after = cursor == 0 ? Long.MAX_VALUE : cursor;
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
     // one row more than asked for says whether there is an older page: the last page's next is null
     models.formSubmissions(formId, after, limit + 1)

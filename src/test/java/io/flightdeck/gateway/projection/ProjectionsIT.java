@@ -301,6 +301,25 @@ class ProjectionsIT {
   }
 
   @Test
+  @DisplayName("form submissions after=0 start at the newest, as no after does, the way after=0 starts /v1/events")
+  void formSubmissionsAfterZero() {
+    for (int i = 0; i < 3; i++) {
+      post(HttpTestClient.formSubmission("fz-" + i, "after-zero", new JsonObject().put("n", String.valueOf(i))));
+    }
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+
+    JsonObject newest = getOk("/v1/forms/after-zero/submissions?limit=2");
+    assertEquals(newest, getOk("/v1/forms/after-zero/submissions?limit=2&after=0"));
+    assertEquals(newest, getOk("/v1/forms/after-zero/submissions?limit=2&after="), "empty is the default too");
+    assertEquals("2", newest.getJsonArray("submissions").getJsonObject(0).getJsonObject("fields").getString("n"));
+    for (String bad : new String[] {"-1", "x", "1.5"}) {
+      Response r = gateway.http().getWithReadToken("/v1/forms/after-zero/submissions?after=" + bad);
+      assertEquals(400, r.status(), bad + ": " + r.body());
+      assertEquals("invalid_parameter", r.errorCode(), bad);
+    }
+  }
+
+  @Test
   @DisplayName("event counts per minute add up to the events stored")
   void eventCounts() {
     post(HttpTestClient.pageView("ec-1", "/x"), HttpTestClient.click("ec-1", "y"));
