@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.api;
 
 import io.flightdeck.gateway.event.Utc;
+import io.flightdeck.gateway.projection.model.PagesCursor;
 import io.flightdeck.gateway.projection.model.ReadModels;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -42,8 +43,9 @@ public final class ReadModelHandlers {
   }
 
   /**
-   * {@code GET /v1/pages?site=&from=&to=&limit=}: days as YYYY-MM-DD (UTC), both included. A missing end is today,
-   * unless today is on the wrong side of the end that is given: then it is that end's day (one day).
+   * {@code GET /v1/pages?site=&from=&to=&limit=&order=&after=}: days as YYYY-MM-DD (UTC), both included. A missing
+   * end is today, unless today is on the wrong side of the end that is given: then it is that end's day (one day).
+   * {@code next} is the cursor of the rows that follow, passed back as {@code after}; null when none follow.
    */
   public void pages(RoutingContext ctx) {
     String site = QueryParams.text(ctx, "site");
@@ -61,10 +63,39 @@ public final class ReadModelHandlers {
           + MAX_PAGE_DAYS + " days");
     }
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
-    models.pages(site, from, to, limit)
-        .onSuccess(pages -> answers.send(ctx, new JsonObject().put("site", site).put("from", from.toString())
-            .put("to", to.toString()).put("pages", pages)))
+    PagesCursor.Order order = pagesOrder(ctx);
+    models.pages(site, from, to, order, pagesCursor(ctx, order), limit)
+        .onSuccess(page -> answers.send(ctx, new JsonObject().put("site", site).put("from", from.toString())
+            .put("to", to.toString()).put("pages", page.getJsonArray("pages"))
+            .put("next", page.getString("next"))))
         .onFailure(ctx::fail);
+  }
+
+  /** {@code order=views} (the default: most viewed first within a day) or {@code order=page} (by page id). */
+  private static PagesCursor.Order pagesOrder(RoutingContext ctx) {
+    String raw = QueryParams.optional(ctx, "order");
+    if (raw == null || raw.equals("views")) {
+      return PagesCursor.Order.VIEWS;
+    }
+    if (raw.equals("page")) {
+      return PagesCursor.Order.PAGE;
+    }
+    throw ApiError.badRequest("invalid_parameter", "order must be views or page");
+  }
+
+  /** The {@code after} of {@code /v1/pages}: an earlier answer's {@code next}; null (and 0) for the first rows. */
+  private static PagesCursor pagesCursor(RoutingContext ctx, PagesCursor.Order order) {
+    String raw = QueryParams.optional(ctx, "after");
+    if (raw == null || raw.equals("0")) {
+      return null;
+    }
+    PagesCursor cursor = PagesCursor.parse(raw).orElseThrow(() -> ApiError.badRequest("invalid_parameter",
+        "after must be the next of an earlier answer, as it was given (or 0 for the start)"));
+    if (cursor.order() != order) {
+      throw ApiError.badRequest("invalid_parameter", "after is the next of an answer in another order: "
+          + "follow it with that answer's order");
+    }
+    return cursor;
   }
 
   /**

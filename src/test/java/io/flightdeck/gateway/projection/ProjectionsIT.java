@@ -231,6 +231,81 @@ class ProjectionsIT {
     assertEquals(today.toString(), past.getString("to"), "a from= alone still ends today: " + past);
   }
 
+  /** The page ids of a walk through {@code /v1/pages?query}, following {@code next} with {@code after}. */
+  static List<String> walkPages(String query, List<JsonObject> answers) {
+    List<String> ids = new ArrayList<>();
+    String after = "";
+    do {
+      JsonObject answer = getOk("/v1/pages?" + query + "&after=" + after);
+      answers.add(answer);
+      JsonArray pages = answer.getJsonArray("pages");
+      for (int i = 0; i < pages.size(); i++) {
+        ids.add(pages.getJsonObject(i).getString("day") + " " + pages.getJsonObject(i).getString("pageId"));
+      }
+      after = answer.getString("next");
+      assertTrue(answer.containsKey("next"), answer.encode());
+      assertTrue(answers.size() < 20, "the walk ends");
+    } while (after != null);
+    return ids;
+  }
+
+  @Test
+  @DisplayName("page stats cut at limit say so with next, and following it as after walks every row once, in the "
+      + "answer's order; order=page walks a day still being counted exactly once")
+  void pageStatsPaging() {
+    List<JsonObject> views = new ArrayList<>();
+    for (String[] view : new String[][] {{"/pg/a", "1"}, {"/pg/a", "2"}, {"/pg/a", "3"}, {"/pg/b", "1"},
+        {"/pg/c", "1"}, {"/pg/d", "1"}, {"/pg/d", "2"}}) {
+      views.add(at(HttpTestClient.pageView("pg-" + view[1], view[0]), "2025-03-01T10:00:00Z"));
+    }
+    views.add(at(HttpTestClient.pageView("pg-1", "/pg/e"), "2025-03-02T10:00:00Z"));
+    post(views.toArray(JsonObject[]::new));
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    String range = "site=demo&from=2025-03-01&to=2025-03-02";
+
+    JsonObject whole = getOk("/v1/pages?" + range);
+    assertTrue(whole.containsKey("next") && whole.getValue("next") == null, "all of it, nothing more: " + whole);
+    List<JsonObject> answers = new ArrayList<>();
+    List<String> all = List.of("2025-03-01 /pg/a", "2025-03-01 /pg/d", "2025-03-01 /pg/b", "2025-03-01 /pg/c",
+        "2025-03-02 /pg/e");
+    assertEquals(all, walkPages(range + "&limit=2", answers));
+    assertEquals(3, answers.size());
+    assertEquals(2, answers.get(0).getJsonArray("pages").size());
+    assertEquals(whole.getJsonArray("pages").getJsonObject(0), answers.get(0).getJsonArray("pages").getJsonObject(0),
+        "the rows as a whole answer has them");
+    assertEquals(all, walkPages(range + "&limit=1", new ArrayList<>()), "ties of views split between answers");
+    answers.clear();
+    assertEquals(all, walkPages(range + "&limit=5", answers));
+    assertEquals(1, answers.size(), "a last answer exactly limit long has no next");
+    assertEquals(getOk("/v1/pages?" + range + "&limit=2"), getOk("/v1/pages?" + range + "&limit=2&after=0"),
+        "after=0 is the start, as on /v1/events");
+
+    // in page order, views added during the walk move no row across the cursor: /pg/c overtakes /pg/a's 3 views
+    JsonObject first = getOk("/v1/pages?" + range + "&order=page&limit=2");
+    assertEquals(List.of("/pg/a", "/pg/b"), List.of(first.getJsonArray("pages").getJsonObject(0).getString("pageId"),
+        first.getJsonArray("pages").getJsonObject(1).getString("pageId")));
+    List<JsonObject> more = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      more.add(at(HttpTestClient.pageView("pg-late-" + i, "/pg/c"), "2025-03-01T11:00:00Z"));
+    }
+    post(more.toArray(JsonObject[]::new));
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    List<String> rest = walkPages(range + "&order=page&limit=2", new ArrayList<>());
+    assertEquals(List.of("2025-03-01 /pg/a", "2025-03-01 /pg/b", "2025-03-01 /pg/c", "2025-03-01 /pg/d",
+        "2025-03-02 /pg/e"), rest);
+    JsonObject second = getOk("/v1/pages?" + range + "&order=page&limit=2&after=" + first.getString("next"));
+    assertEquals("/pg/c", second.getJsonArray("pages").getJsonObject(0).getString("pageId"), second.encode());
+    assertEquals(5, second.getJsonArray("pages").getJsonObject(0).getLong("views"), second.encode());
+
+    String viewsCursor = getOk("/v1/pages?" + range + "&limit=1").getString("next");
+    for (String bad : new String[] {"order=most", "after=nope", "after=" + first.getString("next") + "0",
+        "after=" + viewsCursor + "&order=page", "after=" + first.getString("next")}) {
+      Response r = gateway.http().getWithReadToken("/v1/pages?" + range + "&" + bad);
+      assertEquals(400, r.status(), bad + ": " + r.body());
+      assertEquals("invalid_parameter", r.errorCode(), bad);
+    }
+  }
+
   /**
    * {@code length} characters of four UTF-8 bytes each, none repeating a run of its neighbours: PostgreSQL
    * compresses a long index entry before it measures it, so a repeated character would fit where real text does

@@ -104,11 +104,37 @@ final class ReadModelSql {
   static final String STREAM_UNTIL =
       EventPages.capped("stream_id = $1 AND stream_version > $2 AND recorded_at <= $3", "stream_version", 4);
 
-  static final String PAGES = """
-      SELECT page_id, day, views, unique_visitors FROM page_stats
+  /**
+   * A site's page stats over a range of days, in one of the orders of a day's rows ({@link PagesCursor.Order}).
+   * The {@code *_AFTER} queries go on after a cursor: $5 its day, then (most viewed first) $6 its views, and its
+   * page key. A cursor names its page by key, so the page id it stopped at is looked up: a page's id is unique
+   * in a site's day, and it is the id that breaks a tie of views.
+   */
+  private static final String PAGES_OF_RANGE = """
+      SELECT page_id, page_key, day, views, unique_visitors FROM page_stats
       WHERE site = $1 AND day BETWEEN $2 AND $3
+      """;
+
+  private static final String CURSOR_PAGE_ID = "(SELECT page_id FROM page_stats WHERE site = $1 AND day = $5 "
+      + "AND page_key = $%d)";
+
+  static final String PAGES = PAGES_OF_RANGE + """
       ORDER BY day, views DESC, page_id
       LIMIT $4""";
+
+  static final String PAGES_AFTER = PAGES_OF_RANGE + """
+        AND (day > $5 OR day = $5 AND (views < $6 OR views = $6 AND page_id > %s))
+      ORDER BY day, views DESC, page_id
+      LIMIT $4""".formatted(CURSOR_PAGE_ID.formatted(7));
+
+  static final String PAGES_BY_PAGE = PAGES_OF_RANGE + """
+      ORDER BY day, page_id
+      LIMIT $4""";
+
+  static final String PAGES_BY_PAGE_AFTER = PAGES_OF_RANGE + """
+        AND (day > $5 OR day = $5 AND page_id > %s)
+      ORDER BY day, page_id
+      LIMIT $4""".formatted(CURSOR_PAGE_ID.formatted(6));
 
   static final String FORM_SUBMISSIONS = """
       SELECT position, event_id, stream_id, site, fields, submitted_at FROM form_submissions

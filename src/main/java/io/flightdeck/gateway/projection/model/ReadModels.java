@@ -7,10 +7,12 @@ import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -87,19 +89,46 @@ public final class ReadModels {
         });
   }
 
-  /** Views and unique visitors per page and day, days ascending, most viewed first within a day. */
-  public Future<JsonArray> pages(String site, LocalDate from, LocalDate to, int limit) {
-    return pool.preparedQuery(ReadModelSql.PAGES).execute(Tuple.of(site, from, to, limit)).map(rows -> {
-      JsonArray pages = new JsonArray();
-      for (Row r : rows) {
-        pages.add(new JsonObject()
-            .put("pageId", r.getString("page_id"))
-            .put("day", r.getLocalDate("day").toString())
-            .put("views", r.getLong("views"))
-            .put("uniqueVisitors", r.getLong("unique_visitors")));
+  /**
+   * Views and unique visitors per page and day, days ascending, within a day in {@code order}; after the cursor
+   * {@code after} (null: from the first): {@code {"pages":[...],"next"}}, {@code next} the cursor of the rows
+   * that follow, null when there are none.
+   */
+  public Future<JsonObject> pages(String site, LocalDate from, LocalDate to, PagesCursor.Order order,
+      PagesCursor after, int limit) {
+    boolean byViews = order == PagesCursor.Order.VIEWS;
+    // one row more than asked for says whether any follow: the last answer's next is null
+    Tuple args = Tuple.of(site, from, to, limit + 1);
+    String query = byViews ? ReadModelSql.PAGES : ReadModelSql.PAGES_BY_PAGE;
+    if (after != null) {
+      args.addLocalDate(after.day());
+      if (byViews) {
+        args.addLong(after.views());
       }
-      return pages;
-    }).recover(PgEventStore::unavailable);
+      args.addBuffer(Buffer.buffer(after.key()));
+      query = byViews ? ReadModelSql.PAGES_AFTER : ReadModelSql.PAGES_BY_PAGE_AFTER;
+    }
+    return pool.preparedQuery(query).execute(args).map(rows -> pagesAnswer(rows, order, limit))
+        .recover(PgEventStore::unavailable);
+  }
+
+  private static JsonObject pagesAnswer(RowSet<Row> rows, PagesCursor.Order order, int limit) {
+    JsonArray pages = new JsonArray();
+    Row last = null;
+    for (Row r : rows) {
+      if (pages.size() == limit) {
+        break;
+      }
+      pages.add(new JsonObject()
+          .put("pageId", r.getString("page_id"))
+          .put("day", r.getLocalDate("day").toString())
+          .put("views", r.getLong("views"))
+          .put("uniqueVisitors", r.getLong("unique_visitors")));
+      last = r;
+    }
+    String next = rows.rowCount() <= limit ? null : new PagesCursor(order, last.getLocalDate("day"),
+        last.getLong("views"), last.getBuffer("page_key").getBytes()).text();
+    return new JsonObject().put("pages", pages).put("next", next);
   }
 
   /** A form's submissions before position {@code before}, newest first. */
