@@ -18,6 +18,9 @@ public final class ReadModelHandlers {
 
   private static final long MAX_PAGE_DAYS = 366;
   private static final Duration MAX_COUNTS_RANGE = Duration.ofHours(24);
+  private static final Duration DEFAULT_COUNTS_RANGE = Duration.ofHours(1);
+  /** The last time an answer may name: RFC 3339 and PostgreSQL's timestamps end with the year 9999. */
+  private static final Instant LAST_TIME = Instant.parse("9999-12-31T23:59:59Z");
   /** Types named in an event-counts answer (the rest are summed): custom type names are the clients' choice. */
   private static final long DEFAULT_COUNT_TYPES = 20;
   private static final long MAX_COUNT_TYPES = 100;
@@ -129,9 +132,13 @@ public final class ReadModelHandlers {
     Instant now = Instant.now();
     String rawTo = QueryParams.optional(ctx, "to");
     String rawFrom = QueryParams.optional(ctx, "from");
-    Instant to = rawTo == null ? now.truncatedTo(ChronoUnit.MINUTES).plus(1, ChronoUnit.MINUTES)
-        : instant("to", rawTo);
-    Instant from = rawFrom == null ? to.minus(Duration.ofHours(1)) : instant("from", rawFrom);
+    Instant defaultTo = now.truncatedTo(ChronoUnit.MINUTES).plus(1, ChronoUnit.MINUTES);
+    Instant givenFrom = rawFrom == null ? null : instant("from", rawFrom);
+    // a from= alone at or after now must not end now, before it: the hour from it, as the default is an hour
+    Instant to = rawTo != null ? instant("to", rawTo)
+        : givenFrom == null || givenFrom.isBefore(defaultTo) ? defaultTo
+        : capped(givenFrom.plus(DEFAULT_COUNTS_RANGE));
+    Instant from = givenFrom != null ? givenFrom : to.minus(DEFAULT_COUNTS_RANGE);
     if (!from.isBefore(to) || Duration.between(from, to).compareTo(MAX_COUNTS_RANGE) > 0) {
       throw ApiError.badRequest("invalid_parameter", "from must be before to, and the range at most 24 hours");
     }
@@ -141,6 +148,10 @@ public final class ReadModelHandlers {
             .put("to", to.toString()).put("types", types).put("otherTypes", counts.getLong("otherTypes"))
             .put("counts", counts.getJsonArray("counts"))))
         .onFailure(ctx::fail);
+  }
+
+  private static Instant capped(Instant time) {
+    return time.isAfter(LAST_TIME) ? LAST_TIME : time;
   }
 
   private static LocalDate date(RoutingContext ctx, String name, LocalDate fallback) {

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -413,6 +414,21 @@ class ProjectionsIT {
     assertEquals("invalid_parameter",
         gateway.http().getWithReadToken("/v1/event-counts?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z")
             .errorCode());
+  }
+
+  @Test
+  @DisplayName("event counts with only a from= at or after now are the hour from it, not a 400 for a to of now "
+      + "before it; a from= alone before now still ends now")
+  void eventCountsFromAlone() {
+    Instant ahead = Instant.now().plus(Duration.ofHours(2)).truncatedTo(ChronoUnit.MINUTES);
+    JsonObject later = getOk("/v1/event-counts?from=" + ahead);
+    assertEquals(ahead.toString(), later.getString("from"), later.encode());
+    assertEquals(ahead.plus(Duration.ofHours(1)).toString(), later.getString("to"), later.encode());
+    assertEquals(0, later.getJsonArray("counts").size());
+    JsonObject recent = getOk("/v1/event-counts?from=" + Instant.now().minus(Duration.ofMinutes(30)) + "&to=");
+    Instant to = Instant.parse(recent.getString("to"));
+    assertTrue(to.isAfter(Instant.now().minus(Duration.ofMinutes(1))) && to.isBefore(Instant.now().plusSeconds(120)),
+        "the minute after now: " + recent);
   }
 
   @Test
