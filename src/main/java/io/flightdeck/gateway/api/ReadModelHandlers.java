@@ -36,7 +36,7 @@ public final class ReadModelHandlers {
   /** {@code GET /v1/visitors/:streamId[?at=<RFC 3339>]}. */
   public void visitor(RoutingContext ctx) {
     String streamId = QueryParams.streamId(ctx);
-    String at = QueryParams.optional(ctx, "at");
+    String at = time(ctx, "at");
     var answer = at == null ? models.visitor(streamId) : models.visitorAt(streamId, instant("at", at));
     answer.onSuccess(found -> found.ifPresentOrElse(
             visitor -> answers.send(ctx, at == null ? visitor : visitor.put("at", at)),
@@ -130,8 +130,8 @@ public final class ReadModelHandlers {
    */
   public void eventCounts(RoutingContext ctx) {
     Instant now = Instant.now();
-    String rawTo = QueryParams.optional(ctx, "to");
-    String rawFrom = QueryParams.optional(ctx, "from");
+    String rawTo = time(ctx, "to");
+    String rawFrom = time(ctx, "from");
     Instant defaultTo = now.truncatedTo(ChronoUnit.MINUTES).plus(1, ChronoUnit.MINUTES);
     Instant givenFrom = rawFrom == null ? null : instant("from", rawFrom);
     // a from= alone at or after now must not end now, before it: the hour from it, as the default is an hour
@@ -169,6 +169,20 @@ public final class ReadModelHandlers {
       // answered below
     }
     throw ApiError.badRequest("invalid_parameter", name + " must be a date as YYYY-MM-DD (years 0001 to 9999)");
+  }
+
+  /**
+   * A time parameter (null when absent or empty) with its offset's '+' back: the query decoder reads '+' as a
+   * space, as HTML forms encode one, but RFC 3986 lets a client send the '+' of {@code +01:00} as such. RFC 3339
+   * has no space, so one just before the closing hh:mm is that '+'.
+   */
+  static String time(RoutingContext ctx, String name) {
+    String raw = QueryParams.optional(ctx, name);
+    int offset = raw == null ? -1 : raw.length() - 6;
+    if (offset > 0 && raw.charAt(offset) == ' ' && raw.charAt(offset + 3) == ':') {
+      return raw.substring(0, offset) + '+' + raw.substring(offset + 1);
+    }
+    return raw;
   }
 
   static Instant instant(String name, String raw) {

@@ -111,6 +111,27 @@ class ProjectionsIT {
   }
 
   @Test
+  @DisplayName("a time whose offset's + is sent as such in the query (RFC 3986 allows it) is that offset, not a 400 "
+      + "for the space a form's encoding would make of it")
+  void plusOffsetSentAsSuch() {
+    post(at(HttpTestClient.pageView("vp-1", "/plus"), "2026-11-20T10:00:00Z"));
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+
+    JsonObject v = getOk("/v1/visitors/vp-1?at=2100-01-01T01:00:00+01:00");
+    assertEquals(1, v.getLong("pageViews"), v.encode());
+    assertEquals("2100-01-01T01:00:00+01:00", v.getString("at"), "said back as the client wrote it");
+    assertEquals(v, getOk("/v1/visitors/vp-1?at=2100-01-01T01:00:00%2B01:00"), "as the escaped + is");
+    JsonObject counts = getOk("/v1/event-counts?from=2026-11-01T01:00:00+01:00&to=2026-11-01T02:00:00+01:00");
+    assertEquals("2026-11-01T00:00:00Z", counts.getString("from"), counts.encode());
+    assertEquals("2026-11-01T01:00:00Z", counts.getString("to"), counts.encode());
+    for (String bad : new String[] {"2100-01-01 01:00:00Z", "2100-01-01T01:00:00%2001:00:00"}) {
+      Response r = gateway.http().getWithReadToken("/v1/visitors/vp-1?at=" + bad.replace(" ", "%20"));
+      assertEquals(400, r.status(), bad + ": " + r.body());
+      assertEquals("invalid_parameter", r.errorCode(), bad);
+    }
+  }
+
+  @Test
   @DisplayName("the fold at a time reads a stream longer than one page (2,500 events, pages of 1,000) to its end")
   void temporalQueryOverManyPages() {
     gateway.db().execute("""
