@@ -55,23 +55,38 @@ public final class ReadModelHandlers {
     if (site == null || site.isBlank()) {
       throw ApiError.badRequest("invalid_parameter", "site is required");
     }
+    Days days = days(ctx);
+    int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
+    PagesCursor.Order order = pagesOrder(ctx);
+    models.pages(site, days.from(), days.to(), order, pagesCursor(ctx, order), limit)
+        .onSuccess(page -> answers.send(ctx, new JsonObject().put("site", site).put("from", days.from().toString())
+            .put("to", days.to().toString()).put("pages", page.getJsonArray("pages"))
+            .put("next", page.getString("next"))))
+        .onFailure(ctx::fail);
+  }
+
+  /** The days of {@code /v1/pages}, both included. */
+  private record Days(LocalDate from, LocalDate to) {
+  }
+
+  /** {@code from} and {@code to} with their defaults; a range refused names the days the defaults made. */
+  private static Days days(RoutingContext ctx) {
     LocalDate today = LocalDate.now(ZoneOffset.UTC);
     LocalDate givenFrom = date(ctx, "from", null);
     LocalDate givenTo = date(ctx, "to", null);
     // a past to= alone must not start today, after it: the client asked for days up to then
     LocalDate from = givenFrom != null ? givenFrom : givenTo != null && givenTo.isBefore(today) ? givenTo : today;
     LocalDate to = givenTo != null ? givenTo : from.isAfter(today) ? from : today;
-    if (to.isBefore(from) || ChronoUnit.DAYS.between(from, to) >= MAX_PAGE_DAYS) {
-      throw ApiError.badRequest("invalid_parameter", "from must not be after to, and the range at most "
-          + MAX_PAGE_DAYS + " days");
+    if (to.isBefore(from)) {
+      throw ApiError.badRequest("invalid_parameter", "from (" + from + ") must not be after to (" + to + ")");
     }
-    int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
-    PagesCursor.Order order = pagesOrder(ctx);
-    models.pages(site, from, to, order, pagesCursor(ctx, order), limit)
-        .onSuccess(page -> answers.send(ctx, new JsonObject().put("site", site).put("from", from.toString())
-            .put("to", to.toString()).put("pages", page.getJsonArray("pages"))
-            .put("next", page.getString("next"))))
-        .onFailure(ctx::fail);
+    long count = ChronoUnit.DAYS.between(from, to) + 1;
+    if (count > MAX_PAGE_DAYS) {
+      String defaulted = givenFrom == null || givenTo == null ? " (a missing end is today)" : "";
+      throw ApiError.badRequest("invalid_parameter", "from " + from + " to " + to + " is " + count
+          + " days, more than " + MAX_PAGE_DAYS + defaulted);
+    }
+    return new Days(from, to);
   }
 
   /** {@code order=views} (the default: most viewed first within a day) or {@code order=page} (by page id). */
@@ -139,8 +154,11 @@ public final class ReadModelHandlers {
         : givenFrom == null || givenFrom.isBefore(defaultTo) ? defaultTo
         : capped(givenFrom.plus(DEFAULT_COUNTS_RANGE));
     Instant from = givenFrom != null ? givenFrom : to.minus(DEFAULT_COUNTS_RANGE);
-    if (!from.isBefore(to) || Duration.between(from, to).compareTo(MAX_COUNTS_RANGE) > 0) {
-      throw ApiError.badRequest("invalid_parameter", "from must be before to, and the range at most 24 hours");
+    if (!from.isBefore(to)) {
+      throw ApiError.badRequest("invalid_parameter", "from (" + from + ") must be before to (" + to + ")");
+    }
+    if (Duration.between(from, to).compareTo(MAX_COUNTS_RANGE) > 0) {
+      throw ApiError.badRequest("invalid_parameter", "from " + from + " to " + to + " is more than 24 hours");
     }
     int types = (int) QueryParams.number(ctx, "types", DEFAULT_COUNT_TYPES, 1, MAX_COUNT_TYPES);
     models.eventCounts(from, to, types)

@@ -328,6 +328,33 @@ class ProjectionsIT {
     }
   }
 
+  static String errorMessage(String path) {
+    Response r = gateway.http().getWithReadToken(path);
+    assertEquals(400, r.status(), path + ": " + r.body());
+    assertEquals("invalid_parameter", r.errorCode(), path);
+    return r.json().getJsonObject("error").getString("message");
+  }
+
+  @Test
+  @DisplayName("a range refused is named in the error as the request and its defaults made it, with the one rule "
+      + "it breaks")
+  void refusedRangesAreNamed() {
+    String backwards = errorMessage("/v1/pages?site=demo&from=2026-11-20&to=2026-11-19");
+    assertTrue(backwards.contains("2026-11-20") && backwards.contains("2026-11-19"), backwards);
+    assertTrue(!backwards.contains("366"), "the range is not too long: " + backwards);
+    String today = LocalDate.now(ZoneOffset.UTC).toString();
+    String tooLong = errorMessage("/v1/pages?site=demo&from=2020-01-01");
+    assertTrue(tooLong.contains("2020-01-01") && tooLong.contains(today) && tooLong.contains("366"), tooLong);
+    assertTrue(!tooLong.contains("after"), "from is not after to: " + tooLong);
+
+    String countsTooLong = errorMessage("/v1/event-counts?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z");
+    assertTrue(countsTooLong.contains("2026-11-01T00:00:00Z") && countsTooLong.contains("24 hours"), countsTooLong);
+    assertTrue(!countsTooLong.contains("before"), countsTooLong);
+    String countsBackwards = errorMessage("/v1/event-counts?from=2026-11-01T01:00:00Z&to=2026-11-01T00:00:00Z");
+    assertTrue(countsBackwards.contains("2026-11-01T01:00:00Z") && !countsBackwards.contains("24 hours"),
+        countsBackwards);
+  }
+
   /**
    * {@code length} characters of four UTF-8 bytes each, none repeating a run of its neighbours: PostgreSQL
    * compresses a long index entry before it measures it, so a repeated character would fit where real text does
