@@ -50,6 +50,8 @@ final class SseConnection {
   private long announced;
   /** Behind the live feed: reading the store, or handing out held batches at the client's pace. */
   private boolean catchingUp;
+  /** The kernel holds little unsent for this stream while it resumes ({@link Connections#limitKernelUnsent}). */
+  private boolean kernelUnsentLimited;
   private boolean closed;
 
   SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, EventStore store, LiveConfig config,
@@ -76,6 +78,9 @@ final class SseConnection {
     write(Buffer.buffer("retry: " + config.retryMs() + "\nid: " + position + "\n: connected\n\n"));
     if (resume) {
       catchingUp = true;
+      // a resume is read at the client's pace: its progress must show (see Connections#limitKernelUnsent)
+      kernelUnsentLimited = true;
+      Connections.limitKernelUnsent(request, true);
       catchUp();
     }
   }
@@ -310,6 +315,11 @@ final class SseConnection {
       return;
     }
     catchingUp = false;
+    if (kernelUnsentLimited) {
+      // live: the kernel's buffer is slack for a client's short pauses again, as on every other stream
+      kernelUnsentLimited = false;
+      Connections.limitKernelUnsent(request, false);
+    }
   }
 
   private void hold(LiveBatch batch) {

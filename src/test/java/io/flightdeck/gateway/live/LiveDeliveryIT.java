@@ -493,6 +493,60 @@ class LiveDeliveryIT {
   }
 
   @Test
+  @DisplayName("a resuming client that takes its catch-up steadily at about 200 KiB/s shows its progress at once, "
+      + "not a socket buffer of megabytes later: it is not cut off, even with a 1 s live.stallTimeoutMs, and goes live")
+  void steadyCatchUpShowsProgressThroughTheKernelsBuffer(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_STALL_TIMEOUT_MS", "1000"));
+         Socket client = new Socket()) {
+      long head = head(db);
+      // 9 MB, more than the kernel's buffers take: the catch-up is paced by what the client takes
+      db.execute("""
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT gen_random_uuid(), 'paced-' || gen_random_uuid(), 1, 'PageViewed', 1,
+                 jsonb_build_object('pageId', '/big', 'note', repeat('x', 30000)), '{"site": "demo"}', now()
+          FROM generate_series(1, 300) g""");
+      long last = head(db);
+      client.setReceiveBufferSize(4096);
+      client.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+      client.getOutputStream().write(("GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+          + TestGateway.READ_TOKEN + "\r\nLast-Event-ID: " + head + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      client.setSoTimeout((int) WAIT.toMillis());
+      InputStream in = client.getInputStream();
+      // 10 KiB every 50 ms for 6 s: the kernel's send buffer, left to itself, grows to megabytes and takes more only
+      // once a third of it is free, seconds apart at this pace, so no write would complete for longer than 1 s
+      byte[] slow = new byte[10 * 1024];
+      long until = System.nanoTime() + Duration.ofSeconds(6).toNanos();
+      while (System.nanoTime() < until) {
+        assertTrue(in.readNBytes(slow, 0, slow.length) == slow.length, "the stream ended while read steadily");
+        TimeUnit.MILLISECONDS.sleep(50);
+      }
+      assertEquals(0.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"));
+
+      // the rest at full speed, then an event committed now: the stream went live
+      assertTrue(readUntilContains(in, "\nid: " + last + "\n"), "the end of the catch-up");
+      JsonArray live = post(gateway, TestGateway.WRITE_KEY,
+          new JsonArray().add(HttpTestClient.pageView("paced-live", "/after")));
+      assertTrue(readUntilContains(in, "\nid: " + live.getJsonObject(0).getLong("position") + "\n"), "the live event");
+      assertEquals(0.0, metric(gateway, "flightdeck_sse_slow_clients_dropped_total"));
+    }
+  }
+
+  /** Reads until {@code marker} has come (true) or the stream ends (false). */
+  static boolean readUntilContains(InputStream in, String marker) throws IOException {
+    StringBuilder tail = new StringBuilder();
+    byte[] buffer = new byte[64 * 1024];
+    while (tail.indexOf(marker) < 0) {
+      int n = in.read(buffer);
+      if (n < 0) {
+        return false;
+      }
+      tail.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
+      tail.delete(0, Math.max(0, tail.length() - 2 * marker.length() - buffer.length));
+    }
+    return true;
+  }
+
+  @Test
   @DisplayName("a filtered resume that reads a long backlog without a match still gets heartbeats, so an idle "
       + "timeout does not close it, and goes on live")
   void filteredCatchUpGetsHeartbeats(TestDatabase db) throws Exception {
