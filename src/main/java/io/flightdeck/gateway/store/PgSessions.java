@@ -8,6 +8,7 @@ import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
 import io.vertx.pgclient.spi.PgDriver;
 import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
 import io.vertx.sqlclient.spi.ConnectionFactory;
 import java.util.function.Supplier;
 
@@ -19,6 +20,12 @@ import java.util.function.Supplier;
  * {@code SELECT 1} every {@link DbConfig#heartbeatIntervalMs()} ({@link #heartbeat}): a healthy idle connection is
  * then never that silent, and is not closed.
  *
+ * <p>The other way round, the server ends such a session once the client has sent nothing on it for the silence
+ * timeout. A frozen client process (SIGSTOP, {@code docker pause}, a JVM that stopped running its event loops) keeps
+ * its sockets open, and its kernel answers the server's keepalive probes, so without that the server would keep the
+ * session, and the projection lease (advisory lock) it holds, for as long as the process stays frozen: no other
+ * process could take the projection over.
+ *
  * <p>{@code PgConnection.connect} and {@code PgSubscriber} take no TCP options in Vert.x 5 (and no timeout for the
  * handshake: a connection attempt to a silent server waits forever), so connections are made through the driver's
  * connection factory, which does.
@@ -28,16 +35,24 @@ public final class PgSessions {
   private final Vertx vertx;
   private final ConnectionFactory<PgConnectOptions> factory;
   private final long heartbeatIntervalMs;
+  private final int silenceTimeoutMs;
 
   public PgSessions(Vertx vertx, DbConfig db) {
     this.vertx = vertx;
     this.factory = PgDriver.INSTANCE.createConnectionFactory(vertx, db.silenceBoundedNetOptions());
     this.heartbeatIntervalMs = db.heartbeatIntervalMs();
+    this.silenceTimeoutMs = db.silenceTimeoutMs();
   }
 
-  /** A new connection, on the calling verticle's context. */
+  /**
+   * A new connection, on the calling verticle's context, which the server ends once its client has sent nothing for
+   * the silence timeout ({@link StoreSql#END_QUIET_SESSIONS}): the heartbeat keeps a live one busier than that.
+   */
   public Future<PgConnection> connect(PgConnectOptions options) {
-    return factory.connect(vertx.getOrCreateContext(), options).map(PgConnection::cast);
+    return factory.connect(vertx.getOrCreateContext(), options).map(PgConnection::cast)
+        .compose(c -> c.preparedQuery(StoreSql.END_QUIET_SESSIONS).execute(Tuple.of(silenceTimeoutMs + "ms"))
+            .map(c)
+            .recover(e -> c.close().transform(closed -> Future.<PgConnection>failedFuture(e))));
   }
 
   /**

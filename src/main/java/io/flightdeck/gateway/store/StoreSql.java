@@ -102,6 +102,17 @@ final class StoreSql {
   static final String READ_STREAM =
       EventPages.capped("stream_id = $1 AND stream_version >= $2", "stream_version", 3);
 
+  /**
+   * Run once on each of {@link PgSessions}' connections: the server ends the session when its client has sent nothing
+   * for $1, inside a transaction (idle_in_transaction_session_timeout) or outside one (idle_session_timeout, which
+   * PostgreSQL 13 does not know: there only the first applies). set_config, not startup parameters, so that an older
+   * server is not refused a connection for a name it does not know.
+   */
+  static final String END_QUIET_SESSIONS = """
+      SELECT set_config('idle_in_transaction_session_timeout', $1::text, false),
+             CASE WHEN current_setting('server_version_num')::int >= 140000
+                  THEN set_config('idle_session_timeout', $1::text, false) END""";
+
   static final String HEAD_POSITION = "SELECT COALESCE(max(position), 0) AS head FROM events";
 
   /** The readiness check: the schema is applied, and a session starts read-write (not a standby, not read-only). */

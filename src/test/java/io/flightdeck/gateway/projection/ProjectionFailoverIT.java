@@ -202,6 +202,37 @@ class ProjectionFailoverIT {
     assertEquals(expectedLocks(), db.query(PROJECTION_LOCKS), "one lock per projection, all in the second process");
   }
 
+  @Test
+  @DisplayName("a process frozen while it runs the projections (SIGSTOP, docker pause) loses them to the standby"
+      + " within the silence timeout, and once it thaws it counts nothing twice")
+  void frozenOwnerLosesTheLease(TestDatabase db) {
+    // silence timeout 6 s: db.statementTimeoutMs + 5 s
+    Map<String, String> quick = Map.of("FLIGHTDECK_DB_STATEMENT_TIMEOUT_MS", "1000");
+    Instance first = start(db, quick);
+    awaitOwners(first, "owned by the first process", first::owns);
+    Instance second = start(db, quick);
+    for (int i = 0; i < 4; i++) {
+      post(i % 2 == 0 ? first : second, mixedBatch(100));
+    }
+
+    // its sockets stay open and its kernel answers keepalives: only the server's idle timeouts end its sessions
+    first.process().freeze();
+    post(second, mixedBatch(100));
+    awaitOwners(second, "taken over from the frozen process", second::owns);
+    post(second, mixedBatch(100));
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.assertMatchesStore(db);
+
+    first.process().thaw();
+    for (int i = 0; i < 4; i++) {
+      post(i % 2 == 0 ? first : second, mixedBatch(100));
+    }
+    ReadModelCheck.awaitCaughtUp(db, CATCH_UP);
+    ReadModelCheck.assertMatchesStore(db);
+    awaitOwners(second, "still owned by the second process", second::owns);
+    assertEquals(expectedLocks(), db.query(PROJECTION_LOCKS), "one lock per projection, all in the second process");
+  }
+
   // ---- processes
 
   private Instance start(TestDatabase db, Map<String, String> overrides) {

@@ -107,6 +107,33 @@ public final class GatewayProcess implements AutoCloseable {
     waitFor(Duration.ofSeconds(10));
   }
 
+  /**
+   * SIGSTOP: the process freezes as under {@code docker pause} or a debugger, its sockets left open (its kernel still
+   * answers TCP keepalive probes). {@link #thaw()} lets it go on; {@link #close()} kills it frozen or not.
+   */
+  public void freeze() {
+    signal("STOP");
+  }
+
+  /** SIGCONT: a frozen process goes on where it stopped. */
+  public void thaw() {
+    signal("CONT");
+  }
+
+  private void signal(String name) {
+    try {
+      int exit = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).start().waitFor();
+      if (exit != 0) {
+        throw new IllegalStateException("kill -" + name + " " + process.pid() + " exited " + exit);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Waits for the process to exit and answers its exit code; fails if it is still running after {@code timeout}. */
   public int waitFor(Duration timeout) {
     try {
