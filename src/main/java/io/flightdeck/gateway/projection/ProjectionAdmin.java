@@ -67,15 +67,18 @@ public final class ProjectionAdmin {
     long head = row.getLong("head");
     Long target = row.getLong("rebuild_target");
     String lastError = row.getString("last_error");
-    String state = !row.getBoolean("running") ? "stopped"
+    boolean running = row.getBoolean("running");
+    String state = !running ? "stopped"
         : lastError != null ? "failing"
         // a rebuild is done once the checkpoint reached the head it started from; one that started from an empty
         // store (target 0) has nothing to replay, and no batch comes to clear its target until an event does
         : target != null && checkpoint < target ? "rebuilding"
         : "running";
     Double lagSeconds = row.getDouble("lag_seconds");
+    // the column keeps the last process that took the projection over, gone or not: only a held lease names one
+    String owner = running ? row.getString("owner") : null;
     return new ProjectionStatus(row.getString("name"), state, checkpoint, head, Math.max(0, head - checkpoint),
-        lagSeconds == null ? 0 : Math.max(0, lagSeconds), row.getLong("dead_letters"), row.getString("owner"),
+        lagSeconds == null ? 0 : Math.max(0, lagSeconds), row.getLong("dead_letters"), owner,
         lastError, instant(row.getOffsetDateTime("failing_since")), target,
         instant(row.getOffsetDateTime("rebuild_started")));
   }

@@ -6,7 +6,7 @@ import java.time.Instant;
 /**
  * What an operator sees of a projection. {@code state} is {@code stopped} when no process runs it, else
  * {@code failing} while an event keeps failing, {@code rebuilding} until a rebuild reaches the head it started
- * from, else {@code running}.
+ * from, else {@code running}. {@code owner} is the process that runs it ({@code host:pid}), null when stopped.
  */
 public record ProjectionStatus(String name, String state, long checkpoint, long head, long lagEvents,
                                double lagSeconds, long deadLetters, String owner, String lastError,

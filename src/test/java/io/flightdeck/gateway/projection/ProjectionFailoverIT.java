@@ -3,6 +3,7 @@ package io.flightdeck.gateway.projection;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.GatewayProcess;
@@ -231,6 +232,24 @@ class ProjectionFailoverIT {
     ReadModelCheck.assertMatchesStore(db);
     awaitOwners(second, "still owned by the second process", second::owns);
     assertEquals(expectedLocks(), db.query(PROJECTION_LOCKS), "one lock per projection, all in the second process");
+  }
+
+  @Test
+  @DisplayName("a projection no process runs any more is listed stopped with no owner, not the process that stopped")
+  void stoppedProjectionsHaveNoOwner(TestDatabase db) {
+    Instance runner = start(db, Map.of());
+    awaitOwners(runner, "owned by the process that runs them", runner::owns);
+    Instance reader = start(db, Map.of("FLIGHTDECK_PROJECTIONS_ENABLED", "false"));
+    post(reader, mixedBatch(30));
+
+    runner.process().sendSigterm();
+    assertEquals(0, runner.process().waitFor(EXIT), runner.process().describe());
+    Map<String, JsonObject> after = statuses(reader);
+    assertEquals(new TreeSet<>(PROJECTIONS), after.keySet());
+    for (JsonObject s : after.values()) {
+      assertEquals("stopped", s.getString("state"), s.encode());
+      assertNull(s.getValue("owner"), "no process runs it: " + s.encode());
+    }
   }
 
   // ---- processes
