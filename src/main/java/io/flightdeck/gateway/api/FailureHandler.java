@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.api;
 
+import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.StoreUnavailableException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -13,6 +14,8 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +28,9 @@ public final class FailureHandler implements Handler<RoutingContext> {
   /** 5xx answers are logged at most once a second each way; metrics and the access log count every one. */
   private static final LogThrottle SERVER_ERROR_LOG = new LogThrottle(1, TimeUnit.SECONDS);
   private static final LogThrottle UNEXPECTED_LOG = new LogThrottle(1, TimeUnit.SECONDS);
+
+  /** The tracking routes: their failures are ingest rejections ({@code flightdeck_ingest_rejected_total}). */
+  private static final Set<String> INGEST_PATHS = ingestPaths();
 
   private final GatewayMetrics metrics;
   /** The routes, for a 405's {@code Allow}; null where the router has no table (the management port). */
@@ -111,10 +117,26 @@ public final class FailureHandler implements Handler<RoutingContext> {
         .onComplete(ar -> request.connection().close());
   }
 
-  /** Tracking calls (POST /v1/events and the Segment API), as opposed to reads and admin. */
+  /**
+   * Tracking calls (POST /v1/events and the Segment API), as opposed to reads, admin, and a POST to any other path
+   * (a 404 or 405 there is no tracking request refused, and would make an alert on rejections fire for a scanner).
+   * Vert.x routes a path with one trailing slash to its route, so that one counts too.
+   */
   private static boolean isIngest(RoutingContext ctx) {
+    if (ctx.request().method() != HttpMethod.POST) {
+      return false;
+    }
     String path = routeOf(ctx);
-    return ctx.request().method() == HttpMethod.POST && path.startsWith("/v1/") && !path.startsWith("/v1/admin/");
+    if (path.length() > 1 && path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
+    }
+    return INGEST_PATHS.contains(path);
+  }
+
+  private static Set<String> ingestPaths() {
+    Set<String> paths = new HashSet<>(SegmentHandler.PATHS.keySet());
+    paths.add("/v1/events");
+    return Set.copyOf(paths);
   }
 
   /** The path without its query string, so an {@code access_token} parameter never reaches a log line. */

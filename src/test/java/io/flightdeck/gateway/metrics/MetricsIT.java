@@ -3,6 +3,7 @@ package io.flightdeck.gateway.metrics;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.HttpTestClient;
@@ -131,6 +132,33 @@ class MetricsIT {
       assertEquals(List.of(), undocumented, "series missing from docs/METRICS.md");
       assertFalse(after.has("vertx_http_server_request_bytes_count"), "left out on purpose, see docs/METRICS.md");
       assertFalse(after.has("vertx_http_server_response_bytes_count"), "left out on purpose, see docs/METRICS.md");
+    }
+  }
+
+  @Test
+  @DisplayName("only tracking calls count as ingest rejections: a POST elsewhere under /v1/ that fails is not one")
+  void rejectionsCountTrackingCallsOnly(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      Scrape before = scrape(gateway);
+      for (String path : List.of("/v1/nothing-here", "/v1/streams/rejected-1/events", "/v1/live",
+          "/v1/visitors/rejected-1", "/v1/events/head")) {
+        Response r = gateway.http().send(gateway.http().request(path).header("Content-Type", "application/json")
+            .header("X-Write-Key", TestGateway.WRITE_KEY).POST(HttpRequest.BodyPublishers.ofString("{}")));
+        assertTrue(r.status() == 404 || r.status() == 405, path + ": " + r.status());
+      }
+      for (String path : List.of("/v1/events", "/v1/events/", "/v1/track")) {
+        Response r = gateway.http().send(gateway.http().request(path).header("Content-Type", "application/json")
+            .header("X-Write-Key", "no-such-write-key").POST(HttpRequest.BodyPublishers.ofString("{}")));
+        assertEquals(401, r.status(), path);
+      }
+      Scrape after = scrape(gateway);
+
+      double rejected = after.samples().stream().filter(s -> s.name().equals("flightdeck_ingest_rejected_total"))
+          .mapToDouble(Scrape.Sample::value).sum();
+      assertEquals(3.0, rejected, after.text());
+      assertEquals(3.0, delta(before, after, "flightdeck_ingest_rejected_total", "reason", "unknown_write_key"));
+      assertNull(after.find("flightdeck_ingest_rejected_total", "reason", "not_found"));
+      assertNull(after.find("flightdeck_ingest_rejected_total", "reason", "method_not_allowed"));
     }
   }
 
