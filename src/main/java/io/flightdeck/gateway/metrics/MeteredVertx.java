@@ -37,6 +37,9 @@ public record MeteredVertx(Vertx vertx, PrometheusMeterRegistry registry) {
         // anyway; the bytes read and written counters give the traffic
         .meterFilter(MeterFilter.deny(id -> id.getName().equals("vertx.http.server.request.bytes")
             || id.getName().equals("vertx.http.server.response.bytes")))
+        // the PostgreSQL client (the only net client) decodes its messages in its own Netty handler and never
+        // reports their bytes to Vert.x: these counters would say 0 forever, however much SQL runs
+        .meterFilter(MeterFilter.denyNameStartsWith("vertx.net.client.bytes."))
         .meterFilter(new MeterFilter() {
           @Override
           public Meter.Id map(Meter.Id id) {

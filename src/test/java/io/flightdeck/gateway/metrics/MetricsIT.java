@@ -163,6 +163,25 @@ class MetricsIT {
   }
 
   @Test
+  @DisplayName("no series says the gateway exchanged no bytes with PostgreSQL while it was answering SQL requests")
+  void noDatabaseByteCounterStuckAtZero(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      for (int i = 0; i < 5; i++) {
+        assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("bytes-" + i, "/bytes")).status());
+      }
+      assertEquals(200, gateway.http().getWithReadToken("/v1/streams/bytes-1/events").status());
+      Scrape after = scrape(gateway);
+
+      assertTrue(after.value("vertx_sql_processing_time_seconds_count") > 0, "SQL requests were answered");
+      assertTrue(after.value("vertx_net_client_active_connections") > 0, "connections to PostgreSQL are open");
+      for (String name : List.of("vertx_net_client_bytes_read_total", "vertx_net_client_bytes_written_total")) {
+        Double bytes = after.find(name);
+        assertTrue(bytes == null || bytes > 0, name + " is " + bytes + " after SQL traffic");
+      }
+    }
+  }
+
+  @Test
   @DisplayName("metrics on a management port behind a token are not on the main port")
   void managementPortWithToken(TestDatabase db) throws Exception {
     int port = TestGateway.freePort();
