@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +19,7 @@ public final class ProjectionMetrics {
   private static final Logger LOG = LoggerFactory.getLogger(ProjectionMetrics.class);
 
   private final Map<String, ProjectionStatus> latest = new ConcurrentHashMap<>();
+  private final AtomicBoolean sampling = new AtomicBoolean();
   private long timer = -1;
 
   public ProjectionMetrics(GatewayMetrics metrics, List<String> names) {
@@ -49,8 +51,18 @@ public final class ProjectionMetrics {
     timer = vertx.setPeriodic(intervalMs, id -> sample(admin));
   }
 
+  /**
+   * One sample at a time: a sample the database holds up (a lock on dead_letters or the checkpoints, a slow server)
+   * keeps its read connection until it answers or db.statementTimeoutMs ends it, and starting another each interval
+   * meanwhile took the whole read pool, so reads and /health/ready answered 503. A tick that finds one in flight is
+   * skipped; the gauges keep the last figures until the next sample answers.
+   */
   private void sample(ProjectionAdmin admin) {
+    if (!sampling.compareAndSet(false, true)) {
+      return;
+    }
     admin.statuses()
+        .onComplete(ar -> sampling.set(false))
         .onSuccess(list -> list.forEach(s -> latest.put(s.name(), s)))
         .onFailure(e -> LOG.debug("projection metrics: cannot sample: {}", e.getMessage()));
   }

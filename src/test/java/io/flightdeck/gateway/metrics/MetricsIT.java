@@ -182,6 +182,43 @@ class MetricsIT {
   }
 
   @Test
+  @DisplayName("a projection sample the database holds up takes one read connection, not one more each interval: "
+      + "reads and readiness go on")
+  void blockedProjectionSampleDoesNotTakeTheReadPool(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "100"));
+         java.sql.Connection holder = db.connect()) {
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("sample-held-1", "/held")).status());
+      ReadModelCheck.awaitCaughtUp(db, Duration.ofSeconds(20));
+      holder.setAutoCommit(false);
+      try (java.sql.Statement st = holder.createStatement()) {
+        // what a long transaction, an ALTER TABLE or a VACUUM FULL on dead_letters does to the sample's count(*)
+        st.execute("LOCK TABLE dead_letters IN ACCESS EXCLUSIVE MODE");
+      }
+      try {
+        Awaitility.await("the sample waits for the lock").atMost(Duration.ofSeconds(10))
+            .until(() -> sessionsWaitingForALock(db) >= 1);
+        // twenty intervals: before, a new sample joined the queue at each one until the read pool (8) was taken
+        Awaitility.await("samples stay one at a time").during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+            .until(() -> sessionsWaitingForALock(db) <= 1);
+
+        Response read = gateway.http().getWithReadToken("/v1/events?after=0");
+        assertEquals(200, read.status(), read.body());
+        Response ready = gateway.http().send(gateway.http().request("/health/ready").GET());
+        assertEquals(200, ready.status(), ready.body());
+      } finally {
+        holder.rollback();
+      }
+      Awaitility.await("sampling again").atMost(Duration.ofSeconds(10))
+          .until(() -> sessionsWaitingForALock(db) == 0);
+    }
+  }
+
+  private static long sessionsWaitingForALock(TestDatabase db) {
+    return db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        + "AND datname = current_database()");
+  }
+
+  @Test
   @DisplayName("metrics on a management port behind a token are not on the main port")
   void managementPortWithToken(TestDatabase db) throws Exception {
     int port = TestGateway.freePort();
