@@ -258,7 +258,7 @@ public final class Gateway {
         new SegmentHandler(ingest, new SegmentMapper(schemas, config.ingest())),
         new ReadHandlers(store, answers), new ReadModelHandlers(new ReadModels(readPool), answers),
         new AdminHandlers(projectionAdmin),
-        new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics::latest),
+        new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics),
         new ConnectionLimit(config.http().maxConnections(), config.http().headerReadTimeoutMs(), metrics),
         bodies,
         hubVertx -> new LiveHub(hubVertx, store, config.live(), livePosition, liveConnections),

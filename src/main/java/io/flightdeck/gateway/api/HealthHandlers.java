@@ -1,13 +1,13 @@
 package io.flightdeck.gateway.api;
 
+import io.flightdeck.gateway.projection.ProjectionMetrics;
 import io.flightdeck.gateway.projection.ProjectionStatus;
-import java.util.List;
-import java.util.function.Supplier;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -24,10 +24,10 @@ public final class HealthHandlers {
   private final String schemaVersion;
   private final BooleanSupplier draining;
   private final BooleanSupplier listening;
-  private final Supplier<List<ProjectionStatus>> projections;
+  private final ProjectionMetrics projections;
 
   public HealthHandlers(PgEventStore store, String schemaVersion, BooleanSupplier draining,
-                        BooleanSupplier listening, Supplier<List<ProjectionStatus>> projections) {
+                        BooleanSupplier listening, ProjectionMetrics projections) {
     this.store = store;
     this.schemaVersion = schemaVersion;
     this.draining = draining;
@@ -64,17 +64,22 @@ public final class HealthHandlers {
     });
   }
 
-  /** From the last sample (metrics.sampleIntervalMs): a readiness probe never waits on the projection query. */
+  /**
+   * From the last sample (metrics.sampleIntervalMs): a readiness probe never waits on the projection query. Figures
+   * no sample has confirmed for three intervals are DEGRADED: a projection that stalled since may show a lag of 0.
+   */
   private JsonObject projectionCheck() {
-    List<ProjectionStatus> list = projections.get();
+    List<ProjectionStatus> list = projections.latest();
     JsonObject each = new JsonObject();
-    boolean up = !list.isEmpty();
+    boolean up = !list.isEmpty() && !projections.stale();
     for (ProjectionStatus p : list) {
       each.put(p.name(), new JsonObject().put("state", p.state()).put("checkpoint", p.checkpoint())
           .put("lagEvents", p.lagEvents()).put("lagSeconds", p.lagSeconds()).put("deadLetters", p.deadLetters()));
       up &= p.state().equals("running") || p.state().equals("rebuilding");
     }
-    return new JsonObject().put("status", up ? "UP" : "DEGRADED").put("projections", each);
+    return new JsonObject().put("status", up ? "UP" : "DEGRADED")
+        .put("sampleAgeSeconds", Math.round(projections.sampleAgeSeconds() * 1000) / 1000.0)
+        .put("projections", each);
   }
 
   private static void answer(RoutingContext ctx, boolean up, JsonObject body) {

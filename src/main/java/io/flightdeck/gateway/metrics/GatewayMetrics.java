@@ -33,6 +33,7 @@ public final class GatewayMetrics {
   public static final String PROJECTION_LAG_EVENTS = "flightdeck.projection.lag.events";
   public static final String PROJECTION_LAG_SECONDS = "flightdeck.projection.lag.seconds";
   public static final String PROJECTION_DEAD_LETTERS = "flightdeck.projection.dead.letters";
+  public static final String PROJECTION_SAMPLE_AGE = "flightdeck.projection.sample.age.seconds";
   public static final String PROJECTION_APPLIED = "flightdeck.projection.events.applied";
   public static final String PROJECTION_BATCHES = "flightdeck.projection.batches";
   public static final String HTTP_CONNECTIONS_CLOSED = "flightdeck.http.connections.closed";

@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,9 +21,14 @@ public final class ProjectionMetrics {
 
   private final Map<String, ProjectionStatus> latest = new ConcurrentHashMap<>();
   private final AtomicBoolean sampling = new AtomicBoolean();
+  /** When the last sample answered; the start until one has. */
+  private volatile long answeredNanos = System.nanoTime();
+  private volatile long staleAfterNanos = Long.MAX_VALUE;
   private long timer = -1;
 
   public ProjectionMetrics(GatewayMetrics metrics, List<String> names) {
+    metrics.gauge(GatewayMetrics.PROJECTION_SAMPLE_AGE, "Seconds since the projection figures were last sampled",
+        this, ProjectionMetrics::sampleAgeSeconds);
     for (String name : names) {
       metrics.gauge(GatewayMetrics.PROJECTION_CHECKPOINT, "Last store position the projection applied",
           "projection", name, () -> value(name, s -> (double) s.checkpoint()));
@@ -45,8 +51,22 @@ public final class ProjectionMetrics {
     return latest.values().stream().sorted(java.util.Comparator.comparing(ProjectionStatus::name)).toList();
   }
 
+  /** Seconds since the last sample answered (since the start while none has). */
+  public double sampleAgeSeconds() {
+    return (System.nanoTime() - answeredNanos) / 1e9;
+  }
+
+  /**
+   * No sample has answered for three intervals: the figures are not current (the database holds the sample up, or
+   * refuses it), so a lag of 0 may be a projection that has stalled since.
+   */
+  public boolean stale() {
+    return System.nanoTime() - answeredNanos > staleAfterNanos;
+  }
+
   /** Samples now and then every {@code intervalMs}. */
   public void start(Vertx vertx, ProjectionAdmin admin, long intervalMs) {
+    staleAfterNanos = TimeUnit.MILLISECONDS.toNanos(3 * intervalMs);
     sample(admin);
     timer = vertx.setPeriodic(intervalMs, id -> sample(admin));
   }
@@ -63,7 +83,10 @@ public final class ProjectionMetrics {
     }
     admin.statuses()
         .onComplete(ar -> sampling.set(false))
-        .onSuccess(list -> list.forEach(s -> latest.put(s.name(), s)))
+        .onSuccess(list -> {
+          list.forEach(s -> latest.put(s.name(), s));
+          answeredNanos = System.nanoTime();
+        })
         .onFailure(e -> LOG.debug("projection metrics: cannot sample: {}", e.getMessage()));
   }
 

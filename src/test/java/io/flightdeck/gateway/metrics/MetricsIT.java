@@ -213,6 +213,44 @@ class MetricsIT {
     }
   }
 
+  @Test
+  @DisplayName("while no projection sample answers, /metrics says how old the figures are and /health/ready says "
+      + "DEGRADED, instead of passing the last figures off as current")
+  void staleProjectionFiguresAreShownAsStale(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "100"));
+         java.sql.Connection holder = db.connect()) {
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("stale-1", "/stale")).status());
+      ReadModelCheck.awaitCaughtUp(db, Duration.ofSeconds(20));
+      Awaitility.await("caught up and sampled").atMost(Duration.ofSeconds(10)).until(() ->
+          "UP".equals(projectionsCheck(gateway).getString("status")));
+      assertTrue(scrape(gateway).value("flightdeck_projection_sample_age_seconds") < 1);
+      holder.setAutoCommit(false);
+      try (java.sql.Statement st = holder.createStatement()) {
+        // the projections stall on their checkpoints, and the sample, which reads them, waits too
+        st.execute("LOCK TABLE projection_checkpoints IN ACCESS EXCLUSIVE MODE");
+      }
+      try {
+        assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("stale-2", "/stale")).status());
+        Awaitility.await("the figures are old").atMost(Duration.ofSeconds(10))
+            .until(() -> scrape(gateway).value("flightdeck_projection_sample_age_seconds") > 1);
+        JsonObject check = projectionsCheck(gateway);
+        assertEquals("DEGRADED", check.getString("status"), check.encode());
+        assertTrue(check.getDouble("sampleAgeSeconds") > 1, check.encode());
+      } finally {
+        holder.rollback();
+      }
+      Awaitility.await("sampled again").atMost(Duration.ofSeconds(10)).until(() ->
+          "UP".equals(projectionsCheck(gateway).getString("status")));
+      assertTrue(scrape(gateway).value("flightdeck_projection_sample_age_seconds") < 1);
+    }
+  }
+
+  private static JsonObject projectionsCheck(TestGateway gateway) {
+    Response ready = gateway.http().send(gateway.http().request("/health/ready").GET());
+    assertEquals(200, ready.status(), ready.body());
+    return ready.json().getJsonObject("checks").getJsonObject("projections");
+  }
+
   private static long sessionsWaitingForALock(TestDatabase db) {
     return db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
         + "AND datname = current_database()");
