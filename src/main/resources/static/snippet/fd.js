@@ -32,6 +32,8 @@
   const BATCH_BYTES = 256 * 1024; // per request (the gateway takes 512 KiB)
   const BEACON_BYTES = 60000; // a page may have 64 KiB of beacons and keepalive requests pending
   const STORED_MAX = 500; // undelivered events kept in localStorage; the oldest go first
+  // one event's data: the gateway's limit is 32,768 bytes (413 above) as it serializes it, which may differ a little
+  const DATA_BYTES = 32000;
   const SESSION_IDLE_MS = 30 * 60 * 1000;
   const MAX_BACKOFF_MS = 60000;
   // built-in types and the version this snippet sends; any other type is a custom one (version 1)
@@ -183,6 +185,21 @@
   };
 
   const bytes = (s) => new Blob([s]).size; // UTF-8
+  // Leaves out the last entries of data[key] (form fields, page properties) until data is within the gateway's
+  // limit: over it, the gateway refuses the whole event and the submission or page view would be lost
+  const fit = (data, key) => {
+    const obj = data[key] || {}, names = Object.keys(obj), out = [];
+    let size = bytes(JSON.stringify(data));
+    while (size > DATA_BYTES && names.length) {
+      const k = names.pop();
+      // "k":"v" and a comma
+      size -= bytes(JSON.stringify(k) + JSON.stringify(obj[k])) + 2;
+      delete obj[k];
+      out.unshift(k);
+    }
+    if (out.length) warn(`over 32 KiB: left out ${key} ${out}`);
+    return data;
+  };
   const body = (events) => JSON.stringify({ writeKey: WRITE_KEY, events });
   // The first events of list that fit one request of maxBytes and maxCount (at least one: if it alone is too
   // large, the gateway's answer or the browser's beacon limit says so)
@@ -315,7 +332,7 @@
     const data = { pageId: cut(pageId, 2048) || m.pageId, url: cut(location.href, 2048),
       title: cut(d.title, 1024) || null, referrer: cut(referrer, 2048) || null };
     if (Object.keys(props).length) data.properties = props;
-    if (enqueue('PageViewed', data)) viewed = true;
+    if (enqueue('PageViewed', fit(data, 'properties'))) viewed = true;
   };
 
   // SPA navigation: history.pushState/replaceState to another path, and back/forward
@@ -357,7 +374,8 @@
   d.addEventListener('submit', (e) => {
     const form = e.target;
     const id = form && form.getAttribute && form.getAttribute('data-fd-form-id');
-    if (id) enqueue('FormSubmitted', { formId: cut(id, 256), formData: fields(form), pageId: pageMeta().pageId });
+    if (id) enqueue('FormSubmitted', fit({ formId: cut(id, 256), formData: fields(form), pageId: pageMeta().pageId },
+      'formData'));
   }, true);
 
   // never sent, whatever the markup says: names that look secret, and autocomplete tokens for secrets and cards

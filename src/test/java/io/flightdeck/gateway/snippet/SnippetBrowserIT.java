@@ -575,6 +575,42 @@ class SnippetBrowserIT {
     errors.assertNone();
   }
 
+  @Test
+  @DisplayName("a form submission or page view whose data would be over the gateway's 32 KiB limit is stored with "
+      + "the fields and page properties that fit, in page order, instead of being refused (413) and lost")
+  void oversizedDataFitted() {
+    StringBuilder meta = new StringBuilder();
+    StringBuilder inputs = new StringBuilder();
+    for (int i = 0; i < 60; i++) {
+      meta.append("<meta name=\"fd:p").append(i).append("\" content=\"").append("m".repeat(2000)).append("\">");
+      inputs.append("<textarea name=\"f").append(i).append("\">").append("x".repeat(1000)).append("</textarea>");
+    }
+    open(site.page("/large", "Large", meta.toString(), "",
+        "<form data-fd-form-id=\"large\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">" + inputs
+            + "<button id=\"send\">Send</button></form>"));
+    String visitor = visitor();
+    page.click("#send");
+
+    // before, both were answered 413 payload_too_large, dropped by the snippet, and nothing was stored
+    JsonArray events = awaitEvents(visitor, 2);
+    JsonObject properties = ofType(events, "PageViewed").get(0).getJsonObject("data").getJsonObject("properties");
+    JsonObject formData = ofType(events, "FormSubmitted").get(0).getJsonObject("data").getJsonObject("formData");
+    for (JsonObject kept : List.of(properties, formData)) {
+      assertTrue(kept.size() >= 10 && kept.size() < 60, "entries kept: " + kept.size());
+      String prefix = kept == properties ? "p" : "f";
+      for (int i = 0; i < kept.size(); i++) {
+        assertEquals(kept == properties ? "m".repeat(2000) : "x".repeat(1000), kept.getString(prefix + i),
+            "the first entries are kept whole");
+      }
+    }
+    for (Object e : events) {
+      int bytes = ((JsonObject) e).getJsonObject("data").encode().getBytes(StandardCharsets.UTF_8).length;
+      assertTrue(bytes <= 32 * 1024, "data of " + bytes + " bytes");
+    }
+    assertTrue(posts.stream().allMatch(r -> r.response().status() == 200), "no request was refused");
+    errors.assertNone();
+  }
+
   // ---- privacy ----
 
   @Test
