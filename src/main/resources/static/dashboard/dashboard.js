@@ -2,20 +2,20 @@
 //
 // It reads only the gateway's own read API, with the read token:
 //   GET /v1/live          the live feed (Server-Sent Events); EventSource cannot set headers, so the token
-//                         travels as ?access_token= and a replaced EventSource resumes with ?lastEventId=
+//                         travels as ?access_token= and a replaced EventSource resumes with ?lastEventId=;
+//                         ?unnamed=true, so that every message reaches onmessage (see below)
 //   GET /v1/event-counts  events per minute by type (a projection), refreshed and bumped live from the feed
 //   GET /v1/pages         top pages today for one site (a projection)
-//   GET /v1/schemas       the event types there are (no token needed)
+//   GET /v1/schemas       the built-in event types, listed in the chart's legend from the start (no token needed)
 //   GET /v1/events/head   the store's last position: checks the token at sign-in, and the feed resumes after it
 //   GET /v1/events        a one-event read that tells a refused token from network trouble
 //
 // The token is asked for once, in a form, and kept in sessionStorage: this tab only, gone when it closes.
 // A 401 from anything clears it and shows the form again.
 //
-// Known limitation: the feed names each message after its event type (`event: PageViewed`), and named SSE
-// events never reach EventSource.onmessage; a listener is needed per type. The dashboard listens for the
-// built-in types and every type GET /v1/schemas lists (ingest accepts no other), so an event type added to the
-// gateway later shows up after a reload of the page, not before.
+// The feed names each message after its event type (`event: PageViewed`) unless asked not to, and a named SSE
+// message reaches only a listener for that name: a custom type (any Segment track name, say) that no list names
+// would never be shown. With ?unnamed=true every message is a plain one, and its data says the type.
 //
 // All event data reaches the page through textContent or SVG text nodes, never as HTML.
 (() => {
@@ -51,7 +51,6 @@
     token: sessionStorage.getItem(TOKEN_KEY),
     site: sessionStorage.getItem(SITE_KEY) || 'demo',
     source: null,                          // the current EventSource
-    listening: new Set(),                  // types with a listener on the current EventSource
     types: [...BUILT_IN_TYPES],            // known types, in series (colour) order
     lastPosition: null,                    // position of the last event shown
     // the store's last position when the token was checked: the feed starts after it, so a replaced EventSource
@@ -191,7 +190,7 @@
 
   function openLiveFeed() {
     closeLiveFeed();
-    let url = '/v1/live?access_token=' + encodeURIComponent(app.token);
+    let url = '/v1/live?unnamed=true&access_token=' + encodeURIComponent(app.token);
     // a new EventSource has no Last-Event-ID of its own to send: the query parameter resumes in its place, after
     // the last event shown, or where the first feed started
     const after = Math.max(app.lastPosition === null ? -1 : app.lastPosition,
@@ -201,15 +200,13 @@
     }
     const source = new EventSource(url);
     app.source = source;
-    app.listening = new Set();
     setState(app.lastPosition === null ? 'connecting' : 'reconnecting');
     source.onopen = () => {
       app.reopenDelay = REOPEN_FIRST_MS;
       setState('live');
     };
     source.onerror = () => onLiveError(source);
-    source.onmessage = onLiveMessage; // messages without an event name
-    listenFor(app.types);
+    source.onmessage = onLiveMessage;
   }
 
   function closeLiveFeed() {
@@ -221,24 +218,14 @@
     app.timers.reopen = null;
   }
 
-  function listenFor(types) {
-    for (const type of types) {
-      if (app.source && !app.listening.has(type)) {
-        app.source.addEventListener(type, onLiveMessage);
-        app.listening.add(type);
-      }
-    }
-  }
-
   async function loadTypes() {
     try {
       const answer = await getJson('/v1/schemas');
       for (const schema of answer.schemas || []) {
         knowType(schema.type);
       }
-      listenFor(app.types);
     } catch (e) {
-      // the built-in types are listened for already
+      // the legend lists the built-in types, and every other type once it is counted
     }
   }
 

@@ -22,4 +22,26 @@ public record LiveEvent(long position, String type, String streamId, String site
     return new LiveEvent(e.position(), e.type(), e.streamId(), e.metadata().getString("site"),
         Buffer.buffer(message.getBytes(StandardCharsets.UTF_8)));
   }
+
+  /**
+   * The message without its {@code event:} line, for {@code ?unnamed=true}: EventSource hands an unnamed message
+   * to {@code onmessage}, a named one only to a listener for that name, which a page cannot add for a type it does
+   * not know of (a custom type, such as a Segment track name). The data still says the type.
+   */
+  public Buffer unnamedFrame() {
+    int idEnd = lineEnd(0);
+    if (!frame.getString(idEnd + 1, Math.min(idEnd + 8, frame.length())).equals("event: ")) {
+      return frame;
+    }
+    int nameEnd = lineEnd(idEnd + 1);
+    return frame.getBuffer(0, idEnd).appendBuffer(frame, nameEnd, frame.length() - nameEnd);
+  }
+
+  private int lineEnd(int from) {
+    int i = from;
+    while (frame.getByte(i) != '\n') {
+      i++;
+    }
+    return i;
+  }
 }

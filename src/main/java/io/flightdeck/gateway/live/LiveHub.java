@@ -69,6 +69,7 @@ public final class LiveHub {
     // no NUL either: no SQL sees these, but every read parameter is refused with one (API.md)
     LiveFilter filter = LiveFilter.parse(QueryParams.text(ctx, "types"), QueryParams.text(ctx, "streams"),
         QueryParams.text(ctx, "site"));
+    boolean unnamed = unnamed(QueryParams.text(ctx, "unnamed"));
     Long resumeAfter = lastEventId(ctx);
     if (stopped) {
       throw new ApiError(503, "unavailable", "the gateway is shutting down; try again", null, 1);
@@ -83,8 +84,8 @@ public final class LiveHub {
         // nginx and similar proxies buffer responses unless told not to
         .putHeader("X-Accel-Buffering", "no");
     // the connection counts its unsent bytes itself (see SseConnection#write), so no write-queue size is set here
-    SseConnection connection = new SseConnection(vertx, ctx.request(), filter, store, config, connections,
-        this::forget);
+    SseConnection connection = new SseConnection(vertx, ctx.request(), filter, unnamed, store, config,
+        connections, this::forget);
     open.add(connection);
     response.closeHandler(v -> forget(connection));
     response.endHandler(v -> forget(connection));
@@ -97,6 +98,16 @@ public final class LiveHub {
       connection.closed();
       connections.closed();
     }
+  }
+
+  private static boolean unnamed(String raw) {
+    if (raw == null || raw.equals("false")) {
+      return false;
+    }
+    if (raw.equals("true")) {
+      return true;
+    }
+    throw ApiError.badRequest("invalid_parameter", "unnamed must be true or false");
   }
 
   private static Long lastEventId(RoutingContext ctx) {

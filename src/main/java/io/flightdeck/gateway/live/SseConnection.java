@@ -31,6 +31,8 @@ final class SseConnection {
   private final HttpServerRequest request;
   private final HttpServerResponse response;
   private final LiveFilter filter;
+  /** {@code ?unnamed=true}: messages without the {@code event:} line (see {@link LiveEvent#unnamedFrame()}). */
+  private final boolean unnamed;
   private final EventStore store;
   private final LiveConfig config;
   private final LiveConnections connections;
@@ -54,13 +56,14 @@ final class SseConnection {
   private boolean kernelUnsentLimited;
   private boolean closed;
 
-  SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, EventStore store, LiveConfig config,
-                LiveConnections connections, Consumer<SseConnection> onCut) {
+  SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, boolean unnamed, EventStore store,
+                LiveConfig config, LiveConnections connections, Consumer<SseConnection> onCut) {
     this.vertx = vertx;
     this.onCut = onCut;
     this.request = request;
     this.response = request.response();
     this.filter = filter;
+    this.unnamed = unnamed;
     this.store = store;
     this.config = config;
     this.connections = connections;
@@ -177,14 +180,14 @@ final class SseConnection {
 
   private void deliver(LiveBatch batch) {
     int sent = 0;
-    if (batch.after() == cursor && filter.all()) {
+    if (batch.after() == cursor && filter.all() && !unnamed) {
       write(batch.all());
       sent = batch.events().size();
     } else {
       Buffer out = Buffer.buffer();
       for (LiveEvent e : batch.events()) {
         if (e.position() > cursor && filter.matches(e)) {
-          out.appendBuffer(e.frame());
+          out.appendBuffer(frame(e));
           sent++;
         }
       }
@@ -218,7 +221,7 @@ final class SseConnection {
       for (EventEnvelope e : events) {
         // serialized only when it is sent: a filtered resume may skip most of what it reads
         boolean room = !filter.matches(e.type(), e.streamId(), e.metadata().getString("site"))
-            || pieces.add(LiveEvent.of(e).frame());
+            || pieces.add(frame(LiveEvent.of(e)));
         cursor = e.position();
         if (!room) {
           // at most about maxBufferBytes unsent whatever the events' size: the rest of the page is read again
@@ -350,7 +353,7 @@ final class SseConnection {
       if (e.position() <= cursor) {
         continue;
       }
-      boolean room = !filter.matches(e) || pieces.add(e.frame());
+      boolean room = !filter.matches(e) || pieces.add(frame(e));
       cursor = e.position();
       if (!room) {
         pieces.flush();
@@ -362,6 +365,10 @@ final class SseConnection {
       connections.metrics().sseLatency().record(System.nanoTime() - batch.notifiedNanos(), TimeUnit.NANOSECONDS);
     }
     return true;
+  }
+
+  private Buffer frame(LiveEvent e) {
+    return unnamed ? e.unnamedFrame() : e.frame();
   }
 
   /**

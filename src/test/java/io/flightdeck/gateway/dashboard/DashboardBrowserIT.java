@@ -20,6 +20,9 @@ import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -306,6 +309,30 @@ class DashboardBrowserIT {
     } finally {
       own.close();
     }
+  }
+
+  @Test
+  @DisplayName("events of custom types (a Segment track call's name, a type the site allows) show live as the "
+      + "built-in ones do")
+  void showsCustomTypesLive() {
+    openSignedIn();
+    String body = "{\"event\":\"Order <b>Completed</b>\",\"userId\":\"dash-seg\",\"properties\":{\"total\":42}}";
+    Response tracked = gateway.http().send(gateway.http().request("/v1/track")
+        .header("Content-Type", "application/json")
+        .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(
+            (TestGateway.WRITE_KEY + ":").getBytes(StandardCharsets.UTF_8)))
+        .POST(HttpRequest.BodyPublishers.ofString(body)));
+    assertEquals(200, tracked.status(), tracked.body());
+    post(HttpTestClient.pageView("dash-seg", "/dash-after-track"));
+
+    // before, the feed named the message "Order <b>Completed</b>" and the page had no listener for that name
+    Locator rows = page.locator("#live-list tr");
+    assertThat(rows.first().locator("td.summary")).hasText("/dash-after-track");
+    assertThat(rows.nth(1).locator("td.type")).hasText("Order <b>Completed</b>");
+    assertThat(rows.nth(1).locator("td.stream")).hasText("dash-seg");
+    assertThat(rows.nth(1).locator("td.summary")).hasText("total=42");
+    assertThat(page.locator("#live-list b")).hasCount(0);
+    errors.assertNone();
   }
 
   // ---- helpers ----

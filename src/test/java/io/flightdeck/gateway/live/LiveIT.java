@@ -13,6 +13,7 @@ import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
@@ -150,5 +151,35 @@ class LiveIT {
     for (String filter : new String[] {"types=A%00", "streams=s%00", "site=%00"}) {
       assertEquals(400, SseTestClient.open(gateway.get(), "/v1/live?" + filter, Map.of()).status(), filter);
     }
+  }
+
+  @Test
+  @DisplayName("?unnamed=true sends each message without its event line, live and when resuming, so a browser's "
+      + "EventSource hands every type to onmessage; a value other than true or false is 400")
+  void unnamed() throws Exception {
+    JsonArray before = post(HttpTestClient.pageView("unn-1", "/1"), HttpTestClient.click("unn-1", "b"));
+    String resumeAt = String.valueOf(before.getJsonObject(0).getLong("position") - 1);
+    try (SseTestClient resumed = SseTestClient.open(gateway.get(), "/v1/live?unnamed=true&streams=unn-1",
+        Map.of("Last-Event-ID", resumeAt));
+         SseTestClient all = SseTestClient.open(gateway.get(), "/v1/live?unnamed=true", Map.of())) {
+      assertEquals("connected", all.nextComment(WAIT));
+      List<Message> caughtUp = resumed.take(2, WAIT);
+      JsonArray live = post(HttpTestClient.pageView("unn-1", "/2"));
+      List<Message> got = new ArrayList<>(caughtUp);
+      got.addAll(resumed.take(1, WAIT));
+      got.addAll(all.take(1, WAIT));
+      for (Message m : got) {
+        assertEquals(null, m.event(), "no event name: " + m);
+      }
+      assertEquals(List.of("PageViewed", "ButtonClicked", "PageViewed", "PageViewed"),
+          got.stream().map(m -> new JsonObject(m.data()).getString("type")).toList());
+      assertEquals(String.valueOf(before.getJsonObject(1).getLong("position")), got.get(1).id());
+      assertEquals(String.valueOf(live.getJsonObject(0).getLong("position")), got.get(3).id());
+    }
+    try (SseTestClient named = SseTestClient.open(gateway.get(), "/v1/live?unnamed=false&streams=unn-1",
+        Map.of("Last-Event-ID", resumeAt))) {
+      assertEquals("PageViewed", named.take(1, WAIT).get(0).event(), "false is the default: named");
+    }
+    assertEquals(400, SseTestClient.open(gateway.get(), "/v1/live?unnamed=yes", Map.of()).status());
   }
 }
