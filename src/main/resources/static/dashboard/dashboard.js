@@ -32,6 +32,9 @@
   const MINUTES = 60;
   const MINUTE_MS = 60 * 1000;
   const SERIES_COLOURS = 6;
+  // named series in the chart and its legend: the built-in and schema types, the 20 /v1/event-counts names, and
+  // room to spare; a site may send any number of custom type names, and the rest are summed as other types
+  const MAX_TYPES = 30;
   const REFRESH_MS = 10 * 1000;
   // the page-stats projection usually follows the store within milliseconds; ask again shortly after a page view
   const PAGES_AFTER_VIEW_MS = 1500;
@@ -229,10 +232,12 @@
     }
   }
 
+  // answers whether the type has a series of its own; the summed other types always get one
   function knowType(type) {
-    if (!app.types.includes(type)) {
+    if (!app.types.includes(type) && (app.types.length < MAX_TYPES || type === OTHER_TYPES)) {
       app.types.push(type);
     }
+    return app.types.includes(type);
   }
 
   function onLiveError(source) {
@@ -391,7 +396,10 @@
   }
 
   function addCount(counts, minute, type, n) {
-    knowType(type);
+    if (!knowType(type)) {
+      type = OTHER_TYPES;
+      knowType(type);
+    }
     if (!counts.has(minute)) {
       counts.set(minute, new Map());
     }

@@ -19,6 +19,7 @@ import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -317,11 +318,7 @@ class DashboardBrowserIT {
   void showsCustomTypesLive() {
     openSignedIn();
     String body = "{\"event\":\"Order <b>Completed</b>\",\"userId\":\"dash-seg\",\"properties\":{\"total\":42}}";
-    Response tracked = gateway.http().send(gateway.http().request("/v1/track")
-        .header("Content-Type", "application/json")
-        .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(
-            (TestGateway.WRITE_KEY + ":").getBytes(StandardCharsets.UTF_8)))
-        .POST(HttpRequest.BodyPublishers.ofString(body)));
+    Response tracked = segment("/v1/track", body);
     assertEquals(200, tracked.status(), tracked.body());
     post(HttpTestClient.pageView("dash-seg", "/dash-after-track"));
 
@@ -332,6 +329,29 @@ class DashboardBrowserIT {
     assertThat(rows.nth(1).locator("td.stream")).hasText("dash-seg");
     assertThat(rows.nth(1).locator("td.summary")).hasText("total=42");
     assertThat(page.locator("#live-list b")).hasCount(0);
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("a site that sends many distinct custom type names does not grow the chart's legend without bound: "
+      + "the types beyond its room are counted together as other types, and every event still shows live")
+  void manyCustomTypesKeepTheLegendBounded() {
+    openSignedIn();
+    JsonArray batch = new JsonArray();
+    for (int i = 0; i < 60; i++) {
+      batch.add(new JsonObject().put("type", "track").put("event", "Dash Viewed Product " + i)
+          .put("userId", "dash-many"));
+    }
+    Response r = segment("/v1/batch", new JsonObject().put("batch", batch).encode());
+    assertEquals(200, r.status(), r.body());
+
+    assertThat(page.locator("#live-list")).containsText("Dash Viewed Product 59");
+    assertThat(page.locator("#live-list td.type").filter(new Locator.FilterOptions()
+        .setHasText("Dash Viewed Product"))).hasCount(60);
+    // drawn a quarter of a second after the burst: the legend holds what the chart can tell apart
+    assertThat(page.locator("#rate-legend li[data-type='other types']")).hasCount(1);
+    int legend = page.locator("#rate-legend li").count();
+    assertTrue(legend <= 31, "legend entries: " + legend);
     errors.assertNone();
   }
 
@@ -366,6 +386,15 @@ class DashboardBrowserIT {
 
   private String storedToken() {
     return (String) page.evaluate("key => sessionStorage.getItem(key)", TOKEN_KEY);
+  }
+
+  /** A POST to the Segment-compatible API, with the demo write key as the Basic user name. */
+  private static Response segment(String path, String body) {
+    return gateway.http().send(gateway.http().request(path)
+        .header("Content-Type", "application/json")
+        .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(
+            (TestGateway.WRITE_KEY + ":").getBytes(StandardCharsets.UTF_8)))
+        .POST(HttpRequest.BodyPublishers.ofString(body)));
   }
 
   private static void post(JsonObject... events) {
