@@ -71,10 +71,11 @@
   };
 
   // Cuts to max UTF-16 units without splitting a surrogate pair: within the gateway's limits whether they count
-  // characters (metadata) or code points (JSON Schema).
+  // characters (metadata) or code points (JSON Schema). A NUL, which the gateway refuses (PostgreSQL cannot store
+  // it), becomes U+FFFD as the HTML parser makes it: one field a script filled must not cost the whole event.
   const cut = (v, max) => {
     if (v == null) return null;
-    v = String(v);
+    v = String(v).replace(/\0/g, '\ufffd');
     if (v.length > max) v = v.slice(0, max).replace(/[\ud800-\udbff]$/, '');
     return v;
   };

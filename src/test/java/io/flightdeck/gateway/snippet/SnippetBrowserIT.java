@@ -611,6 +611,30 @@ class SnippetBrowserIT {
     errors.assertNone();
   }
 
+  @Test
+  @DisplayName("a NUL character a script put in a form field or a page's text is stored as U+FFFD instead of the "
+      + "gateway refusing the whole submission or click (400) and the snippet dropping it")
+  void nulCharacterReplaced() {
+    open(site.page("/nul", "Nul", "", "data-flush-ms=\"60000\"",
+        "<form data-fd-form-id=\"nul\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">"
+            + "<textarea id=\"t\" name=\"note\"></textarea><button id=\"send\">Send</button></form>"
+            + "<button id=\"b\" data-fd-button-id=\"nul-click\"></button>"));
+    String visitor = visitor();
+    // what an app's script may do; the HTML parser itself never leaves a NUL in the page
+    page.evaluate("() => { document.getElementById('t').value = 'a\\u0000b';"
+        + " document.getElementById('b').append('Buy\\u0000now'); }");
+    page.click("#send");
+    page.click("#b");
+    page.evaluate("() => flightdeck.flush()");
+
+    // before, both were answered 400 (data.formData.note, data.label: must not contain the NUL character) and dropped
+    JsonArray events = awaitEvents(visitor, 3);
+    assertEquals("a\ufffdb", ofType(events, "FormSubmitted").get(0).getJsonObject("data")
+        .getJsonObject("formData").getString("note"));
+    assertEquals("Buy\ufffdnow", ofType(events, "ButtonClicked").get(0).getJsonObject("data").getString("label"));
+    errors.assertNone();
+  }
+
   // ---- privacy ----
 
   @Test
