@@ -71,11 +71,12 @@
   };
 
   // Cuts to max UTF-16 units without splitting a surrogate pair: within the gateway's limits whether they count
-  // characters (metadata) or code points (JSON Schema). A NUL, which the gateway refuses (PostgreSQL cannot store
-  // it), becomes U+FFFD as the HTML parser makes it: one field a script filled must not cost the whole event.
+  // characters (metadata) or code points (JSON Schema). A NUL or a lone surrogate (a script that cut an emoji in
+  // two), which the gateway refuses (not storable, not UTF-8), becomes U+FFFD as the HTML parser makes a NUL: one
+  // field a script filled must not cost the whole event. Surrogate pairs match first and stay.
   const cut = (v, max) => {
     if (v == null) return null;
-    v = String(v).replace(/\0/g, '\ufffd');
+    v = String(v).replace(/[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff\0]/g, (m) => m[1] ? m : '\ufffd');
     if (v.length > max) v = v.slice(0, max).replace(/[\ud800-\udbff]$/, '');
     return v;
   };

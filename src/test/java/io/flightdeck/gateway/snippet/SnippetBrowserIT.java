@@ -635,6 +635,27 @@ class SnippetBrowserIT {
     errors.assertNone();
   }
 
+  @Test
+  @DisplayName("a lone surrogate (half an emoji a script cut off) in a form field or a page's title is stored as "
+      + "U+FFFD instead of the gateway refusing the event (400) and the snippet dropping it; whole emoji stay")
+  void loneSurrogateReplaced() {
+    open(site.page("/surrogate", "Surrogate", "", "data-flush-ms=\"60000\"",
+        "<form data-fd-form-id=\"surrogate\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">"
+            + "<textarea id=\"t\" name=\"note\"></textarea><button id=\"send\">Send</button></form>"));
+    String visitor = visitor();
+    // 'Hi 😀' cut to 4 UTF-16 units by an app's script: a high surrogate alone; a title ending in a low one
+    page.evaluate("() => { document.getElementById('t').value = 'Hi \\ud83d\\ude00 ' + 'Hi \\ud83d\\ude00'.slice(0, 4);"
+        + " document.title = 'Title \\ude00'; }");
+    page.click("#send");
+    page.evaluate("() => flightdeck.flush()");
+
+    // before, the submission was answered 400 and dropped: only the page view was stored
+    JsonObject form = ofType(awaitEvents(visitor, 2), "FormSubmitted").get(0);
+    assertEquals("Hi \ud83d\ude00 Hi \ufffd", form.getJsonObject("data").getJsonObject("formData").getString("note"));
+    assertEquals("Title \ufffd", form.getJsonObject("metadata").getString("fd.title"));
+    errors.assertNone();
+  }
+
   // ---- privacy ----
 
   @Test
