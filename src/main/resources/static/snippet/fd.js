@@ -384,6 +384,10 @@
   const SECRET_NAME =
     /pass|secret|token|csrf|xsrf|nonce|otp|api.?key|cvc|cvv|card.?(num|no)|cc.?(num|no|csc|exp)|iban|ssn/i;
   const SECRET_AUTOCOMPLETE = /password|one-time-code|^cc-|\scc-/;
+  // fields typed or autofilled into while they were password fields: a "show password" button makes one a text
+  // field before the form is sent, whatever its name
+  const typedSecret = new WeakSet();
+  d.addEventListener('input', (e) => e.target.type === 'password' && typedSecret.add(e.target), true);
 
   // A card number: 13 to 19 digits (spaces and dashes allowed) that pass the Luhn check
   const cardLike = (v) => {
@@ -406,7 +410,7 @@
     const explicit = listed.includes(name) || el.hasAttribute('data-fd-field');
     const type = (el.type || '').toLowerCase();
     if (!(explicit || (listed.includes('*') && type !== 'hidden'))) return false;
-    return !(type === 'password' || type === 'file' || el.hasAttribute('data-fd-secret')
+    return !(type === 'password' || type === 'file' || typedSecret.has(el) || el.hasAttribute('data-fd-secret')
       || SECRET_NAME.test(name) || SECRET_NAME.test(el.id || '')
       || SECRET_AUTOCOMPLETE.test((el.getAttribute('autocomplete') || '').toLowerCase()) || cardLike(value));
   };

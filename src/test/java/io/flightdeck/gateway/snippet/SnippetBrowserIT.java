@@ -300,6 +300,28 @@ class SnippetBrowserIT {
     errors.assertNone();
   }
 
+  @Test
+  @DisplayName("a password typed into its field is never sent, even when a show-password button made the field a "
+      + "text field before the form was submitted and its name does not look secret")
+  void shownPasswordNotSent() {
+    open(site.page("/login", "Log in", "", "data-flush-ms=\"60000\"",
+        "<form data-fd-form-id=\"login\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">"
+            + "<input name=\"user\"><input id=\"pw\" type=\"password\" name=\"pw\">"
+            + "<button id=\"show\" type=\"button\" onclick=\"pw.type = 'text'\">Show</button>"
+            + "<button id=\"send\">Log in</button></form>"));
+    String visitor = visitor();
+    page.fill("input[name=user]", "ada");
+    page.fill("#pw", "hunter2-shown");
+    page.click("#show");
+    page.click("#send");
+    page.evaluate("() => flightdeck.flush()");
+
+    // before, formData was {"user":"ada","pw":"hunter2-shown"}: the field was type="text" when it was read
+    JsonObject form = ofType(awaitEvents(visitor, 2), "FormSubmitted").get(0);
+    assertEquals(new JsonObject().put("user", "ada"), form.getJsonObject("data").getJsonObject("formData"));
+    errors.assertNone();
+  }
+
   // ---- delivery ----
 
   @Test
