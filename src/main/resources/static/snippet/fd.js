@@ -341,7 +341,8 @@
   let routeTimer = 0;
   const routed = () => {
     if (location.href.split('#')[0] === currentUrl.split('#')[0]) return; // same page, or only the hash
-    referrer = currentUrl;
+    // the previous page viewed: a URL an app changes while loading, before its first view, is no page of its own
+    if (viewed) referrer = currentUrl;
     currentUrl = location.href;
     viewed = false;
     clearTimeout(routeTimer);
@@ -496,6 +497,8 @@
     if (typeof api[call[0]] === 'function') api[call[0]].apply(api, call[1] || []);
   });
   const start = () => {
+    // a navigation while the page loaded: this view is of the URL it led to, and the only one
+    clearTimeout(routeTimer);
     if (AUTO_PAGEVIEW && !viewed) pageView();
     schedule();
   };

@@ -227,6 +227,26 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("an app that normalizes its URL with the history API while the page loads (a module script, before "
+      + "DOMContentLoaded) gets one page view of the normalized URL, with the page's own referrer, not two")
+  void urlNormalizedWhileLoadingViewedOnce() {
+    // the tag without async (a site may install it so): it runs while the page is parsed, as an async one that
+    // arrives early does; module scripts run after parsing, just before DOMContentLoaded
+    String url = site.serve("/boot", "<!doctype html><html><head><meta charset=\"utf-8\"><title>Boot</title>"
+        + "<script src=\"" + gateway.http().base() + "/fd.js\" data-write-key=\"" + WRITE_KEY + "\"></script>"
+        + "<script type=\"module\">history.replaceState({}, '', '/boot/home');</script></head><body></body></html>");
+    open(url);
+    String visitor = visitor();
+    page.evaluate("() => new Promise(r => setTimeout(r, 100)).then(() => flightdeck.flush())");
+
+    // before, the automatic view on DOMContentLoaded and the navigation's view a tick later were both stored
+    JsonObject view = awaitEvents(visitor, 1).getJsonObject(0);
+    assertEquals(site.base() + "/boot/home", view.getJsonObject("data").getString("url"));
+    assertEquals(null, view.getJsonObject("data").getString("referrer"), "the page's own referrer: none");
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("clicks on elements marked data-fd-button-id are stored as ButtonClicked with label and page; other "
       + "clicks are not, and links only when the site opts in")
   void clickCapture() {
