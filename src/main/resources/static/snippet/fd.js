@@ -25,7 +25,8 @@
   const TRACK_LINKS = attr('track-links', 'false') === 'true';
   const RESPECT_DNT = attr('respect-dnt', 'true') !== 'false';
   const REQUIRE_CONSENT = attr('require-consent', 'false') === 'true';
-  const FLUSH_MS = Math.max(0, +attr('flush-ms', 1000)) || 1000;
+  // 0 sends each event at once; a value that is no number of milliseconds is the default
+  const FLUSH_MS = +attr('flush-ms', 1000) >= 0 ? +attr('flush-ms', 1000) : 1000;
 
   const BATCH_EVENTS = 100; // per request (the gateway takes 500)
   const BATCH_TRIGGER = 20; // queued events that send at once instead of waiting for FLUSH_MS

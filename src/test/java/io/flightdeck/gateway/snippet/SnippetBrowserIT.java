@@ -533,6 +533,22 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("data-flush-ms=\"0\" sends each event at once, in its own request, instead of waiting the default "
+      + "second")
+  void flushMsZeroSendsAtOnce() {
+    open(site.page("/at-once", "At once", "", "data-flush-ms=\"0\"",
+        "<button id=\"b\" data-fd-button-id=\"at-once\">x</button>"));
+    String visitor = visitor();
+    page.waitForTimeout(300);
+    page.click("#b");
+
+    // before, 0 was taken for the default: the view waited a second, and the click, 300 ms later, joined it
+    assertEquals(List.of("PageViewed", "ButtonClicked"), types(awaitEvents(visitor, 2)));
+    assertEquals(2, posts.size(), "one request per event");
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("flush() sends the whole queue, in as many requests as it takes, and settles when the last is answered")
   void flushSendsTheWholeQueue() {
     open(site.page("/flush-all", "Flush all", "", "data-flush-ms=\"60000\"", ""));
