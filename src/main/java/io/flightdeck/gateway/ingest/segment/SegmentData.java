@@ -70,7 +70,8 @@ final class SegmentData {
       sources.put("data." + field, own != null || value == null ? "properties." + field : "context.page." + field);
     }
     ObjectNode rest = properties.deepCopy();
-    rest.remove(PAGE_FIELDS);
+    // only a string can become pageId, url, title or referrer: a value of another kind stays here, not lost
+    PAGE_FIELDS.stream().filter(field -> properties.path(field).isTextual()).forEach(rest::remove);
     if (name != null) {
       rest.put("name", name);
     }

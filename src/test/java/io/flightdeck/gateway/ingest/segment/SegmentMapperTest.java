@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flightdeck.gateway.config.IngestConfig;
 import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.event.Problem;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -132,6 +133,22 @@ class SegmentMapperTest {
 
     assertEquals(new JsonObject().put("pageId", "/docs").put("url", "https://shop.example/docs").put("title", "Docs")
         .putNull("referrer"), data("page", page().put("context", context)));
+  }
+
+  @Test
+  @DisplayName("a page property named path, url, title or referrer that is not a string is kept under properties, "
+      + "not lost")
+  void pageFieldsOfAnotherKindAreKept() {
+    JsonObject odd = new JsonObject().put("path", 7).put("url", new JsonObject().put("href", "https://shop.example/x"))
+        .put("title", new JsonArray().add("Docs")).put("referrer", false);
+    JsonObject context = new JsonObject().put("page", new JsonObject().put("url", "https://shop.example/docs"));
+
+    JsonObject data = data("page", page().put("properties", odd.copy().put("plan", "pro")).put("context", context));
+
+    assertEquals("/docs", data.getString("pageId"), "taken from context.page.url, as the property is no path");
+    assertEquals("https://shop.example/docs", data.getString("url"));
+    assertNull(data.getValue("title"));
+    assertEquals(odd.copy().put("plan", "pro"), data.getJsonObject("properties"), "kept as sent");
   }
 
   @ParameterizedTest(name = "{0}")
