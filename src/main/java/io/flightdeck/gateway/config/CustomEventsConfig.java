@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.config;
 
+import io.flightdeck.gateway.event.EventSchemas;
 import java.util.List;
 
 /**
@@ -34,6 +35,12 @@ public record CustomEventsConfig(List<String> allowed, int maxDataBytes) {
       if (!name.equals(ANY) && !validName(name)) {
         throw new ConfigException(s.key("allowed"), "'" + name + "' is not * or a type name of 1 to "
             + MAX_NAME_LENGTH + " characters without control characters");
+      }
+      // ingest refuses such a name every time as a misspelt built-in type: listing it could never take effect
+      String builtIn = EventSchemas.builtInTypeIgnoringCase(name).orElse(name);
+      if (!builtIn.equals(name)) {
+        throw new ConfigException(s.key("allowed"), "'" + name + "' is the built-in type " + builtIn
+            + " in another letter case, which ingest refuses as a typo; a built-in type needs no allowing");
       }
     }
     int maxDataBytes = s.integer("maxDataBytes", Math.min(DEFAULT_MAX_DATA_BYTES, ingest.maxDataBytes()), 64,

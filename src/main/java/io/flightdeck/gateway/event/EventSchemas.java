@@ -82,6 +82,14 @@ public final class EventSchemas {
     return registry;
   }
 
+  /**
+   * The built-in type spelled like {@code type} but for letter case, or {@code type} itself when built in; without
+   * loading any schema, for the configuration's checks.
+   */
+  public static Optional<String> builtInTypeIgnoringCase(String type) {
+    return BUILT_IN.stream().map(TypeVersion::type).filter(t -> t.equalsIgnoreCase(type)).findFirst();
+  }
+
   public boolean knowsType(String type) {
     return latest.containsKey(type);
   }

@@ -470,6 +470,20 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a custom type named like a built-in type in another letter case, which ingest would refuse every "
+      + "time as a typo, is refused at start; the built-in name itself is accepted")
+  void customTypeNamedLikeBuiltInInAnotherCase() {
+    String sites = "[{\"id\":\"shop\",\"writeKey\":\"wk-shop-2b9e71c4\",\"customEvents\":{\"allowed\":[%s]}}]";
+    for (String name : List.of("pageviewed", "PAGEVIEWED", "identified")) {
+      ConfigException e = refused("FLIGHTDECK_SITES", sites.formatted("\"Order\",\"" + name + "\""));
+      assertNames("sites[0].customEvents.allowed", e);
+      assertTrue(e.getMessage().contains("'" + name + "'") && e.getMessage().contains("built-in"), e.getMessage());
+    }
+    GatewayConfig c = load("FLIGHTDECK_SITES", sites.formatted("\"PageViewed\",\"Order\""));
+    assertEquals(List.of("PageViewed", "Order"), c.sites().get(0).customEvents().allowed());
+  }
+
+  @Test
   @DisplayName("a custom type name of 201 characters is refused, naming the site's customEvents.allowed")
   void customTypeNameTooLong() {
     JsonObject shop = site("shop", "wk-shop-2b9e71c4")
