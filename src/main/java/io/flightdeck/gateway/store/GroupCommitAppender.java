@@ -11,6 +11,7 @@ import io.vertx.core.Timer;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import java.util.ArrayDeque;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -225,7 +226,9 @@ public final class GroupCommitAppender extends VerticleBase {
   }
 
   private void retryLater(AppendGroup group, int attempt, Throwable cause) {
-    group.failExpired(System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(config.retryDeadlineMs()), cause);
+    long acceptedBy = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(config.retryDeadlineMs());
+    group.failExpired(acceptedBy, cause);
+    failExpiredQueued(acceptedBy, cause);
     if (group.size() == 0) {
       finish(group);
       return;
@@ -234,6 +237,23 @@ public final class GroupCommitAppender extends VerticleBase {
     LOG.warn("append of {} events failed transiently ({}); retry {} in {} ms", group.eventCount(), cause.toString(),
         attempt + 1, delay);
     vertx.setTimer(delay, t -> run(group, attempt + 1));
+  }
+
+  /**
+   * Answers 503 to the queued requests accepted at or before {@code acceptedByNanos}: the store has just failed
+   * again, and each of them would otherwise be sent only after the transactions before it, each of which may wait
+   * as long as the deadline again (a statement stuck on a lock waits for the whole lock timeout). Not acknowledged,
+   * so the client's retry with the same ids is safe, as for any 503.
+   */
+  private void failExpiredQueued(long acceptedByNanos, Throwable cause) {
+    for (Iterator<PendingAppend> it = queue.iterator(); it.hasNext(); ) {
+      PendingAppend m = it.next();
+      if (acceptedByNanos - m.acceptedNanos >= 0) {
+        it.remove();
+        queuedEvents.addAndGet(-m.size());
+        m.fail(new StoreUnavailableException(Reason.STORE_DOWN, "the event store is unavailable", 2, cause));
+      }
+    }
   }
 
   /** A group is done with: its transaction slot goes to the next group, its events leave the queue's count. */

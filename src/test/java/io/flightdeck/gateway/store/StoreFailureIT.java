@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.AnswerCuttingProxy;
 import io.flightdeck.gateway.support.HttpTestClient;
@@ -14,8 +15,10 @@ import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
 import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -155,6 +158,53 @@ class StoreFailureIT {
       await("the re-sent event is stored").atMost(Duration.ofSeconds(20))
           .until(() -> http.postEvents(event).status() == 200);
       assertEquals(1L, StoreProbe.rowsWithId(db, event.getString("id")));
+    }
+  }
+
+  @Test
+  @DisplayName("appends queued behind a statement stuck on a lock (another session locks the events table) are "
+      + "answered 503 by their retry deadline, not one lock timeout after another; the queue empties and appends "
+      + "work again once the lock is gone")
+  void appendsQueuedBehindAStuckStatementAreAnsweredByTheDeadline() throws Exception {
+    long deadlineMs = 1500;
+    try (TestGateway gateway = TestGateway.start(db, Map.of(
+        "FLIGHTDECK_APPENDER_RETRY_DEADLINE_MS", String.valueOf(deadlineMs),
+        // one request per transaction: each queued request would get a transaction (and a lock wait) of its own
+        "FLIGHTDECK_APPENDER_MAX_EVENTS_PER_TRANSACTION", "1"));
+         Connection locker = db.connect()) {
+      HttpTestClient http = gateway.http();
+      assertEquals(200, http.postEvents(HttpTestClient.pageView("table-lock-before", "/")).status());
+      locker.setAutoCommit(false);
+      try (Statement st = locker.createStatement()) {
+        st.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+      }
+      List<CompletableFuture<Response>> answers = new ArrayList<>();
+      List<Long> answeredAfterMs = Collections.synchronizedList(new ArrayList<>());
+      long sent = System.nanoTime();
+      for (int i = 0; i < 6; i++) {
+        answers.add(http.postEventsAsync(HttpTestClient.pageView("table-lock-" + i, "/"))
+            .thenApply(r -> {
+              answeredAfterMs.add((System.nanoTime() - sent) / 1_000_000);
+              return r;
+            }));
+      }
+      try {
+        for (Response r : StoreProbe.all(answers, Duration.ofSeconds(60))) {
+          assertEquals(503, r.status(), r.body());
+          assertEquals("unavailable", r.errorCode(), r.body());
+          assertNotNull(r.header("Retry-After"), r.body());
+        }
+      } finally {
+        locker.rollback();
+      }
+      // the request sent first waits one lock timeout (the deadline); the rest are past their deadline by then
+      long bound = 2 * deadlineMs + 2000;
+      assertTrue(answeredAfterMs.stream().allMatch(ms -> ms < bound),
+          "answered after " + answeredAfterMs + " ms, not all within " + bound + " ms");
+      await("the append queue is empty again").atMost(Duration.ofSeconds(10))
+          .until(() -> gateway.registry().get("flightdeck.append.queue.depth").gauge().value() == 0);
+      assertEquals(200, http.postEvents(HttpTestClient.pageView("table-lock-after", "/")).status());
+      assertEquals(0L, db.queryLong("SELECT count(*) FROM events WHERE stream_id LIKE 'table-lock-_'"));
     }
   }
 
