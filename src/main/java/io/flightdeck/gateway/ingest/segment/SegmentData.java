@@ -13,6 +13,13 @@ final class SegmentData {
 
   /** Page properties that become fields of PageViewed itself rather than staying in data.properties. */
   private static final List<String> PAGE_FIELDS = List.of("path", "url", "title", "referrer");
+  /**
+   * PageViewed version 2's limits (characters) on pageId, url and referrer, and on title: a page's text is cut to
+   * them, as the snippet cuts it, rather than the call refused (which, from a Segment library, drops its whole
+   * batch) for a long URL or title. SegmentMapperTest checks them against the schema.
+   */
+  static final int PAGE_TEXT_MAX = 2048;
+  static final int PAGE_TITLE_MAX = 1024;
 
   private final EventSchemas schemas;
   private final SegmentMessage m;
@@ -62,11 +69,11 @@ final class SegmentData {
     String category = m.string("category");
     JsonNode page = context.path("page");
     ObjectNode data = type("PageViewed", 2);
-    data.put("pageId", pageId(properties, page, name));
+    data.put("pageId", cut(pageId(properties, page, name), PAGE_TEXT_MAX));
     for (String field : List.of("url", "title", "referrer")) {
       String own = SegmentMessage.text(properties, field);
       String value = own != null ? own : SegmentMessage.text(page, field);
-      data.put(field, value);
+      data.put(field, cut(value, field.equals("title") ? PAGE_TITLE_MAX : PAGE_TEXT_MAX));
       sources.put("data." + field, own != null || value == null ? "properties." + field : "context.page." + field);
     }
     ObjectNode rest = properties.deepCopy();
@@ -83,6 +90,12 @@ final class SegmentData {
     }
     sources.put("data.properties", "properties");
     sources.put("data", "properties");
+  }
+
+  /** {@code value} cut to {@code max} characters (code points, as the validator counts them; never inside a pair). */
+  static String cut(String value, int max) {
+    return value != null && value.length() > max && value.codePointCount(0, value.length()) > max
+        ? value.substring(0, value.offsetByCodePoints(0, max)) : value;
   }
 
   /** The first of properties.path, context.page.path, the path of properties.url or context.page.url, name, "/". */

@@ -189,11 +189,7 @@ public final class SegmentMapper {
     if (value == null) {
       return;
     }
-    int max = limits.maxMetadataValueLength();
-    if (value.length() > max && value.codePointCount(0, value.length()) > max) {
-      value = value.substring(0, value.offsetByCodePoints(0, max));
-    }
-    metadata.put(key, value);
+    metadata.put(key, SegmentData.cut(value, limits.maxMetadataValueLength()));
     if (source != null) {
       draft.sources().put("metadata." + key, source);
     }

@@ -62,6 +62,10 @@ class SegmentMapperTest {
     return event(call, message).getJsonObject("data");
   }
 
+  private static JsonNode json(JsonObject object) throws Exception {
+    return JSON.readTree(object.encode());
+  }
+
   private static JsonObject track(String event) {
     return new JsonObject().put("type", "track").put("event", event).put("userId", "user-1");
   }
@@ -149,6 +153,31 @@ class SegmentMapperTest {
     assertEquals("https://shop.example/docs", data.getString("url"));
     assertNull(data.getValue("title"));
     assertEquals(odd.copy().put("plan", "pro"), data.getJsonObject("properties"), "kept as sent");
+  }
+
+  @Test
+  @DisplayName("a page's long path, url, title and referrer are cut to PageViewed's limits, never inside an emoji, "
+      + "so the call is stored instead of refused")
+  void longPageTextIsCut() throws Exception {
+    String emoji = "\uD83D\uDE00";
+    String url = "https://shop.example/" + "a".repeat(2026) + emoji + "b".repeat(3000);
+    JsonObject properties = new JsonObject().put("path", "/" + emoji.repeat(3000)).put("url", url)
+        .put("title", "t".repeat(1023) + emoji + "t".repeat(10)).put("referrer", "r".repeat(5000));
+
+    JsonObject data = data("page", page().put("properties", properties));
+
+    assertEquals("/" + emoji.repeat(2047), data.getString("pageId"));
+    assertEquals(url.substring(0, url.offsetByCodePoints(0, 2048)), data.getString("url"));
+    assertTrue(data.getString("url").endsWith(emoji), "the emoji at the limit is kept whole");
+    assertEquals("t".repeat(1023) + emoji, data.getString("title"));
+    assertEquals("r".repeat(2048), data.getString("referrer"));
+    EventSchemas schemas = EventSchemas.builtIn();
+    assertEquals(List.of(), schemas.validate("PageViewed", 2, json(data)), "within the schema");
+    for (String field : List.of("pageId", "url", "title", "referrer")) {
+      JsonObject longer = data.copy().put(field, data.getString(field) + "x");
+      assertFalse(schemas.validate("PageViewed", 2, json(longer)).isEmpty(),
+          field + " was cut to the schema's own limit, not below it");
+    }
   }
 
   @ParameterizedTest(name = "{0}")
