@@ -185,16 +185,11 @@ class MetricsIT {
   @DisplayName("a projection sample the database holds up takes one read connection, not one more each interval: "
       + "reads and readiness go on")
   void blockedProjectionSampleDoesNotTakeTheReadPool(TestDatabase db) throws Exception {
-    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "100"));
-         java.sql.Connection holder = db.connect()) {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "100"))) {
       assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("sample-held-1", "/held")).status());
       ReadModelCheck.awaitCaughtUp(db, Duration.ofSeconds(20));
-      holder.setAutoCommit(false);
-      try (java.sql.Statement st = holder.createStatement()) {
-        // what a long transaction, an ALTER TABLE or a VACUUM FULL on dead_letters does to the sample's count(*)
-        st.execute("LOCK TABLE dead_letters IN ACCESS EXCLUSIVE MODE");
-      }
-      try {
+      // what a long transaction, an ALTER TABLE or a VACUUM FULL on dead_letters does to the sample's count(*)
+      try (java.sql.Connection held = locked(db, "dead_letters")) {
         Awaitility.await("the sample waits for the lock").atMost(Duration.ofSeconds(10))
             .until(() -> sessionsWaitingForALock(db) >= 1);
         // twenty intervals: before, a new sample joined the queue at each one until the read pool (8) was taken
@@ -205,8 +200,6 @@ class MetricsIT {
         assertEquals(200, read.status(), read.body());
         Response ready = gateway.http().send(gateway.http().request("/health/ready").GET());
         assertEquals(200, ready.status(), ready.body());
-      } finally {
-        holder.rollback();
       }
       Awaitility.await("sampling again").atMost(Duration.ofSeconds(10))
           .until(() -> sessionsWaitingForALock(db) == 0);
@@ -217,31 +210,40 @@ class MetricsIT {
   @DisplayName("while no projection sample answers, /metrics says how old the figures are and /health/ready says "
       + "DEGRADED, instead of passing the last figures off as current")
   void staleProjectionFiguresAreShownAsStale(TestDatabase db) throws Exception {
-    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "100"));
-         java.sql.Connection holder = db.connect()) {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "100"))) {
       assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("stale-1", "/stale")).status());
       ReadModelCheck.awaitCaughtUp(db, Duration.ofSeconds(20));
       Awaitility.await("caught up and sampled").atMost(Duration.ofSeconds(10)).until(() ->
           "UP".equals(projectionsCheck(gateway).getString("status")));
       assertTrue(scrape(gateway).value("flightdeck_projection_sample_age_seconds") < 1);
-      holder.setAutoCommit(false);
-      try (java.sql.Statement st = holder.createStatement()) {
-        // the projections stall on their checkpoints, and the sample, which reads them, waits too
-        st.execute("LOCK TABLE projection_checkpoints IN ACCESS EXCLUSIVE MODE");
-      }
-      try {
+      // the projections stall on their checkpoints, and the sample, which reads them, waits too
+      try (java.sql.Connection held = locked(db, "projection_checkpoints")) {
         assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("stale-2", "/stale")).status());
         Awaitility.await("the figures are old").atMost(Duration.ofSeconds(10))
             .until(() -> scrape(gateway).value("flightdeck_projection_sample_age_seconds") > 1);
         JsonObject check = projectionsCheck(gateway);
         assertEquals("DEGRADED", check.getString("status"), check.encode());
         assertTrue(check.getDouble("sampleAgeSeconds") > 1, check.encode());
-      } finally {
-        holder.rollback();
       }
       Awaitility.await("sampled again").atMost(Duration.ofSeconds(10)).until(() ->
           "UP".equals(projectionsCheck(gateway).getString("status")));
       assertTrue(scrape(gateway).value("flightdeck_projection_sample_age_seconds") < 1);
+    }
+  }
+
+  /**
+   * A connection holding {@code table} in ACCESS EXCLUSIVE mode in an open transaction; closing it rolls back, which
+   * lets the lock go.
+   */
+  private static java.sql.Connection locked(TestDatabase db, String table) throws java.sql.SQLException {
+    java.sql.Connection holder = db.connect();
+    try (java.sql.Statement st = holder.createStatement()) {
+      holder.setAutoCommit(false);
+      st.execute("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+      return holder;
+    } catch (java.sql.SQLException | RuntimeException e) {
+      holder.close();
+      throw e;
     }
   }
 
