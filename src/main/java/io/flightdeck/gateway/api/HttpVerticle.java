@@ -58,6 +58,10 @@ public final class HttpVerticle extends VerticleBase {
     RouteTable routes = new RouteTable();
     AccessLog accessLog = new AccessLog(routes);
     router.route().handler(accessLog);
+    // CORS before the query check: its 400 is a refusal like any other, which the page must be able to read
+    Handler<RoutingContext> cors = IngestRoutes.cors(services.sites());
+    router.post("/v1/events").handler(cors);
+    SegmentHandler.PATHS.keySet().forEach(path -> router.post(path).handler(cors));
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
@@ -112,9 +116,9 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   /**
-   * A tracking route: the body deadline and the cheap checks (CORS, media type, the process's body budget) run
-   * before the body is read, then the body handler with the contract's limit, then {@code handler}. One route, so
-   * metrics and the access log name it by its path.
+   * A tracking route: the body deadline and the cheap checks (media type, the process's body budget) run before the
+   * body is read, then the body handler with the contract's limit, then {@code handler}. One route, so metrics and the
+   * access log name it by its path. Its CORS headers come from a route of their own, ahead of the query check.
    */
   private void ingestRoute(Router router, RouteTable routes, String path, Handler<RoutingContext> handler) {
     router.route(HttpMethod.OPTIONS, path)
@@ -124,7 +128,6 @@ public final class HttpVerticle extends VerticleBase {
         // first: an early answer (415, the budget's 503) leaves the body unread, and its deadline must hold too
         .handler(IngestRoutes.beforeBody(
             IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs())))
-        .handler(IngestRoutes.beforeBody(IngestRoutes.cors(services.sites())))
         .handler(IngestRoutes.beforeBody(IngestRoutes.requireJsonOrText()))
         .handler(IngestRoutes.beforeBody(ContentCoding.requireSupported()))
         .handler(IngestRoutes.beforeBody(services.bodies().reserve()))

@@ -175,6 +175,22 @@ class CorsIT {
     }
   }
 
+  @ParameterizedTest
+  @CsvSource({"/v1/events", "/v1/track", "/v1/batch"})
+  @DisplayName("a tracking request refused for its query string (an escape that is not UTF-8) is readable by the page")
+  void badQueryRefusalIsReadable(String path) {
+    String streamId = stream("query");
+    HttpTestClient client = http();
+
+    // the query check runs before any route's handler; its 400 must carry the CORS headers like every refusal
+    HttpTestClient.Response r = client.send(postWith(client, path + "?writeKey=%C0%AF",
+        pageView(streamId, "/").encode(), "Content-Type", "text/plain", "X-Write-Key", SHOP_KEY, "Origin", SHOP));
+
+    assertError(r, 400, "invalid_parameter");
+    assertReadableBy(SHOP, r);
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
+  }
+
   private static void assertReadableBy(String origin, HttpTestClient.Response r) {
     assertEquals(origin, r.header("Access-Control-Allow-Origin"), r.status() + " " + r.headers());
     assertEquals("Retry-After", r.header("Access-Control-Expose-Headers"), r.headers().toString());
