@@ -58,10 +58,12 @@ public final class HttpVerticle extends VerticleBase {
     RouteTable routes = new RouteTable();
     AccessLog accessLog = new AccessLog(routes);
     router.route().handler(accessLog);
-    // CORS before the query check: its 400 is a refusal like any other, which the page must be able to read
+    // on tracking routes, before the query check, whose 400 is an early answer like a 415: the body deadline (the
+    // unread body must still end in time) and CORS (the page must be able to read the refusal)
+    Handler<RoutingContext> deadline = IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs());
     Handler<RoutingContext> cors = IngestRoutes.cors(services.sites());
-    router.post("/v1/events").handler(cors);
-    SegmentHandler.PATHS.keySet().forEach(path -> router.post(path).handler(cors));
+    router.post("/v1/events").handler(deadline).handler(cors);
+    SegmentHandler.PATHS.keySet().forEach(path -> router.post(path).handler(deadline).handler(cors));
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
@@ -116,18 +118,15 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   /**
-   * A tracking route: the body deadline and the cheap checks (media type, the process's body budget) run before the
-   * body is read, then the body handler with the contract's limit, then {@code handler}. One route, so metrics and the
-   * access log name it by its path. Its CORS headers come from a route of their own, ahead of the query check.
+   * A tracking route: the cheap checks (media type, the process's body budget) run before the body is read, then
+   * the body handler with the contract's limit, then {@code handler}. One route, so metrics and the access log name
+   * it by its path. Its body deadline and CORS headers come from a route of their own, ahead of the query check.
    */
   private void ingestRoute(Router router, RouteTable routes, String path, Handler<RoutingContext> handler) {
     router.route(HttpMethod.OPTIONS, path)
         .handler(ctx -> optionsWithoutOrigin(ctx, routes))
         .handler(IngestRoutes.preflight(services.sites()));
     router.post(path)
-        // first: an early answer (415, the budget's 503) leaves the body unread, and its deadline must hold too
-        .handler(IngestRoutes.beforeBody(
-            IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs())))
         .handler(IngestRoutes.beforeBody(IngestRoutes.requireJsonOrText()))
         .handler(IngestRoutes.beforeBody(ContentCoding.requireSupported()))
         .handler(IngestRoutes.beforeBody(services.bodies().reserve()))
