@@ -3,6 +3,8 @@ package io.flightdeck.gateway.config;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A website that may send events.
@@ -19,6 +21,10 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
 
   public static final String DEMO_WRITE_KEY = "demo-write-key";
 
+  private static final String LABEL = "[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?";
+  private static final Pattern ORIGIN = Pattern.compile(
+      "(?i)https?://(?:\\[[0-9a-f:.]+]|" + LABEL + "(?:\\." + LABEL + ")*\\.?)(?::([0-9]{1,5}))?");
+
   static SiteConfig from(Section s, IngestConfig ingest) {
     String id = s.requiredString("id");
     if (!id.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")) {
@@ -30,8 +36,9 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
     }
     List<String> origins = new ArrayList<>();
     for (String origin : s.strings("allowedOrigins", List.of())) {
-      if (!origin.equals("*") && !origin.matches("(?i)https?://[^/\\s]+")) {
-        throw new ConfigException(s.key("allowedOrigins"), "'" + origin + "' is not * or scheme://host[:port]");
+      if (!origin.equals("*") && !isOrigin(origin)) {
+        throw new ConfigException(s.key("allowedOrigins"), "'" + origin + "' is not * or scheme://host[:port] as "
+            + "browsers send it (a host name in ASCII, punycode for an international one, no wildcard; port 1-65535)");
       }
       origins.add(serialized(origin));
     }
@@ -44,6 +51,21 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
     }
     return new SiteConfig(id, writeKey, origins, perSecond, burst,
         CustomEventsConfig.from(s.section("customEvents"), ingest));
+  }
+
+  /**
+   * Whether {@code origin} can be an {@code Origin} a browser sends: scheme, host (a DNS name, IPv4 or a bracketed
+   * IPv6 address) and an optional port, nothing else. Origins are compared as strings, so anything looser (a
+   * wildcard such as {@code https://*.shop.example}, a query, user info, a non-ASCII host) would be accepted here and
+   * then match no page, refusing the site's own events with 403.
+   */
+  static boolean isOrigin(String origin) {
+    Matcher m = ORIGIN.matcher(origin);
+    if (!m.matches()) {
+      return false;
+    }
+    int port = m.group(1) == null ? 1 : Integer.parseInt(m.group(1));
+    return port >= 1 && port <= 65_535;
   }
 
   /**

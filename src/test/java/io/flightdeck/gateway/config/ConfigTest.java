@@ -526,7 +526,11 @@ class ConfigTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource({"shop.example", "https://shop.example/path", "ftp://shop.example", "https://"})
+  @CsvSource({"shop.example", "https://shop.example/path", "ftp://shop.example", "https://",
+      // what no browser sends as Origin, so a site would refuse its own pages: a wildcard, a port out of range,
+      // user info, a query or fragment, a host not in its ASCII (punycode) form
+      "https://*.shop.example", "https://shop.example:99999", "https://shop.example:", "https://user@shop.example",
+      "https://shop.example?x=1", "https://shop.example#top", "https://bücher.example", "https://shop..example"})
   @DisplayName("an allowed origin that is not * or scheme://host[:port] is refused, naming allowedOrigins")
   void badOrigin(String origin) {
     JsonObject shop = site("shop", "wk-shop-2b9e71c4").put("allowedOrigins", new JsonArray().add(origin));
