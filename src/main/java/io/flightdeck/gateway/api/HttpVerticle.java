@@ -16,6 +16,8 @@ import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /** One HTTP server instance; deployed once per event loop, all sharing the same port and services. */
@@ -58,12 +60,10 @@ public final class HttpVerticle extends VerticleBase {
     RouteTable routes = new RouteTable();
     AccessLog accessLog = new AccessLog(routes);
     router.route().handler(accessLog);
-    // on tracking routes, before the query check, whose 400 is an early answer like a 415: the body deadline (the
-    // unread body must still end in time) and CORS (the page must be able to read the refusal)
-    Handler<RoutingContext> deadline = IngestRoutes.bodyReadDeadline(services.config().http().bodyReadTimeoutMs());
-    Handler<RoutingContext> cors = IngestRoutes.cors(services.sites());
-    router.post("/v1/events").handler(deadline).handler(cors);
-    SegmentHandler.PATHS.keySet().forEach(path -> router.post(path).handler(deadline).handler(cors));
+    Set<String> tracking = new HashSet<>(SegmentHandler.PATHS.keySet());
+    tracking.add("/v1/events");
+    router.route().handler(IngestRoutes.beforeQueryCheck(Set.copyOf(tracking),
+        services.config().http().bodyReadTimeoutMs(), services.sites()));
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
@@ -120,7 +120,7 @@ public final class HttpVerticle extends VerticleBase {
   /**
    * A tracking route: the cheap checks (media type, the process's body budget) run before the body is read, then
    * the body handler with the contract's limit, then {@code handler}. One route, so metrics and the access log name
-   * it by its path. Its body deadline and CORS headers come from a route of their own, ahead of the query check.
+   * it by its path. Its body deadline and CORS headers come first ({@link IngestRoutes#beforeQueryCheck}).
    */
   private void ingestRoute(Router router, RouteTable routes, String path, Handler<RoutingContext> handler) {
     router.route(HttpMethod.OPTIONS, path)

@@ -212,7 +212,7 @@ public final class IngestPipeline {
 
   /**
    * 403 when the request comes from a browser origin the site does not allow. The page may read the refusal even
-   * when no site allows its origin ({@link IngestRoutes#cors}).
+   * when no site allows its origin ({@link IngestRoutes#beforeQueryCheck}).
    */
   public static void checkOrigin(RoutingContext ctx, Sites.Site site) {
     String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);

@@ -3,12 +3,14 @@ package io.flightdeck.gateway.ingest;
 import io.flightdeck.gateway.api.ApiError;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.PlatformHandler;
 import java.util.Locale;
+import java.util.Set;
 
 /** The small handlers in front of ingest: media type, CORS and the body deadline. */
 public final class IngestRoutes {
@@ -50,40 +52,37 @@ public final class IngestRoutes {
    * could hold a request open forever. HTTP/1.x: the connection closes (the rest of the body would be read as the
    * next request). HTTP/2: only the stream is reset, after the answer; the connection's other requests go on.
    */
-  public static Handler<RoutingContext> bodyReadDeadline(long timeoutMs) {
-    return ctx -> {
-      HttpServerRequest request = ctx.request();
-      if (!request.isEnded()) {
-        long timer = ctx.vertx().setTimer(timeoutMs, t -> {
-          if (request.isEnded()) {
-            return;
+  private static void startBodyDeadline(RoutingContext ctx, long timeoutMs) {
+    HttpServerRequest request = ctx.request();
+    if (!request.isEnded()) {
+      long timer = ctx.vertx().setTimer(timeoutMs, t -> {
+        if (request.isEnded()) {
+          return;
+        }
+        boolean http2 = request.version() == HttpVersion.HTTP_2;
+        if (!ctx.response().ended()) {
+          if (!http2) {
+            ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
           }
-          boolean http2 = request.version() == HttpVersion.HTTP_2;
-          if (!ctx.response().ended()) {
-            if (!http2) {
-              ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
-            }
-            ctx.fail(new ApiError(408, "request_timeout",
-                "the request body did not arrive within " + timeoutMs + " ms"));
-          }
-          // also after an early answer (415, 413, 503...): Vert.x reads and drops the rest of the body, and a
-          // client trickling it would otherwise hold the connection for as long as it likes
-          if (http2) {
-            // CANCEL: the answer is complete, the client should stop sending the body
-            ctx.response().reset(CANCEL);
-          } else {
-            request.connection().close();
-          }
-        });
-        // an answer given before the whole body arrived keeps the deadline: the body must still end in time
-        ctx.addEndHandler(v -> {
-          if (request.isEnded()) {
-            ctx.vertx().cancelTimer(timer);
-          }
-        });
-      }
-      ctx.next();
-    };
+          ctx.fail(new ApiError(408, "request_timeout",
+              "the request body did not arrive within " + timeoutMs + " ms"));
+        }
+        // also after an early answer (415, 413, 503...): Vert.x reads and drops the rest of the body, and a
+        // client trickling it would otherwise hold the connection for as long as it likes
+        if (http2) {
+          // CANCEL: the answer is complete, the client should stop sending the body
+          ctx.response().reset(CANCEL);
+        } else {
+          request.connection().close();
+        }
+      });
+      // an answer given before the whole body arrived keeps the deadline: the body must still end in time
+      ctx.addEndHandler(v -> {
+        if (request.isEnded()) {
+          ctx.vertx().cancelTimer(timer);
+        }
+      });
+    }
   }
 
   /**
@@ -94,20 +93,44 @@ public final class IngestRoutes {
    * snippet would keep the events and send them again, with back-off, for as long as pages of that origin are open.
    * A refusal tells the page only what it sent wrong; nothing is stored, and no credentials are allowed.
    */
-  public static Handler<RoutingContext> cors(Sites sites) {
+  private static void addCors(RoutingContext ctx, Sites sites) {
+    String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
+    if (origin != null && sites.anyAllows(origin)) {
+      readableBy(ctx.response(), origin);
+    } else if (origin != null) {
+      ctx.addHeadersEndHandler(v -> {
+        if (ctx.response().getStatusCode() >= 400) {
+          readableBy(ctx.response(), origin);
+        }
+      });
+    }
+  }
+
+  /**
+   * For the router's first handlers, ahead of the query check, whose 400 is an early answer like a 415: on a POST
+   * to one of the tracking {@code paths}, the body deadline (the unread body must still end in time, see
+   * {@link #startBodyDeadline}) and the CORS headers (the page must be able to read the refusal, see {@link #addCors}).
+   * A route without a path, so that the metrics' route tag stays the tracking route's path alone.
+   */
+  public static Handler<RoutingContext> beforeQueryCheck(Set<String> paths, long timeoutMs, Sites sites) {
     return ctx -> {
-      String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
-      if (origin != null && sites.anyAllows(origin)) {
-        readableBy(ctx.response(), origin);
-      } else if (origin != null) {
-        ctx.addHeadersEndHandler(v -> {
-          if (ctx.response().getStatusCode() >= 400) {
-            readableBy(ctx.response(), origin);
-          }
-        });
+      if (ctx.request().method() == HttpMethod.POST && paths.contains(pathOf(ctx))) {
+        startBodyDeadline(ctx, timeoutMs);
+        addCors(ctx, sites);
       }
       ctx.next();
     };
+  }
+
+  /** The request's path as a route matches it: one trailing slash left out; "" when it does not decode. */
+  private static String pathOf(RoutingContext ctx) {
+    String path;
+    try {
+      path = ctx.normalizedPath();
+    } catch (IllegalArgumentException e) {
+      return "";
+    }
+    return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
   }
 
   private static void readableBy(HttpServerResponse response, String origin) {
