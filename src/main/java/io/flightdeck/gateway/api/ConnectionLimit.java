@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Guards the HTTP connections of the process, across all server instances: caps how many are open (one over
  * the cap is closed at once, before any request on it is read, so a flood of idle sockets cannot exhaust memory
- * or descriptors) and gives every accepted HTTP/1.x connection its {@link HeaderDeadline}.
+ * or descriptors) and gives every accepted HTTP/1.x connection its {@link HeaderDeadline} and its
+ * {@link BadChunkAnswer}.
  */
 public final class ConnectionLimit {
 
@@ -43,5 +44,6 @@ public final class ConnectionLimit {
     }
     connection.closeHandler(v -> open.decrementAndGet());
     headerDeadline.watch(connection);
+    BadChunkAnswer.watch(connection);
   }
 }

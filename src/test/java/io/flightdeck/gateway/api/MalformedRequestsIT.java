@@ -123,6 +123,24 @@ class MalformedRequestsIT {
     assertTrue(a.closed, "the connection stays open after " + what);
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "a chunk size that is not hex | 400 | invalid_request | zz\\r\\nBODY\\r\\n0\\r\\n\\r\\n",
+      "a chunk size past any length | 400 | invalid_request | fffffffffffffffffff\\r\\nBODY\\r\\n0\\r\\n\\r\\n",
+      "a 9 KB trailer | 431 | headers_too_large | 2\\r\\n{}\\r\\n0\\r\\nX-Big: BIG\\r\\n\\r\\n"})
+  @DisplayName("a chunked body that cannot be framed gets its status with the JSON error body, not a bare close, "
+      + "and nothing is stored")
+  void unframableChunkedBody(String what, int status, String code, String chunks) throws Exception {
+    String body = chunks.replace("\\r\\n", "\r\n").replace("BIG", "x".repeat(9 * 1024)).replace("BODY", EVENT);
+
+    Answer a = exchange("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "X-Write-Key: " + TestGateway.WRITE_KEY + "\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+
+    a.assertError(status, code);
+    assertTrue(a.closed, "the connection stays open after " + what);
+    assertEquals(0L, gateway.db().queryLong("SELECT count(*) FROM events WHERE stream_id = 'malformed'"));
+  }
+
   @ParameterizedTest(name = "a request line of {0} bytes")
   @ValueSource(ints = {9 * 1024})
   @DisplayName("a request line over the limit is 414 uri_too_long with the JSON error body")
