@@ -544,7 +544,12 @@ class SnippetBrowserIT {
 
     // before, 0 was taken for the default: the view waited a second, and the click, 300 ms later, joined it
     assertEquals(List.of("PageViewed", "ButtonClicked"), types(awaitEvents(visitor, 2)));
+    // Playwright hands over its request events only while it is called: wait in it for the second (had the click
+    // joined the view's request, there would be no second, and this wait fails)
+    page.waitForCondition(() -> posts.size() >= 2, new Page.WaitForConditionOptions().setTimeout(WAIT_MS));
     assertEquals(2, posts.size(), "one request per event");
+    assertTrue(posts.stream().allMatch(r -> r.postData().split("\"type\"").length == 2),
+        "each request carried one event");
     errors.assertNone();
   }
 
