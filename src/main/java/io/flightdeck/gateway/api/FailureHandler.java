@@ -1,6 +1,6 @@
 package io.flightdeck.gateway.api;
 
-import io.flightdeck.gateway.ingest.segment.SegmentHandler;
+import io.flightdeck.gateway.ingest.IngestRoutes;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.StoreUnavailableException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -14,7 +14,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
-import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -30,7 +29,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
   private static final LogThrottle UNEXPECTED_LOG = new LogThrottle(1, TimeUnit.SECONDS);
 
   /** The tracking routes: their failures are ingest rejections ({@code flightdeck_ingest_rejected_total}). */
-  private static final Set<String> INGEST_PATHS = ingestPaths();
+  private static final Set<String> INGEST_PATHS = IngestRoutes.TRACKING_PATHS;
 
   private final GatewayMetrics metrics;
   /** The routes, for a 405's {@code Allow}; null where the router has no table (the management port). */
@@ -131,12 +130,6 @@ public final class FailureHandler implements Handler<RoutingContext> {
       path = path.substring(0, path.length() - 1);
     }
     return INGEST_PATHS.contains(path);
-  }
-
-  private static Set<String> ingestPaths() {
-    Set<String> paths = new HashSet<>(SegmentHandler.PATHS.keySet());
-    paths.add("/v1/events");
-    return Set.copyOf(paths);
   }
 
   /** The path without its query string, so an {@code access_token} parameter never reaches a log line. */

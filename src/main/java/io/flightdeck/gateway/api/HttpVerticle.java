@@ -16,8 +16,6 @@ import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /** One HTTP server instance; deployed once per event loop, all sharing the same port and services. */
@@ -60,9 +58,7 @@ public final class HttpVerticle extends VerticleBase {
     RouteTable routes = new RouteTable();
     AccessLog accessLog = new AccessLog(routes);
     router.route().handler(accessLog);
-    Set<String> tracking = new HashSet<>(SegmentHandler.PATHS.keySet());
-    tracking.add("/v1/events");
-    router.route().handler(IngestRoutes.beforeQueryCheck(Set.copyOf(tracking),
+    router.route().handler(IngestRoutes.beforeQueryCheck(IngestRoutes.TRACKING_PATHS,
         services.config().http().bodyReadTimeoutMs(), services.sites()));
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());

@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.ingest;
 
 import io.flightdeck.gateway.api.ApiError;
+import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -9,11 +10,15 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.PlatformHandler;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 
 /** The small handlers in front of ingest: media type, CORS and the body deadline. */
 public final class IngestRoutes {
+
+  /** The tracking routes' paths: POST /v1/events and the Segment API's. */
+  public static final Set<String> TRACKING_PATHS = trackingPaths();
 
   /** HTTP/2's CANCEL error code (RFC 9113, section 7). */
   private static final long CANCEL = 0x8;
@@ -159,5 +164,11 @@ public final class IngestRoutes {
           .setStatusCode(204)
           .end();
     };
+  }
+
+  private static Set<String> trackingPaths() {
+    Set<String> paths = new HashSet<>(SegmentHandler.PATHS.keySet());
+    paths.add("/v1/events");
+    return Set.copyOf(paths);
   }
 }
