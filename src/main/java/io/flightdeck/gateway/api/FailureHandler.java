@@ -9,12 +9,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +27,6 @@ public final class FailureHandler implements Handler<RoutingContext> {
   private static final LogThrottle UNEXPECTED_LOG = new LogThrottle(1, TimeUnit.SECONDS);
 
   /** The tracking routes: their failures are ingest rejections ({@code flightdeck_ingest_rejected_total}). */
-  private static final Set<String> INGEST_PATHS = IngestRoutes.TRACKING_PATHS;
 
   private final GatewayMetrics metrics;
   /** The routes, for a 405's {@code Allow}; null where the router has no table (the management port). */
@@ -68,7 +65,8 @@ public final class FailureHandler implements Handler<RoutingContext> {
       ctx.request().connection().close();
       return;
     }
-    if (isIngest(ctx)) {
+    // tracking calls only: a 404 or 405 elsewhere is no tracking request refused (and a scanner's would fire alerts)
+    if (IngestRoutes.isTrackingPost(ctx)) {
       metrics.rejected(error.code());
     }
     if (error.status() == 405 && routes != null) {
@@ -114,22 +112,6 @@ public final class FailureHandler implements Handler<RoutingContext> {
     }
     send(request.response().putHeader(HttpHeaders.CONNECTION, "close"), error)
         .onComplete(ar -> request.connection().close());
-  }
-
-  /**
-   * Tracking calls (POST /v1/events and the Segment API), as opposed to reads, admin, and a POST to any other path
-   * (a 404 or 405 there is no tracking request refused, and would make an alert on rejections fire for a scanner).
-   * Vert.x routes a path with one trailing slash to its route, so that one counts too.
-   */
-  private static boolean isIngest(RoutingContext ctx) {
-    if (ctx.request().method() != HttpMethod.POST) {
-      return false;
-    }
-    String path = routeOf(ctx);
-    if (path.length() > 1 && path.endsWith("/")) {
-      path = path.substring(0, path.length() - 1);
-    }
-    return INGEST_PATHS.contains(path);
   }
 
   /** The path without its query string, so an {@code access_token} parameter never reaches a log line. */

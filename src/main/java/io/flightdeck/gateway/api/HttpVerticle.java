@@ -58,8 +58,8 @@ public final class HttpVerticle extends VerticleBase {
     RouteTable routes = new RouteTable();
     AccessLog accessLog = new AccessLog(routes);
     router.route().handler(accessLog);
-    router.route().handler(IngestRoutes.beforeQueryCheck(IngestRoutes.TRACKING_PATHS,
-        services.config().http().bodyReadTimeoutMs(), services.sites()));
+    router.route().handler(IngestRoutes.beforeQueryCheck(services.config().http().bodyReadTimeoutMs(),
+        services.sites()));
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());

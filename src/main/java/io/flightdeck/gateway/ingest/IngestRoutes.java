@@ -112,19 +112,27 @@ public final class IngestRoutes {
   }
 
   /**
-   * For the router's first handlers, ahead of the query check, whose 400 is an early answer like a 415: on a POST
-   * to one of the tracking {@code paths}, the body deadline (the unread body must still end in time, see
+   * For the router's first handlers, ahead of the query check, whose 400 is an early answer like a 415: on a
+   * tracking POST ({@link #isTrackingPost}), the body deadline (the unread body must still end in time, see
    * {@link #startBodyDeadline}) and the CORS headers (the page must be able to read the refusal, see {@link #addCors}).
    * A route without a path, so that the metrics' route tag stays the tracking route's path alone.
    */
-  public static Handler<RoutingContext> beforeQueryCheck(Set<String> paths, long timeoutMs, Sites sites) {
+  public static Handler<RoutingContext> beforeQueryCheck(long timeoutMs, Sites sites) {
     return ctx -> {
-      if (ctx.request().method() == HttpMethod.POST && paths.contains(pathOf(ctx))) {
+      if (isTrackingPost(ctx)) {
         startBodyDeadline(ctx, timeoutMs);
         addCors(ctx, sites);
       }
       ctx.next();
     };
+  }
+
+  /**
+   * A POST to one of the {@link #TRACKING_PATHS}, as a route matches it: Vert.x routes a path with one trailing slash
+   * to its route, so that one counts too. A path that does not decode is no tracking request.
+   */
+  public static boolean isTrackingPost(RoutingContext ctx) {
+    return ctx.request().method() == HttpMethod.POST && TRACKING_PATHS.contains(pathOf(ctx));
   }
 
   /** The request's path as a route matches it: one trailing slash left out; "" when it does not decode. */

@@ -176,7 +176,7 @@ class CorsIT {
   }
 
   @ParameterizedTest
-  @CsvSource({"/v1/events", "/v1/track", "/v1/batch"})
+  @CsvSource({"/v1/events", "/v1/track", "/v1/batch", "/v1/events/", "/v1/track/"})
   @DisplayName("a tracking request refused for its query string (an escape that is not UTF-8) is readable by the page")
   void badQueryRefusalIsReadable(String path) {
     String streamId = stream("query");
