@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * The request's path and query parameters, each answered with 400 invalid_parameter when off. Handlers read
@@ -88,6 +89,13 @@ public final class QueryParams {
   /** A query parameter as sent; null when absent. */
   public static String text(RoutingContext ctx, String name) {
     return withoutNul(name, ctx.request().getParam(name));
+  }
+
+  /** Every value of a repeatable query parameter, in order; empty when absent. */
+  public static List<String> texts(RoutingContext ctx, String name) {
+    List<String> values = ctx.request().params().getAll(name);
+    values.forEach(v -> withoutNul(name, v));
+    return values;
   }
 
   /**

@@ -67,8 +67,8 @@ public final class LiveHub {
   /** {@code GET /v1/live}: the read token was checked before. */
   public void handle(RoutingContext ctx) {
     // no NUL either: no SQL sees these, but every read parameter is refused with one (API.md)
-    LiveFilter filter = LiveFilter.parse(QueryParams.text(ctx, "types"), QueryParams.text(ctx, "streams"),
-        QueryParams.text(ctx, "site"));
+    LiveFilter filter = LiveFilter.parse(QueryParams.text(ctx, "types"), QueryParams.texts(ctx, "type"),
+        QueryParams.text(ctx, "streams"), QueryParams.texts(ctx, "stream"), QueryParams.text(ctx, "site"));
     boolean unnamed = unnamed(QueryParams.text(ctx, "unnamed"));
     Long resumeAfter = lastEventId(ctx);
     if (stopped) {

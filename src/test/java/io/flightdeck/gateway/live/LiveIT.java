@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -72,6 +74,38 @@ class LiveIT {
       assertEquals(null, site.next(Duration.ofMillis(500)), "no event of another site");
       assertTrue(clicks.drain().isEmpty());
     }
+  }
+
+  @Test
+  @DisplayName("?stream= and ?type=, repeatable, select ids and types exactly as sent, commas and edge spaces "
+      + "included, alone or with the comma-separated lists")
+  void exactFilters() throws Exception {
+    String comma = "exa,1";
+    String spaced = " exa-2 ";
+    try (SseTestClient exact = SseTestClient.open(gateway.get(),
+        "/v1/live?stream=exa%2C1&stream=%20exa-2%20", Map.of());
+         SseTestClient mixed = SseTestClient.open(gateway.get(),
+             "/v1/live?streams=exa-3&stream=exa%2C1&type=ButtonClicked", Map.of())) {
+      post(HttpTestClient.pageView(comma, "/a"), HttpTestClient.pageView("exa", "/b"),
+          HttpTestClient.pageView("1", "/c"), HttpTestClient.pageView(spaced, "/d"),
+          HttpTestClient.pageView("exa-2", "/e"), HttpTestClient.click("exa-3", "b3"),
+          HttpTestClient.pageView("exa-3", "/f"), HttpTestClient.click(comma, "b1"));
+      List<Message> e = exact.take(3, WAIT);
+      assertEquals(List.of(comma, spaced, comma), e.stream()
+          .map(m -> new JsonObject(m.data()).getString("streamId")).toList());
+      List<Message> m = mixed.take(2, WAIT);
+      assertEquals(List.of("exa-3", comma),
+          m.stream().map(x -> new JsonObject(x.data()).getString("streamId")).toList());
+      assertEquals(List.of("ButtonClicked", "ButtonClicked"), m.stream().map(Message::event).toList());
+      assertEquals(null, exact.next(Duration.ofMillis(300)), "no other stream");
+      assertTrue(mixed.drain().isEmpty());
+    }
+    assertEquals(400, SseTestClient.open(gateway.get(), "/v1/live?stream=", Map.of()).status());
+    assertEquals(400, SseTestClient.open(gateway.get(), "/v1/live?type=A%00", Map.of()).status());
+    String many = IntStream.range(0, 60).mapToObj(i -> "s" + i).collect(Collectors.joining(","));
+    String more = IntStream.range(0, 41).mapToObj(i -> "stream=t" + i).collect(Collectors.joining("&"));
+    assertEquals(400, SseTestClient.open(gateway.get(), "/v1/live?streams=" + many + "&" + more, Map.of()).status(),
+        "101 values together");
   }
 
   @Test
