@@ -15,6 +15,7 @@ import io.flightdeck.gateway.event.Problem;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.AppendResult;
 import io.flightdeck.gateway.store.EventStore;
+import io.flightdeck.gateway.store.StoreUnavailableException;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -230,7 +231,7 @@ public final class IngestPipeline {
     }
   }
 
-  /** 429 when the site is over its rate limit. */
+  /** Takes one token per event from the site's bucket; 429 when it is over its rate limit. See {@link #append}. */
   public static void rateLimit(Sites.Site site, int events) {
     long wait = Sites.consume(site, events);
     if (wait > 0) {
@@ -266,9 +267,22 @@ public final class IngestPipeline {
     return events;
   }
 
-  /** Stores the events all together or not at all; completes after the commit. */
-  public Future<List<AppendResult>> append(Sites.Site site, List<NewEvent> events) {
-    return store.append(events).onSuccess(results -> count(site.config().id(), events, results));
+  /**
+   * Stores the events all together or not at all; completes after the commit. When the store cannot take them now
+   * (503), the {@code tokens} {@link #rateLimit} took for the request go back to the site's bucket, before the
+   * answer is sent: a client retrying after an outage or a full queue is not refused 429 for it. A request refused
+   * for what it sent (400, 413) keeps its cost, and so does one that was stored (duplicates too); so does any other
+   * failure, which may have followed a commit (an answer that could not be built) or come from the events themselves.
+   */
+  public Future<List<AppendResult>> append(Sites.Site site, int tokens, List<NewEvent> events) {
+    // one listener for both outcomes: no more allocated per request than the counting alone did
+    return store.append(events).onComplete((results, failure) -> {
+      if (failure == null) {
+        count(site.config().id(), events, results);
+      } else if (failure instanceof StoreUnavailableException) {
+        Sites.refund(site, tokens);
+      }
+    });
   }
 
   private void count(String site, List<NewEvent> events, List<AppendResult> results) {

@@ -52,4 +52,13 @@ public final class Sites {
     }
     return Math.max(1, (probe.getNanosToWaitForRefill() + 999_999_999L) / 1_000_000_000L);
   }
+
+  /**
+   * Gives back {@code events} tokens that {@link #consume} took for a request the gateway then could not store (503):
+   * the client's retry must not meet 429 for the gateway's outage. The bucket never holds more than its burst, so a
+   * refund after the bucket refilled meanwhile leaves it where it would be had the request never come.
+   */
+  public static void refund(Site site, int events) {
+    site.bucket().addTokens(events);
+  }
 }

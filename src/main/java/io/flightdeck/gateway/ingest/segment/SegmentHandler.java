@@ -81,7 +81,7 @@ public final class SegmentHandler {
     pipeline.checkBatchSize(messages.size());
     IngestPipeline.rateLimit(site, messages.size());
     List<NewEvent> events = validate(ctx, site, messages, receivedAt);
-    pipeline.append(site, events)
+    pipeline.append(site, messages.size(), events)
         .onSuccess(results -> ctx.response()
             .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
             .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
