@@ -2,6 +2,7 @@ package io.flightdeck.gateway.api;
 
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerOptions;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -10,8 +11,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Guards the HTTP connections of the process, across all server instances: caps how many are open (one over
  * the cap is closed at once, before any request on it is read, so a flood of idle sockets cannot exhaust memory
- * or descriptors) and gives every accepted HTTP/1.x connection its {@link HeaderDeadline} and its
- * {@link BadChunkAnswer}.
+ * or descriptors) and gives every accepted HTTP/1.x connection its {@link HeaderDeadline}, its
+ * {@link StrictFramingDecoder} and its {@link BadChunkAnswer}.
  */
 public final class ConnectionLimit {
 
@@ -33,8 +34,8 @@ public final class ConnectionLimit {
     return open.get();
   }
 
-  /** The server's connection handler. */
-  public void accept(HttpConnection connection) {
+  /** The server's connection handler; {@code options} are that server's. */
+  public void accept(HttpConnection connection, HttpServerOptions options) {
     if (open.incrementAndGet() > max) {
       open.decrementAndGet();
       metrics.connectionClosed("max_connections");
@@ -44,6 +45,7 @@ public final class ConnectionLimit {
     }
     connection.closeHandler(v -> open.decrementAndGet());
     headerDeadline.watch(connection);
+    StrictFramingDecoder.install(connection, options);
     BadChunkAnswer.watch(connection);
   }
 }

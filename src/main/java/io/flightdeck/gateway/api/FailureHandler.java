@@ -96,14 +96,18 @@ public final class FailureHandler implements Handler<RoutingContext> {
 
   /**
    * A request HTTP itself cannot parse (Netty's decoder failed: a request line or a header over the limits, a
-   * header line without a colon, a Content-Length that is not a number or is given twice). Answered like every
+   * header line without a colon, a Content-Length that is not a number or is given twice), or whose body's framing
+   * is refused ({@link StrictFramingDecoder}: its {@link ApiError} is the answer). Answered like every
    * other error, with the contract's JSON body, then the connection is closed: what follows on it cannot be
    * framed. Replaces Vert.x's default, which answers the same statuses with an empty body.
    */
   public static void invalidRequest(HttpServerRequest request) {
     Throwable cause = request.decoderResult().cause();
     ApiError error;
-    if (cause instanceof TooLongHttpLineException) {
+    if (cause instanceof ApiError framing) {
+      // a body whose framing is refused (StrictFramingDecoder)
+      error = framing;
+    } else if (cause instanceof TooLongHttpLineException) {
       error = new ApiError(414, "uri_too_long", "the request line is longer than the limit");
     } else if (cause instanceof TooLongHttpHeaderException) {
       error = new ApiError(431, "headers_too_large", "the request headers are larger than the limit");

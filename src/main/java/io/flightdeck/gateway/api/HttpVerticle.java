@@ -44,7 +44,7 @@ public final class HttpVerticle extends VerticleBase {
         .setHttp2ClearTextEnabled(http.http2ClearText());
     live = services.liveHubs().apply(vertx);
     server = vertx.createHttpServer(options)
-        .connectionHandler(services.connections()::accept)
+        .connectionHandler(connection -> services.connections().accept(connection, options))
         .invalidRequestHandler(FailureHandler::invalidRequest)
         .requestHandler(router());
     return live.start().compose(v -> server.listen());

@@ -44,7 +44,7 @@ public final class MetricsVerticle extends VerticleBase {
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setHttp2ClearTextEnabled(false);
     return vertx.createHttpServer(options)
-        .connectionHandler(connections::accept)
+        .connectionHandler(connection -> connections.accept(connection, options))
         .invalidRequestHandler(FailureHandler::invalidRequest)
         .requestHandler(router)
         .listen(config.port(), config.host())
