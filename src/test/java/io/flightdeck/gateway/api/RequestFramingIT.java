@@ -129,6 +129,29 @@ class RequestFramingIT {
     assertEquals(3L, gateway.db().queryLong("SELECT count(*) FROM events WHERE stream_id LIKE 'framing-ok-%'"));
   }
 
+  @Test
+  @DisplayName("a refused request pipelined behind a well-framed one: the first is answered, then the refusal, then "
+      + "the connection is closed")
+  void refusalBehindAPipelinedRequest() throws IOException {
+    String chunks = chunked(event("framing-pipelined"));
+    String requests = "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+        + head("POST", "/v1/events", "Transfer-Encoding: chunked\r\nContent-Length: " + chunks.length() + "\r\n")
+        + chunks;
+
+    try (Socket socket = new Socket("127.0.0.1", gateway.get().port())) {
+      socket.setSoTimeout(5_000);
+      socket.getOutputStream().write(ascii(requests));
+      InputStream in = socket.getInputStream();
+      String first = new String(RawHttp.readResponse(in), StandardCharsets.UTF_8);
+      String second = new String(RawHttp.readResponse(in), StandardCharsets.UTF_8);
+      assertTrue(first.startsWith("HTTP/1.1 200"), first);
+      assertTrue(second.startsWith("HTTP/1.1 400"), second);
+      assertTrue(second.contains("\"invalid_request\""), second);
+      assertTrue(closedAfter(socket, in), "the connection stays open after " + second);
+    }
+    assertEquals(0L, stored("framing-pipelined"));
+  }
+
   private static String event(String streamId) {
     return "{\"type\":\"PageViewed\",\"streamId\":\"" + streamId + "\",\"data\":{\"pageId\":\"/\"}}";
   }
