@@ -93,9 +93,13 @@ public final class GatewayProcess implements AutoCloseable {
     throw new AssertionError("the gateway was not listening within " + timeout + "\n" + describe());
   }
 
-  /** SIGTERM on Linux, what {@code kill PID} and container runtimes send. */
+  /**
+   * SIGTERM, what {@code kill PID} and container runtimes send. Through {@code kill}, not {@link Process#destroy}:
+   * that also closes this side of the process's stdout and stderr, so whatever the gateway logs while it shuts
+   * down (its shutdown lines, the access lines of the streams it ends) would be lost to the test.
+   */
   public void sendSigterm() {
-    process.destroy();
+    signal("TERM");
   }
 
   /**
