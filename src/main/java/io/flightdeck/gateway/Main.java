@@ -1,5 +1,6 @@
 package io.flightdeck.gateway;
 
+import ch.qos.logback.classic.LoggerContext;
 import io.flightdeck.gateway.config.ConfigException;
 import io.flightdeck.gateway.config.ConfigLoader;
 import io.flightdeck.gateway.config.GatewayConfig;
@@ -143,6 +144,11 @@ public final class Main {
       } catch (ExecutionException | InterruptedException | TimeoutException e) {
         LOG.warn("closing Vert.x: {}", e.toString());
       }
+    }
+    // halt runs no other hook: stopping logback writes out the access lines still queued (those of the streams
+    // just ended among them; its writer would have written them within 100 ms, after the halt)
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logback) {
+      logback.stop();
     }
     Runtime.getRuntime().halt(0);
   }

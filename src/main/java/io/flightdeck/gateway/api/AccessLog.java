@@ -2,6 +2,7 @@ package io.flightdeck.gateway.api;
 
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,6 +11,9 @@ import org.slf4j.LoggerFactory;
  * ({@code /v1/streams/:streamId/events}), never the URL: URLs carry stream ids and, for browsers, access tokens;
  * and never the client address. Logged through logger {@code flightdeck.access}, which logback.xml sends through
  * a bounded asynchronous appender that drops lines rather than block an event loop.
+ *
+ * <p>A stream (the live feed) is logged the same way, once, when it ends: its duration is the stream's life, and
+ * its line adds the events and bytes it sent and why it ended ({@link #stream}).
  */
 public final class AccessLog implements Handler<RoutingContext> {
 
@@ -17,6 +21,14 @@ public final class AccessLog implements Handler<RoutingContext> {
 
   /** nginx's code for a request whose client went away before it was answered. */
   static final int CLIENT_CLOSED = 499;
+  private static final String STREAM = "flightdeck.access.stream";
+
+  /**
+   * What a stream's line adds: the events and bytes of its body that were written to the socket, and why it ended
+   * ({@code client_closed}, {@code slow_client}, {@code shutdown}, {@code store_unavailable}).
+   */
+  public record StreamEnd(long events, long bytes, String reason) {
+  }
 
   private final RouteTable routes;
 
@@ -28,10 +40,29 @@ public final class AccessLog implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     if (LOG.isInfoEnabled()) {
       long start = System.nanoTime();
-      ctx.addEndHandler(ar -> LOG.info("{} {} {} {}ms", ctx.request().method(), routes.template(ctx),
-          status(ctx), (System.nanoTime() - start) / 1_000_000));
+      ctx.addEndHandler(ar -> log(ctx, (System.nanoTime() - start) / 1_000_000));
     }
     ctx.next();
+  }
+
+  /**
+   * Marks the request as a stream: its line, written when it ends, adds what {@code end} answers then. A stream's
+   * route must add no end handler of its own to the response (a response has one: it would replace the context's,
+   * and the line would never be written): {@link RoutingContext#addEndHandler} instead.
+   */
+  public static void stream(RoutingContext ctx, Supplier<StreamEnd> end) {
+    ctx.put(STREAM, end);
+  }
+
+  private void log(RoutingContext ctx, long ms) {
+    Supplier<StreamEnd> stream = ctx.get(STREAM);
+    if (stream == null) {
+      LOG.info("{} {} {} {}ms", ctx.request().method(), routes.template(ctx), status(ctx), ms);
+      return;
+    }
+    StreamEnd end = stream.get();
+    LOG.info("{} {} {} {}ms events={} bytes={} ended={}", ctx.request().method(), routes.template(ctx), status(ctx),
+        ms, end.events(), end.bytes(), end.reason());
   }
 
   /**

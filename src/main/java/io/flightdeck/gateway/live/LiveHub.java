@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.live;
 
 import io.flightdeck.gateway.EventBusAddresses;
+import io.flightdeck.gateway.api.AccessLog;
 import io.flightdeck.gateway.api.ApiError;
 import io.flightdeck.gateway.api.QueryParams;
 import io.flightdeck.gateway.config.LiveConfig;
@@ -87,8 +88,10 @@ public final class LiveHub {
     SseConnection connection = new SseConnection(vertx, ctx.request(), filter, unnamed, store, config,
         connections, this::forget);
     open.add(connection);
-    response.closeHandler(v -> forget(connection));
-    response.endHandler(v -> forget(connection));
+    // through the context, not the response's own close and end handlers: those would replace the context's, and
+    // the stream's access line would be written only when the client closed it (and without what it was sent)
+    AccessLog.stream(ctx, connection::accessEnd);
+    ctx.addEndHandler(ar -> forget(connection));
     connection.start(resumeAfter != null ? resumeAfter : published.get(), resumeAfter != null);
   }
 

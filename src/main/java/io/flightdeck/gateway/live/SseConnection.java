@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.live;
 
+import io.flightdeck.gateway.api.AccessLog;
 import io.flightdeck.gateway.config.LiveConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
@@ -55,6 +56,11 @@ final class SseConnection {
   /** The kernel holds little unsent for this stream while it resumes ({@link Connections#limitKernelUnsent}). */
   private boolean kernelUnsentLimited;
   private boolean closed;
+  /** For the access line: the events and bytes written to the socket, and why the server ended the stream. */
+  private long sentEvents;
+  private long sentBytes;
+  /** Set when the server ends the stream; null when the client did (or its connection went). */
+  private String endReason;
 
   SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, boolean unnamed, EventStore store,
                 LiveConfig config, LiveConnections connections, Consumer<SseConnection> onCut) {
@@ -161,6 +167,7 @@ final class SseConnection {
    * be stopped in order. It resumes from its last id like the others.
    */
   void end() {
+    ended("shutdown");
     if (unsentBytes > 0) {
       abort();
     } else if (!closed) {
@@ -181,8 +188,8 @@ final class SseConnection {
   private void deliver(LiveBatch batch) {
     int sent = 0;
     if (batch.after() == cursor && filter.all() && !unnamed) {
-      write(batch.all());
       sent = batch.events().size();
+      write(batch.all(), sent);
     } else {
       Buffer out = Buffer.buffer();
       for (LiveEvent e : batch.events()) {
@@ -192,7 +199,7 @@ final class SseConnection {
         }
       }
       if (sent > 0) {
-        write(out);
+        write(out, sent);
       }
     }
     cursor = batch.to();
@@ -212,6 +219,7 @@ final class SseConnection {
       if (ar.failed()) {
         // the client resumes with Last-Event-ID once the store answers again. Closed at once, as a cut-off is:
         // a graceful close would wait for a client that stopped reading to take what is still queued for it
+        ended("store_unavailable");
         abort();
         return;
       }
@@ -375,22 +383,45 @@ final class SseConnection {
    * Writes live data. A client that lets more than {@code maxBufferBytes} pile up unsent is cut off rather than
    * buffered without bound; it resumes from its last id. Bytes are counted here, from each write to its completion
    * (the data reached the socket, or the HTTP/2 flow-control window let it go), because Vert.x's own write-queue
-   * check counts writes, not bytes, and does nothing for HTTP/2 streams.
+   * check counts writes, not bytes, and does nothing for HTTP/2 streams. {@code buffer} holds {@code events} events.
    */
-  private void write(Buffer buffer) {
-    writeQueued(buffer);
+  private void write(Buffer buffer, int events) {
+    writeQueued(buffer, events);
     if (!closed && unsentBytes > config.maxBufferBytes()) {
       cutOff();
     }
   }
 
-  private void writeQueued(Buffer buffer) {
+  /** A message without an event: the greeting, a heartbeat. */
+  private void write(Buffer buffer) {
+    write(buffer, 0);
+  }
+
+  private void writeQueued(Buffer buffer, int events) {
     if (closed) {
       return;
     }
     int bytes = buffer.length();
     unsentBytes += bytes;
-    response.write(buffer).onComplete(ar -> written(bytes));
+    response.write(buffer).onComplete(ar -> {
+      if (ar.succeeded()) {
+        sentEvents += events;
+        sentBytes += bytes;
+      }
+      written(bytes);
+    });
+  }
+
+  /** The server ends the stream, for {@code reason}: the first reason given is the one logged. */
+  private void ended(String reason) {
+    if (endReason == null && !closed) {
+      endReason = reason;
+    }
+  }
+
+  /** For the stream's access line, once it ended. */
+  AccessLog.StreamEnd accessEnd() {
+    return new AccessLog.StreamEnd(sentEvents, sentBytes, endReason == null ? "client_closed" : endReason);
   }
 
   /**
@@ -400,16 +431,18 @@ final class SseConnection {
   private final class Pieces {
 
     private Buffer out;
+    /** The messages in {@code out}. */
+    private int inOut;
     private int sent;
 
     /** Adds one message; answers whether there is room for more (at most about maxBufferBytes unsent). */
     boolean add(Buffer frame) {
       out = out == null ? Buffer.buffer() : out;
       out.appendBuffer(frame);
+      inOut++;
       sent++;
       if (out.length() >= CATCH_UP_WRITE_BYTES) {
-        writeQueued(out);
-        out = null;
+        writeOut();
       }
       return unsentBytes + (out == null ? 0 : out.length()) <= config.maxBufferBytes();
     }
@@ -417,13 +450,18 @@ final class SseConnection {
     /** Writes what is gathered; answers how many messages were added in all. */
     int flush() {
       if (out != null) {
-        writeQueued(out);
-        out = null;
+        writeOut();
       }
       if (sent > 0) {
         connections.metrics().sseDelivered().increment(sent);
       }
       return sent;
+    }
+
+    private void writeOut() {
+      writeQueued(out, inOut);
+      out = null;
+      inOut = 0;
     }
   }
 
@@ -432,6 +470,7 @@ final class SseConnection {
     if (closed) {
       return;
     }
+    ended("slow_client");
     closed();
     connections.slowClientDropped();
     onCut.accept(this);

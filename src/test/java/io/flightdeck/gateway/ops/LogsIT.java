@@ -8,11 +8,18 @@ import io.flightdeck.gateway.support.GatewayProcess;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.SseTestClient;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +36,9 @@ class LogsIT {
   static final String ADMIN = "admin-token-for-logs-9c1e";
   static final String KEY = "write-key-for-logs-2b8d";
   static final String SITES = "[{\"id\":\"logs\",\"writeKey\":\"" + KEY + "\",\"allowedOrigins\":[\"*\"]}]";
+  /** LogsIT's site, without a rate limit in the way of the big events that fill a slow client's buffer. */
+  static final String UNLIMITED_SITES = "[{\"id\":\"logs\",\"writeKey\":\"" + KEY + "\",\"allowedOrigins\":[\"*\"],"
+      + "\"rateLimit\":{\"eventsPerSecond\":100000,\"burst\":200000}}]";
 
   /** Requests carrying every secret there is, in every place a client can put it. */
   static void traffic(HttpTestClient http) {
@@ -105,6 +115,98 @@ class LogsIT {
       assertNoSecrets(gateway.stdout().lines().toList());
       assertNoSecrets(gateway.stderr().lines().toList());
     }
+  }
+
+  @Test
+  @DisplayName("a live stream gets one access line when it ends, with its status, duration, events and bytes sent "
+      + "and why it ended: the client closed it, it was cut off as slow, or the server shut down")
+  void liveStreamLines(TestDatabase db) throws Exception {
+    // a small buffer and a short stall time: a client that stops reading is cut off after a few big events
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_READ_TOKEN", READ, "FLIGHTDECK_ADMIN_TOKEN", ADMIN,
+        "FLIGHTDECK_SITES", UNLIMITED_SITES, "FLIGHTDECK_LIVE_MAX_BUFFER_BYTES", "196608",
+        "FLIGHTDECK_LIVE_STALL_TIMEOUT_MS", "1000"))) {
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      String base = "http://127.0.0.1:" + port;
+      HttpTestClient http = new HttpTestClient(base);
+
+      // the client closes its stream after one event
+      try (SseTestClient reader = SseTestClient.open(base, "/v1/live?access_token=" + READ, Map.of())) {
+        assertEquals(200, reader.status());
+        post(http, new JsonArray().add(HttpTestClient.pageView("log-visitor", "/live")));
+        reader.take(1, Duration.ofSeconds(10));
+      }
+      String closed = awaitLine(gateway, "ended=client_closed");
+      assertTrue(closed.matches(".*GET /v1/live 200 \\d+ms events=1 bytes=\\d+ ended=client_closed"), closed);
+      assertTrue(bytes(closed) > 100, closed);
+
+      // a client that stops reading is cut off
+      try (Socket stalled = stalledSubscriber(port)) {
+        String blob = "x".repeat(30 * 1024);
+        for (int i = 0; i < 2048 && !gateway.stdout().contains("ended=slow_client"); i += 2) {
+          JsonArray big = new JsonArray();
+          for (int k = i; k < i + 2; k++) {
+            JsonObject view = HttpTestClient.pageView("log-visitor", "/big/" + k);
+            big.add(view.put("data", view.getJsonObject("data").put("blob", blob)));
+          }
+          post(http, big);
+        }
+        String slow = awaitLine(gateway, "ended=slow_client");
+        assertTrue(slow.matches(".*GET /v1/live 200 \\d+ms events=\\d+ bytes=\\d+ ended=slow_client"), slow);
+      }
+
+      // the server shuts down with a stream open
+      try (SseTestClient open = SseTestClient.open(base, "/v1/live?access_token=" + READ, Map.of())) {
+        assertEquals(200, open.status());
+        open.nextComment(Duration.ofSeconds(10));
+        gateway.sendSigterm();
+        assertEquals(0, gateway.waitFor(Duration.ofSeconds(30)));
+      }
+      String shutdown = awaitLine(gateway, "ended=shutdown");
+      assertTrue(shutdown.matches(".*GET /v1/live 200 \\d+ms events=0 bytes=\\d+ ended=shutdown"), shutdown);
+      assertEquals(3, gateway.stdout().lines().filter(l -> l.contains("GET /v1/live ")).count(), gateway.stdout());
+      assertNoSecrets(gateway.stdout().lines().toList());
+    }
+  }
+
+  private static void post(HttpTestClient http, JsonArray events) {
+    Response r = http.send(http.request("/v1/events").header("Content-Type", "application/json")
+        .header("X-Write-Key", KEY).POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("events", events)
+            .encode())));
+    assertEquals(200, r.status(), r.body());
+  }
+
+  /** The one stdout line holding {@code marker}, once there. */
+  private static String awaitLine(GatewayProcess gateway, String marker) {
+    Awaitility.await(marker).atMost(Duration.ofSeconds(20)).until(() -> gateway.stdout().contains(marker));
+    List<String> lines = gateway.stdout().lines().filter(l -> l.contains(marker)).toList();
+    assertEquals(1, lines.size(), gateway.stdout());
+    return lines.get(0);
+  }
+
+  private static long bytes(String line) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile(" bytes=(\\d+) ").matcher(line);
+    assertTrue(m.find(), line);
+    return Long.parseLong(m.group(1));
+  }
+
+  /** A stream over HTTP/1.1 whose client reads its greeting, then nothing more, through a small receive buffer. */
+  private static Socket stalledSubscriber(int port) throws IOException {
+    Socket stalled = new Socket();
+    stalled.setReceiveBufferSize(4096);
+    stalled.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    stalled.getOutputStream().write(("GET /v1/live?access_token=" + READ + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
+        + "\r\nAccept: text/event-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    stalled.getOutputStream().flush();
+    stalled.setSoTimeout(10_000);
+    ByteArrayOutputStream read = new ByteArrayOutputStream();
+    while (!read.toString(StandardCharsets.US_ASCII).endsWith(": connected\n\n")) {
+      int b = stalled.getInputStream().read();
+      assertTrue(b >= 0, "the stream ended before its greeting: " + read);
+      read.write(b);
+    }
+    assertTrue(read.toString(StandardCharsets.US_ASCII).startsWith("HTTP/1.1 200"), read.toString());
+    return stalled;
   }
 
   @Test
