@@ -257,7 +257,7 @@ public final class Gateway {
     GatewayServices services = new GatewayServices(config, sites, schemas, new IngestHandler(ingest),
         new SegmentHandler(ingest, new SegmentMapper(schemas, config.ingest())),
         new ReadHandlers(store, answers), new ReadModelHandlers(new ReadModels(readPool), answers),
-        new AdminHandlers(projectionAdmin),
+        new AdminHandlers(projectionAdmin, answers),
         new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics),
         new ConnectionLimit(config.http().maxConnections(), config.http().headerReadTimeoutMs(), metrics),
         bodies,

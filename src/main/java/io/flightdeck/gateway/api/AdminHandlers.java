@@ -16,9 +16,12 @@ import java.util.List;
 public final class AdminHandlers {
 
   private final ProjectionAdmin admin;
+  /** The read answers' budget: a page of dead letters may be megabytes (each holds its error's whole text). */
+  private final ResponseBudget answers;
 
-  public AdminHandlers(ProjectionAdmin admin) {
+  public AdminHandlers(ProjectionAdmin admin, ResponseBudget answers) {
     this.admin = admin;
+    this.answers = answers;
   }
 
   /** {@code GET /v1/admin/projections}. */
@@ -56,7 +59,7 @@ public final class AdminHandlers {
           JsonArray out = new JsonArray();
           letters.forEach(l -> out.add(l.toJson()));
           long next = letters.isEmpty() ? after : letters.get(letters.size() - 1).id();
-          ReadHandlers.send(ctx, new JsonObject().put("deadLetters", out).put("next", next));
+          answers.send(ctx, new JsonObject().put("deadLetters", out).put("next", next));
         })
         .onFailure(ctx::fail);
   }

@@ -57,6 +57,43 @@ class ResponseBudgetIT {
     }
   }
 
+  @Test
+  @DisplayName("a dead-letter page counts against the same budget as every other read answer: a page a client "
+      + "does not take makes the next read answer 503 with Retry-After, events or dead letters alike")
+  void deadLetterPagesShareTheBudget(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_MAX_UNSENT_RESPONSE_BYTES",
+        String.valueOf(1 << 20)))) {
+      // 1,000 dead letters whose errors are as long as the engine keeps them (2,000 characters), of control
+      // characters that JSON writes as six bytes each: a page of about 12 MB, more than loopback's socket buffers
+      // take off the gateway's hands
+      db.execute("INSERT INTO projection_checkpoints (name) VALUES ('budget-retired')");
+      db.execute("""
+          INSERT INTO dead_letters (projection, position, event_id, error, attempts)
+          SELECT 'budget-retired', g, gen_random_uuid(), repeat(chr(1), 2000), 3 FROM generate_series(1, 1000) g""");
+      String page = "/v1/admin/dead-letters?projection=budget-retired&limit=1000";
+      try (Socket reader = new Socket()) {
+        reader.setReceiveBufferSize(8 * 1024);
+        reader.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+        reader.getOutputStream().write(("GET " + page + " HTTP/1.1\r\nHost: x\r\n"
+            + "Authorization: Bearer " + TestGateway.ADMIN_TOKEN + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        // asked, and never reads: the page stays in the gateway's memory, and counts
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) > 1 << 20);
+
+        Response refused = gateway.http().getWithAdminToken("/v1/admin/dead-letters?limit=1");
+        assertEquals(503, refused.status(), refused.body());
+        assertEquals("unavailable", refused.errorCode());
+        assertEquals("1", refused.header("Retry-After"));
+        assertEquals(503, gateway.http().getWithReadToken("/v1/events?limit=1").status(), "one budget for all reads");
+      }
+      // the reader went away: its page is no longer held, and one page alone goes out whatever its size
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) == 0);
+      Response letters = gateway.http().getWithAdminToken(page);
+      assertEquals(200, letters.status());
+      assertEquals(1000, letters.json().getJsonArray("deadLetters").size());
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) == 0);
+    }
+  }
+
   private static double unsent(TestGateway gateway) {
     return Scrape.parse(gateway.http().send(gateway.http()
         .request("/metrics?name%5B%5D=flightdeck_http_response_unsent_bytes").GET()).body())
