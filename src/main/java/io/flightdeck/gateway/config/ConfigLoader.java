@@ -6,6 +6,7 @@ import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -13,6 +14,9 @@ import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
@@ -62,11 +66,31 @@ public final class ConfigLoader {
       return Future.failedFuture(e);
     }
     String source = file.map(Path::toString).orElse(DEFAULTS_RESOURCE);
-    ConfigRetriever retriever = ConfigRetriever.create(vertx, layers(file));
-    return retriever.getConfig()
+    Future<Void> checked = file.isPresent() ? refuseDuplicateKeys(vertx, file.get()) : Future.succeededFuture();
+    return checked.compose(ignored -> retrieve(vertx, file))
         .recover(e -> Future.failedFuture(new ConfigException(source, "cannot be read as YAML: " + yamlProblem(e))))
-        .eventually(retriever::close)
         .map(json -> fromJson(json, env));
+  }
+
+  private static Future<JsonObject> retrieve(Vertx vertx, Optional<Path> file) {
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, layers(file));
+    return retriever.getConfig().eventually(retriever::close);
+  }
+
+  /**
+   * SnakeYAML as vertx-config sets it up keeps the last of two equal keys in a mapping without a word, so an
+   * operator who adds a second {@code sites:} or {@code port:} below the first runs on one of them unawares. The
+   * operator's file is read once more with duplicate keys refused: such a file stops start-up like any YAML error,
+   * naming the key and both places.
+   */
+  private static Future<Void> refuseDuplicateKeys(Vertx vertx, Path file) {
+    return vertx.executeBlocking(() -> {
+      LoaderOptions options = new LoaderOptions();
+      options.setAllowDuplicateKeys(false);
+      // decoded as vertx-config decodes it, so a byte that is not UTF-8 is its problem to report, not this one's
+      new Yaml(new SafeConstructor(options)).load(new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
+      return null;
+    });
   }
 
   /**

@@ -212,6 +212,20 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("a key given twice in the YAML file stops start-up with exit code 2 and one line naming the key, "
+      + "instead of the last one silently winning")
+  void duplicateYamlKeyIsRefused(@TempDir Path dir, TestDatabase db) throws IOException {
+    Path file = Files.writeString(dir.resolve("twice.yaml"), """
+        http:
+          port: 0
+          port: 0
+        """);
+    String line = refusedWith(Map.of("FLIGHTDECK_CONFIG", file.toString(), "FLIGHTDECK_DB_URL", db.url()));
+    assertNamesKey(file.toString(), line);
+    assertTrue(line.contains("duplicate key port") && line.contains("line 3, column 3"), line);
+  }
+
+  @Test
   @DisplayName("an unreachable database stops start-up with exit code 1 and a message saying so")
   void unreachableDatabase() {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of(
