@@ -324,6 +324,35 @@ class MetricsIT {
   }
 
   @Test
+  @DisplayName("the series that only a failing connection or a client resetting its request brings into being are "
+      + "documented too")
+  void failureOnlySeriesAreDocumented(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      // a request HTTP cannot parse: the connection fails (vertx_http_server_errors_total)
+      try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.port())) {
+        socket.getOutputStream().write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}")
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String answer = new String(io.flightdeck.gateway.support.RawHttp.readResponse(socket.getInputStream()),
+            java.nio.charset.StandardCharsets.US_ASCII);
+        assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+      }
+      // a live stream the client walks away from: its request is reset (vertx_http_server_request_resets_total)
+      try (SseTestClient sse = SseTestClient.openHttp1(gateway, "/v1/live", Map.of())) {
+        assertEquals("connected", sse.nextComment(Duration.ofSeconds(10)));
+      }
+      Awaitility.await("both series exported").atMost(Duration.ofSeconds(10)).until(() -> {
+        Scrape s = scrape(gateway);
+        return s.has("vertx_http_server_errors_total") && s.has("vertx_http_server_request_resets_total");
+      });
+
+      MetricsDoc doc = MetricsDoc.load();
+      List<String> undocumented = scrape(gateway).samples().stream().map(Scrape.Sample::name).distinct()
+          .flatMap(name -> doc.problem(name).stream()).sorted().toList();
+      assertEquals(List.of(), undocumented, "series missing from docs/METRICS.md");
+    }
+  }
+
+  @Test
   @DisplayName("?name[]= answers only the named metric families, in the same text format")
   void namedFamiliesOnly(TestDatabase db) throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {
