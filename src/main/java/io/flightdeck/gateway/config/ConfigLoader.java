@@ -66,9 +66,10 @@ public final class ConfigLoader {
       return Future.failedFuture(e);
     }
     String source = file.map(Path::toString).orElse(DEFAULTS_RESOURCE);
-    Future<Void> checked = file.isPresent() ? refuseDuplicateKeys(vertx, file.get()) : Future.succeededFuture();
+    Future<Void> checked = file.isPresent() ? checkOperatorFile(vertx, file.get()) : Future.succeededFuture();
     return checked.compose(ignored -> retrieve(vertx, file))
-        .recover(e -> Future.failedFuture(new ConfigException(source, "cannot be read as YAML: " + yamlProblem(e))))
+        .recover(e -> Future.failedFuture(e instanceof ConfigException ? e
+            : new ConfigException(source, "cannot be read as YAML: " + yamlProblem(e))))
         .map(json -> fromJson(json, env));
   }
 
@@ -81,14 +82,20 @@ public final class ConfigLoader {
    * SnakeYAML as vertx-config sets it up keeps the last of two equal keys in a mapping without a word, so an
    * operator who adds a second {@code sites:} or {@code port:} below the first runs on one of them unawares. The
    * operator's file is read once more with duplicate keys refused: such a file stops start-up like any YAML error,
-   * naming the key and both places.
+   * naming the key and both places. A file that is YAML but not a map of sections (a list, a lone value) is named
+   * as such here too; vertx-config would only say "Failed to decode YAML".
    */
-  private static Future<Void> refuseDuplicateKeys(Vertx vertx, Path file) {
+  private static Future<Void> checkOperatorFile(Vertx vertx, Path file) {
     return vertx.executeBlocking(() -> {
       LoaderOptions options = new LoaderOptions();
       options.setAllowDuplicateKeys(false);
       // decoded as vertx-config decodes it, so a byte that is not UTF-8 is its problem to report, not this one's
-      new Yaml(new SafeConstructor(options)).load(new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
+      Object document = new Yaml(new SafeConstructor(options))
+          .load(new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
+      if (document != null && !(document instanceof Map)) {
+        String what = document instanceof List ? "a list" : "a single value";
+        throw new ConfigException(file.toString(), "must be a map of sections (http:, db:, sites: ...), not " + what);
+      }
       return null;
     });
   }

@@ -226,6 +226,16 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("a YAML file that is a list, not a map of sections, stops start-up with one line saying so, not "
+      + "'Failed to decode YAML'")
+  void yamlListIsRefusedClearly(@TempDir Path dir, TestDatabase db) throws IOException {
+    Path file = Files.writeString(dir.resolve("list.yaml"), "- http:\n    port: 0\n");
+    String line = refusedWith(Map.of("FLIGHTDECK_CONFIG", file.toString(), "FLIGHTDECK_DB_URL", db.url()));
+    assertNamesKey(file.toString(), line);
+    assertTrue(line.contains("must be a map of sections") && line.contains("a list"), line);
+  }
+
+  @Test
   @DisplayName("an unreachable database stops start-up with exit code 1 and a message saying so")
   void unreachableDatabase() {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of(
