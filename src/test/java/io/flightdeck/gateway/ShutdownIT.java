@@ -114,6 +114,37 @@ class ShutdownIT {
   }
 
   @Test
+  @DisplayName("SIGTERM with a client that stalls in the middle of its body still stops in order with the shipped "
+      + "settings: the connection is closed by http.shutdownTimeoutMs, inside the drain's budget, with no ERROR")
+  void sigtermWithAStalledClientDrainsInOrder(TestDatabase db) throws Exception {
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0"));
+         Socket stalled = new Socket()) {
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      stalled.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      stalled.getOutputStream().write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "X-Write-Key: demo-write-key\r\nContent-Length: 100\r\n\r\n{\"type\"")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      stalled.getOutputStream().flush();
+      HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      HttpRequest metrics = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build();
+      await("the stalled request is in flight").atMost(Duration.ofSeconds(10)).until(() -> client
+          .send(metrics, HttpResponse.BodyHandlers.ofString()).body()
+          .contains("vertx_http_server_active_requests{method=\"POST\"} 1.0"));
+
+      long sigterm = System.nanoTime();
+      gateway.sendSigterm();
+      assertEquals(0, gateway.waitFor(Duration.ofSeconds(10)), gateway.describe());
+      long exitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
+      assertTrue(exitedMs < 10_000, "exited " + exitedMs + " ms after SIGTERM");
+      String out = gateway.stdout();
+      assertTrue(out.contains("drained in"), "the drain finished in order\n" + gateway.describe());
+      assertFalse(out.contains("drain did not finish"), gateway.describe());
+      assertFalse(out.contains(" ERROR "), "no ERROR while stopping\n" + gateway.describe());
+    }
+  }
+
+  @Test
   @DisplayName("SIGTERM with an append that cannot finish (the position lock held past any drain) still exits 0 "
       + "within 10 s, without answering that append 200")
   void sigtermWithAStuckAppendExitsWithinTheBudget(TestDatabase db) throws Exception {

@@ -39,7 +39,7 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
         s.integer("instances", 0, 0, 256),
         s.integer("idleTimeoutSeconds", 60, 1, 3600),
         s.bool("trustProxyHeaders", false),
-        s.number("shutdownTimeoutMs", 8000, 0, 60_000),
+        s.number("shutdownTimeoutMs", 6000, 0, 60_000),
         s.integer("maxConnections", 10_000, 1, 1_000_000),
         s.number("bodyReadTimeoutMs", 10_000, 100, 600_000),
         s.number("headerReadTimeoutMs", 10_000, 100, 600_000),
