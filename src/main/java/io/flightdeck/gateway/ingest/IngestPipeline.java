@@ -173,7 +173,7 @@ public final class IngestPipeline {
   }
 
   private static ApiError notJson(JsonProcessingException e) {
-    return ApiError.badRequest("invalid_json", "the body is not valid JSON: " + e.getOriginalMessage());
+    return ApiError.badRequest("invalid_json", "the body is not valid JSON: " + JsonText.parserProblem(e));
   }
 
   /** The site of {@code writeKey}; 401 when there is none ({@code howToSend} says where it goes) or it is unknown. */

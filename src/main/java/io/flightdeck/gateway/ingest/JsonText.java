@@ -1,5 +1,7 @@
 package io.flightdeck.gateway.ingest;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flightdeck.gateway.api.ApiError;
 import java.nio.ByteBuffer;
@@ -7,6 +9,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * What an ingest body must be beyond what Jackson checks, so that what is stored is what was sent (RFC 8259
@@ -17,7 +20,25 @@ import java.util.Map;
  */
 final class JsonText {
 
+  // Jackson names its own classes in a limit's message ("(32, from `StreamReadConstraints.getMaxNestingDepth()`)"),
+  // and a location in a message, the body's source being left out of them, reads "[Source: REDACTED (`StreamRead...`
+  // disabled); line: 1, column: 1]": neither means anything to a client
+  private static final Pattern LIMIT_GETTER = Pattern.compile(", from `[^`]*`\\)");
+  private static final Pattern START_MARKER = Pattern.compile("\\s*\\(start marker at \\[Source: [^\\]]*\\]\\)");
+  private static final Pattern SOURCE = Pattern.compile("\\s*(at )?\\[Source: [^\\]]*\\]");
+
   private JsonText() {
+  }
+
+  /** What the parser found wrong, in words for the client, with the line and column where it was. */
+  static String parserProblem(JsonProcessingException e) {
+    String problem = String.valueOf(e.getOriginalMessage());
+    problem = START_MARKER.matcher(problem).replaceAll("");
+    problem = SOURCE.matcher(problem).replaceAll("");
+    problem = LIMIT_GETTER.matcher(problem).replaceAll(")");
+    JsonLocation at = e.getLocation();
+    return at == null || at.getLineNr() < 1 ? problem
+        : problem + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
   }
 
   /**

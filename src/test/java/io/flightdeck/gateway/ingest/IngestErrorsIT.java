@@ -64,6 +64,7 @@ class IngestErrorsIT {
     String s = stream("bad-json");
     return Stream.of(
         Arguments.of("malformed JSON", "{\"type\": \"PageViewed\", \"streamId\": "),
+        Arguments.of("an object never closed", "{\"type\": \"PageViewed\""),
         Arguments.of("an empty body", ""),
         Arguments.of("nesting 33 deep", eventWithNesting(s, 33)),
         Arguments.of("a 65-digit number", eventWithNumber(s, "1".repeat(65))),
@@ -92,11 +93,14 @@ class IngestErrorsIT {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("invalidJson")
-  @DisplayName("a body that is not acceptable JSON is refused with 400 invalid_json")
+  @DisplayName("a body that is not acceptable JSON is refused with 400 invalid_json, its message free of the parser's "
+      + "internals (Jackson's class and feature names, its '[Source: REDACTED ...]')")
   void invalidJsonIsRefused(String what, String body) {
     HttpTestClient.Response r = http().send(post(http(), body));
 
-    assertError(r, 400, "invalid_json");
+    String message = assertError(r, 400, "invalid_json").getString("message");
+    assertFalse(message.contains("Source:") || message.contains("StreamRead") || message.contains("`")
+        || message.contains("REDACTED"), message);
   }
 
   @Test
