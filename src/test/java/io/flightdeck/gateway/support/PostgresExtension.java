@@ -30,22 +30,34 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
-    String name = "fd_test_" + context.getRequiredTestClass().getSimpleName().toLowerCase(Locale.ROOT) + "_"
-        + UUID.randomUUID().toString().substring(0, 8);
-    String server = server();
-    try (Connection c = connect(server); Statement st = c.createStatement()) {
-      st.execute("CREATE DATABASE " + name);
-    }
-    context.getStore(NS).put("db", new TestDatabase(new TestDatabase(server).urlFor(name)));
+    context.getStore(NS).put("db", create(context.getRequiredTestClass().getSimpleName()));
   }
 
   @Override
   public void afterAll(ExtensionContext context) throws Exception {
     TestDatabase db = context.getStore(NS).remove("db", TestDatabase.class);
     if (db != null) {
-      try (Connection c = connect(server()); Statement st = c.createStatement()) {
-        st.execute("DROP DATABASE IF EXISTS " + db.name() + " WITH (FORCE)");
-      }
+      drop(db);
+    }
+  }
+
+  /**
+   * A fresh database named after {@code label}, for a test engine that runs no JUnit Jupiter extension (jqwik's
+   * properties): its class creates it before its tries and {@link #drop}s it after them.
+   */
+  public static TestDatabase create(String label) throws SQLException {
+    String name = "fd_test_" + label.toLowerCase(Locale.ROOT) + "_" + UUID.randomUUID().toString().substring(0, 8);
+    String server = server();
+    try (Connection c = connect(server); Statement st = c.createStatement()) {
+      st.execute("CREATE DATABASE " + name);
+    }
+    return new TestDatabase(new TestDatabase(server).urlFor(name));
+  }
+
+  /** Drops a database {@link #create} made, closing what is still connected to it. */
+  public static void drop(TestDatabase db) throws SQLException {
+    try (Connection c = connect(server()); Statement st = c.createStatement()) {
+      st.execute("DROP DATABASE IF EXISTS " + db.name() + " WITH (FORCE)");
     }
   }
 
