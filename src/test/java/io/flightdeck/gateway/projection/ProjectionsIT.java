@@ -529,6 +529,24 @@ class ProjectionsIT {
   }
 
   @Test
+  @DisplayName("event counts with a from or to a fraction of a microsecond past a minute's start leave out the minute "
+      + "from begins inside and keep the one to begins inside, as for any time inside a minute")
+  void eventCountsSubMicrosecondBounds() {
+    // rows written directly, in a past hour no event reaches
+    gateway.db().execute("""
+        INSERT INTO event_counts (minute, type, count)
+        VALUES ('2026-10-01T00:10:00Z', 'sub-micro', 5), ('2026-10-01T00:11:00Z', 'sub-micro', 7)""");
+    try {
+      JsonObject counts = getOk("/v1/event-counts?from=2026-10-01T00:10:00.0000001Z&to=2026-10-01T00:11:00.0000001Z");
+      assertEquals(new JsonArray().add(new JsonObject().put("minute", "2026-10-01T00:11:00Z").put("type", "sub-micro")
+          .put("count", 7)), counts.getJsonArray("counts"), counts.encode());
+      assertEquals("2026-10-01T00:10:00.000000100Z", counts.getString("from"), "said back as asked for");
+    } finally {
+      gateway.db().execute("DELETE FROM event_counts WHERE type = 'sub-micro'");
+    }
+  }
+
+  @Test
   @DisplayName("the admin list shows every projection running at the store head, and needs the admin token")
   void adminList() {
     post(HttpTestClient.pageView("al-1", "/admin"));

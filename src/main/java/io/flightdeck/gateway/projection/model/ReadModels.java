@@ -16,6 +16,7 @@ import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
 
@@ -155,8 +156,10 @@ public final class ReadModels {
    * others summed under a null type: {@code {"counts":[{"minute","type","count"}],"otherTypes":n}}.
    */
   public Future<JsonObject> eventCounts(Instant from, Instant to, int types) {
+    // the minutes that begin in [from, to) are those in [the first minute at or after from, the first at or after
+    // to): PostgreSQL holds microseconds and would cut a time a fraction of one past a minute down to that minute
     return pool.preparedQuery(ReadModelSql.EVENT_COUNTS)
-        .execute(Tuple.of(Utc.of(from), Utc.of(to), types))
+        .execute(Tuple.of(Utc.of(minuteAtOrAfter(from)), Utc.of(minuteAtOrAfter(to)), types))
         .map(rows -> {
           JsonArray counts = new JsonArray();
           long otherTypes = 0;
@@ -170,5 +173,10 @@ public final class ReadModels {
           return new JsonObject().put("otherTypes", otherTypes).put("counts", counts);
         })
         .recover(PgEventStore::unavailable);
+  }
+
+  private static Instant minuteAtOrAfter(Instant time) {
+    Instant minute = time.truncatedTo(ChronoUnit.MINUTES);
+    return minute.equals(time) ? minute : minute.plus(1, ChronoUnit.MINUTES);
   }
 }
