@@ -300,6 +300,9 @@ class ReadModelsDifferentialIT {
       times.add(recorded.get(i).plus(gap.dividedBy(2)).truncatedTo(ChronoUnit.MICROS));
     }
     recorded.stream().findFirst().ifPresent(first -> times.add(first.minusNanos(1000)));
+    if (!recorded.isEmpty()) { // a fraction of a microsecond before an event: it is not folded yet
+      times.add(recorded.get(random.nextInt(recorded.size())).minusNanos(1 + random.nextInt(999)));
+    }
     times.add(Instant.parse("2100-01-01T00:00:00Z"));
     return times;
   }
@@ -334,9 +337,16 @@ class ReadModelsDifferentialIT {
 
   /** Event counts over every minute of the class: with every type named, and with only the few most counted. */
   private static void checkEventCounts(Random random) {
-    Instant to = Instant.now().truncatedTo(ChronoUnit.MINUTES).plus(1, ChronoUnit.MINUTES);
-    // from the class's first minute, or from within it, which leaves that minute out
-    Instant from = started.plusSeconds(random.nextInt(2) * random.nextInt(60));
+    // the minutes that begin in [from, to): from the class's first minute, or from inside it (seconds or a fraction
+    // of a microsecond past its start), which leaves it out; to the end of this minute, or inside this one
+    Instant now = Instant.now().truncatedTo(ChronoUnit.MINUTES);
+    Instant from = switch (random.nextInt(3)) {
+      case 0 -> started;
+      case 1 -> started.plusSeconds(random.nextInt(60));
+      default -> started.plusNanos(1 + random.nextInt(999));
+    };
+    Instant inside = now.plusNanos(1 + random.nextInt(999));
+    Instant to = random.nextBoolean() && inside.isAfter(from) ? inside : now.plus(1, ChronoUnit.MINUTES);
     Map<String, Map<String, Long>> expected = ReadModelReference.counts(STORED, from, to);
     String range = "/v1/event-counts?from=" + from + "&to=" + to;
     JsonObject all = getOk(range + "&types=100");
