@@ -233,6 +233,23 @@ class ProjectionsIT {
   }
 
   @Test
+  @DisplayName("a view a fraction of a microsecond before midnight, years before 2000, counts on its own day, and "
+      + "the visitor was first seen then, not at the next midnight")
+  void subMicrosecondBeforeMidnight() {
+    // PostgreSQL holds microseconds; cut toward its epoch (2000-01-01), a time before it would go up, a day on
+    post(at(HttpTestClient.pageView("sm-1", "/sub-micro"), "1990-06-15T23:59:59.9999999Z"));
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+
+    assertEquals(new JsonArray().add(new JsonObject().put("pageId", "/sub-micro").put("day", "1990-06-15")
+            .put("views", 1).put("uniqueVisitors", 1)),
+        getOk("/v1/pages?site=demo&from=1990-06-15&to=1990-06-16").getJsonArray("pages"));
+    JsonObject v = getOk("/v1/visitors/sm-1");
+    assertTrue(Instant.parse(v.getString("firstSeen")).isBefore(Instant.parse("1990-06-16T00:00:00Z")), v.encode());
+    String stored = getOk("/v1/streams/sm-1/events").getJsonArray("events").getJsonObject(0).getString("occurredAt");
+    assertTrue(Instant.parse(stored).isBefore(Instant.parse("1990-06-16T00:00:00Z")), stored);
+  }
+
+  @Test
   @DisplayName("page stats with only a past to= are that one day, and with only a later to= start today, as before")
   void pageStatsToAlone() {
     post(at(HttpTestClient.pageView("pt-1", "/to-alone"), "2025-02-10T08:00:00Z"),
