@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -77,9 +78,12 @@ record DifferentialScenario(List<Spec> events, List<Integer> requestSizes, List<
         Arbitraries.longs()).as(DifferentialScenario::new);
   }
 
-  /** The first day of try {@code n}'s days: each try has days of its own, so its page stats are its own. */
+  /**
+   * The first day of try {@code n}'s days: each try has days of its own, so its page stats are its own. Every other
+   * try's are before 2000, PostgreSQL's epoch, toward which the pg client would cut a time finer than it holds.
+   */
   static LocalDate firstDay(int n) {
-    return LocalDate.of(2001, 1, 1).plusDays(7L * n);
+    return LocalDate.of(n % 2 == 0 ? 2001 : 1971, 1, 1).plusDays(7L * (n / 2));
   }
 
   static String stream(int n, int visitor) {
@@ -150,7 +154,10 @@ record DifferentialScenario(List<Spec> events, List<Integer> requestSizes, List<
 
   private JsonObject event(int n, Spec s, boolean other) {
     int page = other ? (s.page() + 1 + s.minute() % (PAGES.size() - 1)) % PAGES.size() : s.page();
-    Instant when = firstDay(n).atStartOfDay(ZoneOffset.UTC).toInstant().plusSeconds(s.minute() * 60L + s.page())
+    Instant day = firstDay(n).atStartOfDay(ZoneOffset.UTC).toInstant();
+    // in zone 5, a few nanoseconds before one of the days ends; else at a second, millisecond or microsecond
+    Instant when = s.zone() == 5 ? day.plus(s.minute() / 1440 + 1, ChronoUnit.DAYS).minusNanos(1 + s.page() * 37L)
+        : day.plusSeconds(s.minute() * 60L + s.page())
         .plusNanos(s.zone() % 2 == 0 ? 0 : s.zone() == 3 ? s.minute() * 1000L : s.minute() % 1000 * 1_000_000L);
     JsonObject e = new JsonObject();
     if (s.withId()) {
