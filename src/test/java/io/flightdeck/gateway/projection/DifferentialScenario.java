@@ -172,7 +172,10 @@ record DifferentialScenario(List<Spec> events, List<Integer> requestSizes, List<
           .put("formData", fields(s, page)));
       default -> e.put("type", "VideoPlayed").put("data", new JsonObject().put("video", page));
     }
-    if (s.kind() != Kind.CUSTOM) {
+    if (s.page() % 4 == 3) { // the server's own site overrides one the client claims
+      e.put("metadata", new JsonObject().put("site", "spoofed").put("campaign", "c" + s.page()));
+    }
+    if (s.kind() != Kind.CUSTOM && (s.version() == 2 || s.zone() % 2 == 0)) { // version 1 also as the default
       e.put("schemaVersion", s.version());
       if (s.version() == 2) {
         e.getJsonObject("data").put(s.kind() == Kind.PAGE ? "title" : "pageId", PAGES.get(page));
