@@ -84,7 +84,7 @@ public final class LiveHub {
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache, no-transform")
         // nginx and similar proxies buffer responses unless told not to
         .putHeader("X-Accel-Buffering", "no");
-    // the connection counts its unsent bytes itself (see SseConnection#write), so no write-queue size is set here
+    // the connection counts its unsent bytes itself (see SseWriter), so no write-queue size is set here
     SseConnection connection = new SseConnection(vertx, ctx.request(), filter, unnamed, store, config,
         connections, this::forget);
     open.add(connection);

@@ -1,0 +1,224 @@
+package io.flightdeck.gateway.live;
+
+import io.flightdeck.gateway.config.LiveConfig;
+import io.flightdeck.gateway.event.EventEnvelope;
+import io.flightdeck.gateway.metrics.GatewayMetrics;
+import io.flightdeck.gateway.store.EventPages;
+import io.flightdeck.gateway.store.EventStore;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.http.HttpServerRequest;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A stream behind the live feed, brought back to it at its client's pace without a gap or a duplicate: reads what
+ * the client missed from the store a page at a time, holds the live batches that arrive meanwhile (or drops them, to
+ * be read from the store, once too many are held), and hands the held batches out in order, a big one a piece at a
+ * time ({@link SsePieces}). Each next page or piece goes once the client has taken most of the one before
+ * ({@link SseWriter#awaitDrain}), so a stream holds about {@code maxBufferBytes} unsent whatever the events' size.
+ * The cursor stays the stream's ({@link SseConnection}): this moves it past what it sent or filtered out.
+ */
+final class SseCatchUp {
+
+  private final SseConnection stream;
+  private final SseWriter writer;
+  private final HttpServerRequest request;
+  private final LiveFilter filter;
+  private final EventStore store;
+  private final LiveConfig config;
+  private final GatewayMetrics metrics;
+  // made once: a paced stream waits for its client once per page or piece
+  private final Runnable nextPage = this::readPage;
+  private final Runnable nextHeld = this::drainPending;
+  private final ArrayDeque<LiveBatch> pending = new ArrayDeque<>();
+  /** The bytes of the batches in {@code pending}. */
+  private long pendingBytes;
+  /** Behind the live feed: reading the store, or handing out held batches at the client's pace. */
+  private boolean behind;
+  /** The kernel holds little unsent for this stream while it resumes ({@link Connections#limitKernelUnsent}). */
+  private boolean kernelUnsentLimited;
+
+  SseCatchUp(SseConnection stream, SseWriter writer, HttpServerRequest request, LiveFilter filter, EventStore store,
+             LiveConfig config, GatewayMetrics metrics) {
+    this.stream = stream;
+    this.writer = writer;
+    this.request = request;
+    this.filter = filter;
+    this.store = store;
+    this.config = config;
+    this.metrics = metrics;
+  }
+
+  /** Whether the stream is behind the live feed: live batches go to {@link #holdMeanwhile}. */
+  boolean behind() {
+    return behind;
+  }
+
+  /** A resume ({@code Last-Event-ID}): reads what the client missed from the store first. */
+  void resume() {
+    behind = true;
+    // a resume is read at the client's pace: its progress must show (see Connections#limitKernelUnsent)
+    kernelUnsentLimited = true;
+    Connections.limitKernelUnsent(request, true);
+    readPage();
+  }
+
+  /** A live batch that starts after the cursor: what came before it is read from the store, then it follows. */
+  void missed(LiveBatch batch) {
+    behind = true;
+    hold(batch);
+    readPage();
+  }
+
+  /** A live batch bigger than the room left, for a client that has taken most of what it was sent. */
+  void pace(LiveBatch batch) {
+    behind = true;
+    hold(batch);
+    drainPending();
+  }
+
+  /** A live batch that arrives while behind: held for later, the store's to give once too many are held. */
+  void holdMeanwhile(LiveBatch batch) {
+    if (pending.size() >= config.maxPendingBatches()
+        || pendingBytes + batch.all().length() > config.maxPendingBytes()) {
+      // the store has them all: read them from there instead of holding memory
+      dropPending();
+    }
+    hold(batch);
+  }
+
+  void dropPending() {
+    pending.clear();
+    pendingBytes = 0;
+  }
+
+  private void readPage() {
+    store.readAll(stream.cursor(), config.catchUpPageSize()).onComplete(this::onPage);
+  }
+
+  private void onPage(AsyncResult<EventPages.Page> ar) {
+    if (stream.isClosed()) {
+      return;
+    }
+    if (ar.failed()) {
+      // the client resumes with Last-Event-ID once the store answers again. Closed at once, as a cut-off is:
+      // a graceful close would wait for a client that stopped reading to take what is still queued for it
+      stream.abort("store_unavailable");
+      return;
+    }
+    boolean full = writePage(ar.result().events());
+    if (stream.isClosed()) {
+      return;
+    }
+    Runnable next = full || ar.result().more() ? nextPage : nextHeld;
+    if (!writer.mostlyTaken()) {
+      // read the next page only once the client has taken most of this one: a resuming client reads at its own
+      // pace, and memory stays at about one page. Nor does it go live before: a live write counts what is still
+      // unsent against maxBufferBytes, and the end of the catch-up would count as a slow client's backlog
+      writer.awaitDrain(next);
+    } else {
+      next.run();
+    }
+  }
+
+  /** Writes what of a page matches, until about {@code maxBufferBytes} are unsent; answers whether it stopped there. */
+  private boolean writePage(List<EventEnvelope> events) {
+    SsePieces pieces = new SsePieces(writer, metrics);
+    boolean full = false;
+    for (EventEnvelope e : events) {
+      // serialized only when it is sent: a filtered resume may skip most of what it reads
+      boolean room = !filter.matches(e.type(), e.streamId(), e.metadata().getString("site"))
+          || pieces.add(stream.frame(LiveEvent.of(e)));
+      stream.cursorTo(e.position());
+      if (!room) {
+        // at most about maxBufferBytes unsent whatever the events' size: the rest of the page is read again
+        full = true;
+        break;
+      }
+    }
+    pieces.flush();
+    return full;
+  }
+
+  /**
+   * Hands out the held batches in order at the client's pace: of each, what fits in about {@code maxBufferBytes}
+   * unsent, the rest once the client has taken most of it. Goes live once nothing is held and the client has taken
+   * most of what it was sent, so the first live write finds room for a batch.
+   */
+  private void drainPending() {
+    while (!pending.isEmpty()) {
+      LiveBatch next = pending.peek();
+      if (next.to() <= stream.cursor()) {
+        releaseFirst();
+        continue;
+      }
+      if (next.after() > stream.cursor()) {
+        // committed and published, but after the read above (or dropped from a full queue): read again
+        readPage();
+        return;
+      }
+      if (!writer.mostlyTaken()) {
+        writer.awaitDrain(nextHeld);
+        return;
+      }
+      if (deliverPart(next)) {
+        releaseFirst();
+      }
+      if (stream.isClosed()) {
+        return;
+      }
+    }
+    if (!writer.mostlyTaken()) {
+      writer.awaitDrain(nextHeld);
+      return;
+    }
+    goLive();
+  }
+
+  private void goLive() {
+    behind = false;
+    if (kernelUnsentLimited) {
+      // live: the kernel's buffer is slack for a client's short pauses again, as on every other stream
+      kernelUnsentLimited = false;
+      Connections.limitKernelUnsent(request, false);
+    }
+  }
+
+  /**
+   * Writes what of {@code batch} comes after the cursor and matches, until about {@code maxBufferBytes} are unsent;
+   * answers whether that got to the batch's end. Called with at most half of it unsent, so each call gets further.
+   */
+  private boolean deliverPart(LiveBatch batch) {
+    if (batch.after() == stream.cursor() && writer.fits(batch.all().length())) {
+      stream.deliver(batch);
+      return true;
+    }
+    SsePieces pieces = new SsePieces(writer, metrics);
+    for (LiveEvent e : batch.events()) {
+      if (e.position() <= stream.cursor()) {
+        continue;
+      }
+      boolean room = !filter.matches(e) || pieces.add(stream.frame(e));
+      stream.cursorTo(e.position());
+      if (!room) {
+        pieces.flush();
+        return stream.cursor() == batch.to();
+      }
+    }
+    stream.cursorTo(batch.to());
+    if (pieces.flush() > 0) {
+      metrics.sseLatency().record(System.nanoTime() - batch.notifiedNanos(), TimeUnit.NANOSECONDS);
+    }
+    return true;
+  }
+
+  private void hold(LiveBatch batch) {
+    pending.add(batch);
+    pendingBytes += batch.all().length();
+  }
+
+  private void releaseFirst() {
+    pendingBytes -= pending.poll().all().length();
+  }
+}
