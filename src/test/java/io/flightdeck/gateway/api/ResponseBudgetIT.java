@@ -8,6 +8,7 @@ import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.Scrape;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -34,13 +35,7 @@ class ResponseBudgetIT {
           SELECT gen_random_uuid(), 'fat', g, 'PageViewed', 1,
                  jsonb_build_object('pageId', '/fat', 'note', repeat('x', 30000)), '{"site": "demo"}', now()
           FROM generate_series(1, 400) g""");
-      try (Socket reader = new Socket()) {
-        reader.setReceiveBufferSize(8 * 1024);
-        reader.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
-        reader.getOutputStream().write(("GET /v1/streams/fat/events?limit=1000 HTTP/1.1\r\nHost: x\r\n"
-            + "Authorization: Bearer " + TestGateway.READ_TOKEN + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        // asked, and never reads: the page stays in the gateway's memory
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) > 1 << 20);
+      try (Socket reader = askAndNeverRead(gateway, "/v1/streams/fat/events?limit=1000", TestGateway.READ_TOKEN)) {
 
         Response refused = gateway.http().getWithReadToken("/v1/streams/fat/events?limit=1");
         assertEquals(503, refused.status(), refused.body());
@@ -71,13 +66,7 @@ class ResponseBudgetIT {
           INSERT INTO dead_letters (projection, position, event_id, error, attempts)
           SELECT 'budget-retired', g, gen_random_uuid(), repeat(chr(1), 2000), 3 FROM generate_series(1, 1000) g""");
       String page = "/v1/admin/dead-letters?projection=budget-retired&limit=1000";
-      try (Socket reader = new Socket()) {
-        reader.setReceiveBufferSize(8 * 1024);
-        reader.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
-        reader.getOutputStream().write(("GET " + page + " HTTP/1.1\r\nHost: x\r\n"
-            + "Authorization: Bearer " + TestGateway.ADMIN_TOKEN + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        // asked, and never reads: the page stays in the gateway's memory, and counts
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) > 1 << 20);
+      try (Socket reader = askAndNeverRead(gateway, page, TestGateway.ADMIN_TOKEN)) {
 
         Response refused = gateway.http().getWithAdminToken("/v1/admin/dead-letters?limit=1");
         assertEquals(503, refused.status(), refused.body());
@@ -91,6 +80,25 @@ class ResponseBudgetIT {
       assertEquals(200, letters.status());
       assertEquals(1000, letters.json().getJsonArray("deadLetters").size());
       Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) == 0);
+    }
+  }
+
+  /**
+   * Asks for {@code path} with a small receive buffer and never reads: the answer stays in the gateway's memory,
+   * and counts. Returns once more than 1 MiB of it is held.
+   */
+  private static Socket askAndNeverRead(TestGateway gateway, String path, String token) throws IOException {
+    Socket reader = new Socket();
+    try {
+      reader.setReceiveBufferSize(8 * 1024);
+      reader.connect(new InetSocketAddress("127.0.0.1", gateway.port()), 5000);
+      reader.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n"
+          + "Authorization: Bearer " + token + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> unsent(gateway) > 1 << 20);
+      return reader;
+    } catch (IOException | RuntimeException e) {
+      reader.close();
+      throw e;
     }
   }
 
