@@ -7,6 +7,8 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The type, schema version and data one Segment call becomes; see docs/SEGMENT.md for the table. */
 final class SegmentData {
@@ -20,6 +22,9 @@ final class SegmentData {
    */
   static final int PAGE_TEXT_MAX = 2048;
   static final int PAGE_TITLE_MAX = 1024;
+  /** {@code scheme://authority} or {@code //authority}, then the path (group 1); see {@link #browserUrlPath}. */
+  private static final Pattern NETWORK_URL = Pattern.compile("(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*([^?#]*)");
+  private static final Pattern ABSOLUTE_PATH = Pattern.compile("/[^?#]*");
 
   private final EventSchemas schemas;
   private final SegmentMessage m;
@@ -128,8 +133,23 @@ final class SegmentData {
       String path = uri.getRawPath();
       return path == null || path.isEmpty() ? "/" : path;
     } catch (URISyntaxException e) {
-      return null;
+      return browserUrlPath(url);
     }
+  }
+
+  /**
+   * The path of a URL that {@link URI} refuses but a browser writes: {@code location.href} (WHATWG URL) leaves
+   * {@code | { } [ ] ^ `} unescaped, so {@code https://shop.example/a?q=x|y} is no RFC 3986 URI. Read as RFC 3986's
+   * own parsing regex does: after {@code scheme://authority} (or {@code //authority}), up to {@code ?} or {@code #};
+   * a text starting with {@code /} is a path. Null for anything else.
+   */
+  private static String browserUrlPath(String url) {
+    Matcher network = NETWORK_URL.matcher(url);
+    if (network.lookingAt()) {
+      return network.group(1).isEmpty() ? "/" : network.group(1);
+    }
+    Matcher absolute = ABSOLUTE_PATH.matcher(url);
+    return absolute.lookingAt() ? absolute.group() : null;
   }
 
   private void screen() {

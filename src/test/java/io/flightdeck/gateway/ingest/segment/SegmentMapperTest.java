@@ -186,11 +186,27 @@ class SegmentMapperTest {
       "{\"context\":{\"page\":{\"url\":\"https://shop.example\"}}} | /",
       "{\"name\":\"Home\"} | Home",
       "{} | /",
-      "{\"properties\":{\"path\":\"\",\"url\":\"not a url\"},\"name\":\"Landing\"} | Landing"})
+      "{\"properties\":{\"path\":\"\",\"url\":\"not a url\"},\"name\":\"Landing\"} | Landing",
+      // what browsers leave unescaped in location.href (WHATWG URL), which java.net.URI refuses
+      "{\"properties\":{\"url\":\"https://shop.example/search?q={shoes}\"},\"name\":\"S\"} | /search",
+      "{\"properties\":{\"url\":\"https://shop.example/p/[id]/x^y?v=`1`\"},\"name\":\"P\"} | /p/[id]/x^y",
+      "{\"context\":{\"page\":{\"url\":\"https://shop.example/a/b#top{1}\"}},\"name\":\"A\"} | /a/b",
+      "{\"properties\":{\"url\":\"/relative/path?q={x}\"},\"name\":\"R\"} | /relative/path",
+      "{\"properties\":{\"url\":\"https://shop.example?q={x}\"},\"name\":\"O\"} | /"})
   @DisplayName("a page's pageId is the first of path, context path, url path, name, else /")
   void pageIdFallbacks(String message, String pageId) {
     JsonObject m = new JsonObject(message).put("anonymousId", "anon-1");
     assertEquals(pageId, data("page", m).getString("pageId"));
+  }
+
+  @Test
+  @DisplayName("the path of a URL as a browser writes it, with | left unescaped in its query or path")
+  void urlPathWithUnescapedBar() {
+    assertEquals("/a/b", SegmentData.urlPath("https://shop.example/a/b?utm_content=x|y"));
+    assertEquals("/a|b/c", SegmentData.urlPath("https://shop.example/a|b/c"));
+    assertEquals("/a|b", SegmentData.urlPath("/a|b?c"));
+    assertNull(SegmentData.urlPath("mailto:ada|x@example.com"), "no hierarchical URL");
+    assertNull(SegmentData.urlPath("not a url"));
   }
 
   @Test
