@@ -183,10 +183,11 @@ public final class SegmentMapper {
 
   /**
    * A metadata value, cut to the metadata limit in characters (code points, as the validator counts them, so never
-   * inside a surrogate pair); nothing when null.
+   * inside a surrogate pair); nothing when null, or when the metadata already has {@code ingest.maxMetadataEntries}
+   * keys: the validator would refuse the event for a field its client never sent, and no retry could fix that.
    */
   private void put(Draft draft, ObjectNode metadata, String key, String value, String source) {
-    if (value == null) {
+    if (value == null || metadata.size() >= limits.maxMetadataEntries()) {
       return;
     }
     metadata.put(key, SegmentData.cut(value, limits.maxMetadataValueLength()));

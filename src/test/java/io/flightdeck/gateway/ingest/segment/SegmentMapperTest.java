@@ -368,6 +368,28 @@ class SegmentMapperTest {
   }
 
   @Test
+  @DisplayName("with maxMetadataEntries under ten, the first keys in the table's order are kept, never all refused")
+  void metadataWithinTheEntryLimit() {
+    IngestConfig four = new IngestConfig(512 * 1024, 500, 32 * 1024, 32, 32 * 1024, 64, 4, 2048);
+    JsonObject message = track("Signed Up").put("messageId", "m-1").put("anonymousId", "anon-1")
+        .put("timestamp", "2026-11-22T11:00:00Z").put("sentAt", "2026-11-22T11:00:05Z")
+        .put("context", new JsonObject().put("userAgent", "Mozilla/5.0"));
+    try {
+      MappedMessage mapped = new SegmentMapper(EventSchemas.builtIn(), four)
+          .map("track", JSON.readTree(message.encode()), REQUEST);
+      assertEquals(List.of(), mapped.problems());
+      assertEquals(new JsonObject().put("segment.call", "track").put("segment.messageId", "m-1")
+          .put("segment.userId", "user-1").put("segment.anonymousId", "anon-1"),
+          new JsonObject(mapped.event().get("metadata").toString()));
+      IngestConfig none = new IngestConfig(512 * 1024, 500, 32 * 1024, 32, 32 * 1024, 64, 0, 2048);
+      assertTrue(new SegmentMapper(EventSchemas.builtIn(), none).map("track", JSON.readTree(message.encode()), REQUEST)
+          .event().get("metadata").isEmpty());
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
   @DisplayName("segment.receivedAt always has six digits of microseconds, zeros included")
   void receivedAtHasMicroseconds() {
     for (String[] c : new String[][] {{"2026-11-22T10:00:00Z", "2026-11-22T10:00:00.000000Z"},
