@@ -36,7 +36,8 @@ public final class SegmentHandler {
   public static final String BATCH = "batch";
   /**
    * Path to call. The one-letter paths are where analytics.js posts ({@code apiHost + "/t"}, {@code "/b"} when
-   * batching), so it works when its {@code apiHost} is set to the gateway's {@code host/v1}.
+   * batching), so it works when its {@code apiHost} is set to the gateway's {@code host/v1}; {@code /v1/import} is
+   * Segment's other name for the batch, where analytics-ruby posts.
    */
   public static final Map<String, String> PATHS = paths();
 
@@ -61,6 +62,7 @@ public final class SegmentHandler {
     for (String call : List.of("track", "page", "identify", "screen", "group", "alias", BATCH)) {
       paths.put("/v1/" + call.charAt(0), call);
     }
+    paths.put("/v1/import", BATCH);
     return Map.copyOf(paths);
   }
 

@@ -293,6 +293,21 @@ class SegmentApiIT {
   }
 
   @Test
+  @DisplayName("analytics-ruby's batches (POST /v1/import, its default path) are stored like /v1/batch's")
+  void analyticsRubyImportPath() {
+    String user = unique("user");
+    JsonObject message = new JsonObject().put("type", "track").put("userId", user).put("event", "Signed Up")
+        .put("messageId", UUID.randomUUID().toString()).put("timestamp", Instant.now().toString())
+        .put("context", new JsonObject().put("library", new JsonObject().put("name", "analytics-ruby")
+            .put("version", "2.5.0")));
+
+    assertSuccess(post("/v1/import", new JsonObject().put("batch", new JsonArray().add(message))
+        .put("sentAt", Instant.now().toString())));
+
+    assertEquals("analytics-ruby/2.5.0", onlyEvent(user).getJsonObject("metadata").getString("segment.library"));
+  }
+
+  @Test
   @DisplayName("analytics.js's requests (text/plain, writeKey in the body, one-letter paths) are accepted")
   void analyticsJsStyle() {
     String anon = unique("anon");
