@@ -147,7 +147,8 @@ public final class IngestRoutes {
   }
 
   private static void readableBy(HttpServerResponse response, String origin) {
-    allowOrigin(response, origin).putHeader(HttpHeaders.ACCESS_CONTROL_EXPOSE_HEADERS, "Retry-After");
+    allowOrigin(response, origin).putHeader(HttpHeaders.ACCESS_CONTROL_EXPOSE_HEADERS,
+        "Retry-After, " + SegmentHandler.RATE_LIMIT_RESET);
   }
 
   /** Lets a page of {@code origin} read this answer (and tells caches the answer depends on the origin). */

@@ -193,7 +193,7 @@ class CorsIT {
 
   private static void assertReadableBy(String origin, HttpTestClient.Response r) {
     assertEquals(origin, r.header("Access-Control-Allow-Origin"), r.status() + " " + r.headers());
-    assertEquals("Retry-After", r.header("Access-Control-Expose-Headers"), r.headers().toString());
+    assertEquals("Retry-After, X-RateLimit-Reset", r.header("Access-Control-Expose-Headers"), r.headers().toString());
     assertTrue(tokens(r, "Vary").contains("origin"), r.headers().toString());
     assertNull(r.header("Access-Control-Allow-Credentials"), r.headers().toString());
   }

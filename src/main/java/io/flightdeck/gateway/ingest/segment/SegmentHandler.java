@@ -44,6 +44,8 @@ public final class SegmentHandler {
   private static final String HOW_TO_SEND = "send the site's write key as the user name of HTTP Basic "
       + "authentication (Authorization: Basic base64(writeKey + \":\")), in the X-Write-Key header or in a "
       + "writeKey field";
+  /** The wait, in seconds, of a 429 as analytics.js reads it; the same as its {@code Retry-After}. */
+  public static final String RATE_LIMIT_RESET = "X-RateLimit-Reset";
   private static final byte[] SUCCESS = "{\"success\":true}".getBytes(StandardCharsets.UTF_8);
 
   private final IngestPipeline pipeline;
@@ -81,7 +83,13 @@ public final class SegmentHandler {
     IngestPipeline.checkOrigin(ctx, site);
     SegmentBatch messages = batch ? batch(body) : SegmentBatch.single(call, body);
     pipeline.checkBatchSize(messages.size());
-    IngestPipeline.rateLimit(site, messages.size());
+    try {
+      IngestPipeline.rateLimit(site, messages.size());
+    } catch (ApiError e) {
+      // analytics.js waits what this says, in seconds, before it retries a batch answered 429 (never Retry-After)
+      ctx.response().putHeader(RATE_LIMIT_RESET, String.valueOf(e.retryAfterSeconds()));
+      throw e;
+    }
     List<NewEvent> events = validate(ctx, site, messages, receivedAt);
     pipeline.append(site, messages.size(), events)
         .onSuccess(results -> ctx.response()

@@ -699,5 +699,14 @@ class SegmentApiIT {
     assertError(limited, 429, "rate_limited");
     assertNotNull(limited.header("Retry-After"), limited.headers().toString());
     assertEquals(500L, rows(user));
+
+    // analytics.js waits what X-RateLimit-Reset says (seconds) before it retries a batch answered 429, never
+    // Retry-After, and can read it only when the answer exposes it
+    HttpTestClient.Response browser = send(client, "/v1/b", new JsonObject().put("batch", batch)
+        .put("writeKey", "wk-tiny-4c7d20e1").encode(), "Content-Type", "text/plain", "Origin", "https://a.example");
+    assertError(browser, 429, "rate_limited");
+    assertEquals(browser.header("Retry-After"), browser.header("X-RateLimit-Reset"), browser.headers().toString());
+    assertTrue(browser.header("Access-Control-Expose-Headers").contains("X-RateLimit-Reset"),
+        browser.headers().toString());
   }
 }
