@@ -143,7 +143,11 @@
   let queue = [];
   let timer = 0, sending = null, retryAt = 0, backoff = 0, maxNext = BATCH_EVENTS;
 
-  const outbox = () => loadJson(KEY.outbox) || [];
+  // events only, whatever another script or version left there: anything else would make every event throw
+  const outbox = () => {
+    const list = loadJson(KEY.outbox);
+    return Array.isArray(list) ? list.filter((e) => e && e.id) : [];
+  };
   const writeOutbox = (list) => save(KEY.outbox, list.length ? JSON.stringify(list.slice(-STORED_MAX)) : null);
   const ids = (events) => new Set(events.map((e) => e.id));
   const stash = (events) => {

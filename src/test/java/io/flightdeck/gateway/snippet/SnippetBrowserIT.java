@@ -67,7 +67,8 @@ class SnippetBrowserIT {
       Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   // what the browser logs for a refused or failed request: expected where a test provokes one, nowhere else
   static final Pattern PROVOKED = Pattern.compile(
-      "Failed to load resource: (the server responded with a status of (400|429|503)|net::ERR_INTERNET_DISCONNECTED)");
+      "Failed to load resource: (the server responded with a status of (400|413|429|503)"
+          + "|net::ERR_(INTERNET_DISCONNECTED|CONNECTION_REFUSED))");
 
   @RegisterExtension
   @Order(1)
@@ -565,6 +566,57 @@ class SnippetBrowserIT {
     assertEquals(0, ((Number) left).intValue(), "events not yet answered when flush() settled");
     assertEquals(3, posts.size());
     assertEquals(251, awaitEvents(visitor, 251).size());
+    assertProvokedErrorsOnly();
+  }
+
+  @ParameterizedTest(name = "fd.outbox: {0}")
+  @ValueSource(strings = {"{\"events\":[]}", "[null]", "\"text\"", "7"})
+  @DisplayName("a fd.outbox that is JSON but no list of events (another script's or version's data, a bad write) is "
+      + "ignored: the page is tracked, instead of every event throwing")
+  void corruptedOutboxIgnored(String stored) {
+    page.navigate(site.plainPage("/corrupt-before"));
+    page.evaluate("v => localStorage.setItem('fd.outbox', v)", stored);
+    open(site.page("/corrupt", "Corrupt", "", "", ""));
+    String visitor = visitor();
+    assertEquals(List.of("PageViewed"), types(awaitEvents(visitor, 1)));
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("an event too large for any request (a track() call with over 512 KiB of data) is dropped, not sent "
+      + "again and again ahead of the events after it")
+  void eventTooLargeForAnyRequestDropped() {
+    open(site.page("/huge", "Huge", "", "data-flush-ms=\"60000\"", ""));
+    String visitor = visitor();
+    page.evaluate("() => { flightdeck.track('StillStored', {parts: Array(40).fill('x'.repeat(16000))}); "
+        + "flightdeck.track('StillStored', {n: 2}); return flightdeck.flush(); }");
+    JsonArray events = awaitEvents(visitor, 2);
+    assertEquals(2, events.getJsonObject(1).getJsonObject("data").getInteger("n"));
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
+  @DisplayName("while the gateway cannot be reached (connection refused) the batch is sent again with back-off, and "
+      + "stored once when the gateway is back")
+  void gatewayDownThenUp() {
+    List<Long> at = new CopyOnWriteArrayList<>();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      at.add(System.nanoTime());
+      if (at.size() <= 3) {
+        route.abort("connectionrefused");
+      } else {
+        route.resume();
+      }
+    });
+    open(site.page("/down", "Down", "", "data-flush-ms=\"0\"", ""));
+    String visitor = visitor();
+    assertEquals(List.of("PageViewed"), types(awaitEvents(visitor, 1)));
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    assertEquals(4, at.size());
+    long first = (at.get(1) - at.get(0)) / 1_000_000, second = (at.get(2) - at.get(1)) / 1_000_000;
+    assertTrue(first >= 700 && second >= 1400, "waits of " + first + " and " + second + " ms");
     assertProvokedErrorsOnly();
   }
 
