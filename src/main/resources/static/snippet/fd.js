@@ -97,7 +97,8 @@
   // ---- who and where ----
   const visitor = () => {
     let id = load(KEY.visitor);
-    if (!id) save(KEY.visitor, (id = uuid()));
+    // none yet, or one the gateway would refuse (another script's or version's data): a new visitor
+    if (!id || id !== cut(id, 200)) save(KEY.visitor, (id = uuid()));
     return id;
   };
   const session = () => {
@@ -127,13 +128,14 @@
   const context = () => {
     const m = {
       'fd.library': 'fd.js/' + VERSION,
-      'fd.sessionId': session(),
+      // cut: stored ids may be another script's or version's data, and one refused value costs the event
+      'fd.sessionId': cut(session(), 2048),
       'fd.url': cut(location.href, 2048),
       'fd.title': cut(d.title, 2048),
       'fd.referrer': cut(referrer, 2048),
       'fd.screen': w.screen ? screen.width + 'x' + screen.height : '',
       'fd.language': nav.language || '',
-      'fd.userId': load(KEY.user),
+      'fd.userId': cut(load(KEY.user), 2048),
     };
     Object.keys(m).forEach((k) => { if (!m[k]) delete m[k]; });
     return m;

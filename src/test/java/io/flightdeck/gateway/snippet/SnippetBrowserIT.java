@@ -583,6 +583,23 @@ class SnippetBrowserIT {
     errors.assertNone();
   }
 
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"fd.vid", "fd.sid", "fd.uid"})
+  @DisplayName("an id in localStorage the gateway would refuse (a visitor id over 200 characters, a session or user "
+      + "id over 2048 or no string) does not cost every event: the visitor id is made anew, the others are cut")
+  void corruptedIdsInStorage(String key) {
+    page.navigate(site.plainPage("/bad-ids-before"));
+    page.evaluate("key => localStorage.setItem(key, key === 'fd.vid' ? 'v'.repeat(300) : key === 'fd.uid' ? "
+        + "'u'.repeat(3000) : JSON.stringify({id: 42, at: Date.now()}))", key);
+    open(site.page("/bad-ids", "Bad ids", "", "", ""));
+    String visitor = visitor();
+    // before, every event was refused (400) and dropped
+    JsonObject view = awaitEvents(visitor, 1).getJsonObject(0);
+    assertEquals(key.equals("fd.uid") ? "u".repeat(2048) : null, view.getJsonObject("metadata").getString("fd.userId"));
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    errors.assertNone();
+  }
+
   @Test
   @DisplayName("an event too large for any request (a track() call with over 512 KiB of data) is dropped, not sent "
       + "again and again ahead of the events after it")
