@@ -167,9 +167,17 @@
 
   const enqueue = (type, data) => {
     if (!allowed()) return false;
-    const e = { id: uuid(), type, streamId: visitor(), occurredAt: new Date().toISOString(), data,
+    let e = { id: uuid(), type, streamId: visitor(), occurredAt: new Date().toISOString(), data,
       metadata: context() };
     if (BUILT_IN[type]) e.schemaVersion = BUILT_IN[type];
+    // a JSON copy: data the page changes later stays as it was, and data with no JSON form (a cycle, a BigInt)
+    // stops here instead of throwing into the page and in every later send
+    try {
+      e = JSON.parse(JSON.stringify(e));
+    } catch (x) {
+      warn(`${type} not sent: ${x.message}`);
+      return false;
+    }
     queue.push(e);
     if (queue.length > STORED_MAX) queue = queue.slice(-STORED_MAX);
     stash([e]);

@@ -601,6 +601,25 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("track() with data that has no JSON form (a cycle, a BigInt) is not sent and warns, and neither throws "
+      + "into the page's code nor holds back the events queued with it or after it")
+  void dataWithoutJsonSkipped() {
+    open(site.page("/no-json", "No JSON", "", "data-flush-ms=\"60000\"", ""));
+    String visitor = visitor();
+    Object thrown = page.evaluate("() => { const cyclic = {}; cyclic.self = cyclic; const thrown = [];"
+        + " for (const data of [cyclic, {n: 1n}]) { try { flightdeck.track('StillStored', data); }"
+        + " catch (e) { thrown.push(String(e)); } }"
+        + " flightdeck.track('StillStored', {n: 2}); return thrown; }");
+    assertEquals(List.of(), thrown, "track() threw");
+    // before, every flush threw in JSON.stringify of the cyclic event: nothing was ever sent again
+    page.evaluate("() => flightdeck.flush()");
+    JsonArray events = awaitEvents(visitor, 2);
+    assertEquals(2, events.getJsonObject(1).getJsonObject("data").getInteger("n"));
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("an event too large for any request (a track() call with over 512 KiB of data) is dropped, not sent "
       + "again and again ahead of the events after it")
   void eventTooLargeForAnyRequestDropped() {
