@@ -463,6 +463,53 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("two tabs opened at once both send what a closed tab left in the shared fd.outbox, at the same moment: "
+      + "each event is stored once, in one order, and both tabs let go of it")
+  void twoTabsShareTheOutbox() {
+    String url = site.page("/tabs", "Tabs", "", "data-flush-ms=\"0\"", "");
+    open(url);
+    String visitor = visitor();
+    awaitEvents(visitor, 1);
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    context.setOffline(true);
+    page.evaluate("() => { for (let i = 0; i < 5; i++) flightdeck.track('LeftOffline', {n: i}); }");
+    page.close();
+    context.setOffline(false);
+
+    // both tabs' first requests are held until both are made, then let go together
+    List<Route> held = new CopyOnWriteArrayList<>();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      if (held.size() < 2) {
+        held.add(route);
+      } else {
+        route.resume();
+      }
+    });
+    Page first = errors.newPage(context);
+    Page second = errors.newPage(context);
+    first.navigate(url);
+    second.navigate(url);
+    first.waitForCondition(() -> held.size() == 2, new Page.WaitForConditionOptions().setTimeout(WAIT_MS));
+    held.forEach(Route::resume);
+
+    JsonArray events = awaitEvents(visitor, 8);
+    assertEquals(8, ids(events).size(), "each stored once");
+    assertEquals(List.of(1, 2, 3, 4, 5, 6, 7, 8),
+        events.stream().map(e -> ((JsonObject) e).getInteger("streamVersion")).toList());
+    // what a tab may still hold is stored already: each tab's read-modify-write of fd.outbox may overwrite the
+    // other's (no lock across tabs), which leaves a delivered event to be sent again, stored once
+    first.waitForTimeout(500);
+    Set<String> stored = ids(events);
+    for (Page tab : List.of(first, second)) {
+      JsonArray left = new JsonArray((String) tab.evaluate("() => localStorage.getItem('fd.outbox') || '[]'"));
+      for (int i = 0; i < left.size(); i++) {
+        assertTrue(stored.contains(left.getJsonObject(i).getString("id")), "not stored: " + left.getValue(i));
+      }
+    }
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
   @DisplayName("a batch whose answer is lost (a 503 with Retry-After) is sent again with the same ids and stored "
       + "once")
   void retriedBatchStoredOnce() {
@@ -640,7 +687,7 @@ class SnippetBrowserIT {
     List<Long> at = new CopyOnWriteArrayList<>();
     context.route(gateway.http().base() + "/v1/events", route -> {
       at.add(System.nanoTime());
-      if (at.size() <= 3) {
+      if (at.size() <= 2) {
         route.abort("connectionrefused");
       } else {
         route.resume();
@@ -650,7 +697,7 @@ class SnippetBrowserIT {
     String visitor = visitor();
     assertEquals(List.of("PageViewed"), types(awaitEvents(visitor, 1)));
     page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
-    assertEquals(4, at.size());
+    assertEquals(3, at.size());
     long first = (at.get(1) - at.get(0)) / 1_000_000, second = (at.get(2) - at.get(1)) / 1_000_000;
     assertTrue(first >= 700 && second >= 1400, "waits of " + first + " and " + second + " ms");
     assertProvokedErrorsOnly();
