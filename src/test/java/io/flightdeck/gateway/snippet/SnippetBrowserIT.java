@@ -648,6 +648,40 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("with localStorage full (the site filled it) the snippet keeps its ids and queue in memory and still "
+      + "delivers, and no request is sent twice while one is in flight")
+  void storageFull() {
+    page.navigate(site.plainPage("/full-before"));
+    page.evaluate("() => { let i = 0; for (const n of [1 << 20, 1 << 14, 64, 1]) { const v = 'x'.repeat(n);"
+        + " try { for (;;) localStorage.setItem('junk' + i++, v); } catch (e) { } } }");
+    List<Route> held = new CopyOnWriteArrayList<>();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      if (held.isEmpty()) {
+        held.add(route);
+      } else {
+        route.resume();
+      }
+    });
+    open(site.page("/full", "Full", "", "data-flush-ms=\"0\"",
+        "<button id=\"b\" data-fd-button-id=\"full-click\">x</button>"));
+    page.waitForCondition(() -> held.size() == 1, new Page.WaitForConditionOptions().setTimeout(WAIT_MS));
+    // while the page view's request waits for its answer: events and flushes send nothing more
+    for (int i = 0; i < 3; i++) {
+      page.click("#b");
+    }
+    page.evaluate("() => { flightdeck.flush(); flightdeck.flush(); }");
+    page.waitForTimeout(200);
+    assertEquals(1, posts.size(), "sent while a request was in flight");
+    held.get(0).resume();
+    String visitor = new JsonObject(posts.get(0).postData()).getJsonArray("events").getJsonObject(0)
+        .getString("streamId");
+    assertEquals(List.of("PageViewed", "ButtonClicked", "ButtonClicked", "ButtonClicked"),
+        types(awaitEvents(visitor, 4)));
+    assertEquals(null, page.evaluate("() => localStorage.getItem('fd.vid')"), "the storage was full");
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("track() with data that has no JSON form (a cycle, a BigInt) is not sent and warns, and neither throws "
       + "into the page's code nor holds back the events queued with it or after it")
   void dataWithoutJsonSkipped() {
