@@ -187,7 +187,8 @@
 
   const later = (ms) => {
     clearTimeout(timer);
-    timer = setTimeout(flush, ms);
+    // a timer past 2^31-1 ms fires at once: a longer Retry-After waits in steps (flush() sets the next)
+    timer = setTimeout(flush, Math.min(ms, 2e9));
   };
   const schedule = () => {
     if (sending || !queue.length) return; // the answer sends what is queued

@@ -567,6 +567,29 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("a Retry-After longer than a timer can wait (over 24.8 days) is waited for, not taken as no wait: "
+      + "the snippet neither sends again nor spins on its timer")
+  void retryAfterBeyondTimerRange() {
+    AtomicInteger refused = new AtomicInteger();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      refused.incrementAndGet();
+      route.fulfill(failure(Map.of(), 503, "2600000"));
+    });
+    page.addInitScript("(() => { const set = window.setTimeout; window.timeouts = 0;"
+        + " window.setTimeout = function () { window.timeouts++; return set.apply(this, arguments); }; })()");
+    open(site.page("/far-retry", "Far retry", "", "data-flush-ms=\"0\"", ""));
+    await("the page view's request", refused::get, n -> n >= 1);
+    page.waitForTimeout(200);
+    int before = ((Number) page.evaluate("window.timeouts")).intValue();
+    page.waitForTimeout(1000);
+    int after = ((Number) page.evaluate("window.timeouts")).intValue();
+    // before, a timer set past 2^31-1 ms fired at once: flush() set it again, hundreds of times a second
+    assertTrue(after - before <= 2, (after - before) + " timers set in a second");
+    assertEquals(1, refused.get());
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
   @DisplayName("an event the gateway refuses does not cost the rest of its batch: the snippet drops the events the "
       + "400 names and sends the others again at once")
   void invalidEventDropped() {
