@@ -487,9 +487,15 @@
     reset: () => [KEY.visitor, KEY.session, KEY.user].forEach((k) => save(k, null)),
   };
 
-  // consent withdrawn in another tab applies here too
+  // consent withdrawn in another tab applies here too. Another tab's write of the outbox may have started from a
+  // list without this tab's events (each process has its own copy of localStorage, updated later): they are stored
+  // again, unless that would push others out (a full outbox loses its oldest anyway)
   w.addEventListener('storage', (e) => {
     if (e.key === KEY.consent && e.newValue === '0') forget();
+    if (e.key === KEY.outbox) {
+      const list = outbox(), have = ids(list), add = queue.filter((x) => !have.has(x.id));
+      if (add.length && list.length + add.length <= STORED_MAX) writeOutbox(list.concat(add));
+    }
   });
   w.addEventListener('online', () => {
     retryAt = backoff = 0;

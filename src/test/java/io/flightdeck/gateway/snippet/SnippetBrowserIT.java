@@ -510,6 +510,48 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("a tab's write of fd.outbox that leaves out another tab's undelivered events (it read the list before "
+      + "they were stored) does not lose them: that tab stores them again, and they arrive once after it closed")
+  void otherTabsStaleWriteKeepsUndeliveredEvents() {
+    String url = site.page("/stale-tab", "Stale tab", "", "", "");
+    open(url);
+    String visitor = visitor();
+    awaitEvents(visitor, 1);
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    Page other = errors.newPage(context);
+    other.navigate(url);
+    other.waitForFunction("() => window.flightdeck && window.flightdeck.version");
+    awaitEvents(visitor, 2);
+    other.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+
+    context.setOffline(true);
+    // the other tab's copy of the list, before this tab stores its events
+    String stale = (String) other.evaluate("() => localStorage.getItem('fd.outbox') || '[]'");
+    page.evaluate("() => { for (let i = 0; i < 3; i++) flightdeck.track('LeftOffline', {n: i}); }");
+    List<Object> mine = outbox(page);
+    assertEquals(3, mine.size());
+    // Chromium keeps a copy of localStorage per renderer process and sends other processes' writes to it later: a
+    // tab's read-modify-write may start from a list without this tab's events. Played here explicitly, then wait
+    // until this tab has handled the storage event (its listeners run in order: the snippet's first).
+    page.evaluate("() => { window.outboxWritten = new Promise((r) => addEventListener('storage', "
+        + "(e) => e.key === 'fd.outbox' && r())); }");
+    other.evaluate("s => localStorage.setItem('fd.outbox', s)", stale);
+    page.evaluate("() => window.outboxWritten");
+    assertEquals(mine, outbox(other), "this tab's undelivered events are in fd.outbox again");
+
+    page.close();
+    context.setOffline(false);
+    page = errors.newPage(context);
+    open(url);
+    JsonArray events = awaitEvents(visitor, 6);
+    assertEquals(List.of("PageViewed", "PageViewed", "LeftOffline", "LeftOffline", "LeftOffline", "PageViewed"),
+        types(events));
+    assertEquals(6, ids(events).size(), "each stored once");
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
   @DisplayName("a batch whose answer is lost (a 503 with Retry-After) is sent again with the same ids and stored "
       + "once")
   void retriedBatchStoredOnce() {
