@@ -82,21 +82,47 @@ public final class IngestPipeline {
     }
   }
 
+  /** What a {@code \\u} escape of an unpaired UTF-16 surrogate in a body's strings or field names does. */
+  public enum LoneSurrogates {
+    /** 400 invalid_json: what was sent cannot be stored as sent (POST /v1/events, docs/API.md). */
+    REFUSE,
+    /**
+     * Each becomes U+FFFD, as a browser's {@code TextEncoder} writes one: for clients that drop a whole batch
+     * answered 400 over half an emoji a page's script cut off (the Segment API, docs/SEGMENT.md).
+     */
+    REPLACE
+  }
+
   /** The request's body (its gzip coding undone, see {@link ContentCoding}) as one JSON value, as below. */
   public JsonNode parse(RoutingContext ctx, String expected, DataLocator data) {
-    return parse(ContentCoding.decoded(ctx, limits.maxBodyBytes()), expected, data);
+    return parse(ctx, expected, data, LoneSurrogates.REFUSE);
+  }
+
+  /** The request's body (its gzip coding undone, see {@link ContentCoding}) as one JSON value, as below. */
+  public JsonNode parse(RoutingContext ctx, String expected, DataLocator data, LoneSurrogates loneSurrogates) {
+    return parse(ContentCoding.decoded(ctx, limits.maxBodyBytes()), expected, data, loneSurrogates);
+  }
+
+  /** The body as one JSON value, as below, refusing a lone surrogate escape. */
+  public JsonNode parse(Buffer body, String expected, DataLocator data) {
+    return parse(body, expected, data, LoneSurrogates.REFUSE);
   }
 
   /**
    * The body as one JSON value, parsed within the ingest limits; {@code expected} says what to send when it is
    * empty. Anything after the value (a second object, stray text) is malformed JSON, never ignored.
    */
-  public JsonNode parse(Buffer body, String expected, DataLocator data) {
+  public JsonNode parse(Buffer body, String expected, DataLocator data, LoneSurrogates loneSurrogates) {
     if (body == null || body.length() == 0) {
       throw ApiError.badRequest("invalid_json", "the body is empty; send " + expected);
     }
     byte[] bytes = body.getBytes();
     JsonText.requireUtf8(bytes);
+    boolean replace = loneSurrogates == LoneSurrogates.REPLACE;
+    if (replace) {
+      // the one scan for surrogate escapes, before the parse instead of after it; bytes is the buffer's own copy
+      JsonText.replaceUnpairedSurrogates(bytes);
+    }
     try (JsonParser parser = mapper.createParser(bytes)) {
       JsonNode node;
       try {
@@ -112,7 +138,9 @@ public final class IngestPipeline {
       if (parser.nextToken() != null) {
         throw ApiError.badRequest("invalid_json", "the body holds more than one JSON value; send " + expected);
       }
-      JsonText.requirePairedSurrogates(bytes, node);
+      if (!replace) {
+        JsonText.requirePairedSurrogates(bytes, node);
+      }
       return node;
     } catch (JsonProcessingException e) {
       throw notJson(e);

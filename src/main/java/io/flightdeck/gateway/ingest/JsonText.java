@@ -87,6 +87,52 @@ final class JsonText {
     return false;
   }
 
+  /**
+   * Replaces each {@code \\u} escape of an unpaired UTF-16 surrogate in {@code body} by {@code \\uFFFD}, in place
+   * (six bytes for six, so a parse error's column stays right); an escaped pair stays as it is. One pass that only
+   * compares each byte to a backslash, as {@link #maySurrogateEscape} does, and skips every escape whole, so the
+   * {@code \\u} of {@code \\\\ud83d} (a backslash, then text) is not read as one. A backslash outside a string is
+   * malformed JSON, which the parse then refuses as before.
+   */
+  static void replaceUnpairedSurrogates(byte[] body) {
+    for (int i = 0; i + 1 < body.length; i++) {
+      if (body[i] != '\\') {
+        continue;
+      }
+      if (body[i + 1] != 'u' || i + 5 >= body.length) {
+        i++;
+        continue;
+      }
+      // not four hex digits (-1) is U+FFFF, no surrogate: the parse refuses that escape
+      char unit = (char) hex4(body, i + 2);
+      if (Character.isHighSurrogate(unit) && i + 11 < body.length
+          && body[i + 6] == '\\' && body[i + 7] == 'u' && Character.isLowSurrogate((char) hex4(body, i + 8))) {
+        i += 11;
+        continue;
+      }
+      if (Character.isSurrogate(unit)) {
+        body[i + 2] = 'F';
+        body[i + 3] = 'F';
+        body[i + 4] = 'F';
+        body[i + 5] = 'D';
+      }
+      i += 5;
+    }
+  }
+
+  /** The four hex digits at {@code at} as a number, or -1 when they are not four hex digits. */
+  private static int hex4(byte[] body, int at) {
+    int value = 0;
+    for (int k = at; k < at + 4; k++) {
+      int digit = Character.digit(body[k], 16);
+      if (digit < 0) {
+        return -1;
+      }
+      value = value << 4 | digit;
+    }
+    return value;
+  }
+
   private static boolean isHex8ToF(byte b) {
     int c = b | 0x20;
     return b == '8' || b == '9' || (c >= 'a' && c <= 'f');

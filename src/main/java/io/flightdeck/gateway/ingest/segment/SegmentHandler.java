@@ -78,7 +78,8 @@ public final class SegmentHandler {
     Instant receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
     boolean batch = call.equals(BATCH);
     JsonNode body =
-        pipeline.parse(ctx, batch ? "{\"batch\": [...]}" : "a Segment " + call + " message", DataFields.of(call));
+        pipeline.parse(ctx, batch ? "{\"batch\": [...]}" : "a Segment " + call + " message", DataFields.of(call),
+            IngestPipeline.LoneSurrogates.REPLACE);
     Sites.Site site = pipeline.site(writeKey(ctx, body), HOW_TO_SEND);
     IngestPipeline.checkOrigin(ctx, site);
     SegmentBatch messages = batch ? batch(body) : SegmentBatch.single(call, body);

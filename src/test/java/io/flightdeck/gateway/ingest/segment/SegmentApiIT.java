@@ -632,6 +632,47 @@ class SegmentApiIT {
   }
 
   @Test
+  @DisplayName("a \\u escape of an unpaired surrogate (half an emoji a page's script cut off) in a Segment batch is "
+      + "stored as U+FFFD, in a value, at a string's end or in a key; an escaped pair is stored as sent; "
+      + "POST /v1/events still refuses it with 400 invalid_json")
+  void loneSurrogateEscapesReplaced() {
+    String user = unique("user");
+    String m = "{\"type\":\"track\",\"event\":\"Cut\",\"userId\":\"" + user + "\",\"properties\":";
+    String body = "{\"batch\":["
+        + m + "{\"n\":1,\"high\":\"Hi \\ud83d!\"}},"
+        + m + "{\"n\":2,\"low\":\"\\uDE00 there\"}},"
+        + m + "{\"n\":3,\"end\":\"Hi \\ud83d\"}},"
+        + m + "{\"n\":4,\"k\\ud800ey\":\"v\"}},"
+        + m + "{\"n\":5,\"pair\":\"\\ud83d\\ude00\",\"reversed\":\"\\ude00\\ud83d\","
+        + "\"text\":\"\\\\ud83d\"}}]}";
+
+    assertSuccess(send(http(), "/v1/batch", body, "Content-Type", "application/json",
+        "Authorization", basic(TestGateway.WRITE_KEY)));
+
+    List<JsonObject> data = events(user).stream().map(e -> e.getJsonObject("data"))
+        .sorted(java.util.Comparator.comparing(d -> d.getInteger("n"))).toList();
+    assertEquals(List.of(
+        new JsonObject().put("n", 1).put("high", "Hi \ufffd!"),
+        new JsonObject().put("n", 2).put("low", "\ufffd there"),
+        new JsonObject().put("n", 3).put("end", "Hi \ufffd"),
+        new JsonObject().put("n", 4).put("k\ufffdey", "v"),
+        new JsonObject().put("n", 5).put("pair", "\ud83d\ude00").put("reversed", "\ufffd\ufffd")
+            .put("text", "\\ud83d")), data);
+
+    // two keys that differ only in their halves become the same key: a duplicate, as any other
+    assertError(send(http(), "/v1/track", "{\"userId\":\"" + user + "\",\"event\":\"Cut\","
+        + "\"properties\":{\"a\\ud800\":1,\"a\\udc00\":2}}", "Content-Type", "application/json",
+        "Authorization", basic(TestGateway.WRITE_KEY)), 400, "invalid_json");
+    assertEquals(5L, rows(user));
+
+    String stream = unique("visitor");
+    assertError(send(http(), "/v1/events",
+        "{\"type\":\"Order Completed\",\"streamId\":\"" + stream + "\",\"data\":{\"t\":\"Hi \\ud83d\"}}",
+        "Content-Type", "application/json", "X-Write-Key", TestGateway.WRITE_KEY), 400, "invalid_json");
+    assertEquals(0L, rows(stream));
+  }
+
+  @Test
   @DisplayName("a custom type the site does not list is refused with 400 naming event; one it lists is stored")
   void customTypeNotAllowed() {
     String user = unique("user");
