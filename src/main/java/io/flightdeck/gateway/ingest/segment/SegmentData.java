@@ -22,6 +22,8 @@ final class SegmentData {
    */
   static final int PAGE_TEXT_MAX = 2048;
   static final int PAGE_TITLE_MAX = 1024;
+  /** ScreenViewed version 1's limit (characters) on name, which a screen call's name is cut to likewise. */
+  static final int SCREEN_NAME_MAX = 1024;
   /** {@code scheme://authority} or {@code //authority}, then the path (group 1); see {@link #browserUrlPath}. */
   private static final Pattern NETWORK_URL = Pattern.compile("(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*([^?#]*)");
   private static final Pattern ABSOLUTE_PATH = Pattern.compile("/[^?#]*");
@@ -154,7 +156,7 @@ final class SegmentData {
 
   private void screen() {
     ObjectNode data = type("ScreenViewed", 1);
-    data.put("name", m.string("name"));
+    data.put("name", cut(m.string("name"), SCREEN_NAME_MAX));
     data.set("properties", m.object("properties"));
     sources.put("data.name", "name");
     sources.put("data.properties", "properties");

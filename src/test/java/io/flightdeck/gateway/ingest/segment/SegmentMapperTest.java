@@ -180,6 +180,21 @@ class SegmentMapperTest {
     }
   }
 
+  @Test
+  @DisplayName("a screen's long name is cut to ScreenViewed's limit, never inside an emoji, so the call is stored "
+      + "instead of refused")
+  void longScreenNameIsCut() throws Exception {
+    String emoji = "\uD83D\uDE00";
+    JsonObject data = data("screen", new JsonObject().put("userId", "user-1")
+        .put("name", "s".repeat(1023) + emoji + "s".repeat(500)));
+
+    assertEquals("s".repeat(1023) + emoji, data.getString("name"));
+    EventSchemas schemas = EventSchemas.builtIn();
+    assertEquals(List.of(), schemas.validate("ScreenViewed", 1, json(data)), "within the schema");
+    assertFalse(schemas.validate("ScreenViewed", 1, json(data.copy().put("name", data.getString("name") + "x")))
+        .isEmpty(), "cut to the schema's own limit, not below it");
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "{\"properties\":{\"url\":\"https://shop.example/a/b?x=1\"}} | /a/b",
