@@ -100,6 +100,29 @@ class JsonTextTest {
     }
   }
 
+  @Test
+  void unpairedSurrogateEscapesAreReplacedInPlaceAndPairsKept() throws Exception {
+    String[][] cases = {
+        {"{\"a\":\"\\ud83d\"}", "{\"a\":\"\\uFFFD\"}"},
+        {"{\"a\":\"\\ude00\\ud83d\"}", "{\"a\":\"\\uFFFD\\uFFFD\"}"},
+        {"{\"k\\uD800\":\"\\ud83d\\u0041\"}", "{\"k\\uFFFD\":\"\\uFFFD\\u0041\"}"},
+        {"[\"\\ud83d\\ude00\",\"\\uDBFF\\uDFFF\"]", "[\"\\ud83d\\ude00\",\"\\uDBFF\\uDFFF\"]"},
+        // an escaped backslash, then the text ud83d: no escape at all
+        {"[\"\\\\ud83d\",\"\\\\\\ud83d\"]", "[\"\\\\ud83d\",\"\\\\\\uFFFD\"]"},
+        {"[\"\\u00e9\\\"\\ud7ff\\ue000\"]", "[\"\\u00e9\\\"\\ud7ff\\ue000\"]"},
+        // cut off or malformed: left for the parse to refuse
+        {"[\"\\ud83d", "[\"\\uFFFD"}, {"[\"\\ud8", "[\"\\ud8"}, {"[\"\\uD8zz\"]", "[\"\\uD8zz\"]"}};
+    ObjectMapper mapper = new ObjectMapper();
+    for (String[] c : cases) {
+      byte[] body = bytes(c[0]);
+      JsonText.replaceUnpairedSurrogates(body);
+      assertEquals(c[1], new String(body, StandardCharsets.UTF_8), c[0]);
+      if (c[1].endsWith("]") && !c[1].contains("zz")) {
+        assertFalse(JsonText.holdsUnpairedSurrogate(mapper.readTree(body)), c[1]);
+      }
+    }
+  }
+
   private static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
