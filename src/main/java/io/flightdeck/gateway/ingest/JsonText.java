@@ -79,45 +79,54 @@ final class JsonText {
 
   /** Whether the text has {@code \\u} followed by D8 to DF: the only way a valid UTF-8 body spells a surrogate. */
   static boolean maySurrogateEscape(byte[] body) {
-    for (int i = 0; i + 3 < body.length; i++) {
+    return surrogateEscape(body, 0) >= 0;
+  }
+
+  /** Where the next {@code \\u} followed by D8 to DF is from {@code from} on; -1 when there is none. */
+  private static int surrogateEscape(byte[] body, int from) {
+    for (int i = from; i + 3 < body.length; i++) {
       if (body[i] == '\\' && body[i + 1] == 'u' && (body[i + 2] | 0x20) == 'd' && isHex8ToF(body[i + 3])) {
-        return true;
+        return i;
       }
     }
-    return false;
+    return -1;
   }
 
   /**
    * Replaces each {@code \\u} escape of an unpaired UTF-16 surrogate in {@code body} by {@code \\uFFFD}, in place
-   * (six bytes for six, so a parse error's column stays right); an escaped pair stays as it is. One pass that only
-   * compares each byte to a backslash, as {@link #maySurrogateEscape} does, and skips every escape whole, so the
-   * {@code \\u} of {@code \\\\ud83d} (a backslash, then text) is not read as one. A backslash outside a string is
-   * malformed JSON, which the parse then refuses as before.
+   * (six bytes for six, so a parse error's column stays right); an escaped pair stays as it is. The one pass over
+   * the bytes is {@link #maySurrogateEscape}'s, so a body without such an escape costs what the check did; what it
+   * finds is looked at more closely. A backslash outside a string is malformed JSON, which the parse then refuses.
    */
   static void replaceUnpairedSurrogates(byte[] body) {
-    for (int i = 0; i + 1 < body.length; i++) {
-      if (body[i] != '\\') {
-        continue;
-      }
-      if (body[i + 1] != 'u' || i + 5 >= body.length) {
-        i++;
-        continue;
-      }
-      // not four hex digits (-1) is U+FFFF, no surrogate: the parse refuses that escape
-      char unit = (char) hex4(body, i + 2);
-      if (Character.isHighSurrogate(unit) && i + 11 < body.length
-          && body[i + 6] == '\\' && body[i + 7] == 'u' && Character.isLowSurrogate((char) hex4(body, i + 8))) {
-        i += 11;
-        continue;
-      }
-      if (Character.isSurrogate(unit)) {
-        body[i + 2] = 'F';
-        body[i + 3] = 'F';
-        body[i + 4] = 'F';
-        body[i + 5] = 'D';
-      }
-      i += 5;
+    for (int i = surrogateEscape(body, 0); i >= 0; i = surrogateEscape(body, i)) {
+      i = replaceIfUnpaired(body, i);
     }
+  }
+
+  /** Replaces the surrogate escape that {@code at} may start, when unpaired; answers where to look on from. */
+  private static int replaceIfUnpaired(byte[] body, int at) {
+    int backslashes = 0;
+    for (int k = at - 1; k >= 0 && body[k] == '\\'; k--) {
+      backslashes++;
+    }
+    // an escaped backslash, then the text uD83D; or an escape cut off, which the parse refuses
+    if (backslashes % 2 == 1 || at + 5 >= body.length) {
+      return at + 2;
+    }
+    // not four hex digits (-1) is U+FFFF, no surrogate: the parse refuses that escape
+    char unit = (char) hex4(body, at + 2);
+    if (Character.isHighSurrogate(unit) && at + 11 < body.length
+        && body[at + 6] == '\\' && body[at + 7] == 'u' && Character.isLowSurrogate((char) hex4(body, at + 8))) {
+      return at + 12;
+    }
+    if (Character.isSurrogate(unit)) {
+      body[at + 2] = 'F';
+      body[at + 3] = 'F';
+      body[at + 4] = 'F';
+      body[at + 5] = 'D';
+    }
+    return at + 6;
   }
 
   /** The four hex digits at {@code at} as a number, or -1 when they are not four hex digits. */
