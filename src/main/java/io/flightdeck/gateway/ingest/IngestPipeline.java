@@ -93,7 +93,7 @@ public final class IngestPipeline {
     REPLACE
   }
 
-  /** The request's body (its gzip coding undone, see {@link ContentCoding}) as one JSON value, as below. */
+  /** {@link #parse(RoutingContext, String, DataLocator, LoneSurrogates)}, refusing a lone surrogate escape. */
   public JsonNode parse(RoutingContext ctx, String expected, DataLocator data) {
     return parse(ctx, expected, data, LoneSurrogates.REFUSE);
   }
@@ -103,16 +103,11 @@ public final class IngestPipeline {
     return parse(ContentCoding.decoded(ctx, limits.maxBodyBytes()), expected, data, loneSurrogates);
   }
 
-  /** The body as one JSON value, as below, refusing a lone surrogate escape. */
-  public JsonNode parse(Buffer body, String expected, DataLocator data) {
-    return parse(body, expected, data, LoneSurrogates.REFUSE);
-  }
-
   /**
    * The body as one JSON value, parsed within the ingest limits; {@code expected} says what to send when it is
    * empty. Anything after the value (a second object, stray text) is malformed JSON, never ignored.
    */
-  public JsonNode parse(Buffer body, String expected, DataLocator data, LoneSurrogates loneSurrogates) {
+  private JsonNode parse(Buffer body, String expected, DataLocator data, LoneSurrogates loneSurrogates) {
     if (body == null || body.length() == 0) {
       throw ApiError.badRequest("invalid_json", "the body is empty; send " + expected);
     }
