@@ -48,7 +48,8 @@ public final class ReadModelHandlers {
   /**
    * {@code GET /v1/pages?site=&from=&to=&limit=&order=&after=}: days as YYYY-MM-DD (UTC), both included. A missing
    * end is today, unless today is on the wrong side of the end that is given: then it is that end's day (one day).
-   * {@code next} is the cursor of the rows that follow, passed back as {@code after}; null when none follow.
+   * {@code next} is the cursor of the rows that follow, passed back as {@code after}; null when none follow. A
+   * cursor given before a rebuild of page-stats began is 409 cursor_expired: its walk would skip or repeat rows.
    */
   public void pages(RoutingContext ctx) {
     String site = QueryParams.text(ctx, "site");
@@ -62,7 +63,9 @@ public final class ReadModelHandlers {
         .onSuccess(page -> answers.send(ctx, new JsonObject().put("site", site).put("from", days.from().toString())
             .put("to", days.to().toString()).put("pages", page.getJsonArray("pages"))
             .put("next", page.getString("next"))))
-        .onFailure(ctx::fail);
+        .onFailure(failure -> ctx.fail(failure instanceof PagesCursor.Expired ? new ApiError(409, "cursor_expired",
+            "after was given before the page stats were rebuilt (POST /v1/admin/projections/page-stats/rebuild "
+                + "empties and refills them): start the walk again without after") : failure));
   }
 
   /** The days of {@code /v1/pages}, both included. */

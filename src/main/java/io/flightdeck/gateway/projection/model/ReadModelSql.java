@@ -108,7 +108,10 @@ final class ReadModelSql {
    * A site's page stats over a range of days, in one of the orders of a day's rows ({@link PagesCursor.Order}).
    * The {@code *_AFTER} queries go on after a cursor: $5 its day, then (most viewed first) $6 its views, and its
    * page key. A cursor names its page by key, so the page id it stopped at is looked up: a page's id is unique
-   * in a site's day, and it is the id that breaks a tie of views.
+   * in a site's day, and it is the id that breaks a tie of views. Each query answers at least one row, whose
+   * {@code rebuilt} is when the last rebuild of page-stats began (null: never), read in the same snapshot as the
+   * rows: a cursor carries it, and one from before a rebuild is refused ({@link PagesCursor.Expired}). When no
+   * row of the range follows, that row's page columns are null.
    */
   private static final String PAGES_OF_RANGE = """
       SELECT page_id, page_key, day, views, unique_visitors FROM page_stats
@@ -118,23 +121,30 @@ final class ReadModelSql {
   private static final String CURSOR_PAGE_ID = "(SELECT page_id FROM page_stats WHERE site = $1 AND day = $5 "
       + "AND page_key = $%d)";
 
-  static final String PAGES = PAGES_OF_RANGE + """
-      ORDER BY day, views DESC, page_id
-      LIMIT $4""";
+  private static final String BY_VIEWS = "day, views DESC, page_id";
 
-  static final String PAGES_AFTER = PAGES_OF_RANGE + """
+  private static final String BY_PAGE = "day, page_id";
+
+  static final String PAGES = stamped(PAGES_OF_RANGE, BY_VIEWS);
+
+  static final String PAGES_AFTER = stamped(PAGES_OF_RANGE + """
         AND (day > $5 OR day = $5 AND (views < $6 OR views = $6 AND page_id > %s))
-      ORDER BY day, views DESC, page_id
-      LIMIT $4""".formatted(CURSOR_PAGE_ID.formatted(7));
+      """.formatted(CURSOR_PAGE_ID.formatted(7)), BY_VIEWS);
 
-  static final String PAGES_BY_PAGE = PAGES_OF_RANGE + """
-      ORDER BY day, page_id
-      LIMIT $4""";
+  static final String PAGES_BY_PAGE = stamped(PAGES_OF_RANGE, BY_PAGE);
 
-  static final String PAGES_BY_PAGE_AFTER = PAGES_OF_RANGE + """
+  static final String PAGES_BY_PAGE_AFTER = stamped(PAGES_OF_RANGE + """
         AND (day > $5 OR day = $5 AND page_id > %s)
-      ORDER BY day, page_id
-      LIMIT $4""".formatted(CURSOR_PAGE_ID.formatted(6));
+      """.formatted(CURSOR_PAGE_ID.formatted(6)), BY_PAGE);
+
+  /** The rows of {@code range} in {@code order}, at most $4, each with page-stats' last rebuild; one row at least. */
+  private static String stamped(String range, String order) {
+    return """
+        SELECT r.rebuilt, p.*
+        FROM (SELECT (SELECT rebuild_started FROM projection_checkpoints WHERE name = '%s') AS rebuilt) r
+        LEFT JOIN LATERAL (%sORDER BY %s LIMIT $4) p ON true
+        ORDER BY %s""".formatted(PageStatsProjection.NAME, range, order, "p." + order.replace(", ", ", p."));
+  }
 
   static final String FORM_SUBMISSIONS = """
       SELECT position, event_id, stream_id, site, fields, submitted_at FROM form_submissions

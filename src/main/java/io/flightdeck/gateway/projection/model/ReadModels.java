@@ -93,7 +93,8 @@ public final class ReadModels {
   /**
    * Views and unique visitors per page and day, days ascending, within a day in {@code order}; after the cursor
    * {@code after} (null: from the first): {@code {"pages":[...],"next"}}, {@code next} the cursor of the rows
-   * that follow, null when there are none.
+   * that follow, null when there are none. Fails with {@link PagesCursor.Expired} when {@code after} was given
+   * before a rebuild of page-stats began.
    */
   public Future<JsonObject> pages(String site, LocalDate from, LocalDate to, PagesCursor.Order order,
       PagesCursor after, int limit) {
@@ -109,15 +110,22 @@ public final class ReadModels {
       args.addBuffer(Buffer.buffer(after.key()));
       query = byViews ? ReadModelSql.PAGES_AFTER : ReadModelSql.PAGES_BY_PAGE_AFTER;
     }
-    return pool.preparedQuery(query).execute(args).map(rows -> pagesAnswer(rows, order, limit))
+    return pool.preparedQuery(query).execute(args).map(rows -> pagesAnswer(rows, order, after, limit))
         .recover(PgEventStore::unavailable);
   }
 
-  private static JsonObject pagesAnswer(RowSet<Row> rows, PagesCursor.Order order, int limit) {
+  private static JsonObject pagesAnswer(RowSet<Row> rows, PagesCursor.Order order, PagesCursor after, int limit) {
     JsonArray pages = new JsonArray();
     Row last = null;
+    long rebuilt = 0;
+    boolean more = false;
     for (Row r : rows) {
+      rebuilt = PagesCursor.stampOf(r.getOffsetDateTime("rebuilt"));
+      if (r.getValue("page_id") == null) {
+        break; // the one row of a range with nothing (more) in it
+      }
       if (pages.size() == limit) {
+        more = true;
         break;
       }
       pages.add(new JsonObject()
@@ -127,8 +135,11 @@ public final class ReadModels {
           .put("uniqueVisitors", r.getLong("unique_visitors")));
       last = r;
     }
-    String next = rows.rowCount() <= limit ? null : new PagesCursor(order, last.getLocalDate("day"),
-        last.getLong("views"), last.getBuffer("page_key").getBytes()).text();
+    if (after != null) {
+      after.requireCurrent(rebuilt);
+    }
+    String next = !more ? null : new PagesCursor(order, last.getLocalDate("day"), last.getLong("views"), rebuilt,
+        last.getBuffer("page_key").getBytes()).text();
     return new JsonObject().put("pages", pages).put("next", next);
   }
 
