@@ -59,7 +59,7 @@ public final class ReadModelHandlers {
     Days days = days(ctx);
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
     PagesCursor.Order order = pagesOrder(ctx);
-    models.pages(site, days.from(), days.to(), order, pagesCursor(ctx, order), limit)
+    models.pages(site, days.from(), days.to(), order, pagesCursor(ctx, order, days), limit)
         .onSuccess(page -> answers.send(ctx, new JsonObject().put("site", site).put("from", days.from().toString())
             .put("to", days.to().toString()).put("pages", page.getJsonArray("pages"))
             .put("next", page.getString("next"))))
@@ -104,8 +104,13 @@ public final class ReadModelHandlers {
     throw ApiError.badRequest("invalid_parameter", "order must be views or page");
   }
 
-  /** The {@code after} of {@code /v1/pages}: an earlier answer's {@code next}; null (and 0) for the first rows. */
-  private static PagesCursor pagesCursor(RoutingContext ctx, PagesCursor.Order order) {
+  /**
+   * The {@code after} of {@code /v1/pages}: an earlier answer's {@code next}; null (and 0) for the first rows. Its
+   * day lies in {@code days}, as in every answer of the range: one outside them comes with other days than its walk
+   * began with (a walk on the default days, today, that crossed midnight UTC), and going on would be another
+   * range's rows from their start after this one's.
+   */
+  private static PagesCursor pagesCursor(RoutingContext ctx, PagesCursor.Order order, Days days) {
     String raw = QueryParams.optional(ctx, "after");
     if (raw == null || raw.equals("0")) {
       return null;
@@ -115,6 +120,11 @@ public final class ReadModelHandlers {
     if (cursor.order() != order) {
       throw ApiError.badRequest("invalid_parameter", "after is the next of an answer in another order: "
           + "follow it with that answer's order");
+    }
+    if (cursor.day().isBefore(days.from()) || cursor.day().isAfter(days.to())) {
+      throw ApiError.badRequest("invalid_parameter", "after stopped at " + cursor.day() + ", outside from "
+          + days.from() + " to " + days.to() + ": follow it with the from and to of the answer that gave it "
+          + "(a missing one is today's date when each request is read)");
     }
     return cursor;
   }

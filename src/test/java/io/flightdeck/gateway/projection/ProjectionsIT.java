@@ -345,6 +345,28 @@ class ProjectionsIT {
     }
   }
 
+  @Test
+  @DisplayName("an after whose day lies outside from..to, as a walk on the default days (today) that crossed midnight "
+      + "UTC sends it, is 400 naming the days, not a walk that goes on with another day's rows from their start")
+  void pagesCursorOutsideItsDays() {
+    post(at(HttpTestClient.pageView("pd-1", "/pd/a"), "2025-05-01T10:00:00Z"),
+        at(HttpTestClient.pageView("pd-1", "/pd/b"), "2025-05-01T10:00:00Z"),
+        at(HttpTestClient.pageView("pd-1", "/pd/c"), "2025-05-02T10:00:00Z"));
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+    for (String order : new String[] {"views", "page"}) {
+      // the first answer of a walk of 2025-05-01 (as today's, before midnight), then the next day's range
+      String next = getOk("/v1/pages?site=demo&from=2025-05-01&to=2025-05-01&limit=1&order=" + order)
+          .getString("next");
+      assertNotNull(next, order);
+      for (String days : new String[] {"from=2025-05-02&to=2025-05-02", "from=2025-04-29&to=2025-04-30"}) {
+        String message = errorMessage("/v1/pages?site=demo&" + days + "&limit=1&order=" + order + "&after=" + next);
+        assertTrue(message.contains("2025-05-01"), message);
+      }
+      assertEquals("/pd/b", getOk("/v1/pages?site=demo&from=2025-04-30&to=2025-05-02&limit=1&order=" + order
+          + "&after=" + next).getJsonArray("pages").getJsonObject(0).getString("pageId"), "a range around it");
+    }
+  }
+
   static String errorMessage(String path) {
     Response r = gateway.http().getWithReadToken(path);
     assertEquals(400, r.status(), path + ": " + r.body());
