@@ -160,7 +160,9 @@ public final class Gateway {
   }
 
   private Future<Void> startMetrics(GatewayConfig config) {
-    projectionMetrics = new ProjectionMetrics(metrics, List.copyOf(projections.projections().keySet()));
+    List<String> names = List.copyOf(projections.projections().keySet());
+    metrics.declareProjections(names);
+    projectionMetrics = new ProjectionMetrics(metrics, names);
     projectionMetrics.start(vertx, projectionAdmin, config.metrics().sampleIntervalMs());
     if (config.metrics().port() == 0) {
       return Future.succeededFuture();

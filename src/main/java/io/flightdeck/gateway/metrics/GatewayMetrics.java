@@ -165,13 +165,34 @@ public final class GatewayMetrics {
     return sseLatency;
   }
 
+  /**
+   * Creates each projection's counters at zero (events applied, batches from either source), like {@link #declare}:
+   * a projection that has applied nothing yet (an empty store, a type not sent yet) or that this process does not
+   * run is then a series at 0, which {@code rate()} and an alert on a projection that stopped applying can see.
+   */
+  public void declareProjections(Collection<String> projections) {
+    for (String projection : projections) {
+      appliedCounter(projection);
+      batchesCounter(projection, true);
+      batchesCounter(projection, false);
+    }
+  }
+
   /** {@code shared}: the events came from the process's one shared read, not from a read of the projection's own. */
   public void projectionApplied(String projection, int n, boolean shared) {
-    counter(PROJECTION_APPLIED, "Events applied by projections running in this process", "projection", projection,
-        null, null).increment(n);
-    counter(PROJECTION_BATCHES, "Batches applied by projections running in this process, by where their events "
+    appliedCounter(projection).increment(n);
+    batchesCounter(projection, shared).increment();
+  }
+
+  private Counter appliedCounter(String projection) {
+    return counter(PROJECTION_APPLIED, "Events applied by projections running in this process", "projection",
+        projection, null, null);
+  }
+
+  private Counter batchesCounter(String projection, boolean shared) {
+    return counter(PROJECTION_BATCHES, "Batches applied by projections running in this process, by where their events "
         + "were read: the shared window of recent events, or the store by the projection itself", "projection",
-        projection, "source", shared ? "shared" : "store").increment();
+        projection, "source", shared ? "shared" : "store");
   }
 
   public <T> void gauge(String name, String description, T state, ToDoubleFunction<T> value) {

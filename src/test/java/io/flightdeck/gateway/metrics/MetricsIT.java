@@ -276,10 +276,19 @@ class MetricsIT {
 
   @Test
   @DisplayName("a fresh gateway serves its labelled counters at zero before anything happened: appended per site and "
-      + "type, duplicates, ingest rejections, closed connections")
+      + "type, duplicates, ingest rejections, closed connections, and each projection's events applied and batches "
+      + "by source")
   void countersStartAtZero(TestDatabase db) throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {
       Scrape fresh = scrape(gateway);
+
+      // an empty store: no projection has applied anything, and an alert on a projection that stopped applying
+      // must see its series all the same
+      for (String p : List.of("visitor-activity", "page-stats", "form-submissions", "event-counts")) {
+        assertEquals(0.0, fresh.find("flightdeck_projection_events_applied_total", "projection", p), p);
+        assertEquals(0.0, fresh.find("flightdeck_projection_batches_total", "projection", p, "source", "shared"), p);
+        assertEquals(0.0, fresh.find("flightdeck_projection_batches_total", "projection", p, "source", "store"), p);
+      }
 
       for (String type : List.of("PageViewed", "ButtonClicked", "FormSubmitted", "custom")) {
         assertEquals(0.0, fresh.find("flightdeck_events_appended_total", "site", "demo", "type", type), type);
