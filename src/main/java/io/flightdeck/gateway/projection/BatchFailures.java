@@ -146,7 +146,9 @@ final class BatchFailures {
 
   /** Cancels the retry waiting for its back-off, if any: true when one was cancelled before it ran. */
   boolean cancelRetry() {
-    return retryTimer >= 0 && vertx.cancelTimer(retryTimer);
+    boolean cancelled = retryTimer >= 0 && vertx.cancelTimer(retryTimer);
+    retryTimer = -1;
+    return cancelled;
   }
 
   /** The database or the connection, not the event: retried without counting against the event. */

@@ -83,14 +83,25 @@ public final class ProjectionRunner extends VerticleBase {
     vertx.eventBus().consumer(EventBusAddresses.PROJECTION_EVENTS_READ, m -> wake());
     vertx.eventBus().<JsonObject>consumer(EventBusAddresses.PROJECTION_CHANGED, m -> {
       if (projection.name().equals(m.body().getString("projection"))) {
-        reset();
-        wake();
+        changed();
       }
     });
     vertx.setPeriodic(config.pollIntervalMs(), id -> wake());
     vertx.setPeriodic(config.takeoverIntervalMs(), id -> lease.tryLead());
     lease.tryLead();
     return Future.succeededFuture();
+  }
+
+  /**
+   * A rebuild reset the checkpoint: start again from it now. A failed event's back-off (up to retryMaxDelayMs, which
+   * may be an hour) is for that event, not for the rebuild an operator asked for, and is cancelled.
+   */
+  private void changed() {
+    reset();
+    if (failures.cancelRetry()) {
+      settle();
+    }
+    wake();
   }
 
   private void reset() {
