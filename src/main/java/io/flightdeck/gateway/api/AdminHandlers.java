@@ -11,9 +11,13 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /** {@code /v1/admin/*}: projections and their dead letters. */
 public final class AdminHandlers {
+
+  /** A dead letter's id: decimal ASCII digits without a sign or a leading zero (ids start at 1). */
+  private static final Pattern DEAD_LETTER_ID = Pattern.compile("[1-9][0-9]{0,18}");
 
   private final ProjectionAdmin admin;
   /** The read answers' budget: a page of dead letters may be megabytes (each holds its error's whole text). */
@@ -74,6 +78,11 @@ public final class AdminHandlers {
     String raw = QueryParams.path(ctx, "id");
     long id;
     try {
+      // the id as the list writes it: Long.parseLong alone would also take "+5", "05" and other scripts' digits
+      // (Arabic-Indic, full-width) for dead letter 5, and retry it from a path that does not name it
+      if (!DEAD_LETTER_ID.matcher(raw).matches()) {
+        throw new NumberFormatException();
+      }
       id = Long.parseLong(raw);
     } catch (NumberFormatException e) {
       throw new ApiError(404, "not_found", "no dead letter " + raw);

@@ -637,6 +637,37 @@ class ProjectionsIT {
   }
 
   @Test
+  @DisplayName("a dead letter's id in the path is its decimal digits alone: a sign, leading zeros or another "
+      + "script's digits name no dead letter (404), and nothing is retried")
+  void retryIdIsPlainDigits() {
+    post(HttpTestClient.pageView("id-digits-1", "/d"));
+    // a retired projection's dead letter: a retry that finds it answers 409 and leaves it as it is
+    gateway.db().execute("INSERT INTO projection_checkpoints (name) VALUES ('retired-digits')");
+    try {
+      long id = gateway.db().queryLong("""
+          INSERT INTO dead_letters (projection, position, event_id, error, attempts)
+          SELECT 'retired-digits', position, id, 'it failed', 1 FROM events WHERE stream_id = 'id-digits-1'
+          RETURNING id""");
+      StringBuilder arabicIndic = new StringBuilder();
+      String.valueOf(id).chars().forEach(c -> arabicIndic.appendCodePoint('\u0660' + (c - '0')));
+      StringBuilder fullWidth = new StringBuilder();
+      String.valueOf(id).chars().forEach(c -> fullWidth.appendCodePoint('\uFF10' + (c - '0')));
+      for (String other : List.of("+" + id, "0" + id, arabicIndic.toString(), fullWidth.toString())) {
+        String path = "/v1/admin/dead-letters/" + URLEncoder.encode(other, StandardCharsets.UTF_8) + "/retry";
+        Response r = gateway.http().postWithAdminToken(path);
+        assertEquals(404, r.status(), other + ": " + r.body());
+        assertEquals("not_found", r.errorCode(), r.body());
+      }
+      Response found = gateway.http().postWithAdminToken("/v1/admin/dead-letters/" + id + "/retry");
+      assertEquals(409, found.status(), found.body());
+      assertEquals("unknown_projection", found.errorCode(), found.body());
+    } finally {
+      gateway.db().execute("DELETE FROM dead_letters WHERE projection = 'retired-digits'");
+      gateway.db().execute("DELETE FROM projection_checkpoints WHERE name = 'retired-digits'");
+    }
+  }
+
+  @Test
   @DisplayName("a rebuild at a quiescent point reproduces every read model exactly")
   void rebuildReproduces() {
     post(HttpTestClient.pageView("rb-1", "/r"), HttpTestClient.formSubmission("rb-1", "rf", new JsonObject()));
