@@ -108,7 +108,7 @@ final class BatchFailures {
     EventEnvelope event = events.get(0);
     attempts++;
     String error = describe(failure.getCause());
-    recordFailure(conn, error);
+    recordFailure(conn, failure, error);
     if (attempts < config.maxAttempts()) {
       LOG.warn("projection {}: apply failed for event at position {} (attempt {} of {}): {}", projection,
           event.position(), attempts, config.maxAttempts(), error);
@@ -132,8 +132,9 @@ final class BatchFailures {
         .onComplete(resume);
   }
 
-  private void recordFailure(SqlConnection conn, String error) {
-    conn.preparedQuery(ProjectionSql.RECORD_FAILURE).execute(Tuple.of(projection, error))
+  private void recordFailure(SqlConnection conn, ApplyFailedException failure, String error) {
+    conn.preparedQuery(ProjectionSql.RECORD_FAILURE)
+        .execute(Tuple.of(projection, error, failure.from(), failure.rebuildStarted()))
         .onFailure(e -> LOG.debug("projection {}: cannot record the failure: {}", projection, e.getMessage()));
   }
 

@@ -48,10 +48,15 @@ final class ProjectionSql {
           rebuild_target = CASE WHEN rebuild_target > $2 THEN rebuild_target END
       WHERE name = $1""";
 
+  /**
+   * Only while the checkpoint is still where the failed step read from ($3, of the rebuild started at $4, null for
+   * none): a rebuild that queued behind the failing step has cleared the failure and put the checkpoint back, and
+   * the failure of an event before that is not the rebuilt projection's.
+   */
   static final String RECORD_FAILURE = """
       UPDATE projection_checkpoints
       SET last_error = $2, failing_since = COALESCE(failing_since, now()), updated_at = now()
-      WHERE name = $1""";
+      WHERE name = $1 AND position = $3 AND rebuild_started IS NOT DISTINCT FROM $4::timestamptz""";
 
   /**
    * Taken before a dead letter is inserted, until its transaction ends (after the commit is visible): a dead
