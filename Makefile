@@ -24,9 +24,10 @@ $(JAR): pom.xml $(shell find src/main -type f 2>/dev/null)
 
 build: $(JAR)
 
+# -XX:-OmitStackTraceInFastThrow: errors a projection hits often keep their message for its dead letters
 run: build
 	@$(MAKE) --no-print-directory db-check || $(MAKE) --no-print-directory db
-	java $(JAVA_OPTS) -jar $(JAR)
+	java -XX:-OmitStackTraceInFastThrow $(JAVA_OPTS) -jar $(JAR)
 
 # Succeeds when something accepts TCP connections at the database's host and port.
 db-check:
