@@ -39,6 +39,11 @@ final class SseConnection {
   private long cursor;
   /** The last id this stream sent on its own, without an event: the greeting's, or a heartbeat's. */
   private long announced;
+  /**
+   * Whether {@link #start} ran: a resume past what this process published waits for the store's head first. The
+   * batches that go by meanwhile hold events committed before the catch-up's first read, which reads them anyway.
+   */
+  private boolean started;
   private boolean closed;
 
   SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, boolean unnamed, EventStore store,
@@ -61,6 +66,11 @@ final class SseConnection {
    * Last-Event-ID; without one, its reconnect would start at whatever was committed by then.
    */
   void start(long position, boolean resume) {
+    if (closed) {
+      // the client left, or the gateway stopped, while the store's head was asked for
+      return;
+    }
+    started = true;
     cursor = position;
     announced = position;
     writer.write(Buffer.buffer("retry: " + config.retryMs() + "\nid: " + position + "\n: connected\n\n"));
@@ -70,7 +80,7 @@ final class SseConnection {
   }
 
   void onBatch(LiveBatch batch) {
-    if (closed) {
+    if (closed || !started) {
       return;
     }
     if (catchUp.behind()) {
@@ -107,7 +117,7 @@ final class SseConnection {
    * before this, in order, so the client has it by the time it reads the id.
    */
   void heartbeat() {
-    if (!closed && (!catchUp.behind() || writer.unsent() == 0)) {
+    if (!closed && started && (!catchUp.behind() || writer.unsent() == 0)) {
       if (cursor > announced) {
         announced = cursor;
         writer.write(Buffer.buffer("id: " + cursor + "\n: heartbeat\n\n"));

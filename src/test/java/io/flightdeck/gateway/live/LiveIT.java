@@ -22,6 +22,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** GET /v1/live as a subscriber sees it, over a real HTTP connection. */
 @ExtendWith(PostgresExtension.class)
@@ -126,6 +128,36 @@ class LiveIT {
     try (SseTestClient query = SseTestClient.open(gateway.http().base(),
         "/v1/live?streams=res-1&lastEventId=0&access_token=" + TestGateway.READ_TOKEN, Map.of())) {
       assertEquals(4, query.take(4, WAIT).size(), "the query form and the access_token work for browsers");
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"a million past the head", "the largest position"})
+  @DisplayName("a Last-Event-ID beyond the store's last event (a store restored from an older backup) resumes from "
+      + "the last event, so the next event committed reaches the client and its greeting names the last event")
+  void resumeBeyondTheHeadStartsAtTheHead(String where) throws Exception {
+    long head = post(HttpTestClient.pageView("beyond-0", "/before")).getJsonObject(0).getLong("position");
+    String resumeAt = String.valueOf(where.startsWith("a million") ? head + 1_000_000 : Long.MAX_VALUE);
+    try (SseTestClient sse = SseTestClient.open(gateway.get(), "/v1/live?streams=beyond-1",
+        Map.of("Last-Event-ID", resumeAt))) {
+      assertEquals(200, sse.status());
+      assertEquals("connected", sse.nextComment(WAIT));
+      JsonArray later = post(HttpTestClient.pageView("beyond-1", "/after"));
+      Message m = sse.next(WAIT);
+      assertNotNull(m, "the event committed after the resume (resumed at " + resumeAt + ", head " + head + ")");
+      assertEquals(String.valueOf(later.getJsonObject(0).getLong("position")), m.id());
+      assertEquals(null, sse.next(Duration.ofMillis(300)), "nothing else");
+    }
+    try (SseTestClient greeted = SseTestClient.open(gateway.get(), "/v1/live?streams=beyond-1",
+        Map.of("Last-Event-ID", resumeAt))) {
+      assertEquals("connected", greeted.nextComment(WAIT));
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (greeted.lastEventId().isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      long greeting = Long.parseLong(greeted.lastEventId());
+      assertTrue(greeting > head && greeting < head + 1_000_000,
+          "the greeting's id is the store's last event, not " + greeting);
     }
   }
 
