@@ -132,13 +132,14 @@ public final class LiveHub {
     if (raw == null || raw.isBlank()) {
       return null;
     }
-    try {
-      long id = Long.parseLong(raw.trim());
-      if (id >= 0) {
-        return id;
+    String digits = raw.trim();
+    // ASCII digits only: Long.parseLong also takes a sign and any script's digits (Arabic-Indic, fullwidth)
+    if (digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      try {
+        return Long.parseLong(digits);
+      } catch (NumberFormatException e) {
+        // past Long.MAX_VALUE: answered below
       }
-    } catch (NumberFormatException e) {
-      // answered below
     }
     throw ApiError.badRequest("invalid_parameter", "Last-Event-ID must be an event position (a whole number >= 0)");
   }

@@ -220,6 +220,22 @@ class LiveIT {
   }
 
   @Test
+  @DisplayName("a Last-Event-ID that is not plain ASCII digits (other scripts' digits, a sign) is 400, not a position")
+  void lastEventIdIsAsciiDigits() {
+    // Arabic-Indic 3, fullwidth 5: Long.parseLong reads any script's digits
+    for (String query : new String[] {"lastEventId=%D9%A3", "lastEventId=%EF%BC%95", "lastEventId=%2B5"}) {
+      SseTestClient sse = SseTestClient.open(gateway.get(), "/v1/live?" + query, Map.of());
+      try (sse) {
+        assertEquals(400, sse.status(), query);
+      }
+    }
+    SseTestClient signed = SseTestClient.open(gateway.get(), "/v1/live", Map.of("Last-Event-ID", "+5"));
+    try (signed) {
+      assertEquals(400, signed.status(), "a sign");
+    }
+  }
+
+  @Test
   @DisplayName("?unnamed=true sends each message without its event line, live and when resuming, so a browser's "
       + "EventSource hands every type to onmessage; a value other than true or false is 400")
   void unnamed() throws Exception {
