@@ -122,18 +122,22 @@ public final class QueryParams {
     return streamId;
   }
 
+  /** A whole number in ASCII digits (no sign) from {@code min} (at least 0) to {@code max}; 400 otherwise. */
   static long number(RoutingContext ctx, String name, long fallback, long min, long max) {
     String raw = optional(ctx, name);
     if (raw == null) {
       return fallback;
     }
-    try {
-      long value = Long.parseLong(raw);
-      if (value >= min && value <= max) {
-        return value;
+    // ASCII digits only: Long.parseLong also takes a sign and any script's digits (Arabic-Indic, fullwidth)
+    if (!raw.isEmpty() && raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      try {
+        long value = Long.parseLong(raw);
+        if (value >= min && value <= max) {
+          return value;
+        }
+      } catch (NumberFormatException e) {
+        // past Long.MAX_VALUE: answered below
       }
-    } catch (NumberFormatException e) {
-      // answered below
     }
     throw ApiError.badRequest("invalid_parameter", name + " must be a whole number from " + min + " to " + max);
   }

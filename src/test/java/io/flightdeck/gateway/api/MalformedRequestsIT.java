@@ -36,6 +36,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class MalformedRequestsIT {
 
   private static final String READ = "Authorization: Bearer " + TestGateway.READ_TOKEN + "\r\n";
+  private static final String ADMIN = "Authorization: Bearer " + TestGateway.ADMIN_TOKEN + "\r\n";
   private static final String EVENT = "{\"type\":\"PageViewed\",\"streamId\":\"malformed\",\"data\":{\"pageId\":\"/\"}}";
 
   @RegisterExtension
@@ -95,6 +96,19 @@ class MalformedRequestsIT {
     Answer a = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + READ + "\r\n");
 
     a.assertError(400, code);
+  }
+
+  @ParameterizedTest(name = "GET {0}")
+  @ValueSource(strings = {"/v1/events?after=%D9%A3", "/v1/events?limit=%EF%BC%95", "/v1/events?after=+1",
+      "/v1/events?limit=%2B5", "/v1/streams/x/events?fromVersion=%D9%A1", "/v1/forms/f/submissions?after=%EF%BC%91",
+      "/v1/admin/dead-letters?limit=%2B5"})
+  @DisplayName("a number parameter in another script's digits (Arabic-Indic, fullwidth) or with a + sign is 400 "
+      + "invalid_parameter, not read as the ASCII number")
+  void numbersAreAsciiDigits(String target) throws IOException {
+    String token = target.startsWith("/v1/admin") ? ADMIN : READ;
+    Answer a = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + token + "\r\n");
+
+    a.assertError(400, "invalid_parameter");
   }
 
   @ParameterizedTest(name = "GET {0}")

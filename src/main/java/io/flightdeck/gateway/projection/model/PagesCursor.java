@@ -48,6 +48,11 @@ public record PagesCursor(Order order, LocalDate day, long views, long rebuilt, 
    * {@code rebuilt} ({@code v.<day>.<views>.<key>}, {@code p.<day>.<key>}) are those of earlier releases.
    */
   public static Optional<PagesCursor> parse(String text) {
+    // as an answer writes it: Long.parseLong alone would also take a sign and other scripts' digits
+    if (!text.chars().allMatch(c -> c == '.' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z'
+        || c >= 'A' && c <= 'Z')) {
+      return Optional.empty();
+    }
     String[] parts = text.split("\\.", -1);
     try {
       if (parts.length == 5 && parts[0].equals("v")) {

@@ -54,11 +54,13 @@ class PagesCursorTest {
   }
 
   @Test
-  @DisplayName("texts no answer writes are refused: a negative stamp or views, a short key, a stray part")
+  @DisplayName("texts no answer writes are refused: a negative stamp or views, a short key, a stray part, digits that are "
+      + "not ASCII or have a sign")
   void refused() {
     for (String text : new String[] {"v.2026-12-01.7.-1." + HEX, "p.2026-12-01.-5." + HEX, "v.2026-12-01.-7.0." + HEX,
         "p.2026-12-01.0." + HEX.substring(2), "p.2026-12-01.0.0." + HEX, "p.2026-12-01.x." + HEX, "q.2026-12-01." + HEX,
-        "v.2026-12-01.7.0." + HEX + ".1", ""}) {
+        "v.2026-12-01.7.0." + HEX + ".1", "", "v.2026-12-01.\u0667.0." + HEX, "p.2026-12-01.\uff10." + HEX,
+        "v.2026-12-01.+7.0." + HEX, "p.2026-12-01.+0." + HEX}) {
       assertTrue(PagesCursor.parse(text).isEmpty(), text);
     }
   }
