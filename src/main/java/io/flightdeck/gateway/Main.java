@@ -81,7 +81,9 @@ public final class Main {
         return;
       }
       LOG.error("gateway failed to start: {}", cause.getMessage(), cause);
-      System.err.println("flightdeck: failed to start: " + cause.getMessage());
+      // one line, as for a configuration error: a server's message may quote a value with a line break in it
+      String line = ConfigException.oneLine(String.valueOf(cause.getMessage()));
+      System.err.println("flightdeck: failed to start: " + line);
       Runtime.getRuntime().halt(1);
     }
   }
@@ -109,7 +111,7 @@ public final class Main {
       if (shuttingDown()) {
         throw new IllegalStateException("stopped while reading the configuration", cause);
       }
-      String line = cause instanceof ConfigException ? cause.getMessage() : String.valueOf(cause);
+      String line = cause instanceof ConfigException ? cause.getMessage() : ConfigException.oneLine(String.valueOf(cause));
       System.err.println("flightdeck: configuration error: " + line);
       Runtime.getRuntime().halt(2);
       throw new IllegalStateException("unreachable");

@@ -186,6 +186,14 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("a value ending in a line break (a secret file's last line) is refused on one line, not split in two")
+  void lineBreakInValueIsOneLine() {
+    String line = refusedWith(Map.of("FLIGHTDECK_ENV", "production\n"));
+    assertNamesKey("env", line);
+    assertTrue(line.contains("production\\n"), line);
+  }
+
+  @Test
   @DisplayName("metrics.port equal to http.port stops start-up with exit code 2 and one line naming metrics.port")
   void metricsPortOnHttpPort() {
     String line = refusedWith(Map.of("FLIGHTDECK_HTTP_PORT", "18080", "FLIGHTDECK_METRICS_PORT", "18080"));

@@ -578,6 +578,15 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a configuration error is one line even when the refused value holds a line break")
+  void errorIsOneLine() {
+    ConfigException e = refused("FLIGHTDECK_ENV", "production\n");
+    assertNames("env", e);
+    assertFalse(e.getMessage().contains("\n") || e.getMessage().contains("\r"), e.getMessage());
+    assertTrue(e.getMessage().contains("production\\n"), "the break is shown escaped: " + e.getMessage());
+  }
+
+  @Test
   @DisplayName("an append queue smaller than one full batch is refused, naming appender.maxQueuedEvents")
   void queueBelowBatch() {
     ConfigException e = refused("FLIGHTDECK_APPENDER_MAX_QUEUED_EVENTS", "499");
