@@ -70,7 +70,18 @@ public final class ConfigLoader {
     return checked.compose(ignored -> retrieve(vertx, file))
         .recover(e -> Future.failedFuture(e instanceof ConfigException ? e
             : new ConfigException(source, "cannot be read as YAML: " + yamlProblem(e))))
-        .map(json -> fromJson(json, env));
+        .map(json -> fromJson(json, env))
+        .compose(config -> vertx.executeBlocking(() -> checkBindable(config)));
+  }
+
+  /** What only the machine can tell: that the interfaces to listen on resolve and are this machine's. */
+  private static GatewayConfig checkBindable(GatewayConfig config) {
+    BindHost.checkBindable("http.host", config.http().host());
+    if (config.metrics().port() != 0) {
+      // with port 0, /metrics is served on the main port and metrics.host is not used
+      BindHost.checkBindable("metrics.host", config.metrics().host());
+    }
+    return config;
   }
 
   private static Future<JsonObject> retrieve(Vertx vertx, Optional<Path> file) {

@@ -34,7 +34,7 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
 
   static HttpConfig from(Section s, IngestConfig ingest) {
     HttpConfig config = new HttpConfig(
-        s.string("host", "0.0.0.0"),
+        BindHost.from(s, "host"),
         s.integer("port", 8080, 0, 65535),
         s.integer("instances", 0, 0, 256),
         s.integer("idleTimeoutSeconds", 60, 1, 3600),

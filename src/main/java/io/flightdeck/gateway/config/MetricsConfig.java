@@ -14,7 +14,7 @@ public record MetricsConfig(int port, String host, String token, long sampleInte
   static MetricsConfig from(Section s) {
     MetricsConfig config = new MetricsConfig(
         s.integer("port", 0, 0, 65535),
-        s.string("host", "0.0.0.0"),
+        BindHost.from(s, "host"),
         s.string("token", ""),
         s.number("sampleIntervalMs", 5000, 100, 3_600_000),
         s.integer("maxConnections", 32, 1, 10_000));

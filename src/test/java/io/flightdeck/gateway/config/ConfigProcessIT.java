@@ -194,6 +194,24 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("an http.host that does not resolve stops start-up with exit code 2 naming http.host, before the store")
+  void unresolvableHost(TestDatabase db) {
+    String line = refusedWith(Map.of("FLIGHTDECK_HTTP_HOST", "no-such-host.invalid", "FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0"));
+    assertNamesKey("http.host", line);
+    assertTrue(line.contains("no-such-host.invalid"), line);
+  }
+
+  @Test
+  @DisplayName("a metrics.host that is not an address of this machine (a documentation address here) stops start-up "
+      + "with exit code 2 naming it")
+  void foreignMetricsHost(TestDatabase db) {
+    String line = refusedWith(Map.of("FLIGHTDECK_METRICS_HOST", "192.0.2.1", "FLIGHTDECK_METRICS_PORT", "19417",
+        "FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0"));
+    assertNamesKey("metrics.host", line);
+  }
+
+  @Test
   @DisplayName("metrics.port equal to http.port stops start-up with exit code 2 and one line naming metrics.port")
   void metricsPortOnHttpPort() {
     String line = refusedWith(Map.of("FLIGHTDECK_HTTP_PORT", "18080", "FLIGHTDECK_METRICS_PORT", "18080"));

@@ -586,6 +586,24 @@ class ConfigTest {
     assertTrue(e.getMessage().contains("production\\n"), "the break is shown escaped: " + e.getMessage());
   }
 
+  @ParameterizedTest(name = "{0} = ''{1}''")
+  @CsvSource(delimiter = '|', value = {"FLIGHTDECK_HTTP_HOST|''|http.host",
+      "FLIGHTDECK_HTTP_HOST|' 127.0.0.1'|http.host", "FLIGHTDECK_HTTP_HOST|not a host|http.host",
+      "FLIGHTDECK_HTTP_HOST|-bad.example|http.host",
+      "FLIGHTDECK_METRICS_HOST|''|metrics.host", "FLIGHTDECK_METRICS_HOST|0.0.0.0:9100|metrics.host"})
+  @DisplayName("an interface that is no IP address or host name is refused, naming http.host or metrics.host")
+  void badHost(String variable, String value, String key) {
+    assertNames(key, refused(variable, value));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"127.0.0.1", "::", "::1", "localhost", "gateway-1.internal", "0.0.0.0"})
+  @DisplayName("an IP address (v4 or v6) or a host name is taken as the interface to bind")
+  void goodHost(String host) {
+    assertEquals(host, load("FLIGHTDECK_HTTP_HOST", host).http().host());
+    assertEquals(host, load("FLIGHTDECK_METRICS_HOST", host).metrics().host());
+  }
+
   @Test
   @DisplayName("an append queue smaller than one full batch is refused, naming appender.maxQueuedEvents")
   void queueBelowBatch() {
