@@ -84,7 +84,27 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
     if (token.length() < 12) {
       throw new ConfigException(section.key("token"), "must be at least 12 characters");
     }
-    return token;
+    return sendable(section.key("token"), token);
+  }
+
+  /**
+   * {@code secret} when a client can send it in an HTTP header (Authorization, X-Write-Key): printable ASCII
+   * without spaces at either end. A header drops those spaces, cannot carry a line break, and is read as ISO-8859-1,
+   * so such a token or key would be taken at start and then refuse every request that sends it (401); a trailing
+   * line break is what a secret mounted from a file often brings along.
+   */
+  static String sendable(String key, String secret) {
+    for (int i = 0; i < secret.length(); i++) {
+      char c = secret.charAt(i);
+      if (c < 0x20 || c > 0x7e) {
+        throw new ConfigException(key, "must be printable ASCII: character " + (i + 1) + " is "
+            + String.format("U+%04X", (int) c) + (c == '\n' ? " (a line break)" : ""));
+      }
+    }
+    if (secret.startsWith(" ") || secret.endsWith(" ")) {
+      throw new ConfigException(key, "must not start or end with a space (HTTP headers drop them)");
+    }
+    return secret;
   }
 
   private static List<SiteConfig> sites(Section root, IngestConfig ingest) {

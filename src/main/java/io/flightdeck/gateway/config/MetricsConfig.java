@@ -21,6 +21,7 @@ public record MetricsConfig(int port, String host, String token, long sampleInte
     if (!config.token.isEmpty() && config.token.length() < 12) {
       throw new ConfigException(s.key("token"), "must be empty (no token) or at least 12 characters");
     }
+    GatewayConfig.sendable(s.key("token"), config.token);
     return config;
   }
 

@@ -34,6 +34,7 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
     if (writeKey.length() < 8) {
       throw new ConfigException(s.key("writeKey"), "must be at least 8 characters");
     }
+    GatewayConfig.sendable(s.key("writeKey"), writeKey);
     List<String> origins = new ArrayList<>();
     for (String origin : s.strings("allowedOrigins", List.of())) {
       if (!origin.equals("*") && !isOrigin(origin)) {

@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.config;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -575,6 +576,28 @@ class ConfigTest {
   void shortToken() {
     assertNames("read.token", refused("FLIGHTDECK_READ_TOKEN", "secret"));
     assertNames("admin.token", refused("FLIGHTDECK_ADMIN_TOKEN", "   "));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"FLIGHTDECK_READ_TOKEN, read.token", "FLIGHTDECK_ADMIN_TOKEN, admin.token",
+      "FLIGHTDECK_METRICS_TOKEN, metrics.token"})
+  @DisplayName("a token with a line break, surrounding spaces or a non-ASCII letter is refused, naming it: no client "
+      + "could send it in a header, so every request would be refused")
+  void unsendableToken(String variable, String key) {
+    assertNames(key, refused(variable, "token-0123456789\n"));
+    assertNames(key, refused(variable, " token-0123456789"));
+    assertNames(key, refused(variable, "token-0123456789 "));
+    assertNames(key, refused(variable, "t\u00f6ken-0123456789"));
+    assertDoesNotThrow(() -> load(variable, "a token with inner spaces"), "inner spaces can be sent");
+  }
+
+  @Test
+  @DisplayName("a write key with a line break, surrounding spaces or a non-ASCII letter is refused, naming it")
+  void unsendableWriteKey() {
+    for (String key : List.of("wk-shop-2b9e71c4\n", " wk-shop-2b9e71c4", "wk-sh\u00f6p-2b9e71c4")) {
+      String sites = new JsonArray().add(site("shop", key)).encode();
+      assertNames("sites[0].writeKey", refused("FLIGHTDECK_SITES", sites));
+    }
   }
 
   @Test
