@@ -23,6 +23,11 @@ public record AppenderConfig(int maxQueuedEvents, int maxEventsPerTransaction, i
         s.number("retryMaxDelayMs", 1000, 1, 60_000),
         s.number("retryDeadlineMs", 5000, 0, 600_000),
         s.integer("lingerMicros", 1000, 0, 1_000_000));
+    if (config.retryMaxDelayMs < config.retryInitialDelayMs) {
+      // as for projections: the back-off would never start where the file says, nor double
+      throw new ConfigException(s.key("retryMaxDelayMs"), "must be at least retryInitialDelayMs ("
+          + config.retryInitialDelayMs + ")");
+    }
     if (config.maxQueuedEvents < ingest.maxBatchEvents()) {
       throw new ConfigException(s.key("maxQueuedEvents"),
           "must be at least ingest.maxBatchEvents (" + ingest.maxBatchEvents() + ") or a full batch could never be queued");

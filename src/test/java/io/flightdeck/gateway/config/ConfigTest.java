@@ -609,6 +609,13 @@ class ConfigTest {
     assertTrue(e.getMessage().contains("production\\n"), "the break is shown escaped: " + e.getMessage());
   }
 
+  @Test
+  @DisplayName("an append back-off ceiling below its start is refused, naming appender.retryMaxDelayMs")
+  void appenderBackoffCeiling() {
+    assertNames("appender.retryMaxDelayMs", refused("FLIGHTDECK_APPENDER_RETRY_MAX_DELAY_MS", "10"));
+    assertEquals(25, load("FLIGHTDECK_APPENDER_RETRY_MAX_DELAY_MS", "25").appender().retryMaxDelayMs());
+  }
+
   @ParameterizedTest(name = "{0} = ''{1}''")
   @CsvSource(delimiter = '|', value = {"FLIGHTDECK_HTTP_HOST|''|http.host",
       "FLIGHTDECK_HTTP_HOST|' 127.0.0.1'|http.host", "FLIGHTDECK_HTTP_HOST|not a host|http.host",
