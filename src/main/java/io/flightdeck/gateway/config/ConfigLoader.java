@@ -5,6 +5,7 @@ import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -85,8 +86,37 @@ public final class ConfigLoader {
   }
 
   private static Future<JsonObject> retrieve(Vertx vertx, Optional<Path> file) {
-    ConfigRetriever retriever = ConfigRetriever.create(vertx, layers(file));
+    Future<JsonObject> merged = retrieve(vertx, layers(file));
+    if (file.isEmpty()) {
+      return merged;
+    }
+    return merged.compose(json -> retrieve(vertx, defaultsOnly())
+        .map(defaults -> withDefaultsForEmpty(json, defaults)));
+  }
+
+  private static Future<JsonObject> retrieve(Vertx vertx, ConfigRetrieverOptions options) {
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, options);
     return retriever.getConfig().eventually(retriever::close);
+  }
+
+  /**
+   * Keys of the operator's file given no value ({@code metrics:} with every line below it commented out) take the
+   * bundled default again, a list an empty one. vertx-config's merge puts that null over the bundled section, and
+   * the environment is applied to the keys the merged file has: {@code FLIGHTDECK_METRICS_TOKEN} and every other
+   * variable of such a section were then ignored as "matching no key", and FLIGHTDECK_SITES was not read as JSON.
+   */
+  static JsonObject withDefaultsForEmpty(JsonObject merged, JsonObject defaults) {
+    for (String field : defaults.fieldNames()) {
+      Object fallback = defaults.getValue(field);
+      Object value = merged.getValue(field);
+      if (value == null) {
+        // a list given no value stays empty, as before (sites: with no site under it serves reads only)
+        merged.put(field, fallback instanceof JsonArray ? new JsonArray() : fallback);
+      } else if (value instanceof JsonObject section && fallback instanceof JsonObject sectionDefaults) {
+        withDefaultsForEmpty(section, sectionDefaults);
+      }
+    }
+    return merged;
   }
 
   /**
@@ -145,6 +175,11 @@ public final class ConfigLoader {
           DEFAULTS_RESOURCE, DEFAULT_PATH, Path.of("").toAbsolutePath(), CONFIG_VARIABLE);
     }
     return options;
+  }
+
+  private static ConfigRetrieverOptions defaultsOnly() {
+    return new ConfigRetrieverOptions().addStore(yamlFile(DEFAULTS_RESOURCE)).setIncludeDefaultStores(false)
+        .setScanPeriod(-1);
   }
 
   private static ConfigStoreOptions yamlFile(String path) {

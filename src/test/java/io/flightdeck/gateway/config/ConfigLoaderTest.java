@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +40,28 @@ class ConfigLoaderTest {
     assertEquals(9090, config.http().port(), "a key absent from the operator's file is still overridable");
     assertEquals(500, config.ingest().maxBatchEvents(), "a shipped default");
     assertEquals("demo", config.sites().get(0).id(), "the shipped demo site");
+  }
+
+  @Test
+  @DisplayName("a section of the operator's file with every key commented out keeps the shipped defaults, and its "
+      + "keys stay overridable from the environment")
+  void emptySectionKeepsDefaultsAndVariables(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("commented.yaml");
+    Files.writeString(file, """
+        http:
+          # port: 9090
+        metrics:
+        sites:
+        """);
+    GatewayConfig config = load(Map.of("FLIGHTDECK_CONFIG", file.toString(), "FLIGHTDECK_HTTP_PORT", "9191",
+        "FLIGHTDECK_METRICS_TOKEN", "metrics-token-0123456789"));
+    assertEquals(9191, config.http().port(), "FLIGHTDECK_HTTP_PORT applies");
+    assertEquals(60, config.http().idleTimeoutSeconds(), "a shipped default");
+    assertEquals("metrics-token-0123456789", config.metrics().token(), "FLIGHTDECK_METRICS_TOKEN applies");
+    assertEquals(List.of(), config.sites(), "a list given no value is empty, as before: not the demo site");
+    GatewayConfig sites = load(Map.of("FLIGHTDECK_CONFIG", file.toString(), "FLIGHTDECK_SITES",
+        "[{\"id\":\"shop\",\"writeKey\":\"shop-write-key-123\",\"allowedOrigins\":[\"*\"]}]"));
+    assertEquals("shop", sites.sites().get(0).id(), "FLIGHTDECK_SITES applies to a list given no value");
   }
 
   @Test
