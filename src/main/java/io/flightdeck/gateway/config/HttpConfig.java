@@ -31,6 +31,7 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
 
   public static final String X_FORWARDED_FOR = "X-Forwarded-For";
   public static final String FORWARDED = "Forwarded";
+  static final long MAX_SHUTDOWN_TIMEOUT_MS = 7000;
 
   static HttpConfig from(Section s, IngestConfig ingest) {
     HttpConfig config = new HttpConfig(
@@ -39,7 +40,7 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
         s.integer("instances", 0, 0, 256),
         s.integer("idleTimeoutSeconds", 60, 1, 3600),
         s.bool("trustProxyHeaders", false),
-        s.number("shutdownTimeoutMs", 6000, 0, 60_000),
+        shutdownTimeoutMs(s),
         s.integer("maxConnections", 10_000, 1, 1_000_000),
         s.number("bodyReadTimeoutMs", 10_000, 100, 600_000),
         s.number("headerReadTimeoutMs", 10_000, 100, 600_000),
@@ -53,6 +54,20 @@ public record HttpConfig(String host, int port, int instances, int idleTimeoutSe
           + ingest.maxBodyBytes() + ") or a body of the largest allowed size could never be read");
     }
     return config;
+  }
+
+  /**
+   * At most {@link #MAX_SHUTDOWN_TIMEOUT_MS}: Main gives the whole drain 7.5 s so that the process exits within the
+   * contract's 10 s, and the appender, projections and live feed stop after this wait. A longer one was taken and
+   * then cut short by that budget, a stalled client leaving in-flight appends unfinished.
+   */
+  private static long shutdownTimeoutMs(Section s) {
+    long ms = s.number("shutdownTimeoutMs", 6000, 0, 60_000);
+    if (ms > MAX_SHUTDOWN_TIMEOUT_MS) {
+      throw new ConfigException(s.key("shutdownTimeoutMs"), "must be at most " + MAX_SHUTDOWN_TIMEOUT_MS
+          + " (got " + ms + "): the whole stop must end within 10 s, and the appender and projections stop after it");
+    }
+    return ms;
   }
 
   /** A copy on another port. */

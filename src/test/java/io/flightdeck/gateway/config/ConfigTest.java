@@ -610,6 +610,16 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a SIGTERM wait for in-flight requests that leaves the drain no time to stop the appender in the 10 s "
+      + "the contract allows is refused, naming http.shutdownTimeoutMs")
+  void shutdownWaitWithinTheStop() {
+    ConfigException e = refused("FLIGHTDECK_HTTP_SHUTDOWN_TIMEOUT_MS", "7001");
+    assertNames("http.shutdownTimeoutMs", e);
+    assertTrue(e.getMessage().contains("7000"), e.getMessage());
+    assertEquals(7000, load("FLIGHTDECK_HTTP_SHUTDOWN_TIMEOUT_MS", "7000").http().shutdownTimeoutMs());
+  }
+
+  @Test
   @DisplayName("an append back-off ceiling below its start is refused, naming appender.retryMaxDelayMs")
   void appenderBackoffCeiling() {
     assertNames("appender.retryMaxDelayMs", refused("FLIGHTDECK_APPENDER_RETRY_MAX_DELAY_MS", "10"));
