@@ -610,6 +610,16 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a site without rateLimit gets the limit gateway.yaml states: 2000 events/s, a burst of 2000")
+  void siteWithoutRateLimit() {
+    SiteConfig shop = load("FLIGHTDECK_SITES", REAL_SITES).sites().get(0);
+    assertEquals(2000, shop.eventsPerSecond());
+    assertEquals(2000, shop.burst());
+    assertEquals(3000, load("FLIGHTDECK_SITES", REAL_SITES, "FLIGHTDECK_INGEST_MAX_BATCH_EVENTS", "1500").sites()
+        .get(0).burst(), "2 x ingest.maxBatchEvents when that is larger");
+  }
+
+  @Test
   @DisplayName("a SIGTERM wait for in-flight requests that leaves the drain no time to stop the appender in the 10 s "
       + "the contract allows is refused, naming http.shutdownTimeoutMs")
   void shutdownWaitWithinTheStop() {
