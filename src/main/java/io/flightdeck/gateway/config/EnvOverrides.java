@@ -32,7 +32,7 @@ final class EnvOverrides {
   /** Applies the overrides in place and returns the variables that matched no key (likely typos). */
   static List<String> apply(JsonObject config, Map<String, String> env) {
     List<String> used = new ArrayList<>();
-    applySection(config, "", env, used);
+    applySection(config, config.copy(), "", env, used);
     List<String> unknown = new ArrayList<>();
     for (String name : env.keySet()) {
       if (name.startsWith(PREFIX) && !used.contains(name) && !NOT_CONFIG_KEYS.contains(name)) {
@@ -58,17 +58,24 @@ final class EnvOverrides {
     return sb.toString();
   }
 
-  private static void applySection(JsonObject section, String prefix, Map<String, String> env, List<String> used) {
-    for (String field : List.copyOf(section.fieldNames())) {
+  /**
+   * Applies the variables of the keys {@code shape} has (the file as loaded) to {@code section}. A section's own
+   * variable (JSON) replaces it first, and its keys' variables still apply on top: the more specific one wins,
+   * where it used to be ignored and reported as matching no key.
+   */
+  private static void applySection(JsonObject section, JsonObject shape, String prefix, Map<String, String> env,
+                                   List<String> used) {
+    for (String field : shape.fieldNames()) {
       String key = prefix.isEmpty() ? field : prefix + "." + field;
-      Object current = section.getValue(field);
+      Object current = shape.getValue(field);
       String variable = variableName(key);
       String raw = env.get(variable);
       if (raw != null) {
         used.add(variable);
         section.put(field, parse(key, variable, raw, current));
-      } else if (current instanceof JsonObject nested) {
-        applySection(nested, key, env, used);
+      }
+      if (current instanceof JsonObject nestedShape && section.getValue(field) instanceof JsonObject nested) {
+        applySection(nested, nestedShape, key, env, used);
       }
     }
   }

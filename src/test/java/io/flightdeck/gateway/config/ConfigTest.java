@@ -220,6 +220,16 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a key's own variable applies on top of its section's JSON variable, and is not reported as unknown")
+  void keyVariableOverJsonSection() {
+    Map<String, String> env = Map.of("FLIGHTDECK_HTTP", "{\"port\":9000}", "FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS", "120");
+    GatewayConfig c = load(env);
+    assertEquals(9000, c.http().port(), "from the section's JSON");
+    assertEquals(120, c.http().idleTimeoutSeconds(), "from the key's own variable");
+    assertEquals(List.of(), EnvOverrides.apply(shipped(), env));
+  }
+
+  @Test
   @DisplayName("a variable that matches no key is ignored and reported, not fatal")
   void unknownVariablesDoNotFail() {
     GatewayConfig c = load(
