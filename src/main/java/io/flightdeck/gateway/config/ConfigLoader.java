@@ -67,8 +67,8 @@ public final class ConfigLoader {
       return Future.failedFuture(e);
     }
     String source = file.map(Path::toString).orElse(DEFAULTS_RESOURCE);
-    Future<Void> checked = file.isPresent() ? checkOperatorFile(vertx, file.get()) : Future.succeededFuture();
-    return checked.compose(ignored -> retrieve(vertx, file))
+    Future<Boolean> hasKeys = file.isPresent() ? checkOperatorFile(vertx, file.get()) : Future.succeededFuture(false);
+    return hasKeys.compose(withKeys -> retrieve(vertx, file, withKeys))
         .recover(e -> Future.failedFuture(e instanceof ConfigException ? e
             : new ConfigException(source, "cannot be read as YAML: " + yamlProblem(e))))
         .map(json -> fromJson(json, env))
@@ -85,9 +85,9 @@ public final class ConfigLoader {
     return config;
   }
 
-  private static Future<JsonObject> retrieve(Vertx vertx, Optional<Path> file) {
-    Future<JsonObject> merged = retrieve(vertx, layers(file));
-    if (file.isEmpty()) {
+  private static Future<JsonObject> retrieve(Vertx vertx, Optional<Path> file, boolean withKeys) {
+    Future<JsonObject> merged = retrieve(vertx, layers(file, withKeys));
+    if (!withKeys) {
       return merged;
     }
     return merged.compose(json -> retrieve(vertx, defaultsOnly())
@@ -124,9 +124,11 @@ public final class ConfigLoader {
    * operator who adds a second {@code sites:} or {@code port:} below the first runs on one of them unawares. The
    * operator's file is read once more with duplicate keys refused: such a file stops start-up like any YAML error,
    * naming the key and both places. A file that is YAML but not a map of sections (a list, a lone value) is named
-   * as such here too; vertx-config would only say "Failed to decode YAML".
+   * as such here too; vertx-config would only say "Failed to decode YAML". Answers whether the file has any keys:
+   * one with nothing but comments is a YAML document of nothing, over which vertx-config's merge failed with a
+   * NullPointerException ('Cannot read field "map"'), so it is left out like an empty file.
    */
-  private static Future<Void> checkOperatorFile(Vertx vertx, Path file) {
+  private static Future<Boolean> checkOperatorFile(Vertx vertx, Path file) {
     return vertx.executeBlocking(() -> {
       LoaderOptions options = new LoaderOptions();
       options.setAllowDuplicateKeys(false);
@@ -137,7 +139,7 @@ public final class ConfigLoader {
         String what = document instanceof List ? "a list" : "a single value";
         throw new ConfigException(file.toString(), "must be a map of sections (http:, db:, sites: ...), not " + what);
       }
-      return null;
+      return document != null && !((Map<?, ?>) document).isEmpty();
     });
   }
 
@@ -162,14 +164,16 @@ public final class ConfigLoader {
   }
 
   /** The bundled defaults, and the operator's file over them when there is one; logs which, once. */
-  private static ConfigRetrieverOptions layers(Optional<Path> file) {
+  private static ConfigRetrieverOptions layers(Optional<Path> file, boolean withKeys) {
     ConfigRetrieverOptions options = new ConfigRetrieverOptions()
         .addStore(yamlFile(DEFAULTS_RESOURCE))
         .setIncludeDefaultStores(false)
         .setScanPeriod(-1);
-    if (file.isPresent()) {
+    if (file.isPresent() && withKeys) {
       LOG.info("configuration: {} over the bundled defaults", file.get().toAbsolutePath());
       options.addStore(yamlFile(file.get().toString()));
+    } else if (file.isPresent()) {
+      LOG.info("configuration: the bundled defaults; {} sets no key", file.get().toAbsolutePath());
     } else {
       LOG.info("configuration: the bundled defaults ({} in the jar); no {} in {} and {} is not set",
           DEFAULTS_RESOURCE, DEFAULT_PATH, Path.of("").toAbsolutePath(), CONFIG_VARIABLE);
@@ -200,7 +204,8 @@ public final class ConfigLoader {
     Section root = new Section(merged, "");
     GatewayConfig config = GatewayConfig.from(root);
     for (String key : root.unread()) {
-      LOG.warn("configuration key {} is not one the gateway reads; it is ignored (misspelt?)", key);
+      LOG.warn("configuration key {} is not one the gateway reads; it is ignored ({})", key, key.contains("\"")
+          ? "a dot in a key's name does not nest: write each part on its own line, indented" : "misspelt?");
     }
     return config;
   }

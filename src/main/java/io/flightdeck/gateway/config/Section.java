@@ -46,6 +46,12 @@ final class Section {
   private void collectUnread(JsonObject section, String at, List<String> out) {
     for (String field : section.fieldNames()) {
       String key = at.isEmpty() ? field : at + "." + field;
+      if (field.contains(".")) {
+        // "http.port: 9090" on one line is one key with a dot in its name, which YAML does not nest: no key the
+        // gateway reads has a dot, but its path would read like one that was asked for (http.port)
+        out.add(at.isEmpty() ? "\"" + field + "\"" : at + ".\"" + field + "\"");
+        continue;
+      }
       if (!asked.contains(key)) {
         out.add(key);
         continue;

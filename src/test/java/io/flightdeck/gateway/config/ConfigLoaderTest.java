@@ -65,6 +65,16 @@ class ConfigLoaderTest {
   }
 
   @Test
+  @DisplayName("an operator's file with nothing but comments runs on the shipped defaults, like an empty one")
+  void commentsOnlyFileIsEmpty(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("commented-out.yaml");
+    Files.writeString(file, "# http:\n#   port: 9090\n");
+    GatewayConfig config = load(Map.of("FLIGHTDECK_CONFIG", file.toString(), "FLIGHTDECK_HTTP_PORT", "9191"));
+    assertEquals(9191, config.http().port());
+    assertEquals("demo", config.sites().get(0).id(), "the shipped demo site");
+  }
+
+  @Test
   @DisplayName("an operator's file replaces lists such as sites instead of merging into them")
   void listsAreReplaced(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("mine.yaml");

@@ -222,7 +222,8 @@ class ConfigTest {
   @Test
   @DisplayName("a key's own variable applies on top of its section's JSON variable, and is not reported as unknown")
   void keyVariableOverJsonSection() {
-    Map<String, String> env = Map.of("FLIGHTDECK_HTTP", "{\"port\":9000}", "FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS", "120");
+    Map<String, String> env = Map.of("FLIGHTDECK_HTTP", "{\"port\":9000}",
+        "FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS", "120");
     GatewayConfig c = load(env);
     assertEquals(9000, c.http().port(), "from the section's JSON");
     assertEquals(120, c.http().idleTimeoutSeconds(), "from the key's own variable");
@@ -278,6 +279,18 @@ class ConfigTest {
     assertEquals(8080, c.http().port(), "the misspelt port changes nothing");
     assertEquals(List.of("http.prot", "sites[0].rateLimit.brust", "sites[0].allowedOrigin", "htpp"), root.unread());
     assertEquals(c, ConfigLoader.fromJson(file, Map.of()), "the loader reads the same configuration, and warns");
+  }
+
+  @Test
+  @DisplayName("a key written with dots on one line (http.port: 9090) does not nest: it is reported as unread, quoted")
+  void dottedKeyIsReported() {
+    JsonObject file = shipped();
+    file.put("http.port", 9090);
+    file.getJsonObject("live").put("heartbeat.seconds", 5);
+    Section root = new Section(file, "");
+    GatewayConfig c = GatewayConfig.from(root);
+    assertEquals(8080, c.http().port(), "the dotted key changes nothing");
+    assertEquals(List.of("live.\"heartbeat.seconds\"", "\"http.port\""), root.unread());
   }
 
   @Test
