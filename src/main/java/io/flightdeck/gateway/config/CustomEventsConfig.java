@@ -44,7 +44,13 @@ public record CustomEventsConfig(List<String> allowed, int maxDataBytes) {
       }
     }
     int maxDataBytes = s.integer("maxDataBytes", Math.min(DEFAULT_MAX_DATA_BYTES, ingest.maxDataBytes()), 64,
-        ingest.maxDataBytes());
+        Integer.MAX_VALUE);
+    if (maxDataBytes > ingest.maxDataBytes()) {
+      // said in words: lowering ingest.maxDataBytes alone stops on this key of the shipped file, and "between 64 and
+      // 4096" would not say why
+      throw new ConfigException(s.key("maxDataBytes"), "must be at most ingest.maxDataBytes (" + ingest.maxDataBytes()
+          + "), got " + maxDataBytes + ": lower both together");
+    }
     return new CustomEventsConfig(allowed, maxDataBytes);
   }
 

@@ -477,6 +477,15 @@ class ConfigTest {
     assertEquals(4096, c.sites().get(0).customEvents().maxDataBytes());
   }
 
+  @Test
+  @DisplayName("lowering ingest.maxDataBytes below a site's custom data limit is refused with a line that names both")
+  void customDataLimitAboveLoweredIngestLimit() {
+    ConfigException e = refused("FLIGHTDECK_INGEST_MAX_DATA_BYTES", "4096");
+    assertNames("sites[0].customEvents.maxDataBytes", e);
+    assertTrue(e.getMessage().contains("at most ingest.maxDataBytes (4096)") && e.getMessage().contains("8192"),
+        e.getMessage());
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "\"customEvents\":[\"*\"] | sites[0].customEvents",
