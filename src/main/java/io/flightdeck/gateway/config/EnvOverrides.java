@@ -1,8 +1,14 @@
 package io.flightdeck.gateway.config;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +31,9 @@ final class EnvOverrides {
    */
   private static final Set<String> NOT_CONFIG_KEYS = Set.of("FLIGHTDECK_CONFIG", "FLIGHTDECK_TEST_DB_URL",
       "FLIGHTDECK_LOG_FORMAT", "FLIGHTDECK_ACCESS_LOG_LEVEL", "FLIGHTDECK_BENCH_DB_URL");
+
+  private static final JsonFactory STRICT = JsonFactory.builder()
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
   private EnvOverrides() {
   }
@@ -96,9 +105,11 @@ final class EnvOverrides {
         return Boolean.parseBoolean(value);
       }
       if (current instanceof JsonArray) {
+        refuseDuplicateKeys(key, variable, value);
         return new JsonArray(value);
       }
       if (current instanceof JsonObject) {
+        refuseDuplicateKeys(key, variable, value);
         return new JsonObject(value);
       }
       return raw;
@@ -106,6 +117,25 @@ final class EnvOverrides {
       throw new ConfigException(key, "must be a number (from " + variable + ", got '" + raw + "')");
     } catch (DecodeException e) {
       throw new ConfigException(key, "must be JSON (from " + variable + "): " + firstLine(e.getMessage()));
+    }
+  }
+
+  /**
+   * The JSON parser keeps the last of two equal keys without a word, as YAML's does; the file refuses them
+   * (ConfigLoader), and so does a variable: FLIGHTDECK_SITES with writeKey given twice ran on one of them unawares.
+   */
+  private static void refuseDuplicateKeys(String key, String variable, String json) {
+    try (JsonParser parser = STRICT.createParser(json)) {
+      while (parser.nextToken() != null) {
+        // reading is the check
+      }
+    } catch (JsonParseException e) {
+      if (e.getMessage() != null && e.getMessage().startsWith("Duplicate field")) {
+        throw new ConfigException(key, "gives a key twice (from " + variable + "): " + e.getOriginalMessage());
+      }
+      // any other problem is reported by the parse that follows, as before
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

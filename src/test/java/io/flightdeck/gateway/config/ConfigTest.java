@@ -452,6 +452,16 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a key given twice in a variable's JSON is refused, naming the variable's key, as in the YAML file")
+  void duplicateKeyInVariableJson() {
+    ConfigException e = refused("FLIGHTDECK_SITES",
+        "[{\"id\":\"shop\",\"writeKey\":\"wk-shop-2b9e71c4\",\"writeKey\":\"wk-shop-other-91\"}]");
+    assertNames("sites", e);
+    assertTrue(e.getMessage().contains("writeKey") && e.getMessage().contains("FLIGHTDECK_SITES"), e.getMessage());
+    assertNames("http", refused("FLIGHTDECK_HTTP", "{\"port\":1,\"port\":2}"));
+  }
+
+  @Test
   @DisplayName("a site's custom event types come from FLIGHTDECK_SITES; a site without them allows none")
   void customEventsFromTheEnvironment() {
     GatewayConfig c = load("FLIGHTDECK_SITES", """
