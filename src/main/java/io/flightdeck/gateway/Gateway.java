@@ -171,7 +171,8 @@ public final class Gateway {
     return vertx.deployVerticle(management).onSuccess(id -> {
       metricsId = id;
       LOG.info("metrics on port {}", management.port());
-    }).mapEmpty();
+    }).<Void>mapEmpty()
+        .recover(e -> cannotListen("metrics", config.metrics().host(), config.metrics().port(), e));
   }
 
   /**
@@ -278,7 +279,16 @@ public final class Gateway {
       httpId = id;
       port = deployed[0].actualPort();
       return this;
-    });
+    }).recover(e -> cannotListen("http", config.http().host(), config.http().port(), e));
+  }
+
+  /**
+   * A listener that failed (the port taken by another process, mostly): Vert.x says only "bind(..) failed: Address
+   * already in use", and with two listeners an operator could not tell which port to change.
+   */
+  private static <T> Future<T> cannotListen(String section, String host, int port, Throwable e) {
+    return Future.failedFuture(new IllegalStateException("cannot listen on " + section + ".port " + port + " ("
+        + section + ".host " + host + "): " + e.getMessage(), e));
   }
 
   public int port() {

@@ -9,6 +9,8 @@ import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -259,6 +261,27 @@ class ConfigProcessIT {
     String line = refusedWith(Map.of("FLIGHTDECK_CONFIG", file.toString(), "FLIGHTDECK_DB_URL", db.url()));
     assertNamesKey(file.toString(), line);
     assertTrue(line.contains("must be a map of sections") && line.contains("a list"), line);
+  }
+
+  @Test
+  @DisplayName("an http.port or metrics.port another process holds stops start-up with exit code 1 and a line naming "
+      + "the key and the port, not only 'Address already in use'")
+  void portInUseIsNamed(TestDatabase db) throws IOException {
+    try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("0.0.0.0"))) {
+      String port = String.valueOf(taken.getLocalPort());
+      for (Map<String, String> env : List.of(Map.of("FLIGHTDECK_HTTP_PORT", port),
+          Map.of("FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_METRICS_PORT", port))) {
+        Map<String, String> all = new HashMap<>(env);
+        all.put("FLIGHTDECK_DB_URL", db.url());
+        String key = env.containsKey("FLIGHTDECK_METRICS_PORT") ? "metrics.port" : "http.port";
+        try (GatewayProcess gateway = GatewayProcess.start(all)) {
+          assertEquals(1, gateway.waitFor(EXIT_TIMEOUT), gateway.describe());
+          List<String> lines = gateway.stderrLines();
+          assertEquals(1, lines.size(), "one line on stderr\n" + gateway.describe());
+          assertTrue(lines.get(0).contains(key + " " + port), lines.get(0));
+        }
+      }
+    }
   }
 
   @Test
