@@ -285,6 +285,23 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("db.createDatabase false with a database that does not exist stops start-up with exit code 1 and one "
+      + "line naming the database, not Flyway's whole report")
+  void missingDatabaseWithoutCreate(TestDatabase db) {
+    String database = db.name() + "_absent";
+    String url = db.urlFor(database);
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", url,
+        "FLIGHTDECK_DB_CREATE_DATABASE", "false", "FLIGHTDECK_HTTP_PORT", "0"))) {
+      assertEquals(1, gateway.waitFor(EXIT_TIMEOUT), gateway.describe());
+      List<String> lines = gateway.stderrLines();
+      assertEquals(1, lines.size(), "one line on stderr\n" + gateway.describe());
+      assertTrue(lines.get(0).contains("database \"" + database + "\" does not exist"), lines.get(0));
+      assertFalse(lines.get(0).contains("\\n") || lines.get(0).contains("SQL State"),
+          "the first line only: " + lines.get(0));
+    }
+  }
+
+  @Test
   @DisplayName("an unreachable database stops start-up with exit code 1 and a message saying so")
   void unreachableDatabase() {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of(
