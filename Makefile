@@ -34,14 +34,22 @@ db-check:
 	@timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null \
 	  && echo "PostgreSQL answers at $(DB_HOST):$(DB_PORT)"
 
+# Starts nothing when a server answers already (docker compose would fail on the taken port, pg_ctlcluster with
+# "Cluster is already running.").
 db:
-	@if docker info >/dev/null 2>&1; then \
+	@if timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null; then \
+	  echo "PostgreSQL already answers at $(DB_HOST):$(DB_PORT): nothing to start"; \
+	elif docker info >/dev/null 2>&1; then \
 	  echo "starting PostgreSQL with docker compose"; \
 	  docker compose -f docker/compose.yml up -d --wait postgres; \
 	elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -n "$$(ls /etc/postgresql 2>/dev/null)" ]; then \
 	  v=$$(ls /etc/postgresql | sort -V | tail -n 1); \
-	  echo "starting the local PostgreSQL $$v cluster with pg_ctlcluster"; \
-	  pg_ctlcluster --skip-systemctl-redirect $$v main start || pg_ctlcluster $$v main start; \
+	  if pg_ctlcluster $$v main status >/dev/null 2>&1; then \
+	    echo "the local PostgreSQL $$v cluster is running already"; \
+	  else \
+	    echo "starting the local PostgreSQL $$v cluster with pg_ctlcluster"; \
+	    pg_ctlcluster --skip-systemctl-redirect $$v main start || pg_ctlcluster $$v main start; \
+	  fi; \
 	else \
 	  echo "No PostgreSQL found. Install one of:"; \
 	  echo "  - Docker (then: make db), or"; \
