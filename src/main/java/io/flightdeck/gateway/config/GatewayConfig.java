@@ -87,13 +87,21 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
     return sendable(section.key("token"), token);
   }
 
+  /** The longest token or write key: see {@link #sendable}. */
+  static final int MAX_SECRET_LENGTH = 4096;
+
   /**
    * {@code secret} when a client can send it in an HTTP header (Authorization, X-Write-Key): printable ASCII
    * without spaces at either end. A header drops those spaces, cannot carry a line break, and is read as ISO-8859-1,
    * so such a token or key would be taken at start and then refuse every request that sends it (401); a trailing
-   * line break is what a secret mounted from a file often brings along.
+   * line break is what a secret mounted from a file often brings along. At most {@link #MAX_SECRET_LENGTH}
+   * characters: with its header's name it must fit the 8 KiB of headers the server reads (431 beyond).
    */
   static String sendable(String key, String secret) {
+    if (secret.length() > MAX_SECRET_LENGTH) {
+      throw new ConfigException(key, "must be at most " + MAX_SECRET_LENGTH + " characters (got " + secret.length()
+          + "): a longer one does not fit the request headers the server reads");
+    }
     for (int i = 0; i < secret.length(); i++) {
       char c = secret.charAt(i);
       if (c < 0x20 || c > 0x7e) {

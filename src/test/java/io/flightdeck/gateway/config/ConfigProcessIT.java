@@ -111,6 +111,22 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("a write key with a colon starts, with a warning naming it: the Segment API's Basic user name cannot "
+      + "hold one, so Segment libraries cannot send it (the header, query and body can)")
+  void writeKeyWithColonWarns(TestDatabase db) {
+    String sites = "[{\"id\":\"shop\",\"writeKey\":\"wk:shop-2b9e71c4\"}]";
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of(
+        "FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_SITES", sites))) {
+      gateway.awaitPort(Duration.ofSeconds(60));
+      String warning = gateway.stdout().lines().filter(l -> l.contains("sites[0].writeKey")
+          && l.contains("Segment")).findFirst()
+          .orElseThrow(() -> new AssertionError("no warning about the colon\n" + gateway.describe()));
+      assertTrue(warning.contains("WARN"), warning);
+      assertFalse(warning.contains("wk:shop-2b9e71c4"), "the key itself is not logged: " + warning);
+    }
+  }
+
+  @Test
   @DisplayName("with no sites the gateway starts and serves reads, warns that it takes no events, and refuses them")
   void noSitesWarnsAndRefusesEvents(TestDatabase db) {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of(

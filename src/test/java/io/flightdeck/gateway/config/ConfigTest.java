@@ -633,6 +633,23 @@ class ConfigTest {
     assertDoesNotThrow(() -> load(variable, "a token with inner spaces"), "inner spaces can be sent");
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"FLIGHTDECK_READ_TOKEN, read.token", "FLIGHTDECK_ADMIN_TOKEN, admin.token",
+      "FLIGHTDECK_METRICS_TOKEN, metrics.token"})
+  @DisplayName("a token over 4096 characters is refused, naming it: with its header name it would not fit the 8 KiB "
+      + "of request headers the server reads (431), so every request would be refused")
+  void tokenTooLongToSend(String variable, String key) {
+    assertNames(key, refused(variable, "t".repeat(4097)));
+    assertDoesNotThrow(() -> load(variable, "t".repeat(4096)), "4096 characters fit a header");
+  }
+
+  @Test
+  @DisplayName("a write key over 4096 characters is refused, naming it")
+  void writeKeyTooLongToSend() {
+    String sites = new JsonArray().add(site("shop", "w".repeat(4097))).encode();
+    assertNames("sites[0].writeKey", refused("FLIGHTDECK_SITES", sites));
+  }
+
   @Test
   @DisplayName("a write key with a line break, surrounding spaces or a non-ASCII letter is refused, naming it")
   void unsendableWriteKey() {
