@@ -65,6 +65,10 @@ public final class Gateway {
   private final Vertx vertx;
   private final Pool appendPool;
   private final Pool readPool;
+  /** Readiness checks only; null until deployed. */
+  private Pool healthPool;
+  /** Readiness checks that may wait for the health connection (an orchestrator asks every few seconds). */
+  private static final int HEALTH_WAIT_QUEUE = 16;
   /** The LISTEN connection's and the projections' leases' connections. */
   private final PgSessions sessions;
   private final AtomicBoolean draining;
@@ -133,9 +137,18 @@ public final class Gateway {
             .setName("flightdeck-read"))
         .with(config.db().silenceBoundedNetOptions())
         .connectingTo(readConnectOptions(connect, config)).using(vertx).build();
+    // readiness on a connection of its own: reads stuck behind a lock or a burst of slow pages that take every read
+    // connection must not make a gateway that can still ingest unready, and taken out of rotation
+    Pool healthPool = PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(1).setMaxWaitQueueSize(HEALTH_WAIT_QUEUE)
+            .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
+            .setName("flightdeck-health"))
+        .with(config.db().silenceBoundedNetOptions())
+        .connectingTo(applicationConnectOptions(connect, config, "flightdeck-health")).using(vertx).build();
     Gateway gateway = new Gateway(vertx, appendPool, readPool, registry, config);
+    gateway.healthPool = healthPool;
     gateway.appender = PgEventStore.newAppender(appendPool, config.appender(), gateway.metrics);
-    gateway.store = new PgEventStore(readPool, gateway.appender);
+    gateway.store = new PgEventStore(readPool, healthPool, gateway.appender);
     return vertx.deployVerticle(gateway.appender)
         .compose(id -> {
           gateway.appenderId = id;
@@ -184,8 +197,13 @@ public final class Gateway {
    * again by the next read.
    */
   private static PgConnectOptions readConnectOptions(PgConnectOptions base, GatewayConfig config) {
+    return applicationConnectOptions(base, config, "flightdeck-read");
+  }
+
+  private static PgConnectOptions applicationConnectOptions(PgConnectOptions base, GatewayConfig config,
+                                                            String application) {
     return new PgConnectOptions(base)
-        .addProperty("application_name", "flightdeck-read")
+        .addProperty("application_name", application)
         .addProperty("statement_timeout", config.db().statementTimeoutMs() + "ms");
   }
 
@@ -310,8 +328,12 @@ public final class Gateway {
           }
           return metricsId == null ? Future.succeededFuture() : vertx.undeploy(metricsId);
         })
-        .eventually(() -> Future.join(appendPool.close(), readPool.close(), sessions.close()))
+        .eventually(() -> Future.join(appendPool.close(), readPool.close(), closeHealthPool(), sessions.close()))
         .mapEmpty();
+  }
+
+  private Future<Void> closeHealthPool() {
+    return healthPool == null ? Future.succeededFuture() : healthPool.close();
   }
 
 }

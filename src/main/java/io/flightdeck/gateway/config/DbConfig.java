@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
  *
  * @param url {@code postgresql://user[:password]@host:port/database}
  * @param createDatabase create the database at start when it does not exist
- * @param readPoolSize connections for reads and health checks
+ * @param readPoolSize connections for reads (readiness has one of its own)
  * @param maxWaitQueue requests that may wait for a read connection before failing fast
  * @param connectTimeoutMs TCP connect timeout
  * @param startupTimeoutSeconds how long start-up keeps trying to reach the server before giving up

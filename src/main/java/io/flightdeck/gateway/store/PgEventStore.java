@@ -25,10 +25,13 @@ public final class PgEventStore implements EventStore {
   private static final Upcasters UPCASTERS = Upcasters.builtIn();
 
   private final Pool readPool;
+  private final Pool healthPool;
   private final GroupCommitAppender appender;
 
-  public PgEventStore(Pool readPool, GroupCommitAppender appender) {
+  /** {@code healthPool} serves {@link #notReadyReason} alone: readiness does not wait behind the reads. */
+  public PgEventStore(Pool readPool, Pool healthPool, GroupCommitAppender appender) {
     this.readPool = readPool;
+    this.healthPool = healthPool;
     this.appender = appender;
   }
 
@@ -80,7 +83,7 @@ public final class PgEventStore implements EventStore {
    * is wrong. A read-only store (a standby, or a database made read-only) answers every append 503.
    */
   public Future<String> notReadyReason(String version) {
-    return readPool.preparedQuery(StoreSql.READINESS).execute(Tuple.of(version)).map(rows -> {
+    return healthPool.preparedQuery(StoreSql.READINESS).execute(Tuple.of(version)).map(rows -> {
       Row row = rows.iterator().next();
       if (!row.getBoolean("applied")) {
         return "schema version " + version + " is not applied";

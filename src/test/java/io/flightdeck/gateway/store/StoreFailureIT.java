@@ -209,6 +209,38 @@ class StoreFailureIT {
   }
 
   @Test
+  @DisplayName("/health/ready answers 200 while every read connection is taken (reads stuck behind a lock on the "
+      + "events table): the store is reachable and ingest has its own connection, so the gateway stays in rotation")
+  void readyWhileTheReadPoolIsTaken() throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_DB_READ_POOL_SIZE", "2"));
+         Connection locker = db.connect()) {
+      HttpTestClient http = gateway.http();
+      assertEquals(200, http.postEvents(HttpTestClient.pageView("ready-pool", "/")).status());
+      locker.setAutoCommit(false);
+      try (Statement st = locker.createStatement()) {
+        st.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+      }
+      List<CompletableFuture<Response>> reads = new ArrayList<>();
+      try {
+        for (int i = 0; i < 4; i++) {
+          reads.add(http.sendAsync(http.request("/v1/events?after=0")
+              .header("Authorization", "Bearer " + TestGateway.READ_TOKEN)));
+        }
+        await("both read connections wait for the lock").atMost(Duration.ofSeconds(10)).until(() -> db.queryLong(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            >= 2);
+        Response ready = http.send(http.request("/health/ready"));
+        assertEquals(200, ready.status(), ready.body());
+      } finally {
+        locker.rollback();
+      }
+      for (Response r : StoreProbe.all(reads, Duration.ofSeconds(30))) {
+        assertEquals(200, r.status(), r.body());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("an append whose connection is killed mid-transaction is retried: answered 200, stored once")
   void connectionKilledMidTransactionIsRetried() throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {
