@@ -65,8 +65,8 @@ public final class Gateway {
   private final Vertx vertx;
   private final Pool appendPool;
   private final Pool readPool;
-  /** Readiness checks only; null until deployed. */
-  private Pool healthPool;
+  /** Readiness checks only. */
+  private final Pool healthPool;
   /** Readiness checks that may wait for the health connection (an orchestrator asks every few seconds). */
   private static final int HEALTH_WAIT_QUEUE = 16;
   /** The LISTEN connection's and the projections' leases' connections. */
@@ -91,11 +91,12 @@ public final class Gateway {
   private final ProjectionAdmin projectionAdmin;
   private PgEventStore store;
 
-  private Gateway(Vertx vertx, Pool appendPool, Pool readPool, PrometheusMeterRegistry registry,
+  private Gateway(Vertx vertx, Pool appendPool, Pool readPool, Pool healthPool, PrometheusMeterRegistry registry,
                   GatewayConfig config) {
     this.vertx = vertx;
     this.appendPool = appendPool;
     this.readPool = readPool;
+    this.healthPool = healthPool;
     this.sessions = new PgSessions(vertx, config.db());
     this.draining = new AtomicBoolean();
     this.metricsEndpoint = new MetricsEndpoint(config.metrics(), registry);
@@ -145,8 +146,7 @@ public final class Gateway {
             .setName("flightdeck-health"))
         .with(config.db().silenceBoundedNetOptions())
         .connectingTo(applicationConnectOptions(connect, config, "flightdeck-health")).using(vertx).build();
-    Gateway gateway = new Gateway(vertx, appendPool, readPool, registry, config);
-    gateway.healthPool = healthPool;
+    Gateway gateway = new Gateway(vertx, appendPool, readPool, healthPool, registry, config);
     gateway.appender = PgEventStore.newAppender(appendPool, config.appender(), gateway.metrics);
     gateway.store = new PgEventStore(readPool, healthPool, gateway.appender);
     return vertx.deployVerticle(gateway.appender)
@@ -328,12 +328,8 @@ public final class Gateway {
           }
           return metricsId == null ? Future.succeededFuture() : vertx.undeploy(metricsId);
         })
-        .eventually(() -> Future.join(appendPool.close(), readPool.close(), closeHealthPool(), sessions.close()))
+        .eventually(() -> Future.join(appendPool.close(), readPool.close(), healthPool.close(), sessions.close()))
         .mapEmpty();
-  }
-
-  private Future<Void> closeHealthPool() {
-    return healthPool == null ? Future.succeededFuture() : healthPool.close();
   }
 
 }

@@ -91,9 +91,8 @@ public final class Main {
       LOG.error("gateway failed to start: {}", cause.getMessage(), cause);
       // one line, as for a configuration error: Flyway's messages run over several (a rule of dashes, SQL state,
       // error code...) and the first says what failed; the whole message and the stack trace are in the log above
-      String message = String.valueOf(cause.getMessage()).strip();
-      int end = message.indexOf('\n');
-      String line = ConfigException.oneLine(end < 0 ? message : message.substring(0, end).strip());
+      String first = ConfigException.firstLine(String.valueOf(cause.getMessage()).strip()).strip();
+      String line = ConfigException.oneLine(first);
       System.err.println("flightdeck: failed to start: " + line);
       Runtime.getRuntime().halt(1);
     }

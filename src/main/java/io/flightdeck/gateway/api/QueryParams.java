@@ -128,18 +128,26 @@ public final class QueryParams {
     if (raw == null) {
       return fallback;
     }
-    // ASCII digits only: Long.parseLong also takes a sign and any script's digits (Arabic-Indic, fullwidth)
-    if (!raw.isEmpty() && raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
-      try {
-        long value = Long.parseLong(raw);
-        if (value >= min && value <= max) {
-          return value;
-        }
-      } catch (NumberFormatException e) {
-        // past Long.MAX_VALUE: answered below
-      }
+    long value = wholeNumber(raw);
+    if (value >= 0 && value >= min && value <= max) {
+      return value;
     }
     throw ApiError.badRequest("invalid_parameter", name + " must be a whole number from " + min + " to " + max);
+  }
+
+  /**
+   * {@code text} as a whole number in ASCII digits, as the gateway writes numbers; -1 when it is anything else
+   * (empty, signed, past Long.MAX_VALUE, or in another script's digits, which Long.parseLong alone would take).
+   */
+  public static long wholeNumber(String text) {
+    if (text.isEmpty() || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   private static String withoutNul(String name, String value) {

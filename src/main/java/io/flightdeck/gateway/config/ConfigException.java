@@ -13,6 +13,12 @@ public final class ConfigException extends RuntimeException {
     this.key = key;
   }
 
+  /** The first line of {@code message} ("null" for none): what a multi-line report (Flyway's, Jackson's) leads with. */
+  public static String firstLine(String message) {
+    int nl = message == null ? -1 : message.indexOf('\n');
+    return nl < 0 ? String.valueOf(message) : message.substring(0, nl);
+  }
+
   /**
    * {@code text} with its line breaks and other control characters written as Java escapes (backslash n, backslash u):
    * a refused value is quoted in the message, and a value from the environment may hold a line break (a secret file

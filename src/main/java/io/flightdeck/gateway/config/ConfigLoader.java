@@ -155,7 +155,7 @@ public final class ConfigLoader {
         return yaml.getContext() == null ? problem : yaml.getContext() + at(yaml.getContextMark()) + ": " + problem;
       }
     }
-    return failure.getMessage() == null ? failure.toString() : EnvOverrides.firstLine(failure.getMessage());
+    return failure.getMessage() == null ? failure.toString() : ConfigException.firstLine(failure.getMessage());
   }
 
   private static String at(Mark mark) {

@@ -116,7 +116,8 @@ final class EnvOverrides {
     } catch (NumberFormatException e) {
       throw new ConfigException(key, "must be a number (from " + variable + ", got '" + raw + "')");
     } catch (DecodeException e) {
-      throw new ConfigException(key, "must be JSON (from " + variable + "): " + firstLine(e.getMessage()));
+      throw new ConfigException(key, "must be JSON (from " + variable + "): "
+          + ConfigException.firstLine(e.getMessage()));
     }
   }
 
@@ -137,10 +138,5 @@ final class EnvOverrides {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  static String firstLine(String message) {
-    int nl = message == null ? -1 : message.indexOf('\n');
-    return nl < 0 ? String.valueOf(message) : message.substring(0, nl);
   }
 }

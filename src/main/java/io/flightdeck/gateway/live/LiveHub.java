@@ -132,14 +132,9 @@ public final class LiveHub {
     if (raw == null || raw.isBlank()) {
       return null;
     }
-    String digits = raw.trim();
-    // ASCII digits only: Long.parseLong also takes a sign and any script's digits (Arabic-Indic, fullwidth)
-    if (digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
-      try {
-        return Long.parseLong(digits);
-      } catch (NumberFormatException e) {
-        // past Long.MAX_VALUE: answered below
-      }
+    long id = QueryParams.wholeNumber(raw.trim());
+    if (id >= 0) {
+      return id;
     }
     throw ApiError.badRequest("invalid_parameter", "Last-Event-ID must be an event position (a whole number >= 0)");
   }
