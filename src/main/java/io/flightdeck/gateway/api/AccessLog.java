@@ -25,7 +25,8 @@ public final class AccessLog implements Handler<RoutingContext> {
 
   /**
    * What a stream's line adds: the events and bytes of its body that were written to the socket, and why it ended
-   * ({@code client_closed}, {@code slow_client}, {@code shutdown}, {@code store_unavailable}).
+   * ({@code client_closed}, {@code slow_client}, {@code shutdown}, {@code store_unavailable},
+   * {@code store_history_changed}).
    */
   public record StreamEnd(long events, long bytes, String reason) {
   }

@@ -11,14 +11,25 @@ import java.util.List;
  *
  * @param all every frame of the batch, concatenated once, for the connections without filters
  * @param notifiedNanos when the notification that led to this batch reached the process ({@code System.nanoTime})
+ * @param rewind no events: the store's history changed after {@code to}, and the feed goes on from there (see
+ *     {@link #rewind(long)})
  */
-public record LiveBatch(long after, long to, List<LiveEvent> events, Buffer all, long notifiedNanos) {
+public record LiveBatch(long after, long to, List<LiveEvent> events, Buffer all, long notifiedNanos, boolean rewind) {
 
   public static LiveBatch of(long after, long to, List<LiveEvent> events, long notifiedNanos) {
     Buffer all = Buffer.buffer();
     for (LiveEvent e : events) {
       all.appendBuffer(e.frame());
     }
-    return new LiveBatch(after, to, List.copyOf(events), all, notifiedNanos);
+    return new LiveBatch(after, to, List.copyOf(events), all, notifiedNanos, false);
+  }
+
+  /**
+   * The store no longer holds the events the feed published after {@code position} (a failover to a replica that
+   * had not received them, a restored backup): other events may take their positions, and the feed's next batch
+   * starts there. Sent in order with the batches, so every connection sees it between the right two.
+   */
+  public static LiveBatch rewind(long position) {
+    return new LiveBatch(position, position, List.of(), Buffer.buffer(), 0, true);
   }
 }

@@ -4,6 +4,7 @@ import io.flightdeck.gateway.EventBusAddresses;
 import io.flightdeck.gateway.config.LiveConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.store.EventStore;
+import io.flightdeck.gateway.store.HistoryChangedException;
 import io.flightdeck.gateway.store.PacedReads;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -11,21 +12,32 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The process's one reader of new events for the live feed. Woken by the store listener (and a slow poll), it
  * reads everything after the last position it published, once, serializes each event once, and publishes the
  * batch to every event loop. Positions become visible in commit order, so reading after the last published
  * position never skips a late commit; a lost notification only delays, the next wake-up reads it.
+ *
+ * <p>Each read first checks that the store still holds the last event published. If not, the store's history changed
+ * under the feed (a failover to a replica that had not received the last commits, a restored backup): new events
+ * take the positions of lost ones, and a feed reading after its old position would never send them. It goes back to
+ * the last event it published that the store still holds, and every stream past that point goes back with it.
  */
 public final class LiveFeedVerticle extends VerticleBase {
 
+  private static final Logger LOG = LoggerFactory.getLogger(LiveFeedVerticle.class);
   private static final int PAGE = 1000;
+  /** How many published events the feed can check when the store's history changed: far more than a replica lags. */
+  private static final int REMEMBERED = 4096;
 
   private final EventStore store;
   private final LiveConfig config;
   private final AtomicLong published;
   private final LiveConnections connections;
+  private final PublishedIds sent = new PublishedIds(REMEMBERED);
   private PacedReads reads;
   /** When the first notification since the last read arrived: the start of the delivery latency. */
   private long wokenAt;
@@ -64,13 +76,23 @@ public final class LiveFeedVerticle extends VerticleBase {
       reads.wake();
       return;
     }
+    // published by nobody: the ids published before are no longer the feed's position
+    sent.clear();
     Long to = hint.getLong("to");
     if (to != null) {
       published.accumulateAndGet(to, Math::max);
     } else {
+      long before = published.get();
       store.headPosition().onSuccess(head -> {
         if (connections.open() == 0 && !reads.busy()) {
-          published.accumulateAndGet(head, Math::max);
+          // every position known before the head was asked for had committed: a lower head lost them (the store's
+          // history changed, or a forged notification moved the feed); with nobody subscribed, nobody went there
+          if (head < before && published.compareAndSet(before, head)) {
+            LOG.warn("live feed: the event store's last position is {}, below {}, which it had reached: the store's "
+                + "history changed (a failover, a restored backup); the feed goes on from {}", head, before, head);
+          } else {
+            published.accumulateAndGet(head, Math::max);
+          }
         }
       });
     }
@@ -80,11 +102,39 @@ public final class LiveFeedVerticle extends VerticleBase {
     long notified = wokenAt == 0 ? System.nanoTime() : wokenAt;
     wokenAt = 0;
     long after = published.get();
-    return store.readAll(after, PAGE).map(page -> {
-      if (!page.events().isEmpty()) {
-        publish(after, page.events(), notified);
-      }
-      return page.more();
+    return store.readAllFollowing(after, sent.idAt(after), PAGE)
+        .map(page -> {
+          if (!page.events().isEmpty()) {
+            publish(after, page.events(), notified);
+          }
+          return page.more();
+        })
+        .recover(failure -> failure instanceof HistoryChangedException changed
+            ? rewind(after, changed)
+            : Future.failedFuture(failure));
+  }
+
+  /**
+   * The store no longer holds what the feed published up to {@code after}. It goes back to the last event it
+   * published that the store still holds; knowing only a position there (the feed moved on while nobody was
+   * subscribed), or when even its oldest remembered event is gone, to the store's head (events committed on the new
+   * history below it are in the store, but not sent live). Then it reads on from there at once.
+   */
+  private Future<Boolean> rewind(long after, HistoryChangedException changed) {
+    Future<Long> back = sent.idAt(after) == null ? store.headPosition()
+        : store.idsBetween(sent.oldest(), sent.newest(), 2 * REMEMBERED).compose(ids -> {
+          long common = sent.lastCommon(ids);
+          return common >= 0 ? Future.succeededFuture(common)
+              : store.headPosition().map(head -> Math.min(head, sent.oldest() - 1));
+        });
+    return back.map(position -> {
+      LOG.warn("live feed: {}: the store's history changed (a failover to a replica that had not received the last "
+          + "commits, a restored backup); the feed goes back to position {}, and every stream past it too",
+          changed.getMessage(), position);
+      published.set(position);
+      sent.dropAfter(position);
+      vertx.eventBus().publish(EventBusAddresses.LIVE_BATCH, LiveBatch.rewind(position));
+      return true;
     });
   }
 
@@ -92,6 +142,7 @@ public final class LiveFeedVerticle extends VerticleBase {
     List<LiveEvent> live = new ArrayList<>(events.size());
     for (EventEnvelope e : events) {
       live.add(LiveEvent.of(e));
+      sent.add(e.position(), e.id());
     }
     long to = events.get(events.size() - 1).position();
     published.set(to);

@@ -83,6 +83,10 @@ final class SseConnection {
     if (closed || !started) {
       return;
     }
+    if (batch.rewind()) {
+      rewound(batch.to());
+      return;
+    }
     if (catchUp.behind()) {
       catchUp.holdMeanwhile(batch);
       return;
@@ -102,6 +106,34 @@ final class SseConnection {
       return;
     }
     deliver(batch);
+  }
+
+  /**
+   * The store no longer holds the events after {@code position} (see {@link LiveBatch#rewind}): other events may
+   * take their positions. A stream that went past it goes back there and tells the client with an id line, which
+   * EventSource takes as its Last-Event-ID, so a reconnect resumes from there too; the events that follow are the
+   * store's new ones. A stream catching up from the store (its reads went by the old history) is ended instead,
+   * after the same id line, and its client resumes from there; one with data still unsent is cut off, as at
+   * shutdown, and resumes by its last id.
+   */
+  private void rewound(long position) {
+    if (cursor <= position) {
+      return;
+    }
+    Buffer back = Buffer.buffer("id: " + position + "\n: the event store's history changed after this event\n\n");
+    if (!catchUp.behind()) {
+      cursor = position;
+      announced = position;
+      writer.write(back);
+    } else if (writer.unsent() > 0) {
+      abort("store_history_changed");
+    } else {
+      writer.write(back);
+      ended("store_history_changed");
+      closed = true;
+      catchUp.dropPending();
+      response.end();
+    }
   }
 
   /**

@@ -34,6 +34,9 @@ final class ProjectionSql {
       SELECT position, rebuild_started, (SELECT COALESCE(max(position), 0) FROM events) AS head
       FROM projection_checkpoints WHERE name = $1 FOR UPDATE""";
 
+  /** The id of the event at a position: a step checks the shared window's last event is still the store's. */
+  static final String EVENT_ID_AT = "SELECT id FROM events WHERE position = $1";
+
   /** The events after the checkpoint locked by {@link #LOCK_CHECKPOINT} earlier in the same transaction. */
   static final String READ_EVENTS_AFTER_CHECKPOINT = EventPages.capped("""
       position > (SELECT c.position FROM projection_checkpoints c WHERE c.name = $1)

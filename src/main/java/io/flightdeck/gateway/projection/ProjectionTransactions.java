@@ -55,16 +55,21 @@ final class ProjectionTransactions {
   /**
    * Like {@link #next}, but takes the events from {@code window} (which holds the events after the runner's last
    * checkpoint) instead of reading them. The checkpoint locked in the transaction decides: if another writer
-   * moved it out of the window meanwhile, the events are read from the store after all.
+   * moved it out of the window meanwhile, the events are read from the store after all. So does the window's last
+   * event: if the store no longer holds it, the store's history changed after the window was read (a failover to a
+   * replica that had not received the last commits, a restored backup), and the window holds events the store lost;
+   * the checkpoint, in the same store, is on its new history.
    */
   Future<Step> next(SqlConnection conn, RecentEvents.Window window, int limit, boolean firstTry) {
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
     Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
-    return Future.all(begin, checkpoint)
+    // after the lock, in the same round trip: what the store holds when the step applies
+    Future<RowSet<Row>> last = conn.preparedQuery(ProjectionSql.EVENT_ID_AT).execute(Tuple.of(window.to()));
+    return Future.all(begin, checkpoint, last)
         .compose(all -> {
           Row cp = checkpoint.result().iterator().next();
           long from = cp.getLong("position");
-          if (!window.covers(from)) {
+          if (!window.covers(from) || !stillStored(window, last.result())) {
             return readAfterCheckpoint(conn, limit).compose(read -> applyRead(conn, cp, read, limit, firstTry));
           }
           RecentEvents.Slice slice = window.after(from, typeSet, limit);
@@ -72,6 +77,10 @@ final class ProjectionTransactions {
               slice.full(), true, firstTry);
         })
         .recover(failure -> rollback(conn, failure));
+  }
+
+  private static boolean stillStored(RecentEvents.Window window, RowSet<Row> last) {
+    return last.size() == 1 && window.toId() != null && window.toId().equals(last.iterator().next().getUUID("id"));
   }
 
   private Future<RowSet<Row>> lockCheckpoint(SqlConnection conn) {

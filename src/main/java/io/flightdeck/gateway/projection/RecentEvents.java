@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -100,7 +101,7 @@ final class RecentEvents {
 
   /** Starts an empty window at {@code head}: the events after it will be read. */
   void startAt(long head) {
-    window = new Window(head, head, new EventEnvelope[0], new long[0]);
+    window = new Window(head, head, null, new EventEnvelope[0], new long[0]);
   }
 
   /** Forgets everything, freeing the memory; a later {@link #startAt} begins again. */
@@ -124,16 +125,17 @@ final class RecentEvents {
       sizes[kept + i] = bytes / read.size();
     }
     long to = all[all.length - 1].position();
+    UUID toId = all[all.length - 1].id();
     // what every runner applied, but never past the window's end, so the window goes on from there
     long applied = Math.max(w.after, Math.min(lowestApplied(), to));
     int keepFrom = Math.max(Math.max(firstAfter(all, applied), all.length - capacity), withinBytes(sizes));
     long after = keepFrom == 0 ? w.after : Math.max(applied, all[keepFrom - 1].position());
-    window = keepFrom == 0 ? new Window(after, to, all, sizes)
-        : new Window(after, to, Arrays.copyOfRange(all, keepFrom, all.length),
+    window = keepFrom == 0 ? new Window(after, to, toId, all, sizes)
+        : new Window(after, to, toId, Arrays.copyOfRange(all, keepFrom, all.length),
             Arrays.copyOfRange(sizes, keepFrom, sizes.length));
   }
 
-  /** The index of the oldest event from which on the newest ones hold at most {@link #maxBytes} (the last one, else). */
+  /** The index of the oldest event from which on the newest hold at most {@link #maxBytes} (the last one, else). */
   private int withinBytes(long[] sizes) {
     long total = 0;
     for (int i = sizes.length - 1; i >= 0; i--) {
@@ -161,10 +163,12 @@ final class RecentEvents {
   }
 
   /**
-   * Every committed event with a position in {@code (after, to]}, ascending, with about the bytes each holds. Never
-   * changed once published.
+   * Every committed event with a position in {@code (after, to]}, ascending, with about the bytes each holds, and the
+   * id of the event at {@code to} (null when the window only started there, at the head, and read nothing yet): a
+   * reader checks the store still holds it before it reads on, and a step before it uses the window (see
+   * {@link io.flightdeck.gateway.store.EventStore#readAllFollowing}). Never changed once published.
    */
-  record Window(long after, long to, EventEnvelope[] events, long[] bytes) {
+  record Window(long after, long to, UUID toId, EventEnvelope[] events, long[] bytes) {
 
     /** Whether the window holds every event after {@code checkpoint}, up to its end. */
     boolean covers(long checkpoint) {

@@ -4,9 +4,13 @@ import io.flightdeck.gateway.EventBusAddresses;
 import io.flightdeck.gateway.config.ProjectionsConfig;
 import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.EventStore;
+import io.flightdeck.gateway.store.HistoryChangedException;
 import io.flightdeck.gateway.store.PacedReads;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The process's one reader of new events for its projections. Woken by the store listener, it reads what was
@@ -14,8 +18,15 @@ import io.vertx.core.VerticleBase;
  * {@link EventBusAddresses#PROJECTION_EVENTS_READ}; each event is then read and decoded once, however many
  * projections use it. It reads only while a projection runs in this process, paced by {@code minIntervalMs}
  * like the runners.
+ *
+ * <p>Each read first checks that the store still holds the window's last event. If not, the store's history changed
+ * (a failover to a replica that had not received the last commits, a restored backup): the window holds events the
+ * store lost, and new events take their positions. It lets the window go and starts again at the head; the runners
+ * check the window they use too ({@link ProjectionTransactions}), so none applies a lost event meanwhile.
  */
 final class RecentEventsReader extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RecentEventsReader.class);
 
   private static final int PAGE = 1000;
 
@@ -51,7 +62,19 @@ final class RecentEventsReader extends VerticleBase {
     RecentEvents.Window w = recent.window();
     // the first read since the window was let go starts at the head: the runners read up to it themselves
     Future<Long> end = w == null ? store.headPosition().onSuccess(recent::startAt) : Future.succeededFuture(w.to());
-    return end.compose(after -> store.readAll(after, PAGE)).map(this::added);
+    UUID atEnd = w == null ? null : w.toId();
+    return end.compose(after -> store.readAllFollowing(after, atEnd, PAGE))
+        .map(this::added)
+        .recover(failure -> {
+          if (!(failure instanceof HistoryChangedException)) {
+            return Future.failedFuture(failure);
+          }
+          LOG.warn("projections: {}: the store's history changed (a failover to a replica that had not received the "
+              + "last commits, a restored backup); the shared window of recent events starts again at the head",
+              failure.getMessage());
+          recent.clear();
+          return Future.succeededFuture(true);
+        });
   }
 
   private boolean added(EventPages.Page page) {

@@ -12,7 +12,10 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 
 /** The PostgreSQL event store: appends through the group-commit appender, reads on their own pool. */
 public final class PgEventStore implements EventStore {
@@ -49,6 +52,40 @@ public final class PgEventStore implements EventStore {
   public Future<EventPages.Page> readAll(long after, int limit) {
     return readPool.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit))
         .map(rows -> EventPages.Page.of(rows, limit))
+        .recover(PgEventStore::unavailable);
+  }
+
+  @Override
+  public Future<EventPages.Page> readAllFollowing(long after, UUID idAtAfter, int limit) {
+    if (after == 0 && idAtAfter == null) {
+      return readAll(after, limit);
+    }
+    return readPool.withConnection(conn -> {
+      // pipelined on the one connection: no round trip more than the read alone
+      Future<RowSet<Row>> at = conn.preparedQuery(StoreSql.AT_POSITION).execute(Tuple.of(after));
+      Future<RowSet<Row>> read = conn.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit));
+      return Future.all(at, read).compose(all -> {
+        Row row = at.result().iterator().next();
+        UUID stored = row.getUUID("id");
+        long head = row.getLong("head");
+        if (idAtAfter == null ? head < after : !idAtAfter.equals(stored)) {
+          return Future.failedFuture(new HistoryChangedException(after, idAtAfter, stored, head));
+        }
+        return Future.succeededFuture(EventPages.Page.of(read.result(), limit));
+      });
+    }).recover(PgEventStore::unavailable);
+  }
+
+  @Override
+  public Future<Map<Long, UUID>> idsBetween(long from, long to, int limit) {
+    return readPool.preparedQuery(StoreSql.IDS_BETWEEN).execute(Tuple.of(from, to, limit))
+        .map(rows -> {
+          Map<Long, UUID> ids = new HashMap<>();
+          for (Row row : rows) {
+            ids.put(row.getLong("position"), row.getUUID("id"));
+          }
+          return ids;
+        })
         .recover(PgEventStore::unavailable);
   }
 

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -106,13 +107,19 @@ class ProjectionTransactionsIT {
     return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
-  /** A window over (after, 10] whose events say they came from the window. */
+  /** A window over (after, 10] whose events say they came from the window; their ids are the store's. */
   static RecentEvents.Window window(long after) {
+    return window(after, p -> UUID.fromString(
+        gateway.db().query("SELECT id::text FROM events WHERE position = ?", p).get(0).get(0).toString()));
+  }
+
+  /** A window over (after, 10] whose events say they came from the window, with these ids. */
+  static RecentEvents.Window window(long after, LongFunction<UUID> ids) {
     RecentEvents recent = new RecentEvents(100, 1000);
     recent.startAt(after);
     List<EventEnvelope> events = new ArrayList<>();
     for (long p = after + 1; p <= 10; p++) {
-      events.add(new EventEnvelope(UUID.randomUUID(), p, "w", 1, "PageViewed", 2,
+      events.add(new EventEnvelope(ids.apply(p), p, "w", 1, "PageViewed", 2,
           new JsonObject().put("pageId", "/window/" + p), new JsonObject(), Instant.EPOCH, Instant.EPOCH));
     }
     recent.append(events, 0);
@@ -170,6 +177,17 @@ class ProjectionTransactionsIT {
       expected.add("/store/" + i);
     }
     assertEquals(expected, pages());
+    assertEquals(10, checkpoint());
+  }
+
+  @Test
+  @DisplayName("a window whose last event the store no longer holds (read before a failover to a replica that had "
+      + "not received it, or a restored backup) is not applied: the step reads the store")
+  void windowOfAnotherHistory() throws Exception {
+    checkpointAt(4);
+    ProjectionTransactions.Step step = await(transactions.next(conn, window(3, p -> UUID.randomUUID()), 100, true));
+    assertFalse(step.shared());
+    assertEquals(List.of("/store/5", "/store/6", "/store/7", "/store/8", "/store/9", "/store/10"), pages());
     assertEquals(10, checkpoint());
   }
 

@@ -6,6 +6,7 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -54,6 +55,24 @@ public record TestDatabase(String url) {
       p.setProperty("password", o.getPassword());
     }
     return DriverManager.getConnection(jdbcUrl(), p);
+  }
+
+  /**
+   * What a failover to a replica that had received the store up to position {@code kept} leaves: the events after it
+   * gone, and the next event at the position after it (the identity sequence as the replica logged it), so new events
+   * take the lost ones' positions. The append-only triggers are off for it, as they never fire on a replica's copy.
+   */
+  public void loseEventsAfter(long kept) {
+    try (Connection c = connect(); Statement st = c.createStatement()) {
+      c.setAutoCommit(false);
+      st.execute("SET LOCAL session_replication_role = replica");
+      st.execute("DELETE FROM events WHERE position > " + kept);
+      st.execute("SELECT setval(pg_get_serial_sequence('events', 'position'), " + Math.max(kept, 1) + ", "
+          + (kept > 0) + ")");
+      c.commit();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   public void execute(String sql, Object... params) {
