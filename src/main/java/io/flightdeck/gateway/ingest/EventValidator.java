@@ -35,7 +35,8 @@ public final class EventValidator {
   private static final Instant EARLIEST = Instant.parse("1970-01-01T00:00:00Z");
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
   private static final int MAX_USER_AGENT = 512;
-  private static final String NUL = "must not contain the NUL character";
+  /** PostgreSQL refuses U+0000 in text and in jsonb strings; the Segment API names it in the same words. */
+  public static final String NUL = "must not contain the NUL character";
 
   /** What the server knows about the request, added to every event's metadata. */
   public record Origin(String site, String userAgent, String clientIp) {
@@ -211,7 +212,7 @@ public final class EventValidator {
         } else if (longerThan(e.getValue().asText(), limits.maxMetadataValueLength())) {
           problems.add(new Problem(field, "must be at most " + limits.maxMetadataValueLength() + " characters"));
         } else if (hasNul(e.getValue().asText())) {
-          problems.add(new Problem(field, "must not contain the NUL character"));
+          problems.add(new Problem(field, NUL));
         } else {
           out.put(e.getKey(), e.getValue().asText());
         }

@@ -80,8 +80,11 @@ final class SegmentData {
     for (String field : List.of("url", "title", "referrer")) {
       String own = SegmentMessage.text(properties, field);
       String value = own != null ? own : SegmentMessage.text(page, field);
+      String source = own != null || value == null ? "properties." + field : "context.page." + field;
+      // a NUL past the cut is refused too, as the same value shorter would be
+      m.storable(source, value);
       data.put(field, cut(value, field.equals("title") ? PAGE_TITLE_MAX : PAGE_TEXT_MAX));
-      sources.put("data." + field, own != null || value == null ? "properties." + field : "context.page." + field);
+      sources.put("data." + field, source);
     }
     ObjectNode rest = properties.deepCopy();
     // only a string can become pageId, url, title or referrer: a value of another kind stays here, not lost
@@ -115,6 +118,7 @@ final class SegmentData {
         {name == null || name.isEmpty() ? null : name, "name"}};
     for (String[] candidate : candidates) {
       if (candidate[0] != null) {
+        m.storable(candidate[1], candidate[0]);
         sources.put("data.pageId", candidate[1]);
         return candidate[0];
       }

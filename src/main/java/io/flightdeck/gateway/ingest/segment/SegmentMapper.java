@@ -26,6 +26,8 @@ import java.util.UUID;
 public final class SegmentMapper {
 
   public static final Set<String> CALLS = Set.of("track", "page", "identify", "screen", "group", "alias");
+  /** A stream id's limit in characters (code points), the store's CHECK on events.stream_id. */
+  static final int MAX_STREAM_ID = 200;
 
   /** RFC 3339 in UTC with all six digits of microseconds, as SEGMENT.md says (Instant.toString drops zeros). */
   private static final DateTimeFormatter MICROS =
@@ -141,24 +143,24 @@ public final class SegmentMapper {
   private static void stream(String call, Draft draft, Ids ids) {
     SegmentMessage m = draft.m();
     // a user or anonymous id of the wrong kind is already a problem of its own (another id's, messageId's, is not)
-    boolean userIdReported = reported(m, "userId");
+    boolean userIdReported = m.reported("userId");
     if (call.equals("alias")) {
       if (ids.userId() == null && !userIdReported) {
         m.problem("userId", "required: the new id, whose stream the alias is stored in");
       }
-    } else if (ids.userId() == null && ids.anonymousId() == null && !userIdReported
-        && !reported(m, "anonymousId")) {
+    } else if (ids.userId() == null && ids.anonymousId() == null && !userIdReported && !m.reported("anonymousId")) {
       m.problem("userId", "userId or anonymousId is required");
     }
     String streamId = call.equals("alias") || ids.userId() != null ? ids.userId() : ids.anonymousId();
-    if (streamId != null) {
+    String source = ids.userId() != null ? "userId" : "anonymousId";
+    if (streamId != null && streamId.length() > MAX_STREAM_ID
+        && streamId.codePointCount(0, streamId.length()) > MAX_STREAM_ID) {
+      // said here, once: the validator would say it of streamId, and an alias's schema again of data.userId
+      m.problem(source, "must be 1 to " + MAX_STREAM_ID + " characters");
+    } else if (streamId != null) {
       draft.event().put("streamId", streamId);
-      draft.sources().put("streamId", ids.userId() != null ? "userId" : "anonymousId");
+      draft.sources().put("streamId", source);
     }
-  }
-
-  private static boolean reported(SegmentMessage m, String field) {
-    return m.problems().stream().anyMatch(p -> p.field().equals(field));
   }
 
   /** The message's context over the batch's: a message's own keys win. */
@@ -185,9 +187,12 @@ public final class SegmentMapper {
    * A metadata value, cut to the metadata limit in characters (code points, as the validator counts them, so never
    * inside a surrogate pair); nothing when null, or when the metadata already has {@code ingest.maxMetadataEntries}
    * keys: the validator would refuse the event for a field its client never sent, and no retry could fix that.
+   * A value holding a NUL is a problem of the field it came from.
    */
   private void put(Draft draft, ObjectNode metadata, String key, String value, String source) {
-    if (value == null || metadata.size() >= limits.maxMetadataEntries()) {
+    // checked whole, before any cut and whether kept or not: a NUL is refused wherever it is in the value
+    boolean storable = source == null || draft.m().storable(source, value);
+    if (value == null || !storable || metadata.size() >= limits.maxMetadataEntries()) {
       return;
     }
     metadata.put(key, SegmentData.cut(value, limits.maxMetadataValueLength()));

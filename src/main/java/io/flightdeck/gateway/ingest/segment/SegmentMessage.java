@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flightdeck.gateway.event.JsonLimits;
 import io.flightdeck.gateway.event.Problem;
+import io.flightdeck.gateway.ingest.EventValidator;
 import io.flightdeck.gateway.ingest.FastText;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -38,6 +39,26 @@ final class SegmentMessage {
     problems.add(new Problem(field, problem));
   }
 
+  /** Whether a problem names {@code field} already. */
+  boolean reported(String field) {
+    return problems.stream().anyMatch(p -> p.field().equals(field));
+  }
+
+  /**
+   * Whether {@code value}, read from {@code field}, can be stored: PostgreSQL refuses a NUL character in text and in
+   * jsonb, so a NUL anywhere in it is a problem naming the field (once), also where the gateway keeps only the
+   * value's start (metadata, page texts), so the same value is refused whatever its length.
+   */
+  boolean storable(String field, String value) {
+    if (value == null || value.indexOf('\u0000') < 0) {
+      return true;
+    }
+    if (!reported(field)) {
+      problem(field, EventValidator.NUL);
+    }
+    return false;
+  }
+
   /** Whether the field is there with a value other than null. */
   boolean has(String field) {
     return !absent(node.get(field));
@@ -53,7 +74,7 @@ final class SegmentMessage {
       return null;
     }
     if (value.isTextual()) {
-      return value.asText().isEmpty() ? null : value.asText();
+      return value.asText().isEmpty() || !storable(field, value.asText()) ? null : value.asText();
     }
     if (!value.isNumber()) {
       problem(field, "must be a string or a number");
@@ -87,7 +108,7 @@ final class SegmentMessage {
       problem(field, "must be a string");
       return null;
     }
-    return value.asText();
+    return storable(field, value.asText()) ? value.asText() : null;
   }
 
   /** A copy of an object field; an empty object when absent or null. */

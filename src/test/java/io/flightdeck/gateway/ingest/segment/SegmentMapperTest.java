@@ -405,6 +405,21 @@ class SegmentMapperTest {
   }
 
   @Test
+  @DisplayName("a NUL in a value that maxMetadataEntries leaves out of the metadata is refused all the same, naming "
+      + "its field once")
+  void nulRefusedWhereTheEntryLimitDropsTheValue() throws Exception {
+    IngestConfig four = new IngestConfig(512 * 1024, 500, 32 * 1024, 32, 32 * 1024, 64, 4, 2048);
+    JsonObject message = track("Signed Up").put("originalTimestamp", "2026\u0000")
+        .put("context", new JsonObject().put("userAgent", "Mozilla/5.0\u0000"));
+
+    MappedMessage mapped = new SegmentMapper(EventSchemas.builtIn(), four)
+        .map("track", JSON.readTree(message.encode()), REQUEST);
+
+    assertEquals(List.of(new Problem("originalTimestamp", "must not contain the NUL character"),
+        new Problem("context.userAgent", "must not contain the NUL character")), mapped.problems());
+  }
+
+  @Test
   @DisplayName("segment.receivedAt always has six digits of microseconds, zeros included")
   void receivedAtHasMicroseconds() {
     for (String[] c : new String[][] {{"2026-11-22T10:00:00Z", "2026-11-22T10:00:00.000000Z"},
