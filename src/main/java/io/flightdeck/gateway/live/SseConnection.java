@@ -112,12 +112,17 @@ final class SseConnection {
    * The store no longer holds the events after {@code position} (see {@link LiveBatch#rewind}): other events may
    * take their positions. A stream that went past it goes back there and tells the client with an id line, which
    * EventSource takes as its Last-Event-ID, so a reconnect resumes from there too; the events that follow are the
-   * store's new ones. A stream catching up from the store (its reads went by the old history) is ended instead,
-   * after the same id line, and its client resumes from there; one with data still unsent is cut off, as at
-   * shutdown, and resumes by its last id.
+   * store's new ones. One still before it that is catching up lets go of the live batches it held, which may hold
+   * lost events, and reads them from the store. A stream catching up past it (its reads went by the old history) is
+   * ended instead, after the same id line, and its client resumes from there; one with data still unsent is cut
+   * off, as at shutdown, and resumes by its last id.
    */
   private void rewound(long position) {
     if (cursor <= position) {
+      // the live batches held while it catches up may hold lost events: the store has what replaced them
+      if (catchUp.behind()) {
+        catchUp.dropPending();
+      }
       return;
     }
     Buffer back = Buffer.buffer("id: " + position + "\n: the event store's history changed after this event\n\n");
