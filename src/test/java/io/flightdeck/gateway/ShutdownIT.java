@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.GatewayProcess;
 import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.RawHttp;
 import io.flightdeck.gateway.support.TestDatabase;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -17,6 +18,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -115,7 +117,7 @@ class ShutdownIT {
 
   @Test
   @DisplayName("SIGTERM with a client that stalls in the middle of its body still stops in order with the shipped "
-      + "settings: the connection is closed by http.shutdownTimeoutMs, inside the drain's budget, with no ERROR")
+      + "settings, inside the drain's budget, with no ERROR")
   void sigtermWithAStalledClientDrainsInOrder(TestDatabase db) throws Exception {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
         "FLIGHTDECK_HTTP_PORT", "0"));
@@ -142,6 +144,72 @@ class ShutdownIT {
       assertFalse(out.contains("drain did not finish"), gateway.describe());
       assertFalse(out.contains(" ERROR "), "no ERROR while stopping\n" + gateway.describe());
     }
+  }
+
+  @Test
+  @DisplayName("SIGTERM answers a request whose body stalled 503 unavailable with Connection: close at once, so the "
+      + "drain does not wait for it, while a body still arriving is read to its end, stored and answered 200")
+  void sigtermAnswersAStalledBodyAndFinishesOneStillArriving(TestDatabase db) throws Exception {
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0"));
+         Socket stalled = new Socket();
+         Socket arriving = new Socket()) {
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      stalled.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      stalled.setSoTimeout(10_000);
+      send(stalled, "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "X-Write-Key: demo-write-key\r\nContent-Length: 1000\r\n\r\n{\"type\":\"");
+      String id = UUID.randomUUID().toString();
+      byte[] event = ("{\"type\":\"PageViewed\",\"streamId\":\"arriving\",\"data\":{\"pageId\":\"/x\"},\"id\":\""
+          + id + "\"}").getBytes(StandardCharsets.US_ASCII);
+      arriving.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      arriving.setSoTimeout(10_000);
+      send(arriving, "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "X-Write-Key: demo-write-key\r\nContent-Length: " + event.length + "\r\n\r\n");
+      int sent = 10;
+      arriving.getOutputStream().write(event, 0, sent);
+      HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      HttpRequest metrics = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build();
+      await("both requests are in flight").atMost(Duration.ofSeconds(10)).until(() -> client
+          .send(metrics, HttpResponse.BodyHandlers.ofString()).body()
+          .contains("vertx_http_server_active_requests{method=\"POST\"} 2.0"));
+
+      long sigterm = System.nanoTime();
+      gateway.sendSigterm();
+      // the other client goes on sending its body, a few bytes every 200 ms, for a while after SIGTERM
+      while (sent < event.length) {
+        Thread.sleep(200);
+        int piece = Math.min(4, event.length - sent);
+        arriving.getOutputStream().write(event, sent, piece);
+        arriving.getOutputStream().flush();
+        sent += piece;
+        if (TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm) > 1500) {
+          arriving.getOutputStream().write(event, sent, event.length - sent);
+          sent = event.length;
+        }
+      }
+      String answer = new String(RawHttp.readResponse(arriving.getInputStream()), StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+      assertTrue(answer.contains("\"appended\""), answer);
+      String refusal = new String(stalled.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(refusal.startsWith("HTTP/1.1 503"), "the stalled request is answered before the drain ends: "
+          + refusal + "\n" + gateway.describe());
+      assertTrue(refusal.contains("\"code\":\"unavailable\""), refusal);
+      assertTrue(refusal.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), refusal);
+
+      assertEquals(0, gateway.waitFor(Duration.ofSeconds(10)), gateway.describe());
+      long exitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
+      // before, the drain waited for the stalled body until http.shutdownTimeoutMs (6000, shipped) closed it
+      assertTrue(exitedMs < 6000, "exited " + exitedMs + " ms after SIGTERM, before the stalled connection would "
+          + "have been closed by http.shutdownTimeoutMs\n" + gateway.describe());
+      assertEquals(1L, db.queryLong("SELECT count(*) FROM events WHERE id = ?::uuid", id),
+          "the event answered 200 is stored");
+    }
+  }
+
+  private static void send(Socket socket, String text) throws IOException {
+    socket.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
+    socket.getOutputStream().flush();
   }
 
   @Test

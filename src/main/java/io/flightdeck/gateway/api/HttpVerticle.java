@@ -3,6 +3,7 @@ package io.flightdeck.gateway.api;
 import io.flightdeck.gateway.config.HttpConfig;
 import io.flightdeck.gateway.ingest.ContentCoding;
 import io.flightdeck.gateway.ingest.IngestRoutes;
+import io.flightdeck.gateway.ingest.PendingBodies;
 import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.live.LiveHub;
 import io.vertx.core.Future;
@@ -25,6 +26,7 @@ public final class HttpVerticle extends VerticleBase {
   private final int port;
   private HttpServer server;
   private LiveHub live;
+  private PendingBodies bodies;
 
   public HttpVerticle(GatewayServices services, int port) {
     this.services = services;
@@ -43,6 +45,7 @@ public final class HttpVerticle extends VerticleBase {
         // off: every connection reaches the connection guard on accept (see HeaderDeadline)
         .setHttp2ClearTextEnabled(http.http2ClearText());
     live = services.liveHubs().apply(vertx);
+    bodies = new PendingBodies(vertx);
     server = vertx.createHttpServer(options)
         .connectionHandler(connection -> services.connections().accept(connection, options))
         .invalidRequestHandler(FailureHandler::invalidRequest)
@@ -59,7 +62,7 @@ public final class HttpVerticle extends VerticleBase {
     AccessLog accessLog = new AccessLog(routes);
     router.route().handler(accessLog);
     router.route().handler(IngestRoutes.beforeQueryCheck(services.config().http().bodyReadTimeoutMs(),
-        services.sites()));
+        services.sites(), bodies));
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
@@ -149,8 +152,10 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    // end the live streams (clients resume elsewhere with Last-Event-ID), then stop accepting; connections close
-    // once their in-flight request (and its append) is answered
+    // answer the bodies that stall from now on (503: the drain would wait for them until the shutdown timeout), end
+    // the live streams (clients resume elsewhere with Last-Event-ID), then stop accepting; connections close once
+    // their in-flight request (and its append) is answered
+    bodies.drain();
     return live.stop().eventually(() ->
         server.shutdown(services.config().http().shutdownTimeoutMs(), TimeUnit.MILLISECONDS));
   }

@@ -54,39 +54,54 @@ public final class IngestRoutes {
   /**
    * 408 when the body has not fully arrived within {@code timeoutMs}; after an earlier answer, the connection or
    * stream just ends then. The idle timeout resets on every byte, so without this a client trickling its body
-   * could hold a request open forever. HTTP/1.x: the connection closes (the rest of the body would be read as the
-   * next request). HTTP/2: only the stream is reset, after the answer; the connection's other requests go on.
+   * could hold a request open forever. Meanwhile the request is one of {@code pending}, which answers it sooner
+   * should the body stall while the server stops.
    */
-  private static void startBodyDeadline(RoutingContext ctx, long timeoutMs) {
+  private static void startBodyDeadline(RoutingContext ctx, long timeoutMs, PendingBodies pending) {
     HttpServerRequest request = ctx.request();
     if (!request.isEnded()) {
+      pending.add(ctx);
       long timer = ctx.vertx().setTimer(timeoutMs, t -> {
+        pending.remove(ctx);
         if (request.isEnded()) {
           return;
         }
-        boolean http2 = request.version() == HttpVersion.HTTP_2;
-        if (!ctx.response().ended()) {
-          if (!http2) {
-            ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
-          }
-          ctx.fail(new ApiError(408, "request_timeout",
-              "the request body did not arrive within " + timeoutMs + " ms"));
-        }
-        // also after an early answer (415, 413, 503...): Vert.x reads and drops the rest of the body, and a
-        // client trickling it would otherwise hold the connection for as long as it likes
-        if (http2) {
-          // CANCEL: the answer is complete, the client should stop sending the body
-          ctx.response().reset(CANCEL);
-        } else {
-          request.connection().close();
-        }
+        cutBody(ctx, new ApiError(408, "request_timeout",
+            "the request body did not arrive within " + timeoutMs + " ms"));
       });
       // an answer given before the whole body arrived keeps the deadline: the body must still end in time
-      ctx.addEndHandler(v -> {
+      ctx.addEndHandler(done -> {
         if (request.isEnded()) {
           ctx.vertx().cancelTimer(timer);
         }
+        if (request.isEnded() || done.failed()) {
+          pending.remove(ctx);
+        }
       });
+    }
+  }
+
+  /**
+   * Gives up on a body that has not fully arrived: answers {@code error} unless an answer was given already, then
+   * ends the exchange. HTTP/1.x: the connection closes (the rest of the body would be read as the next request).
+   * HTTP/2: only the stream is reset, after the answer; the connection's other requests go on.
+   */
+  static void cutBody(RoutingContext ctx, ApiError error) {
+    HttpServerRequest request = ctx.request();
+    boolean http2 = request.version() == HttpVersion.HTTP_2;
+    if (!ctx.response().ended()) {
+      if (!http2) {
+        ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+      }
+      ctx.fail(error);
+    }
+    // also after an early answer (415, 413, 503...): Vert.x reads and drops the rest of the body, and a
+    // client trickling it would otherwise hold the connection for as long as it likes
+    if (http2) {
+      // CANCEL: the answer is complete, the client should stop sending the body
+      ctx.response().reset(CANCEL);
+    } else {
+      request.connection().close();
     }
   }
 
@@ -117,10 +132,10 @@ public final class IngestRoutes {
    * {@link #startBodyDeadline}) and the CORS headers (the page must be able to read the refusal, see {@link #addCors}).
    * A route without a path, so that the metrics' route tag stays the tracking route's path alone.
    */
-  public static Handler<RoutingContext> beforeQueryCheck(long timeoutMs, Sites sites) {
+  public static Handler<RoutingContext> beforeQueryCheck(long timeoutMs, Sites sites, PendingBodies pending) {
     return ctx -> {
       if (isTrackingPost(ctx)) {
-        startBodyDeadline(ctx, timeoutMs);
+        startBodyDeadline(ctx, timeoutMs, pending);
         addCors(ctx, sites);
       }
       ctx.next();

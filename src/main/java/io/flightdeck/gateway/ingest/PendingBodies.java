@@ -1,0 +1,82 @@
+package io.flightdeck.gateway.ingest;
+
+import io.flightdeck.gateway.api.ApiError;
+import io.vertx.core.Vertx;
+import io.vertx.ext.web.RoutingContext;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * The tracking requests of one event loop whose body has not fully arrived, so that a shutdown need not wait for a
+ * client that stopped sending. From {@link #drain} on, a body that gains no byte for {@link #STALL_MS} is answered
+ * 503 {@code unavailable} (HTTP/1.x: with {@code Connection: close}, and the connection closed; HTTP/2: the stream
+ * reset after the answer), as its deadline would answer it 408, only sooner: nothing of it was stored, so the client
+ * sends it again, to another process or after the restart. A body still arriving is read to its end and answered
+ * as usual (within http.shutdownTimeoutMs, after which Vert.x closes every connection anyway).
+ *
+ * <p>Without this the drain waited for such a request until http.shutdownTimeoutMs closed its connection, unanswered,
+ * and stopped the appender and the projections only then. Only ever touched on its event loop.
+ */
+public final class PendingBodies {
+
+  /** A body that gains no byte for this long during the drain has stalled; about TCP's first retransmission. */
+  static final long STALL_MS = 1000;
+
+  private final Vertx vertx;
+  /** Each request, with its body's bytes at the last look during the drain (before: -1). */
+  private final Map<RoutingContext, Long> pending = new HashMap<>();
+  private boolean draining;
+  private long timer = -1;
+
+  public PendingBodies(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  /** A tracking request whose body is still to come (removed once it came, or its deadline passed). */
+  void add(RoutingContext ctx) {
+    pending.put(ctx, draining ? ctx.request().bytesRead() : -1L);
+    if (draining) {
+      watch();
+    }
+  }
+
+  void remove(RoutingContext ctx) {
+    pending.remove(ctx);
+  }
+
+  /** The server is stopping: from now on, bodies that stall are answered 503. */
+  public void drain() {
+    draining = true;
+    pending.replaceAll((ctx, seen) -> ctx.request().bytesRead());
+    watch();
+  }
+
+  private void watch() {
+    if (timer == -1 && !pending.isEmpty()) {
+      timer = vertx.setPeriodic(STALL_MS, id -> look());
+    }
+  }
+
+  private void look() {
+    Iterator<Map.Entry<RoutingContext, Long>> it = pending.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<RoutingContext, Long> entry = it.next();
+      RoutingContext ctx = entry.getKey();
+      long read = ctx.request().bytesRead();
+      if (ctx.request().isEnded()) {
+        it.remove();
+      } else if (read == entry.getValue()) {
+        it.remove();
+        IngestRoutes.cutBody(ctx, new ApiError(503, "unavailable", "the gateway is shutting down and the request "
+            + "body stopped arriving; send it again", null, 1));
+      } else {
+        entry.setValue(read);
+      }
+    }
+    if (pending.isEmpty()) {
+      vertx.cancelTimer(timer);
+      timer = -1;
+    }
+  }
+}
