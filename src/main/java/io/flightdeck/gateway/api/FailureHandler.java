@@ -21,6 +21,8 @@ import org.slf4j.LoggerFactory;
 public final class FailureHandler implements Handler<RoutingContext> {
 
   private static final Logger LOG = LoggerFactory.getLogger(FailureHandler.class);
+  /** HTTP/2's CANCEL error code (RFC 9113, section 7). */
+  private static final long HTTP2_CANCEL = 0x8;
 
   /** 5xx answers are logged at most once a second each way; metrics and the access log count every one. */
   private static final LogThrottle SERVER_ERROR_LOG = new LogThrottle(1, TimeUnit.SECONDS);
@@ -110,12 +112,28 @@ public final class FailureHandler implements Handler<RoutingContext> {
     } else if (cause instanceof TooLongHttpLineException) {
       error = new ApiError(414, "uri_too_long", "the request line is longer than the limit");
     } else if (cause instanceof TooLongHttpHeaderException) {
-      error = new ApiError(431, "headers_too_large", "the request headers are larger than the limit");
+      error = headersTooLarge();
     } else {
       error = ApiError.badRequest("invalid_request", "the request is not valid HTTP");
     }
     send(request.response().putHeader(HttpHeaders.CONNECTION, "close"), error)
         .onComplete(ar -> request.connection().close());
+  }
+
+  private static ApiError headersTooLarge() {
+    return new ApiError(431, "headers_too_large", "the request headers are larger than the limit");
+  }
+
+  /**
+   * {@link Http2HeaderLimit}'s answer: as over HTTP/1.x, but only the stream ends (reset with CANCEL after the answer
+   * if the body is still coming, so the client stops sending it); the connection's other requests go on.
+   */
+  static void headersTooLargeOverHttp2(HttpServerRequest request) {
+    send(request.response(), headersTooLarge()).onComplete(ar -> {
+      if (!request.isEnded()) {
+        request.response().reset(HTTP2_CANCEL);
+      }
+    });
   }
 
   /** The path without its query string, so an {@code access_token} parameter never reaches a log line. */

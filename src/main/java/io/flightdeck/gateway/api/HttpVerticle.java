@@ -36,7 +36,7 @@ public final class HttpVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     HttpConfig http = services.config().http();
-    HttpServerOptions options = new HttpServerOptions()
+    HttpServerOptions options = Http2HeaderLimit.configure(new HttpServerOptions())
         .setHost(http.host())
         .setPort(port)
         .setIdleTimeout(http.idleTimeoutSeconds())
@@ -49,7 +49,7 @@ public final class HttpVerticle extends VerticleBase {
     server = vertx.createHttpServer(options)
         .connectionHandler(connection -> services.connections().accept(connection, options))
         .invalidRequestHandler(FailureHandler::invalidRequest)
-        .requestHandler(router());
+        .requestHandler(Http2HeaderLimit.around(router()));
     return live.start().compose(v -> server.listen());
   }
 
