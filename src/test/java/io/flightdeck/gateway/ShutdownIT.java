@@ -9,6 +9,15 @@ import io.flightdeck.gateway.support.GatewayProcess;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.RawHttp;
 import io.flightdeck.gateway.support.TestDatabase;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -204,6 +213,47 @@ class ShutdownIT {
           + "have been closed by http.shutdownTimeoutMs\n" + gateway.describe());
       assertEquals(1L, db.queryLong("SELECT count(*) FROM events WHERE id = ?::uuid", id),
           "the event answered 200 is stored");
+      assertFalse(gateway.stdout().contains(" ERROR "), "no ERROR while stopping\n" + gateway.describe());
+    }
+  }
+
+  @Test
+  @DisplayName("over HTTP/2 too, SIGTERM answers a stream whose body stalled 503 unavailable at once, and the drain "
+      + "does not wait for it")
+  void sigtermAnswersAStalledHttp2Body(TestDatabase db) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true"))) {
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      io.vertx.core.http.HttpClient client = vertx.createHttpClient(new HttpClientOptions()
+          .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+          .setDefaultHost("127.0.0.1").setDefaultPort(port));
+      HttpClientRequest stalled = client.request(new RequestOptions().setMethod(HttpMethod.POST)
+              .setURI("/v1/events").putHeader("Content-Type", "application/json")
+              .putHeader("X-Write-Key", "demo-write-key").putHeader("Content-Length", "1000"))
+          .await(10, TimeUnit.SECONDS);
+      stalled.write(Buffer.buffer("{\"type\":")).await(10, TimeUnit.SECONDS);
+      Future<JsonObject> answer = stalled.response().compose(response -> response.body()
+          .map(body -> new JsonObject().put("status", response.statusCode()).put("body", body.toString())));
+      HttpClient metricsClient = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      HttpRequest metrics = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build();
+      await("the stalled request is in flight").atMost(Duration.ofSeconds(10)).until(() -> metricsClient
+          .send(metrics, HttpResponse.BodyHandlers.ofString()).body()
+          .contains("vertx_http_server_active_requests{method=\"POST\"} 1.0"));
+
+      long sigterm = System.nanoTime();
+      gateway.sendSigterm();
+      JsonObject refused = answer.await(10, TimeUnit.SECONDS);
+      assertEquals(503, refused.getInteger("status"), refused.encode());
+      assertEquals("unavailable", new JsonObject(refused.getString("body")).getJsonObject("error")
+          .getString("code"));
+      assertEquals(0, gateway.waitFor(Duration.ofSeconds(10)), gateway.describe());
+      long exitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
+      assertTrue(exitedMs < 6000, "exited " + exitedMs + " ms after SIGTERM, before the stalled stream would "
+          + "have been closed by http.shutdownTimeoutMs\n" + gateway.describe());
+      assertFalse(gateway.stdout().contains(" ERROR "), "no ERROR while stopping\n" + gateway.describe());
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
     }
   }
 
