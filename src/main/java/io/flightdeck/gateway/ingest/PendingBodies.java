@@ -6,6 +6,7 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The tracking requests of one event loop whose body has not fully arrived, so that a shutdown need not wait for a
@@ -22,10 +23,12 @@ public final class PendingBodies {
 
   /** A body that gains no byte for this long during the drain has stalled; about TCP's first retransmission. */
   static final long STALL_MS = 1000;
+  /** How often the drain looks at the bodies: a stalled one is answered within STALL_MS and a quarter of it. */
+  private static final long LOOK_MS = STALL_MS / 4;
 
   private final Vertx vertx;
-  /** Each request, with its body's bytes at the last look during the drain (before: -1). */
-  private final Map<RoutingContext, Long> pending = new HashMap<>();
+  /** Each request; during the drain, with its body's progress (before the drain: null, nothing is watched). */
+  private final Map<RoutingContext, Progress> pending = new HashMap<>();
   private boolean draining;
   private long timer = -1;
 
@@ -35,7 +38,7 @@ public final class PendingBodies {
 
   /** A tracking request whose body is still to come (removed once it came, or its deadline passed). */
   void add(RoutingContext ctx) {
-    pending.put(ctx, draining ? ctx.request().bytesRead() : -1L);
+    pending.put(ctx, draining ? new Progress(ctx) : null);
     if (draining) {
       watch();
     }
@@ -48,35 +51,56 @@ public final class PendingBodies {
   /** The server is stopping: from now on, bodies that stall are answered 503. */
   public void drain() {
     draining = true;
-    pending.replaceAll((ctx, seen) -> ctx.request().bytesRead());
+    pending.replaceAll((ctx, none) -> new Progress(ctx));
     watch();
   }
 
   private void watch() {
     if (timer == -1 && !pending.isEmpty()) {
-      timer = vertx.setPeriodic(STALL_MS, id -> look());
+      timer = vertx.setPeriodic(LOOK_MS, id -> look());
     }
   }
 
   private void look() {
-    Iterator<Map.Entry<RoutingContext, Long>> it = pending.entrySet().iterator();
+    long now = System.nanoTime();
+    Iterator<Map.Entry<RoutingContext, Progress>> it = pending.entrySet().iterator();
     while (it.hasNext()) {
-      Map.Entry<RoutingContext, Long> entry = it.next();
+      Map.Entry<RoutingContext, Progress> entry = it.next();
       RoutingContext ctx = entry.getKey();
-      long read = ctx.request().bytesRead();
       if (ctx.request().isEnded()) {
         it.remove();
-      } else if (read == entry.getValue()) {
+      } else if (entry.getValue().stalled(ctx, now)) {
         it.remove();
         IngestRoutes.cutBody(ctx, new ApiError(503, "unavailable", "the gateway is shutting down and the request "
             + "body stopped arriving; send it again", null, 1));
-      } else {
-        entry.setValue(read);
       }
     }
     if (pending.isEmpty()) {
       vertx.cancelTimer(timer);
       timer = -1;
+    }
+  }
+
+  /** A body's bytes when last seen growing, and when. */
+  private static final class Progress {
+
+    private long bytes;
+    private long since;
+
+    Progress(RoutingContext ctx) {
+      bytes = ctx.request().bytesRead();
+      since = System.nanoTime();
+    }
+
+    /** Whether no byte came for STALL_MS; notes the progress otherwise. */
+    boolean stalled(RoutingContext ctx, long now) {
+      long read = ctx.request().bytesRead();
+      if (read != bytes) {
+        bytes = read;
+        since = now;
+        return false;
+      }
+      return TimeUnit.NANOSECONDS.toMillis(now - since) >= STALL_MS;
     }
   }
 }
