@@ -131,6 +131,7 @@ public final class LiveFeedVerticle extends VerticleBase {
       LOG.warn("live feed: {}: the store's history changed (a failover to a replica that had not received the last "
           + "commits, a restored backup); the feed goes back to position {}, and every stream past it too",
           changed.getMessage(), position);
+      connections.metrics().historyChanged("live");
       published.set(position);
       sent.dropAfter(position);
       vertx.eventBus().publish(EventBusAddresses.LIVE_BATCH, LiveBatch.rewind(position));

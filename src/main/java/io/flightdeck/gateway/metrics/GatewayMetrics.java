@@ -29,6 +29,7 @@ public final class GatewayMetrics {
   public static final String APPEND_LATENCY = "flightdeck.append.latency";
   public static final String APPEND_QUEUE_DEPTH = "flightdeck.append.queue.depth";
   public static final String STORE_HEAD = "flightdeck.store.head.position";
+  public static final String STORE_HISTORY_CHANGES = "flightdeck.store.history.changes";
   public static final String PROJECTION_CHECKPOINT = "flightdeck.projection.checkpoint.position";
   public static final String PROJECTION_LAG_EVENTS = "flightdeck.projection.lag.events";
   public static final String PROJECTION_LAG_SECONDS = "flightdeck.projection.lag.seconds";
@@ -50,6 +51,8 @@ public final class GatewayMetrics {
       "unknown_write_key", "origin_not_allowed", "payload_too_large", "request_timeout", "unsupported_media_type",
       "rate_limited", "unavailable");
   private static final List<String> CLOSE_REASONS = List.of("max_connections", "head_timeout");
+  /** The readers that keep what they read from the store, and check it is still there (see historyChanged). */
+  private static final List<String> HISTORY_READERS = List.of("live", "projections");
 
   private final MeterRegistry registry;
   private final Predicate<String> knownType;
@@ -109,6 +112,21 @@ public final class GatewayMetrics {
     }
     INGEST_ERROR_CODES.forEach(this::rejectedCounter);
     CLOSE_REASONS.forEach(this::closedCounter);
+    HISTORY_READERS.forEach(this::historyCounter);
+  }
+
+  /**
+   * {@code reader} ({@code live} or {@code projections}) found the store no longer holds the last event it read: a
+   * failover to a replica that lacked the last commits, a restored backup.
+   */
+  public void historyChanged(String reader) {
+    historyCounter(reader).increment();
+  }
+
+  private Counter historyCounter(String reader) {
+    return counter(STORE_HISTORY_CHANGES, "Times a reader that keeps events found the store no longer held the last "
+        + "event it read (a failover to a replica that lacked the last commits, a restored backup)", "reader", reader,
+        null, null);
   }
 
   public void appended(String site, String type, int n) {

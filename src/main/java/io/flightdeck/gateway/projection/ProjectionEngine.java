@@ -59,7 +59,7 @@ public final class ProjectionEngine {
     StepGate gate = new StepGate(config.concurrentSteps());
     return ensured.compose(v -> {
       List<Future<String>> deployed = new ArrayList<>();
-      deployed.add(deploy(vertx, new RecentEventsReader(recent, store, config)));
+      deployed.add(deploy(vertx, new RecentEventsReader(recent, store, config, metrics)));
       for (Projection p : projections.values()) {
         deployed.add(deploy(vertx, new ProjectionRunner(p, config, connect, sessions, owner, metrics, recent,
             gate)));

@@ -2,6 +2,7 @@ package io.flightdeck.gateway.projection;
 
 import io.flightdeck.gateway.EventBusAddresses;
 import io.flightdeck.gateway.config.ProjectionsConfig;
+import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.EventStore;
 import io.flightdeck.gateway.store.HistoryChangedException;
@@ -33,9 +34,11 @@ final class RecentEventsReader extends VerticleBase {
   private final RecentEvents recent;
   private final EventStore store;
   private final ProjectionsConfig config;
+  private final GatewayMetrics metrics;
   private PacedReads reads;
 
-  RecentEventsReader(RecentEvents recent, EventStore store, ProjectionsConfig config) {
+  RecentEventsReader(RecentEvents recent, EventStore store, ProjectionsConfig config, GatewayMetrics metrics) {
+    this.metrics = metrics;
     this.recent = recent;
     this.store = store;
     this.config = config;
@@ -72,6 +75,7 @@ final class RecentEventsReader extends VerticleBase {
           LOG.warn("projections: {}: the store's history changed (a failover to a replica that had not received the "
               + "last commits, a restored backup); the shared window of recent events starts again at the head",
               failure.getMessage());
+          metrics.historyChanged("projections");
           recent.clear();
           return Future.succeededFuture(true);
         });

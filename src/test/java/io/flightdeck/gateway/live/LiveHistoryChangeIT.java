@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
@@ -88,6 +89,8 @@ class LiveHistoryChangeIT {
       assertNull(sse.next(Duration.ofMillis(300)), "nothing else");
       assertFalse(sse.ended(), "the stream goes on");
     }
+    assertTrue(gateway.get().registry().get("flightdeck.store.history.changes").tag("reader", "live").counter()
+        .count() >= 1, "counted for operators");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.projection;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
@@ -73,5 +74,7 @@ class ProjectionHistoryChangeIT {
     assertEquals(-1, pageViews("hist-lost"), "no lost event was applied");
     Awaitility.await().atMost(15, TimeUnit.SECONDS).until(() -> gateway.db().queryLong(
         "SELECT position FROM projection_checkpoints WHERE name = 'visitor-activity'") == kept + 3);
+    assertTrue(gateway.get().registry().get("flightdeck.store.history.changes").tag("reader", "projections")
+        .counter().count() >= 1, "counted for operators");
   }
 }
