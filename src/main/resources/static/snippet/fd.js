@@ -312,6 +312,7 @@
   // the browser in beacons it sends even after the page is gone. Beacons never report an answer, so the events
   // stay in localStorage and the next page sends them again; their ids make the gateway store them once.
   const beaconAll = () => {
+    settle();
     clearTimeout(timer);
     timer = 0;
     let rest = queue;
@@ -389,12 +390,21 @@
     if (id) enqueue('ButtonClicked', { buttonId: cut(id, 256), label: label(el), pageId: pageMeta().pageId });
   }, true);
 
-  // Submissions of form[data-fd-form-id], with only the fields the markup allows
+  // Submissions of form[data-fd-form-id], with only the fields the markup allows, read in the capture phase (before
+  // the page's handlers run). Stored only when no handler cancelled the submission (preventDefault: validation that
+  // failed, an app sending the form itself): decided once the dispatch is over, in a task of its own, or on leaving
+  // the page (beaconAll), which a form that navigates away may reach first.
+  let submits = []; // [submit event, data] not decided yet
+  const settle = () => {
+    submits.forEach(([e, data]) => e.defaultPrevented || enqueue('FormSubmitted', fit(data, 'formData')));
+    submits = [];
+  };
   d.addEventListener('submit', (e) => {
     const form = e.target;
     const id = form && form.getAttribute && form.getAttribute('data-fd-form-id');
-    if (id) enqueue('FormSubmitted', fit({ formId: cut(id, 256), formData: fields(form), pageId: pageMeta().pageId },
-      'formData'));
+    if (!id) return;
+    submits.push([e, { formId: cut(id, 256), formData: fields(form), pageId: pageMeta().pageId }]);
+    setTimeout(settle, 0);
   }, true);
 
   // never sent, whatever the markup says: names that look secret, and autocomplete tokens for secrets and cards

@@ -62,6 +62,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SnippetBrowserIT {
 
   static final long WAIT_MS = 20_000;
+  // a form's attributes for a submission that is sent (not cancelled) and leaves the browser on the page
+  static final String SUBMITTED = "method=\"post\" action=\"" + TestSite.NO_CONTENT + "\"";
   static final String WRITE_KEY = TestGateway.WRITE_KEY;
   static final Pattern UUID_TEXT =
       Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
@@ -78,7 +80,7 @@ class SnippetBrowserIT {
   @Order(2)
   static final ClassGateway gateway = ClassGateway.with(Map.of("FLIGHTDECK_SITES", TestGateway.demoSiteNaming(
       "SpaDone", "ClosedTab", "WhileHidden", "AfterShown", "OfflineTrack", "LeftOffline", "StillStored",
-      "Signup Started", "QueuedDone", "Private")));
+      "Signup Started", "QueuedDone", "Private", "FormsDone")));
 
   static TestSite site;
 
@@ -298,7 +300,7 @@ class SnippetBrowserIT {
             + "<input type=\"hidden\" name=\"campaign\" value=\"spring\"><input name=\"note\" value=\"not listed\">"
             + "<textarea name=\"bio\" data-fd-field>Hello</textarea>" + secrets
             + "<button id=\"submit-listed\">Sign up</button></form>"
-            + "<form id=\"star\" data-fd-form-id=\"contact\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">"
+            + "<form id=\"star\" data-fd-form-id=\"contact\" data-fd-fields=\"*\" " + SUBMITTED + ">"
             + "<input name=\"name\" value=\"Ada\"><input type=\"hidden\" name=\"campaign\" value=\"hidden-by-star\">"
             + secrets + "<button id=\"submit-star\">Send</button></form>"));
     String visitor = visitor();
@@ -326,7 +328,7 @@ class SnippetBrowserIT {
       + "text field before the form was submitted and its name does not look secret")
   void shownPasswordNotSent() {
     open(site.page("/login", "Log in", "", "data-flush-ms=\"60000\"",
-        "<form data-fd-form-id=\"login\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">"
+        "<form data-fd-form-id=\"login\" data-fd-fields=\"*\" " + SUBMITTED + ">"
             + "<input name=\"user\"><input id=\"pw\" type=\"password\" name=\"pw\">"
             + "<button id=\"show\" type=\"button\" onclick=\"pw.type = 'text'\">Show</button>"
             + "<button id=\"send\">Log in</button></form>"));
@@ -335,11 +337,49 @@ class SnippetBrowserIT {
     page.fill("#pw", "hunter2-shown");
     page.click("#show");
     page.click("#send");
-    page.evaluate("() => flightdeck.flush()");
+    flushAfterSubmits();
 
     // before, formData was {"user":"ada","pw":"hunter2-shown"}: the field was type="text" when it was read
     JsonObject form = ofType(awaitEvents(visitor, 2), "FormSubmitted").get(0);
     assertEquals(new JsonObject().put("user", "ada"), form.getJsonObject("data").getJsonObject("formData"));
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("a form submission the page cancels (preventDefault: validation that failed, an app that sends the "
+      + "form itself with fetch, a handler delegated to the window) is not stored; one it lets go on is, also when a "
+      + "handler stopped its propagation")
+  void cancelledSubmissionNotStored() {
+    site.plainPage("/api/signup");
+    open(site.page("/cancelled", "Cancelled", "", "data-flush-ms=\"60000\"",
+        "<form data-fd-form-id=\"invalid\" data-fd-fields=\"*\" " + SUBMITTED
+            + " onsubmit=\"if (!this.email.value) event.preventDefault()\">"
+            + "<input name=\"email\"><button id=\"send-invalid\">Send</button></form>"
+            + "<form id=\"spa\" data-fd-form-id=\"spa\" data-fd-fields=\"*\" " + SUBMITTED + ">"
+            + "<input name=\"plan\" value=\"pro\"><button id=\"send-spa\">Send</button></form>"
+            + "<form id=\"delegated\" data-fd-form-id=\"delegated\" " + SUBMITTED + ">"
+            + "<button id=\"send-delegated\">Send</button></form>"
+            + "<form data-fd-form-id=\"sent\" data-fd-fields=\"*\" " + SUBMITTED
+            + " onsubmit=\"event.stopPropagation()\"><input name=\"plan\" value=\"team\">"
+            + "<button id=\"send-sent\">Send</button></form>"
+            // the app's own sending, and a handler on the window that runs after every other
+            + "<script>spa.addEventListener('submit', (e) => { e.preventDefault();"
+            + " fetch('/api/signup', {method: 'POST', body: new FormData(spa)}); });"
+            + " window.addEventListener('submit', (e) => { if (e.target.id === 'delegated') e.preventDefault(); });"
+            + "</script>"));
+    String visitor = visitor();
+    page.click("#send-invalid");
+    page.click("#send-spa");
+    page.click("#send-delegated");
+    page.click("#send-sent");
+    page.evaluate("() => new Promise(r => setTimeout(r)).then(() => { flightdeck.track('FormsDone', {});"
+        + " return flightdeck.flush(); })");
+
+    // before, all four were stored: the snippet stored a submission before the page's handlers could cancel it
+    JsonArray events = awaitEvents(visitor, 3);
+    assertEquals(List.of("PageViewed", "FormSubmitted", "FormsDone"), types(events));
+    assertEquals(new JsonObject().put("formId", "sent").put("formData", new JsonObject().put("plan", "team"))
+        .put("pageId", "/cancelled"), events.getJsonObject(1).getJsonObject("data"));
     errors.assertNone();
   }
 
@@ -883,7 +923,7 @@ class SnippetBrowserIT {
       inputs.append("<textarea name=\"f").append(i).append("\">").append("x".repeat(1000)).append("</textarea>");
     }
     open(site.page("/large", "Large", meta.toString(), "",
-        "<form data-fd-form-id=\"large\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">" + inputs
+        "<form data-fd-form-id=\"large\" data-fd-fields=\"*\" " + SUBMITTED + ">" + inputs
             + "<button id=\"send\">Send</button></form>"));
     String visitor = visitor();
     page.click("#send");
@@ -913,7 +953,7 @@ class SnippetBrowserIT {
       + "gateway refusing the whole submission or click (400) and the snippet dropping it")
   void nulCharacterReplaced() {
     open(site.page("/nul", "Nul", "", "data-flush-ms=\"60000\"",
-        "<form data-fd-form-id=\"nul\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">"
+        "<form data-fd-form-id=\"nul\" data-fd-fields=\"*\" " + SUBMITTED + ">"
             + "<textarea id=\"t\" name=\"note\"></textarea><button id=\"send\">Send</button></form>"
             + "<button id=\"b\" data-fd-button-id=\"nul-click\"></button>"));
     String visitor = visitor();
@@ -922,7 +962,7 @@ class SnippetBrowserIT {
         + " document.getElementById('b').append('Buy\\u0000now'); }");
     page.click("#send");
     page.click("#b");
-    page.evaluate("() => flightdeck.flush()");
+    flushAfterSubmits();
 
     // before, both were answered 400 (data.formData.note, data.label: must not contain the NUL character) and dropped
     JsonArray events = awaitEvents(visitor, 3);
@@ -937,14 +977,14 @@ class SnippetBrowserIT {
       + "U+FFFD instead of the gateway refusing the event (400) and the snippet dropping it; whole emoji stay")
   void loneSurrogateReplaced() {
     open(site.page("/surrogate", "Surrogate", "", "data-flush-ms=\"60000\"",
-        "<form data-fd-form-id=\"surrogate\" data-fd-fields=\"*\" onsubmit=\"event.preventDefault()\">"
+        "<form data-fd-form-id=\"surrogate\" data-fd-fields=\"*\" " + SUBMITTED + ">"
             + "<textarea id=\"t\" name=\"note\"></textarea><button id=\"send\">Send</button></form>"));
     String visitor = visitor();
     // 'Hi 😀' cut to 4 UTF-16 units by an app's script: a high surrogate alone; a title ending in a low one
     page.evaluate("() => { document.getElementById('t').value = 'Hi \\ud83d\\ude00 ' + 'Hi \\ud83d\\ude00'.slice(0, 4);"
         + " document.title = 'Title \\ude00'; }");
     page.click("#send");
-    page.evaluate("() => flightdeck.flush()");
+    flushAfterSubmits();
 
     // before, the submission was answered 400 and dropped: only the page view was stored
     JsonObject form = ofType(awaitEvents(visitor, 2), "FormSubmitted").get(0);
@@ -1036,6 +1076,11 @@ class SnippetBrowserIT {
   private void open(String url) {
     page.navigate(url);
     page.waitForFunction("() => window.flightdeck && window.flightdeck.version");
+  }
+
+  /** Sends the queue once the submissions clicked have been decided (after their dispatch, in a task of its own). */
+  private void flushAfterSubmits() {
+    page.evaluate("() => new Promise(r => setTimeout(r)).then(() => flightdeck.flush())");
   }
 
   /** The anonymous visitor id the snippet keeps in localStorage: the events' stream. */

@@ -17,6 +17,9 @@ import java.util.concurrent.Executors;
  */
 final class TestSite implements AutoCloseable {
 
+  /** Answers 204: a form submitted there (not cancelled) is sent and the browser stays on the page. */
+  static final String NO_CONTENT = "/no-content";
+
   private final HttpServer server;
   private final ExecutorService executor = Executors.newFixedThreadPool(4);
   private final Map<String, String> pages = new ConcurrentHashMap<>();
@@ -36,8 +39,9 @@ final class TestSite implements AutoCloseable {
       byte[] body = html == null ? new byte[0] : html.getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
       exchange.getResponseHeaders().set("Cache-Control", "no-store");
-      // favicon: nothing, and no 404 in the console
-      int status = html != null ? 200 : exchange.getRequestURI().getPath().equals("/favicon.ico") ? 204 : 404;
+      // favicon: nothing, and no 404 in the console; a form posted to /no-content leaves the page where it is
+      String path = exchange.getRequestURI().getPath();
+      int status = html != null ? 200 : path.equals("/favicon.ico") || path.equals(NO_CONTENT) ? 204 : 404;
       exchange.sendResponseHeaders(status, status == 204 ? -1 : body.length);
       try (OutputStream out = exchange.getResponseBody()) {
         out.write(body);
