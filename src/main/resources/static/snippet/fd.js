@@ -29,10 +29,13 @@
   const FLUSH_MS = +attr('flush-ms', 1000) >= 0 ? +attr('flush-ms', 1000) : 1000;
 
   const BATCH_EVENTS = 100; // per request (the gateway takes 500)
-  const BATCH_TRIGGER = 20; // queued events that send at once instead of waiting for FLUSH_MS
+  // queued events that send at once instead of waiting for FLUSH_MS
+  const BATCH_TRIGGER = 20;
   const BATCH_BYTES = 256 * 1024; // per request (the gateway takes 512 KiB)
-  const BEACON_BYTES = 60000; // a page may have 64 KiB of beacons and keepalive requests pending
-  const STORED_MAX = 500; // undelivered events kept in localStorage; the oldest go first
+  // a page may have 64 KiB of beacons and keepalive requests pending
+  const BEACON_BYTES = 60000;
+  // undelivered events kept in localStorage; the oldest go first
+  const STORED_MAX = 500;
   // one event's data: the gateway's limit is 32,768 bytes (413 above) as it serializes it, which may differ a little
   const DATA_BYTES = 32000;
   const SESSION_IDLE_MS = 30 * 60 * 1000;
@@ -194,7 +197,8 @@
     if (sending || !queue.length) return; // the answer sends what is queued
     const wait = retryAt - Date.now();
     if (wait > 0) {
-      if (!timer) later(wait); // the retry's timer, set again when hiding the page cleared it (beaconAll)
+      // the retry's timer, set again when hiding the page cleared it (beaconAll)
+      if (!timer) later(wait);
     } else if (queue.length >= BATCH_TRIGGER) {
       later(0);
     } else if (!timer) {
@@ -293,7 +297,8 @@
       return retryIn(ms >= 0 ? Math.max(ms, 500) : backoff * (0.75 + Math.random() / 2));
     }
     if (s === 400 || s === 413) return isolate(batch, await res.json().catch(() => null));
-    drop(batch, 'the gateway answered ' + s); // 401/403: a wrong write key or origin will not heal by retrying
+    // 401/403: a wrong write key or origin will not heal by retrying
+    drop(batch, 'the gateway answered ' + s);
   }
 
   // A batch is stored all or nothing: drop the events the gateway names, or halve the batch until it can
@@ -322,7 +327,8 @@
       // refused (over the browser's limit): it stays in localStorage for the next page
       if (beacon(body(batch))) forgetQueued(batch);
     }
-    schedule(); // only hidden, the page lives on: what the beacons refused goes by fetch
+    // only hidden, the page lives on: what the beacons refused goes by fetch
+    schedule();
   };
   // Shown again, or back from the back/forward cache: what the beacons took may not have arrived (a beacon never
   // reports its answer, and the gateway may have refused it), and it is still in the outbox: it goes again, stored once
@@ -343,7 +349,8 @@
   };
 
   // ---- automatic capture ----
-  let viewed = false; // the current page's view is queued (consent(true) sends it when it was not)
+  // the current page's view is queued (consent(true) sends it when it was not)
+  let viewed = false;
 
   const pageView = (pageId, properties) => {
     const m = pageMeta();
@@ -394,7 +401,8 @@
   // the page's handlers run). Stored only when no handler cancelled the submission (preventDefault: validation that
   // failed, an app sending the form itself): decided once the dispatch is over, in a task of its own, or on leaving
   // the page (beaconAll), which a form that navigates away may reach first.
-  let submits = []; // [submit event, data] not decided yet
+  // [submit event, data] not decided yet
+  let submits = [];
   const settle = () => {
     submits.forEach(([e, data]) => e.defaultPrevented || enqueue('FormSubmitted', fit(data, 'formData')));
     submits = [];
