@@ -59,8 +59,8 @@
       if (v == null) delete memory[k]; else memory[k] = v;
     }
   };
-  const loadJson = (k) => {
-    try { return JSON.parse(load(k)); } catch (e) { return null; }
+  const parse = (text) => {
+    try { return JSON.parse(text); } catch (e) { return null; }
   };
 
   const uuid = () => {
@@ -106,7 +106,7 @@
   };
   const session = () => {
     const now = Date.now();
-    let s = loadJson(KEY.session);
+    let s = parse(load(KEY.session));
     if (!s || !s.id || !(now - s.at < SESSION_IDLE_MS)) s = { id: uuid() };
     s.at = now;
     save(KEY.session, JSON.stringify(s));
@@ -148,12 +148,27 @@
   let queue = [];
   let timer = 0, sending = null, retryAt = 0, backoff = 0, maxNext = BATCH_EVENTS;
 
+  // Each event is serialized once, when captured or read from fd.outbox: that JSON is what is measured, stored and
+  // sent, however often. jsonList(events) is JSON.stringify(events), from the events' own JSON.
+  const json = new WeakMap();
+  const str = (e) => json.get(e) || json.set(e, JSON.stringify(e)).get(e);
+  const jsonList = (events) => '[' + events.map(str).join() + ']';
+  // fd.outbox's text as last read or written, and its events: parsed once
+  let lastOutbox = [null, []];
   // events only, whatever another script or version left there: anything else would make every event throw
   const outbox = () => {
-    const list = loadJson(KEY.outbox);
-    return Array.isArray(list) ? list.filter((e) => e && e.id) : [];
+    const text = load(KEY.outbox);
+    if (text !== lastOutbox[0]) {
+      const list = parse(text);
+      lastOutbox = [text, Array.isArray(list) ? list.filter((e) => e && e.id) : []];
+    }
+    return lastOutbox[1].slice();
   };
-  const writeOutbox = (list) => save(KEY.outbox, list.length ? JSON.stringify(list.slice(-STORED_MAX)) : null);
+  const writeOutbox = (list) => {
+    list = list.slice(-STORED_MAX);
+    lastOutbox = [list.length ? jsonList(list) : null, list];
+    save(KEY.outbox, lastOutbox[0]);
+  };
   const ids = (events) => new Set(events.map((e) => e.id));
   const stash = (events) => {
     const add = ids(events);
@@ -168,15 +183,19 @@
     queue = queue.filter((e) => !drop.has(e.id));
   };
 
-  const enqueue = (type, data) => {
+  // key: the entry of data (form fields, page properties) to cut when data is over the gateway's limit
+  const enqueue = (type, data, key) => {
     if (!allowed()) return false;
     let e = { id: uuid(), type, streamId: visitor(), occurredAt: new Date().toISOString(), data,
       metadata: context() };
     if (BUILT_IN[type]) e.schemaVersion = BUILT_IN[type];
     // a JSON copy: data the page changes later stays as it was, and data with no JSON form (a cycle, a BigInt)
-    // stops here instead of throwing into the page and in every later send
+    // stops here instead of throwing into the page and in every later send. Its text is the event's JSON.
     try {
-      e = JSON.parse(JSON.stringify(e));
+      let text = JSON.stringify(e);
+      // data over the limit only when the whole event is: then fitted, and the event serialized again (rare)
+      if (key && bytes(text) > DATA_BYTES) text = JSON.stringify((fit(data, key), e));
+      json.set((e = JSON.parse(text)), text);
     } catch (x) {
       warn(`${type} not sent: ${x.message}`);
       return false;
@@ -222,13 +241,14 @@
     if (out.length) warn(`over 32 KiB: left out ${key} ${out}`);
     return data;
   };
-  const body = (events) => JSON.stringify({ writeKey: WRITE_KEY, events });
+  // JSON.stringify({ writeKey, events }), each event's JSON made once
+  const body = (events) => '{"writeKey":' + JSON.stringify(WRITE_KEY) + ',"events":' + jsonList(events) + '}';
   // The first events of list that fit one request of maxBytes and maxCount (at least one: if it alone is too
   // large, the gateway's answer or the browser's beacon limit says so)
   const take = (list, maxBytes, maxCount) => {
     let size = 64 + WRITE_KEY.length, n = 0;
     while (n < list.length && n < maxCount) {
-      size += bytes(JSON.stringify(list[n])) + 1;
+      size += bytes(str(list[n])) + 1;
       if (size > maxBytes && n) break;
       n++;
     }
@@ -358,7 +378,7 @@
     const data = { pageId: cut(pageId, 2048) || m.pageId, url: cut(location.href, 2048),
       title: cut(d.title, 1024) || null, referrer: cut(referrer, 2048) || null };
     if (Object.keys(props).length) data.properties = props;
-    if (enqueue('PageViewed', fit(data, 'properties'))) viewed = true;
+    if (enqueue('PageViewed', data, 'properties')) viewed = true;
   };
 
   // SPA navigation: history.pushState/replaceState to another path, and back/forward
@@ -404,7 +424,7 @@
   // [submit event, data] not decided yet
   let submits = [];
   const settle = () => {
-    submits.forEach(([e, data]) => e.defaultPrevented || enqueue('FormSubmitted', fit(data, 'formData')));
+    submits.forEach(([e, data]) => e.defaultPrevented || enqueue('FormSubmitted', data, 'formData'));
     submits = [];
   };
   d.addEventListener('submit', (e) => {

@@ -406,6 +406,44 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("each event is serialized once, however often it is measured, stored in localStorage and sent: "
+      + "retried after a 503, beaconed when the page is hidden, sent again when it is shown")
+  void eachEventSerializedOnce() {
+    // counts the page's JSON.stringify calls by the events they serialize: alone, in a list or in a request's body
+    String counter = "<script>(() => { window.serialized = {}; const original = JSON.stringify;"
+        + " const count = (v) => { if (v && v.id && v.type) serialized[v.id] = (serialized[v.id] || 0) + 1; };"
+        + " JSON.stringify = function (v) { [v].concat(Array.isArray(v) ? v : (v && v.events) || []).forEach(count);"
+        + " return original.apply(this, arguments); }; })();</script>";
+    AtomicInteger refused = new AtomicInteger();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      if (refused.getAndIncrement() == 0) {
+        route.fulfill(failure(Map.of(), 503, "0"));
+      } else {
+        route.resume();
+      }
+    });
+    open(site.page("/serialized", "Serialized", counter, "data-flush-ms=\"60000\"", ""));
+    String visitor = visitor();
+    page.evaluate("() => { for (let i = 0; i < 5; i++) flightdeck.track('SpaDone', {i}); flightdeck.flush(); }");
+    awaitEvents(visitor, 6);
+    context.unroute(gateway.http().base() + "/v1/events");
+    page.evaluate("() => flightdeck.track('WhileHidden', {})");
+    setVisibility("hidden");
+    awaitEvents(visitor, 7);
+    setVisibility("visible");
+    page.evaluate("() => flightdeck.flush()");
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+
+    // before, an event was serialized again to be stored (and with every later event), measured and sent
+    @SuppressWarnings("unchecked")
+    Map<String, Object> counts = (Map<String, Object>) page.evaluate("() => serialized");
+    assertEquals(ids(stream(visitor)), counts.keySet());
+    counts.forEach((id, n) -> assertEquals(1, ((Number) n).intValue(), "times event " + id + " was serialized"));
+    assertEquals(2, refused.get(), "the request answered 503 and its retry");
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
   @DisplayName("events beaconed while the page was hidden, whose beacon the gateway refused (503), are sent again "
       + "once the page is shown, while it stays open")
   void lostBeaconResentWhenShownAgain() {
