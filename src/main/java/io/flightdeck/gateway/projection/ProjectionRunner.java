@@ -155,7 +155,32 @@ public final class ProjectionRunner extends VerticleBase {
       return;
     }
     recent.touch();
-    (gated ? gate.run(this::next) : next()).onComplete(this::stepped);
+    (gated ? gate.run(this::next) : next()).onComplete(result -> {
+      if (result.failed() && ProjectionTransactions.checkpointBusy(result.cause())) {
+        awaitCheckpoint(gated);
+      } else {
+        stepped(result);
+      }
+    });
+  }
+
+  /**
+   * Another transaction holds the checkpoint's lock (a rebuild, a dead-letter retry, a step of another process that
+   * lost the lease): the step gave up at once, and its turn at the gate with it, so that the other projections go on
+   * meanwhile. The runner waits for the lock here, off the gate, then steps again.
+   */
+  private void awaitCheckpoint(boolean gated) {
+    if (!lease.leading() || stopped) {
+      settle();
+      return;
+    }
+    transactions.awaitCheckpoint(lease.connection()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        step(gated);
+      } else {
+        failed(ar.cause());
+      }
+    });
   }
 
   /** The step's transaction; null when the runner stopped or lost its lease while the step waited for its turn. */

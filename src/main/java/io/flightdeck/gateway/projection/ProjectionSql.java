@@ -34,6 +34,12 @@ final class ProjectionSql {
       SELECT position, rebuild_started, (SELECT COALESCE(max(position), 0) FROM events) AS head
       FROM projection_checkpoints WHERE name = $1 FOR UPDATE""";
 
+  /**
+   * {@link #LOCK_CHECKPOINT} for a runner's step, which may hold the process's only turn at the {@link StepGate}:
+   * while another transaction holds the lock, it fails at once (55P03) instead of waiting with that turn.
+   */
+  static final String LOCK_CHECKPOINT_NOWAIT = LOCK_CHECKPOINT + " NOWAIT";
+
   /** The id of the event at a position: a step checks the shared window's last event is still the store's. */
   static final String EVENT_ID_AT = "SELECT id FROM events WHERE position = $1";
 

@@ -4,6 +4,7 @@ import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.vertx.core.Future;
+import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
@@ -15,7 +16,9 @@ import java.util.Set;
 
 /**
  * One projection's transactions on its runner's connection. Each takes the checkpoint row's lock first, so the
- * runner, a rebuild and a dead-letter retry never interleave their writes to the projection's tables.
+ * runner, a rebuild and a dead-letter retry never interleave their writes to the projection's tables. A step does
+ * not wait for that lock: while another transaction holds it the step fails at once ({@link #checkpointBusy}), and
+ * the runner waits for the lock with {@link #awaitCheckpoint}, outside the process's {@link StepGate}.
  */
 final class ProjectionTransactions {
 
@@ -40,16 +43,17 @@ final class ProjectionTransactions {
    * Applies the next (at most {@code limit}) events after the checkpoint and moves the checkpoint past them, in one
    * transaction. With no event of the projection's types left, the checkpoint moves to the head seen, so the lag
    * of a projection that reads few types still falls to zero. {@code firstTry}: the runner has not failed at these
-   * events yet ({@link Projection#applyFirstTry}).
+   * events yet ({@link Projection#applyFirstTry}). Fails at once, having changed nothing, while another transaction
+   * holds the checkpoint's lock ({@link #checkpointBusy}).
    */
   Future<Step> next(SqlConnection conn, int limit, boolean firstTry) {
     // one round trip: BEGIN, the checkpoint lock, and the read (which uses the locked checkpoint)
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
-    Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
+    Future<RowSet<Row>> checkpoint = lockCheckpointNowait(conn);
     Future<RowSet<Row>> read = readAfterCheckpoint(conn, limit);
     return Future.all(begin, checkpoint, read)
         .compose(all -> applyRead(conn, checkpoint.result().iterator().next(), read.result(), limit, firstTry))
-        .recover(failure -> rollback(conn, failure));
+        .recover(failure -> rollback(conn, lockFailure(checkpoint, failure)));
   }
 
   /**
@@ -62,7 +66,7 @@ final class ProjectionTransactions {
    */
   Future<Step> next(SqlConnection conn, RecentEvents.Window window, int limit, boolean firstTry) {
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
-    Future<RowSet<Row>> checkpoint = lockCheckpoint(conn);
+    Future<RowSet<Row>> checkpoint = lockCheckpointNowait(conn);
     // after the lock, in the same round trip: what the store holds when the step applies
     Future<RowSet<Row>> last = conn.preparedQuery(ProjectionSql.EVENT_ID_AT).execute(Tuple.of(window.to()));
     return Future.all(begin, checkpoint, last)
@@ -76,11 +80,37 @@ final class ProjectionTransactions {
           return applyAndAdvance(conn, from, cp.getOffsetDateTime("rebuild_started"), slice.to(), slice.events(),
               slice.full(), true, firstTry);
         })
-        .recover(failure -> rollback(conn, failure));
+        .recover(failure -> rollback(conn, lockFailure(checkpoint, failure)));
   }
 
   private static boolean stillStored(RecentEvents.Window window, RowSet<Row> last) {
     return last.size() == 1 && window.toId() != null && window.toId().equals(last.iterator().next().getUUID("id"));
+  }
+
+  /**
+   * Waits until the checkpoint's lock is free, taking and releasing it in a transaction of its own, which changes
+   * nothing: the step that follows takes it again, unless another transaction was quicker.
+   */
+  Future<Void> awaitCheckpoint(SqlConnection conn) {
+    Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
+    Future<RowSet<Row>> lock = lockCheckpoint(conn);
+    // sent with the lock: the server runs it once the lock is granted, or after the lock wait failed
+    Future<RowSet<Row>> rollback = conn.query("ROLLBACK").execute();
+    return Future.all(begin, lock, rollback).mapEmpty();
+  }
+
+  /** A step found its checkpoint locked by another transaction (a rebuild, a dead-letter retry, another process). */
+  static boolean checkpointBusy(Throwable failure) {
+    return failure instanceof PgException pg && "55P03".equals(pg.getSqlState());
+  }
+
+  /** The checkpoint lock's own failure, rather than the failures it caused in the statements pipelined after it. */
+  private static Throwable lockFailure(Future<RowSet<Row>> checkpoint, Throwable failure) {
+    return checkpoint.failed() ? checkpoint.cause() : failure;
+  }
+
+  private Future<RowSet<Row>> lockCheckpointNowait(SqlConnection conn) {
+    return conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT_NOWAIT).execute(Tuple.of(projection.name()));
   }
 
   private Future<RowSet<Row>> lockCheckpoint(SqlConnection conn) {

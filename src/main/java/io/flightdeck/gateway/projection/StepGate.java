@@ -15,7 +15,10 @@ import java.util.function.Supplier;
  * each; see the commit that added it). A backlog's full batches (catching up, rebuilding) do not wait here, nor
  * does the replay of a failed batch one event per transaction (its events are behind too, and the projection is
  * stuck until it ends); a retry after a back-off waits like a step for new events. A runner has at most one step
- * waiting, so the queue holds at most one entry per projection.
+ * waiting, so the queue holds at most one entry per projection. A step does not wait for a lock during its turn:
+ * it takes its checkpoint's lock with NOWAIT and, while another transaction holds it, gives its turn up and waits
+ * for the lock outside the gate (ProjectionRunner), so a rebuild or a dead-letter retry of one projection does not
+ * hold up the others.
  */
 final class StepGate {
 
