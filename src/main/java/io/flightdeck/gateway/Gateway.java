@@ -48,7 +48,6 @@ import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -133,17 +132,13 @@ public final class Gateway {
         .with(config.db().silenceBoundedNetOptions(appendStatementTimeoutMs(config)))
         .connectingTo(appendConnectOptions(connect, config)).using(vertx).build();
     Pool readPool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(config.db().readPoolSize()).setMaxWaitQueueSize(config.db().maxWaitQueue())
-            .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
-            .setName("flightdeck-read"))
+        .with(config.db().readPoolOptions(config.db().readPoolSize(), config.db().maxWaitQueue(), "flightdeck-read"))
         .with(config.db().silenceBoundedNetOptions())
         .connectingTo(readConnectOptions(connect, config)).using(vertx).build();
     // readiness on a connection of its own: reads stuck behind a lock or a burst of slow pages that take every read
     // connection must not make a gateway that can still ingest unready, and taken out of rotation
     Pool healthPool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(1).setMaxWaitQueueSize(HEALTH_WAIT_QUEUE)
-            .setConnectionTimeout(config.db().connectTimeoutMs()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
-            .setName("flightdeck-health"))
+        .with(config.db().readPoolOptions(1, HEALTH_WAIT_QUEUE, "flightdeck-health"))
         .with(config.db().silenceBoundedNetOptions())
         .connectingTo(applicationConnectOptions(connect, config, "flightdeck-health")).using(vertx).build();
     Gateway gateway = new Gateway(vertx, appendPool, readPool, healthPool, registry, config);

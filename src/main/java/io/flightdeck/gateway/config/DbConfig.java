@@ -2,6 +2,7 @@ package io.flightdeck.gateway.config;
 
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.PoolOptions;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,17 +16,26 @@ import java.util.concurrent.TimeUnit;
  * @param startupTimeoutSeconds how long start-up keeps trying to reach the server before giving up
  * @param statementTimeoutMs the server cancels a read's or a projection's statement after this long; a read,
  *     projection or LISTEN connection on which nothing came back for {@link #silenceTimeoutMs()} is closed
+ * @param connectionWaitMs how long a read (or the readiness check) waits for a connection of its pool, queued
+ *     behind busy ones or while one is opened, before it fails (503; at start-up, exit 1); never less than
+ *     connectTimeoutMs, as opening one may take that long. Apart from connectTimeoutMs: that bounds one TCP connect,
+ *     and a small value there (to notice an unreachable host soon) must not make a read that merely queues behind a
+ *     busy connection fail, nor a start whose first connections take a little longer to open (backend fork,
+ *     authentication, TLS, a cold JVM)
  */
 public record DbConfig(String url, boolean createDatabase, int readPoolSize, int maxWaitQueue, int connectTimeoutMs,
-                       int startupTimeoutSeconds, int statementTimeoutMs) {
+                       int startupTimeoutSeconds, int statementTimeoutMs, int connectionWaitMs) {
 
   /** The server would have answered by then: a statement ends, cancelled if need be, at statementTimeoutMs. */
   private static final int SILENCE_MARGIN_MS = 5000;
 
-  /** With the default statement timeout, for tools that only prepare a database. */
+  private static final int DEFAULT_CONNECTION_WAIT_MS = 5000;
+
+  /** With the default statement timeout and connection wait, for tools that only prepare a database. */
   public DbConfig(String url, boolean createDatabase, int readPoolSize, int maxWaitQueue, int connectTimeoutMs,
                   int startupTimeoutSeconds) {
-    this(url, createDatabase, readPoolSize, maxWaitQueue, connectTimeoutMs, startupTimeoutSeconds, 30_000);
+    this(url, createDatabase, readPoolSize, maxWaitQueue, connectTimeoutMs, startupTimeoutSeconds, 30_000,
+        DEFAULT_CONNECTION_WAIT_MS);
   }
 
   static DbConfig from(Section s) {
@@ -45,7 +55,8 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
         s.integer("maxWaitQueue", 512, 1, 100_000),
         s.integer("connectTimeoutMs", 5000, 100, 120_000),
         s.integer("startupTimeoutSeconds", 30, 0, 3600),
-        s.integer("statementTimeoutMs", 30_000, 100, 3_600_000));
+        s.integer("statementTimeoutMs", 30_000, 100, 3_600_000),
+        s.integer("connectionWaitMs", DEFAULT_CONNECTION_WAIT_MS, 1000, 120_000));
   }
 
   /**
@@ -103,7 +114,18 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
   public String toString() {
     return "DbConfig[url=" + redacted(url) + ", createDatabase=" + createDatabase + ", readPoolSize=" + readPoolSize
         + ", maxWaitQueue=" + maxWaitQueue + ", connectTimeoutMs=" + connectTimeoutMs + ", startupTimeoutSeconds="
-        + startupTimeoutSeconds + ", statementTimeoutMs=" + statementTimeoutMs + "]";
+        + startupTimeoutSeconds + ", statementTimeoutMs=" + statementTimeoutMs + ", connectionWaitMs="
+        + connectionWaitMs + "]";
+  }
+
+  /**
+   * Options of a pool of reads ({@code maxSize} connections): a request waits for one at most connectionWaitMs, or
+   * connectTimeoutMs when that is longer (the pool's wait includes opening a connection).
+   */
+  public PoolOptions readPoolOptions(int maxSize, int maxWaitQueue, String name) {
+    return new PoolOptions().setMaxSize(maxSize).setMaxWaitQueueSize(maxWaitQueue)
+        .setConnectionTimeout(Math.max(connectionWaitMs, connectTimeoutMs))
+        .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS).setName(name);
   }
 
   /** TCP options for every pool: the connect timeout. */

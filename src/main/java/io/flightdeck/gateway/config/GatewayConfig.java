@@ -158,7 +158,7 @@ public record GatewayConfig(String env, HttpConfig http, DbConfig db, String rea
   public GatewayConfig withPortAndDb(int port, String dbUrl) {
     HttpConfig h = http.withPort(port);
     DbConfig d = new DbConfig(dbUrl, db.createDatabase(), db.readPoolSize(), db.maxWaitQueue(), db.connectTimeoutMs(),
-        db.startupTimeoutSeconds(), db.statementTimeoutMs());
+        db.startupTimeoutSeconds(), db.statementTimeoutMs(), db.connectionWaitMs());
     return new GatewayConfig(env, h, d, readToken, adminToken, ingest, appender, projections, live, metrics, sites);
   }
 

@@ -745,6 +745,19 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a read waits for a pooled connection db.connectionWaitMs, whatever the connect timeout, and never "
+      + "less than the connect timeout")
+  void readPoolWaitIsItsOwn() {
+    assertEquals(5000, load("FLIGHTDECK_DB_CONNECT_TIMEOUT_MS", "100").db()
+        .readPoolOptions(8, 512, "r").getConnectionTimeout());
+    assertEquals(1500, load("FLIGHTDECK_DB_CONNECT_TIMEOUT_MS", "100", "FLIGHTDECK_DB_CONNECTION_WAIT_MS", "1500")
+        .db().readPoolOptions(8, 512, "r").getConnectionTimeout());
+    assertEquals(20_000, load("FLIGHTDECK_DB_CONNECT_TIMEOUT_MS", "20000").db()
+        .readPoolOptions(8, 512, "r").getConnectionTimeout());
+    assertNames("db.connectionWaitMs", refused("FLIGHTDECK_DB_CONNECTION_WAIT_MS", "100"));
+  }
+
+  @Test
   @DisplayName("a malformed database URL is refused, naming db.url, without its password")
   void badDbUrlHidesPassword() {
     ConfigException e = refused("FLIGHTDECK_DB_URL",
