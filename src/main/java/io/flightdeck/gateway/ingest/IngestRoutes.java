@@ -14,7 +14,7 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 
-/** The small handlers in front of ingest: media type, CORS and the body deadline. */
+/** The small handlers in front of ingest: media type and CORS, and every request's body deadline. */
 public final class IngestRoutes {
 
   /** The tracking routes' paths: POST /v1/events and the Segment API's. */
@@ -82,14 +82,17 @@ public final class IngestRoutes {
   }
 
   /**
-   * Gives up on a body that has not fully arrived: answers {@code error} unless an answer was given already, then
-   * ends the exchange. HTTP/1.x: the connection closes (the rest of the body would be read as the next request).
-   * HTTP/2: only the stream is reset, after the answer; the connection's other requests go on.
+   * Gives up on a body that has not fully arrived: answers {@code error} unless an answer was begun already (given,
+   * or under way: a live stream), then ends the exchange. HTTP/1.x: the connection closes (the rest of the body
+   * would be read as the next request). HTTP/2: only the stream is reset, after the answer; the connection's other
+   * requests go on.
    */
   static void cutBody(RoutingContext ctx, ApiError error) {
     HttpServerRequest request = ctx.request();
     boolean http2 = request.version() == HttpVersion.HTTP_2;
-    if (!ctx.response().ended()) {
+    // not once the head is written: no header can be added then, and the failure handler would close an HTTP/2
+    // connection with all its other streams
+    if (!ctx.response().headWritten()) {
       if (!http2) {
         ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
       }
@@ -127,9 +130,13 @@ public final class IngestRoutes {
   }
 
   /**
-   * For the router's first handlers, ahead of the query check, whose 400 is an early answer like a 415: on a
-   * tracking POST ({@link #isTrackingPost}), the body deadline (the unread body must still end in time, see
-   * {@link #startBodyDeadline}) and the CORS headers (the page must be able to read the refusal, see {@link #addCors}).
+   * For the router's first handlers, ahead of the query check, whose 400 is an early answer like a 415: on every
+   * request with a body still to come, the body deadline (the unread body must still end in time, see
+   * {@link #startBodyDeadline}), and on a tracking POST ({@link #isTrackingPost}) the CORS headers too (the page must
+   * be able to read the refusal, see {@link #addCors}). No other route reads a body, but a client may send one: the
+   * answer goes out, Vert.x reads and drops the rest for keep-alive, and without the deadline a read, an admin call
+   * or an unknown path with a trickled body would hold its connection (and the shutdown's drain) for as long as the
+   * client likes.
    * A route without a path, so that the metrics' route tag stays the tracking route's path alone.
    */
   public static Handler<RoutingContext> beforeQueryCheck(long timeoutMs, Sites sites, PendingBodies pending) {
@@ -137,9 +144,28 @@ public final class IngestRoutes {
       if (isTrackingPost(ctx)) {
         startBodyDeadline(ctx, timeoutMs, pending);
         addCors(ctx, sites);
+      } else if (bodyMayFollow(ctx.request())) {
+        startBodyDeadline(ctx, timeoutMs, pending);
       }
       ctx.next();
     };
+  }
+
+  /**
+   * Whether a request may still have body bytes to come. Vert.x hands a request over before it has seen the end of
+   * even an empty body, so {@link HttpServerRequest#isEnded} alone would give every GET a timer. Over HTTP/1.x a
+   * request has a body only with a Content-Length other than 0 or a Transfer-Encoding (RFC 9112, section 6.3);
+   * over HTTP/2 only the end of the stream tells, so there every request not yet ended may.
+   */
+  private static boolean bodyMayFollow(HttpServerRequest request) {
+    if (request.isEnded()) {
+      return false;
+    }
+    if (request.version() == HttpVersion.HTTP_2) {
+      return true;
+    }
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    return (length != null && !length.equals("0")) || request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
   }
 
   /**

@@ -9,12 +9,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The tracking requests of one event loop whose body has not fully arrived, so that a shutdown need not wait for a
- * client that stopped sending. From {@link #drain} on, a body that gains no byte for {@link #STALL_MS} is answered
- * 503 {@code unavailable} (HTTP/1.x: with {@code Connection: close}, and the connection closed; HTTP/2: the stream
- * reset after the answer), as its deadline would answer it 408, only sooner: nothing of it was stored, so the client
- * sends it again, to another process or after the restart. A body still arriving is read to its end and answered
- * as usual (within http.shutdownTimeoutMs, after which Vert.x closes every connection anyway).
+ * The requests of one event loop whose body has not fully arrived (any route's: see
+ * {@link IngestRoutes#beforeQueryCheck}), so that a shutdown need not wait for a client that stopped sending. From
+ * {@link #drain} on, a body that gains no byte for {@link #STALL_MS} is answered 503 {@code unavailable} (HTTP/1.x:
+ * with {@code Connection: close}, and the connection closed; HTTP/2: the stream reset after the answer), as its
+ * deadline would answer it 408, only sooner: nothing of a tracking request's was stored, so the client sends it
+ * again, to another process or after the restart. A body still arriving is read to its end and answered as usual
+ * (within http.shutdownTimeoutMs, after which Vert.x closes every connection anyway).
  *
  * <p>Without this the drain waited for such a request until http.shutdownTimeoutMs closed its connection, unanswered,
  * and stopped the appender and the projections only then. Only ever touched on its event loop.
@@ -36,7 +37,7 @@ public final class PendingBodies {
     this.vertx = vertx;
   }
 
-  /** A tracking request whose body is still to come (removed once it came, or its deadline passed). */
+  /** A request whose body is still to come (removed once it came, or its deadline passed). */
   void add(RoutingContext ctx) {
     pending.put(ctx, draining ? new Progress(ctx) : null);
     if (draining) {
