@@ -43,6 +43,9 @@ public final class AdminHandlers {
         ctx.fail(new ApiError(404, "not_found", "no projection named " + name));
         return;
       }
+      if (ReadHandlers.answeredMeanwhile(ctx)) {
+        return;
+      }
       ctx.response().setStatusCode(202);
       ReadHandlers.send(ctx, new JsonObject().put("name", name).put("state", "rebuilding")
           .put("rebuildTarget", target.get()));

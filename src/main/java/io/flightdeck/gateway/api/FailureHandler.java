@@ -63,6 +63,10 @@ public final class FailureHandler implements Handler<RoutingContext> {
     }
     ApiError error = toApiError(ctx, status);
     HttpServerResponse response = ctx.response();
+    if (response.ended()) {
+      // answered already (408 at the body deadline while the handler worked): the exchange is over, nothing to add
+      return;
+    }
     if (response.headWritten()) {
       ctx.request().connection().close();
       return;

@@ -83,6 +83,9 @@ public final class HealthHandlers {
   }
 
   private static void answer(RoutingContext ctx, boolean up, JsonObject body) {
+    if (ReadHandlers.answeredMeanwhile(ctx)) {
+      return;
+    }
     ctx.response()
         .setStatusCode(up ? 200 : 503)
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")

@@ -72,7 +72,18 @@ public final class ReadHandlers {
 
   /** A small answer of known size (health, admin, schemas); pages of data go through the {@link ResponseBudget}. */
   static void send(RoutingContext ctx, JsonObject body) {
+    if (answeredMeanwhile(ctx)) {
+      return;
+    }
     jsonAnswer(ctx).end(body.toBuffer());
+  }
+
+  /**
+   * Whether the request was answered while its answer was being prepared: a body still trickling in at its deadline
+   * is answered 408 (IngestRoutes), and a second answer would throw.
+   */
+  static boolean answeredMeanwhile(RoutingContext ctx) {
+    return ctx.response().ended();
   }
 
   /** The response with the headers of every JSON answer to a read. */

@@ -27,6 +27,9 @@ public final class ResponseBudget {
 
   /** Sends {@code body} as the JSON answer, or fails the request with 503 when it does not fit. */
   void send(RoutingContext ctx, JsonObject body) {
+    if (ReadHandlers.answeredMeanwhile(ctx)) {
+      return;
+    }
     Buffer bytes = body.toBuffer();
     long need = bytes.length();
     if (!budget.take(need)) {

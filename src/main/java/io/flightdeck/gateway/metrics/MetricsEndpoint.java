@@ -87,7 +87,7 @@ public final class MetricsEndpoint {
           rendering.decrementAndGet();
           if (ar.failed()) {
             rc.fail(ar.cause());
-          } else {
+          } else if (!rc.response().ended()) { // else answered 408 meanwhile: its body was still trickling in
             rc.response().putHeader(HttpHeaders.CONTENT_TYPE, TEXT_FORMAT).end(ar.result());
           }
         });
