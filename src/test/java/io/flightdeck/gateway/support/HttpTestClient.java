@@ -46,7 +46,8 @@ public final class HttpTestClient {
   private final String base;
   private final HttpClient client = HttpClient.newBuilder()
       .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5))
+      // generous: on a loaded 2-core CI host a JVM that must answer a connect can be starved for seconds
+      .connectTimeout(Duration.ofSeconds(30))
       .build();
 
   public HttpTestClient(String base) {
