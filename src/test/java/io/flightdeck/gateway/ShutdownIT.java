@@ -223,12 +223,9 @@ class ShutdownIT {
       + "does not wait for it")
   void sigtermAnswersAStalledHttp2Body(TestDatabase db) throws Exception {
     Vertx vertx = Vertx.vertx();
-    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
-        "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true"))) {
+    try (GatewayProcess gateway = startH2c(db)) {
       int port = gateway.awaitPort(Duration.ofSeconds(60));
-      io.vertx.core.http.HttpClient client = vertx.createHttpClient(new HttpClientOptions()
-          .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
-          .setDefaultHost("127.0.0.1").setDefaultPort(port));
+      io.vertx.core.http.HttpClient client = h2cClient(vertx, port);
       HttpClientRequest stalled = client.request(new RequestOptions().setMethod(HttpMethod.POST)
               .setURI("/v1/events").putHeader("Content-Type", "application/json")
               .putHeader("X-Write-Key", "demo-write-key").putHeader("Content-Length", "1000"))
@@ -263,12 +260,9 @@ class ShutdownIT {
       + "stalled: its stream is reset at once and the drain ends")
   void sigtermResetsAnAnsweredHttp2ReadWhoseBodyStalled(TestDatabase db) throws Exception {
     Vertx vertx = Vertx.vertx();
-    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
-        "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true"))) {
+    try (GatewayProcess gateway = startH2c(db)) {
       int port = gateway.awaitPort(Duration.ofSeconds(60));
-      io.vertx.core.http.HttpClient client = vertx.createHttpClient(new HttpClientOptions()
-          .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
-          .setDefaultHost("127.0.0.1").setDefaultPort(port));
+      io.vertx.core.http.HttpClient client = h2cClient(vertx, port);
       HttpClientRequest stalled = client.request(new RequestOptions().setMethod(HttpMethod.GET)
               .setURI("/health/live").putHeader("Content-Length", "1000"))
           .await(10, TimeUnit.SECONDS);
@@ -394,5 +388,17 @@ class ShutdownIT {
     } catch (IOException e) {
       return false;
     }
+  }
+
+  /** A gateway process that also speaks HTTP/2 without TLS, on a free port. */
+  private static GatewayProcess startH2c(TestDatabase db) {
+    return GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0",
+        "FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true"));
+  }
+
+  /** An HTTP/2 client with prior knowledge (no upgrade) of the gateway at {@code port}. */
+  private static io.vertx.core.http.HttpClient h2cClient(Vertx vertx, int port) {
+    return vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+        .setHttp2ClearTextUpgrade(false).setDefaultHost("127.0.0.1").setDefaultPort(port));
   }
 }

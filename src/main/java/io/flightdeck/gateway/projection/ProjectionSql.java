@@ -40,9 +40,6 @@ final class ProjectionSql {
    */
   static final String LOCK_CHECKPOINT_NOWAIT = LOCK_CHECKPOINT + " NOWAIT";
 
-  /** The id of the event at a position: a step checks the shared window's last event is still the store's. */
-  static final String EVENT_ID_AT = "SELECT id FROM events WHERE position = $1";
-
   /** The events after the checkpoint locked by {@link #LOCK_CHECKPOINT} earlier in the same transaction. */
   static final String READ_EVENTS_AFTER_CHECKPOINT = EventPages.capped("""
       position > (SELECT c.position FROM projection_checkpoints c WHERE c.name = $1)

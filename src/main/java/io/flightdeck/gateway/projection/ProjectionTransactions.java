@@ -68,12 +68,13 @@ final class ProjectionTransactions {
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
     Future<RowSet<Row>> checkpoint = lockCheckpointNowait(conn);
     // after the lock, in the same round trip: what the store holds when the step applies
-    Future<RowSet<Row>> last = conn.preparedQuery(ProjectionSql.EVENT_ID_AT).execute(Tuple.of(window.to()));
+    Future<RowSet<Row>> last = conn.preparedQuery(PgEventStore.AT_POSITION).execute(Tuple.of(window.to()));
     return Future.all(begin, checkpoint, last)
         .compose(all -> {
           Row cp = checkpoint.result().iterator().next();
           long from = cp.getLong("position");
-          if (!window.covers(from) || !stillStored(window, last.result())) {
+          if (!window.covers(from)
+              || !PgEventStore.stillHolds(last.result().iterator().next(), window.to(), window.toId())) {
             return readAfterCheckpoint(conn, limit).compose(read -> applyRead(conn, cp, read, limit, firstTry));
           }
           RecentEvents.Slice slice = window.after(from, typeSet, limit);
@@ -81,10 +82,6 @@ final class ProjectionTransactions {
               slice.full(), true, firstTry);
         })
         .recover(failure -> rollback(conn, lockFailure(checkpoint, failure)));
-  }
-
-  private static boolean stillStored(RecentEvents.Window window, RowSet<Row> last) {
-    return last.size() == 1 && window.toId() != null && window.toId().equals(last.iterator().next().getUUID("id"));
   }
 
   /**

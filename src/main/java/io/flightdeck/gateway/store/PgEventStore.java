@@ -24,6 +24,14 @@ public final class PgEventStore implements EventStore {
   public static final String ENVELOPE_COLUMNS =
       "position, id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, recorded_at";
 
+  /**
+   * What a reader needs to know it still follows the store: the event at position $1, and the head. Read on the
+   * reader's own connection, and judged by {@link #stillHolds}.
+   */
+  public static final String AT_POSITION = """
+      SELECT (SELECT id FROM events WHERE position = $1) AS id,
+             (SELECT COALESCE(max(position), 0) FROM events) AS head""";
+
   /** Every read goes through here, so readers (the API, projections) only ever see current versions. */
   private static final Upcasters UPCASTERS = Upcasters.builtIn();
 
@@ -62,18 +70,26 @@ public final class PgEventStore implements EventStore {
     }
     return readPool.withConnection(conn -> {
       // pipelined on the one connection: no round trip more than the read alone
-      Future<RowSet<Row>> at = conn.preparedQuery(StoreSql.AT_POSITION).execute(Tuple.of(after));
+      Future<RowSet<Row>> at = conn.preparedQuery(AT_POSITION).execute(Tuple.of(after));
       Future<RowSet<Row>> read = conn.preparedQuery(StoreSql.READ_ALL).execute(Tuple.of(after, limit));
       return Future.all(at, read).compose(all -> {
         Row row = at.result().iterator().next();
-        UUID stored = row.getUUID("id");
-        long head = row.getLong("head");
-        if (idAtAfter == null ? head < after : !idAtAfter.equals(stored)) {
-          return Future.failedFuture(new HistoryChangedException(after, idAtAfter, stored, head));
+        if (!stillHolds(row, after, idAtAfter)) {
+          return Future.failedFuture(new HistoryChangedException(after, idAtAfter, row.getUUID("id"),
+              row.getLong("head")));
         }
         return Future.succeededFuture(EventPages.Page.of(read.result(), limit));
       });
     }).recover(PgEventStore::unavailable);
+  }
+
+  /**
+   * Whether the store still holds what a reader read up to {@code after}, by an {@link #AT_POSITION} row: the event
+   * {@code idAtAfter} there (with null, for a position known only as a head: a head at least that far).
+   */
+  public static boolean stillHolds(Row atPosition, long after, UUID idAtAfter) {
+    return idAtAfter == null ? atPosition.getLong("head") >= after
+        : idAtAfter.equals(atPosition.getUUID("id"));
   }
 
   @Override

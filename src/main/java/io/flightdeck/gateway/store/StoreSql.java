@@ -99,11 +99,6 @@ final class StoreSql {
 
   static final String READ_ALL = EventPages.capped("position > $1", "position", 2);
 
-  /** What a reader needs to know it still follows the store: the event at position $1, and the head. */
-  static final String AT_POSITION = """
-      SELECT (SELECT id FROM events WHERE position = $1) AS id,
-             (SELECT COALESCE(max(position), 0) FROM events) AS head""";
-
   static final String IDS_BETWEEN =
       "SELECT position, id FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position LIMIT $3";
 
