@@ -7,6 +7,7 @@ import io.flightdeck.gateway.projection.ProjectionAdmin.FailedAgain;
 import io.flightdeck.gateway.projection.ProjectionAdmin.RetryOutcome;
 import io.flightdeck.gateway.projection.ProjectionAdmin.UnknownProjection;
 import io.flightdeck.gateway.projection.ProjectionStatus;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -28,6 +29,27 @@ public final class AdminHandlers {
     this.answers = answers;
   }
 
+  /**
+   * Goes on to an admin action that changes something (a rebuild, a dead-letter retry) only once its request body has
+   * wholly arrived; no admin route reads a body, so its bytes are dropped. Until then the body deadline may answer 408
+   * (or a stopping server 503), which the client takes for a failure: an action started at the request's head, as it
+   * was, still ran after such an answer, and its own outcome was dropped. Once the body has ended nothing answers for
+   * the action, so the one that starts then is answered with its outcome, however long it takes. A body that never
+   * ends (the deadline closed its connection or reset its stream, or the client went) starts nothing.
+   */
+  public static void onceBodyEnded(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    if (request.isEnded()) {
+      ctx.next();
+      return;
+    }
+    request.end().onSuccess(v -> {
+      if (!ctx.response().ended()) {
+        ctx.next();
+      }
+    });
+  }
+
   /** {@code GET /v1/admin/projections}. */
   public void projections(RoutingContext ctx) {
     admin.statuses()
@@ -35,15 +57,15 @@ public final class AdminHandlers {
         .onFailure(ctx::fail);
   }
 
-  /** {@code POST /v1/admin/projections/:name/rebuild}: 202, the replay runs in the background. */
+  /**
+   * {@code POST /v1/admin/projections/:name/rebuild}: 202, the replay runs in the background. Runs after
+   * {@link #onceBodyEnded}: nothing else answers the request meanwhile.
+   */
   public void rebuild(RoutingContext ctx) {
     String name = QueryParams.path(ctx, "name");
     admin.rebuild(name).onSuccess(target -> {
       if (target.isEmpty()) {
         ctx.fail(new ApiError(404, "not_found", "no projection named " + name));
-        return;
-      }
-      if (ReadHandlers.answeredMeanwhile(ctx)) {
         return;
       }
       ctx.response().setStatusCode(202);
@@ -75,7 +97,7 @@ public final class AdminHandlers {
    * {@code POST /v1/admin/dead-letters/:id/retry}: 200 when applied (the dead letter is gone), 409 apply_failed
    * when it failed again (it stays, one attempt more), 409 unknown_projection when its projection is not part of
    * this release (it stays as it is), 404 when there is no such dead letter, 503 when the database failed rather
-   * than the event (it stays as it is).
+   * than the event (it stays as it is). Runs after {@link #onceBodyEnded}, as a rebuild does.
    */
   public void retry(RoutingContext ctx) {
     String raw = QueryParams.path(ctx, "id");

@@ -81,9 +81,12 @@ public final class HttpVerticle extends VerticleBase {
     get(router, "/v1/forms/:formId/submissions").handler(readAuth).handler(services.readModels()::formSubmissions);
     get(router, "/v1/event-counts").handler(readAuth).handler(services.readModels()::eventCounts);
     get(router, "/v1/admin/projections").handler(adminAuth).handler(services.admin()::projections);
-    router.post("/v1/admin/projections/:name/rebuild").handler(adminAuth).handler(services.admin()::rebuild);
+    // the actions that change something start only once their body arrived (AdminHandlers.onceBodyEnded)
+    router.post("/v1/admin/projections/:name/rebuild").handler(adminAuth).handler(AdminHandlers::onceBodyEnded)
+        .handler(services.admin()::rebuild);
     get(router, "/v1/admin/dead-letters").handler(adminAuth).handler(services.admin()::deadLetters);
-    router.post("/v1/admin/dead-letters/:id/retry").handler(adminAuth).handler(services.admin()::retry);
+    router.post("/v1/admin/dead-letters/:id/retry").handler(adminAuth).handler(AdminHandlers::onceBodyEnded)
+        .handler(services.admin()::retry);
     if (services.config().metrics().port() == 0) {
       services.metricsEndpoint().route(router);
     }
