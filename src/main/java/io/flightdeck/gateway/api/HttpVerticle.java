@@ -3,7 +3,6 @@ package io.flightdeck.gateway.api;
 import io.flightdeck.gateway.config.HttpConfig;
 import io.flightdeck.gateway.ingest.ContentCoding;
 import io.flightdeck.gateway.ingest.IngestRoutes;
-import io.flightdeck.gateway.ingest.PendingBodies;
 import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.live.LiveHub;
 import io.vertx.core.Future;
@@ -61,8 +60,9 @@ public final class HttpVerticle extends VerticleBase {
     RouteTable routes = new RouteTable();
     AccessLog accessLog = new AccessLog(routes);
     router.route().handler(accessLog);
-    router.route().handler(IngestRoutes.beforeQueryCheck(services.config().http().bodyReadTimeoutMs(),
-        services.sites(), bodies));
+    router.route().handler(new BodyDeadline(services.config().http().bodyReadTimeoutMs(), bodies,
+        IngestRoutes::isTrackingPost));
+    router.route().handler(IngestRoutes.beforeQueryCheck(services.sites()));
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
@@ -122,7 +122,8 @@ public final class HttpVerticle extends VerticleBase {
   /**
    * A tracking route: the cheap checks (media type, the process's body budget) run before the body is read, then
    * the body handler with the contract's limit, then {@code handler}. One route, so metrics and the access log name
-   * it by its path. Its body deadline and CORS headers come first ({@link IngestRoutes#beforeQueryCheck}).
+   * it by its path. Its body deadline ({@link BodyDeadline}) and CORS headers ({@link IngestRoutes#beforeQueryCheck})
+   * come first.
    */
   private void ingestRoute(Router router, RouteTable routes, String path, Handler<RoutingContext> handler) {
     router.route(HttpMethod.OPTIONS, path)

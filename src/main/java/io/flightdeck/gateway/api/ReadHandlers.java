@@ -80,8 +80,9 @@ public final class ReadHandlers {
 
   /**
    * Whether the request was answered while its answer was being prepared: a body still trickling in at its deadline
-   * is answered 408 (IngestRoutes), and a second answer would throw. Only for what changes nothing: an admin action
-   * that changes something starts once its body has ended ({@link AdminHandlers#onceBodyEnded}), and must be answered.
+   * is answered 408 ({@link BodyDeadline}), and a second answer would throw. Only for what changes nothing: an admin
+   * action that changes something starts once its body has ended ({@link AdminHandlers#onceBodyEnded}), and must be
+   * answered.
    */
   static boolean answeredMeanwhile(RoutingContext ctx) {
     return ctx.response().ended();

@@ -5,23 +5,18 @@ import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.PlatformHandler;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 
-/** The small handlers in front of ingest: media type and CORS, and every request's body deadline. */
+/** The small handlers in front of ingest: media type and CORS. */
 public final class IngestRoutes {
 
   /** The tracking routes' paths: POST /v1/events and the Segment API's. */
   public static final Set<String> TRACKING_PATHS = trackingPaths();
-
-  /** HTTP/2's CANCEL error code (RFC 9113, section 7). */
-  private static final long CANCEL = 0x8;
 
   private IngestRoutes() {
   }
@@ -52,63 +47,6 @@ public final class IngestRoutes {
   }
 
   /**
-   * 408 when the body has not fully arrived within {@code timeoutMs}; after an earlier answer, the connection or
-   * stream just ends then. The idle timeout resets on every byte, so without this a client trickling its body
-   * could hold a request open forever. Meanwhile the request is one of {@code pending}, which answers it sooner
-   * should the body stall while the server stops.
-   */
-  private static void startBodyDeadline(RoutingContext ctx, long timeoutMs, PendingBodies pending) {
-    HttpServerRequest request = ctx.request();
-    if (!request.isEnded()) {
-      pending.add(ctx);
-      long timer = ctx.vertx().setTimer(timeoutMs, t -> {
-        pending.remove(ctx);
-        if (request.isEnded()) {
-          return;
-        }
-        cutBody(ctx, new ApiError(408, "request_timeout",
-            "the request body did not arrive within " + timeoutMs + " ms"));
-      });
-      // an answer given before the whole body arrived keeps the deadline: the body must still end in time
-      ctx.addEndHandler(done -> {
-        if (request.isEnded()) {
-          ctx.vertx().cancelTimer(timer);
-        }
-        if (request.isEnded() || done.failed()) {
-          pending.remove(ctx);
-        }
-      });
-    }
-  }
-
-  /**
-   * Gives up on a body that has not fully arrived: answers {@code error} unless an answer was begun already (given,
-   * or under way: a live stream), then ends the exchange. HTTP/1.x: the connection closes (the rest of the body
-   * would be read as the next request). HTTP/2: only the stream is reset, after the answer; the connection's other
-   * requests go on.
-   */
-  static void cutBody(RoutingContext ctx, ApiError error) {
-    HttpServerRequest request = ctx.request();
-    boolean http2 = request.version() == HttpVersion.HTTP_2;
-    // not once the head is written: no header can be added then, and the failure handler would close an HTTP/2
-    // connection with all its other streams
-    if (!ctx.response().headWritten()) {
-      if (!http2) {
-        ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
-      }
-      ctx.fail(error);
-    }
-    // also after an early answer (415, 413, 503...): Vert.x reads and drops the rest of the body, and a
-    // client trickling it would otherwise hold the connection for as long as it likes
-    if (http2) {
-      // CANCEL: the answer is complete, the client should stop sending the body
-      ctx.response().reset(CANCEL);
-    } else {
-      request.connection().close();
-    }
-  }
-
-  /**
    * Adds CORS response headers for browser origins that some site accepts, so pages can read our answers
    * (errors included). The per-site check is the ingest handler's, once it knows the write key. A page of an origin
    * no site accepts may read a refusal (any answer of 400 or more: a wrong write key, its origin, a body too large),
@@ -130,42 +68,18 @@ public final class IngestRoutes {
   }
 
   /**
-   * For the router's first handlers, ahead of the query check, whose 400 is an early answer like a 415: on every
-   * request with a body still to come, the body deadline (the unread body must still end in time, see
-   * {@link #startBodyDeadline}), and on a tracking POST ({@link #isTrackingPost}) the CORS headers too (the page must
-   * be able to read the refusal, see {@link #addCors}). No other route reads a body, but a client may send one: the
-   * answer goes out, Vert.x reads and drops the rest for keep-alive, and without the deadline a read, an admin call
-   * or an unknown path with a trickled body would hold its connection (and the shutdown's drain) for as long as the
-   * client likes.
+   * For the router's first handlers, after the body deadline (api/BodyDeadline) and ahead of the query check, whose 400
+   * is an early answer like a 415: on a tracking POST ({@link #isTrackingPost}) the CORS headers, so that the page
+   * can read the refusal (see {@link #addCors}).
    * A route without a path, so that the metrics' route tag stays the tracking route's path alone.
    */
-  public static Handler<RoutingContext> beforeQueryCheck(long timeoutMs, Sites sites, PendingBodies pending) {
+  public static Handler<RoutingContext> beforeQueryCheck(Sites sites) {
     return ctx -> {
       if (isTrackingPost(ctx)) {
-        startBodyDeadline(ctx, timeoutMs, pending);
         addCors(ctx, sites);
-      } else if (bodyMayFollow(ctx.request())) {
-        startBodyDeadline(ctx, timeoutMs, pending);
       }
       ctx.next();
     };
-  }
-
-  /**
-   * Whether a request may still have body bytes to come. Vert.x hands a request over before it has seen the end of
-   * even an empty body, so {@link HttpServerRequest#isEnded} alone would give every GET a timer. Over HTTP/1.x a
-   * request has a body only with a Content-Length other than 0 or a Transfer-Encoding (RFC 9112, section 6.3);
-   * over HTTP/2 only the end of the stream tells, so there every request not yet ended may.
-   */
-  private static boolean bodyMayFollow(HttpServerRequest request) {
-    if (request.isEnded()) {
-      return false;
-    }
-    if (request.version() == HttpVersion.HTTP_2) {
-      return true;
-    }
-    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-    return (length != null && !length.equals("0")) || request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
   }
 
   /**

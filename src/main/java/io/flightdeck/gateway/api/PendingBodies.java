@@ -1,6 +1,5 @@
-package io.flightdeck.gateway.ingest;
+package io.flightdeck.gateway.api;
 
-import io.flightdeck.gateway.api.ApiError;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
 import java.util.HashMap;
@@ -9,18 +8,18 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The requests of one event loop whose body has not fully arrived (any route's: see
- * {@link IngestRoutes#beforeQueryCheck}), so that a shutdown need not wait for a client that stopped sending. From
- * {@link #drain} on, a body that gains no byte for {@link #STALL_MS} is answered 503 {@code unavailable} (HTTP/1.x:
- * with {@code Connection: close}, and the connection closed; HTTP/2: the stream reset after the answer), as its
- * deadline would answer it 408, only sooner: nothing of a tracking request's was stored, so the client sends it
- * again, to another process or after the restart. A body still arriving is read to its end and answered as usual
- * (within http.shutdownTimeoutMs, after which Vert.x closes every connection anyway).
+ * The requests of one event loop whose body has not fully arrived (any route's: see {@link BodyDeadline}), so that a
+ * shutdown need not wait for a client that stopped sending. From {@link #drain} on, a body that gains no byte for
+ * {@link #STALL_MS} is answered 503 {@code unavailable} (HTTP/1.x: with {@code Connection: close}, and the connection
+ * closed; HTTP/2: the stream reset after the answer), as its deadline would answer it 408, only sooner: nothing of a
+ * tracking request's was stored, so the client sends it again, to another process or after the restart. A body still
+ * arriving is read to its end and answered as usual (within http.shutdownTimeoutMs, after which Vert.x closes every
+ * connection anyway).
  *
  * <p>Without this the drain waited for such a request until http.shutdownTimeoutMs closed its connection, unanswered,
  * and stopped the appender and the projections only then. Only ever touched on its event loop.
  */
-public final class PendingBodies {
+final class PendingBodies {
 
   /** A body that gains no byte for this long during the drain has stalled; about TCP's first retransmission. */
   static final long STALL_MS = 1000;
@@ -33,7 +32,7 @@ public final class PendingBodies {
   private boolean draining;
   private long timer = -1;
 
-  public PendingBodies(Vertx vertx) {
+  PendingBodies(Vertx vertx) {
     this.vertx = vertx;
   }
 
@@ -50,7 +49,7 @@ public final class PendingBodies {
   }
 
   /** The server is stopping: from now on, bodies that stall are answered 503. */
-  public void drain() {
+  void drain() {
     draining = true;
     pending.replaceAll((ctx, none) -> new Progress(ctx));
     watch();
@@ -72,7 +71,7 @@ public final class PendingBodies {
         it.remove();
       } else if (entry.getValue().stalled(ctx, now)) {
         it.remove();
-        IngestRoutes.cutBody(ctx, new ApiError(503, "unavailable", "the gateway is shutting down and the request "
+        BodyDeadline.cutBody(ctx, new ApiError(503, "unavailable", "the gateway is shutting down and the request "
             + "body stopped arriving; send it again", null, 1));
       }
     }
