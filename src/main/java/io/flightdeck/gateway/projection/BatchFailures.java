@@ -36,6 +36,7 @@ final class BatchFailures {
   private int attempts;
   private int troubles;
   private long retryTimer = -1;
+  private boolean settingAside;
 
   /**
    * @param retry steps again from the runner's checkpoint, once a back-off is over
@@ -116,7 +117,9 @@ final class BatchFailures {
       return;
     }
     int failed = attempts;
+    settingAside = true;
     transactions.deadLetter(conn, event, failure.from(), failure.rebuildStarted(), error, attempts)
+        .onComplete(ar -> settingAside = false)
         .map(checkpoint -> {
           attempts = 0;
           if (checkpoint == event.position()) {
@@ -143,6 +146,14 @@ final class BatchFailures {
       retryTimer = -1;
       retry.run();
     });
+  }
+
+  /**
+   * Whether an event's dead letter is being written: its transaction waits for the checkpoint's lock, which a rebuild
+   * or a dead-letter retry may hold, and for the dead letters' id lock, as long as another projection writes one.
+   */
+  boolean settingAside() {
+    return settingAside;
   }
 
   /** Cancels the retry waiting for its back-off, if any: true when one was cancelled before it ran. */

@@ -11,6 +11,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +26,8 @@ import org.slf4j.LoggerFactory;
 public final class ProjectionRunner extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProjectionRunner.class);
+  /** How soon a stop cancels a lock wait again when the cancel before found it not begun yet (see cancelLockWait). */
+  private static final long CANCEL_AGAIN_MS = 100;
 
   private final Projection projection;
   private final ProjectionTransactions transactions;
@@ -40,6 +43,7 @@ public final class ProjectionRunner extends VerticleBase {
   private boolean busy;
   private boolean wakeAgain;
   private boolean stopped;
+  private boolean awaitingCheckpoint;
   private long checkpoint = -1;
   private long rateTimer = -1;
   private BatchFailures failures;
@@ -174,7 +178,9 @@ public final class ProjectionRunner extends VerticleBase {
       settle();
       return;
     }
+    awaitingCheckpoint = true;
     transactions.awaitCheckpoint(lease.connection()).onComplete(ar -> {
+      awaitingCheckpoint = false;
       if (ar.succeeded()) {
         step(gated);
       } else {
@@ -266,6 +272,36 @@ public final class ProjectionRunner extends VerticleBase {
     if (!busy) {
       idle.complete();
     }
+    cancelLockWait();
     return idle.future().eventually(lease::release);
+  }
+
+  /** Whether the runner's statement in flight may be waiting for a lock that another session holds. */
+  private boolean waitingForLock() {
+    return awaitingCheckpoint || failures.settingAside();
+  }
+
+  /**
+   * A stop does not wait for a lock held elsewhere (a rebuild, a dead-letter retry, another process, an operator's
+   * session), which only the statement timeout would end, well past the 10 s the contract gives SIGTERM: the server
+   * cancels the waiting statement, its transaction rolls back, having changed nothing, and the failure that follows is
+   * the stop's, not the projection's (it is not counted, logged or set aside). Closing the connection instead would not
+   * do: a backend notices its client gone only once the wait ends, and holds the lease until then. A cancel that
+   * arrives between the statements sent together (before the wait began) cancels nothing, so it is sent again while
+   * the runner still waits. A lock granted meanwhile ends the wait as usual.
+   */
+  private void cancelLockWait() {
+    PgConnection conn = lease.connection();
+    if (conn == null || !waitingForLock()) {
+      return;
+    }
+    conn.cancelRequest().onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.debug("projection {}: cannot cancel the lock wait: {}", projection.name(), ar.cause().getMessage());
+      }
+      if (waitingForLock()) {
+        vertx.setTimer(CANCEL_AGAIN_MS, id -> cancelLockWait());
+      }
+    });
   }
 }

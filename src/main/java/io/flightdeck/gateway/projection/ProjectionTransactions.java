@@ -86,14 +86,16 @@ final class ProjectionTransactions {
 
   /**
    * Waits until the checkpoint's lock is free, taking and releasing it in a transaction of its own, which changes
-   * nothing: the step that follows takes it again, unless another transaction was quicker.
+   * nothing: the step that follows takes it again, unless another transaction was quicker. Cancelled (a stop), it
+   * fails once the transaction has ended: the connection is then idle, and may be closed or used again.
    */
   Future<Void> awaitCheckpoint(SqlConnection conn) {
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
     Future<RowSet<Row>> lock = lockCheckpoint(conn);
     // sent with the lock: the server runs it once the lock is granted, or after the lock wait failed
     Future<RowSet<Row>> rollback = conn.query("ROLLBACK").execute();
-    return Future.all(begin, lock, rollback).mapEmpty();
+    // join, not all: a cancel that reached BEGIN fails it while the lock statement still waits on the server
+    return Future.join(begin, lock, rollback).mapEmpty();
   }
 
   /** A step found its checkpoint locked by another transaction (a rebuild, a dead-letter retry, another process). */
