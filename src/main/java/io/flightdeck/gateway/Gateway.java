@@ -102,7 +102,7 @@ public final class Gateway {
     this.metrics = new GatewayMetrics(registry, schemas::knowsType);
     metrics.declare(config.sites().stream().map(SiteConfig::id).toList(), schemas.types());
     this.liveConnections = new LiveConnections(config.live().maxConnections(), metrics);
-    this.projectionAdmin = new ProjectionAdmin(readPool, projections.projections());
+    this.projectionAdmin = new ProjectionAdmin(vertx, readPool, projections.projections());
     metrics.gauge(GatewayMetrics.STORE_HEAD, "Highest store position this process has seen committed", livePosition,
         AtomicLong::get);
   }
@@ -311,6 +311,9 @@ public final class Gateway {
   /** Stops gracefully: refuse new work, finish in-flight requests and appends, then close the pools. */
   public Future<Void> stop() {
     draining.set(true);
+    // an admin change waiting for a projection's lock would hold the HTTP drain until http.shutdownTimeoutMs, then
+    // be cut off unanswered: it is answered 503 now
+    projectionAdmin.stop();
     Future<Void> http = httpId == null ? Future.succeededFuture() : vertx.undeploy(httpId);
     return http
         .eventually(() -> appenderId == null ? Future.succeededFuture() : vertx.undeploy(appenderId))

@@ -4,6 +4,7 @@ import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.store.PgEventStore;
 import io.flightdeck.gateway.store.PgStoreListener;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -41,10 +42,20 @@ public final class ProjectionAdmin {
 
   private final Pool pool;
   private final Map<String, Projection> projections;
+  private final LockWaits lockWaits;
 
-  public ProjectionAdmin(Pool pool, Map<String, Projection> projections) {
+  public ProjectionAdmin(Vertx vertx, Pool pool, Map<String, Projection> projections) {
     this.pool = pool;
     this.projections = projections;
+    this.lockWaits = new LockWaits(vertx);
+  }
+
+  /**
+   * The process is stopping: a rebuild or a dead-letter retry waiting for a projection's lock gives the wait up, and
+   * one begun from now on is refused; either fails as the store being unavailable (503), having changed nothing.
+   */
+  public void stop() {
+    lockWaits.stop();
   }
 
   public Future<List<ProjectionStatus>> statuses() {
@@ -94,7 +105,7 @@ public final class ProjectionAdmin {
       return Future.succeededFuture(Optional.empty());
     }
     return pool.withTransaction(conn -> conn.query("SET LOCAL lock_timeout = '10s'").execute()
-        .compose(v -> conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT).execute(Tuple.of(name)))
+        .compose(v -> lockCheckpoint(conn, name))
         .compose(v -> conn.query("TRUNCATE " + String.join(", ", projection.tables())).execute())
         .compose(v -> conn.preparedQuery(ProjectionSql.DELETE_DEAD_LETTERS_OF).execute(Tuple.of(name)))
         .compose(v -> conn.preparedQuery(ProjectionSql.RESET_FOR_REBUILD).execute(Tuple.of(name)))
@@ -143,7 +154,7 @@ public final class ProjectionAdmin {
       if (projection == null) {
         return Future.<RetryOutcome>succeededFuture(new UnknownProjection(letter));
       }
-      return conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT).execute(Tuple.of(letter.projection()))
+      return lockCheckpoint(conn, letter.projection())
           .compose(v -> conn.preparedQuery(ProjectionSql.TAKE_DEAD_LETTER).execute(Tuple.of(id)))
           .compose(taken -> taken.rowCount() == 0 ? Future.<RetryOutcome>succeededFuture(new NotFound())
               : reapply(conn, projection, letter));
@@ -159,6 +170,11 @@ public final class ProjectionAdmin {
               .recover(e -> Future.failedFuture(BatchFailures.transientFailure(e) ? e : new RetryFailed(letter, e)));
         })
         .map(v -> (RetryOutcome) new Applied(letter));
+  }
+
+  /** Every change takes the projection's checkpoint lock first, like its runner; a stop does not wait for it. */
+  private Future<RowSet<Row>> lockCheckpoint(SqlConnection conn, String name) {
+    return lockWaits.await(conn, () -> conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT).execute(Tuple.of(name)));
   }
 
   private static java.time.Instant instant(OffsetDateTime time) {

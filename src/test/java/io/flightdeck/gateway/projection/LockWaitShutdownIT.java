@@ -3,17 +3,25 @@ package io.flightdeck.gateway.projection;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.GatewayProcess;
 import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -29,6 +37,7 @@ class LockWaitShutdownIT {
   private static final String LOCKED = "visitor-activity";
   private static final String RUNNER = "flightdeck-projection-" + LOCKED;
   private static final String POISONED = "page-stats";
+  private static final String ADMIN = "event-counts";
   /** ProjectionSql.LOCK_DEAD_LETTER_IDS's. */
   private static final long DEAD_LETTER_IDS_LOCK = 1178861571L;
 
@@ -123,6 +132,60 @@ class LockWaitShutdownIT {
     st.execute("SELECT pg_advisory_unlock(" + DEAD_LETTER_IDS_LOCK + ")");
     assertEquals(before, checkpoint(db, POISONED), "the checkpoint is where it was");
     assertEquals(0, db.queryLong("SELECT count(*) FROM dead_letters"), "no dead letter half written");
+  }
+
+  @Test
+  @DisplayName("SIGTERM while an admin rebuild and a dead-letter retry wait for the projection's lock answers both 503 "
+      + "unavailable with Retry-After at once, drains in order and exits 0 within 10 s, with nothing changed")
+  void sigtermAnswersAdminChangesWaitingForTheLock(TestDatabase db) throws Exception {
+    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0"));
+         Connection holder = db.connect();
+         Statement st = holder.createStatement()) {
+      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      JsonObject event = HttpTestClient.pageView("admin-warm", "/warm");
+      long warm = http.postBatch(event).getJsonObject(0).getLong("position");
+      await("event-counts applied the first event").atMost(Duration.ofSeconds(20))
+          .until(() -> checkpoint(db, ADMIN) >= warm);
+      long counted = db.queryLong("SELECT count(*) FROM event_counts");
+      long letter = db.queryLong("INSERT INTO dead_letters (projection, position, event_id, error, attempts) "
+          + "VALUES (?, ?, ?::uuid, 'set aside by the test', 1) RETURNING id", ADMIN, warm, event.getString("id"));
+
+      holder.setAutoCommit(false);
+      st.execute("SELECT 1 FROM projection_checkpoints WHERE name = '" + ADMIN + "' FOR UPDATE");
+      CompletableFuture<Response> rebuild = http.sendAsync(admin(http, "/v1/admin/projections/" + ADMIN + "/rebuild"));
+      CompletableFuture<Response> retry = http.sendAsync(admin(http, "/v1/admin/dead-letters/" + letter + "/retry"));
+      await("the rebuild and the retry wait for the lock").atMost(Duration.ofSeconds(20))
+          .until(() -> db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+              + "AND application_name = 'flightdeck-read' AND wait_event_type = 'Lock'") == 2);
+      long before = checkpoint(db, ADMIN);
+
+      gateway.sendSigterm();
+      for (CompletableFuture<Response> answer : List.of(rebuild, retry)) {
+        Response r = answer.get(10, TimeUnit.SECONDS);
+        assertEquals(503, r.status(), r.body());
+        assertEquals("unavailable", r.errorCode(), r.body());
+        assertNotNull(r.header("Retry-After"), r.body());
+      }
+      assertEquals(0, gateway.waitFor(Duration.ofSeconds(10)), gateway.describe());
+      String out = gateway.stdout();
+      assertTrue(out.contains("drained in"), "the drain finished in order\n" + gateway.describe());
+      assertFalse(out.contains(" ERROR "), "no ERROR while stopping\n" + gateway.describe());
+      await("the gateway's sessions have ended on the server").atMost(Duration.ofSeconds(5))
+          .until(() -> db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+              + "AND application_name LIKE 'flightdeck-%'") == 0);
+
+      holder.commit();
+      assertEquals(before, checkpoint(db, ADMIN), "the checkpoint is where it was: no rebuild");
+      assertEquals(counted, db.queryLong("SELECT count(*) FROM event_counts"), "the read model is as it was");
+      assertEquals(List.of(List.of(1)), db.query("SELECT attempts FROM dead_letters WHERE id = ?", letter),
+          "the dead letter is as it was");
+    }
+  }
+
+  private static HttpRequest.Builder admin(HttpTestClient http, String path) {
+    return http.request(path).header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN)
+        .POST(HttpRequest.BodyPublishers.noBody());
   }
 
   private static long checkpoint(TestDatabase db) {
