@@ -52,7 +52,7 @@ public final class ProjectionAdmin {
 
   /**
    * The process is stopping: a rebuild or a dead-letter retry waiting for a projection's lock gives the wait up, and
-   * one begun from now on is refused; either fails as the store being unavailable (503), having changed nothing.
+   * one begun from now on is refused; either fails with the gateway shutting down (503), having changed nothing.
    */
   public void stop() {
     lockWaits.stop();
