@@ -30,11 +30,13 @@ public final class BearerAuth implements Handler<RoutingContext> {
     }
   }
 
+  /** The header's token, else the query's; an {@code access_token} given twice is refused even beside the header. */
   private static String presented(RoutingContext ctx) {
+    String query = QueryParams.once(ctx, "access_token");
     String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
     if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return header.substring(7).trim();
     }
-    return ctx.request().getParam("access_token");
+    return query;
   }
 }

@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * The request's path and query parameters, each answered with 400 invalid_parameter when off. Handlers read
  * every parameter through here, so none can carry a NUL character into SQL: PostgreSQL refuses U+0000 in text
- * (SQLSTATE 22021), which would otherwise fail the query and answer 500.
+ * (SQLSTATE 22021), which would otherwise fail the query and answer 500; and none given twice is read as its first
+ * value ({@link #once}).
  */
 public final class QueryParams {
 
@@ -86,9 +87,25 @@ public final class QueryParams {
     return c < 0x80 ? Character.digit(c, 16) : -1;
   }
 
-  /** A query parameter as sent; null when absent. */
+  /** A query parameter as sent; null when absent. 400 when given more than once or holding a NUL. */
   public static String text(RoutingContext ctx, String name) {
-    return withoutNul(name, ctx.request().getParam(name));
+    return withoutNul(name, once(ctx, name));
+  }
+
+  /**
+   * A query parameter that takes one value, as sent; null when absent. Given more than once it is 400
+   * invalid_parameter: {@code ?after=5&after=100} has no one meaning, and taking the first value would answer a
+   * question the client may not have asked. Vert.x matches names without regard to case, so {@code after} and
+   * {@code AFTER} are the same parameter, read either way. Without the NUL check, for what is compared and never
+   * reaches SQL (a token, a write key), where a NUL is just a value that matches nothing.
+   */
+  public static String once(RoutingContext ctx, String name) {
+    List<String> values = ctx.request().params().getAll(name);
+    if (values.size() > 1) {
+      throw ApiError.badRequest("invalid_parameter", name + " is given more than once (" + values.size()
+          + " times); give it once");
+    }
+    return values.isEmpty() ? null : values.get(0);
   }
 
   /** Every value of a repeatable query parameter, in order; empty when absent. */

@@ -2,6 +2,7 @@ package io.flightdeck.gateway.ingest;
 
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flightdeck.gateway.api.QueryParams;
 import io.flightdeck.gateway.event.NewEvent;
 import io.flightdeck.gateway.event.Problem;
 import io.flightdeck.gateway.store.AppendResult;
@@ -61,9 +62,13 @@ public final class IngestHandler implements Handler<RoutingContext> {
     return -1;
   }
 
-  /** The X-Write-Key header, else the writeKey query parameter, else the body's writeKey field; blank is absent. */
+  /**
+   * The X-Write-Key header, else the writeKey query parameter, else the body's writeKey field; blank is absent. A
+   * writeKey given twice in the query is 400 whichever of them is used: nothing is stored, and the rate limit that
+   * comes after takes no token.
+   */
   private static String writeKey(RoutingContext ctx, JsonNode body) {
-    return IngestPipeline.firstWriteKey(ctx.request().getHeader(WRITE_KEY_HEADER), ctx.request().getParam("writeKey"),
+    return IngestPipeline.firstWriteKey(ctx.request().getHeader(WRITE_KEY_HEADER), QueryParams.once(ctx, "writeKey"),
         IngestPipeline.bodyWriteKey(body));
   }
 

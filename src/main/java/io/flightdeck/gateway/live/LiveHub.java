@@ -124,10 +124,12 @@ public final class LiveHub {
     throw ApiError.badRequest("invalid_parameter", "unnamed must be true or false");
   }
 
+  /** The header, else the query parameter; a {@code lastEventId} given twice is refused even beside the header. */
   private static Long lastEventId(RoutingContext ctx) {
+    String query = QueryParams.once(ctx, "lastEventId");
     String raw = ctx.request().getHeader("Last-Event-ID");
     if (raw == null || raw.isBlank()) {
-      raw = ctx.request().getParam("lastEventId");
+      raw = query;
     }
     if (raw == null || raw.isBlank()) {
       return null;
