@@ -10,6 +10,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,11 +23,11 @@ import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
- * Loads the configuration with vertx-config in three layers: the shipped {@code conf/gateway.yaml} (bundled in
- * the jar, so every key has a default and therefore an environment variable), the operator's file
+ * Loads the configuration in three layers: the shipped {@code conf/gateway.yaml} (bundled in the jar, so every key
+ * has a default and therefore an environment variable; read with vertx-config), the operator's file
  * ({@code FLIGHTDECK_CONFIG}, else {@code conf/gateway.yaml} when the working directory has one) merged over it,
  * then {@code FLIGHTDECK_*} variables. Without either file the bundled defaults are the whole file layer, so the
- * jar runs from any directory.
+ * jar runs from any directory. Each file is read once: the operator's is checked and taken from the same bytes.
  */
 public final class ConfigLoader {
 
@@ -67,8 +68,9 @@ public final class ConfigLoader {
       return Future.failedFuture(e);
     }
     String source = file.map(Path::toString).orElse(DEFAULTS_RESOURCE);
-    Future<Boolean> hasKeys = file.isPresent() ? checkOperatorFile(vertx, file.get()) : Future.succeededFuture(false);
-    return hasKeys.compose(withKeys -> retrieve(vertx, file, withKeys))
+    Future<JsonObject> own = file.isPresent() ? readOperatorFile(vertx, file.get())
+        : Future.succeededFuture(new JsonObject());
+    return own.compose(operator -> retrieveDefaults(vertx).map(defaults -> layered(defaults, file, operator)))
         .recover(e -> Future.failedFuture(e instanceof ConfigException ? e
             : new ConfigException(source, "cannot be read as YAML: " + yamlProblem(e))))
         .map(json -> fromJson(json, env))
@@ -85,18 +87,30 @@ public final class ConfigLoader {
     return config;
   }
 
-  private static Future<JsonObject> retrieve(Vertx vertx, Optional<Path> file, boolean withKeys) {
-    Future<JsonObject> merged = retrieve(vertx, layers(file, withKeys));
-    if (!withKeys) {
-      return merged;
-    }
-    return merged.compose(json -> retrieve(vertx, defaultsOnly())
-        .map(defaults -> withDefaultsForEmpty(json, defaults)));
+  /** The bundled defaults, read once; vert.x resolves the relative path from the classpath. */
+  private static Future<JsonObject> retrieveDefaults(Vertx vertx) {
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, new ConfigRetrieverOptions()
+        .addStore(yamlFile(DEFAULTS_RESOURCE)).setIncludeDefaultStores(false).setScanPeriod(-1));
+    return retriever.getConfig().eventually(retriever::close);
   }
 
-  private static Future<JsonObject> retrieve(Vertx vertx, ConfigRetrieverOptions options) {
-    ConfigRetriever retriever = ConfigRetriever.create(vertx, options);
-    return retriever.getConfig().eventually(retriever::close);
+  /**
+   * The operator's file over the bundled defaults, merged as vertx-config merges its stores (sections deeply, a list
+   * or value replaced); a file without keys is left out. Logs which, once.
+   */
+  private static JsonObject layered(JsonObject defaults, Optional<Path> file, JsonObject operator) {
+    if (file.isEmpty()) {
+      LOG.info("configuration: the bundled defaults ({} in the jar); no {} in {} and {} is not set",
+          DEFAULTS_RESOURCE, DEFAULT_PATH, Path.of("").toAbsolutePath(), CONFIG_VARIABLE);
+      return defaults;
+    }
+    if (operator.isEmpty()) {
+      LOG.info("configuration: the bundled defaults; {} sets no key", file.get().toAbsolutePath());
+      return defaults;
+    }
+    LOG.info("configuration: {} over the bundled defaults", file.get().toAbsolutePath());
+    // merged into a copy: the defaults themselves fill what the operator's file gives no value
+    return withDefaultsForEmpty(defaults.copy().mergeIn(operator, true), defaults);
   }
 
   /**
@@ -120,27 +134,51 @@ public final class ConfigLoader {
   }
 
   /**
-   * SnakeYAML as vertx-config sets it up keeps the last of two equal keys in a mapping without a word, so an
-   * operator who adds a second {@code sites:} or {@code port:} below the first runs on one of them unawares. The
-   * operator's file is read once more with duplicate keys refused: such a file stops start-up like any YAML error,
-   * naming the key and both places. A file that is YAML but not a map of sections (a list, a lone value) is named
-   * as such here too; vertx-config would only say "Failed to decode YAML". Answers whether the file has any keys:
-   * one with nothing but comments is a YAML document of nothing, over which vertx-config's merge failed with a
-   * NullPointerException ('Cannot read field "map"'), so it is left out like an empty file.
+   * The operator's file, read once and parsed once, off the event loop; empty when it has no keys. It was read a
+   * second time by vertx-config after this check, so a file changed between the two reads (an editor saving, a
+   * deploy rewriting it) started on content no check had seen, a key given twice included.
+   *
+   * <p>SnakeYAML as vertx-config sets it up keeps the last of two equal keys in a mapping without a word, so an
+   * operator who adds a second {@code sites:} or {@code port:} below the first would run on one of them unawares:
+   * here duplicate keys are refused, and such a file stops start-up like any YAML error, naming the key and both
+   * places. Otherwise the parse is vertx-config's (its default options, UTF-8 decoding, {@link #jsonify}). A file
+   * that is YAML but not a map of sections (a list, a lone value) is named as such; vertx-config would only say
+   * "Failed to decode YAML". One with nothing but comments is a YAML document of nothing, over which vertx-config's
+   * merge failed with a NullPointerException ('Cannot read field "map"'), so it is left out like an empty file.
    */
-  private static Future<Boolean> checkOperatorFile(Vertx vertx, Path file) {
+  private static Future<JsonObject> readOperatorFile(Vertx vertx, Path file) {
     return vertx.executeBlocking(() -> {
       LoaderOptions options = new LoaderOptions();
       options.setAllowDuplicateKeys(false);
-      // decoded as vertx-config decodes it, so a byte that is not UTF-8 is its problem to report, not this one's
+      // decoded as vertx-config decodes it: a byte that is not UTF-8 reads as U+FFFD, as it always did
       Object document = new Yaml(new SafeConstructor(options))
           .load(new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
       if (document != null && !(document instanceof Map)) {
         String what = document instanceof List ? "a list" : "a single value";
         throw new ConfigException(file.toString(), "must be a map of sections (http:, db:, sites: ...), not " + what);
       }
-      return document != null && !((Map<?, ?>) document).isEmpty();
+      return document == null ? new JsonObject() : jsonify((Map<?, ?>) document);
     });
+  }
+
+  /**
+   * A parsed YAML mapping as vertx-config's YAML processor turns it into JSON, so the file means what it meant when
+   * vertx-config read it: mappings become objects (keys as strings), a timestamp an {@link java.time.Instant}; lists
+   * are kept as they are, as it keeps them.
+   */
+  static JsonObject jsonify(Map<?, ?> map) {
+    JsonObject json = new JsonObject();
+    for (Map.Entry<?, ?> entry : map.entrySet()) {
+      Object value = entry.getValue();
+      if (value instanceof Map<?, ?> nested) {
+        value = jsonify(nested);
+      }
+      if (value instanceof Date date) {
+        value = date.toInstant();
+      }
+      json.put(entry.getKey().toString(), value);
+    }
+    return json;
   }
 
   /**
@@ -161,29 +199,6 @@ public final class ConfigLoader {
   private static String at(Mark mark) {
     // SnakeYAML counts from 0; its own message, like an editor, from 1
     return mark == null ? "" : " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);
-  }
-
-  /** The bundled defaults, and the operator's file over them when there is one; logs which, once. */
-  private static ConfigRetrieverOptions layers(Optional<Path> file, boolean withKeys) {
-    ConfigRetrieverOptions options = new ConfigRetrieverOptions()
-        .addStore(yamlFile(DEFAULTS_RESOURCE))
-        .setIncludeDefaultStores(false)
-        .setScanPeriod(-1);
-    if (file.isPresent() && withKeys) {
-      LOG.info("configuration: {} over the bundled defaults", file.get().toAbsolutePath());
-      options.addStore(yamlFile(file.get().toString()));
-    } else if (file.isPresent()) {
-      LOG.info("configuration: the bundled defaults; {} sets no key", file.get().toAbsolutePath());
-    } else {
-      LOG.info("configuration: the bundled defaults ({} in the jar); no {} in {} and {} is not set",
-          DEFAULTS_RESOURCE, DEFAULT_PATH, Path.of("").toAbsolutePath(), CONFIG_VARIABLE);
-    }
-    return options;
-  }
-
-  private static ConfigRetrieverOptions defaultsOnly() {
-    return new ConfigRetrieverOptions().addStore(yamlFile(DEFAULTS_RESOURCE)).setIncludeDefaultStores(false)
-        .setScanPeriod(-1);
   }
 
   private static ConfigStoreOptions yamlFile(String path) {

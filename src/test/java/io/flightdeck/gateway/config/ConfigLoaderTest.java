@@ -5,17 +5,27 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vertx.config.ConfigRetriever;
+import io.vertx.config.ConfigRetrieverOptions;
+import io.vertx.config.ConfigStoreOptions;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ConfigLoaderTest {
 
@@ -113,5 +123,66 @@ class ConfigLoaderTest {
     assertFalse(message.contains("\n") || message.contains("\r"), "one line: " + message);
     assertTrue(message.contains("line 2, column 9"), "where the flow sequence starts: " + message);
     assertTrue(message.contains("expected ',' or ']'"), "what is wrong: " + message);
+  }
+
+  @Test
+  @DisplayName("the operator's file is read once: what start-up checked (no key given twice) is what it runs on, "
+      + "even when the file changes right after that read")
+  void operatorFileIsReadOnce(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("changing.yaml");
+    Files.writeString(file, "http:\n  port: 9090\n");
+    // One worker thread and one internal blocking thread (where Vert.x reads files), each held by a task of this
+    // test, so the order is fixed without timing: the loader's first blocking task (its read of the file) runs once
+    // the worker is let go; the task queued behind it changes the file, a key given twice, and only then lets the
+    // file system go. A loader that read the file again would see the change; the shipped defaults are read then.
+    Vertx pools = Vertx.vertx(new VertxOptions().setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
+    try {
+      CountDownLatch worker = new CountDownLatch(1);
+      CountDownLatch fileSystem = new CountDownLatch(1);
+      ((VertxInternal) pools).getOrCreateContext().executeBlockingInternal(() -> awaited(fileSystem));
+      pools.executeBlocking(() -> awaited(worker));
+      Future<GatewayConfig> loaded = ConfigLoader.load(pools, Map.of("FLIGHTDECK_CONFIG", file.toString()));
+      pools.executeBlocking(() -> {
+        Files.writeString(file, "http:\n  port: 9191\n  port: 9292\n");
+        fileSystem.countDown();
+        return null;
+      });
+      worker.countDown();
+
+      GatewayConfig config = loaded.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertEquals(9090, config.http().port(), "the file as it was read, and checked");
+    } finally {
+      pools.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Holds a pool's thread until {@code latch} opens (at most 10 s, so a broken order fails instead of hanging). */
+  private static Void awaited(CountDownLatch latch) throws InterruptedException {
+    assertTrue(latch.await(10, TimeUnit.SECONDS), "the pool was let go");
+    return null;
+  }
+
+  @ParameterizedTest(name = "[{index}] {0}")
+  @ValueSource(strings = {"conf/gateway.yaml", "db:\n  readPoolSize: 3\nhttp: {port: 9191, host: 127.0.0.1}\n",
+      "base: &base\n  eventsPerSecond: 50\n  burst: 800\nsites:\n  - id: shop\n    writeKey: shop-write-key-123\n"
+          + "    allowedOrigins: ['*']\n    rateLimit:\n      <<: *base\n      burst: 900\n",
+      "http:\n  port: 9292\nlater: 2026-12-07T10:00:00Z\nmetrics:\n  token: ~\n", "{}\n", ""})
+  @DisplayName("the operator's file over the bundled defaults gives the configuration vertx-config's merge of the two "
+      + "files gave")
+  void sameAsVertxConfigsMerge(String content, @TempDir Path dir) throws Exception {
+    Path file = dir.resolve("operator.yaml");
+    Files.writeString(file, content.equals(ConfigLoader.DEFAULT_PATH)
+        ? Files.readString(Path.of(ConfigLoader.DEFAULT_PATH)) : content);
+    Map<String, String> env = Map.of("FLIGHTDECK_CONFIG", file.toString());
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, new ConfigRetrieverOptions().setIncludeDefaultStores(false)
+        .addStore(yaml(ConfigLoader.DEFAULTS_RESOURCE)).addStore(yaml(file.toString())));
+    JsonObject merged = retriever.getConfig().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    retriever.close();
+
+    assertEquals(ConfigLoader.fromJson(merged, env), load(env));
+  }
+
+  private static ConfigStoreOptions yaml(String path) {
+    return new ConfigStoreOptions().setType("file").setFormat("yaml").setConfig(new JsonObject().put("path", path));
   }
 }
