@@ -135,6 +135,10 @@ final class BatchFailures {
         .onComplete(resume);
   }
 
+  /**
+   * Sent without waiting for it, ahead of the retry on the same connection: it must not wait for the checkpoint's
+   * lock ({@link ProjectionSql#RECORD_FAILURE} skips a locked row), or the retry's turn at the gate would wait too.
+   */
   private void recordFailure(SqlConnection conn, ApplyFailedException failure, String error) {
     conn.preparedQuery(ProjectionSql.RECORD_FAILURE)
         .execute(Tuple.of(projection, error, failure.from(), failure.rebuildStarted()))

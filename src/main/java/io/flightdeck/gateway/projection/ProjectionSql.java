@@ -57,12 +57,16 @@ final class ProjectionSql {
   /**
    * Only while the checkpoint is still where the failed step read from ($3, of the rebuild started at $4, null for
    * none): a rebuild that queued behind the failing step has cleared the failure and put the checkpoint back, and
-   * the failure of an event before that is not the rebuilt projection's.
+   * the failure of an event before that is not the rebuilt projection's. Never waits for the row's lock (SKIP
+   * LOCKED): sent on the runner's connection without waiting for it, a wait would hold up the retry queued behind
+   * it, at its turn of the {@link StepGate}, and with it every projection of the process. The lock's holder is a
+   * rebuild (which clears the failure anyway), a dead-letter retry or an operator; the next attempt records it.
    */
   static final String RECORD_FAILURE = """
       UPDATE projection_checkpoints
       SET last_error = $2, failing_since = COALESCE(failing_since, now()), updated_at = now()
-      WHERE name = $1 AND position = $3 AND rebuild_started IS NOT DISTINCT FROM $4::timestamptz""";
+      WHERE name = $1 AND position = $3 AND rebuild_started IS NOT DISTINCT FROM $4::timestamptz
+        AND name IN (SELECT name FROM projection_checkpoints WHERE name = $1 FOR UPDATE SKIP LOCKED)""";
 
   /**
    * Taken before a dead letter is inserted, until its transaction ends (after the commit is visible): a dead
