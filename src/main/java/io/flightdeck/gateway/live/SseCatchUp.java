@@ -88,6 +88,18 @@ final class SseCatchUp {
     hold(batch);
   }
 
+  /**
+   * The store's history changed after {@code rewind}'s position, which this stream has not gone past (see
+   * {@link LiveBatch#rewind}). The live batches held may hold lost events: they go, and the store has what replaced
+   * them. The rewind itself is held in their place: it tells {@link #drainPending} that the events up to its
+   * position are the store's to give, so the stream does not go live before it has read them (a paced batch's rest,
+   * say), which it would otherwise do only once another batch showed it had missed them.
+   */
+  void rewound(LiveBatch rewind) {
+    dropPending();
+    hold(rewind);
+  }
+
   void dropPending() {
     pending.clear();
     pendingBytes = 0;

@@ -84,7 +84,7 @@ final class SseConnection {
       return;
     }
     if (batch.rewind()) {
-      rewound(batch.to());
+      rewound(batch);
       return;
     }
     if (catchUp.behind()) {
@@ -117,11 +117,11 @@ final class SseConnection {
    * ended instead, after the same id line, and its client resumes from there; one with data still unsent is cut
    * off, as at shutdown, and resumes by its last id.
    */
-  private void rewound(long position) {
+  private void rewound(LiveBatch rewind) {
+    long position = rewind.to();
     if (cursor <= position) {
-      // the live batches held while it catches up may hold lost events: the store has what replaced them
       if (catchUp.behind()) {
-        catchUp.dropPending();
+        catchUp.rewound(rewind);
       }
       return;
     }

@@ -1,0 +1,186 @@
+package io.flightdeck.gateway.live;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flightdeck.gateway.support.HttpTestClient;
+import io.flightdeck.gateway.support.PausedSseClient;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.SseTestClient;
+import io.flightdeck.gateway.support.SseTestClient.Message;
+import io.flightdeck.gateway.support.TestDatabase;
+import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The store's history changes (see {@link LiveHistoryChangeIT}) while a stream is behind the live feed: catching up
+ * from the store, or handing out a big batch at its client's pace. The stream is put there by a client that does not
+ * read its socket ({@link PausedSseClient}): with far more to send than the socket buffers and
+ * {@code live.maxBufferBytes} hold, the stream cannot get past the position the test chose. Every stream is on one
+ * event loop ({@code http.instances} 1), which hands each batch to all its streams in one go: once another subscriber
+ * got a batch (the rewind's id line, an event after it), the paused stream has had it too.
+ */
+@ExtendWith(PostgresExtension.class)
+class LiveHistoryChangeCatchUpIT {
+
+  static final Duration WAIT = Duration.ofSeconds(30);
+  static final String CHANGED = ": the event store's history changed after this event";
+
+  @Test
+  @DisplayName("a resuming stream still catching up before the last event the store kept when its history changes "
+      + "drops the lost events it held and gets every event the store holds, once and in order, the new ones in "
+      + "the lost positions included")
+  void catchUpBeforeTheChange(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of());
+         SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=catch-a", Map.of())) {
+      assertEquals("connected", sentinel.nextComment(WAIT));
+      long head = head(db);
+      insertBigEvents(db, "backlog-a", 250);
+      JsonArray kept = post(gateway, view("catch-a", "/kept-1"), view("catch-a", "/kept-2"));
+      // the feed published the backlog before them: a catch-up reads it all from the store
+      assertEquals(2, sentinel.take(2, WAIT).size());
+      try (PausedSseClient paused = PausedSseClient.open(gateway, "/v1/live?lastEventId=" + head)) {
+        // the catch-up waits for its client in the backlog, 7.5 MB before the kept events; it holds these meanwhile
+        JsonArray lost = post(gateway, view("catch-a", "/lost-1"), view("catch-a", "/lost-2"));
+        assertEquals(2, sentinel.take(2, WAIT).size());
+        long common = position(kept, 1);
+        db.loseEventsAfter(common);
+        JsonArray fresh = post(gateway, view("catch-a", "/new-1"), view("catch-a", "/new-2"));
+        assertEquals(position(lost, 0), position(fresh, 0), "the new history gives the lost positions out again");
+        // the rewind, then the new events, went by the paused stream too
+        assertEquals(2, sentinel.take(2, WAIT).size());
+
+        assertTrue(paused.readUntil("\nid: " + position(fresh, 1) + "\n", WAIT), "the new events reach it");
+        long next = position(post(gateway, view("catch-a", "/next")), 0);
+        assertTrue(paused.readUntil("\nid: " + next + "\n", WAIT), "and it goes on live");
+        assertEquals(stored(db, head), received(paused.messages()));
+        assertFalse(paused.body().contains(CHANGED), "it was not past the change: nothing to take back");
+        for (int i = 0; i < 2; i++) {
+          assertFalse(paused.body().contains(lost.getJsonObject(i).getString("id")), "a lost event");
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a stream handing out a big batch at its client's pace, still before the last event the store kept "
+      + "when its history changes, gets the rest of the kept events at once, not only once another event comes, "
+      + "then the new events in the lost positions")
+  void pacedBatchBeforeTheChange(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of());
+         SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=paced-a", Map.of());
+         PausedSseClient paused = PausedSseClient.open(gateway, "/v1/live")) {
+      assertEquals("connected", sentinel.nextComment(WAIT));
+      long head = head(db);
+      // one batch of 7.5 MB: the stream hands it out a piece at a time, and its client takes a few KB of it
+      insertBigEvents(db, "paced-big", 250);
+      long common = head(db);
+      JsonArray lost = post(gateway, view("paced-a", "/lost-1"), view("paced-a", "/lost-2"));
+      assertEquals(2, sentinel.take(2, WAIT).size(), "the paused stream holds them after the big batch");
+      db.loseEventsAfter(common);
+      // the feed notices at its next poll, and every stream past the kept events is told
+      await().atMost(WAIT).until(() -> sentinel.lastEventId().equals(String.valueOf(common)));
+
+      assertTrue(paused.readUntil("\nid: " + common + "\n", WAIT), "the last of the big batch, the store kept it");
+      assertEquals(stored(db, head), received(paused.messages()));
+      JsonArray fresh = post(gateway, view("paced-a", "/new"));
+      assertEquals(position(lost, 0), position(fresh, 0), "the new history gives the lost positions out again");
+      assertTrue(paused.readUntil("\nid: " + position(fresh, 0) + "\n", WAIT), "the new event");
+      assertEquals(stored(db, head), received(paused.messages()));
+      assertFalse(paused.body().contains(lost.getJsonObject(0).getString("id")), "a lost event");
+    }
+  }
+
+  @Test
+  @DisplayName("a resuming stream whose catch-up went past the last event the store kept, data still unsent, is "
+      + "closed at once when the history changes, and none of the new history is sent on it")
+  void catchUpPastTheChangeIsCutOff(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of());
+         SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=past-b", Map.of())) {
+      assertEquals("connected", sentinel.nextComment(WAIT));
+      long head = head(db);
+      long common = position(post(gateway, view("past-b", "/kept-1"), view("past-b", "/kept-2")), 1);
+      insertBigEvents(db, "past-big", 250);
+      post(gateway, view("past-b", "/lost"));
+      // the feed published the big events before it
+      assertEquals(3, sentinel.take(3, WAIT).size());
+      try (PausedSseClient paused = PausedSseClient.open(gateway, "/v1/live?lastEventId=" + head)) {
+        // the catch-up wrote past the kept events (then waits for its client with about maxBufferBytes unsent)
+        assertTrue(paused.readUntil("\nid: " + (common + 1) + "\n", WAIT));
+        db.loseEventsAfter(common);
+        JsonObject fresh = view("past-b", "/new");
+        post(gateway, fresh);
+        assertEquals(fresh.getString("id"), new JsonObject(sentinel.take(1, WAIT).get(0).data()).getString("id"));
+
+        assertTrue(paused.readToEnd(WAIT), "the server closes the stream, not the idle timeout");
+        assertFalse(paused.body().contains(fresh.getString("id")), "the new history is not sent on it");
+      }
+    }
+  }
+
+  static TestGateway start(TestDatabase db, Map<String, String> overrides) {
+    Map<String, String> env = new HashMap<>(overrides);
+    env.put("FLIGHTDECK_PROJECTIONS_ENABLED", "false");
+    env.put("FLIGHTDECK_HTTP_INSTANCES", "1");
+    env.putIfAbsent("FLIGHTDECK_LIVE_POLL_INTERVAL_MS", "200");
+    // a quiet stream still gets something now and then: a client waiting for an event that never comes sees it
+    env.put("FLIGHTDECK_LIVE_HEARTBEAT_SECONDS", "1");
+    return TestGateway.start(db, env);
+  }
+
+  static JsonObject view(String stream, String page) {
+    return HttpTestClient.pageView(stream, page);
+  }
+
+  static JsonArray post(TestGateway gateway, JsonObject... events) {
+    return gateway.http().postBatch(events);
+  }
+
+  static long position(JsonArray results, int i) {
+    return results.getJsonObject(i).getLong("position");
+  }
+
+  static long head(TestDatabase db) {
+    return db.queryLong("SELECT COALESCE(max(position), 0) FROM events");
+  }
+
+  /** {@code n} events of about 30 KB in one transaction: far more than a paused client's socket buffers take. */
+  static void insertBigEvents(TestDatabase db, String prefix, int n) {
+    db.execute("""
+        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+        SELECT gen_random_uuid(), ? || '-' || g, 1, 'PageViewed', 1,
+               jsonb_build_object('pageId', '/big', 'note', repeat('x', 30000)), '{"site": "demo"}', now()
+        FROM generate_series(1, ?) g""", prefix, n);
+  }
+
+  /** "position id" of every event the store holds after {@code after}, in order. */
+  static List<String> stored(TestDatabase db, long after) {
+    List<String> out = new ArrayList<>();
+    for (List<Object> row : db.query("SELECT position, id FROM events WHERE position > ? ORDER BY position",
+        after)) {
+      out.add(row.get(0) + " " + row.get(1));
+    }
+    return out;
+  }
+
+  /** "position id" of every message received, checking that its id line is its envelope's position. */
+  static List<String> received(List<PausedSseClient.Message> messages) {
+    List<String> out = new ArrayList<>();
+    for (PausedSseClient.Message m : messages) {
+      assertEquals(m.id(), m.data().getLong("position"), m.data().encode());
+      out.add(m.id() + " " + m.data().getString("id"));
+    }
+    return out;
+  }
+}
