@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpServerRequest;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A stream behind the live feed, brought back to it at its client's pace without a gap or a duplicate: reads what
@@ -18,6 +19,12 @@ import java.util.concurrent.TimeUnit;
  * time ({@link SsePieces}). Each next page or piece goes once the client has taken most of the one before
  * ({@link SseWriter#awaitDrain}), so a stream holds about {@code maxBufferBytes} unsent whatever the events' size.
  * The cursor stays the stream's ({@link SseConnection}): this moves it past what it sent or filtered out.
+ *
+ * <p>It reads no further than the live feed has published: an event the feed has not seen yet may be lost when the
+ * store's history changes (a failover), and the feed could not take back what it never published, so a stream past
+ * it would skip the new events given that position and never be told (see {@link LiveBatch#rewind}). What comes
+ * after is the feed's to give, in the batches that follow: a catch-up that saw more in the store waits for them, still
+ * at its client's pace, and goes live only once it has gone as far as it saw.
  */
 final class SseCatchUp {
 
@@ -28,6 +35,8 @@ final class SseCatchUp {
   private final EventStore store;
   private final LiveConfig config;
   private final GatewayMetrics metrics;
+  /** How far the live feed has published (shared with it): how far a catch-up reads. */
+  private final AtomicLong published;
   // made once: a paced stream waits for its client once per page or piece
   private final Runnable nextPage = this::readPage;
   private final Runnable nextHeld = this::drainPending;
@@ -38,9 +47,15 @@ final class SseCatchUp {
   private boolean behind;
   /** The kernel holds little unsent for this stream while it resumes ({@link Connections#limitKernelUnsent}). */
   private boolean kernelUnsentLimited;
+  /** How many times the store's history changed under this stream ({@link #rewound}): a page read before is stale. */
+  private int rewinds;
+  /** The furthest position a read saw in the store beyond what the feed had published: live only once past it. */
+  private long seenInStore;
+  /** Nothing to do until the feed publishes what a read saw beyond it: its next batch starts the catch-up again. */
+  private boolean waitingForFeed;
 
   SseCatchUp(SseConnection stream, SseWriter writer, HttpServerRequest request, LiveFilter filter, EventStore store,
-             LiveConfig config, GatewayMetrics metrics) {
+             LiveConfig config, GatewayMetrics metrics, AtomicLong published) {
     this.stream = stream;
     this.writer = writer;
     this.request = request;
@@ -48,6 +63,7 @@ final class SseCatchUp {
     this.store = store;
     this.config = config;
     this.metrics = metrics;
+    this.published = published;
   }
 
   /** Whether the stream is behind the live feed: live batches go to {@link #holdMeanwhile}. */
@@ -86,6 +102,7 @@ final class SseCatchUp {
       dropPending();
     }
     hold(batch);
+    feedCaughtUp();
   }
 
   /**
@@ -96,8 +113,19 @@ final class SseCatchUp {
    * say), which it would otherwise do only once another batch showed it had missed them.
    */
   void rewound(LiveBatch rewind) {
+    rewinds++;
     dropPending();
     hold(rewind);
+    // what a read saw beyond the feed may be lost: the feed's position from now on tells
+    seenInStore = Math.min(seenInStore, rewind.to());
+    feedCaughtUp();
+  }
+
+  private void feedCaughtUp() {
+    if (waitingForFeed) {
+      waitingForFeed = false;
+      drainPending();
+    }
   }
 
   void dropPending() {
@@ -106,10 +134,13 @@ final class SseCatchUp {
   }
 
   private void readPage() {
-    store.readAll(stream.cursor(), config.catchUpPageSize()).onComplete(this::onPage);
+    // taken before the read: every event up to there was committed, so the read sees it
+    long upTo = published.get();
+    int asked = rewinds;
+    store.readAll(stream.cursor(), config.catchUpPageSize()).onComplete(ar -> onPage(ar, upTo, asked));
   }
 
-  private void onPage(AsyncResult<EventPages.Page> ar) {
+  private void onPage(AsyncResult<EventPages.Page> ar, long upTo, int asked) {
     if (stream.isClosed()) {
       return;
     }
@@ -119,11 +150,26 @@ final class SseCatchUp {
       stream.abort("store_unavailable");
       return;
     }
-    boolean full = writePage(ar.result().events());
+    if (asked != rewinds) {
+      // read before the store's history changed, it may hold lost events; the cursor is still before the change (a
+      // stream past it ended), so it is read again from there, on the new history
+      readPage();
+      return;
+    }
+    List<EventEnvelope> events = ar.result().events();
+    boolean full = writePage(events, upTo);
     if (stream.isClosed()) {
       return;
     }
-    Runnable next = full || ar.result().more() ? nextPage : nextHeld;
+    boolean rest = full || (ar.result().more() && events.get(events.size() - 1).position() <= upTo);
+    if (!rest) {
+      // the store had nothing else up to there: what follows is the feed's to give
+      stream.cursorTo(Math.max(stream.cursor(), upTo));
+      if (!events.isEmpty()) {
+        seenInStore = Math.max(seenInStore, events.get(events.size() - 1).position());
+      }
+    }
+    Runnable next = rest ? nextPage : nextHeld;
     if (!writer.mostlyTaken()) {
       // read the next page only once the client has taken most of this one: a resuming client reads at its own
       // pace, and memory stays at about one page. Nor does it go live before: a live write counts what is still
@@ -134,11 +180,17 @@ final class SseCatchUp {
     }
   }
 
-  /** Writes what of a page matches, until about {@code maxBufferBytes} are unsent; answers whether it stopped there. */
-  private boolean writePage(List<EventEnvelope> events) {
+  /**
+   * Writes what of a page up to {@code upTo} matches, until about {@code maxBufferBytes} are unsent; answers whether
+   * it stopped there.
+   */
+  private boolean writePage(List<EventEnvelope> events, long upTo) {
     SsePieces pieces = new SsePieces(writer, metrics);
     boolean full = false;
     for (EventEnvelope e : events) {
+      if (e.position() > upTo) {
+        break;
+      }
       // serialized only when it is sent: a filtered resume may skip most of what it reads
       boolean room = !filter.matches(e.type(), e.streamId(), e.metadata().getString("site"))
           || pieces.add(stream.frame(LiveEvent.of(e)));
@@ -183,6 +235,10 @@ final class SseCatchUp {
     }
     if (!writer.mostlyTaken()) {
       writer.awaitDrain(nextHeld);
+      return;
+    }
+    if (stream.cursor() < seenInStore) {
+      waitingForFeed = true;
       return;
     }
     goLive();

@@ -9,6 +9,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -47,7 +48,7 @@ final class SseConnection {
   private boolean closed;
 
   SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, boolean unnamed, EventStore store,
-                LiveConfig config, LiveConnections connections, Consumer<SseConnection> onCut) {
+                LiveConfig config, AtomicLong published, LiveConnections connections, Consumer<SseConnection> onCut) {
     this.onCut = onCut;
     this.request = request;
     this.response = request.response();
@@ -56,7 +57,8 @@ final class SseConnection {
     this.config = config;
     this.connections = connections;
     this.writer = new SseWriter(this, response, vertx, config, access);
-    this.catchUp = new SseCatchUp(this, writer, request, filter, store, config, connections.metrics());
+    this.catchUp = new SseCatchUp(this, writer, request, filter, store, config, connections.metrics(),
+        published);
   }
 
   /**

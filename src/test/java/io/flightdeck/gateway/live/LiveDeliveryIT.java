@@ -608,6 +608,7 @@ class LiveDeliveryIT {
           SELECT gen_random_uuid(), 'unwanted-' || gen_random_uuid(), 1, 'PageViewed', 1, '{"pageId": "/other"}',
                  '{"site": "demo"}', now()
           FROM generate_series(1, 40000) g""");
+      awaitPublished(gateway);
       try (Socket stalled = stalledSubscriber(gateway,
           "/v1/live?streams=catch-up-fails&lastEventId=" + head)) {
         // the matching events are written (the kernel holds what it can, the rest waits in the gateway), and the
@@ -1165,6 +1166,18 @@ class LiveDeliveryIT {
       views.add(view.put("data", view.getJsonObject("data").put("blob", blob)));
     }
     return views;
+  }
+
+  /**
+   * Waits until the live feed has published every event committed so far: a catch-up reads no further (events put in
+   * the store directly wake no one, the feed reads them at its next poll). An event appended after them reached a
+   * subscriber.
+   */
+  static void awaitPublished(TestGateway gateway) throws InterruptedException {
+    try (SseTestClient mark = subscribe(gateway, "/v1/live?streams=published-mark", Map.of(), true)) {
+      post(gateway, TestGateway.WRITE_KEY, new JsonArray().add(HttpTestClient.pageView("published-mark", "/mark")));
+      assertNotNull(mark.next(WAIT), "the feed publishes the event appended after the others");
+    }
   }
 
   /** Reads byte by byte (nothing beyond) until {@code marker} has been read; answers all of it. */

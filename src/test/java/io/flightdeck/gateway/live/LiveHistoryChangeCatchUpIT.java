@@ -129,6 +129,89 @@ class LiveHistoryChangeCatchUpIT {
     }
   }
 
+  @Test
+  @DisplayName("a resuming stream whose catch-up went past the last event the store kept, nothing left unsent, ends "
+      + "after an id line naming that event, and its client resumes there with the new events in the lost positions")
+  void catchUpPastTheChangeEnds(TestDatabase db) throws Exception {
+    // no poll: the feed reads only when an append wakes it, so an event put in the store directly waits
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_POLL_INTERVAL_MS", "3600000"));
+         SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=ends-b", Map.of())) {
+      assertEquals("connected", sentinel.nextComment(WAIT));
+      long head = head(db);
+      long common = position(post(gateway, view("ends-b", "/kept")), 0);
+      JsonObject lost = view("ends-b", "/lost");
+      post(gateway, lost);
+      assertEquals(2, sentinel.take(2, WAIT).size(), "the feed published both");
+      db.execute("""
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          VALUES (gen_random_uuid(), 'ends-x', 1, 'PageViewed', 1, '{"pageId": "/ahead"}', '{"site": "demo"}',
+                  now())""");
+      try (SseTestClient sse = SseTestClient.openHttp1(gateway, "/v1/live", Map.of("Last-Event-ID",
+          String.valueOf(head)))) {
+        // its catch-up read the store past them in one page and waits for the feed to publish the event after
+        // them, its client having taken all it was sent
+        List<Message> got = sse.take(2, WAIT);
+        assertEquals(lost.getString("id"), new JsonObject(got.get(1).data()).getString("id"));
+        db.loseEventsAfter(common);
+        JsonObject fresh = view("ends-b", "/new");
+        long freshAt = position(post(gateway, fresh), 0);
+        assertEquals(common + 1, freshAt, "the new history gives the lost position out again");
+        assertEquals(fresh.getString("id"), new JsonObject(sentinel.take(1, WAIT).get(0).data()).getString("id"));
+
+        await().atMost(WAIT).until(sse::ended);
+        assertEquals(String.valueOf(common), sse.lastEventId(), "the id line names the last event the store kept");
+        assertTrue(sse.drain().isEmpty(), "nothing after it");
+        try (SseTestClient again = SseTestClient.openHttp1(gateway, "/v1/live", Map.of("Last-Event-ID",
+            sse.lastEventId()))) {
+          Message m = again.next(WAIT);
+          assertEquals(String.valueOf(freshAt), m.id());
+          assertEquals(fresh.getString("id"), new JsonObject(m.data()).getString("id"));
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a resuming stream that read events the live feed had not published yet, which the store then "
+      + "lost, still gets every new event in their positions")
+  void catchUpAheadOfTheFeed(TestDatabase db) throws Exception {
+    // no poll: the feed reads only when an append wakes it, so events put in the store directly wait
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_POLL_INTERVAL_MS", "3600000"))) {
+      long head = head(db);
+      JsonObject kept = view("ahead-c", "/kept");
+      long common = position(post(gateway, kept), 0);
+      // committed, not appended through the gateway: nothing wakes the feed
+      db.execute("""
+          INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT gen_random_uuid(), 'ahead-x-' || g, 1, 'PageViewed', 1, '{"pageId": "/ahead"}', '{"site": "demo"}',
+                 now()
+          FROM generate_series(1, 3) g""");
+      try (SseTestClient sse = SseTestClient.openHttp1(gateway, "/v1/live", Map.of("Last-Event-ID",
+          String.valueOf(head)))) {
+        Message first = sse.next(WAIT);
+        assertEquals(kept.getString("id"), new JsonObject(first.data()).getString("id"));
+        // its catch-up has read the store (one page): the failover loses what the feed never saw
+        db.loseEventsAfter(common);
+        JsonObject[] fresh = {view("ahead-c", "/new-1"), view("ahead-c", "/new-2"), view("ahead-c", "/new-3"),
+            view("ahead-c", "/new-4")};
+        assertEquals(common + 1, position(post(gateway, fresh), 0));
+        List<String> expected = new ArrayList<>();
+        for (JsonObject e : fresh) {
+          expected.add(e.getString("id"));
+        }
+        List<String> got = new ArrayList<>();
+        while (!got.contains(expected.get(3)) && got.size() < 10) {
+          Message m = sse.next(WAIT);
+          if (m == null) {
+            break;
+          }
+          got.add(new JsonObject(m.data()).getString("id"));
+        }
+        assertEquals(expected, got);
+      }
+    }
+  }
+
   static TestGateway start(TestDatabase db, Map<String, String> overrides) {
     Map<String, String> env = new HashMap<>(overrides);
     env.put("FLIGHTDECK_PROJECTIONS_ENABLED", "false");
