@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.support.AnswerCuttingProxy;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PausedSseClient;
 import io.flightdeck.gateway.support.PostgresExtension;
@@ -208,6 +209,44 @@ class LiveHistoryChangeCatchUpIT {
           got.add(new JsonObject(m.data()).getString("id"));
         }
         assertEquals(expected, got);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a catch-up page read before the store's history changed and answered after the stream was told of "
+      + "the change is read again: the stream sends none of the lost events in it, and the new event in their place")
+  void catchUpPageReadBeforeTheChange(TestDatabase db) throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-read");
+         TestGateway gateway = start(db, Map.of("FLIGHTDECK_DB_URL", proxy.url()));
+         SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=stale-d", Map.of())) {
+      assertEquals("connected", sentinel.nextComment(WAIT));
+      long head = head(db);
+      JsonObject kept = view("stale-d", "/kept");
+      long common = position(post(gateway, kept), 0);
+      JsonObject lost = view("stale-d", "/stale-page-mark");
+      post(gateway, lost);
+      assertEquals(2, sentinel.take(2, WAIT).size(), "the feed published both");
+      // the catch-up's first read: the server runs it on the old history, the gateway hears of it only later
+      proxy.holdAnswerHolding("stale-page-mark");
+      try (SseTestClient sse = SseTestClient.openHttp1(gateway, "/v1/live", Map.of("Last-Event-ID",
+          String.valueOf(head)))) {
+        await().atMost(WAIT).until(() -> proxy.heldAnswers() == 1);
+        db.loseEventsAfter(common);
+        JsonObject fresh = view("stale-d", "/new");
+        long freshAt = position(post(gateway, fresh), 0);
+        assertEquals(common + 1, freshAt, "the new history gives the lost position out again");
+        // the feed's own read, on another connection, saw the change: the rewind went by the stream
+        assertEquals(fresh.getString("id"), new JsonObject(sentinel.take(1, WAIT).get(0).data()).getString("id"));
+        proxy.releaseHeld();
+
+        JsonObject next = view("stale-d", "/next");
+        post(gateway, next);
+        List<String> got = new ArrayList<>();
+        for (Message m : sse.take(3, WAIT)) {
+          got.add(new JsonObject(m.data()).getString("id"));
+        }
+        assertEquals(List.of(kept.getString("id"), fresh.getString("id"), next.getString("id")), got);
       }
     }
   }

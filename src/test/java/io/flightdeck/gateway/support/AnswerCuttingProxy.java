@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.support;
 
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetClient;
@@ -7,17 +8,21 @@ import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetSocket;
 import io.vertx.pgclient.PgConnectOptions;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A TCP proxy in front of the test's PostgreSQL that can lose answers the way a network does, on connections whose
  * startup message names {@code applicationName}: the next answer ({@link #cutNextAnswer()}), or every answer from the
  * moment a client sends COMMIT ({@link #loseAnswersFromNextCommit()}), or every byte either way while the network
  * is down ({@link #silence()}), or COMMIT and everything after it, closes included ({@link
- * #partitionBeforeNextCommit()}). The server has done the work by then (committed, say); the client never hears of it. Every other byte passes through unchanged, so the gateway behind it runs as
- * usual.
+ * #partitionBeforeNextCommit()}). The server has done the work by then (committed, say); the client never hears of
+ * it. Or it holds an answer back until the test lets it go ({@link #holdAnswerHolding}). Every other byte passes
+ * through unchanged, so the gateway behind it runs as usual.
  */
 public final class AnswerCuttingProxy implements AutoCloseable {
 
@@ -36,6 +41,9 @@ public final class AnswerCuttingProxy implements AutoCloseable {
   private final AtomicBoolean partitionArmed = new AtomicBoolean();
   private final AtomicInteger partitioned = new AtomicInteger();
   private final TestDatabase target;
+  private final AtomicReference<String> holdMarker = new AtomicReference<>();
+  /** How to let each held answer go, on its connection's context. */
+  private final List<Runnable> held = new ArrayList<>();
 
   private AnswerCuttingProxy(TestDatabase target, String applicationName) throws Exception {
     this.target = target;
@@ -101,6 +109,30 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     silent.set(false);
   }
 
+  /**
+   * The next answer the server sends to a matching connection with {@code marker} in it (a value of a row it
+   * returns) is held back, from the bytes holding the marker on, and everything after it on that connection, until
+   * {@link #releaseHeld()}: the server has run the statement, the client hears of it only then.
+   */
+  public void holdAnswerHolding(String marker) {
+    holdMarker.set(marker);
+  }
+
+  /** How many answers are held back now. */
+  public int heldAnswers() {
+    synchronized (held) {
+      return held.size();
+    }
+  }
+
+  /** Lets every held answer go on, in order. */
+  public void releaseHeld() {
+    synchronized (held) {
+      held.forEach(Runnable::run);
+      held.clear();
+    }
+  }
+
   /** Connections cut so far. */
   public int cutConnections() {
     return cut.get();
@@ -116,6 +148,9 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     AtomicBoolean deaf = new AtomicBoolean();
     // a partitioned connection's closes do not pass either: each side stays open until it gives up on its own
     AtomicBoolean cutOff = new AtomicBoolean();
+    // what is held back of this connection's answers; null while they pass (touched on the server side's context)
+    Buffer[] holding = {null};
+    Buffer[] seenTail = {Buffer.buffer()};
     inbound.handler(data -> {
       if (first[0]) {
         first[0] = false;
@@ -155,6 +190,21 @@ public final class AnswerCuttingProxy implements AutoCloseable {
         cut(inbound, outbound);
         return;
       }
+      if (holding[0] != null) {
+        holding[0].appendBuffer(data);
+        return;
+      }
+      if (matches[0] && startsHolding(seenTail, data)) {
+        holding[0] = data.copy();
+        Context context = Vertx.currentContext();
+        synchronized (held) {
+          held.add(() -> context.runOnContext(v -> {
+            inbound.write(holding[0]);
+            holding[0] = null;
+          }));
+        }
+        return;
+      }
       inbound.write(data);
     });
     inbound.closeHandler(v -> {
@@ -168,6 +218,17 @@ public final class AnswerCuttingProxy implements AutoCloseable {
       }
     });
     inbound.resume();
+  }
+
+  /** Whether {@code data} holds the marker to hold an answer at (which may straddle two reads): once only. */
+  private boolean startsHolding(Buffer[] seenTail, Buffer data) {
+    String marker = holdMarker.get();
+    if (marker == null) {
+      return false;
+    }
+    Buffer seen = seenTail[0].copy().appendBuffer(data);
+    seenTail[0] = seen.getBuffer(Math.max(0, seen.length() - marker.length() + 1), seen.length());
+    return seen.toString(StandardCharsets.ISO_8859_1).contains(marker) && holdMarker.compareAndSet(marker, null);
   }
 
   /** Whether a connection's bytes are dropped now; once one is, all of that connection's are. */
