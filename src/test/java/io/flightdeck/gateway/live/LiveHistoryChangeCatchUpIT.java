@@ -30,7 +30,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * read its socket ({@link PausedSseClient}): with far more to send than the socket buffers and
  * {@code live.maxBufferBytes} hold, the stream cannot get past the position the test chose. Every stream is on one
  * event loop ({@code http.instances} 1), which hands each batch to all its streams in one go: once another subscriber
- * got a batch (the rewind's id line, an event after it), the paused stream has had it too.
+ * got a batch (the rewind's id line, an event after it), the paused stream has had it too. A catch-up's read is
+ * caught in flight by an {@link AnswerCuttingProxy} holding its answer back, and a catch-up waits for the feed by
+ * reading events put in the store directly, which wake no one, with the feed's poll off.
  */
 @ExtendWith(PostgresExtension.class)
 class LiveHistoryChangeCatchUpIT {
