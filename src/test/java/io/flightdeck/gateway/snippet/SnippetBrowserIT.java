@@ -383,6 +383,137 @@ class SnippetBrowserIT {
     errors.assertNone();
   }
 
+  @Test
+  @DisplayName("a form whose submit handler cancels the event and sends it later with form.submit() (reCAPTCHA v2 "
+      + "invisible: execute, then its callback submits) is stored once, with the fields as they were when submit() "
+      + "was called, and arrives in a beacon as the page navigates away")
+  void cancelledThenSubmittedByScript() {
+    site.plainPage("/thanks");
+    open(site.page("/captcha", "Captcha", "", "data-flush-ms=\"60000\"",
+        "<form id=\"f\" data-fd-form-id=\"captcha\" data-fd-fields=\"email plan\" method=\"post\" action=\"/thanks\">"
+            + "<input name=\"email\"><input type=\"hidden\" name=\"plan\" value=\"free\">"
+            + "<input type=\"hidden\" name=\"g-recaptcha-response\"><button id=\"send\">Sign up</button></form>"
+            // the widget's execute() answers later; its callback fills the token, the app sets the plan and submits
+            + "<script>f.addEventListener('submit', (e) => { e.preventDefault(); setTimeout(() => {"
+            + " f['g-recaptcha-response'].value = 'token-from-the-widget'; f.plan.value = 'pro'; f.submit(); }, 50);"
+            + " });</script>"));
+    String visitor = visitor();
+    page.fill("input[name=email]", "ada@example.com");
+    page.click("#send");
+    page.waitForURL(site.base() + "/thanks");
+
+    // before, only the page view was stored: form.submit() fires no submit event, and the one before was cancelled
+    JsonArray events = awaitEvents(visitor, 2);
+    assertEquals(List.of("PageViewed", "FormSubmitted"), types(events));
+    assertEquals(new JsonObject().put("formId", "captcha")
+        .put("formData", new JsonObject().put("email", "ada@example.com").put("plan", "pro"))
+        .put("pageId", "/captcha"), events.getJsonObject(1).getJsonObject("data"));
+    assertTrue(posts.stream().anyMatch(r -> r.resourceType().equals("ping")), "sent in a beacon");
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("a form sent with form.submit() and no submit event at all (here through the prototype, as a page "
+      + "must when a field is named submit) is stored once, with only the fields its markup allows")
+  void submittedByScriptWithoutEvent() {
+    site.plainPage("/thanks");
+    String secrets = "<input type=\"password\" name=\"pw\" value=\"hunter2-secret\">"
+        + "<input type=\"hidden\" name=\"csrf_token\" value=\"csrf-secret-value\">"
+        + "<input type=\"hidden\" name=\"ref\" data-fd-secret value=\"marked-secret-value\">"
+        + "<input name=\"card\" autocomplete=\"cc-number\" value=\"5555 5555 5555 4445\">"
+        + "<input name=\"payment\" value=\"4111-1111-1111-1111\">";
+    open(site.page("/scripted", "Scripted", "", "data-flush-ms=\"60000\"",
+        "<form id=\"f\" data-fd-form-id=\"scripted\" method=\"post\" action=\"/thanks\""
+            + " data-fd-fields=\"email campaign pw csrf_token ref card payment\">"
+            + "<input name=\"email\" value=\"ada@example.com\">"
+            + "<input type=\"hidden\" name=\"campaign\" value=\"spring\">"
+            + "<input name=\"note\" value=\"not listed\"><textarea name=\"bio\" data-fd-field>Hello</textarea>"
+            + secrets + "<input type=\"hidden\" name=\"submit\" value=\"shadows form.submit\"></form>"));
+    String visitor = visitor();
+    page.evaluate("() => HTMLFormElement.prototype.submit.call(f)");
+    page.waitForURL(site.base() + "/thanks");
+
+    // before, only the page view was stored
+    JsonArray events = awaitEvents(visitor, 2);
+    assertEquals(List.of("PageViewed", "FormSubmitted"), types(events));
+    assertEquals(new JsonObject().put("formId", "scripted").put("formData", new JsonObject()
+        .put("email", "ada@example.com").put("campaign", "spring").put("bio", "Hello")).put("pageId", "/scripted"),
+        events.getJsonObject(1).getJsonObject("data"));
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("each form sent is stored once however the page sends it: requestSubmit() after a cancelled submit "
+      + "event, form.submit() inside a handler that cancelled the event or let it go on, form.submit() twice in a "
+      + "row; a cancelled submission never sent is not stored")
+  void eachSubmissionStoredOnce() {
+    open(site.page("/once", "Once", "", "data-flush-ms=\"60000\"",
+        "<form id=\"again\" data-fd-form-id=\"again\" " + SUBMITTED + "><button id=\"send-again\">Send</button></form>"
+            + "<form id=\"dropped\" data-fd-form-id=\"dropped\" " + SUBMITTED
+            + " onsubmit=\"event.preventDefault()\"><button id=\"send-dropped\">Send</button></form>"
+            + "<form id=\"inside\" data-fd-form-id=\"inside\" " + SUBMITTED
+            + " onsubmit=\"event.preventDefault(); this.submit()\"><button id=\"send-inside\">Send</button></form>"
+            + "<form id=\"own\" data-fd-form-id=\"own\" " + SUBMITTED
+            + " onsubmit=\"this.submit()\"><button id=\"send-own\">Send</button></form>"
+            + "<form id=\"twice\" data-fd-form-id=\"twice\" " + SUBMITTED + "></form>"
+            // validation that fails once, then the app sends the form again with requestSubmit
+            + "<script>let checked = false; again.addEventListener('submit', (e) => { if (!checked) {"
+            + " e.preventDefault(); checked = true;"
+            + " setTimeout(() => { again.requestSubmit(); window.resent = true; }, 50); } });</script>"));
+    String visitor = visitor();
+    page.click("#send-again");
+    page.waitForFunction("() => window.resent");
+    page.click("#send-dropped");
+    page.click("#send-inside");
+    page.click("#send-own");
+    page.evaluate("() => { twice.submit(); twice.submit(); }");
+    page.evaluate("() => new Promise(r => setTimeout(r, 200)).then(() => { flightdeck.track('FormsDone', {});"
+        + " return flightdeck.flush(); })");
+
+    // before, "inside" was missing: its submit event was cancelled and form.submit() was not seen
+    JsonArray events = awaitEvents(visitor, 6);
+    assertEquals("FormsDone", events.getJsonObject(5).getString("type"));
+    assertEquals(List.of("again", "inside", "own", "twice"), ofType(events, "FormSubmitted").stream()
+        .map(e -> e.getJsonObject("data").getString("formId")).sorted().toList());
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("a page that loads the snippet twice stores a form sent with form.submit() once: the second copy "
+      + "wraps nothing")
+  void snippetLoadedTwiceStoresOnce() {
+    site.plainPage("/thanks");
+    String tag = "<script src=\"" + gateway.http().base() + "/fd.js\" data-write-key=\"" + WRITE_KEY
+        + "\" data-flush-ms=\"60000\"></script>";
+    open(site.serve("/twice", "<!doctype html><html><head><meta charset=\"utf-8\"><title>Twice</title>" + tag + tag
+        + "</head><body><form id=\"f\" data-fd-form-id=\"twice\" method=\"post\" action=\"/thanks\"></form>"
+        + "</body></html>"));
+    String visitor = visitor();
+    page.evaluate("() => f.submit()");
+    page.waitForURL(site.base() + "/thanks");
+
+    // before, no FormSubmitted at all (form.submit() was not seen)
+    assertEquals(List.of("PageViewed", "FormSubmitted"), types(awaitEvents(visitor, 2)));
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("with data-require-consent a form sent with form.submit() before consent(true) is neither stored nor "
+      + "kept in the browser; after consent(true) it is stored")
+  void submittedByScriptRespectsConsent() {
+    open(site.page("/consent-form", "Consent form", "", "data-require-consent=\"true\"",
+        "<form id=\"f\" data-fd-form-id=\"consented\" " + SUBMITTED + "></form>"));
+    page.evaluate("() => { f.submit(); return new Promise(r => setTimeout(r)).then(() => flightdeck.flush()); }");
+    assertEquals(List.of(), fdKeys(page));
+    assertEquals(List.of(), posts);
+
+    page.evaluate("() => flightdeck.consent(true)");
+    page.evaluate("() => { f.submit(); return new Promise(r => setTimeout(r)).then(() => flightdeck.flush()); }");
+    // before, only the page view consent(true) sends was stored
+    assertEquals(List.of("PageViewed", "FormSubmitted"), types(awaitEvents(visitor(), 2)));
+    errors.assertNone();
+  }
+
   // ---- delivery ----
 
   @Test
