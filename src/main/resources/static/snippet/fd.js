@@ -421,19 +421,33 @@
   // the page's handlers run). Stored only when no handler cancelled the submission (preventDefault: validation that
   // failed, an app sending the form itself): decided once the dispatch is over, in a task of its own, or on leaving
   // the page (beaconAll), which a form that navigates away may reach first.
-  // [submit event, data] not decided yet
+  // [form, data, submit event, or none for form.submit(): sent whatever the handlers did] not decided yet
   let submits = [];
+  // A form is stored once per decision: form.submit() in a submit handler (cancelling or not), or twice in a row,
+  // sends it once (each submission replaces the one planned before), with the fields of the last
   const settle = () => {
-    submits.forEach(([e, data]) => e.defaultPrevented || enqueue('FormSubmitted', data, 'formData'));
+    const sent = new Map();
+    submits.forEach(([form, data, e]) => (e && e.defaultPrevented) || sent.set(form, data));
+    sent.forEach((data) => enqueue('FormSubmitted', data, 'formData'));
     submits = [];
   };
-  d.addEventListener('submit', (e) => {
-    const form = e.target;
+  const submitted = (form, e) => {
     const id = form && form.getAttribute && form.getAttribute('data-fd-form-id');
     if (!id) return;
-    submits.push([e, { formId: cut(id, 256), formData: fields(form), pageId: pageMeta().pageId }]);
+    submits.push([form, { formId: cut(id, 256), formData: fields(form), pageId: pageMeta().pageId }, e]);
     setTimeout(settle, 0);
-  }, true);
+  };
+  d.addEventListener('submit', (e) => submitted(e.target, e), true);
+  // form.submit() fires no submit event (reCAPTCHA's callback, an app that validated and cancelled first): seen here,
+  // with the fields as they are now. A form not in the document is not sent. The page's call goes on unchanged
+  // (its this, arguments, result and errors); ours never throws into it. A method: named submit, no constructor.
+  const proto = w.HTMLFormElement && HTMLFormElement.prototype, submit = proto && proto.submit;
+  if (submit) {
+    proto.submit = { submit() {
+      try { this.isConnected && submitted(this); } catch (x) {}
+      return submit.apply(this, arguments);
+    } }.submit;
+  }
 
   // never sent, whatever the markup says: names that look secret, and autocomplete tokens for secrets and cards
   const SECRET_NAME =
