@@ -451,7 +451,7 @@ class SnippetBrowserIT {
   @Test
   @DisplayName("each form sent is stored once however the page sends it: requestSubmit() after a cancelled submit "
       + "event, form.submit() inside a handler that cancelled the event or let it go on, form.submit() twice in a "
-      + "row; a cancelled submission never sent is not stored")
+      + "row; a cancelled submission never sent, and a form not in the document, are not stored")
   void eachSubmissionStoredOnce() {
     open(site.page("/once", "Once", "", "data-flush-ms=\"60000\"",
         "<form id=\"again\" data-fd-form-id=\"again\" " + SUBMITTED + "><button id=\"send-again\">Send</button></form>"
@@ -473,6 +473,9 @@ class SnippetBrowserIT {
     page.click("#send-inside");
     page.click("#send-own");
     page.evaluate("() => { twice.submit(); twice.submit(); }");
+    // a form not in the document, which the browser does not send
+    page.evaluate("() => { const g = document.createElement('form'); g.setAttribute('data-fd-form-id', 'detached');"
+        + " g.action = '" + TestSite.NO_CONTENT + "'; g.submit(); }");
     page.evaluate("() => new Promise(r => setTimeout(r, 200)).then(() => { flightdeck.track('FormsDone', {});"
         + " return flightdeck.flush(); })");
 
