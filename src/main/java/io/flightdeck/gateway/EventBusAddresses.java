@@ -26,6 +26,13 @@ public final class EventBusAddresses {
   public static final String PROJECTION_EVENTS_READ = "flightdeck.projection.events.read";
 
   /**
+   * Published (local only) when a projection's lease changed hands in this process, taken, lost or given back:
+   * {@code {"projection": name}}. The projection figures are sampled again at once, rather than showing the
+   * projection stopped (or run by the process that left) until the next periodic sample.
+   */
+  public static final String PROJECTION_LEASE_CHANGED = "flightdeck.projection.lease.changed";
+
+  /**
    * Published by the live feed with every range of new events, read and serialized once: a
    * {@code live.LiveBatch} (local only, passed by reference) for the SSE connections of every event loop.
    */

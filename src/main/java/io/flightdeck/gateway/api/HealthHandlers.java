@@ -65,8 +65,9 @@ public final class HealthHandlers {
   }
 
   /**
-   * From the last sample (metrics.sampleIntervalMs): a readiness probe never waits on the projection query. Figures
-   * no sample has confirmed for three intervals are DEGRADED: a projection that stalled since may show a lag of 0.
+   * From the last sample (metrics.sampleIntervalMs, and soon after a lease changed hands here): a readiness probe
+   * never waits on the projection query. Figures no sample has confirmed for three intervals are DEGRADED: a
+   * projection that stalled since may show a lag of 0.
    */
   private JsonObject projectionCheck() {
     List<ProjectionStatus> list = projections.latest();

@@ -1,9 +1,11 @@
 package io.flightdeck.gateway.projection;
 
+import io.flightdeck.gateway.EventBusAddresses;
 import io.flightdeck.gateway.store.PgSessions;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
 import io.vertx.sqlclient.Tuple;
@@ -93,6 +95,7 @@ final class ProjectionLease {
     if (result.result() && !released) {
       leading = true;
       LOG.info("projection {}: running in this process", name);
+      changedHands();
       onLead.run();
     }
   }
@@ -117,6 +120,7 @@ final class ProjectionLease {
     if (leading) {
       LOG.warn("projection {}: connection lost; it resumes from its checkpoint here or in another process", name);
       leading = false;
+      changedHands();
       // try again soon rather than at the next takeover tick; the lock decides who runs it
       vertx.setTimer(RETRY_AFTER_LOSS_MS, id -> tryLead());
     }
@@ -131,9 +135,23 @@ final class ProjectionLease {
   /** Closes the connection, which releases the lock: another process takes over at once. */
   Future<Void> release() {
     stopLeading();
+    boolean led = leading;
     leading = false;
     PgConnection c = conn;
     conn = null;
-    return c == null ? Future.succeededFuture() : c.close();
+    if (c == null) {
+      return Future.succeededFuture();
+    }
+    // told once the lock is gone, so that the figures sampled then no longer show it held here
+    return c.close().onComplete(ar -> {
+      if (led) {
+        changedHands();
+      }
+    });
+  }
+
+  /** The projection figures show who holds the locks, which just changed here: they are sampled again. */
+  private void changedHands() {
+    vertx.eventBus().publish(EventBusAddresses.PROJECTION_LEASE_CHANGED, new JsonObject().put("projection", name));
   }
 }
