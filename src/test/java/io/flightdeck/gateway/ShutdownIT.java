@@ -129,8 +129,7 @@ class ShutdownIT {
   @DisplayName("SIGTERM with a client that stalls in the middle of its body still stops in order with the shipped "
       + "settings, inside the drain's budget, with no ERROR")
   void sigtermWithAStalledClientDrainsInOrder(TestDatabase db) throws Exception {
-    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
-        "FLIGHTDECK_HTTP_PORT", "0"));
+    try (GatewayProcess gateway = GatewayProcess.on(db.url());
          Socket stalled = new Socket()) {
       int port = gateway.awaitPort(Duration.ofSeconds(60));
       stalled.connect(new InetSocketAddress("127.0.0.1", port), 5000);
@@ -160,8 +159,7 @@ class ShutdownIT {
   @DisplayName("SIGTERM answers a request whose body stalled 503 unavailable with Connection: close at once, so the "
       + "drain does not wait for it, while a body still arriving is read to its end, stored and answered 200")
   void sigtermAnswersAStalledBodyAndFinishesOneStillArriving(TestDatabase db) throws Exception {
-    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
-        "FLIGHTDECK_HTTP_PORT", "0"));
+    try (GatewayProcess gateway = GatewayProcess.on(db.url());
          Socket stalled = new Socket();
          Socket arriving = new Socket()) {
       int port = gateway.awaitPort(Duration.ofSeconds(60));
@@ -392,8 +390,7 @@ class ShutdownIT {
 
   /** A gateway process that also speaks HTTP/2 without TLS, on a free port. */
   private static GatewayProcess startH2c(TestDatabase db) {
-    return GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0",
-        "FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true"));
+    return GatewayProcess.on(db.url(), "FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true");
   }
 
   /** An HTTP/2 client with prior knowledge (no upgrade) of the gateway at {@code port}. */

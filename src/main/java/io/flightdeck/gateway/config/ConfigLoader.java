@@ -3,14 +3,15 @@ package io.flightdeck.gateway.config;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
+import io.vertx.config.yaml.YamlProcessor;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -134,51 +135,33 @@ public final class ConfigLoader {
   }
 
   /**
-   * The operator's file, read once and parsed once, off the event loop; empty when it has no keys. It was read a
+   * The operator's file, read once, off the event loop; empty when it has no keys. It was read a
    * second time by vertx-config after this check, so a file changed between the two reads (an editor saving, a
    * deploy rewriting it) started on content no check had seen, a key given twice included.
    *
    * <p>SnakeYAML as vertx-config sets it up keeps the last of two equal keys in a mapping without a word, so an
    * operator who adds a second {@code sites:} or {@code port:} below the first would run on one of them unawares:
    * here duplicate keys are refused, and such a file stops start-up like any YAML error, naming the key and both
-   * places. Otherwise the parse is vertx-config's (its default options, UTF-8 decoding, {@link #jsonify}). A file
+   * places. Otherwise the file is vertx-config's to read ({@link YamlProcessor}), from the same bytes. A file
    * that is YAML but not a map of sections (a list, a lone value) is named as such; vertx-config would only say
    * "Failed to decode YAML". One with nothing but comments is a YAML document of nothing, over which vertx-config's
    * merge failed with a NullPointerException ('Cannot read field "map"'), so it is left out like an empty file.
    */
   private static Future<JsonObject> readOperatorFile(Vertx vertx, Path file) {
     return vertx.executeBlocking(() -> {
+      byte[] bytes = Files.readAllBytes(file);
       LoaderOptions options = new LoaderOptions();
       options.setAllowDuplicateKeys(false);
       // decoded as vertx-config decodes it: a byte that is not UTF-8 reads as U+FFFD, as it always did
-      Object document = new Yaml(new SafeConstructor(options))
-          .load(new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
+      Object document = new Yaml(new SafeConstructor(options)).load(new String(bytes, StandardCharsets.UTF_8));
       if (document != null && !(document instanceof Map)) {
         String what = document instanceof List ? "a list" : "a single value";
         throw new ConfigException(file.toString(), "must be a map of sections (http:, db:, sites: ...), not " + what);
       }
-      return document == null ? new JsonObject() : jsonify((Map<?, ?>) document);
-    });
-  }
-
-  /**
-   * A parsed YAML mapping as vertx-config's YAML processor turns it into JSON, so the file means what it meant when
-   * vertx-config read it: mappings become objects (keys as strings), a timestamp an {@link java.time.Instant}; lists
-   * are kept as they are, as it keeps them.
-   */
-  static JsonObject jsonify(Map<?, ?> map) {
-    JsonObject json = new JsonObject();
-    for (Map.Entry<?, ?> entry : map.entrySet()) {
-      Object value = entry.getValue();
-      if (value instanceof Map<?, ?> nested) {
-        value = jsonify(nested);
-      }
-      if (value instanceof Date date) {
-        value = date.toInstant();
-      }
-      json.put(entry.getKey().toString(), value);
-    }
-    return json;
+      return document == null || ((Map<?, ?>) document).isEmpty() ? null : Buffer.buffer(bytes);
+    }).compose(checked -> checked == null ? Future.succeededFuture(new JsonObject())
+        // the same bytes, turned into JSON by vertx-config's own YAML processor: the file means what it always meant
+        : new YamlProcessor().process(vertx, new JsonObject(), checked));
   }
 
   /**

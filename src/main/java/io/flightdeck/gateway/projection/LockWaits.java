@@ -8,7 +8,10 @@ import io.vertx.pgclient.PgConnection;
 import io.vertx.sqlclient.SqlConnection;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The statements of this process's admin changes (a rebuild, a dead-letter retry) that wait for a projection's
@@ -19,6 +22,8 @@ import java.util.function.Supplier;
  * unanswered once the HTTP drain gives up on them. Changes begun after it are refused the same way.
  */
 final class LockWaits {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LockWaits.class);
 
   /** How soon a cancel is sent again when the one before reached the server before the wait began. */
   private static final long CANCEL_AGAIN_MS = 100;
@@ -59,14 +64,26 @@ final class LockWaits {
     vertx.runOnContext(v -> waiting.forEach(this::cancel));
   }
 
-  /** A cancel that reaches the server before the statement began cancels nothing: sent again while it waits. */
   private void cancel(PgConnection conn) {
-    if (!waiting.contains(conn)) {
+    cancelWhile(vertx, conn, () -> waiting.contains(conn));
+  }
+
+  /**
+   * Has the server cancel the statement {@code conn} runs while {@code stillWaiting} says it waits for a lock. A
+   * cancel that reaches the server before the statement began (sent with others, still queued behind them) cancels
+   * nothing, so it is sent again every {@value #CANCEL_AGAIN_MS} ms until the wait is over; a lock granted meanwhile
+   * ends it as usual. Used by a stop, for this class's admin changes and for a runner's own waits.
+   */
+  static void cancelWhile(Vertx vertx, PgConnection conn, BooleanSupplier stillWaiting) {
+    if (!stillWaiting.getAsBoolean()) {
       return;
     }
     conn.cancelRequest().onComplete(ar -> {
-      if (waiting.contains(conn)) {
-        vertx.setTimer(CANCEL_AGAIN_MS, id -> cancel(conn));
+      if (ar.failed()) {
+        LOG.debug("cannot cancel a lock wait: {}", ar.cause().getMessage());
+      }
+      if (stillWaiting.getAsBoolean()) {
+        vertx.setTimer(CANCEL_AGAIN_MS, id -> cancelWhile(vertx, conn, stillWaiting));
       }
     });
   }

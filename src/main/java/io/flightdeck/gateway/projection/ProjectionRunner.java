@@ -26,8 +26,6 @@ import org.slf4j.LoggerFactory;
 public final class ProjectionRunner extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProjectionRunner.class);
-  /** How soon a stop cancels a lock wait again when the cancel before found it not begun yet (see cancelLockWait). */
-  private static final long CANCEL_AGAIN_MS = 100;
 
   private final Projection projection;
   private final ProjectionTransactions transactions;
@@ -286,22 +284,13 @@ public final class ProjectionRunner extends VerticleBase {
    * session), which only the statement timeout would end, well past the 10 s the contract gives SIGTERM: the server
    * cancels the waiting statement, its transaction rolls back, having changed nothing, and the failure that follows is
    * the stop's, not the projection's (it is not counted, logged or set aside). Closing the connection instead would not
-   * do: a backend notices its client gone only once the wait ends, and holds the lease until then. A cancel that
-   * arrives between the statements sent together (before the wait began) cancels nothing, so it is sent again while
-   * the runner still waits. A lock granted meanwhile ends the wait as usual.
+   * do: a backend notices its client gone only once the wait ends, and holds the lease until then
+   * ({@link LockWaits#cancelWhile}: sent again while the runner still waits).
    */
   private void cancelLockWait() {
     PgConnection conn = lease.connection();
-    if (conn == null || !waitingForLock()) {
-      return;
+    if (conn != null) {
+      LockWaits.cancelWhile(vertx, conn, this::waitingForLock);
     }
-    conn.cancelRequest().onComplete(ar -> {
-      if (ar.failed()) {
-        LOG.debug("projection {}: cannot cancel the lock wait: {}", projection.name(), ar.cause().getMessage());
-      }
-      if (waitingForLock()) {
-        vertx.setTimer(CANCEL_AGAIN_MS, id -> cancelLockWait());
-      }
-    });
   }
 }

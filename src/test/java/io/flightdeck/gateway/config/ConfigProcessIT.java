@@ -131,7 +131,7 @@ class ConfigProcessIT {
   void noSitesWarnsAndRefusesEvents(TestDatabase db) {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of(
         "FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_SITES", "[]"))) {
-      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      HttpTestClient http = gateway.client();
       String warning = gateway.stdout().lines().filter(l -> l.contains("no sites are configured")).findFirst()
           .orElseThrow(() -> new AssertionError("no warning about the missing sites\n" + gateway.describe()));
       assertTrue(warning.contains("WARN"), warning);
@@ -146,7 +146,7 @@ class ConfigProcessIT {
   void runsWithoutConfDirectory(@TempDir Path dir, TestDatabase db) {
     try (GatewayProcess gateway = GatewayProcess.startIn(dir, Map.of(
         "FLIGHTDECK_DB_URL", db.url(), "FLIGHTDECK_HTTP_PORT", "0"))) {
-      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      HttpTestClient http = gateway.client();
       Awaitility.await("ready").atMost(Duration.ofSeconds(30))
           .until(() -> http.send(http.request("/health/ready").GET()).status() == 200);
       String line = gateway.stdout().lines().filter(l -> l.contains("configuration: ")).findFirst()

@@ -70,7 +70,7 @@ class LogsIT {
     try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
         "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_LOG_FORMAT", "json", "FLIGHTDECK_READ_TOKEN", READ,
         "FLIGHTDECK_ADMIN_TOKEN", ADMIN, "FLIGHTDECK_SITES", SITES))) {
-      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      HttpTestClient http = gateway.client();
       traffic(http);
       Awaitility.await("access lines written").atMost(Duration.ofSeconds(10))
           .until(() -> gateway.stdout().contains("GET (unmatched) 404"));

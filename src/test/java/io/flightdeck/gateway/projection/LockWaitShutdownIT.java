@@ -18,7 +18,6 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -45,11 +44,10 @@ class LockWaitShutdownIT {
   @DisplayName("SIGTERM while a projection waits for its locked checkpoint drains in order and exits 0 within 10 s, "
       + "its session gone from the server while the lock is still held, with nothing applied and no failure logged")
   void sigtermGivesUpTheCheckpointLockWait(TestDatabase db) throws Exception {
-    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
-        "FLIGHTDECK_HTTP_PORT", "0"));
+    try (GatewayProcess gateway = GatewayProcess.on(db.url());
          Connection holder = db.connect();
          Statement st = holder.createStatement()) {
-      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      HttpTestClient http = gateway.client();
       long warm = http.postBatch(HttpTestClient.pageView("shutdown-warm", "/warm")).getJsonObject(0)
           .getLong("position");
       await("the projection applied the first event").atMost(Duration.ofSeconds(20))
@@ -89,10 +87,9 @@ class LockWaitShutdownIT {
   void sigtermGivesUpTheDeadLetterLockWait(TestDatabase classDb) throws Exception {
     // a store of its own: the event it leaves behind, which page-stats cannot apply, is no other test's business
     TestDatabase db = new TestDatabase(classDb.urlFor(classDb.name() + "_aside"));
-    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
-        "FLIGHTDECK_HTTP_PORT", "0", "FLIGHTDECK_PROJECTIONS_MAX_ATTEMPTS", "1"))) {
+    try (GatewayProcess gateway = GatewayProcess.on(db.url(), "FLIGHTDECK_PROJECTIONS_MAX_ATTEMPTS", "1")) {
       // the gateway creates the database
-      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      HttpTestClient http = gateway.client();
       try (Connection holder = db.connect(); Statement st = holder.createStatement()) {
         holdDeadLetterLockAtSigterm(gateway, http, db, st);
       }
@@ -138,11 +135,10 @@ class LockWaitShutdownIT {
   @DisplayName("SIGTERM while an admin rebuild and a dead-letter retry wait for the projection's lock answers both 503 "
       + "unavailable with Retry-After at once, drains in order and exits 0 within 10 s, with nothing changed")
   void sigtermAnswersAdminChangesWaitingForTheLock(TestDatabase db) throws Exception {
-    try (GatewayProcess gateway = GatewayProcess.start(Map.of("FLIGHTDECK_DB_URL", db.url(),
-        "FLIGHTDECK_HTTP_PORT", "0"));
+    try (GatewayProcess gateway = GatewayProcess.on(db.url());
          Connection holder = db.connect();
          Statement st = holder.createStatement()) {
-      HttpTestClient http = new HttpTestClient("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(60)));
+      HttpTestClient http = gateway.client();
       JsonObject event = HttpTestClient.pageView("admin-warm", "/warm");
       long warm = http.postBatch(event).getJsonObject(0).getLong("position");
       await("event-counts applied the first event").atMost(Duration.ofSeconds(20))

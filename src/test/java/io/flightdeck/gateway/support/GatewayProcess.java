@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +46,23 @@ public final class GatewayProcess implements AutoCloseable {
   /** Starts {@code Main} with a clean environment (no inherited {@code FLIGHTDECK_*}) plus {@code env}. */
   public static GatewayProcess start(Map<String, String> env) {
     return startIn(projectDir(), env);
+  }
+
+  /**
+   * {@link #start} on the database at {@code dbUrl}, on a port of the system's choosing ({@link #awaitPort});
+   * {@code env} adds variables, as name and value pairs.
+   */
+  public static GatewayProcess on(String dbUrl, String... env) {
+    Map<String, String> all = new HashMap<>(Map.of("FLIGHTDECK_DB_URL", dbUrl, "FLIGHTDECK_HTTP_PORT", "0"));
+    for (int i = 0; i < env.length; i += 2) {
+      all.put(env[i], env[i + 1]);
+    }
+    return start(all);
+  }
+
+  /** A client of this gateway, once it listens (at most 60 s). */
+  public HttpTestClient client() {
+    return new HttpTestClient("http://127.0.0.1:" + awaitPort(Duration.ofSeconds(60)));
   }
 
   /** The same in another working directory: where {@code conf/gateway.yaml} is looked for. */
