@@ -61,14 +61,6 @@ public final class Main {
       LOG.warn("*** DEMO SECRETS IN USE: {} still hold the shipped demo values. Anyone can read your events. "
           + "Set real secrets (see conf/gateway.yaml) before exposing this gateway. ***", config.demoSecrets());
     }
-    for (int i = 0; i < config.sites().size(); i++) {
-      if (config.sites().get(i).writeKey().indexOf(':') >= 0) {
-        // RFC 7617: the user name of Basic credentials ends at the first colon
-        LOG.warn("sites[{}].writeKey holds a colon: Segment libraries send the key as the Basic user name, which "
-            + "cannot hold one, so the Segment API will refuse them (401); X-Write-Key, ?writeKey= and the body "
-            + "field work", i);
-      }
-    }
     if (config.sites().isEmpty()) {
       // allowed (a process that only serves reads and the live feed), but a mistake more often than not
       LOG.warn("no sites are configured: every event posted will be refused (401 unknown_write_key); only reads, "

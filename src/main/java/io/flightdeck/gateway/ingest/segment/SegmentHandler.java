@@ -176,7 +176,13 @@ public final class SegmentHandler {
         ctx.request().getHeader(IngestHandler.WRITE_KEY_HEADER), IngestPipeline.bodyWriteKey(body));
   }
 
-  /** The user name of HTTP Basic credentials (Segment's write key; the password is ignored). */
+  /**
+   * The user name of HTTP Basic credentials (Segment's write key; the password is ignored). Segment's libraries send
+   * {@code base64(writeKey + ":")}: such credentials, ending in a colon, are the key whole up to that colon, so a key
+   * with colons in it ({@code wk:shop:1}, which the config allows) is not cut at its first one and refused as
+   * unknown. Others are split at the first colon ({@code key:password}, RFC 7617), or are the key when they have
+   * none (the form Segment still takes for backward compatibility).
+   */
   static String basicUser(String credentials) {
     String decoded;
     try {
@@ -184,6 +190,9 @@ public final class SegmentHandler {
     } catch (IllegalArgumentException e) {
       throw new ApiError(401, "missing_write_key", "the Authorization header is not valid HTTP Basic: "
           + "send Basic base64(writeKey + \":\"), the write key as the user name and no password");
+    }
+    if (decoded.endsWith(":")) {
+      return decoded.substring(0, decoded.length() - 1);
     }
     int colon = decoded.indexOf(':');
     return colon < 0 ? decoded : decoded.substring(0, colon);

@@ -37,12 +37,16 @@ import org.junit.jupiter.params.provider.CsvSource;
 @ExtendWith(PostgresExtension.class)
 class SegmentApiIT {
 
-  /** shop lists one custom type with a small data limit; blog has none; tiny has the smallest rate limit. */
+  /**
+   * shop lists one custom type with a small data limit; blog has none; tiny has the smallest rate limit; colons has a
+   * write key with colons in it.
+   */
   private static final String RESTRICTED_SITES = """
       [{"id":"shop","writeKey":"wk-shop-2b9e71c4","allowedOrigins":["https://shop.example"],
         "customEvents":{"allowed":["Order Completed"],"maxDataBytes":256}},
        {"id":"blog","writeKey":"wk-blog-88d1e0aa","allowedOrigins":["*"]},
-       {"id":"tiny","writeKey":"wk-tiny-4c7d20e1","allowedOrigins":["*"],"rateLimit":{"eventsPerSecond":1,"burst":500}}]""";
+       {"id":"tiny","writeKey":"wk-tiny-4c7d20e1","allowedOrigins":["*"],"rateLimit":{"eventsPerSecond":1,"burst":500}},
+       {"id":"colons","writeKey":"wk:colons:9a41e7","allowedOrigins":["*"]}]""";
   private static final Set<String> ERROR_FIELDS = Set.of("code", "message", "details");
 
   // two gateways on the one database: the demo's starts first and closes last
@@ -347,6 +351,22 @@ class SegmentApiIT {
     assertSuccess(send(http(), "/v1/identify", keyInBody, "Content-Type", "application/json",
         "Authorization", basic(" "), "X-Write-Key", ""));
     assertEquals(3L, rows(anon));
+  }
+
+  @Test
+  @DisplayName("a write key with colons in it is taken whole from Basic credentials as Segment's libraries send them, "
+      + "base64(writeKey + \":\"), not cut at its first colon; user:password is still split at the first colon")
+  void writeKeyWithColons() {
+    String user = unique("user");
+    HttpTestClient client = restricted.http();
+
+    assertSuccess(post(client, "/v1/identify", new JsonObject().put("userId", user), "wk:colons:9a41e7"));
+    assertSuccess(send(client, "/v1/identify", new JsonObject().put("userId", user).encode(),
+        "Content-Type", "application/json", "Authorization", "Basic " + Base64.getEncoder()
+            .encodeToString("wk-blog-88d1e0aa:s3cret".getBytes(StandardCharsets.UTF_8))));
+
+    assertEquals(List.of("colons", "blog"),
+        events(user).stream().map(e -> e.getJsonObject("metadata").getString("site")).toList());
   }
 
   @Test
