@@ -158,10 +158,20 @@ final class SegmentData {
     return absolute.lookingAt() ? absolute.group() : null;
   }
 
+  /**
+   * ScreenViewed has no field of its own for the category analytics-swift's and analytics-kotlin's
+   * {@code screen(title, category)} send: it is kept under {@code data.properties}, as a page's is, over a property
+   * of that name.
+   */
   private void screen() {
     ObjectNode data = type("ScreenViewed", 1);
     data.put("name", cut(m.string("name"), SCREEN_NAME_MAX));
-    data.set("properties", m.object("properties"));
+    ObjectNode properties = m.object("properties");
+    String category = m.string("category");
+    if (category != null) {
+      properties.put("category", category);
+    }
+    data.set("properties", properties);
     sources.put("data.name", "name");
     sources.put("data.properties", "properties");
     sources.put("data", "properties");

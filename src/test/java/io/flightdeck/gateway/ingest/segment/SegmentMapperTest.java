@@ -225,6 +225,23 @@ class SegmentMapperTest {
   }
 
   @Test
+  @DisplayName("a screen's category (analytics-swift's and analytics-kotlin's screen(title, category)) is kept under "
+      + "data.properties, as a page's is, not dropped; a NUL in it is refused naming category")
+  void screenCategoryIsKept() throws Exception {
+    JsonObject data = data("screen", page().put("name", "Checkout").put("category", "Shop")
+        .put("properties", new JsonObject().put("step", 2).put("category", "from properties")));
+
+    assertEquals(new JsonObject().put("name", "Checkout")
+        .put("properties", new JsonObject().put("step", 2).put("category", "Shop")), data);
+    assertEquals(List.of(), EventSchemas.builtIn().validate("ScreenViewed", 1, json(data)), "within the schema");
+    assertEquals(new JsonObject().put("name", "Home").put("properties", new JsonObject().put("step", 1)),
+        data("screen", page().put("name", "Home").putNull("category").put("properties",
+            new JsonObject().put("step", 1))), "a null category adds nothing");
+    assertEquals(List.of(new Problem("category", "must not contain the NUL character")),
+        map("screen", page().put("category", "a\u0000b")).problems());
+  }
+
+  @Test
   @DisplayName("screen, identify, group and alias calls become ScreenViewed, Identified, GroupAssigned and Aliased")
   void otherCalls() {
     JsonObject traits = new JsonObject().put("email", "ada@example.com");
