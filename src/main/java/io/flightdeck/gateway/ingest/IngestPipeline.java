@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Predicate;
 
@@ -206,6 +207,21 @@ public final class IngestPipeline {
     }
     return sites.byWriteKey(writeKey)
         .orElseThrow(() -> new ApiError(401, "unknown_write_key", "the write key is not known"));
+  }
+
+  /**
+   * The site named by the first of {@code writeKeys} (null for a place that holds none, in the order they are looked
+   * at) that names one, blank ones skipped; empty when none does, for {@link #site} to refuse. For an API whose
+   * first place may hold credentials that are not a write key (the Segment API's HTTP Basic header).
+   */
+  public Optional<Sites.Site> firstSiteNamed(String... writeKeys) {
+    for (String key : writeKeys) {
+      Optional<Sites.Site> site = key == null || key.isBlank() ? Optional.empty() : sites.byWriteKey(key);
+      if (site.isPresent()) {
+        return site;
+      }
+    }
+    return Optional.empty();
   }
 
   /**

@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Predicate;
 
 /**
@@ -80,7 +81,7 @@ public final class SegmentHandler {
     JsonNode body =
         pipeline.parse(ctx, batch ? "{\"batch\": [...]}" : "a Segment " + call + " message", DataFields.of(call),
             IngestPipeline.LoneSurrogates.REPLACE);
-    Sites.Site site = pipeline.site(writeKey(ctx, body), HOW_TO_SEND);
+    Sites.Site site = site(ctx, body);
     IngestPipeline.checkOrigin(ctx, site);
     SegmentBatch messages = batch ? batch(body) : SegmentBatch.single(call, body);
     pipeline.checkBatchSize(messages.size());
@@ -164,32 +165,45 @@ public final class SegmentHandler {
     }
   }
 
-  /** HTTP Basic's user name, else the X-Write-Key header, else the body's writeKey field; blank is absent. */
-  static String writeKey(RoutingContext ctx, JsonNode body) {
+  /**
+   * The site of the first of HTTP Basic's user name, the X-Write-Key header and the body's writeKey field that names
+   * one. Basic credentials that name no site do not hide a key sent the other ways, as a blank one does not: a
+   * staging site's own HTTP Basic login is one, which a browser sends along to a first-party proxy of the gateway on
+   * the same origin (what Segment recommends against ad blockers), beside analytics.js's writeKey in the body. When
+   * none names a site, 401 for the first there is, as before: missing_write_key with the way to send it when the
+   * Authorization header is not base64.
+   */
+  private Sites.Site site(RoutingContext ctx, JsonNode body) {
     String authorization = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
-    String user = null;
-    if (authorization != null && authorization.toLowerCase(Locale.ROOT).startsWith("basic ")) {
-      user = basicUser(authorization.substring("basic ".length()).trim());
-    }
+    boolean basic = authorization != null && authorization.toLowerCase(Locale.ROOT).startsWith("basic ");
+    String user = basic ? basicUser(authorization.substring("basic ".length()).trim()) : null;
     // an empty user name never counted as a key: with nothing anywhere else the answer stays missing_write_key
-    return IngestPipeline.firstWriteKey(user == null || user.isEmpty() ? null : user,
-        ctx.request().getHeader(IngestHandler.WRITE_KEY_HEADER), IngestPipeline.bodyWriteKey(body));
+    String[] keys = {user == null || user.isEmpty() ? null : user,
+        ctx.request().getHeader(IngestHandler.WRITE_KEY_HEADER), IngestPipeline.bodyWriteKey(body)};
+    Optional<Sites.Site> named = pipeline.firstSiteNamed(keys);
+    if (named.isPresent()) {
+      return named.get();
+    }
+    if (basic && user == null) {
+      throw new ApiError(401, "missing_write_key", "the Authorization header is not valid HTTP Basic: "
+          + "send Basic base64(writeKey + \":\"), the write key as the user name and no password");
+    }
+    return pipeline.site(IngestPipeline.firstWriteKey(keys), HOW_TO_SEND);
   }
 
   /**
-   * The user name of HTTP Basic credentials (Segment's write key; the password is ignored). Segment's libraries send
-   * {@code base64(writeKey + ":")}: such credentials, ending in a colon, are the key whole up to that colon, so a key
-   * with colons in it ({@code wk:shop:1}, which the config allows) is not cut at its first one and refused as
-   * unknown. Others are split at the first colon ({@code key:password}, RFC 7617), or are the key when they have
-   * none (the form Segment still takes for backward compatibility).
+   * The user name of HTTP Basic credentials (Segment's write key; the password is ignored); null when they are not
+   * base64. Segment's libraries send {@code base64(writeKey + ":")}: such credentials, ending in a colon, are the
+   * key whole up to that colon, so a key with colons in it ({@code wk:shop:1}, which the config allows) is not cut
+   * at its first one and refused as unknown. Others are split at the first colon ({@code key:password}, RFC 7617),
+   * or are the key when they have none (the form Segment still takes for backward compatibility).
    */
   static String basicUser(String credentials) {
     String decoded;
     try {
       decoded = new String(Base64.getDecoder().decode(credentials), StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
-      throw new ApiError(401, "missing_write_key", "the Authorization header is not valid HTTP Basic: "
-          + "send Basic base64(writeKey + \":\"), the write key as the user name and no password");
+      return null;
     }
     if (decoded.endsWith(":")) {
       return decoded.substring(0, decoded.length() - 1);

@@ -370,6 +370,32 @@ class SegmentApiIT {
   }
 
   @Test
+  @DisplayName("Basic credentials that name no site (a staging site's own HTTP Basic login, which a browser sends to a "
+      + "first-party proxy of the gateway, or no base64 at all) do not hide the key sent in X-Write-Key or the body; "
+      + "alone they are still 401")
+  void foreignBasicCredentialsDoNotHideTheKey() {
+    String anon = unique("anon");
+    String staffLogin = "Basic " + Base64.getEncoder().encodeToString("staff:hunter2".getBytes(StandardCharsets.UTF_8));
+    String body = new JsonObject().put("anonymousId", anon).encode();
+    String keyInBody = new JsonObject(body).put("writeKey", TestGateway.WRITE_KEY).encode();
+
+    assertSuccess(send(http(), "/v1/i", keyInBody, "Content-Type", "text/plain", "Authorization", staffLogin));
+    assertSuccess(send(http(), "/v1/identify", body, "Content-Type", "application/json", "Authorization", staffLogin,
+        "X-Write-Key", TestGateway.WRITE_KEY));
+    assertSuccess(send(http(), "/v1/identify", keyInBody, "Content-Type", "application/json",
+        "Authorization", "Basic %%%"));
+    assertEquals(3L, rows(anon));
+
+    assertError(send(http(), "/v1/identify", body, "Content-Type", "application/json", "Authorization", staffLogin),
+        401, "unknown_write_key");
+    assertError(send(http(), "/v1/identify", new JsonObject(body).put("writeKey", "wk-nobody-00000000").encode(),
+        "Content-Type", "application/json", "Authorization", staffLogin), 401, "unknown_write_key");
+    assertError(send(http(), "/v1/identify", body, "Content-Type", "application/json", "Authorization", "Basic %%%"),
+        401, "missing_write_key");
+    assertEquals(3L, rows(anon));
+  }
+
+  @Test
   @DisplayName("a Basic user name, X-Write-Key header and writeKey field that are all empty are 401 missing_write_key")
   void allWriteKeySourcesEmpty() {
     String anon = unique("anon");
