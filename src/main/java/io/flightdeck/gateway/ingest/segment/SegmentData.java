@@ -161,14 +161,14 @@ final class SegmentData {
   /**
    * ScreenViewed has no field of its own for the category analytics-swift's and analytics-kotlin's
    * {@code screen(title, category)} send: it is kept under {@code data.properties}, as a page's is, over a property
-   * of that name.
+   * of that name. An empty one says nothing: analytics-kotlin sends {@code ""} when the app gives none.
    */
   private void screen() {
     ObjectNode data = type("ScreenViewed", 1);
     data.put("name", cut(m.string("name"), SCREEN_NAME_MAX));
     ObjectNode properties = m.object("properties");
     String category = m.string("category");
-    if (category != null) {
+    if (category != null && !category.isEmpty()) {
       properties.put("category", category);
     }
     data.set("properties", properties);

@@ -237,6 +237,9 @@ class SegmentMapperTest {
     assertEquals(new JsonObject().put("name", "Home").put("properties", new JsonObject().put("step", 1)),
         data("screen", page().put("name", "Home").putNull("category").put("properties",
             new JsonObject().put("step", 1))), "a null category adds nothing");
+    assertEquals(new JsonObject().put("name", "Home").put("properties", new JsonObject()),
+        data("screen", page().put("name", "Home").put("category", "")),
+        "nor does an empty one, what analytics-kotlin sends when the app gives none");
     assertEquals(List.of(new Problem("category", "must not contain the NUL character")),
         map("screen", page().put("category", "a\u0000b")).problems());
   }
