@@ -21,8 +21,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * moment a client sends COMMIT ({@link #loseAnswersFromNextCommit()}), or every byte either way while the network
  * is down ({@link #silence()}), or COMMIT and everything after it, closes included ({@link
  * #partitionBeforeNextCommit()}). The server has done the work by then (committed, say); the client never hears of
- * it. Or it holds an answer back until the test lets it go ({@link #holdAnswerHolding}). Every other byte passes
- * through unchanged, so the gateway behind it runs as usual.
+ * it. Or it holds an answer back until the test lets it go ({@link #holdAnswerHolding}, {@link #holdNextAnswer}).
+ * Every other byte passes through unchanged, so the gateway behind it runs as usual.
  */
 public final class AnswerCuttingProxy implements AutoCloseable {
 
@@ -116,6 +116,11 @@ public final class AnswerCuttingProxy implements AutoCloseable {
    */
   public void holdAnswerHolding(String marker) {
     holdMarker.set(marker);
+  }
+
+  /** The next answer the server sends to a matching connection is held back, as with {@link #holdAnswerHolding}. */
+  public void holdNextAnswer() {
+    holdMarker.set("");
   }
 
   /** How many answers are held back now. */
@@ -225,6 +230,9 @@ public final class AnswerCuttingProxy implements AutoCloseable {
     String marker = holdMarker.get();
     if (marker == null) {
       return false;
+    }
+    if (marker.isEmpty()) {
+      return holdMarker.compareAndSet(marker, null);
     }
     Buffer seen = seenTail[0].copy().appendBuffer(data);
     seenTail[0] = seen.getBuffer(Math.max(0, seen.length() - marker.length() + 1), seen.length());
