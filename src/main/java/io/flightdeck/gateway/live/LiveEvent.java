@@ -3,12 +3,14 @@ package io.flightdeck.gateway.live;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
+import java.util.UUID;
 
 /**
- * One event as the live feed sends it: the fields filters look at, and its SSE message, serialized once and
- * shared read-only by every connection on every event loop (each write sends a slice of it).
+ * One event as the live feed sends it: the fields filters look at, its id (what a stream resumed past the feed checks,
+ * see {@link SseResumeAhead}), and its SSE message, serialized once and shared read-only by every connection on every
+ * event loop (each write sends a slice of it).
  */
-public record LiveEvent(long position, String type, String streamId, String site, Buffer frame) {
+public record LiveEvent(long position, UUID id, String type, String streamId, String site, Buffer frame) {
 
   /**
    * The message names its event after the type, unless the type holds a line break: the gateway's ingest takes
@@ -19,7 +21,7 @@ public record LiveEvent(long position, String type, String streamId, String site
     String type = e.type();
     String name = type.indexOf('\n') >= 0 || type.indexOf('\r') >= 0 ? "" : "\nevent: " + type;
     String message = "id: " + e.position() + name + "\ndata: " + e.toJson().encode() + "\n\n";
-    return new LiveEvent(e.position(), e.type(), e.streamId(), e.metadata().getString("site"),
+    return new LiveEvent(e.position(), e.id(), e.type(), e.streamId(), e.metadata().getString("site"),
         Buffer.buffer(message.getBytes(StandardCharsets.UTF_8)));
   }
 

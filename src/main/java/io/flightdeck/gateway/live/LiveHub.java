@@ -92,17 +92,16 @@ public final class LiveHub {
     // the stream's access line would be written only when the client closed it (and without what it was sent)
     AccessLog.stream(ctx, connection::accessEnd);
     ctx.addEndHandler(ar -> forget(connection));
+    long feed = published.get();
     if (resumeAfter == null) {
-      connection.start(published.get(), false);
-    } else if (resumeAfter <= published.get()) {
+      connection.start(feed, false);
+    } else if (resumeAfter <= feed) {
       connection.start(resumeAfter, true);
     } else {
-      // past what this process has published: maybe committed meanwhile, maybe past the store's last event (a store
-      // restored from an older backup, a client of another store); resumed there, the client would get nothing
-      // until positions reach its id, and every greeting would send that id back. Any id this store gave out is at
-      // most its last position, so resuming at the lower of the two leaves no gap and no duplicate
-      store.headPosition().onComplete(head -> connection.start(
-          head.succeeded() ? Math.min(resumeAfter, head.result()) : resumeAfter, true));
+      // past what this process has published: maybe committed meanwhile (another gateway process is ahead, or the
+      // feed has not read it yet), maybe past the store's last event; the store says which, and what to check
+      connection.awaitStore(feed);
+      store.lastEvent().onComplete(last -> connection.startAhead(resumeAfter, last));
     }
   }
 

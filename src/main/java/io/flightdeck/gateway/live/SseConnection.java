@@ -4,10 +4,14 @@ import io.flightdeck.gateway.api.AccessLog;
 import io.flightdeck.gateway.config.LiveConfig;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
 import io.flightdeck.gateway.store.EventStore;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -40,11 +44,10 @@ final class SseConnection {
   private long cursor;
   /** The last id this stream sent on its own, without an event: the greeting's, or a heartbeat's. */
   private long announced;
-  /**
-   * Whether {@link #start} ran: a resume past what this process published waits for the store's head first. The
-   * batches that go by meanwhile hold events committed before the catch-up's first read, which reads them anyway.
-   */
+  /** Whether {@link #start} ran: a resume past what this process published asks the store first. */
   private boolean started;
+  /** A resume past what the live feed published: set while the store is asked, and until its check is done. */
+  private SseResumeAhead ahead;
   private boolean closed;
 
   SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, boolean unnamed, EventStore store,
@@ -81,8 +84,59 @@ final class SseConnection {
     }
   }
 
+  /**
+   * A resume past what the live feed published, at {@code base}: the store is asked where to start, then
+   * {@link #startAhead} runs. The live batches that go by meanwhile are held (see {@link SseResumeAhead}).
+   */
+  void awaitStore(long base) {
+    ahead = new SseResumeAhead(base, config);
+  }
+
+  /**
+   * The store answered a resume past the live feed ({@link #awaitStore}) with {@code last}, its last event: the
+   * stream starts at the client's {@code id}, or at that event when the id is past it (a store restored from an
+   * older backup, a client of another store), since any id this store gave out is at most its last position. The
+   * batches held meanwhile follow, as if they had come after the start: a rewind among them takes the stream back,
+   * with the id line a live stream gets. A stream that starts past the feed gets them all, checked (see
+   * {@link SseResumeAhead}); one that does not reads from the store what it missed, as every resume does.
+   */
+  void startAhead(long id, AsyncResult<Map<Long, UUID>> last) {
+    if (closed) {
+      return;
+    }
+    if (last.failed() || ahead.overflowed()) {
+      // closed at once, as when a catch-up's read fails: the client resumes with its Last-Event-ID
+      abort("store_unavailable");
+      return;
+    }
+    long position = Math.min(id, last.result().keySet().stream().findFirst().orElse(0L));
+    List<LiveBatch> held = ahead.started(position, last.result());
+    boolean checking = ahead.checking();
+    if (!checking) {
+      ahead = null;
+    }
+    start(position, false);
+    for (LiveBatch batch : held) {
+      if (checking || batch.rewind()) {
+        onBatch(batch);
+      }
+    }
+    if (!checking && !closed) {
+      catchUp.resume();
+    }
+  }
+
   void onBatch(LiveBatch batch) {
-    if (closed || !started) {
+    if (closed) {
+      return;
+    }
+    if (!started) {
+      if (ahead != null) {
+        ahead.hold(batch);
+      }
+      return;
+    }
+    if (ahead != null && checkedAhead(batch)) {
       return;
     }
     if (batch.rewind()) {
@@ -108,6 +162,21 @@ final class SseConnection {
       return;
     }
     deliver(batch);
+  }
+
+  /**
+   * Checks a batch for a stream started past the live feed (see {@link SseResumeAhead}); when it shows the store's
+   * history changed, the stream goes back as it does with the feed. Answers whether the stream ended.
+   */
+  private boolean checkedAhead(LiveBatch batch) {
+    LiveBatch back = ahead.check(batch);
+    if (!ahead.checking()) {
+      ahead = null;
+    }
+    if (back != null) {
+      rewound(back);
+    }
+    return closed;
   }
 
   /**

@@ -44,4 +44,10 @@ public interface EventStore {
 
   /** The highest position stored, 0 for an empty store. */
   Future<Long> headPosition();
+
+  /**
+   * The position and id of the last event stored, as one entry; none for an empty store. A reader that later finds
+   * another event there, or none, knows the store's history changed since (see {@link #readAllFollowing}).
+   */
+  Future<Map<Long, UUID>> lastEvent();
 }

@@ -119,6 +119,19 @@ public final class PgEventStore implements EventStore {
         .recover(PgEventStore::unavailable);
   }
 
+  @Override
+  public Future<Map<Long, UUID>> lastEvent() {
+    return readPool.query(StoreSql.LAST_EVENT).execute()
+        .map(rows -> {
+          Map<Long, UUID> last = new HashMap<>();
+          for (Row row : rows) {
+            last.put(row.getLong("position"), row.getUUID("id"));
+          }
+          return last;
+        })
+        .recover(PgEventStore::unavailable);
+  }
+
   /**
    * A read that failed because the store is down or saturated is "try again" (503 with Retry-After), not a server
    * bug; every other failure as it is. For the read models' and the admin's queries too.

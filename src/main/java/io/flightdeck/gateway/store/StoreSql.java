@@ -118,6 +118,8 @@ final class StoreSql {
 
   static final String HEAD_POSITION = "SELECT COALESCE(max(position), 0) AS head FROM events";
 
+  static final String LAST_EVENT = "SELECT position, id FROM events ORDER BY position DESC LIMIT 1";
+
   /** The readiness check: the schema is applied, and a session starts read-write (not a standby, not read-only). */
   static final String READINESS = """
       SELECT EXISTS (SELECT 1 FROM flyway_schema_history WHERE version = $1 AND success) AS applied,
