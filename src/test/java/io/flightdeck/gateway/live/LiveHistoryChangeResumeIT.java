@@ -130,6 +130,29 @@ class LiveHistoryChangeResumeIT {
   }
 
   @Test
+  @DisplayName("a client resuming past what the live feed published, whose events the store loses once the stream "
+      + "started, is told so and gets the new event in a lost position at once, though positions have not reached its "
+      + "id again")
+  void changePastTheFeedNotCaughtUp(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, NO_POLL);
+         SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=short-f", Map.of())) {
+      assertEquals("connected", sentinel.nextComment(WAIT));
+      long common = position(post(gateway, view("short-f", "/kept")), 0);
+      assertEquals(1, sentinel.take(1, WAIT).size());
+      insertUnread(db, "short-f");
+      UUID ahead = insertUnread(db, "short-f");
+      try (PausedSseClient sse = PausedSseClient.open(gateway, "/v1/live?lastEventId=" + (common + 2))) {
+        db.loseEventsAfter(common);
+        long fresh = position(post(gateway, view("short-f", "/new-1")), 0);
+        assertEquals(common + 1, fresh, "the new history gives the lost position out again");
+        assertEquals(1, sentinel.take(1, WAIT).size());
+
+        assertToldAndCaughtUp(db, sse, common, fresh, ahead);
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a client resuming past what the live feed published, with no change to the store's history, gets "
       + "only the events after its id, once, and is told of no change")
   void resumePastTheFeedWithoutAChange(TestDatabase db) throws Exception {
@@ -148,6 +171,39 @@ class LiveHistoryChangeResumeIT {
         assertTrue(sse.readUntil("\nid: " + next + "\n", WAIT), sse.body());
         assertEquals(stored(db, common + 2), received(sse.messages()));
         assertFalse(sse.body().contains(CHANGED), sse.body());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a resume past what the live feed published, while more live batches go by than a stream holds as it "
+      + "asks the store where to start, is closed at once without an answer, and the client resuming again gets "
+      + "every event after its id, once")
+  void tooManyBatchesWhileTheStoreIsAsked(TestDatabase db) throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-read");
+         TestGateway gateway = start(db, with(with(NO_POLL, "FLIGHTDECK_DB_URL", proxy.url()),
+             "FLIGHTDECK_LIVE_MAX_PENDING_BATCHES", "1"));
+         SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=many-e", Map.of())) {
+      assertEquals("connected", sentinel.nextComment(WAIT));
+      long common = position(post(gateway, view("many-e", "/kept")), 0);
+      assertEquals(1, sentinel.take(1, WAIT).size());
+      insertUnread(db, "many-e");
+      proxy.holdNextAnswer();
+      try (PausedSseClient sse = PausedSseClient.request(gateway, "/v1/live?lastEventId=" + (common + 1))) {
+        await().atMost(WAIT).until(() -> proxy.heldAnswers() == 1);
+        // two batches, one at a time: the stream holds one
+        post(gateway, view("many-e", "/first"));
+        assertEquals(1, sentinel.take(1, WAIT).size());
+        post(gateway, view("many-e", "/second"));
+        assertEquals(1, sentinel.take(1, WAIT).size());
+        proxy.releaseHeld();
+
+        assertTrue(sse.readToEnd(WAIT), "closed at once, not left waiting");
+        assertEquals("", sse.body());
+      }
+      try (PausedSseClient again = PausedSseClient.open(gateway, "/v1/live?lastEventId=" + (common + 1))) {
+        assertTrue(again.readUntil("\nid: " + head(db) + "\n", WAIT), again.body());
+        assertEquals(stored(db, common + 1), received(again.messages()));
       }
     }
   }

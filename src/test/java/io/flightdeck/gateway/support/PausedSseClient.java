@@ -65,7 +65,12 @@ public final class PausedSseClient implements AutoCloseable {
   private void readHead() throws IOException {
     headRead = true;
     String status = line();
-    if (status == null || !status.startsWith("HTTP/1.1 200")) {
+    if (status == null) {
+      // closed before any answer: the stream never started
+      ended = true;
+      return;
+    }
+    if (!status.startsWith("HTTP/1.1 200")) {
       throw new IllegalStateException(status);
     }
     while (!line().isEmpty()) {
@@ -139,6 +144,9 @@ public final class PausedSseClient implements AutoCloseable {
   private void readChunk() throws IOException {
     if (!headRead) {
       readHead();
+      if (ended) {
+        return;
+      }
     }
     try {
       String size = line();
