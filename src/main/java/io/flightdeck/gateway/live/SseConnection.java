@@ -41,6 +41,7 @@ final class SseConnection {
   private final SseAccessLine access = new SseAccessLine();
   private final SseWriter writer;
   private final SseCatchUp catchUp;
+  private final EventStore store;
   private long cursor;
   /** The last id this stream sent on its own, without an event: the greeting's, or a heartbeat's. */
   private long announced;
@@ -59,6 +60,7 @@ final class SseConnection {
     this.unnamed = unnamed;
     this.config = config;
     this.connections = connections;
+    this.store = store;
     this.writer = new SseWriter(this, response, vertx, config, access);
     this.catchUp = new SseCatchUp(this, writer, request, filter, store, config, connections.metrics(),
         published);
@@ -169,14 +171,33 @@ final class SseConnection {
    * history changed, the stream goes back as it does with the feed. Answers whether the stream ended.
    */
   private boolean checkedAhead(LiveBatch batch) {
-    LiveBatch back = ahead.check(batch);
-    if (!ahead.checking()) {
+    SseResumeAhead check = ahead;
+    SseResumeAhead.Seen seen = check.check(batch);
+    if (!check.checking()) {
       ahead = null;
     }
-    if (back != null) {
-      rewound(back);
+    if (seen == SseResumeAhead.Seen.ASK) {
+      long position = check.lastPosition();
+      store.idsBetween(position, position, 1).onComplete(ids -> storeAnswered(check, ids));
+    } else if (seen == SseResumeAhead.Seen.CHANGED) {
+      rewound(LiveBatch.rewind(check.base()));
     }
     return closed;
+  }
+
+  /**
+   * The store's answer to a check's question ({@link SseResumeAhead.Seen#ASK}). When its history changed, the stream
+   * goes back, and reads from the store what the feed published since: no batch may come to show it missed them.
+   */
+  private void storeAnswered(SseResumeAhead check, AsyncResult<Map<Long, UUID>> ids) {
+    if (closed || check != ahead || !check.changed(ids)) {
+      return;
+    }
+    ahead = null;
+    rewound(LiveBatch.rewind(check.base()));
+    if (!closed && !catchUp.behind()) {
+      catchUp.resume();
+    }
   }
 
   /**

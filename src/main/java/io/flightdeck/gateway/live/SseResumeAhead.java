@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.live;
 
 import io.flightdeck.gateway.config.LiveConfig;
+import io.vertx.core.AsyncResult;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
@@ -13,8 +14,9 @@ import java.util.UUID;
  * failover to a replica lacking the last commits, a restored backup) before the feed reads them, the feed could not
  * take them back ({@link LiveBatch#rewind}), and the stream would skip the new events given their positions without
  * a word. So the stream checks them as the feed checks what it published: the store's last event when it was asked
- * where to start must be the event the feed publishes at that position. If it is not, the stream goes back to where
- * the feed was when the client came, the last position it had checked, as every stream goes back with the feed.
+ * where to start must be the event the feed publishes at that position, and the store must still hold it when a batch
+ * ends before it. If not, the stream goes back to where the feed was when the client came, the last position it had
+ * checked, as every stream goes back with the feed.
  *
  * <p>The live batches that go by while the store is asked are held, to be checked and handed on in order once it
  * answered: at most {@code maxPendingBatches} and {@code maxPendingBytes} of them, as a catch-up holds.
@@ -30,6 +32,8 @@ final class SseResumeAhead {
   /** The store's last event when it answered, which the feed must publish at that position; null once checked. */
   private long lastPosition;
   private UUID lastId;
+  /** A question to the store is in flight ({@link Seen#ASK}). */
+  private boolean asking;
 
   SseResumeAhead(long base, LiveConfig config) {
     this.base = base;
@@ -78,25 +82,63 @@ final class SseResumeAhead {
     return lastId != null;
   }
 
+  /** Where the stream goes back to when the store's history changed: where the feed was when the client came. */
+  long base() {
+    return base;
+  }
+
+  /** The position of the store's last event when it answered: where to ask it again ({@link Seen#ASK}). */
+  long lastPosition() {
+    return lastPosition;
+  }
+
   /**
-   * Checks {@code batch}: answers where the stream goes back to when it shows that the store's history changed
-   * since the store answered (another event at the position of its last, or none), else null. A rewind ends the
-   * check: the stream goes back with the feed, as every stream does.
+   * Checks {@code batch}: {@link Seen#CHANGED} when it shows that the store's history changed since the store
+   * answered (another event at the position of its last, or none). A rewind ends the check: the stream goes back
+   * with the feed, as every stream does. A batch that ends before that position shows nothing, though new events
+   * may have taken lost positions and positions may not reach it again for long: {@link Seen#ASK} the store whether
+   * it still holds its last event, unless a question is in flight.
    */
-  LiveBatch check(LiveBatch batch) {
-    if (lastId == null || (!batch.rewind() && batch.to() < lastPosition)) {
-      return null;
+  Seen check(LiveBatch batch) {
+    if (lastId == null) {
+      return Seen.NOTHING;
+    }
+    if (!batch.rewind() && batch.to() < lastPosition) {
+      if (asking) {
+        return Seen.NOTHING;
+      }
+      asking = true;
+      return Seen.ASK;
     }
     UUID expected = lastId;
     lastId = null;
     if (batch.rewind() || batch.after() >= lastPosition) {
-      return null;
+      return Seen.NOTHING;
     }
     for (LiveEvent e : batch.events()) {
       if (e.position() == lastPosition) {
-        return e.id().equals(expected) ? null : LiveBatch.rewind(base);
+        return e.id().equals(expected) ? Seen.NOTHING : Seen.CHANGED;
       }
     }
-    return LiveBatch.rewind(base);
+    return Seen.CHANGED;
+  }
+
+  /**
+   * The store's answer to {@link Seen#ASK}: its ids at {@link #lastPosition}. Whether the store's history changed
+   * (it holds another event there, or none) while the check was still on; a failed read shows nothing (the next
+   * batch asks again).
+   */
+  boolean changed(AsyncResult<Map<Long, UUID>> ids) {
+    asking = false;
+    if (lastId == null || ids.failed() || lastId.equals(ids.result().get(lastPosition))) {
+      return false;
+    }
+    lastId = null;
+    return true;
+  }
+
+  /** What a checked batch showed. */
+  enum Seen {
+    NOTHING, CHANGED, ASK
   }
 }
