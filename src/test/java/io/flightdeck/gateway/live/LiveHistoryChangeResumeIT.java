@@ -208,6 +208,28 @@ class LiveHistoryChangeResumeIT {
     }
   }
 
+  @Test
+  @DisplayName("a resume past what the live feed published whose question to the store fails is closed at once, "
+      + "without an answer, and the client resuming again gets every event after its id, once")
+  void storeFailsWhileAsked(TestDatabase db) throws Exception {
+    try (AnswerCuttingProxy proxy = AnswerCuttingProxy.start(db, "flightdeck-read");
+         TestGateway gateway = start(db, with(NO_POLL, "FLIGHTDECK_DB_URL", proxy.url()))) {
+      long common = position(post(gateway, view("cut-g", "/kept")), 0);
+      insertUnread(db, "cut-g");
+      proxy.cutNextAnswer();
+      try (PausedSseClient sse = PausedSseClient.request(gateway, "/v1/live?lastEventId=" + (common + 1))) {
+        assertTrue(sse.readToEnd(WAIT), "closed at once, not left waiting");
+        assertEquals(1, proxy.cutConnections());
+        assertEquals("", sse.body());
+      }
+      try (PausedSseClient again = PausedSseClient.open(gateway, "/v1/live?lastEventId=" + (common + 1))) {
+        long next = position(post(gateway, view("cut-g", "/next")), 0);
+        assertTrue(again.readUntil("\nid: " + next + "\n", WAIT), again.body());
+        assertEquals(stored(db, common + 1), received(again.messages()));
+      }
+    }
+  }
+
   /**
    * The stream said the store's history changed after {@code common} (an id line naming it, with the comment) before
    * any event, then sent every event the store holds after it, up to {@code last}, and nothing of the lost one.
