@@ -12,7 +12,8 @@ package io.flightdeck.gateway.config;
  * @param pollIntervalMs look for new events this often even without a notification
  * @param catchUpPageSize events read per round trip when a client resumes
  * @param maxPendingBatches live batches held for one client while it catches up from the store; beyond it they
- *     are dropped and read from the store instead
+ *     are dropped and read from the store instead. Also while a resume past the feed asks the store where to start;
+ *     beyond it that stream is closed and its client resumes again
  * @param maxPendingBytes the same held batches' bytes: the batches every lagging client holds end at the newest, so
  *     this bounds them all together (plus one batch), whatever the events' size
  * @param stallTimeoutMs a client that takes nothing of its catch-up (or of a batch handed out a piece at a time)

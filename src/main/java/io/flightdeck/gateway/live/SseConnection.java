@@ -258,6 +258,8 @@ final class SseConnection {
 
   void closed() {
     closed = true;
+    // the batches held while the store was asked go now, not once it answers
+    ahead = null;
     catchUp.dropPending();
     writer.closed();
   }
