@@ -104,7 +104,8 @@ final class SseResumeAhead {
       return Seen.NOTHING;
     }
     if (!batch.rewind() && batch.to() < lastPosition) {
-      if (asking) {
+      // one the feed published before the client came (still on its way) shows nothing new
+      if (asking || batch.to() <= base) {
         return Seen.NOTHING;
       }
       asking = true;
