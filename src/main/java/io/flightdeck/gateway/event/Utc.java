@@ -25,6 +25,16 @@ public final class Utc {
         ZoneOffset.UTC);
   }
 
+  /**
+   * {@code instant} cut down to the microsecond, PostgreSQL's precision, for a timestamptz parameter. The pg client
+   * cuts a finer time toward its epoch, 2000-01-01: up for a time before it, so 1990-06-15T23:59:59.9999999Z went in
+   * as the next day, and 1990-06-15T10:00:00.0000005Z as a microsecond after itself.
+   */
+  public static Instant micros(Instant instant) {
+    int sub = instant.getNano() % 1000;
+    return sub == 0 ? instant : instant.minusNanos(sub);
+  }
+
   /** The UTC day of {@code instant}, as {@code instant.atOffset(ZoneOffset.UTC).toLocalDate()}. */
   public static LocalDate day(Instant instant) {
     return LocalDate.ofEpochDay(Math.floorDiv(instant.getEpochSecond(), SECONDS_PER_DAY));

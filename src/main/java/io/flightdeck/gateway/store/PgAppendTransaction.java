@@ -8,7 +8,6 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
-import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -139,20 +138,11 @@ final class PgAppendTransaction {
       versions[i] = e.schemaVersion();
       data[i] = e.data();
       metadata[i] = e.metadata();
-      occurred[i] = Utc.of(toMicros(e.occurredAt()));
+      // stored on its own day however fine the client's time (see Utc.micros)
+      occurred[i] = Utc.of(Utc.micros(e.occurredAt()));
     }
     Tuple params = Tuple.of(ids, streams, types, versions, data, metadata, occurred);
     return numbered ? params.addValue(placesInStream(streams)) : params;
-  }
-
-  /**
-   * {@code time} cut down to the microsecond, PostgreSQL's precision. The pg client cuts a finer time toward its
-   * epoch, 2000-01-01: up for a time before it, so 1990-06-15T23:59:59.9999999Z was stored on the next day, and
-   * counted there by the page stats.
-   */
-  private static Instant toMicros(Instant time) {
-    int sub = time.getNano() % 1000;
-    return sub == 0 ? time : time.minusNanos(sub);
   }
 
   private static Integer[] placesInStream(String[] streams) {

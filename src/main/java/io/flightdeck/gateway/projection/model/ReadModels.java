@@ -60,7 +60,8 @@ public final class ReadModels {
   public Future<Optional<JsonObject>> visitorAt(String streamId, Instant at) {
     VisitorActivity fold = new VisitorActivity(streamId);
     Promise<Void> folded = Promise.promise();
-    foldFrom(fold, 0, at, folded);
+    // the store holds microseconds: an event recorded within the microsecond after a finer at is after it
+    foldFrom(fold, 0, Utc.micros(at), folded);
     return folded.future().map(v -> fold.empty() ? Optional.<JsonObject>empty() : Optional.of(fold.toJson()))
         .recover(PgEventStore::unavailable);
   }

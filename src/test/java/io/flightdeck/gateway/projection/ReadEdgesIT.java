@@ -1,0 +1,42 @@
+package io.flightdeck.gateway.projection;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.flightdeck.gateway.support.ClassGateway;
+import io.flightdeck.gateway.support.HttpTestClient.Response;
+import io.flightdeck.gateway.support.PostgresExtension;
+import io.vertx.core.json.JsonObject;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Edges of the read models' parameters: ids no URL path can name, times finer than the store's. */
+@ExtendWith(PostgresExtension.class)
+class ReadEdgesIT {
+
+  @RegisterExtension
+  static final ClassGateway gateway = ClassGateway.with(Map.of("FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200"));
+
+  static JsonObject getOk(String path) {
+    Response r = gateway.http().getWithReadToken(path);
+    assertEquals(200, r.status(), path + ": " + r.body());
+    return r.json();
+  }
+
+  @Test
+  @DisplayName("?at= a fraction of a microsecond before an event recorded before 2000 leaves that event out")
+  void subMicrosecondAtBefore2000() {
+    // recorded_at set by the writer, as an import or the bench's synthetic history does
+    gateway.db().execute("""
+        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, occurred_at, recorded_at)
+        VALUES (gen_random_uuid(), 'at-1990', 1, 'PageViewed', 1, '{"pageId":"/old"}', '1990-06-15T10:00:00Z',
+                '1990-06-15T10:00:00.000001Z')""");
+
+    assertEquals(1, getOk("/v1/visitors/at-1990?at=1990-06-15T10:00:00.000001Z").getLong("pageViews"));
+    assertEquals(1, getOk("/v1/visitors/at-1990?at=1990-06-15T10:00:00.0000019Z").getLong("pageViews"));
+    Response before = gateway.http().getWithReadToken("/v1/visitors/at-1990?at=1990-06-15T10:00:00.0000005Z");
+    assertEquals(404, before.status(), "recorded half a microsecond after at: " + before.body());
+  }
+}
