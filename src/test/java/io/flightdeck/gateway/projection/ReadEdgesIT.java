@@ -3,6 +3,7 @@ package io.flightdeck.gateway.projection;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.flightdeck.gateway.support.ClassGateway;
+import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.vertx.core.json.JsonObject;
@@ -25,6 +26,12 @@ class ReadEdgesIT {
     return r.json();
   }
 
+  static void assertInvalid(String path) {
+    Response r = gateway.http().getWithReadToken(path);
+    assertEquals(400, r.status(), path + ": " + r.body());
+    assertEquals("invalid_parameter", r.errorCode(), path);
+  }
+
   @Test
   @DisplayName("?at= a fraction of a microsecond before an event recorded before 2000 leaves that event out")
   void subMicrosecondAtBefore2000() {
@@ -38,5 +45,16 @@ class ReadEdgesIT {
     assertEquals(1, getOk("/v1/visitors/at-1990?at=1990-06-15T10:00:00.0000019Z").getLong("pageViews"));
     Response before = gateway.http().getWithReadToken("/v1/visitors/at-1990?at=1990-06-15T10:00:00.0000005Z");
     assertEquals(404, before.status(), "recorded half a microsecond after at: " + before.body());
+  }
+
+  @Test
+  @DisplayName("a time with a point and no digit after it (10:15:30.Z) is 400 on the read models, as on ingest")
+  void fractionWithoutDigits() {
+    gateway.http().postBatch(HttpTestClient.pageView("at-dot", "/p"));
+    for (String at : new String[] {"2100-01-01T00:00:00.Z", "2100-01-01T00:00:00.%2B01:00"}) {
+      assertInvalid("/v1/visitors/at-dot?at=" + at);
+    }
+    assertInvalid("/v1/event-counts?from=2026-11-01T00:00:00.Z");
+    assertInvalid("/v1/event-counts?to=2026-11-01T00:00:00.Z");
   }
 }
