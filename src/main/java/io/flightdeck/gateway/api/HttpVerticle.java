@@ -79,6 +79,8 @@ public final class HttpVerticle extends VerticleBase {
     get(router, "/v1/visitors/:streamId").handler(readAuth).handler(services.readModels()::visitor);
     get(router, "/v1/pages").handler(readAuth).handler(services.readModels()::pages);
     get(router, "/v1/forms/:formId/submissions").handler(readAuth).handler(services.readModels()::formSubmissions);
+    // the same with ?formId=: the forms . and .. have no path (dot segments are removed before routing)
+    get(router, "/v1/forms/submissions").handler(readAuth).handler(services.readModels()::formSubmissions);
     get(router, "/v1/event-counts").handler(readAuth).handler(services.readModels()::eventCounts);
     get(router, "/v1/admin/projections").handler(adminAuth).handler(services.admin()::projections);
     // the actions that change something start only once their body arrived (AdminHandlers.onceBodyEnded)

@@ -132,10 +132,12 @@ public final class ReadModelHandlers {
   /**
    * {@code GET /v1/forms/:formId/submissions?after=&limit=}: newest first. {@code next} is the cursor for the
    * following (older) page, passed back as {@code after}; null when there is nothing older. {@code after=0} is
-   * the start, the newest, as 0 is the start of {@code /v1/events}: positions begin at 1, so no cursor is 0.
+   * the start, the newest, as 0 is the start of {@code /v1/events}: positions begin at 1, so no cursor is 0. Also
+   * {@code GET /v1/forms/submissions?formId=}: a form may be named {@code .} or {@code ..} (ingest takes any id), and
+   * no path can hold those as a segment, since the router removes dot segments ({@code %2E%2E} included).
    */
   public void formSubmissions(RoutingContext ctx) {
-    String formId = QueryParams.path(ctx, "formId");
+    String formId = formId(ctx);
     long cursor = QueryParams.number(ctx, "after", 0, 0, Long.MAX_VALUE);
     long after = cursor == 0 ? Long.MAX_VALUE : cursor;
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
@@ -150,6 +152,19 @@ public final class ReadModelHandlers {
           answers.send(ctx, new JsonObject().put("formId", formId).put("submissions", rows).put("next", next));
         })
         .onFailure(ctx::fail);
+  }
+
+  /** The form of a submissions request: its path segment, or on the query-string route its {@code formId}. */
+  private static String formId(RoutingContext ctx) {
+    String inPath = QueryParams.path(ctx, "formId");
+    if (inPath != null) {
+      return inPath;
+    }
+    String inQuery = QueryParams.text(ctx, "formId");
+    if (inQuery == null || inQuery.isEmpty()) {
+      throw ApiError.badRequest("invalid_parameter", "formId is required");
+    }
+    return inQuery;
   }
 
   /**

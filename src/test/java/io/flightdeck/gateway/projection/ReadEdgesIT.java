@@ -6,7 +6,10 @@ import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.ReadModelCheck;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -16,6 +19,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** Edges of the read models' parameters: ids no URL path can name, times finer than the store's. */
 @ExtendWith(PostgresExtension.class)
 class ReadEdgesIT {
+
+  static final Duration CATCH_UP = Duration.ofSeconds(20);
 
   @RegisterExtension
   static final ClassGateway gateway = ClassGateway.with(Map.of("FLIGHTDECK_PROJECTIONS_POLL_INTERVAL_MS", "200"));
@@ -30,6 +35,31 @@ class ReadEdgesIT {
     Response r = gateway.http().getWithReadToken(path);
     assertEquals(400, r.status(), path + ": " + r.body());
     assertEquals("invalid_parameter", r.errorCode(), path);
+  }
+
+  @Test
+  @DisplayName("the submissions of the forms . and .., which no URL path can name (dot segments are removed), "
+      + "are read with ?formId=, as any other form's")
+  void dotFormIdsByQuery() {
+    gateway.http().postBatch(HttpTestClient.formSubmission("fd-1", ".", new JsonObject().put("n", "dot")),
+        HttpTestClient.formSubmission("fd-1", "..", new JsonObject().put("n", "dots")),
+        HttpTestClient.formSubmission("fd-1", "a/b c", new JsonObject().put("n", "plain")));
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+
+    String[][] forms = {{".", "%2E", "dot"}, {"..", "%2E%2E", "dots"}, {"a/b c", "a%2Fb%20c", "plain"}};
+    for (String[] form : forms) {
+      JsonObject answer = getOk("/v1/forms/submissions?formId=" + form[1] + "&limit=10");
+      assertEquals(form[0], answer.getString("formId"), answer.encode());
+      JsonArray submissions = answer.getJsonArray("submissions");
+      assertEquals(1, submissions.size(), answer.encode());
+      assertEquals(form[2], submissions.getJsonObject(0).getJsonObject("fields").getString("n"));
+    }
+    assertEquals(getOk("/v1/forms/a%2Fb%20c/submissions"), getOk("/v1/forms/submissions?formId=a%2Fb%20c"),
+        "the same answer as the path's");
+    assertInvalid("/v1/forms/submissions");
+    assertInvalid("/v1/forms/submissions?formId=");
+    assertInvalid("/v1/forms/submissions?formId=a&formId=b");
+    assertInvalid("/v1/forms/./submissions?formId=");
   }
 
   @Test
