@@ -16,6 +16,7 @@ import java.util.List;
 public final class QueryParams {
 
   private static final int MAX_STREAM_ID = 200;
+  private static final String NON_ASCII_HINT = "send it percent-encoded as UTF-8 (é as %C3%A9)";
 
   private QueryParams() {
   }
@@ -24,10 +25,22 @@ public final class QueryParams {
    * First on every route: a query string whose percent-escapes do not decode ({@code %zz}, a lone {@code %}) is
    * the client's mistake, 400 invalid_parameter, before any handler reads a parameter. Left to Netty's decoder it
    * throws from whichever handler asks first: a 500, and an error log line whose message holds the whole URL,
-   * an {@code access_token} parameter included.
+   * an {@code access_token} parameter included. So is a path or query holding a character that is not ASCII
+   * ({@link #isAscii}), or whose escapes are not UTF-8 ({@link #escapesAreUtf8}).
    */
   public static void requireDecodable(RoutingContext ctx) {
     String query = ctx.request().query();
+    if (query != null && !isAscii(query)) {
+      ctx.fail(ApiError.badRequest("invalid_parameter", "the query string holds a character that is not ASCII: "
+          + NON_ASCII_HINT));
+      return;
+    }
+    String path = ctx.request().path();
+    if (path != null && !isAscii(path)) {
+      ctx.fail(ApiError.badRequest("invalid_request", "the path holds a character that is not ASCII: "
+          + NON_ASCII_HINT));
+      return;
+    }
     if (query != null && query.indexOf('%') >= 0) {
       try {
         ctx.request().params();
@@ -40,7 +53,6 @@ public final class QueryParams {
         return;
       }
     }
-    String path = ctx.request().path();
     if (path != null && path.indexOf('%') >= 0 && !escapesAreUtf8(path)) {
       ctx.fail(ApiError.badRequest("invalid_request", "the path's percent-escapes are not UTF-8"));
       return;
@@ -49,25 +61,36 @@ public final class QueryParams {
   }
 
   /**
-   * Whether the bytes {@code raw}'s percent-escapes stand for (with the characters around them) are well-formed
-   * UTF-8. Vert.x decodes a malformed sequence ({@code %FF}, the overlong {@code %C0%AF}, a lone {@code %C3}) to
-   * U+FFFD without a word, so {@code /v1/streams/%FF/events} would read the stream named "\uFFFD". A malformed
-   * escape itself ({@code %zz}) is not looked at here: the decoders refuse it.
+   * Whether {@code raw} (a request's path or query, as it came) is ASCII, as RFC 3986 has a URI. Netty reads the
+   * request line byte by byte as Latin-1, so a character sent as such (curl sends a query's unescaped) arrives as
+   * its UTF-8 bytes, each a character of its own: {@code ?site=démo} was read as the site "dÃ©mo" and answered
+   * nothing, a stream id in the path likewise. It is refused rather than guessed at.
+   */
+  static boolean isAscii(String raw) {
+    for (int i = 0; i < raw.length(); i++) {
+      if (raw.charAt(i) >= 0x80) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether the bytes {@code raw}'s percent-escapes stand for (with the ASCII characters around them) are
+   * well-formed UTF-8. Vert.x decodes a malformed sequence ({@code %FF}, the overlong {@code %C0%AF}, a lone
+   * {@code %C3}) to U+FFFD without a word, so {@code /v1/streams/%FF/events} would read the stream named "\uFFFD".
+   * A malformed escape itself ({@code %zz}) is not looked at here: the decoders refuse it. {@code raw} is ASCII
+   * ({@link #isAscii} comes first).
    */
   static boolean escapesAreUtf8(String raw) {
-    ByteBuffer bytes = ByteBuffer.allocate(raw.length() * 4);
+    ByteBuffer bytes = ByteBuffer.allocate(raw.length());
     for (int i = 0; i < raw.length(); i++) {
       char c = raw.charAt(i);
       if (c == '%' && i + 2 < raw.length() && hex(raw.charAt(i + 1)) >= 0 && hex(raw.charAt(i + 2)) >= 0) {
         bytes.put((byte) (hex(raw.charAt(i + 1)) << 4 | hex(raw.charAt(i + 2))));
         i += 2;
-      } else if (c < 0x80) {
-        bytes.put((byte) c);
       } else {
-        // a character sent as such rather than escaped: its own UTF-8, which is well-formed
-        int end = Character.isHighSurrogate(c) && i + 1 < raw.length() ? i + 2 : i + 1;
-        bytes.put(raw.substring(i, end).getBytes(StandardCharsets.UTF_8));
-        i = end - 1;
+        bytes.put((byte) c);
       }
     }
     bytes.flip();

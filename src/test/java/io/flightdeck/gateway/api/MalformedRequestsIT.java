@@ -65,7 +65,7 @@ class MalformedRequestsIT {
   }
 
   @ParameterizedTest(name = "POST {0}")
-  @ValueSource(strings = {"/v1/events?writeKey=%zz", "/v1/events?x=%zz"})
+  @ValueSource(strings = {"/v1/events?writeKey=%zz", "/v1/events?x=%zz", "/v1/events?x=\u00e9"})
   @DisplayName("an ingest with a query string that does not decode is 400 invalid_parameter, and nothing is stored")
   void malformedQueryEscapeOnIngest(String target) throws IOException {
     Answer a = exchange(post(target, "X-Write-Key: " + TestGateway.WRITE_KEY + "\r\n", EVENT));
@@ -96,6 +96,21 @@ class MalformedRequestsIT {
     Answer a = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + READ + "\r\n");
 
     a.assertError(400, code);
+  }
+
+  @ParameterizedTest(name = "GET {0}")
+  @CsvSource(delimiter = '|', value = {
+      "/v1/pages?site=d\u00e9mo | invalid_parameter", "/v1/events?after=1&x=\u00e9 | invalid_parameter",
+      "/v1/live?streams=\u20ac | invalid_parameter", "/v1/streams/d\u00e9mo/events | invalid_request",
+      "/v1/visitors/\u20ac | invalid_request"})
+  @DisplayName("a character that is not ASCII, sent as such in the path or query (as curl sends a query's), is a 400, "
+      + "not read byte by byte as Latin-1 (d\u00e9mo as d\u00c3\u00a9mo): in the path invalid_request, in the query "
+      + "invalid_parameter")
+  void rawNonAsciiTarget(String target, String code) throws IOException {
+    Answer a = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + READ + "\r\n");
+
+    a.assertError(400, code);
+    assertTrue(a.error().getString("message").contains("%C3%A9"), "says how to send it: " + a.text);
   }
 
   @ParameterizedTest(name = "GET {0}")
