@@ -141,16 +141,9 @@ public final class ReadModelHandlers {
     long cursor = QueryParams.number(ctx, "after", 0, 0, Long.MAX_VALUE);
     long after = cursor == 0 ? Long.MAX_VALUE : cursor;
     int limit = (int) QueryParams.number(ctx, "limit", ReadHandlers.DEFAULT_LIMIT, 1, ReadHandlers.MAX_LIMIT);
-    // one row more than asked for says whether there is an older page: the last page's next is null
-    models.formSubmissions(formId, after, limit + 1)
-        .onSuccess(rows -> {
-          Long next = null;
-          if (rows.size() > limit) {
-            rows.remove(limit);
-            next = rows.getJsonObject(limit - 1).getLong("position");
-          }
-          answers.send(ctx, new JsonObject().put("formId", formId).put("submissions", rows).put("next", next));
-        })
+    models.formSubmissions(formId, after, limit)
+        .onSuccess(page -> answers.send(ctx, new JsonObject().put("formId", formId)
+            .put("submissions", page.getJsonArray("submissions")).put("next", page.getLong("next"))))
         .onFailure(ctx::fail);
   }
 

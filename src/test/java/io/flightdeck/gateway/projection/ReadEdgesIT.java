@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.projection;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
@@ -10,6 +11,8 @@ import io.flightdeck.gateway.support.ReadModelCheck;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -86,5 +89,38 @@ class ReadEdgesIT {
     }
     assertInvalid("/v1/event-counts?from=2026-11-01T00:00:00.Z");
     assertInvalid("/v1/event-counts?to=2026-11-01T00:00:00.Z");
+  }
+
+  @Test
+  @DisplayName("a page of form submissions stops at about 8 MiB, as a page of events does, and following next reads "
+      + "every submission once")
+  void formSubmissionPagesAreBoundedInBytes() {
+    // 400 submissions of 30,000 characters each: 12 MB, more than one page may hold at its limit of 1000
+    gateway.db().execute("""
+        INSERT INTO form_submissions (form_id, position, event_id, stream_id, site, fields, submitted_at)
+        SELECT 'big-form', g, gen_random_uuid(), 'big-' || g, 'demo', jsonb_build_object('text', repeat('x', 30000)),
+               now()
+        FROM generate_series(1, 400) g""");
+
+    JsonObject first = getOk("/v1/forms/big-form/submissions?limit=1000");
+    int firstSize = first.getJsonArray("submissions").size();
+    assertTrue(firstSize < 400 && first.toBuffer().length() < 9 * 1024 * 1024,
+        firstSize + " submissions, " + first.toBuffer().length() + " bytes");
+    List<Long> positions = new ArrayList<>();
+    JsonObject page = first;
+    while (true) {
+      page.getJsonArray("submissions").forEach(o -> positions.add(((JsonObject) o).getLong("position")));
+      Long next = page.getLong("next");
+      if (next == null) {
+        break;
+      }
+      assertEquals(positions.get(positions.size() - 1), next, "next is the last position given");
+      page = getOk("/v1/forms/big-form/submissions?limit=1000&after=" + next);
+    }
+    List<Long> expected = new ArrayList<>();
+    for (long p = 400; p >= 1; p--) {
+      expected.add(p);
+    }
+    assertEquals(expected, positions, "every submission once, newest first");
   }
 }

@@ -146,11 +146,24 @@ final class ReadModelSql {
         ORDER BY %s""".formatted(PageStatsProjection.NAME, range, order, "p." + order.replace(", ", ", p."));
   }
 
+  /**
+   * A form's submissions before position $2, newest first: at most $3 and, as a page of events, up to the first at
+   * which they hold about {@link EventPages#MAX_PAGE_BYTES} (a submission's fields are up to an event's data, 32 KiB,
+   * so a page of 1,000 could be 32 MB, and more once decoded). {@code page_rows}: how many of the $3 there were,
+   * those the bytes cut off included, so the caller knows whether any follow.
+   */
   static final String FORM_SUBMISSIONS = """
-      SELECT position, event_id, stream_id, site, fields, submitted_at FROM form_submissions
-      WHERE form_id = $1 AND position < $2
-      ORDER BY position DESC
-      LIMIT $3""";
+      SELECT position, event_id, stream_id, site, fields, submitted_at, page_rows
+      FROM (SELECT sized.*, sum(size) OVER (ORDER BY position DESC ROWS UNBOUNDED PRECEDING) AS bytes,
+                   count(*) OVER () AS page_rows
+            FROM (SELECT position, event_id, stream_id, site, fields, submitted_at,
+                         CASE WHEN pg_column_compression(fields) IS NULL THEN pg_column_size(fields)
+                              ELSE octet_length(fields::text) END
+                           + octet_length(stream_id) + COALESCE(octet_length(site), 0) + 100 AS size
+                  FROM form_submissions WHERE form_id = $1 AND position < $2
+                  ORDER BY position DESC LIMIT $3) sized) page
+      WHERE bytes - size < %d
+      ORDER BY position DESC""".formatted(EventPages.MAX_PAGE_BYTES);
 
   /**
    * Counts per minute in [$1, $2) of the $3 types with the most events in that range; every other type's are summed

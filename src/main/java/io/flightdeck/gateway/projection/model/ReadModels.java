@@ -144,12 +144,22 @@ public final class ReadModels {
     return new JsonObject().put("pages", pages).put("next", next);
   }
 
-  /** A form's submissions before position {@code before}, newest first. */
-  public Future<JsonArray> formSubmissions(String formId, long before, int limit) {
-    return pool.preparedQuery(ReadModelSql.FORM_SUBMISSIONS).execute(Tuple.of(formId, before, limit))
+  /**
+   * A form's submissions before position {@code before}, newest first, at most {@code limit} and about
+   * {@link EventPages#MAX_PAGE_BYTES}: {@code {"submissions":[...],"next"}}, {@code next} the position to read on
+   * before, null when no older submission follows.
+   */
+  public Future<JsonObject> formSubmissions(String formId, long before, int limit) {
+    // one row more than asked for says whether any follow: the last page's next is null
+    return pool.preparedQuery(ReadModelSql.FORM_SUBMISSIONS).execute(Tuple.of(formId, before, limit + 1))
         .map(rows -> {
           JsonArray out = new JsonArray();
+          long read = 0;
           for (Row r : rows) {
+            read = r.getLong("page_rows");
+            if (out.size() == limit) {
+              break;
+            }
             out.add(new JsonObject()
                 .put("position", r.getLong("position"))
                 .put("eventId", r.getUUID("event_id").toString())
@@ -158,7 +168,9 @@ public final class ReadModels {
                 .put("fields", r.getValue("fields"))
                 .put("submittedAt", r.getOffsetDateTime("submitted_at").toInstant().toString()));
           }
-          return out;
+          // fewer given than read: the limit or the bytes stopped the page short of a submission that follows
+          Long next = out.size() < read ? out.getJsonObject(out.size() - 1).getLong("position") : null;
+          return new JsonObject().put("submissions", out).put("next", next);
         })
         .recover(PgEventStore::unavailable);
   }
