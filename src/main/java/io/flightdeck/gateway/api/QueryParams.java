@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.api;
 
+import io.vertx.core.MultiMap;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -43,7 +44,7 @@ public final class QueryParams {
     }
     if (query != null && query.indexOf('%') >= 0) {
       try {
-        ctx.request().params();
+        params(ctx);
       } catch (IllegalArgumentException e) {
         ctx.fail(ApiError.badRequest("invalid_parameter", "the query string holds a malformed percent-escape"));
         return;
@@ -110,6 +111,17 @@ public final class QueryParams {
     return c < 0x80 ? Character.digit(c, 16) : -1;
   }
 
+  /**
+   * The query's parameters, split at {@code &} alone. Vert.x's {@code params()} also splits at {@code ;}, as HTML 4
+   * once had it: {@code ?formId=a;b} was the form "a", {@code ?site=demo;x} the site demo and
+   * {@code ?limit=1;after=3} a second parameter, an answer to a question the client did not ask. Here a {@code ;} is
+   * part of its value, as the URL standard's form encoding reads it. Read only through here: Vert.x keeps the map of
+   * the last way asked for.
+   */
+  private static MultiMap params(RoutingContext ctx) {
+    return ctx.request().params(true);
+  }
+
   /** A query parameter as sent; null when absent. 400 when given more than once or holding a NUL. */
   public static String text(RoutingContext ctx, String name) {
     return withoutNul(name, once(ctx, name));
@@ -123,7 +135,7 @@ public final class QueryParams {
    * reaches SQL (a token, a write key), where a NUL is just a value that matches nothing.
    */
   public static String once(RoutingContext ctx, String name) {
-    List<String> values = ctx.request().params().getAll(name);
+    List<String> values = params(ctx).getAll(name);
     if (values.size() > 1) {
       throw ApiError.badRequest("invalid_parameter", name + " is given more than once (" + values.size()
           + " times); give it once");
@@ -133,7 +145,7 @@ public final class QueryParams {
 
   /** Every value of a repeatable query parameter, in order; empty when absent. */
   public static List<String> texts(RoutingContext ctx, String name) {
-    List<String> values = ctx.request().params().getAll(name);
+    List<String> values = params(ctx).getAll(name);
     values.forEach(v -> withoutNul(name, v));
     return values;
   }

@@ -123,4 +123,18 @@ class ReadEdgesIT {
     }
     assertEquals(expected, positions, "every submission once, newest first");
   }
+
+  @Test
+  @DisplayName("a ; in a query string is part of its value, not a second separator: ?formId=a;b is the form a;b, "
+      + "?site=demo;x no site's, ?limit=1;after=3 a limit that is no number")
+  void semicolonIsNoSeparator() {
+    gateway.http().postBatch(HttpTestClient.formSubmission("semi-1", "a;b", new JsonObject().put("n", "semi")));
+    ReadModelCheck.awaitCaughtUp(gateway.db(), CATCH_UP);
+
+    JsonObject form = getOk("/v1/forms/submissions?formId=a;b");
+    assertEquals("a;b", form.getString("formId"), form.encode());
+    assertEquals(1, form.getJsonArray("submissions").size(), form.encode());
+    assertEquals("demo;x", getOk("/v1/pages?site=demo;x").getString("site"));
+    assertInvalid("/v1/events?limit=1;after=3");
+  }
 }
