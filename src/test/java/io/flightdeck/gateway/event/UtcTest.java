@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 class UtcTest {
@@ -33,5 +34,17 @@ class UtcTest {
       long seconds = r.nextLong(-200_000_000_000L, 200_000_000_000L);
       assertSameAsAtOffset(Instant.ofEpochSecond(seconds, r.nextInt(1_000_000_000)));
     }
+  }
+
+  @Test
+  @DisplayName("micros cuts a time down to its microsecond, before 1970 and 2000 too, never up into the next")
+  void microsCutsDown() {
+    assertEquals(Instant.parse("1990-06-15T10:00:00Z"), Utc.micros(Instant.parse("1990-06-15T10:00:00.0000005Z")));
+    assertEquals(Instant.parse("1969-12-31T23:59:59.999999Z"),
+        Utc.micros(Instant.parse("1969-12-31T23:59:59.999999999Z")));
+    assertEquals(Instant.parse("2026-12-07T10:24:07.540416Z"),
+        Utc.micros(Instant.parse("2026-12-07T10:24:07.5404169Z")));
+    Instant exact = Instant.parse("2026-12-07T10:24:07.540416Z");
+    assertEquals(exact, Utc.micros(exact));
   }
 }
