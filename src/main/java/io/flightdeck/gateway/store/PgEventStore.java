@@ -95,13 +95,7 @@ public final class PgEventStore implements EventStore {
   @Override
   public Future<Map<Long, UUID>> idsBetween(long from, long to, int limit) {
     return readPool.preparedQuery(StoreSql.IDS_BETWEEN).execute(Tuple.of(from, to, limit))
-        .map(rows -> {
-          Map<Long, UUID> ids = new HashMap<>();
-          for (Row row : rows) {
-            ids.put(row.getLong("position"), row.getUUID("id"));
-          }
-          return ids;
-        })
+        .map(PgEventStore::idsByPosition)
         .recover(PgEventStore::unavailable);
   }
 
@@ -122,14 +116,16 @@ public final class PgEventStore implements EventStore {
   @Override
   public Future<Map<Long, UUID>> lastEvent() {
     return readPool.query(StoreSql.LAST_EVENT).execute()
-        .map(rows -> {
-          Map<Long, UUID> last = new HashMap<>();
-          for (Row row : rows) {
-            last.put(row.getLong("position"), row.getUUID("id"));
-          }
-          return last;
-        })
+        .map(PgEventStore::idsByPosition)
         .recover(PgEventStore::unavailable);
+  }
+
+  private static Map<Long, UUID> idsByPosition(RowSet<Row> rows) {
+    Map<Long, UUID> ids = new HashMap<>();
+    for (Row row : rows) {
+      ids.put(row.getLong("position"), row.getUUID("id"));
+    }
+    return ids;
   }
 
   /**
