@@ -42,7 +42,8 @@ class CheckpointLockWaitIT {
   }
 
   static boolean lockedRunnerWaits() {
-    return gateway.db().queryLong("SELECT count(*) FROM pg_stat_activity WHERE application_name = ? "
+    return gateway.db().queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        + "AND application_name = ? "
         + "AND wait_event_type = 'Lock'", "flightdeck-projection-" + LOCKED) > 0;
   }
 
@@ -90,7 +91,8 @@ class CheckpointLockWaitIT {
   static final List<String> NOT_FAILING = List.of("visitor-activity", "page-stats", "event-counts");
 
   static boolean runnerIn(String projection, String waitColumn, String wait) {
-    return gateway.db().queryLong("SELECT count(*) FROM pg_stat_activity WHERE application_name = ? AND "
+    return gateway.db().queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        + "AND application_name = ? AND "
         + waitColumn + " = ?", "flightdeck-projection-" + projection, wait) > 0;
   }
 

@@ -108,7 +108,8 @@ class DeadLetterPagingIT {
 
   /** Whether the connection named {@code applicationName} waits for a lock. */
   private static boolean waiting(String applicationName) {
-    return gateway.db().queryLong("SELECT count(*) FROM pg_stat_activity WHERE application_name = ? "
+    return gateway.db().queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        + "AND application_name = ? "
         + "AND wait_event_type = 'Lock'", applicationName) > 0;
   }
 

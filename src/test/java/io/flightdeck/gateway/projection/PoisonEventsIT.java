@@ -114,7 +114,8 @@ class PoisonEventsIT {
       Awaitility.await("the poison being applied").atMost(CATCH_UP).pollInterval(Duration.ofMillis(10))
           .until(() -> gateway.db().queryLong("""
               SELECT count(*) FROM pg_stat_activity
-              WHERE application_name = 'flightdeck-projection-form-submissions' AND wait_event = 'PgSleep'""") == 1);
+              WHERE datname = current_database() AND application_name = 'flightdeck-projection-form-submissions'
+                AND wait_event = 'PgSleep'""") == 1);
       // queues behind the failing step's checkpoint lock, and gets it as that step rolls back
       CompletableFuture<Response> rebuild = CompletableFuture.supplyAsync(() ->
           gateway.http().postWithAdminToken("/v1/admin/projections/form-submissions/rebuild"));

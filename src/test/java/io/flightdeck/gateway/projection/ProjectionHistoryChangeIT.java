@@ -35,8 +35,8 @@ class ProjectionHistoryChangeIT {
   }
 
   static boolean runnerWaitsForLock() {
-    return gateway.db().queryLong("SELECT count(*) FROM pg_stat_activity WHERE application_name = ? "
-        + "AND wait_event_type = 'Lock'", RUNNER) > 0;
+    return gateway.db().queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        + "AND application_name = ? AND wait_event_type = 'Lock'", RUNNER) > 0;
   }
 
   @Test
@@ -58,12 +58,14 @@ class ProjectionHistoryChangeIT {
       // never committed): a failover to it, which ends every connection to the old primary, the runner's too. The
       // runner takes its lease again on a new connection, with the window it read still in memory
       gateway.db().loseEventsAfter(kept);
-      long killed = gateway.db().queryLong("SELECT pid FROM pg_stat_activity WHERE application_name = ?", RUNNER);
+      long killed = gateway.db().queryLong("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+          + "AND application_name = ?", RUNNER);
       gateway.db().execute("SELECT pg_terminate_backend(?)", (int) killed);
       holder.commit();
       // its lease again (a step from the stored checkpoint follows at once), before the new events come
       Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> gateway.db().queryLong(
-          "SELECT count(*) FROM pg_stat_activity WHERE application_name = ? AND pid <> ?", RUNNER, (int) killed) == 1);
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = ? "
+              + "AND pid <> ?", RUNNER, (int) killed) == 1);
       Thread.sleep(500);
     }
     JsonArray fresh = gateway.http().postBatch(HttpTestClient.pageView("hist-new", "/1"),

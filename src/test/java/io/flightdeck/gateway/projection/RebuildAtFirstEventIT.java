@@ -59,7 +59,8 @@ class RebuildAtFirstEventIT {
         .until(() -> gateway.db().queryLong("SELECT last_value FROM first_poison_tries") == 2
             && gateway.db().queryLong("""
                 SELECT count(*) FROM pg_stat_activity
-                WHERE application_name = 'flightdeck-projection-form-submissions' AND wait_event = 'PgSleep'""")
+                WHERE datname = current_database() AND application_name = 'flightdeck-projection-form-submissions'
+                  AND wait_event = 'PgSleep'""")
             == 1);
     // queues behind the failing step's checkpoint lock, and gets it as that step rolls back
     CompletableFuture<Response> rebuild = CompletableFuture.supplyAsync(() ->

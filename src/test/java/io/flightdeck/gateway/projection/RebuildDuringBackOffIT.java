@@ -36,7 +36,8 @@ class RebuildDuringBackOffIT {
   static long sleepingSteps() {
     return gateway.db().queryLong("""
         SELECT count(*) FROM pg_stat_activity
-        WHERE application_name = 'flightdeck-projection-form-submissions' AND wait_event = 'PgSleep'""");
+        WHERE datname = current_database() AND application_name = 'flightdeck-projection-form-submissions'
+          AND wait_event = 'PgSleep'""");
   }
 
   static long checkpoint() {

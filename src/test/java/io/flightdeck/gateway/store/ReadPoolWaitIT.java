@@ -59,7 +59,8 @@ class ReadPoolWaitIT {
         st.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
         first = read(http);
         await("the read connection waits for the lock").atMost(Duration.ofSeconds(10)).until(() -> db.queryLong(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'flightdeck-read' "
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                + "AND application_name = 'flightdeck-read' "
                 + "AND wait_event_type = 'Lock'") == 1);
         queued = read(http);
         await("the second read waits for the connection").atMost(Duration.ofSeconds(10))
