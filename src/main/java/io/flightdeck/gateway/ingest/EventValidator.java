@@ -179,7 +179,7 @@ public final class EventValidator {
           // the JDK's ISO parser takes "10:15:30.Z"; RFC 3339 wants a digit after the point
           throw new DateTimeParseException("a fraction needs a digit", text, dot);
         }
-        at = OffsetDateTime.parse(text).toInstant();
+        at = OffsetDateTime.parse(FastText.fractionToNanos(text)).toInstant();
       }
       if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {
         problems.add(new Problem("occurredAt", "must be between 1970 and 9999"));

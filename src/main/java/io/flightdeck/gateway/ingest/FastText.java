@@ -60,6 +60,23 @@ public final class FastText {
   }
 
   /**
+   * {@code timestamp} with the fraction of its seconds cut to nine digits, the most {@code java.time} reads; RFC 3339
+   * sets no limit, and the instant is kept to the microsecond anyway. The digits are cut from the local time, and
+   * an offset is whole seconds, so the instant is cut down as well. Any other text is answered as it is.
+   */
+  public static String fractionToNanos(String timestamp) {
+    int dot = timestamp.indexOf('.');
+    if (dot < 0) {
+      return timestamp;
+    }
+    int end = dot + 1;
+    while (end < timestamp.length() && timestamp.charAt(end) >= '0' && timestamp.charAt(end) <= '9') {
+      end++;
+    }
+    return end - dot - 1 <= 9 ? timestamp : timestamp.substring(0, dot + 10) + timestamp.substring(end);
+  }
+
+  /**
    * Whether {@code s} is a UUID in its canonical text form: 8-4-4-4-12 hexadecimal digits, either case. (The
    * JDK's {@code UUID.fromString} also takes shorter groups, so it cannot check this itself.)
    */

@@ -235,6 +235,21 @@ class IngestIT {
     assertEquals(1L, rowsWithId(gateway.db(), event.getString("id")));
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      "2026-11-22T10:15:30.1234567891Z, 2026-11-22T10:15:30.123456Z",
+      "2026-11-22T11:15:30.123456789123456789+01:00, 2026-11-22T10:15:30.123456Z",
+      "1999-12-31T23:59:59.99999999999999Z, 1999-12-31T23:59:59.999999Z"})
+  @DisplayName("an occurredAt with more than nine fraction digits (RFC 3339 sets no limit) is stored to the "
+      + "microsecond, its finer digits cut")
+  void occurredAtWithManyFractionDigits(String sent, String stored) {
+    JsonObject event = pageView(stream("fraction"), "/").put("occurredAt", sent);
+
+    assertAppended(http().postEvents(event), 1);
+    assertEquals(List.of(true), gateway.db().query(
+        "SELECT occurred_at = ?::timestamptz FROM events WHERE id = ?::uuid", stored, event.getString("id")).get(0));
+  }
+
   @Test
   @DisplayName("the write key is accepted in the writeKey query parameter of a JSON request")
   void writeKeyInQuery() {
