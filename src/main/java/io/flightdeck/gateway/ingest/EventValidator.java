@@ -35,6 +35,8 @@ public final class EventValidator {
   private static final Instant EARLIEST = Instant.parse("1970-01-01T00:00:00Z");
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
   private static final int MAX_USER_AGENT = 512;
+  private static final UUID NIL = new UUID(0, 0);
+  private static final UUID MAX = new UUID(-1, -1);
   /** PostgreSQL refuses U+0000 in text and in jsonb strings; the Segment API names it in the same words. */
   public static final String NUL = "must not contain the NUL character";
 
@@ -101,7 +103,14 @@ public final class EventValidator {
       problems.add(new Problem("id", "must be a UUID"));
       return null;
     }
-    return UUID.fromString(node.asText());
+    UUID id = UUID.fromString(node.asText());
+    if (id.equals(NIL) || id.equals(MAX)) {
+      // what a client sends for an id it never set (.NET's Guid.Empty): every event after the first would be
+      // answered as a duplicate of it, and dropped
+      problems.add(new Problem("id", "must not be the nil or max UUID (all 0 or all f), which name no one event"));
+      return null;
+    }
+    return id;
   }
 
   private static String text(JsonNode node, String field, int min, int max, List<Problem> problems) {

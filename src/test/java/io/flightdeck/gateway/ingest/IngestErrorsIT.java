@@ -286,6 +286,8 @@ class IngestErrorsIT {
             "data.formData.age", null),
         invalid("an unknown top-level field", e -> e.put("colour", "blue"), "colour", "unknown field"),
         invalid("an id that is not a UUID", e -> e.put("id", "not-a-uuid"), "id", "must be a UUID"),
+        invalid("the nil UUID as id", e -> e.put("id", "00000000-0000-0000-0000-000000000000"), "id", null),
+        invalid("the max UUID as id", e -> e.put("id", "FFFFFFFF-ffff-ffff-ffff-ffffffffffff"), "id", null),
         invalid("an occurredAt that is not a timestamp", e -> e.put("occurredAt", "yesterday"), "occurredAt", null),
         invalid("an occurredAt without a time zone", e -> e.put("occurredAt", "2026-11-22T10:15:30"), "occurredAt",
             null),
