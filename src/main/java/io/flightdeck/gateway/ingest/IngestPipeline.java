@@ -22,6 +22,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonArray;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
+import java.nio.charset.Charset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -99,9 +100,17 @@ public final class IngestPipeline {
     return parse(ctx, expected, data, LoneSurrogates.REFUSE);
   }
 
-  /** The request's body (its gzip coding undone, see {@link ContentCoding}) as one JSON value, as below. */
+  /**
+   * The request's body (its gzip coding undone, see {@link ContentCoding}; a text/plain body in another charset
+   * made UTF-8, see {@link BodyCharset}) as one JSON value, as below.
+   */
   public JsonNode parse(RoutingContext ctx, String expected, DataLocator data, LoneSurrogates loneSurrogates) {
-    return parse(ContentCoding.decoded(ctx, limits.maxBodyBytes()), expected, data, loneSurrogates);
+    Buffer body = ContentCoding.decoded(ctx, limits.maxBodyBytes());
+    Charset charset = BodyCharset.of(ctx.request().getHeader(HttpHeaders.CONTENT_TYPE));
+    if (charset != null && body != null) {
+      body = Buffer.buffer(BodyCharset.toUtf8(body.getBytes(), charset));
+    }
+    return parse(body, expected, data, loneSurrogates);
   }
 
   /**

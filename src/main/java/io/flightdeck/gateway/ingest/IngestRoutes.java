@@ -30,14 +30,16 @@ public final class IngestRoutes {
   }
 
   /**
-   * 415 unless the body is JSON or text/plain. Runs before the body is read. {@code text/plain} is what
-   * {@code navigator.sendBeacon} sends without a CORS preflight; the body is JSON either way.
+   * 415 unless the body is JSON or text/plain, the latter in a charset the gateway can decode ({@link BodyCharset}).
+   * Runs before the body is read. {@code text/plain} is what {@code navigator.sendBeacon} sends without a CORS
+   * preflight; the body is JSON either way.
    */
   public static Handler<RoutingContext> requireJsonOrText() {
     return ctx -> {
       String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
       String base = type == null ? "" : type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
       if (base.equals("application/json") || base.equals("text/plain")) {
+        BodyCharset.of(type); // a charset no one can decode is refused here, before the body is read
         ctx.next();
       } else {
         ctx.fail(new ApiError(415, "unsupported_media_type",

@@ -682,4 +682,31 @@ class IngestErrorsIT {
     assertError(r, 415, "unsupported_media_type");
     assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"x-no-such-charset", "\"\"", "utf-8; charset=latin1", "***"})
+  @DisplayName("a text/plain body in a charset the gateway does not know (or a charset named twice) is refused "
+      + "with 415 unsupported_media_type, and nothing is stored")
+  void unknownCharsetIsRefused(String charset) {
+    String streamId = stream("charset");
+
+    HttpTestClient.Response r = http().send(postWith(http(), "/v1/events", pageView(streamId, "/").encode(),
+        "Content-Type", "text/plain; charset=" + charset, "X-Write-Key", TestGateway.WRITE_KEY));
+
+    assertError(r, 415, "unsupported_media_type");
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
+  }
+
+  @Test
+  @DisplayName("a text/plain body that is not well-formed in the charset it names is refused with 400 invalid_json")
+  void bodyMalformedInItsCharsetIsRefused() {
+    String streamId = stream("charset-malformed");
+    byte[] utf16 = pageView(streamId, "/").encode().getBytes(StandardCharsets.UTF_16BE);
+    byte[] cut = java.util.Arrays.copyOf(utf16, utf16.length + 1);
+
+    HttpTestClient.Response r = http().send(post(http(), cut).setHeader("Content-Type", "text/plain;charset=utf-16be"));
+
+    assertError(r, 400, "invalid_json");
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
+  }
 }

@@ -1,0 +1,92 @@
+package io.flightdeck.gateway.ingest;
+
+import io.flightdeck.gateway.api.ApiError;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.IllegalCharsetNameException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The character set of a tracking body. JSON is UTF-8 (RFC 8259 section 8.1), and {@code application/json} has no
+ * {@code charset} parameter: one there changes nothing. For {@code text/plain} it says what the bytes are (RFC 2046):
+ * a Java client's {@code text/plain; charset=ISO-8859-1} body has {@code é} as the one byte E9, and its
+ * {@code Ã©} as C3 A9, which read as UTF-8 would be stored as another text, {@code é}. Such a body is decoded in
+ * the charset it names; one the JVM does not know is refused with 415 before the body is read.
+ */
+final class BodyCharset {
+
+  private BodyCharset() {
+  }
+
+  /**
+   * The charset a body of {@code contentType} is written in when it must be transcoded to UTF-8, or null when it is
+   * read as UTF-8 as it is (no charset, UTF-8 or US-ASCII, or not {@code text/plain}). 415 when the charset is not
+   * one the JVM knows, or named more than once.
+   */
+  static Charset of(String contentType) {
+    if (contentType == null) {
+      return null;
+    }
+    String[] parts = contentType.split(";");
+    if (!parts[0].trim().equalsIgnoreCase("text/plain")) {
+      return null;
+    }
+    String name = null;
+    for (int i = 1; i < parts.length; i++) {
+      int eq = parts[i].indexOf('=');
+      if (eq >= 0 && parts[i].substring(0, eq).trim().equalsIgnoreCase("charset")) {
+        if (name != null) {
+          throw unsupported("names its charset more than once");
+        }
+        name = unquoted(parts[i].substring(eq + 1).trim());
+      }
+    }
+    if (name == null) {
+      return null;
+    }
+    Charset charset = charset(name);
+    // US-ASCII is UTF-8's first 128 characters: read as UTF-8, as a body that names no charset is
+    return charset.equals(StandardCharsets.UTF_8) || charset.equals(StandardCharsets.US_ASCII) ? null : charset;
+  }
+
+  /** {@code body}, written in {@code charset}, as UTF-8; 400 invalid_json when it is not well-formed in it. */
+  static byte[] toUtf8(byte[] body, Charset charset) {
+    CharBuffer text;
+    try {
+      text = charset.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(body));
+    } catch (CharacterCodingException e) {
+      throw ApiError.badRequest("invalid_json", "the body is not well-formed " + charset.name()
+          + ", the charset its Content-Type names");
+    }
+    ByteBuffer utf8 = StandardCharsets.UTF_8.encode(text);
+    byte[] out = new byte[utf8.remaining()];
+    utf8.get(out);
+    return out;
+  }
+
+  private static Charset charset(String name) {
+    try {
+      if (!name.isEmpty() && Charset.isSupported(name)) {
+        return Charset.forName(name);
+      }
+    } catch (IllegalCharsetNameException e) {
+      // refused below, as an unknown one
+    }
+    throw unsupported("names a charset this gateway does not know ('" + name + "'); send UTF-8");
+  }
+
+  private static String unquoted(String value) {
+    return value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")
+        ? value.substring(1, value.length() - 1) : value;
+  }
+
+  private static ApiError unsupported(String why) {
+    return new ApiError(415, "unsupported_media_type", "the Content-Type " + why);
+  }
+}
