@@ -14,7 +14,7 @@ import java.nio.charset.StandardCharsets;
  * {@code charset} parameter: one there changes nothing. For {@code text/plain} it says what the bytes are (RFC 2046):
  * a Java client's {@code text/plain; charset=ISO-8859-1} body has {@code é} as the one byte E9, and its
  * {@code Ã©} as C3 A9, which read as UTF-8 would be stored as another text, {@code é}. Such a body is decoded in
- * the charset it names; one the JVM does not know is refused with 415 before the body is read.
+ * the charset it names; one the JVM does not know (or two different ones) is refused with 415 before the body is read.
  */
 final class BodyCharset {
 
@@ -24,7 +24,7 @@ final class BodyCharset {
   /**
    * The charset a body of {@code contentType} is written in when it must be transcoded to UTF-8, or null when it is
    * read as UTF-8 as it is (no charset, UTF-8 or US-ASCII, or not {@code text/plain}). 415 when the charset is not
-   * one the JVM knows, or named more than once.
+   * one the JVM knows, or two different ones are named.
    */
   static Charset of(String contentType) {
     if (contentType == null) {
@@ -34,20 +34,20 @@ final class BodyCharset {
     if (!parts[0].trim().equalsIgnoreCase("text/plain")) {
       return null;
     }
-    String name = null;
+    Charset charset = null;
     for (int i = 1; i < parts.length; i++) {
       int eq = parts[i].indexOf('=');
       if (eq >= 0 && parts[i].substring(0, eq).trim().equalsIgnoreCase("charset")) {
-        if (name != null) {
-          throw unsupported("names its charset more than once");
+        Charset named = charset(unquoted(parts[i].substring(eq + 1).trim()));
+        if (charset != null && !charset.equals(named)) {
+          throw unsupported("names two charsets, " + charset.name() + " and " + named.name());
         }
-        name = unquoted(parts[i].substring(eq + 1).trim());
+        charset = named;
       }
     }
-    if (name == null) {
+    if (charset == null) {
       return null;
     }
-    Charset charset = charset(name);
     // US-ASCII is UTF-8's first 128 characters: read as UTF-8, as a body that names no charset is
     return charset.equals(StandardCharsets.UTF_8) || charset.equals(StandardCharsets.US_ASCII) ? null : charset;
   }
