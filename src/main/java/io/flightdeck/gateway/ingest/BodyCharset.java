@@ -52,8 +52,11 @@ final class BodyCharset {
     return charset.equals(StandardCharsets.UTF_8) || charset.equals(StandardCharsets.US_ASCII) ? null : charset;
   }
 
-  /** {@code body}, written in {@code charset}, as UTF-8; 400 invalid_json when it is not well-formed in it. */
-  static byte[] toUtf8(byte[] body, Charset charset) {
+  /**
+   * {@code body}, written in {@code charset}, as UTF-8; 400 invalid_json when it is not well-formed in it, 413 when
+   * it is more than {@code maxBytes} once in UTF-8 (the body limit holds for what is parsed, as for a gzip body).
+   */
+  static byte[] toUtf8(byte[] body, Charset charset, int maxBytes) {
     CharBuffer text;
     try {
       text = charset.newDecoder()
@@ -65,6 +68,10 @@ final class BodyCharset {
           + ", the charset its Content-Type names");
     }
     ByteBuffer utf8 = StandardCharsets.UTF_8.encode(text);
+    if (utf8.remaining() > maxBytes) {
+      throw new ApiError(413, "payload_too_large",
+          "the body is larger than " + maxBytes + " bytes once in UTF-8 (it was sent in " + charset.name() + ")");
+    }
     byte[] out = new byte[utf8.remaining()];
     utf8.get(out);
     return out;

@@ -108,7 +108,7 @@ public final class IngestPipeline {
     Buffer body = ContentCoding.decoded(ctx, limits.maxBodyBytes());
     Charset charset = BodyCharset.of(ctx.request().getHeader(HttpHeaders.CONTENT_TYPE));
     if (charset != null && body != null) {
-      body = Buffer.buffer(BodyCharset.toUtf8(body.getBytes(), charset));
+      body = Buffer.buffer(BodyCharset.toUtf8(body.getBytes(), charset, limits.maxBodyBytes()));
     }
     return parse(body, expected, data, loneSurrogates);
   }

@@ -709,4 +709,24 @@ class IngestErrorsIT {
     assertError(r, 400, "invalid_json");
     assertEquals(0L, rowsInStream(gateway.db(), streamId));
   }
+
+  @Test
+  @DisplayName("a text/plain body in another charset that is over the body limit once in UTF-8 is refused with 413, "
+      + "as a gzip body is once decoded")
+  void bodyOverTheLimitOnceUtf8IsRefused() {
+    String streamId = stream("charset-large");
+    // some 300,000 bytes in ISO-8859-1, 600,000 once in UTF-8: each \u00e9 is one byte there, two here
+    JsonObject[] events = new JsonObject[150];
+    for (int i = 0; i < events.length; i++) {
+      events[i] = pageView(streamId, "/").put("metadata", new JsonObject().put("a", "\u00e9".repeat(2000)));
+    }
+    byte[] bytes = batch(events).encode().getBytes(StandardCharsets.ISO_8859_1);
+    assertTrue(bytes.length < MAX_BODY_BYTES, "the body as sent is under the limit: " + bytes.length);
+
+    HttpTestClient.Response r = http().send(post(http(), bytes)
+        .setHeader("Content-Type", "text/plain; charset=ISO-8859-1"));
+
+    assertError(r, 413, "payload_too_large");
+    assertEquals(0L, rowsInStream(gateway.db(), streamId));
+  }
 }
