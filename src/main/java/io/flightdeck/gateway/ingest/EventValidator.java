@@ -191,7 +191,7 @@ public final class EventValidator {
         at = OffsetDateTime.parse(FastText.fractionToNanos(text)).toInstant();
       }
       if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {
-        problems.add(new Problem("occurredAt", "must be between 1970 and 9999"));
+        problems.add(new Problem("occurredAt", "must be from " + EARLIEST + " to " + LATEST));
       }
       return at;
     } catch (DateTimeParseException e) {
