@@ -104,13 +104,20 @@ public final class EventValidator {
       return null;
     }
     UUID id = UUID.fromString(node.asText());
-    if (id.equals(NIL) || id.equals(MAX)) {
-      // what a client sends for an id it never set (.NET's Guid.Empty): every event after the first would be
-      // answered as a duplicate of it, and dropped
+    if (namesNoEvent(id)) {
       problems.add(new Problem("id", "must not be the nil or max UUID (all 0 or all f), which name no one event"));
       return null;
     }
     return id;
+  }
+
+  /**
+   * Whether {@code id} is the nil or the max UUID (RFC 9562 section 5.9 and 5.10): what a client sends for an id it
+   * never set (.NET's {@code Guid.Empty}). As an event id, every event after the first would be answered as a
+   * duplicate of it, and dropped.
+   */
+  public static boolean namesNoEvent(UUID id) {
+    return id.equals(NIL) || id.equals(MAX);
   }
 
   private static String text(JsonNode node, String field, int min, int max, List<Problem> problems) {

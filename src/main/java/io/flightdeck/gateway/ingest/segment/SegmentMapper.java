@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flightdeck.gateway.config.IngestConfig;
 import io.flightdeck.gateway.event.EventSchemas;
 import io.flightdeck.gateway.event.Problem;
+import io.flightdeck.gateway.ingest.EventValidator;
 import io.flightdeck.gateway.ingest.FastText;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -131,11 +132,15 @@ public final class SegmentMapper {
 
   /**
    * The event id: the message id itself when it is a UUID, else a name-based UUID of site and message id, so a
-   * retried message is stored once while two sites' identical ids stay apart.
+   * retried message is stored once while two sites' identical ids stay apart. The nil and max UUIDs are no event's
+   * id ({@link EventValidator#namesNoEvent}), so they are taken as any other message id, not refused.
    */
   public static String eventId(String siteId, String messageId) {
     if (FastText.isUuid(messageId)) {
-      return UUID.fromString(messageId).toString();
+      UUID id = UUID.fromString(messageId);
+      if (!EventValidator.namesNoEvent(id)) {
+        return id.toString();
+      }
     }
     return UUID.nameUUIDFromBytes(("site:" + siteId + ":" + messageId).getBytes(StandardCharsets.UTF_8)).toString();
   }

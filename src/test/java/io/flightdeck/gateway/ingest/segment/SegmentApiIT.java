@@ -444,6 +444,22 @@ class SegmentApiIT {
   }
 
   @Test
+  @DisplayName("a messageId of the nil or max UUID is stored under a name-based id of the site and message id, as any "
+      + "id that is not a UUID, rather than refused: the nil and max UUIDs are no event's id on /v1/events")
+  void nilMessageIdIsNotTheEventId() {
+    String user = unique("user");
+    for (String messageId : List.of("00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff")) {
+      assertSuccess(post("/v1/track", new JsonObject().put("userId", user).put("event", "Signed Up")
+          .put("messageId", messageId)));
+    }
+
+    List<JsonObject> events = events(user);
+    assertEquals(2, events.size(), events.toString());
+    assertEquals(derivedId("demo", "00000000-0000-0000-0000-000000000000"), events.get(0).getString("id"));
+    assertEquals(derivedId("demo", "ffffffff-ffff-ffff-ffff-ffffffffffff"), events.get(1).getString("id"));
+  }
+
+  @Test
   @DisplayName("messages without a messageId are each stored, since nothing identifies a retry")
   void noMessageIdNoDedupe() {
     String user = unique("user");
