@@ -151,7 +151,7 @@ final class SegmentMessage {
       return utc.isBefore(YEAR_ONE) ? null : utc;
     }
     try {
-      OffsetDateTime at = OffsetDateTime.parse(text);
+      OffsetDateTime at = OffsetDateTime.parse(FastText.fractionToNanos(text));
       // within these years the clock correction cannot overflow an Instant
       return at.getYear() >= 1 && at.getYear() <= 9999 ? at.toInstant() : null;
     } catch (DateTimeParseException e) {

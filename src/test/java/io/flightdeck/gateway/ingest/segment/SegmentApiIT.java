@@ -472,6 +472,19 @@ class SegmentApiIT {
   // ---- time
 
   @Test
+  @DisplayName("a timestamp with more than nine fraction digits (ISO 8601 sets no limit) is taken to the "
+      + "microsecond, its finer digits cut, not refused")
+  void timestampWithManyFractionDigits() {
+    String user = unique("user");
+
+    assertSuccess(post("/v1/track", new JsonObject().put("userId", user).put("event", "Signed Up")
+        .put("timestamp", "2026-11-22T11:15:30.123456789123+01:00")));
+
+    assertEquals(List.of(true), gateway.db().query("SELECT occurred_at = '2026-11-22T10:15:30.123456Z'::timestamptz "
+        + "FROM events WHERE stream_id = ?", user).get(0));
+  }
+
+  @Test
   @DisplayName("a client clock an hour ahead is corrected: occurredAt is receipt minus (sentAt minus timestamp)")
   void clockSkewIsCorrected() {
     String user = unique("user");
