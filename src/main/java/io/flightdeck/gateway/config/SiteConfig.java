@@ -71,18 +71,21 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
 
   /**
    * An origin as browsers send it in {@code Origin} (RFC 6454 serialization): scheme and host in lower case, the
-   * scheme's default port left out. Origins are compared as strings, so {@code https://Shop.example:443} in the
-   * configuration would otherwise never match the {@code https://shop.example} a browser sends.
+   * scheme's default port left out, any other without leading zeros. Origins are compared as strings, so
+   * {@code https://Shop.example:443} or {@code https://shop.example:08443} in the configuration would otherwise never
+   * match the {@code https://shop.example} or {@code https://shop.example:8443} a browser sends.
    */
   static String serialized(String origin) {
     String lower = origin.toLowerCase(Locale.ROOT);
-    if (lower.startsWith("https://") && lower.endsWith(":443")) {
-      return lower.substring(0, lower.length() - 4);
+    Matcher m = ORIGIN.matcher(lower);
+    if (!m.matches() || m.group(1) == null) {
+      return lower;
     }
-    if (lower.startsWith("http://") && lower.endsWith(":80")) {
-      return lower.substring(0, lower.length() - 3);
-    }
-    return lower;
+    // the port as a number, as browsers write it: 08443 is 8443, and 0443 is https's default
+    int port = Integer.parseInt(m.group(1));
+    String base = lower.substring(0, m.start(1) - 1);
+    boolean defaultPort = port == (base.startsWith("https://") ? 443 : 80);
+    return defaultPort ? base : base + ":" + port;
   }
 
   public boolean allowsOrigin(String origin) {

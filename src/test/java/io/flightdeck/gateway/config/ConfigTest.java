@@ -213,6 +213,19 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("an allowed origin's port written with leading zeros is kept as the number browsers send")
+  void allowedOriginPortWithLeadingZeros() {
+    GatewayConfig c = load("FLIGHTDECK_SITES", """
+        [{"id":"shop","writeKey":"wk-shop-2b9e71c4",
+          "allowedOrigins":["https://shop.example:08443","https://www.shop.example:0443","http://[::1]:00080"]}]""");
+    SiteConfig shop = c.sites().get(0);
+    assertEquals(List.of("https://shop.example:8443", "https://www.shop.example", "http://[::1]"),
+        shop.allowedOrigins());
+    assertTrue(shop.allowsOrigin("https://shop.example:8443"));
+    assertTrue(shop.allowsOrigin("https://www.shop.example"));
+  }
+
+  @Test
   @DisplayName("a JSON section in a variable replaces that whole section")
   void jsonSectionOverride() {
     GatewayConfig c = load("FLIGHTDECK_READ", "{\"token\":\"" + REAL_READ + "\"}");
