@@ -690,8 +690,8 @@ class IngestErrorsIT {
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"x-no-such-charset", "\"\"", "utf-8; charset=latin1", "***"})
-  @DisplayName("a text/plain body in a charset the gateway does not know (or two different charsets) is refused "
+  @ValueSource(strings = {"x-no-such-charset", "\"\"", "utf-8; charset=latin1", "***", "Shift_JIS", "UTF-7"})
+  @DisplayName("a text/plain body in a charset the gateway does not decode (or two different charsets) is refused "
       + "with 415 unsupported_media_type, and nothing is stored")
   void unknownCharsetIsRefused(String charset) {
     String streamId = stream("charset");
