@@ -87,7 +87,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
     }
     if (error.status() >= 500) {
       SERVER_ERROR_LOG.log(n -> LOG.warn("{} {} answered {} {}: {} ({} such answer(s) since the last line)",
-          ctx.request().method(), routeOf(ctx), error.status(), error.code(), error.getMessage(), n));
+          ctx.request().method(), logged(ctx), error.status(), error.code(), error.getMessage(), n));
     }
     send(response, error);
   }
@@ -150,7 +150,16 @@ public final class FailureHandler implements Handler<RoutingContext> {
     }
   }
 
-  private static ApiError toApiError(RoutingContext ctx, int contextStatus) {
+  /**
+   * How a request is named in a log line: its route template ({@code /v1/streams/:streamId/events}), as the access
+   * log names it, never the path, which holds stream, visitor and form ids. The management port, which has no table,
+   * serves one path: its own.
+   */
+  private String logged(RoutingContext ctx) {
+    return routes == null ? routeOf(ctx) : routes.template(ctx);
+  }
+
+  private ApiError toApiError(RoutingContext ctx, int contextStatus) {
     Throwable failure = ctx.failure();
     if (failure instanceof ApiError api) {
       return api;
@@ -174,7 +183,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
           yield new ApiError(status, "invalid_request", "the request was refused (HTTP " + status + ")");
         }
         UNEXPECTED_LOG.log(n -> LOG.error("unexpected failure on {} {} ({} since the last line)",
-            ctx.request().method(), routeOf(ctx), n, failure));
+            ctx.request().method(), logged(ctx), n, failure));
         yield new ApiError(500, "internal_error", "an unexpected error occurred");
       }
     };

@@ -210,6 +210,27 @@ class LogsIT {
   }
 
   @Test
+  @DisplayName("a read answered 503 is logged by its route template, never its path: no stream id in the warning")
+  void serverErrorLinesNameTheRoute(TestDatabase db) throws Exception {
+    try (GatewayProcess gateway = GatewayProcess.on(db.url(), "FLIGHTDECK_READ_TOKEN", READ, "FLIGHTDECK_ADMIN_TOKEN",
+        ADMIN, "FLIGHTDECK_SITES", SITES, "FLIGHTDECK_DB_STATEMENT_TIMEOUT_MS", "300")) {
+      HttpTestClient http = gateway.client();
+      // the events table held: the read's statement is cancelled at the statement timeout, and answered 503
+      try (java.sql.Connection held = db.connect(); java.sql.Statement st = held.createStatement()) {
+        held.setAutoCommit(false);
+        st.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+        Response r = http.send(http.request("/v1/streams/log-visitor/events").header("Authorization",
+            "Bearer " + READ).GET());
+        assertEquals(503, r.status(), r.body());
+      }
+      Awaitility.await("the warning written").atMost(Duration.ofSeconds(10))
+          .until(() -> gateway.stdout().contains("answered 503"));
+      assertTrue(gateway.stdout().contains("GET /v1/streams/:streamId/events answered 503"), gateway.stdout());
+      assertNoSecrets(gateway.stdout().lines().toList());
+    }
+  }
+
+  @Test
   @DisplayName("readiness reports the store, the LISTEN connection and every projection in its body")
   void readinessBody(TestDatabase db) throws Exception {
     try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "200"))) {
