@@ -32,6 +32,15 @@ final class EnvOverrides {
   private static final Set<String> NOT_CONFIG_KEYS = Set.of("FLIGHTDECK_CONFIG", "FLIGHTDECK_TEST_DB_URL",
       "FLIGHTDECK_LOG_FORMAT", "FLIGHTDECK_ACCESS_LOG_LEVEL", "FLIGHTDECK_BENCH_DB_URL");
 
+  /** The appenders logback.xml defines, which FLIGHTDECK_LOG_FORMAT names. */
+  private static final Set<String> LOG_FORMATS = Set.of("text", "json");
+  /** The level names logback reads (in any letter case); any other it takes silently as DEBUG. */
+  private static final List<String> LOG_LEVELS = List.of("OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL");
+
+  /** Jackson's complaint about an unquoted word, which it quotes whole. */
+  private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN =
+      java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
+
   private static final JsonFactory STRICT = JsonFactory.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
@@ -40,6 +49,7 @@ final class EnvOverrides {
 
   /** Applies the overrides in place and returns the variables that matched no key (likely typos). */
   static List<String> apply(JsonObject config, Map<String, String> env) {
+    checkLogVariables(env);
     List<String> used = new ArrayList<>();
     applySection(config, config.copy(), "", env, used);
     List<String> unknown = new ArrayList<>();
@@ -50,6 +60,23 @@ final class EnvOverrides {
     }
     unknown.sort(String::compareTo);
     return unknown;
+  }
+
+  /**
+   * logback.xml takes FLIGHTDECK_LOG_FORMAT as the name of an appender, as given: any other value (JSON, jsonl, an
+   * empty one) names none, and the process ran without writing a single line, logback's own complaint silenced with
+   * the rest. A level it does not know it takes as DEBUG. Both are refused here like any bad configuration value.
+   */
+  static void checkLogVariables(Map<String, String> env) {
+    String format = env.get("FLIGHTDECK_LOG_FORMAT");
+    if (format != null && !LOG_FORMATS.contains(format)) {
+      throw new ConfigException("FLIGHTDECK_LOG_FORMAT", "must be text or json (got '" + format + "')");
+    }
+    String level = env.get("FLIGHTDECK_ACCESS_LOG_LEVEL");
+    if (level != null && !level.isEmpty() && !LOG_LEVELS.contains(level.toUpperCase(java.util.Locale.ROOT))) {
+      throw new ConfigException("FLIGHTDECK_ACCESS_LOG_LEVEL", "must be one of " + String.join(", ", LOG_LEVELS)
+          + " (got '" + level + "')");
+    }
   }
 
   static String variableName(String dottedKey) {
@@ -116,9 +143,18 @@ final class EnvOverrides {
     } catch (NumberFormatException e) {
       throw new ConfigException(key, "must be a number (from " + variable + ", got '" + raw + "')");
     } catch (DecodeException e) {
-      throw new ConfigException(key, "must be JSON (from " + variable + "): "
-          + ConfigException.firstLine(e.getMessage()));
+      throw new ConfigException(key, "must be JSON (from " + variable + "): " + jsonProblem(e));
     }
+  }
+
+  /**
+   * What is wrong with a variable's JSON, without the text of the token at fault: Jackson quotes an unquoted value
+   * whole ("Unrecognized token 'Zx9kQ2mPr7Lw44'"), and a section's JSON holds tokens, passwords and write keys. The
+   * line goes to stderr and from there to log stores; the rest of the message says what to fix.
+   */
+  static String jsonProblem(DecodeException e) {
+    String message = ConfigException.firstLine(e.getMessage()).replaceFirst("^Failed to decode:", "");
+    return UNRECOGNIZED_TOKEN.matcher(message).replaceAll("Unrecognized token (not shown)");
   }
 
   /**

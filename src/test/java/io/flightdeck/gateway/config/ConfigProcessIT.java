@@ -201,6 +201,16 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("a log format other than text or json stops start-up with exit code 2 and one line naming "
+      + "FLIGHTDECK_LOG_FORMAT, instead of a gateway that runs without writing a single log line")
+  void unknownLogFormat(TestDatabase db) {
+    String line = refusedWith(Map.of("FLIGHTDECK_LOG_FORMAT", "JSON", "FLIGHTDECK_DB_URL", db.url(),
+        "FLIGHTDECK_HTTP_PORT", "0"));
+    assertNamesKey("FLIGHTDECK_LOG_FORMAT", line);
+    assertTrue(line.contains("'JSON'") && line.contains("json"), line);
+  }
+
+  @Test
   @DisplayName("a value ending in a line break (a secret file's last line) is refused on one line, not split in two")
   void lineBreakInValueIsOneLine() {
     String line = refusedWith(Map.of("FLIGHTDECK_ENV", "production\n"));

@@ -312,7 +312,8 @@ class ConfigTest {
     Matcher m = Pattern.compile("\\$\\{(FLIGHTDECK_[A-Z0-9_]+)").matcher(Files.readString(LOGBACK));
     Map<String, String> env = new HashMap<>();
     while (m.find()) {
-      env.put(m.group(1), "OFF");
+      // each a value logback can use (checkLogVariables refuses the others)
+      env.put(m.group(1), m.group(1).equals("FLIGHTDECK_LOG_FORMAT") ? "json" : "OFF");
     }
     assertTrue(env.containsKey("FLIGHTDECK_ACCESS_LOG_LEVEL"), "logback.xml reads it: " + env.keySet());
     assertEquals(List.of(), EnvOverrides.apply(shipped(), env));
@@ -453,6 +454,30 @@ class ConfigTest {
   @DisplayName("sites that are not JSON are refused, naming sites")
   void sitesNotJson() {
     assertNames("sites", refused("FLIGHTDECK_SITES", "shop=wk-shop-2b9e71c4"));
+  }
+
+  @Test
+  @DisplayName("a section's variable that is not JSON is refused without quoting a secret it holds: the line goes to "
+      + "stderr, and from there to every log store")
+  void malformedSectionJsonHidesItsSecrets() {
+    for (String[] bad : new String[][] {{"FLIGHTDECK_READ", "{\"token\": Zx9kQ2mPr7Lw44}"},
+        {"FLIGHTDECK_ADMIN", "{\"token\": \"Ab3dEf6hIj9k\" Qr7sTu0vWx2y}"},
+        {"FLIGHTDECK_SITES", "[{\"id\":\"shop\",\"writeKey\":Wk9shop2b9e71c4}]"}}) {
+      ConfigException e = refused(bad[0], bad[1]);
+      for (String secret : List.of("Zx9kQ2mPr7Lw44", "Ab3dEf6hIj9k", "Qr7sTu0vWx2y", "Wk9shop2b9e71c4")) {
+        assertFalse(e.getMessage().contains(secret), e.getMessage());
+      }
+      assertTrue(e.getMessage().contains(bad[0]) && e.getMessage().contains("JSON"), e.getMessage());
+    }
+  }
+
+  @Test
+  @DisplayName("a log format or access log level logback cannot use is refused, naming its variable")
+  void logbackVariablesAreChecked() {
+    assertNames("FLIGHTDECK_LOG_FORMAT", refused("FLIGHTDECK_LOG_FORMAT", "jsonl"));
+    assertNames("FLIGHTDECK_ACCESS_LOG_LEVEL", refused("FLIGHTDECK_ACCESS_LOG_LEVEL", "of"));
+    assertDoesNotThrow(() -> load("FLIGHTDECK_LOG_FORMAT", "json", "FLIGHTDECK_ACCESS_LOG_LEVEL", "OFF"));
+    assertDoesNotThrow(() -> load("FLIGHTDECK_LOG_FORMAT", "text", "FLIGHTDECK_ACCESS_LOG_LEVEL", "info"));
   }
 
   @Test
