@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.api;
 
 import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
@@ -14,7 +15,7 @@ import java.util.function.Predicate;
  * Vert.x reads and drops the rest for keep-alive, and without the deadline a read, an admin call or an unknown path
  * with a trickled body would hold its connection (and the shutdown's drain) for as long as the client likes.
  */
-final class BodyDeadline implements Handler<RoutingContext> {
+public final class BodyDeadline implements Handler<RoutingContext> {
 
   /** HTTP/2's CANCEL error code (RFC 9113, section 7). */
   private static final long CANCEL = 0x8;
@@ -31,6 +32,16 @@ final class BodyDeadline implements Handler<RoutingContext> {
     this.timeoutMs = timeoutMs;
     this.pending = pending;
     this.bodyExpected = bodyExpected;
+  }
+
+  /**
+   * The deadline for a router that reads no body (the management port's): a client may send one all the same, and the
+   * scrape is answered at once, but Vert.x then reads and drops the rest for keep-alive, and a client trickling it
+   * held the connection, one of {@code metrics.maxConnections}, for as long as it liked. That server is stopped last,
+   * once nothing is left to drain, so its requests are no drain's concern.
+   */
+  public static Handler<RoutingContext> withoutBodies(Vertx vertx, long timeoutMs) {
+    return new BodyDeadline(timeoutMs, new PendingBodies(vertx), ctx -> false);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.metrics;
 
+import io.flightdeck.gateway.api.BodyDeadline;
 import io.flightdeck.gateway.api.ConnectionLimit;
 import io.flightdeck.gateway.api.FailureHandler;
 import io.flightdeck.gateway.api.QueryParams;
@@ -13,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The management port: {@code GET /metrics} alone, when {@code metrics.port} is not 0; its connections capped
- * ({@code metrics.maxConnections}) and timed out like the main port's.
+ * ({@code metrics.maxConnections}) and timed out like the main port's: idle, request-head and body deadlines.
  */
 public final class MetricsVerticle extends VerticleBase {
 
@@ -34,6 +35,7 @@ public final class MetricsVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
+    router.route().handler(BodyDeadline.withoutBodies(vertx, http.bodyReadTimeoutMs()));
     router.route().handler(QueryParams::requireDecodable);
     endpoint.route(router);
     FailureHandler failures = new FailureHandler(GatewayMetrics.none());

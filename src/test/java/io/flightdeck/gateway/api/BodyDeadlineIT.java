@@ -88,6 +88,26 @@ class BodyDeadlineIT {
   }
 
   @Test
+  @DisplayName("on the management port too, a scrape answered while its body is still trickling in has its connection "
+      + "closed at the body deadline: metrics.maxConnections such clients would otherwise shut Prometheus out")
+  void managementPortScrapeWithTricklingBodyIsCutOff() throws Exception {
+    int port = TestGateway.freePort();
+    try (TestGateway management = TestGateway.start(gateway.db(), Map.of("FLIGHTDECK_METRICS_PORT",
+        String.valueOf(port), "FLIGHTDECK_HTTP_BODY_READ_TIMEOUT_MS", String.valueOf(DEADLINE_MS)));
+         Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(100);
+      OutputStream out = socket.getOutputStream();
+      out.write("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      Trickle trickle = trickleUntilClosed(socket, Duration.ofSeconds(10));
+      assertTrue(trickle.answer.startsWith("HTTP/1.1 200"), trickle.answer);
+      assertTrue(trickle.closed, "the connection was still open after 10 s of trickling; answer: "
+          + trickle.answer.substring(0, Math.min(200, trickle.answer.length())));
+    }
+  }
+
+  @Test
   @DisplayName("a read still unanswered when its trickling body reaches the deadline is answered 408 request_timeout "
       + "and its connection closed")
   void unansweredReadWithTricklingBodyGets408() throws Exception {

@@ -386,6 +386,29 @@ class MetricsIT {
           .filter(name -> !after.has(name) && !after.has(name + "_count"))
           .sorted().toList();
       assertEquals(List.of(), missing, "documented in docs/METRICS.md, not exported");
+
+      // and each is of the type the page says: a timer or histogram is a Prometheus histogram
+      Map<String, String> exported = new java.util.HashMap<>();
+      java.util.regex.Matcher type = java.util.regex.Pattern.compile("(?m)^# TYPE (\\S+) (\\S+)$")
+          .matcher(after.text());
+      while (type.find()) {
+        exported.put(type.group(1), type.group(2));
+      }
+      Map<String, String> prometheusType = Map.of("counter", "counter", "gauge", "gauge", "timer", "histogram",
+          "histogram", "histogram", "summary", "summary");
+      List<String> wrong = MetricsDoc.load().exact().entrySet().stream()
+          .filter(e -> prometheusType.containsKey(e.getValue()))
+          .filter(e -> exported.containsKey(e.getKey()) || exported.containsKey(e.getKey() + "_total")
+              || exported.containsKey(e.getKey().replaceAll("_total$", "")))
+          .filter(e -> {
+            String name = e.getKey();
+            String t = exported.getOrDefault(name, exported.getOrDefault(name.replaceAll("_total$", ""),
+                exported.get(name + "_total")));
+            return !prometheusType.get(e.getValue()).equals(t);
+          })
+          .map(e -> e.getKey() + " documented as " + e.getValue()).sorted().toList();
+      assertTrue(exported.keySet().stream().filter(n -> n.startsWith("flightdeck_")).count() >= 20, exported.toString());
+      assertEquals(List.of(), wrong, exported.toString());
     }
   }
 
