@@ -413,6 +413,41 @@ class MetricsIT {
   }
 
   @Test
+  @DisplayName("over HTTP/2 (h2c) requests are counted by route, every series is documented, and a live stream the "
+      + "client resets leaves no open stream or active request behind")
+  void http2TrafficIsCountedAndDocumented(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true"))) {
+      java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder()
+          .version(java.net.http.HttpClient.Version.HTTP_2).build();
+      String base = "http://127.0.0.1:" + gateway.port();
+      for (int i = 0; i < 3; i++) {
+        java.net.http.HttpResponse<String> posted = h2.send(HttpRequest.newBuilder(java.net.URI.create(base
+            + "/v1/events")).header("Content-Type", "application/json").header("X-Write-Key", TestGateway.WRITE_KEY)
+            .POST(HttpRequest.BodyPublishers.ofString(HttpTestClient.pageView("h2-" + i, "/h2").encode())).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, posted.statusCode(), posted.body());
+        assertEquals(java.net.http.HttpClient.Version.HTTP_2, posted.version());
+      }
+      try (SseTestClient sse = SseTestClient.open(gateway, "/v1/live", Map.of())) {
+        assertEquals("connected", sse.nextComment(Duration.ofSeconds(10)));
+        assertEquals(1.0, scrape(gateway).value("flightdeck_sse_connections"));
+      }
+      Awaitility.await("the reset stream is gone").atMost(Duration.ofSeconds(10)).until(() ->
+          scrape(gateway).value("flightdeck_sse_connections") == 0);
+      Scrape after = scrape(gateway);
+      assertTrue(after.value("vertx_http_server_requests_total", "route", "/v1/events", "method", "POST", "code",
+          "200") >= 3, after.text());
+      double active = after.samples().stream().filter(s -> s.name().equals("vertx_http_server_active_requests"))
+          .mapToDouble(Scrape.Sample::value).sum();
+      assertEquals(1.0, active, "only the scrape itself is in progress");
+      MetricsDoc doc = MetricsDoc.load();
+      List<String> undocumented = after.samples().stream().map(Scrape.Sample::name).distinct()
+          .flatMap(name -> doc.problem(name).stream()).sorted().toList();
+      assertEquals(List.of(), undocumented, "series missing from docs/METRICS.md");
+    }
+  }
+
+  @Test
   @DisplayName("?name[]= answers only the named metric families, in the same text format")
   void namedFamiliesOnly(TestDatabase db) throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {
