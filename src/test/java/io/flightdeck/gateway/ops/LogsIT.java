@@ -231,6 +231,45 @@ class LogsIT {
   }
 
   @Test
+  @DisplayName("requests HTTP cannot parse, or whose query or path does not decode, log none of the tokens they carry")
+  void malformedRequestsLogNoSecret(TestDatabase db) throws Exception {
+    try (GatewayProcess gateway = GatewayProcess.on(db.url(), "FLIGHTDECK_READ_TOKEN", READ, "FLIGHTDECK_ADMIN_TOKEN",
+        ADMIN, "FLIGHTDECK_SITES", SITES, "FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true")) {
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      String auth = "Authorization: Bearer " + READ + "\r\nX-Write-Key: " + KEY + "\r\n";
+      List<String> requests = List.of(
+          "GET /v1/events?access_token=" + READ + " HTTP/1.1\r\nHost: x\r\n" + auth + "no colon " + ADMIN + "\r\n\r\n",
+          "POST /v1/events?writeKey=" + KEY + " HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: abc\r\n\r\n{}",
+          "POST /v1/events?writeKey=" + KEY + " HTTP/1.1\r\nHost: x\r\n" + auth
+              + "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+          "GET /v1/events?access_token=" + READ + "&x=" + "a".repeat(9000) + " HTTP/1.1\r\nHost: x\r\n\r\n",
+          "GET /v1/events HTTP/1.1\r\nHost: x\r\n" + auth + "X-Big: " + "b".repeat(9000) + "\r\n\r\n",
+          "GET /v1/streams/%zz/events?access_token=" + READ + " HTTP/1.1\r\nHost: x\r\n\r\n",
+          "GET /v1/events?access_token=" + READ + "&%zz=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+          "GET /v1/events?access_token=" + READ + "&access_token=" + ADMIN + " HTTP/1.1\r\nHost: x\r\n\r\n",
+          "GET /v1/live?access_token=" + READ + "&lastEventId=" + ADMIN + " HTTP/1.1\r\nHost: x\r\n\r\n",
+          "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+              + "{\"writeKey\":\"" + KEY + "\",\"type\":");
+      for (String request : requests) {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+          socket.setSoTimeout(5000);
+          socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+          socket.getOutputStream().flush();
+          io.flightdeck.gateway.support.RawHttp.readResponse(socket.getInputStream());
+        } catch (IOException e) {
+          // a connection the gateway closed: what it logged is what counts
+        }
+      }
+      Response ok = gateway.client().send(gateway.client().request("/health/live").GET());
+      assertEquals(200, ok.status());
+      Awaitility.await("access lines written").atMost(Duration.ofSeconds(10))
+          .until(() -> gateway.stdout().contains("GET /health/live 200"));
+      assertNoSecrets(gateway.stdout().lines().toList());
+      assertNoSecrets(gateway.stderr().lines().toList());
+    }
+  }
+
+  @Test
   @DisplayName("readiness reports the store, the LISTEN connection and every projection in its body")
   void readinessBody(TestDatabase db) throws Exception {
     try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_SAMPLE_INTERVAL_MS", "200"))) {
