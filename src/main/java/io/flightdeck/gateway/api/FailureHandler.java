@@ -108,18 +108,47 @@ public final class FailureHandler implements Handler<RoutingContext> {
    * framed. Replaces Vert.x's default, which answers the same statuses with an empty body.
    */
   public static void invalidRequest(HttpServerRequest request) {
+    answerInvalid(request, invalidRequestError(request));
+  }
+
+  /**
+   * {@link #invalidRequest} on the main port, where a tracking POST refused this way counts as an ingest rejection as
+   * one the router refuses does: its headers over the limit (a site's large cookies, sent with every beacon to a
+   * first-party gateway) would otherwise lose every event of the site without {@code flightdeck_ingest_rejected_total}
+   * or an alert on it seeing one.
+   */
+  void invalidRequestCounted(HttpServerRequest request) {
+    ApiError error = invalidRequestError(request);
+    countTracking(request, error);
+    answerInvalid(request, error);
+  }
+
+  /** {@link #headersTooLargeOverHttp2}, a tracking POST's counted as an ingest rejection. */
+  void headersTooLargeOverHttp2Counted(HttpServerRequest request) {
+    countTracking(request, headersTooLarge());
+    headersTooLargeOverHttp2(request);
+  }
+
+  private void countTracking(HttpServerRequest request, ApiError error) {
+    if (IngestRoutes.isTrackingPost(request)) {
+      metrics.rejected(error.code());
+    }
+  }
+
+  private static ApiError invalidRequestError(HttpServerRequest request) {
     Throwable cause = request.decoderResult().cause();
-    ApiError error;
     if (cause instanceof ApiError framing) {
       // a body whose framing is refused (StrictFramingDecoder)
-      error = framing;
+      return framing;
     } else if (cause instanceof TooLongHttpLineException) {
-      error = new ApiError(414, "uri_too_long", "the request line is longer than the limit");
+      return new ApiError(414, "uri_too_long", "the request line is longer than the limit");
     } else if (cause instanceof TooLongHttpHeaderException) {
-      error = headersTooLarge();
-    } else {
-      error = ApiError.badRequest("invalid_request", "the request is not valid HTTP");
+      return headersTooLarge();
     }
+    return ApiError.badRequest("invalid_request", "the request is not valid HTTP");
+  }
+
+  private static void answerInvalid(HttpServerRequest request, ApiError error) {
     send(request.response().putHeader(HttpHeaders.CONNECTION, "close"), error)
         .onComplete(ar -> request.connection().close());
   }

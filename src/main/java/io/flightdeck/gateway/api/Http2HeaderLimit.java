@@ -38,11 +38,11 @@ final class Http2HeaderLimit {
     return options;
   }
 
-  /** {@code next}, for requests whose headers are within the limit; the others are answered 431 here. */
-  static Handler<HttpServerRequest> around(Handler<HttpServerRequest> next) {
+  /** {@code next}, for requests whose headers are within the limit; the others are answered 431 by {@code failures}. */
+  static Handler<HttpServerRequest> around(Handler<HttpServerRequest> next, FailureHandler failures) {
     return request -> {
       if (request.version() == HttpVersion.HTTP_2 && size(request) > LIMIT) {
-        FailureHandler.headersTooLargeOverHttp2(request);
+        failures.headersTooLargeOverHttp2Counted(request);
       } else {
         next.handle(request);
       }

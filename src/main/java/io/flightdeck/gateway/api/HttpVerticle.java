@@ -26,6 +26,8 @@ public final class HttpVerticle extends VerticleBase {
   private HttpServer server;
   private LiveHub live;
   private PendingBodies bodies;
+  /** The router's failure handler, which also answers requests HTTP itself refuses. */
+  private FailureHandler failures;
 
   public HttpVerticle(GatewayServices services, int port) {
     this.services = services;
@@ -45,10 +47,11 @@ public final class HttpVerticle extends VerticleBase {
         .setHttp2ClearTextEnabled(http.http2ClearText());
     live = services.liveHubs().apply(vertx);
     bodies = new PendingBodies(vertx);
+    Router router = router();
     server = vertx.createHttpServer(options)
         .connectionHandler(connection -> services.connections().accept(connection, options))
-        .invalidRequestHandler(FailureHandler::invalidRequest)
-        .requestHandler(Http2HeaderLimit.around(router()));
+        .invalidRequestHandler(failures::invalidRequestCounted)
+        .requestHandler(Http2HeaderLimit.around(router, failures));
     return live.start().compose(v -> server.listen());
   }
 
@@ -66,7 +69,7 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
-    FailureHandler failures = new FailureHandler(services.gatewayMetrics(), routes);
+    failures = new FailureHandler(services.gatewayMetrics(), routes);
 
     ingestRoute(router, routes, "/v1/events", services.ingest());
     // the Segment-compatible API (docs/SEGMENT.md), with the same checks and limits

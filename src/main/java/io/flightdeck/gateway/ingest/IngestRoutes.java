@@ -5,6 +5,7 @@ import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.PlatformHandler;
@@ -90,6 +91,19 @@ public final class IngestRoutes {
    */
   public static boolean isTrackingPost(RoutingContext ctx) {
     return ctx.request().method() == HttpMethod.POST && TRACKING_PATHS.contains(pathOf(ctx));
+  }
+
+  /**
+   * The same for a request the router never saw (refused by HTTP itself: headers over the limit, a body framed two
+   * ways), by its path as sent, one trailing slash left out.
+   */
+  public static boolean isTrackingPost(HttpServerRequest request) {
+    String path = request.path();
+    if (request.method() != HttpMethod.POST || path == null) {
+      return false;
+    }
+    return TRACKING_PATHS.contains(path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1)
+        : path);
   }
 
   /** The request's path as a route matches it: one trailing slash left out; "" when it does not decode. */

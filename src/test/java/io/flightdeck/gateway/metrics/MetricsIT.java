@@ -163,6 +163,34 @@ class MetricsIT {
   }
 
   @Test
+  @DisplayName("a tracking call refused before it could be routed (headers over the limit, as a site's large cookies "
+      + "make them; a body framed two ways) counts as an ingest rejection like any other")
+  void trackingCallsRefusedByHttpItselfAreRejections(TestDatabase db) throws Exception {
+    try (TestGateway gateway = TestGateway.start(db)) {
+      Scrape before = scrape(gateway);
+      String head = "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nX-Write-Key: "
+          + TestGateway.WRITE_KEY + "\r\n";
+      String body = HttpTestClient.pageView("cookies-1", "/cookies").encode();
+      for (String[] request : new String[][] {
+          {head + "Cookie: c=" + "x".repeat(9000) + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body,
+              "HTTP/1.1 431"},
+          {head + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "HTTP/1.1 400"}}) {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.port())) {
+          socket.getOutputStream().write(request[0].getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          String answer = new String(io.flightdeck.gateway.support.RawHttp.readResponse(socket.getInputStream()),
+              java.nio.charset.StandardCharsets.US_ASCII);
+          assertTrue(answer.startsWith(request[1]), answer);
+        }
+      }
+      Scrape after = scrape(gateway);
+      assertEquals(1, delta(before, after, "flightdeck_ingest_rejected_total", "reason", "headers_too_large"),
+          after.text());
+      assertEquals(1, delta(before, after, "flightdeck_ingest_rejected_total", "reason", "invalid_request"),
+          after.text());
+    }
+  }
+
+  @Test
   @DisplayName("no series says the gateway exchanged no bytes with PostgreSQL while it was answering SQL requests")
   void noDatabaseByteCounterStuckAtZero(TestDatabase db) throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {
