@@ -441,8 +441,9 @@ class MetricsIT {
   }
 
   @Test
-  @DisplayName("over HTTP/2 (h2c) requests are counted by route, every series is documented, and a live stream the "
-      + "client resets leaves no open stream or active request behind")
+  @DisplayName("over HTTP/2 (h2c) requests are counted by route, a tracking POST with headers over the limit is an "
+      + "ingest rejection, every series is documented, and a live stream the client resets leaves no open stream or "
+      + "active request behind")
   void http2TrafficIsCountedAndDocumented(TestDatabase db) throws Exception {
     try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_HTTP_HTTP2_CLEAR_TEXT", "true"))) {
       java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder()
@@ -456,6 +457,17 @@ class MetricsIT {
         assertEquals(200, posted.statusCode(), posted.body());
         assertEquals(java.net.http.HttpClient.Version.HTTP_2, posted.version());
       }
+      // a tracking POST whose headers are over the limit, on the upgraded connection: refused, and counted
+      Scrape beforeBig = scrape(gateway);
+      java.net.http.HttpResponse<String> big = h2.send(HttpRequest.newBuilder(java.net.URI.create(base
+          + "/v1/events")).header("Content-Type", "application/json").header("X-Write-Key", TestGateway.WRITE_KEY)
+          .header("X-Big", "b".repeat(9000))
+          .POST(HttpRequest.BodyPublishers.ofString(HttpTestClient.pageView("h2-big", "/h2").encode())).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(431, big.statusCode(), big.body());
+      assertEquals(java.net.http.HttpClient.Version.HTTP_2, big.version());
+      assertEquals(1, delta(beforeBig, scrape(gateway), "flightdeck_ingest_rejected_total", "reason",
+          "headers_too_large"));
       try (SseTestClient sse = SseTestClient.open(gateway, "/v1/live", Map.of())) {
         assertEquals("connected", sse.nextComment(Duration.ofSeconds(10)));
         assertEquals(1.0, scrape(gateway).value("flightdeck_sse_connections"));
