@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.api;
 
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -53,6 +54,18 @@ public final class AccessLog implements Handler<RoutingContext> {
    */
   public static void stream(RoutingContext ctx, Supplier<StreamEnd> end) {
     ctx.put(STREAM, end);
+  }
+
+  /**
+   * The line of a request HTTP itself refused ({@link FailureHandler#invalidRequest}: headers over the limit, a body
+   * framed two ways...), which never reaches the router and so never passed {@link #handle}: by the template its path
+   * would have matched, as sent (a request line too long to read is {@code (unmatched)}).
+   */
+  void refused(HttpServerRequest request, int status, long ms) {
+    if (LOG.isInfoEnabled()) {
+      String path = request.path() == null ? "" : request.path();
+      LOG.info("{} {} {} {}ms", request.method(), routes.template(request.method(), path), status, ms);
+    }
   }
 
   private void log(RoutingContext ctx, long ms) {

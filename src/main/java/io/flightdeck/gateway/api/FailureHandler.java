@@ -33,14 +33,17 @@ public final class FailureHandler implements Handler<RoutingContext> {
   private final GatewayMetrics metrics;
   /** The routes, for a 405's {@code Allow}; null where the router has no table (the management port). */
   private final RouteTable routes;
+  /** Where requests HTTP itself refuses get their access line; null where there is no access log (management). */
+  private final AccessLog accessLog;
 
   public FailureHandler(GatewayMetrics metrics) {
-    this(metrics, null);
+    this(metrics, null, null);
   }
 
-  FailureHandler(GatewayMetrics metrics, RouteTable routes) {
+  FailureHandler(GatewayMetrics metrics, RouteTable routes, AccessLog accessLog) {
     this.metrics = metrics;
     this.routes = routes;
+    this.accessLog = accessLog;
   }
 
   @Override
@@ -118,15 +121,25 @@ public final class FailureHandler implements Handler<RoutingContext> {
    * or an alert on it seeing one.
    */
   void invalidRequestCounted(HttpServerRequest request) {
+    long start = System.nanoTime();
     ApiError error = invalidRequestError(request);
     countTracking(request, error);
-    answerInvalid(request, error);
+    answerInvalid(request, error).onComplete(ar -> logRefused(request, error, start));
   }
 
   /** {@link #headersTooLargeOverHttp2}, a tracking POST's counted as an ingest rejection. */
   void headersTooLargeOverHttp2Counted(HttpServerRequest request) {
-    countTracking(request, headersTooLarge());
-    headersTooLargeOverHttp2(request);
+    long start = System.nanoTime();
+    ApiError error = headersTooLarge();
+    countTracking(request, error);
+    headersTooLargeOverHttp2(request).onComplete(ar -> logRefused(request, error, start));
+  }
+
+  /** The access line the router would have written (docs/API.md: one per request). */
+  private void logRefused(HttpServerRequest request, ApiError error, long startNanos) {
+    if (accessLog != null) {
+      accessLog.refused(request, error.status(), (System.nanoTime() - startNanos) / 1_000_000);
+    }
   }
 
   private void countTracking(HttpServerRequest request, ApiError error) {
@@ -148,8 +161,8 @@ public final class FailureHandler implements Handler<RoutingContext> {
     return ApiError.badRequest("invalid_request", "the request is not valid HTTP");
   }
 
-  private static void answerInvalid(HttpServerRequest request, ApiError error) {
-    send(request.response().putHeader(HttpHeaders.CONNECTION, "close"), error)
+  private static Future<Void> answerInvalid(HttpServerRequest request, ApiError error) {
+    return send(request.response().putHeader(HttpHeaders.CONNECTION, "close"), error)
         .onComplete(ar -> request.connection().close());
   }
 
@@ -161,8 +174,8 @@ public final class FailureHandler implements Handler<RoutingContext> {
    * {@link Http2HeaderLimit}'s answer: as over HTTP/1.x, but only the stream ends (reset with CANCEL after the answer
    * if the body is still coming, so the client stops sending it); the connection's other requests go on.
    */
-  static void headersTooLargeOverHttp2(HttpServerRequest request) {
-    send(request.response(), headersTooLarge()).onComplete(ar -> {
+  static Future<Void> headersTooLargeOverHttp2(HttpServerRequest request) {
+    return send(request.response(), headersTooLarge()).onComplete(ar -> {
       if (!request.isEnded()) {
         request.response().reset(HTTP2_CANCEL);
       }

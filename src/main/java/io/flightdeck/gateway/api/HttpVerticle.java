@@ -69,7 +69,7 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
-    failures = new FailureHandler(services.gatewayMetrics(), routes);
+    failures = new FailureHandler(services.gatewayMetrics(), routes, accessLog);
 
     ingestRoute(router, routes, "/v1/events", services.ingest());
     // the Segment-compatible API (docs/SEGMENT.md), with the same checks and limits

@@ -42,8 +42,11 @@ final class RouteTable {
 
   /** The template that answered the request, or {@code (unmatched)}. */
   String template(RoutingContext ctx) {
-    String path = FailureHandler.routeOf(ctx);
-    HttpMethod method = ctx.request().method();
+    return template(ctx.request().method(), FailureHandler.routeOf(ctx));
+  }
+
+  /** The template of a route {@code method} and {@code path} match, or {@code (unmatched)}. */
+  String template(HttpMethod method, String path) {
     for (Template t : templates) {
       if ((t.methods().isEmpty() || t.methods().contains(method)) && t.pattern().matcher(path).matches()) {
         return t.path();

@@ -231,6 +231,28 @@ class LogsIT {
   }
 
   @Test
+  @DisplayName("a request HTTP itself refuses (a tracking POST whose headers are over the limit, a Content-Length that "
+      + "is not a number) gets its access line too, with its status")
+  void refusedByHttpGetAccessLines(TestDatabase db) throws Exception {
+    try (GatewayProcess gateway = GatewayProcess.on(db.url(), "FLIGHTDECK_SITES", SITES)) {
+      int port = gateway.awaitPort(Duration.ofSeconds(60));
+      String body = HttpTestClient.pageView("log-visitor", "/cookies").encode();
+      for (String request : List.of(
+          "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nX-Write-Key: " + KEY
+              + "\r\nCookie: c=" + "x".repeat(9000) + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body,
+          "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}")) {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+          socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+          io.flightdeck.gateway.support.RawHttp.readResponse(socket.getInputStream());
+        }
+      }
+      Awaitility.await("both access lines written").atMost(Duration.ofSeconds(10))
+          .until(() -> gateway.stdout().contains("POST /v1/events 431 ") && gateway.stdout().contains(" 400 "));
+      assertNoSecrets(gateway.stdout().lines().toList());
+    }
+  }
+
+  @Test
   @DisplayName("requests HTTP cannot parse, or whose query or path does not decode, log none of the tokens they carry")
   void malformedRequestsLogNoSecret(TestDatabase db) throws Exception {
     try (GatewayProcess gateway = GatewayProcess.on(db.url(), "FLIGHTDECK_READ_TOKEN", READ, "FLIGHTDECK_ADMIN_TOKEN",
