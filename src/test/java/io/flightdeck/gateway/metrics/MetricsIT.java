@@ -435,7 +435,8 @@ class MetricsIT {
             return !prometheusType.get(e.getValue()).equals(t);
           })
           .map(e -> e.getKey() + " documented as " + e.getValue()).sorted().toList();
-      assertTrue(exported.keySet().stream().filter(n -> n.startsWith("flightdeck_")).count() >= 20, exported.toString());
+      assertTrue(exported.keySet().stream().filter(n -> n.startsWith("flightdeck_")).count() >= 20,
+          exported.toString());
       assertEquals(List.of(), wrong, exported.toString());
     }
   }
