@@ -11,8 +11,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Applies {@code FLIGHTDECK_*} environment variables on top of the YAML file. Every key in the file has one
@@ -38,8 +40,7 @@ final class EnvOverrides {
   private static final List<String> LOG_LEVELS = List.of("OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL");
 
   /** Jackson's complaint about an unquoted word, which it quotes whole. */
-  private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN =
-      java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
+  private static final Pattern UNRECOGNIZED_TOKEN = Pattern.compile("Unrecognized token '[^']*'");
 
   private static final JsonFactory STRICT = JsonFactory.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
@@ -73,7 +74,7 @@ final class EnvOverrides {
       throw new ConfigException("FLIGHTDECK_LOG_FORMAT", "must be text or json (got '" + format + "')");
     }
     String level = env.get("FLIGHTDECK_ACCESS_LOG_LEVEL");
-    if (level != null && !level.isEmpty() && !LOG_LEVELS.contains(level.toUpperCase(java.util.Locale.ROOT))) {
+    if (level != null && !level.isEmpty() && !LOG_LEVELS.contains(level.toUpperCase(Locale.ROOT))) {
       throw new ConfigException("FLIGHTDECK_ACCESS_LOG_LEVEL", "must be one of " + String.join(", ", LOG_LEVELS)
           + " (got '" + level + "')");
     }
