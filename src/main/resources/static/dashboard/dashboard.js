@@ -26,6 +26,8 @@
   const BUILT_IN_TYPES = ['PageViewed', 'ButtonClicked', 'FormSubmitted'];
   // the key of the summed counts of the types /v1/event-counts does not name: no type name holds a control character
   const OTHER_TYPES = '\u0000other';
+  // what an Authorization header can carry (fetch throws on anything else): Latin-1, no control characters
+  const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]+$/;
   const MAX_ROWS = 200;
   const MAX_SUMMARY = 120;
   const TOP_PAGES = 10;
@@ -87,7 +89,11 @@
   async function onTokenSubmit(event) {
     event.preventDefault();
     const token = $('token-input').value.trim();
-    if (token) {
+    if (token && !HEADER_SAFE.test(token)) {
+      // fetch cannot put it in a header, and would fail as if the gateway were unreachable
+      showTokenError('That token holds a character no read token can: an invisible one or a typographic quote, '
+        + 'pasted along with it, say. Enter it again.');
+    } else if (token) {
       connect(token, 'That token was refused: it is not this gateway\'s read token.');
     }
   }

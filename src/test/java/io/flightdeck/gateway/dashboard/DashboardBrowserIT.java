@@ -203,6 +203,23 @@ class DashboardBrowserIT {
   }
 
   @Test
+  @DisplayName("a token pasted with a character no HTTP header can carry (a zero-width space, a typographic quote) "
+      + "is refused with a message that says so, not reported as an unreachable gateway")
+  void tokenWithAStrayCharacter() {
+    page.navigate(gateway.http().base() + "/");
+    for (String token : List.of(TestGateway.READ_TOKEN + "\u200b", "\u201c" + TestGateway.READ_TOKEN + "\u201d")) {
+      signIn(token);
+      assertThat(page.locator("#token-error")).containsText("character");
+      assertThat(page.locator("#token-error")).not().containsText("reach");
+      assertThat(page.locator("#token-form")).isVisible();
+      assertNull(storedToken());
+    }
+    signIn(TestGateway.READ_TOKEN);
+    assertThat(state()).hasText("live");
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("when the gateway goes away the dashboard says reconnecting; back, it shows what was stored meanwhile "
       + "once and goes live; back with another read token, it asks for the token")
   void resumes(TestDatabase db) throws Exception {
