@@ -23,6 +23,9 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -99,6 +102,39 @@ class DashboardBrowserIT {
     assertEquals(index.body(), folder.body(), "the folder answers its index page, never a listing");
     assertEquals(404, http.send(http.request("/dashboard/nothing-here.js").GET()).status());
     assertEquals(404, http.send(http.request("/dashboard/%2e%2e/logback.xml").GET()).status());
+  }
+
+  @Test
+  @DisplayName("each file is revalidated by a hash of its content, never by a time: a browser whose copy another "
+      + "gateway process validated (another release, or the same one first served later) gets this one's file")
+  void revalidatedByContent() {
+    HttpTestClient http = gateway.http();
+    // what Vert.x's StaticHandler sent as Last-Modified: the time the process first served the file, so another
+    // process's copy of another release could look newer than this one's, and a revalidation kept it (a 304)
+    String later = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneOffset.UTC).plusDays(1));
+    for (String path : List.of("/", "/dashboard/dashboard.js", "/dashboard/dashboard.css")) {
+      Response first = http.send(http.request(path).GET());
+      assertEquals(200, first.status(), path);
+      Response elsewhere = http.send(http.request(path).header("If-Modified-Since", later).GET());
+      assertEquals(200, elsewhere.status(), path);
+      assertEquals(first.body(), elsewhere.body(), path);
+      assertNull(first.header("Last-Modified"), path);
+      String etag = first.header("ETag");
+      assertTrue(etag != null && etag.matches("\"[0-9a-f]{16}\""), path + ": " + etag);
+      Response another = http.send(http.request(path).header("If-None-Match", "\"0123456789abcdef\"")
+          .header("If-Modified-Since", later).GET());
+      assertEquals(200, another.status(), path);
+      Response same = http.send(http.request(path).header("If-None-Match", etag).GET());
+      assertEquals(304, same.status(), path);
+      assertEquals("", same.body(), path);
+      assertEquals(etag, same.header("ETag"), path);
+      assertEquals("no-cache", same.header("Cache-Control"), path);
+    }
+    assertEquals(http.send(http.request("/").GET()).header("ETag"),
+        http.send(http.request("/dashboard/").GET()).header("ETag"));
+    Response folder = http.send(http.request("/dashboard").GET());
+    assertEquals(301, folder.status());
+    assertEquals("/dashboard/", folder.header("Location"));
   }
 
   @Test
@@ -186,23 +222,6 @@ class DashboardBrowserIT {
   }
 
   @Test
-  @DisplayName("after a reload the token is remembered in the tab, and a new tab asks for it again")
-  void remembersToken() {
-    openSignedIn();
-    assertEquals(TestGateway.READ_TOKEN, storedToken());
-    page.reload();
-    assertThat(state()).hasText("live");
-    assertThat(page.locator("#token-panel")).isHidden();
-    assertThat(page.locator("#dashboard")).isVisible();
-
-    Page other = errors.newPage(context);
-    other.navigate(gateway.http().base() + "/");
-    assertThat(other.locator("#token-form")).isVisible();
-    assertThat(other.locator("#state")).hasText("unauthorized");
-    errors.assertNone();
-  }
-
-  @Test
   @DisplayName("a token pasted with a character no HTTP header can carry (a zero-width space, a typographic quote) "
       + "is refused with a message that says so, not reported as an unreachable gateway")
   void tokenWithAStrayCharacter() {
@@ -216,6 +235,23 @@ class DashboardBrowserIT {
     }
     signIn(TestGateway.READ_TOKEN);
     assertThat(state()).hasText("live");
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("after a reload the token is remembered in the tab, and a new tab asks for it again")
+  void remembersToken() {
+    openSignedIn();
+    assertEquals(TestGateway.READ_TOKEN, storedToken());
+    page.reload();
+    assertThat(state()).hasText("live");
+    assertThat(page.locator("#token-panel")).isHidden();
+    assertThat(page.locator("#dashboard")).isVisible();
+
+    Page other = errors.newPage(context);
+    other.navigate(gateway.http().base() + "/");
+    assertThat(other.locator("#token-form")).isVisible();
+    assertThat(other.locator("#state")).hasText("unauthorized");
     errors.assertNone();
   }
 
