@@ -7,7 +7,8 @@
 //   GET /v1/event-counts  events per minute by type (a projection), refreshed and bumped live from the feed
 //   GET /v1/pages         top pages today for one site (a projection)
 //   GET /v1/schemas       the built-in event types, listed in the chart's legend from the start (no token needed)
-//   GET /v1/events/head   the store's last position: checks the token at sign-in, and the feed resumes after it
+//   GET /v1/events/head   the store's last position: checks the token at sign-in, and the feed resumes after it;
+//                         read again every 10 s, it tells of a history change no new event has shown yet
 //   GET /v1/events        a one-event read that tells a refused token from network trouble
 //
 // The token is asked for once, in a form, and kept in sessionStorage: this tab only, gone when it closes.
@@ -66,7 +67,7 @@
     probing: false,
     counts: new Map(),                     // minute (ms) -> Map(type -> count)
     windowEnd: null,                       // end (exclusive, ms) of the charted hour, in server time
-    loading: { counts: false, pages: false },
+    loading: { counts: false, pages: false, head: false },
     pagesAgain: false,                     // asked for pages while a request was out (another site, say)
   };
 
@@ -142,6 +143,7 @@
     app.timers.refresh = setInterval(() => {
       refreshCounts();
       refreshPages();
+      checkHead();
     }, REFRESH_MS);
   }
 
@@ -292,13 +294,17 @@
       return;
     }
     const position = Number(message.lastEventId || envelope.position);
-    if (app.lastPosition !== null && position <= app.lastPosition) {
-      return; // shown already (the feed resumes without duplicates; this guards a replaced EventSource)
+    if (!Number.isSafeInteger(position)) {
+      return;
     }
-    app.lastPosition = position;
-    $('last-position').textContent = 'last event #' + position;
+    if (app.lastPosition !== null && position <= app.lastPosition) {
+      // a feed never sends a position twice, and a replaced one resumes after the last event shown: the store's
+      // history changed (a failover, docs/API.md), and the events shown from this position on are gone
+      forgetFrom(position);
+    }
+    showLastPosition(position);
     setState('live');
-    addLiveRow(envelope);
+    addLiveRow(envelope, position);
     bumpCount(envelope);
     if (envelope.type === 'PageViewed' && !app.timers.pages) {
       app.timers.pages = setTimeout(() => {
@@ -308,8 +314,52 @@
     }
   }
 
-  function addLiveRow(envelope) {
+  function showLastPosition(position) {
+    app.lastPosition = position;
+    $('last-position').textContent = 'last event #' + position;
+  }
+
+  // drops the rows of the events the store no longer holds, those at or after the position; the chart's counts
+  // come from the store again at once
+  function forgetFrom(position) {
+    const list = $('live-list');
+    for (const row of [...list.rows]) {
+      if (Number(row.dataset.position) >= position) {
+        row.remove();
+      }
+    }
+    $('live-empty').hidden = list.rows.length > 0;
+    // where the first feed started may be past the new history's events
+    app.startedAfter = null;
+    refreshCounts();
+  }
+
+  // the live feed tells the page of a history change only with the next event (an id line alone never reaches page
+  // code): the store's head below the last event shown says that its events are gone
+  async function checkHead() {
+    const shown = app.lastPosition;
+    if (shown === null || app.loading.head || !app.token) {
+      return;
+    }
+    app.loading.head = true;
+    try {
+      const head = (await getJson('/v1/events/head')).head;
+      // every event shown was committed before this read; one that arrived meanwhile may be of the new history,
+      // so only an unchanged list is judged (the next check judges the other)
+      if (Number.isSafeInteger(head) && head < shown && app.lastPosition === shown) {
+        forgetFrom(head + 1);
+        showLastPosition(head);
+      }
+    } catch (e) {
+      // Unauthorized has signed out; anything else is checked again with the next refresh
+    } finally {
+      app.loading.head = false;
+    }
+  }
+
+  function addLiveRow(envelope, position) {
     const row = document.createElement('tr');
+    row.dataset.position = String(position);
     const time = envelope.recordedAt || envelope.occurredAt;
     row.append(
       cell(formatTime(time), 'time', time),
