@@ -402,7 +402,17 @@
         .map(([key, value]) => key + '=' + value)
         .join(' ');
     }
-    return text.length > MAX_SUMMARY ? text.slice(0, MAX_SUMMARY - 1) + '…' : text;
+    return clip(text);
+  }
+
+  function clip(text) {
+    const s = text == null ? '' : String(text);
+    if (s.length <= MAX_SUMMARY) {
+      return s;
+    }
+    // never half of an emoji's surrogate pair
+    const end = /[\ud800-\udbff]/.test(s[MAX_SUMMARY - 2]) ? MAX_SUMMARY - 2 : MAX_SUMMARY - 1;
+    return s.slice(0, end) + '…';
   }
 
   // ---- events per minute -------------------------------------------------------------------------------------
@@ -609,7 +619,9 @@
   function drawPages(pages, site) {
     const rows = pages.slice(0, TOP_PAGES).map((page) => {
       const row = document.createElement('tr');
-      row.append(cell(page.pageId, 'page'), cell(page.views, 'num'), cell(page.uniqueVisitors, 'num'));
+      // a page id may be 2,048 characters long: the cell shows its start, the tooltip all of it
+      row.append(cell(clip(page.pageId), 'page', page.pageId), cell(page.views, 'num'),
+        cell(page.uniqueVisitors, 'num'));
       return row;
     });
     $('pages-list').replaceChildren(...rows);

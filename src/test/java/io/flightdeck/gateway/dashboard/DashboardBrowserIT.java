@@ -366,6 +366,37 @@ class DashboardBrowserIT {
   }
 
   @Test
+  @DisplayName("long type names, stream ids and page ids wrap inside their panels: the page never scrolls sideways "
+      + "and the live list never covers the chart")
+  void longTextStaysInItsPanel() {
+    page.setViewportSize(1280, 900);
+    openSignedIn();
+    // a Segment track name and a user id (the stream) of 200 characters, a page id of 2,048: all allowed
+    String type = "Dash Long " + "y".repeat(190);
+    String stream = "dash-long-" + "z".repeat(190);
+    String pageId = "/dash-long-" + "p".repeat(2037);
+    Response tracked = segment("/v1/track", new JsonObject().put("event", type).put("userId", stream)
+        .put("properties", new JsonObject().put("k".repeat(300), "v".repeat(500))).encode());
+    assertEquals(200, tracked.status(), tracked.body());
+    post(HttpTestClient.pageView(stream, pageId));
+
+    assertThat(page.locator("#live-list td.type").filter(new Locator.FilterOptions().setHasText(type)))
+        .hasCount(1);
+    assertThat(page.locator("#rate-legend li[data-type='" + type + "']")).hasCount(1);
+    assertThat(topPage("/dash-long-")).not().hasCount(0);
+    // before, a type cell did not wrap: the list grew 2,400 pixels wide, over the chart, and the page scrolled
+    @SuppressWarnings("unchecked")
+    Map<String, Object> widths = (Map<String, Object>) page.evaluate("() => {"
+        + " const over = [...document.querySelectorAll('.panel')].filter(p => p.scrollWidth > p.clientWidth)"
+        + "   .map(p => p.id);"
+        + " return { page: document.documentElement.scrollWidth, view: innerWidth, over: over.join(' ') }; }");
+    assertEquals("", widths.get("over"), "panels wider than themselves: " + widths);
+    assertTrue(((Number) widths.get("page")).intValue() <= ((Number) widths.get("view")).intValue(),
+        widths::toString);
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("events of custom types (a Segment track call's name, a type the site allows) show live as the "
       + "built-in ones do")
   void showsCustomTypesLive() {
