@@ -69,6 +69,8 @@
     windowEnd: null,                       // end (exclusive, ms) of the charted hour, in server time
     loading: { counts: false, pages: false, head: false },
     pagesAgain: false,                     // asked for pages while a request was out (another site, say)
+    waitingRows: [],                       // events for the list not drawn yet, oldest first, at most MAX_ROWS
+    frame: null,                           // the animation frame that draws them
   };
 
   class Unauthorized extends Error {}
@@ -175,6 +177,9 @@
 
   function setState(name) {
     const el = $('state');
+    if (el.dataset.state === name && el.title) {
+      return; // each event says live: no style work for it
+    }
     el.dataset.state = name;
     el.textContent = name;
     el.title = STATES[name];
@@ -322,13 +327,14 @@
   // drops the rows of the events the store no longer holds, those at or after the position; the chart's counts
   // come from the store again at once
   function forgetFrom(position) {
+    app.waitingRows = app.waitingRows.filter((waiting) => waiting.position < position);
     const list = $('live-list');
     for (const row of [...list.rows]) {
       if (Number(row.dataset.position) >= position) {
         row.remove();
       }
     }
-    $('live-empty').hidden = list.rows.length > 0;
+    $('live-empty').hidden = list.rows.length + app.waitingRows.length > 0;
     // where the first feed started may be past the new history's events
     app.startedAfter = null;
     refreshCounts();
@@ -357,7 +363,30 @@
     }
   }
 
+  // the rows are drawn once a frame: a burst of events builds only the rows the list keeps, and a tab in the
+  // background (no frames) builds none until it is in front again; the rows waiting are at most the list's
   function addLiveRow(envelope, position) {
+    app.waitingRows.push({ envelope, position });
+    if (app.waitingRows.length > MAX_ROWS) {
+      app.waitingRows.shift();
+    }
+    if (app.frame === null) {
+      app.frame = requestAnimationFrame(drawRows);
+    }
+  }
+
+  function drawRows() {
+    app.frame = null;
+    const rows = app.waitingRows.splice(0).reverse().map(({ envelope, position }) => liveRow(envelope, position));
+    const list = $('live-list');
+    list.prepend(...rows);
+    while (list.rows.length > MAX_ROWS) {
+      list.deleteRow(-1);
+    }
+    $('live-empty').hidden = list.rows.length > 0;
+  }
+
+  function liveRow(envelope, position) {
     const row = document.createElement('tr');
     row.dataset.position = String(position);
     const time = envelope.recordedAt || envelope.occurredAt;
@@ -366,12 +395,7 @@
       cell(envelope.type, 'type'),
       cell(envelope.streamId, 'stream'),
       cell(summary(envelope), 'summary'));
-    const list = $('live-list');
-    list.prepend(row);
-    while (list.rows.length > MAX_ROWS) {
-      list.deleteRow(-1);
-    }
-    $('live-empty').hidden = true;
+    return row;
   }
 
   function cell(text, className, title) {

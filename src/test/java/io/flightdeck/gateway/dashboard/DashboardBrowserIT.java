@@ -397,6 +397,38 @@ class DashboardBrowserIT {
   }
 
   @Test
+  @DisplayName("a burst of events builds only the rows the list keeps: the rows are drawn once a frame")
+  void burstBuildsOnlyTheRowsKept() {
+    // the page's EventSource, to hand it a burst within one task, as a browser does with the messages that arrive
+    // between two frames (Playwright keeps every page in front, so a background tab cannot be shown here)
+    page.addInitScript("(() => { const Native = window.EventSource;"
+        + " window.EventSource = class extends Native {"
+        + "   constructor(...args) { super(...args); window.liveSource = this; } }; })()");
+    openSignedIn();
+    // the store's head as the page reads it every 10 s: past the burst, which is not in the store
+    page.route("**/v1/events/head", route -> route.fulfill(new Route.FulfillOptions().setStatus(200)
+        .setContentType("application/json").setBody("{\"head\":9000000000}")));
+    page.evaluate("() => { window.addedRows = 0;"
+        + " new MutationObserver((ms) => { for (const m of ms) { window.addedRows += m.addedNodes.length; } })"
+        + "   .observe(document.getElementById('live-list'), { childList: true });"
+        + " const at = new Date().toISOString();"
+        + " for (let i = 1; i <= 1000; i++) {"
+        + "   const position = 8000000000 + i;"
+        + "   window.liveSource.dispatchEvent(new MessageEvent('message', { lastEventId: String(position),"
+        + "     data: JSON.stringify({ position, type: 'PageViewed', streamId: 'dash-burst', recordedAt: at,"
+        + "       data: { pageId: '/dash-burst-' + i } }) })); } }");
+
+    Locator rows = page.locator("#live-list tr");
+    assertThat(rows.first().locator("td.summary")).hasText("/dash-burst-1000");
+    assertThat(rows).hasCount(200);
+    assertThat(rows.last().locator("td.summary")).hasText("/dash-burst-801");
+    assertThat(page.locator("#last-position")).hasText("last event #8000001000");
+    // before, each event built a row and the list dropped the oldest: 1,000 rows built to keep 200
+    assertEquals(200, ((Number) page.evaluate("window.addedRows")).intValue());
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("events of custom types (a Segment track call's name, a type the site allows) show live as the "
       + "built-in ones do")
   void showsCustomTypesLive() {
