@@ -541,7 +541,7 @@
     root.append(
       svg('line', { class: 'axis', x1: c.left, y1: c.top + plotHeight, x2: c.width - c.right, y2: c.top + plotHeight }),
       svg('line', { class: 'axis', x1: c.left, y1: c.top, x2: c.left, y2: c.top + plotHeight }),
-      svg('text', { x: c.left - 4, y: c.top + 8, 'text-anchor': 'end' }, String(peak)),
+      svg('text', { x: c.left - 4, y: c.top + 8, 'text-anchor': 'end' }, scaleLabel(peak)),
       svg('text', { x: c.left - 4, y: c.top + plotHeight, 'text-anchor': 'end' }, '0'),
       svg('text', { x: c.left, y: c.height - 4 }, '60 min ago'),
       svg('text', { x: c.left + plotWidth / 2, y: c.height - 4, 'text-anchor': 'middle' }, '30'),
@@ -582,6 +582,21 @@
       items.push(li);
     }
     $('rate-legend').replaceChildren(...items);
+  }
+
+  // the scale's top fits left of the axis in four characters at most: 93500 would begin past the chart's edge
+  // and read 3500
+  function scaleLabel(n) {
+    if (n < 10000) {
+      return String(n);
+    }
+    for (const [unit, size] of [['k', 1e3], ['M', 1e6], ['G', 1e9]]) {
+      const value = n / size;
+      if (value < 999.5 || unit === 'G') {
+        return (value < 9.95 ? value.toFixed(1).replace(/\.0$/, '') : String(Math.round(value))) + unit;
+      }
+    }
+    return String(n);
   }
 
   function typeName(type) {

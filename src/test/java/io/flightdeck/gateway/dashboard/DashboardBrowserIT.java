@@ -23,9 +23,11 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -425,6 +427,30 @@ class DashboardBrowserIT {
     assertThat(page.locator("#last-position")).hasText("last event #8000001000");
     // before, each event built a row and the list dropped the oldest: 1,000 rows built to keep 200
     assertEquals(200, ((Number) page.evaluate("window.addedRows")).intValue());
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("the chart's scale stays readable at a busy gateway's rates: a peak of 935,000 events a minute is "
+      + "labelled inside the chart, not cut at its left edge")
+  void chartScaleFitsBigCounts() {
+    Instant to = Instant.now().truncatedTo(ChronoUnit.MINUTES).plus(1, ChronoUnit.MINUTES);
+    JsonObject answer = new JsonObject().put("from", to.minus(1, ChronoUnit.HOURS).toString())
+        .put("to", to.toString()).put("types", 1).put("otherTypes", 0)
+        .put("counts", new JsonArray().add(new JsonObject().put("minute", to.minus(1, ChronoUnit.MINUTES).toString())
+            .put("type", "PageViewed").put("count", 935_000)));
+    page.route("**/v1/event-counts**", route -> route.fulfill(new Route.FulfillOptions().setStatus(200)
+        .setContentType("application/json").setBody(answer.encode())));
+    openSignedIn();
+    assertThat(legendTotal("PageViewed")).hasText("935000");
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> label = (Map<String, Object>) page.evaluate("() => {"
+        + " const t = document.querySelector('#rate-chart svg text'); const box = t.getBBox();"
+        + " return { text: t.textContent, left: box.x }; }");
+    // before, "935000" ended 4 units left of the axis and began past the chart's left edge: it read "35000"
+    assertTrue(((Number) label.get("left")).doubleValue() >= 0, label::toString);
+    assertTrue(String.valueOf(label.get("text")).startsWith("935"), label::toString);
     errors.assertNone();
   }
 
