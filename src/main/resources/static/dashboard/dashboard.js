@@ -7,9 +7,9 @@
 //   GET /v1/event-counts  events per minute by type (a projection), refreshed and bumped live from the feed
 //   GET /v1/pages         top pages today for one site (a projection)
 //   GET /v1/schemas       the built-in event types, listed in the chart's legend from the start (no token needed)
-//   GET /v1/events/head   the store's last position: checks the token at sign-in, and the feed resumes after it;
-//                         read again every 10 s, it tells of a history change no new event has shown yet
-//   GET /v1/events        a one-event read that tells a refused token from network trouble
+//   GET /v1/events/head   the store's last position: checks the token at sign-in, and the feed resumes after it
+//   GET /v1/events        a one-event read that tells a refused token from network trouble; every 10 s, the events
+//                         shown, to find those a history change took from the store when no new event told of it
 //
 // The token is asked for once, in a form, and kept in sessionStorage: this tab only, gone when it closes.
 // A 401 from anything clears it and shows the form again.
@@ -67,7 +67,8 @@
     probing: false,
     counts: new Map(),                     // minute (ms) -> Map(type -> count)
     windowEnd: null,                       // end (exclusive, ms) of the charted hour, in server time
-    loading: { counts: false, pages: false, head: false },
+    loading: { counts: false, pages: false, history: false },
+    verified: -1,                          // the newest row's position the store was found to hold
     pagesAgain: false,                     // asked for pages while a request was out (another site, say)
     waitingRows: [],                       // events for the list not drawn yet, oldest first, at most MAX_ROWS
     frame: null,                           // the animation frame that draws them
@@ -145,7 +146,7 @@
     app.timers.refresh = setInterval(() => {
       refreshCounts();
       refreshPages();
-      checkHead();
+      checkHistory();
     }, REFRESH_MS);
   }
 
@@ -340,27 +341,51 @@
     refreshCounts();
   }
 
-  // the live feed tells the page of a history change only with the next event (an id line alone never reaches page
-  // code): the store's head below the last event shown says that its events are gone
-  async function checkHead() {
-    const shown = app.lastPosition;
-    if (shown === null || app.loading.head || !app.token) {
+  // The live feed tells the page of a history change only with an event in a position the page has shown (an id
+  // line alone never reaches page code), and a promoted replica may give out positions past the lost ones (its
+  // sequence is logged ahead), or none at all for a while. So every 10 s the page asks the store for the events it
+  // shows since the last row the store was found to hold (that one included: a history change loses the store's
+  // last events, so while it holds that row it holds every row before it), at most a list's worth, and drops the
+  // rows whose position the store gives another event or none.
+  async function checkHistory() {
+    const rows = [...$('live-list').rows]; // newest first, as drawn when asked
+    if (!rows.length || app.loading.history || !app.token) {
       return;
     }
-    app.loading.head = true;
+    app.loading.history = true;
     try {
-      const head = (await getJson('/v1/events/head')).head;
-      // every event shown was committed before this read; one that arrived meanwhile may be of the new history,
-      // so only an unchanged list is judged (the next check judges the other)
-      if (Number.isSafeInteger(head) && head < shown && app.lastPosition === shown) {
-        forgetFrom(head + 1);
-        showLastPosition(head);
+      const after = Math.max(app.verified - 1, Number(rows[rows.length - 1].dataset.position) - 1);
+      const events = (await getJson('/v1/events?after=' + after + '&limit=' + MAX_ROWS)).events || [];
+      const stored = new Map(events.map((e) => [String(e.position), e.id]));
+      // rows past a full page are judged by the next check
+      const readTo = events.length < MAX_ROWS ? Infinity : events[events.length - 1].position;
+      const judged = rows.filter((row) => Number(row.dataset.position) > after
+        && Number(row.dataset.position) <= readTo);
+      const lost = judged.filter((row) => stored.get(row.dataset.position) !== row.dataset.id);
+      if (lost.length) {
+        forgetRows(lost);
+        app.verified = -1; // the rows before the first one found lost are judged again next time
+      } else if (judged.length) {
+        app.verified = Number(judged[0].dataset.position);
       }
     } catch (e) {
       // Unauthorized has signed out; anything else is checked again with the next refresh
     } finally {
-      app.loading.head = false;
+      app.loading.history = false;
     }
+  }
+
+  // rows drawn since the check began are the feed's, of the new history, and stay
+  function forgetRows(lost) {
+    const positions = new Set(lost.map((row) => Number(row.dataset.position)));
+    lost.forEach((row) => row.remove());
+    $('live-empty').hidden = $('live-list').rows.length + app.waitingRows.length > 0;
+    if (positions.has(app.lastPosition)) {
+      // a replaced feed resumes before the lost events, so every event of the new history shows
+      showLastPosition(Math.min(...positions) - 1);
+    }
+    app.startedAfter = null;
+    refreshCounts();
   }
 
   // the rows are drawn once a frame: a burst of events builds only the rows the list keeps, and a tab in the
@@ -389,6 +414,7 @@
   function liveRow(envelope, position) {
     const row = document.createElement('tr');
     row.dataset.position = String(position);
+    row.dataset.id = String(envelope.id);
     const time = envelope.recordedAt || envelope.occurredAt;
     row.append(
       cell(formatTime(time), 'time', time),

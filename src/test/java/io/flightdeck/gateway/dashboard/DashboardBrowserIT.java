@@ -407,9 +407,9 @@ class DashboardBrowserIT {
         + " window.EventSource = class extends Native {"
         + "   constructor(...args) { super(...args); window.liveSource = this; } }; })()");
     openSignedIn();
-    // the store's head as the page reads it every 10 s: past the burst, which is not in the store
-    page.route("**/v1/events/head", route -> route.fulfill(new Route.FulfillOptions().setStatus(200)
-        .setContentType("application/json").setBody("{\"head\":9000000000}")));
+    // the events as the page reads them every 10 s (to find those a history change took): the burst's, which is
+    // not in the store
+    page.route(url -> url.contains("/v1/events?after="), DashboardBrowserIT::burstAsStored);
     page.evaluate("() => { window.addedRows = 0;"
         + " new MutationObserver((ms) => { for (const m of ms) { window.addedRows += m.addedNodes.length; } })"
         + "   .observe(document.getElementById('live-list'), { childList: true });"
@@ -417,7 +417,8 @@ class DashboardBrowserIT {
         + " for (let i = 1; i <= 1000; i++) {"
         + "   const position = 8000000000 + i;"
         + "   window.liveSource.dispatchEvent(new MessageEvent('message', { lastEventId: String(position),"
-        + "     data: JSON.stringify({ position, type: 'PageViewed', streamId: 'dash-burst', recordedAt: at,"
+        + "     data: JSON.stringify({ id: 'burst-' + position, position, type: 'PageViewed',"
+        + "       streamId: 'dash-burst', recordedAt: at,"
         + "       data: { pageId: '/dash-burst-' + i } }) })); } }");
 
     Locator rows = page.locator("#live-list tr");
@@ -498,6 +499,23 @@ class DashboardBrowserIT {
   }
 
   // ---- helpers ----
+
+  /** Answers {@code GET /v1/events?after=&limit=} with burst events: {@code burst-<position>} at each position. */
+  private static void burstAsStored(Route route) {
+    Map<String, String> query = new HashMap<>();
+    for (String pair : route.request().url().replaceFirst(".*\\?", "").split("&")) {
+      String[] kv = pair.split("=", 2);
+      query.put(kv[0], kv.length > 1 ? kv[1] : "");
+    }
+    long after = Long.parseLong(query.get("after"));
+    JsonArray events = new JsonArray();
+    for (long p = Math.max(after, 8_000_000_000L) + 1; p <= 8_000_001_000L
+        && events.size() < Integer.parseInt(query.get("limit")); p++) {
+      events.add(new JsonObject().put("id", "burst-" + p).put("position", p));
+    }
+    route.fulfill(new Route.FulfillOptions().setStatus(200).setContentType("application/json")
+        .setBody(new JsonObject().put("events", events).encode()));
+  }
 
   private void openSignedIn() {
     page.navigate(gateway.http().base() + "/");

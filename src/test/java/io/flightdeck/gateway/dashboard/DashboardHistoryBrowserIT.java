@@ -103,6 +103,31 @@ class DashboardHistoryBrowserIT {
     assertTrue(errors.uncaught().isEmpty(), errors.uncaught()::toString);
   }
 
+  @Test
+  @DisplayName("events the store lost leave the list also when the new history's positions skip past theirs (a "
+      + "promoted replica's position sequence may be ahead: PostgreSQL logs a sequence 32 values ahead), and the new "
+      + "events show")
+  void lostEventsLeaveWhenNewPositionsSkipPastThem() {
+    long kept = position(post(HttpTestClient.pageView("dash-h3", "/dash-h3-kept")), 0);
+    JsonArray lost = post(HttpTestClient.pageView("dash-h3", "/dash-h3-lost-1"),
+        HttpTestClient.pageView("dash-h3", "/dash-h3-lost-2"));
+    assertThat(summaries("/dash-h3-lost-2")).hasCount(1);
+
+    gateway.db().loseEventsAfter(kept);
+    gateway.db().execute("SELECT setval(pg_get_serial_sequence('events', 'position'), " + (kept + 40) + ")");
+    JsonArray fresh = post(HttpTestClient.pageView("dash-h3", "/dash-h3-new"));
+    assertTrue(position(fresh, 0) > position(lost, 1), "the new event's position is past the lost ones'");
+
+    assertThat(summaries("/dash-h3-new")).hasCount(1);
+    // before, neither the feed's next event (a new position) nor the store's head (above the lost events) said so
+    assertThat(summaries("/dash-h3-lost-1")).hasCount(0);
+    assertThat(summaries("/dash-h3-lost-2")).hasCount(0);
+    assertThat(summaries("/dash-h3-kept")).hasCount(1);
+    assertThat(page.locator("#live-list tr").first().locator("td.summary")).hasText("/dash-h3-new");
+    assertThat(page.locator("#last-position")).hasText("last event #" + position(fresh, 0));
+    assertTrue(errors.uncaught().isEmpty(), errors.uncaught()::toString);
+  }
+
   private Locator summaries(String text) {
     return page.locator("#live-list td.summary").filter(new Locator.FilterOptions().setHasText(text));
   }
