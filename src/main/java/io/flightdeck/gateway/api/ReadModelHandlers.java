@@ -161,8 +161,10 @@ public final class ReadModelHandlers {
   }
 
   /**
-   * {@code GET /v1/event-counts?from=&to=&types=}: per minute and type in [from, to), default the last hour; the
-   * {@code types} types with the most events named, the others summed under a null type.
+   * {@code GET /v1/event-counts?from=&to=&types=&after=}: per minute and type in [from, to), default the last hour;
+   * the {@code types} types with the most events named, the others summed under a null type. An answer holds whole
+   * minutes up to about 1 MiB: {@code next} is the last minute it holds when more follow, passed back as
+   * {@code after}; null when none follow.
    */
   public void eventCounts(RoutingContext ctx) {
     Instant now = Instant.now();
@@ -182,11 +184,30 @@ public final class ReadModelHandlers {
       throw ApiError.badRequest("invalid_parameter", "from " + from + " to " + to + " is more than 24 hours");
     }
     int types = (int) QueryParams.number(ctx, "types", DEFAULT_COUNT_TYPES, 1, MAX_COUNT_TYPES);
-    models.eventCounts(from, to, types)
+    models.eventCounts(from, to, types, countsAfter(ctx, from, to))
         .onSuccess(counts -> answers.send(ctx, new JsonObject().put("from", from.toString())
             .put("to", to.toString()).put("types", types).put("otherTypes", counts.getLong("otherTypes"))
-            .put("counts", counts.getJsonArray("counts"))))
+            .put("counts", counts.getJsonArray("counts")).put("next", counts.getString("next"))))
         .onFailure(ctx::fail);
+  }
+
+  /**
+   * The {@code after} of {@code /v1/event-counts}: an earlier answer's {@code next}, the last minute it held; null for
+   * the first minutes. It lies in [from, to), as every minute of the range: one outside comes with another range than
+   * its walk began with (a walk on the default range, the last hour, that went on for a minute or more).
+   */
+  private static Instant countsAfter(RoutingContext ctx, Instant from, Instant to) {
+    String raw = time(ctx, "after");
+    if (raw == null) {
+      return null;
+    }
+    Instant after = instant("after", raw);
+    if (after.isBefore(from) || !after.isBefore(to)) {
+      throw ApiError.badRequest("invalid_parameter", "after (" + after + ") is outside from " + from + " to " + to
+          + ": follow next with the from and to of the answer that gave it (missing ones are the last hour when each "
+          + "request is read)");
+    }
+    return after;
   }
 
   private static Instant capped(Instant time) {

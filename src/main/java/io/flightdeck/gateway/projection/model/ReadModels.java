@@ -177,26 +177,38 @@ public final class ReadModels {
 
   /**
    * Events per minute in [from, to) of the {@code types} types with the most events in the range, and of all the
-   * others summed under a null type: {@code {"counts":[{"minute","type","count"}],"otherTypes":n}}.
+   * others summed under a null type, for the minutes after {@code after} (null: from the first), whole minutes up to
+   * about {@link ReadModelSql#MAX_COUNTS_BYTES} of JSON: {@code {"counts":[{"minute","type","count"}],"otherTypes":n,
+   * "next"}}, {@code next} the last minute answered when more follow, else null.
    */
-  public Future<JsonObject> eventCounts(Instant from, Instant to, int types) {
+  public Future<JsonObject> eventCounts(Instant from, Instant to, int types, Instant after) {
     // the minutes that begin in [from, to) are those in [the first minute at or after from, the first at or after
     // to): PostgreSQL holds microseconds and would cut a time a fraction of one past a minute down to that minute
+    Instant first = after == null ? minuteAtOrAfter(from) : minuteAtOrAfter(after.plusNanos(1));
     return pool.preparedQuery(ReadModelSql.EVENT_COUNTS)
-        .execute(Tuple.of(Utc.of(minuteAtOrAfter(from)), Utc.of(minuteAtOrAfter(to)), types))
-        .map(rows -> {
-          JsonArray counts = new JsonArray();
-          long otherTypes = 0;
-          for (Row r : rows) {
-            counts.add(new JsonObject()
-                .put("minute", r.getOffsetDateTime("minute").toInstant().toString())
-                .put("type", r.getString("type"))
-                .put("count", r.getLong("count")));
-            otherTypes = r.getLong("other_types");
-          }
-          return new JsonObject().put("otherTypes", otherTypes).put("counts", counts);
-        })
+        .execute(Tuple.of(Utc.of(minuteAtOrAfter(from)), Utc.of(minuteAtOrAfter(to)), types, Utc.of(first)))
+        .map(ReadModels::countsAnswer)
         .recover(PgEventStore::unavailable);
+  }
+
+  private static JsonObject countsAnswer(RowSet<Row> rows) {
+    JsonArray counts = new JsonArray();
+    long otherTypes = 0;
+    long left = 0;
+    String last = null;
+    for (Row r : rows) {
+      otherTypes = r.getLong("other_types");
+      if (r.getValue("minute") == null) {
+        break; // the one row of a range with no (more) counts
+      }
+      left = r.getLong("rows_left");
+      last = r.getOffsetDateTime("minute").toInstant().toString();
+      counts.add(new JsonObject().put("minute", last).put("type", r.getString("type"))
+          .put("count", r.getLong("count")));
+    }
+    // fewer answered than there were: the bytes stopped the answer after a minute that others follow
+    String next = counts.size() < left ? last : null;
+    return new JsonObject().put("otherTypes", otherTypes).put("counts", counts).put("next", next);
   }
 
   private static Instant minuteAtOrAfter(Instant time) {
