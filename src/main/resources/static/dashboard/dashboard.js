@@ -31,6 +31,8 @@
   const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]+$/;
   const MAX_ROWS = 200;
   const MAX_SUMMARY = 120;
+  // answers of /v1/event-counts read per refresh: an hour of counts is one answer, or two with very long type names
+  const MAX_COUNT_ANSWERS = 4;
   const TOP_PAGES = 10;
   const MINUTES = 60;
   const MINUTE_MS = 60 * 1000;
@@ -473,12 +475,22 @@
     }
     app.loading.counts = true;
     try {
-      const answer = await getJson('/v1/event-counts');
+      let answer = await getJson('/v1/event-counts');
+      const first = answer;
       const counts = new Map();
-      for (const row of answer.counts || []) {
-        // the gateway names the most frequent types and sums the rest under a null type
-        addCount(counts, parseTime(row.minute), row.type === null ? OTHER_TYPES : row.type, row.count);
+      // an answer holds about 1 MiB of whole minutes: an hour of 20 very long type names may take a second one
+      for (let answers = 1; ; answers++) {
+        for (const row of answer.counts || []) {
+          // the gateway names the most frequent types and sums the rest under a null type
+          addCount(counts, parseTime(row.minute), row.type === null ? OTHER_TYPES : row.type, row.count);
+        }
+        if (!answer.next || answers === MAX_COUNT_ANSWERS) {
+          break;
+        }
+        answer = await getJson('/v1/event-counts?from=' + encodeURIComponent(first.from) + '&to='
+          + encodeURIComponent(first.to) + '&after=' + encodeURIComponent(answer.next));
       }
+      answer = first;
       // the projection is the truth: it replaces whatever the feed bumped since the last refresh
       app.counts = counts;
       app.windowEnd = parseTime(answer.to);
