@@ -272,7 +272,8 @@ public final class Gateway {
         + "clients (http.maxUnsentResponseBytes)", answers, ResponseBudget::held);
     GatewayServices services = new GatewayServices(config, sites, schemas, new IngestHandler(ingest),
         new SegmentHandler(ingest, new SegmentMapper(schemas, config.ingest())),
-        new ReadHandlers(store, answers), new ReadModelHandlers(new ReadModels(readPool), answers),
+        new ReadHandlers(store, answers), new ReadModelHandlers(
+            new ReadModels(readPool, vertx, config.db().statementTimeoutMs()), answers),
         new AdminHandlers(projectionAdmin, answers),
         new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics),
         new ConnectionLimit(config.http().maxConnections(), config.http().headerReadTimeoutMs(), metrics),

@@ -3,6 +3,7 @@ package io.flightdeck.gateway.api;
 import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.model.PagesCursor;
 import io.flightdeck.gateway.projection.model.ReadModels;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
@@ -37,12 +38,25 @@ public final class ReadModelHandlers {
   public void visitor(RoutingContext ctx) {
     String streamId = QueryParams.streamId(ctx);
     String at = time(ctx, "at");
-    var answer = at == null ? models.visitor(streamId) : models.visitorAt(streamId, instant("at", at));
+    var answer = at == null ? models.visitor(streamId)
+        : models.visitorAt(streamId, instant("at", at), () -> ctx.response().closed());
     answer.onSuccess(found -> found.ifPresentOrElse(
             visitor -> answers.send(ctx, at == null ? visitor : visitor.put("at", at)),
             () -> ctx.fail(new ApiError(404, "not_found", "no activity for visitor " + streamId
                 + (at == null ? "" : " at " + at)))))
-        .onFailure(ctx::fail);
+        .onFailure(failure -> ctx.fail(foldFailure(failure, at)));
+  }
+
+  /** What a failed fold at a time answers: nothing to a client gone, 400 for a stream too long to fold. */
+  private static Throwable foldFailure(Throwable failure, String at) {
+    if (failure instanceof ReadModels.FoldAbandoned) {
+      return new HttpClosedException(failure.getMessage());
+    }
+    if (failure instanceof ReadModels.FoldTooLong) {
+      return ApiError.badRequest("too_many_events", failure.getMessage() + " (at " + at + "): ?at= folds at most "
+          + ReadModels.MAX_FOLD_EVENTS + " events; ask for an earlier time, or without at for the visitor now");
+    }
+    return failure;
   }
 
   /**
