@@ -67,6 +67,8 @@ class RepeatedParametersIT {
       "read  | /v1/event-counts?types=1&types=2                                          | types",
       "read  | /v1/event-counts?from=2026-01-01T00:00:00Z&from=2026-01-01T01:00:00Z&to=2026-01-01T02:00:00Z | from",
       "read  | /v1/event-counts?to=2026-01-01T00:00:00Z&to=2026-01-01T01:00:00Z          | to",
+      "read  | /v1/event-counts?from=2026-01-01T00:00:00Z&to=2026-01-01T02:00:00Z&after=2026-01-01T00:10:00Z"
+          + "&after=2026-01-01T00:10:00Z | after",
       "admin | /v1/admin/dead-letters?projection=page-stats&projection=visitor-activity  | projection",
       "admin | /v1/admin/dead-letters?after=0&after=1                                    | after",
       "admin | /v1/admin/dead-letters?limit=1&limit=2                                    | limit",
