@@ -3,6 +3,7 @@ package io.flightdeck.gateway.api;
 import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.model.PagesCursor;
 import io.flightdeck.gateway.projection.model.ReadModels;
+import io.flightdeck.gateway.projection.model.VisitorFold;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -49,12 +50,12 @@ public final class ReadModelHandlers {
 
   /** What a failed fold at a time answers: nothing to a client gone, 400 for a stream too long to fold. */
   private static Throwable foldFailure(Throwable failure, String at) {
-    if (failure instanceof ReadModels.FoldAbandoned) {
+    if (failure instanceof VisitorFold.Abandoned) {
       return new HttpClosedException(failure.getMessage());
     }
-    if (failure instanceof ReadModels.FoldTooLong) {
+    if (failure instanceof VisitorFold.TooLong) {
       return ApiError.badRequest("too_many_events", failure.getMessage() + " (at " + at + "): ?at= folds at most "
-          + ReadModels.MAX_FOLD_EVENTS + " events; ask for an earlier time, or without at for the visitor now");
+          + VisitorFold.MAX_EVENTS + " events; ask for an earlier time, or without at for the visitor now");
     }
     return failure;
   }

@@ -1,13 +1,10 @@
 package io.flightdeck.gateway.projection.model;
 
-import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.event.Utc;
 import io.flightdeck.gateway.projection.Projection;
 import io.flightdeck.gateway.store.EventPages;
 import io.flightdeck.gateway.store.PgEventStore;
-import io.flightdeck.gateway.store.StoreUnavailableException;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -26,24 +23,13 @@ import java.util.function.BooleanSupplier;
 /** The read side's queries, as the API answers them. Projections keep the tables current. */
 public final class ReadModels {
 
-  /** Events read per round trip while folding a stream for a temporal query. */
-  private static final int FOLD_PAGE = 1000;
-
-  /**
-   * The most events a fold at a time reads: a stream may hold millions, and each page of them costs the store a read
-   * of up to {@link EventPages#MAX_PAGE_BYTES} and a read connection. A visitor's stream is rarely a thousandth of it.
-   */
-  public static final int MAX_FOLD_EVENTS = 100_000;
-
   private final Pool pool;
-  private final Vertx vertx;
-  private final long foldDeadlineMs;
+  private final VisitorFold fold;
 
   /** {@code foldDeadlineMs}: how long a fold at a time may take in all, as one read's statement may. */
   public ReadModels(Pool pool, Vertx vertx, long foldDeadlineMs) {
     this.pool = pool;
-    this.vertx = vertx;
-    this.foldDeadlineMs = foldDeadlineMs;
+    this.fold = new VisitorFold(pool, vertx, foldDeadlineMs);
   }
 
   /** The projections of this release, in the order the admin list shows them. */
@@ -66,84 +52,9 @@ public final class ReadModels {
     }).recover(PgEventStore::unavailable);
   }
 
-  /**
-   * A visitor's activity as the store knew it at {@code at}: a fold of the stream's events recorded up to then,
-   * read page by page (each bounded by events and by bytes, see {@link EventPages}), so memory stays bounded however
-   * long the stream and however large its events. Empty when it had no events yet. Bounded in work too: a fold stops
-   * before its next page once {@code clientGone} says nobody waits for it any more (failing with
-   * {@link FoldAbandoned}); one of more than {@link #MAX_FOLD_EVENTS} events fails with {@link FoldTooLong}; one not
-   * done within the fold deadline (db.statementTimeoutMs, what one read may take) fails then, as a store too slow to
-   * answer does (503).
-   */
+  /** A visitor's activity as the store knew it at {@code at}, see {@link VisitorFold#at}. */
   public Future<Optional<JsonObject>> visitorAt(String streamId, Instant at, BooleanSupplier clientGone) {
-    Fold fold = new Fold(new VisitorActivity(streamId), Utc.micros(at), clientGone, Promise.promise());
-    long deadline = vertx.setTimer(foldDeadlineMs, id -> fold.done().tryFail(new StoreUnavailableException(
-        StoreUnavailableException.Reason.STORE_DOWN, "the fold of a stream at a time did not end within "
-        + foldDeadlineMs + " ms (db.statementTimeoutMs)", 1, null)));
-    fold.done().future().onComplete(ar -> vertx.cancelTimer(deadline));
-    // the store holds microseconds: an event recorded within the microsecond after a finer at is after it
-    foldFrom(fold, 0, 0);
-    return fold.done().future()
-        .map(v -> fold.activity().empty() ? Optional.<JsonObject>empty() : Optional.of(fold.activity().toJson()))
-        .recover(PgEventStore::unavailable);
-  }
-
-  /** A fold in progress: what it folds into, up to when, whether its client still waits, and its outcome. */
-  private record Fold(VisitorActivity activity, Instant at, BooleanSupplier clientGone, Promise<Void> done) {
-  }
-
-  /**
-   * One page, then the next from its callback. One promise for the whole fold, not a future composed per page: a
-   * chain of those completes through every page's frame at once, and a stream may have millions of events. A page
-   * asks for one event more than the bound leaves, so a stream of exactly the bound folds.
-   */
-  private void foldFrom(Fold fold, long afterVersion, long folded) {
-    if (fold.done().future().isComplete()) {
-      return; // the deadline passed
-    }
-    if (fold.clientGone().getAsBoolean()) {
-      fold.done().tryFail(new FoldAbandoned());
-      return;
-    }
-    int limit = (int) Math.min(FOLD_PAGE, MAX_FOLD_EVENTS + 1L - folded);
-    pool.preparedQuery(ReadModelSql.STREAM_UNTIL)
-        .execute(Tuple.of(fold.activity().streamId(), afterVersion, Utc.of(fold.at()), limit))
-        .onFailure(fold.done()::tryFail)
-        .onSuccess(rows -> {
-          if (fold.done().future().isComplete()) {
-            return;
-          }
-          List<EventEnvelope> events;
-          try {
-            events = PgEventStore.envelopes(rows);
-            events.forEach(fold.activity()::add);
-          } catch (RuntimeException e) {
-            fold.done().tryFail(e);
-            return;
-          }
-          long now = folded + events.size();
-          if (now > MAX_FOLD_EVENTS) {
-            fold.done().tryFail(new FoldTooLong(fold.activity().streamId()));
-          } else if (!EventPages.more(rows, limit)) {
-            fold.done().tryComplete();
-          } else {
-            foldFrom(fold, events.get(events.size() - 1).streamVersion(), now);
-          }
-        });
-  }
-
-  /** A fold given up because its client went away: nobody is left to answer. */
-  public static final class FoldAbandoned extends RuntimeException {
-    FoldAbandoned() {
-      super("the client went away", null, false, false);
-    }
-  }
-
-  /** A fold of more events than {@link #MAX_FOLD_EVENTS}: the stream had more by then. */
-  public static final class FoldTooLong extends RuntimeException {
-    FoldTooLong(String streamId) {
-      super("stream " + streamId + " had more than " + MAX_FOLD_EVENTS + " events by then", null, false, false);
-    }
+    return fold.at(streamId, at, clientGone);
   }
 
   /**
