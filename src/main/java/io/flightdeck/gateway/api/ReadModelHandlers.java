@@ -1,6 +1,7 @@
 package io.flightdeck.gateway.api;
 
 import io.flightdeck.gateway.event.Utc;
+import io.flightdeck.gateway.ingest.FastText;
 import io.flightdeck.gateway.projection.model.PagesCursor;
 import io.flightdeck.gateway.projection.model.ReadModels;
 import io.flightdeck.gateway.projection.model.VisitorFold;
@@ -262,11 +263,7 @@ public final class ReadModelHandlers {
 
   static Instant instant(String name, String raw) {
     try {
-      int dot = raw.indexOf('.');
-      if (dot >= 0 && (dot + 1 == raw.length() || raw.charAt(dot + 1) < '0' || raw.charAt(dot + 1) > '9')) {
-        // the JDK's ISO parser takes "10:15:30.Z"; RFC 3339 wants a digit after the point, as ingest does
-        throw new DateTimeParseException("a fraction needs a digit", raw, dot);
-      }
+      FastText.requireFractionDigit(raw); // as ingest refuses it
       OffsetDateTime time = OffsetDateTime.parse(raw);
       // RFC 3339 has four-digit years; java.time also reads +10000 and beyond, which PostgreSQL cannot hold. The
       // instant too: 9999-12-31T23:59:59-18:00 is +10000-01-01T17:59:59Z, which an answer's from/to would say

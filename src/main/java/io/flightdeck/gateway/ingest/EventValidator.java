@@ -190,11 +190,7 @@ public final class EventValidator {
       String text = node.asText();
       Instant at = FastText.utcTimestamp(text);
       if (at == null) {
-        int dot = text.indexOf('.');
-        if (dot >= 0 && (dot + 1 == text.length() || text.charAt(dot + 1) < '0' || text.charAt(dot + 1) > '9')) {
-          // the JDK's ISO parser takes "10:15:30.Z"; RFC 3339 wants a digit after the point
-          throw new DateTimeParseException("a fraction needs a digit", text, dot);
-        }
+        FastText.requireFractionDigit(text);
         at = OffsetDateTime.parse(FastText.fractionToNanos(text)).toInstant();
       }
       if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {

@@ -4,6 +4,7 @@ import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
 
 /**
  * Fast paths for timestamps and ids in the shapes nearly all clients send (an event's {@code occurredAt} and
@@ -56,6 +57,18 @@ public final class FastText {
     } catch (DateTimeException e) {
       // 2026-02-30, hour 24, second 60, ...: the general parser says what is wrong
       return null;
+    }
+  }
+
+  /**
+   * Refuses a time with a point and no digit after it ({@code 10:15:30.Z}), which the JDK's ISO parser takes and
+   * RFC 3339 does not: for every time parsed with {@code java.time} where {@link #utcTimestamp} did not read it.
+   */
+  public static void requireFractionDigit(String timestamp) {
+    int dot = timestamp.indexOf('.');
+    if (dot >= 0 && (dot + 1 == timestamp.length() || timestamp.charAt(dot + 1) < '0'
+        || timestamp.charAt(dot + 1) > '9')) {
+      throw new DateTimeParseException("a fraction needs a digit", timestamp, dot);
     }
   }
 
