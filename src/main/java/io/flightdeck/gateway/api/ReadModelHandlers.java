@@ -264,7 +264,8 @@ public final class ReadModelHandlers {
   static Instant instant(String name, String raw) {
     try {
       FastText.requireFractionDigit(raw); // as ingest refuses it
-      OffsetDateTime time = OffsetDateTime.parse(raw);
+      // digits past the ninth are cut, as ingest cuts them: the store compares microseconds anyway
+      OffsetDateTime time = OffsetDateTime.parse(FastText.fractionToNanos(raw));
       // RFC 3339 has four-digit years; java.time also reads +10000 and beyond, which PostgreSQL cannot hold. The
       // instant too: 9999-12-31T23:59:59-18:00 is +10000-01-01T17:59:59Z, which an answer's from/to would say
       if (time.getYear() >= 1 && time.getYear() <= 9999 && Character.isDigit(raw.charAt(0))

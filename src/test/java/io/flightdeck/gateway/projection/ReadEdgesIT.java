@@ -81,6 +81,22 @@ class ReadEdgesIT {
   }
 
   @Test
+  @DisplayName("a time with more than nine digits of fraction is cut on the read models, as on ingest, not refused")
+  void fractionPastNanosIsCut() {
+    gateway.db().execute("""
+        INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, occurred_at, recorded_at)
+        VALUES (gen_random_uuid(), 'at-long', 1, 'PageViewed', 1, '{"pageId":"/old"}', '1990-06-15T10:00:00Z',
+                '1990-06-15T10:00:00.000001Z')""");
+
+    assertEquals(1, getOk("/v1/visitors/at-long?at=1990-06-15T10:00:00.000001999999999Z").getLong("pageViews"));
+    Response before = gateway.http().getWithReadToken("/v1/visitors/at-long?at=1990-06-15T10:00:00.000000999999999Z");
+    assertEquals(404, before.status(), "recorded after at, whatever its digits past the ninth: " + before.body());
+    JsonObject counts = getOk("/v1/event-counts?from=2026-11-01T00:00:00.1234567891234%2B01:00"
+        + "&to=2026-11-01T01:00:00.9999999999Z");
+    assertEquals("2026-10-31T23:00:00.123456789Z", counts.getString("from"), counts.encode());
+  }
+
+  @Test
   @DisplayName("a time with a point and no digit after it (10:15:30.Z) is 400 on the read models, as on ingest")
   void fractionWithoutDigits() {
     gateway.http().postBatch(HttpTestClient.pageView("at-dot", "/p"));
