@@ -26,8 +26,6 @@ public final class HttpVerticle extends VerticleBase {
   private HttpServer server;
   private LiveHub live;
   private PendingBodies bodies;
-  /** The router's failure handler, which also answers requests HTTP itself refuses. */
-  private FailureHandler failures;
 
   public HttpVerticle(GatewayServices services, int port) {
     this.services = services;
@@ -47,7 +45,11 @@ public final class HttpVerticle extends VerticleBase {
         .setHttp2ClearTextEnabled(http.http2ClearText());
     live = services.liveHubs().apply(vertx);
     bodies = new PendingBodies(vertx);
-    Router router = router();
+    RouteTable routes = new RouteTable();
+    AccessLog accessLog = new AccessLog(routes);
+    // the router's failure handler, which also answers the requests HTTP itself refuses
+    FailureHandler failures = new FailureHandler(services.gatewayMetrics(), routes, accessLog);
+    Router router = router(routes, accessLog, failures);
     server = vertx.createHttpServer(options)
         .connectionHandler(connection -> services.connections().accept(connection, options))
         .invalidRequestHandler(failures::invalidRequestCounted)
@@ -55,13 +57,11 @@ public final class HttpVerticle extends VerticleBase {
     return live.start().compose(v -> server.listen());
   }
 
-  /** The route table: what the gateway answers, in one place. */
-  private Router router() {
+  /** The route table: what the gateway answers, in one place; {@code routes} learns it. */
+  private Router router(RouteTable routes, AccessLog accessLog, FailureHandler failures) {
     // no router.allowForward: the client address behind a trusted proxy is read by ForwardedClient alone (Vert.x
     // would take the first X-Forwarded-For entry, which the client writes), and nothing uses a forwarded host or scheme
     Router router = Router.router(vertx);
-    RouteTable routes = new RouteTable();
-    AccessLog accessLog = new AccessLog(routes);
     router.route().handler(accessLog);
     router.route().handler(new BodyDeadline(services.config().http().bodyReadTimeoutMs(), bodies,
         IngestRoutes::isTrackingPost));
@@ -69,7 +69,6 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(QueryParams::requireDecodable);
     BearerAuth readAuth = new BearerAuth(services.config().readToken());
     BearerAuth adminAuth = new BearerAuth(services.config().adminToken());
-    failures = new FailureHandler(services.gatewayMetrics(), routes, accessLog);
 
     ingestRoute(router, routes, "/v1/events", services.ingest());
     // the Segment-compatible API (docs/SEGMENT.md), with the same checks and limits

@@ -99,21 +99,20 @@ public final class IngestRoutes {
    */
   public static boolean isTrackingPost(HttpServerRequest request) {
     String path = request.path();
-    if (request.method() != HttpMethod.POST || path == null) {
-      return false;
-    }
-    return TRACKING_PATHS.contains(path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1)
-        : path);
+    return request.method() == HttpMethod.POST && path != null && TRACKING_PATHS.contains(routed(path));
   }
 
   /** The request's path as a route matches it: one trailing slash left out; "" when it does not decode. */
   private static String pathOf(RoutingContext ctx) {
-    String path;
     try {
-      path = ctx.normalizedPath();
+      return routed(ctx.normalizedPath());
     } catch (IllegalArgumentException e) {
       return "";
     }
+  }
+
+  /** {@code path} as a route matches it: one trailing slash left out. */
+  private static String routed(String path) {
     return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
   }
 
