@@ -100,8 +100,9 @@
   // ---- who and where ----
   const visitor = () => {
     let id = load(KEY.visitor);
-    // none yet, or one the gateway would refuse (another script's or version's data): a new visitor
-    if (!id || id !== cut(id, 200)) save(KEY.visitor, (id = uuid()));
+    // none yet, or one the gateway would refuse as a stream id (another script's or version's data: over 200
+    // characters, a control character, . or ..): a new visitor
+    if (!id || id !== cut(id, 200) || /^\.\.?$|[\0-\x1f\x7f-\x9f]/.test(id)) save(KEY.visitor, (id = uuid()));
     return id;
   };
   const session = () => {
@@ -485,7 +486,8 @@
   };
 
   const fields = (form) => {
-    const out = {};
+    // no prototype: a field named constructor or toString is no field seen before, and __proto__ is a field
+    const out = Object.create(null);
     let n = 0;
     new FormData(form).forEach((value, name) => {
       if (typeof value !== 'string') return; // a file

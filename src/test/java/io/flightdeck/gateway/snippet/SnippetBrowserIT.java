@@ -324,6 +324,27 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("form fields named like members of Object.prototype (constructor, toString, __proto__) are sent with "
+      + "their own values, like any other field")
+  void fieldsNamedLikeObjectMembers() {
+    open(site.page("/members", "Members", "", "data-flush-ms=\"60000\"",
+        "<form data-fd-form-id=\"members\" data-fd-fields=\"*\" " + SUBMITTED + ">"
+            + "<input name=\"constructor\" value=\"c\"><input name=\"toString\" value=\"t\">"
+            + "<input name=\"__proto__\" value=\"p\"><input name=\"plain\" value=\"x\">"
+            + "<button id=\"send\">Send</button></form>"));
+    String visitor = visitor();
+    page.click("#send");
+    flushAfterSubmits();
+
+    // before, {"constructor":"function Object() { [native code] },c","toString":"function toString() { [native "
+    // code] },t","plain":"x"}: the inherited members were taken for fields seen before, and __proto__ was lost
+    JsonObject form = ofType(awaitEvents(visitor, 2), "FormSubmitted").get(0);
+    assertEquals(new JsonObject().put("constructor", "c").put("toString", "t").put("__proto__", "p").put("plain", "x"),
+        form.getJsonObject("data").getJsonObject("formData"));
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("a password typed into its field is never sent, even when a show-password button made the field a "
       + "text field before the form was submitted and its name does not look secret")
   void shownPasswordNotSent() {
@@ -927,6 +948,24 @@ class SnippetBrowserIT {
     JsonObject view = awaitEvents(visitor, 1).getJsonObject(0);
     assertEquals(key.equals("fd.uid") ? "u".repeat(2048) : null, view.getJsonObject("metadata").getString("fd.userId"));
     page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    errors.assertNone();
+  }
+
+  @ParameterizedTest(name = "fd.vid: {0}")
+  @ValueSource(strings = {"line\nbreak", "tab\there", "del\u007f", ".", ".."})
+  @DisplayName("a stored visitor id the gateway refuses as a stream id (a control character, . or ..) is made anew, "
+      + "instead of costing every event")
+  void refusedVisitorIdReplaced(String stored) {
+    page.navigate(site.plainPage("/bad-vid-before"));
+    page.evaluate("v => localStorage.setItem('fd.vid', v)", stored);
+    open(site.page("/bad-vid", "Bad visitor id", "", "data-flush-ms=\"0\"", ""));
+    // the page view's request answered: stored, or refused and dropped
+    page.waitForFunction("() => !localStorage.getItem('fd.outbox')");
+    String visitor = (String) page.evaluate("() => localStorage.getItem('fd.vid')");
+    // before, the stored id was kept: the page view was refused (400, streamId "must not contain control
+    // characters" or "must not be . or ..") and dropped, and so was every later event of the visitor
+    assertNotEquals(stored, visitor, "the refused visitor id was kept");
+    assertEquals(List.of("PageViewed"), types(awaitEvents(visitor, 1)));
     errors.assertNone();
   }
 
