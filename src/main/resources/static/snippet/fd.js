@@ -245,7 +245,7 @@
   // JSON.stringify({ writeKey, events }), each event's JSON made once
   const body = (events) => '{"writeKey":' + JSON.stringify(WRITE_KEY) + ',"events":' + jsonList(events) + '}';
   // The first events of list that fit one request of maxBytes and maxCount (at least one: if it alone is too
-  // large, the gateway's answer or the browser's beacon limit says so)
+  // large, the gateway's answer or the browser's keepalive limit says so)
   const take = (list, maxBytes, maxCount) => {
     let size = 64 + WRITE_KEY.length, n = 0;
     while (n < list.length && n < maxCount) {
@@ -335,8 +335,9 @@
   }
 
   // Page going away (closed, navigated, or hidden on mobile, where pagehide may never come): hand the queue to
-  // the browser in beacons it sends even after the page is gone. Beacons never report an answer, so the events
-  // stay in localStorage and the next page sends them again; their ids make the gateway store them once.
+  // the browser in keepalive requests it sends even after the page is gone, without cookies (a beacon would send
+  // those of the gateway's host: the site's own behind a first-party proxy). Their answers are not read, so the
+  // events stay in localStorage and the next page sends them again; their ids make the gateway store them once.
   const beaconAll = () => {
     settle();
     clearTimeout(timer);
@@ -345,28 +346,23 @@
     while (rest.length && nav.onLine !== false) {
       const batch = take(rest, BEACON_BYTES, BATCH_EVENTS);
       rest = rest.slice(batch.length);
-      // refused (over the browser's limit): it stays in localStorage for the next page
-      if (beacon(body(batch))) forgetQueued(batch);
+      try {
+        // refused (over the 64 KiB a page may have pending): only hidden, the page takes it back from localStorage
+        fetch(ENDPOINT, { method: 'POST', body: body(batch), credentials: 'omit', keepalive: true }).catch(resume);
+        forgetQueued(batch);
+      } catch (e) {} // stays queued
     }
-    // only hidden, the page lives on: what the beacons refused goes by fetch
+    // only hidden, the page lives on: what is still queued goes by fetch
     schedule();
   };
-  // Shown again, or back from the back/forward cache: what the beacons took may not have arrived (a beacon never
-  // reports its answer, and the gateway may have refused it), and it is still in the outbox: it goes again, stored once
+  // Shown again, back from the back/forward cache, or a keepalive request refused: what those requests took may not
+  // have arrived (their answers are not read, and the gateway may have refused them), and it is still in the
+  // outbox: it goes again, stored once
   const resume = () => {
     if (!allowed()) return;
     const stored = outbox(), have = ids(stored);
     queue = stored.concat(queue.filter((e) => !have.has(e.id))).slice(-STORED_MAX);
     schedule();
-  };
-  const beacon = (payload) => {
-    try {
-      if (nav.sendBeacon) return nav.sendBeacon(ENDPOINT, payload); // text/plain;charset=UTF-8
-      fetch(ENDPOINT, { method: 'POST', body: payload, credentials: 'omit', keepalive: true }).catch(() => {});
-      return true;
-    } catch (e) {
-      return false;
-    }
   };
 
   // ---- automatic capture ----

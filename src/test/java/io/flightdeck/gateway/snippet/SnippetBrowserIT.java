@@ -567,6 +567,24 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("the request that carries the queue as the page goes away carries no cookies either: behind a "
+      + "first-party proxy (data-endpoint on the site's origin) the site's cookies would go to the gateway")
+  void leavingCarriesNoCookies() {
+    site.plainPage("/elsewhere");
+    String url = site.page("/cookies", "Cookies", "<script>document.cookie = 'session=s3cret; path=/';</script>",
+        "data-flush-ms=\"60000\" data-endpoint=\"" + TestSite.COLLECT + "\"",
+        "<a id=\"leave\" data-fd-button-id=\"leave\" href=\"/elsewhere\">Leave</a>");
+    open(url);
+    page.click("#leave");
+    page.waitForURL(site.base() + "/elsewhere");
+    await("the request as the page went away", () -> site.collected().size(), n -> n >= 1);
+
+    // before, navigator.sendBeacon sent it, which always includes credentials: [session=s3cret]
+    assertEquals(List.of("null"), site.collected(), "the Cookie headers sent");
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("each event is serialized once, however often it is measured, stored in localStorage and sent: "
       + "retried after a 503, beaconed when the page is hidden, sent again when it is shown")
   void eachEventSerializedOnce() {

@@ -6,8 +6,10 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -20,7 +22,14 @@ final class TestSite implements AutoCloseable {
   /** Answers 204: a form submitted there (not cancelled) is sent and the browser stays on the page. */
   static final String NO_CONTENT = "/no-content";
 
+  /**
+   * A first-party proxy's path for the events (data-endpoint): answers 204, and records each POST's Cookie header
+   * in {@link #collected}.
+   */
+  static final String COLLECT = "/collect";
+
   private final HttpServer server;
+  private final List<String> collected = new CopyOnWriteArrayList<>();
   private final ExecutorService executor = Executors.newFixedThreadPool(4);
   private final Map<String, String> pages = new ConcurrentHashMap<>();
   private final String gateway;
@@ -41,7 +50,11 @@ final class TestSite implements AutoCloseable {
       exchange.getResponseHeaders().set("Cache-Control", "no-store");
       // favicon: nothing, and no 404 in the console; a form posted to /no-content leaves the page where it is
       String path = exchange.getRequestURI().getPath();
-      int status = html != null ? 200 : path.equals("/favicon.ico") || path.equals(NO_CONTENT) ? 204 : 404;
+      if (path.equals(COLLECT) && exchange.getRequestMethod().equals("POST")) {
+        collected.add(String.valueOf(exchange.getRequestHeaders().getFirst("Cookie")));
+      }
+      int status = html != null ? 200
+          : path.equals("/favicon.ico") || path.equals(NO_CONTENT) || path.equals(COLLECT) ? 204 : 404;
       exchange.sendResponseHeaders(status, status == 204 ? -1 : body.length);
       try (OutputStream out = exchange.getResponseBody()) {
         out.write(body);
@@ -49,6 +62,11 @@ final class TestSite implements AutoCloseable {
     });
     server.setExecutor(executor);
     server.start();
+  }
+
+  /** The Cookie header of each POST to {@link #COLLECT} so far ("null" for none), in order. */
+  List<String> collected() {
+    return collected;
   }
 
   String base() {
