@@ -34,6 +34,7 @@
   const BATCH_BYTES = 256 * 1024; // per request (the gateway takes 512 KiB)
   // a page may have 64 KiB of beacons and keepalive requests pending
   const BEACON_BYTES = 60000;
+  const KEEPALIVE = typeof Request == 'function' && 'keepalive' in Request.prototype;
   // undelivered events kept in localStorage; the oldest go first
   const STORED_MAX = 500;
   // one event's data: the gateway's limit is 32,768 bytes (413 above) as it serializes it, which may differ a little
@@ -347,8 +348,11 @@
       const batch = take(rest, BEACON_BYTES, BATCH_EVENTS);
       rest = rest.slice(batch.length);
       try {
-        // refused (over the 64 KiB a page may have pending): only hidden, the page takes it back from localStorage
-        fetch(ENDPOINT, { method: 'POST', body: body(batch), credentials: 'omit', keepalive: true }).catch(resume);
+        // refused (over the 64 KiB a page may have pending): only hidden, the page takes it back from localStorage.
+        // A browser without keepalive (Firefox before 133) would drop the request with the page: a beacon there
+        if (KEEPALIVE) {
+          fetch(ENDPOINT, { method: 'POST', body: body(batch), credentials: 'omit', keepalive: true }).catch(resume);
+        } else if (!nav.sendBeacon(ENDPOINT, body(batch))) continue;
         forgetQueued(batch);
       } catch (e) {} // stays queued
     }
