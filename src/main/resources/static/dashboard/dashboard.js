@@ -19,9 +19,19 @@
 // would never be shown. With ?unnamed=true every message is a plain one, and its data says the type.
 //
 // All event data reaches the page through textContent or SVG text nodes, never as HTML.
+//
+// A page load runs one release's files. During a rolling deploy the page, this script and the style are three
+// requests a balancer may send to two releases; the page names the script and the style by their content hash, and
+// the gateway writes one build id into all three (DashboardHandler). Before anything else the script compares its
+// own with the page's and the style's; when they differ it reloads the page, once: a flag in sessionStorage says a
+// reload was tried, so two releases alternating behind the balancer cannot reload the tab in a loop (a second mixed
+// load runs as it is and clears the flag, so a later load of the tab may try once again).
 (() => {
   'use strict';
 
+  // written by the gateway as it serves this file
+  const BUILD = '{{build}}';
+  const RELOAD_KEY = 'flightdeck.reloadedForRelease';
   const TOKEN_KEY = 'flightdeck.readToken';
   const SITE_KEY = 'flightdeck.site';
   const BUILT_IN_TYPES = ['PageViewed', 'ButtonClicked', 'FormSubmitted'];
@@ -77,6 +87,27 @@
   };
 
   class Unauthorized extends Error {}
+
+  // ---- one release ---------------------------------------------------------------------------------------------
+
+  function isOneRelease() {
+    const page = document.querySelector('meta[name="flightdeck-build"]');
+    // a deferred script runs once the style sheets before it are in: the style's build is there to read
+    const style = getComputedStyle(document.documentElement).getPropertyValue('--flightdeck-build')
+      .trim().replace(/^"(.*)"$/, '$1');
+    return page !== null && page.content === BUILD && style === BUILD;
+  }
+
+  // answers whether the page is being reloaded, when its files are of two releases and no reload was tried yet
+  function reloadIfMixed() {
+    if (isOneRelease() || sessionStorage.getItem(RELOAD_KEY) !== null) {
+      sessionStorage.removeItem(RELOAD_KEY);
+      return false;
+    }
+    sessionStorage.setItem(RELOAD_KEY, BUILD);
+    location.reload();
+    return true;
+  }
 
   // ---- start-up and the token ---------------------------------------------------------------------------------
 
@@ -730,5 +761,7 @@
     return pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
 
-  init();
+  if (!reloadIfMixed()) {
+    init();
+  }
 })();

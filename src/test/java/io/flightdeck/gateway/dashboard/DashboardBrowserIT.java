@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.microsoft.playwright.APIResponse;
 import com.microsoft.playwright.BrowserContext;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
@@ -33,6 +34,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,6 +44,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The live dashboard ({@code GET /}) in headless Chromium: Debian's {@code chromium}, driven by Playwright for
@@ -54,6 +59,7 @@ class DashboardBrowserIT {
   // a restarted gateway takes a few seconds to start, and the browser then waits for its next retry
   static final double RESTART_WAIT_MS = 45_000;
   static final String TOKEN_KEY = "flightdeck.readToken";
+  static final String IMMUTABLE = "public, max-age=31536000, immutable";
 
   @RegisterExtension
   @Order(1)
@@ -498,6 +504,87 @@ class DashboardBrowserIT {
     errors.assertNone();
   }
 
+  @Test
+  @DisplayName("the page names its script and style by their content hash: a request naming this release's hash "
+      + "is cacheable as immutable, one naming another release's gets this release's file, never stored")
+  void assetsNamedByContentHash() {
+    HttpTestClient http = gateway.http();
+    String index = http.send(http.request("/").GET()).body();
+    for (String file : List.of("dashboard.js", "dashboard.css")) {
+      Matcher named = Pattern.compile("\"/dashboard/" + Pattern.quote(file) + "\\?v=([0-9a-f]{16})\"").matcher(index);
+      // before, the page named /dashboard/dashboard.js: a balancer could answer it from another release
+      assertTrue(named.find(), file + " is not named by its hash in the page: " + index);
+      String path = "/dashboard/" + file;
+      Response plain = http.send(http.request(path).GET());
+      assertEquals("\"" + named.group(1) + "\"", plain.header("ETag"), path);
+
+      String hashed = path + "?v=" + named.group(1);
+      Response pinned = http.send(http.request(hashed).GET());
+      assertEquals(200, pinned.status(), path);
+      assertEquals(plain.body(), pinned.body(), path);
+      assertEquals(IMMUTABLE, pinned.header("Cache-Control"), path);
+      assertEquals(plain.header("ETag"), pinned.header("ETag"), path);
+      Response same = http.send(http.request(hashed).header("If-None-Match", plain.header("ETag")).GET());
+      assertEquals(304, same.status(), path);
+      assertEquals(IMMUTABLE, same.header("Cache-Control"), path);
+      Response head = http.send(http.request(hashed).method("HEAD", HttpRequest.BodyPublishers.noBody()));
+      assertEquals(200, head.status(), path);
+      assertEquals(IMMUTABLE, head.header("Cache-Control"), path);
+      assertEquals(String.valueOf(plain.body().getBytes(StandardCharsets.UTF_8).length),
+          head.header("Content-Length"), path);
+
+      // a page of another release behind the same balancer names its own hash: answered, but cached nowhere
+      Response other = http.send(http.request(path + "?v=0123456789abcdef").GET());
+      assertEquals(200, other.status(), path);
+      assertEquals(plain.body(), other.body(), path);
+      assertEquals("no-store", other.header("Cache-Control"), path);
+      assertEquals("no-cache", plain.header("Cache-Control"), path);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"/", "/dashboard/dashboard.js", "/dashboard/dashboard.css"})
+  @DisplayName("a page load whose page, script or style came from another release (a rolling deploy behind one "
+      + "balancer) reloads itself once, and then runs one release's files")
+  void otherReleaseReloadsOnce(String file) {
+    String url = gateway.http().base() + file;
+    AtomicInteger rewritten = new AtomicInteger();
+    page.route(u -> u.equals(url) || u.startsWith(url + "?"), route -> {
+      if (rewritten.getAndIncrement() == 0) {
+        APIResponse real = route.fetch();
+        route.fulfill(new Route.FulfillOptions().setResponse(real).setBody(otherRelease(file, real.text())));
+      } else {
+        route.resume();
+      }
+    });
+    AtomicInteger loads = documentLoads();
+    openSignedIn();
+    // before, the page ran as it came: another release's page with this one's script, or the reverse
+    assertEquals(2, loads.get(), "page loads");
+    assertEquals(2, rewritten.get(), file + " requests");
+    assertNotOtherRelease();
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("a page load that keeps getting files of two releases (two releases alternating behind the "
+      + "balancer) reloads only once, then runs as it is; the next load of the tab may reload once again")
+  void twoReleasesReloadOnlyOnce() {
+    String url = gateway.http().base() + "/dashboard/dashboard.js";
+    page.route(u -> u.startsWith(url), route -> {
+      APIResponse real = route.fetch();
+      route.fulfill(new Route.FulfillOptions().setResponse(real).setBody(otherRelease("/dashboard/dashboard.js",
+          real.text())));
+    });
+    AtomicInteger loads = documentLoads();
+    openSignedIn();
+    assertEquals(2, loads.get(), "page loads");
+    page.reload();
+    assertThat(state()).hasText("live");
+    assertEquals(4, loads.get(), "page loads");
+    errors.assertNone();
+  }
+
   // ---- helpers ----
 
   /** Answers {@code GET /v1/events?after=&limit=} with burst events: {@code burst-<position>} at each position. */
@@ -515,6 +602,43 @@ class DashboardBrowserIT {
     }
     route.fulfill(new Route.FulfillOptions().setStatus(200).setContentType("application/json")
         .setBody(new JsonObject().put("events", events).encode()));
+  }
+
+  /**
+   * {@code file} ({@code /}, the script or the style) as another release of the gateway would serve it: another
+   * build id wherever this release's stands, and a mark {@link #assertNotOtherRelease()} looks for.
+   */
+  private static String otherRelease(String file, String body) {
+    String build = build(gateway.http().send(gateway.http().request("/").GET()).body());
+    String other = build == null ? body : body.replace(build, "another-release");
+    return switch (file) {
+      case "/" -> other.replace("<title>FlightDeck live dashboard</title>", "<title>another release</title>");
+      case "/dashboard/dashboard.js" -> other + "\nwindow.anotherRelease = true;\n";
+      default -> other + "\nbody { outline: 3px solid rgb(1, 2, 3); }\n";
+    };
+  }
+
+  /** The build id the page names, or null. */
+  private static String build(String index) {
+    Matcher m = Pattern.compile("<meta name=\"flightdeck-build\" content=\"([^\"]+)\">").matcher(index);
+    return m.find() ? m.group(1) : null;
+  }
+
+  private void assertNotOtherRelease() {
+    assertEquals("FlightDeck live dashboard", page.title());
+    assertEquals(false, page.evaluate("() => window.anotherRelease === true"));
+    assertEquals(false, page.evaluate("() => getComputedStyle(document.body).outlineColor === 'rgb(1, 2, 3)'"));
+  }
+
+  /** Counts the documents the page loads (navigations and reloads), from now on. */
+  private AtomicInteger documentLoads() {
+    AtomicInteger loads = new AtomicInteger();
+    page.onRequest(r -> {
+      if (r.isNavigationRequest() && r.frame() == page.mainFrame()) {
+        loads.incrementAndGet();
+      }
+    });
+    return loads;
   }
 
   private void openSignedIn() {
