@@ -112,6 +112,7 @@
   // ---- start-up and the token ---------------------------------------------------------------------------------
 
   function init() {
+    document.addEventListener('visibilitychange', onVisibilityChange);
     $('token-form').addEventListener('submit', onTokenSubmit);
     $('sign-out').addEventListener('click', () => signOut(''));
     $('site-form').addEventListener('submit', onSiteSubmit);
@@ -176,11 +177,27 @@
     loadTypes();
     refreshCounts();
     refreshPages();
-    app.timers.refresh = setInterval(() => {
-      refreshCounts();
+    app.timers.refresh = setInterval(refresh, REFRESH_MS);
+  }
+
+  // every 10 s: the reads still out are not asked for again
+  function refresh() {
+    refreshCounts();
+    if (!app.loading.pages) {
       refreshPages();
-      checkHistory();
-    }, REFRESH_MS);
+    }
+    checkHistory();
+  }
+
+  // a hidden tab's timers may run only once a minute (browsers throttle them), so its chart and top pages may be a
+  // minute old when it comes back: they are read at once, and the 10 s refresh counts from there
+  function onVisibilityChange() {
+    if (document.visibilityState !== 'visible' || !app.token || app.timers.refresh === null) {
+      return;
+    }
+    clearInterval(app.timers.refresh);
+    app.timers.refresh = setInterval(refresh, REFRESH_MS);
+    refresh();
   }
 
   function signOut(message) {

@@ -585,6 +585,48 @@ class DashboardBrowserIT {
     errors.assertNone();
   }
 
+  @Test
+  @DisplayName("a tab brought back to the front reads the chart's counts and the top pages at once, not at the next "
+      + "10 s refresh (a hidden tab's timers may be throttled to once a minute), and only once while a read is out")
+  void refreshesWhenVisibleAgain() {
+    // time stands still in the page: its 10 s refresh never comes, and every read counted here is another cause's
+    page.clock().install();
+    page.clock().pauseAt(Instant.now().plus(1, ChronoUnit.MINUTES).toEpochMilli());
+    List<String> reads = new CopyOnWriteArrayList<>();
+    AtomicInteger finished = new AtomicInteger();
+    page.onRequest(r -> {
+      if (r.url().contains("/v1/event-counts") || r.url().contains("/v1/pages")) {
+        reads.add(r.url().replaceFirst("\\?.*", "").replaceFirst(".*/", ""));
+      }
+    });
+    page.onRequestFinished(r -> {
+      if (r.url().contains("/v1/event-counts") || r.url().contains("/v1/pages")) {
+        finished.incrementAndGet();
+      }
+    });
+    openSignedIn();
+    page.waitForCondition(() -> reads.size() >= 2 && finished.get() == reads.size());
+    List<String> before = List.copyOf(reads);
+    assertEquals(List.of("event-counts", "pages"), before.stream().sorted().toList());
+
+    // Playwright keeps every page in front: the page is told it went to the background and came back
+    page.evaluate("() => { let state = 'visible';"
+        + " Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });"
+        + " Object.defineProperty(document, 'hidden', { configurable: true, get: () => state === 'hidden' });"
+        + " window.showTab = (s) => { state = s; document.dispatchEvent(new Event('visibilitychange')); }; }");
+    page.evaluate("() => showTab('hidden')");
+    // twice in a row: the second finds both reads still out
+    page.evaluate("() => { showTab('visible'); showTab('hidden'); showTab('visible'); }");
+    // before, nothing was read until the 10 s refresh, which a background tab's throttled timers delay up to a minute
+    page.waitForCondition(() -> reads.size() >= 4 && finished.get() == reads.size());
+    // a read sent after these (a second one, queued while the first was out) is seen before this request's answer
+    page.evaluate("() => fetch('/health/live').then((r) => r.status)");
+    page.waitForCondition(() -> finished.get() == reads.size());
+    assertEquals(List.of("event-counts", "pages"), reads.subList(2, reads.size()).stream().sorted().toList(),
+        "reads after the tab came back: " + reads);
+    errors.assertNone();
+  }
+
   // ---- helpers ----
 
   /** Answers {@code GET /v1/events?after=&limit=} with burst events: {@code burst-<position>} at each position. */
