@@ -157,9 +157,11 @@ public final class IngestPipeline {
   /**
    * A JSON limit the parser hit. A string longer than {@code maxStringLength} inside an event's data makes the
    * data longer than any data limit, when that is no more than the string limit: 413, like data over its size.
-   * Only a string value: a field name over the name limit is found while reading the next token, so the parser still
-   * stands on the token before it, which may be a short string value; such a name was answered 413 "holds a string of
-   * more than 32768 characters", and the same name after a number 400. Jackson says which limit only in its message.
+   * Only a string value: a field name over the name limit, a number over the number limit or an array past the
+   * nesting limit is found while reading its token, so the parser still stands on the token before it, which may be
+   * a short string value (a name after {@code "pageId":"/"}, {@code ["x",[...]]}); such a body was answered 413
+   * "holds a string of more than 32768 characters", and the same one after a number 400. Jackson names the limit
+   * only in its message.
    */
   private ApiError overLimit(byte[] bytes, JsonParser parser, DataLocator data, StreamConstraintsException e) {
     if (parser.currentToken() == JsonToken.VALUE_STRING && isStringValueLimit(e)

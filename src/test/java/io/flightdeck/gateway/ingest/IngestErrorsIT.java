@@ -94,7 +94,22 @@ class IngestErrorsIT {
         Arguments.of("a field name of 1025 characters in data, after a string value",
             pageView(s, "/").put("data", new JsonObject().put("pageId", "/").put("k".repeat(1025), "v")).encode()),
         Arguments.of("a field name of 1025 characters in data, first",
-            pageView(s, "/").put("data", new JsonObject().put("k".repeat(1025), "v").put("pageId", "/")).encode()));
+            pageView(s, "/").put("data", new JsonObject().put("k".repeat(1025), "v").put("pageId", "/")).encode()),
+        // so were these, each found right after a string in an array
+        Arguments.of("nesting 33 deep in data, each array after a string",
+            pageView(s, "/").put("data", new JsonObject().put("pageId", "/").put("a", stringsNested(31))).encode()),
+        Arguments.of("a 65-digit number in data, after a string in an array",
+            "{\"type\":\"PageViewed\",\"streamId\":\"" + s + "\",\"data\":{\"pageId\":\"/\",\"a\":[\"x\","
+                + "1".repeat(65) + "]}}"));
+  }
+
+  /** {@code ["x",["x",...["x",1]...]]}, {@code depth} arrays deep, each opened right after a string. */
+  private static JsonArray stringsNested(int depth) {
+    JsonArray array = new JsonArray().add("x").add(1);
+    for (int i = 1; i < depth; i++) {
+      array = new JsonArray().add("x").add(array);
+    }
+    return array;
   }
 
   @ParameterizedTest(name = "{0}")
