@@ -8,6 +8,7 @@ import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.util.List;
@@ -18,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * Decides what one projection's runner does after a failed step. A failing batch is replayed one event per
  * transaction to find the culprit; an event that fails is retried with exponential back-off and, after
  * {@code maxAttempts}, goes to the dead letters so that the projection moves on. Trouble with the database or
- * the connection is retried with the same back-off without counting against the event.
+ * the connection is retried with the same back-off without counting against the event. A batch the server cancelled
+ * at the statement timeout is tried again at once in halves, down to one event, as a batch that takes too long
+ * whole takes as long every time it is tried whole.
  */
 final class BatchFailures {
 
@@ -33,6 +36,9 @@ final class BatchFailures {
   private final Handler<AsyncResult<Long>> resume;
 
   private long isolateUntil = -1;
+  /** While the checkpoint is below this, a step takes at most {@link #shrunk} events: a larger batch timed out. */
+  private long shrinkUntil = -1;
+  private int shrunk;
   private int attempts;
   private int troubles;
   private long retryTimer = -1;
@@ -52,9 +58,15 @@ final class BatchFailures {
     this.resume = resume;
   }
 
-  /** The most events the step after {@code checkpoint} may apply: one while a failed batch is replayed. */
+  /**
+   * The most events the step after {@code checkpoint} may apply: one while a failed batch is replayed, a part of a
+   * batch that timed out while its events are tried again ({@link #tookTooLong}).
+   */
   int limit(long checkpoint) {
-    return replaying(checkpoint) ? 1 : config.batchSize();
+    if (replaying(checkpoint)) {
+      return 1;
+    }
+    return checkpoint >= 0 && checkpoint < shrinkUntil ? shrunk : config.batchSize();
   }
 
   /**
@@ -77,11 +89,15 @@ final class BatchFailures {
     if (checkpoint >= isolateUntil) {
       isolateUntil = -1;
     }
+    if (checkpoint >= shrinkUntil) {
+      shrinkUntil = -1;
+    }
   }
 
   /** The runner starts again from the stored checkpoint: no replay in progress, no attempts counted. */
   void reset() {
     isolateUntil = -1;
+    shrinkUntil = -1;
     attempts = 0;
   }
 
@@ -89,12 +105,32 @@ final class BatchFailures {
   void handle(SqlConnection conn, Throwable failure) {
     if (failure instanceof ApplyFailedException f && !transientFailure(f.getCause())) {
       applyFailed(conn, f);
+    } else if (failure instanceof ApplyFailedException f && f.events().size() > 1 && timedOut(f.getCause())) {
+      tookTooLong(f);
     } else {
       troubles++;
       LOG.warn("projection {}: store error, retrying in {} ms: {}", projection,
           config.backoffMs(troubles), failure.getMessage());
       retryLater(config.backoffMs(troubles));
     }
+  }
+
+  /**
+   * The server cancelled the batch's apply at the statement timeout (db.statementTimeoutMs): tried whole again, it
+   * would take as long and be cancelled again, for ever, although each of its events alone may take a fraction of
+   * that. The same events are tried again at once in halves (a half that times out too, in halves again), up to the
+   * last of them, then in full batches again. The transaction rolled back: no attempt is counted, and the tables
+   * are as the checkpoint says, so a step is still a first try. A lone event that times out is trouble with the
+   * database, retried after a back-off like any other.
+   */
+  private void tookTooLong(ApplyFailedException failure) {
+    List<EventEnvelope> events = failure.events();
+    shrunk = Math.max(1, events.size() / 2);
+    // a half that times out within a shrunk range shrinks the rest of that range too
+    shrinkUntil = Math.max(shrinkUntil, events.get(events.size() - 1).position());
+    LOG.warn("projection {}: a batch of {} events did not finish within the statement timeout; trying {} at a time "
+        + "up to position {}: {}", projection, events.size(), shrunk, shrinkUntil, failure.getMessage());
+    resume.handle(Future.succeededFuture(failure.from()));
   }
 
   private void applyFailed(SqlConnection conn, ApplyFailedException failure) {
@@ -170,6 +206,11 @@ final class BatchFailures {
   /** The database or the connection, not the event: retried without counting against the event. */
   static boolean transientFailure(Throwable t) {
     return TransientErrors.isTransient(t) && !TransientErrors.isUniqueViolation(t);
+  }
+
+  /** The server cancelled the statement: its statement timeout, or an operator's pg_cancel_backend. */
+  static boolean timedOut(Throwable t) {
+    return t instanceof PgException pg && "57014".equals(pg.getSqlState());
   }
 
   /** The error as recorded with a failure or a dead letter: its message, at most 2000 characters. */
