@@ -32,11 +32,11 @@ public final class DatabaseBootstrap {
   public static String prepare(DbConfig db) throws SQLException, InterruptedException {
     PgConnectOptions options = PgConnectOptions.fromUri(db.url());
     long deadline = System.nanoTime() + db.startupTimeoutSeconds() * 1_000_000_000L;
-    waitForServer(options, db, deadline);
-    if (db.createDatabase()) {
-      createDatabaseIfMissing(options, db);
+    boolean exists = waitForServer(options, db, deadline);
+    if (!exists && db.createDatabase()) {
+      createDatabase(options, db);
     }
-    return migrate(options);
+    return migrate(options, db);
   }
 
   /**
@@ -50,26 +50,44 @@ public final class DatabaseBootstrap {
         + URLEncoder.encode(database, StandardCharsets.UTF_8) + ssl;
   }
 
-  static Properties credentials(PgConnectOptions o) {
+  /**
+   * The user, password and timeouts of every start-up connection. The driver's own defaults wait for the server's
+   * first answer without end: a server that takes the connection and never answers (frozen, or a proxy in front of
+   * one that is down) held start-up for ever, past db.startupTimeoutSeconds. loginTimeout bounds the whole opening
+   * (TCP connect, TLS, authentication) by db.connectionWaitMs, as the pools bound theirs; statements, migrations
+   * among them, are left unbounded.
+   */
+  static Properties credentials(PgConnectOptions o, DbConfig db) {
     Properties p = new Properties();
     p.setProperty("user", o.getUser());
     if (o.getPassword() != null) {
       p.setProperty("password", o.getPassword());
     }
-    p.setProperty("connectTimeout", "10");
+    p.setProperty("connectTimeout", String.valueOf(seconds(db.connectTimeoutMs())));
+    p.setProperty("loginTimeout", String.valueOf(seconds(Math.max(db.connectTimeoutMs(), db.connectionWaitMs()))));
     p.setProperty("ApplicationName", "flightdeck-gateway-bootstrap");
     return p;
   }
 
-  private static void waitForServer(PgConnectOptions o, DbConfig db, long deadline)
+  /** Whole seconds, rounded up: the driver takes its timeouts in seconds, and 0 would mean no bound at all. */
+  private static int seconds(int ms) {
+    return Math.max(1, (ms + 999) / 1000);
+  }
+
+  /**
+   * Waits until the server answers and says whether the database exists. It asks for the database itself: a role
+   * may well be allowed there alone (pg_hba.conf naming only the gateway's database, CONNECT revoked on postgres, a
+   * hosted server), and asking for postgres first refused to start on a database that was there all along.
+   */
+  private static boolean waitForServer(PgConnectOptions o, DbConfig db, long deadline)
       throws SQLException, InterruptedException {
     long backoffMs = 250;
     while (true) {
-      try (Connection c = DriverManager.getConnection(jdbcUrl(o, "postgres"), credentials(o))) {
-        return;
+      try (Connection c = DriverManager.getConnection(jdbcUrl(o, o.getDatabase()), credentials(o, db))) {
+        return true;
       } catch (SQLException e) {
         if (INVALID_CATALOG.equals(e.getSQLState())) {
-          return; // the server answers; it just has no "postgres" database
+          return false; // the server answers; the database is not there yet
         }
         if (System.nanoTime() - deadline >= 0) {
           throw new SQLException("cannot reach PostgreSQL at " + o.getHost() + ":" + o.getPort() + " within "
@@ -82,15 +100,9 @@ public final class DatabaseBootstrap {
     }
   }
 
-  private static void createDatabaseIfMissing(PgConnectOptions o, DbConfig db) throws SQLException {
-    try (Connection c = DriverManager.getConnection(jdbcUrl(o, o.getDatabase()), credentials(o))) {
-      return;
-    } catch (SQLException e) {
-      if (!INVALID_CATALOG.equals(e.getSQLState())) {
-        throw e;
-      }
-    }
-    try (Connection c = DriverManager.getConnection(jdbcUrl(o, "postgres"), credentials(o));
+  /** Creates the missing database, from the maintenance database postgres (the one CREATE DATABASE needs). */
+  private static void createDatabase(PgConnectOptions o, DbConfig db) throws SQLException {
+    try (Connection c = DriverManager.getConnection(jdbcUrl(o, "postgres"), credentials(o, db));
          Statement st = c.createStatement()) {
       st.execute("CREATE DATABASE " + quoteIdentifier(o.getDatabase()));
       LOG.info("created database {}", o.getDatabase());
@@ -104,10 +116,13 @@ public final class DatabaseBootstrap {
     }
   }
 
-  private static String migrate(PgConnectOptions o) {
-    Properties p = credentials(o);
+  private static String migrate(PgConnectOptions o, DbConfig db) {
+    Properties p = credentials(o, db);
+    // the timeouts go in the URL: Flyway's DataSource takes a user and a password, not the driver's properties
+    String url = jdbcUrl(o, o.getDatabase()) + (o.getSslMode() == null ? "?" : "&") + "connectTimeout="
+        + p.getProperty("connectTimeout") + "&loginTimeout=" + p.getProperty("loginTimeout");
     Flyway flyway = Flyway.configure()
-        .dataSource(jdbcUrl(o, o.getDatabase()), p.getProperty("user"), p.getProperty("password"))
+        .dataSource(url, p.getProperty("user"), p.getProperty("password"))
         .locations("classpath:db/migration")
         .connectRetries(3)
         .load();

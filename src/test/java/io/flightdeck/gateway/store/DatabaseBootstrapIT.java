@@ -2,14 +2,19 @@ package io.flightdeck.gateway.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flightdeck.gateway.config.DbConfig;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
 import io.flightdeck.gateway.support.ReadModelCheck;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -135,6 +140,45 @@ class DatabaseBootstrapIT {
       assertEquals(200, two.http().postEvents(HttpTestClient.pageView("v1", "/two")).status());
       assertEquals(List.of(List.of(1L), List.of(2L)),
           created.query("SELECT stream_version FROM events ORDER BY position"));
+    }
+  }
+
+  @Test
+  @DisplayName("a role that may connect to its own database but not to the database postgres starts on it and "
+      + "migrates it")
+  void roleWithoutAccessToPostgresDatabase() throws Exception {
+    String role = "fd_own_db_only_" + UUID.randomUUID().toString().substring(0, 8);
+    server.execute("CREATE ROLE " + role + " LOGIN");
+    try {
+      // PostgreSQL refuses this role's sessions on the database postgres alone (FATAL at connection), as a
+      // pg_hba.conf that lists only the gateway's database, or REVOKE CONNECT, would; those are the whole server's
+      server.execute("ALTER ROLE " + role + " IN DATABASE postgres SET session_preload_libraries = 'fd_no_such_lib'");
+      server.execute("CREATE DATABASE \"" + created.name() + "\" OWNER " + role);
+      String url = created.url().replaceFirst("://[^@/]*@", "://" + role + "@");
+      try (TestGateway gateway = TestGateway.start(server, Map.of("FLIGHTDECK_DB_URL", url,
+          "FLIGHTDECK_DB_STARTUP_TIMEOUT_SECONDS", "2"))) {
+        assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("v1", "/x")).status());
+        assertEquals(MIGRATIONS, created.query(
+            "SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"));
+      }
+    } finally {
+      server.execute("DROP DATABASE IF EXISTS \"" + created.name() + "\" WITH (FORCE)");
+      server.execute("DROP ROLE " + role);
+    }
+  }
+
+  @Test
+  @DisplayName("a server that takes the connection and never answers stops start-up once db.startupTimeoutSeconds "
+      + "are up, naming the server")
+  void silentServer() throws Exception {
+    // connections are accepted by the kernel into the backlog and never answered: a frozen server, a proxy in front
+    // of one that is down
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      String at = "127.0.0.1:" + silent.getLocalPort();
+      DbConfig db = new DbConfig("postgresql://postgres@" + at + "/flightdeck", true, 1, 1, 1000, 1, 30_000, 1000);
+      SQLException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+          () -> assertThrows(SQLException.class, () -> DatabaseBootstrap.prepare(db)), "start-up never ended");
+      assertTrue(e.getMessage().contains(at), e.getMessage());
     }
   }
 
