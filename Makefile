@@ -35,20 +35,36 @@ db-check:
 	  && echo "PostgreSQL answers at $(DB_HOST):$(DB_PORT)"
 
 # Starts nothing when a server answers already (docker compose would fail on the taken port, pg_ctlcluster with
-# "Cluster is already running.").
+# "Cluster is already running."), nor a server that could not be the one FLIGHTDECK_DB_URL names: another machine's,
+# or a local port other than the one it listens on (docker compose's 127.0.0.1:5432; a Debian cluster's own port, as
+# pg_lsclusters lists it). It used to start compose's PostgreSQL or the newest "main" cluster whatever the URL said,
+# then wait 30 s for an address they do not serve.
 db:
 	@if timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null; then \
 	  echo "PostgreSQL already answers at $(DB_HOST):$(DB_PORT): nothing to start"; \
+	elif [ "$(DB_HOST)" != 127.0.0.1 ] && [ "$(DB_HOST)" != localhost ]; then \
+	  echo "PostgreSQL does not answer at $(DB_HOST):$(DB_PORT) (FLIGHTDECK_DB_URL): make db starts a server on"; \
+	  echo "this machine only (127.0.0.1 or localhost). Start that server, or point FLIGHTDECK_DB_URL at one that runs."; \
+	  exit 1; \
 	elif docker info >/dev/null 2>&1; then \
+	  if [ "$(DB_PORT)" != 5432 ]; then \
+	    echo "PostgreSQL does not answer at $(DB_HOST):$(DB_PORT) (FLIGHTDECK_DB_URL), and docker compose's listens"; \
+	    echo "on 127.0.0.1:5432: use that port, or start a server on $(DB_PORT) yourself."; \
+	    exit 1; \
+	  fi; \
 	  echo "starting PostgreSQL with docker compose"; \
 	  docker compose -f docker/compose.yml up -d --wait postgres; \
-	elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -n "$$(ls /etc/postgresql 2>/dev/null)" ]; then \
-	  v=$$(ls /etc/postgresql | sort -V | tail -n 1); \
-	  if pg_ctlcluster $$v main status >/dev/null 2>&1; then \
-	    echo "the local PostgreSQL $$v cluster is running already"; \
+	elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -n "$$(pg_lsclusters -h 2>/dev/null)" ]; then \
+	  set -- $$(pg_lsclusters -h | awk -v port='$(DB_PORT)' '$$3 == port { print $$1, $$2; exit }'); \
+	  if [ $$# -eq 0 ]; then \
+	    echo "No local PostgreSQL cluster listens on port $(DB_PORT) (FLIGHTDECK_DB_URL); pg_lsclusters has:"; \
+	    pg_lsclusters; \
+	    exit 1; \
+	  elif pg_ctlcluster $$1 $$2 status >/dev/null 2>&1; then \
+	    echo "the local PostgreSQL $$1/$$2 cluster is running already"; \
 	  else \
-	    echo "starting the local PostgreSQL $$v cluster with pg_ctlcluster"; \
-	    pg_ctlcluster --skip-systemctl-redirect $$v main start || pg_ctlcluster $$v main start; \
+	    echo "starting the local PostgreSQL $$1/$$2 cluster with pg_ctlcluster"; \
+	    pg_ctlcluster --skip-systemctl-redirect $$1 $$2 start || pg_ctlcluster $$1 $$2 start; \
 	  fi; \
 	else \
 	  echo "No PostgreSQL found. Install one of:"; \
