@@ -69,6 +69,10 @@ class DockerStackTest {
     assertTrue(check instanceof List<?> l && !l.isEmpty() || check instanceof String s && !s.isBlank(),
         "postgres needs a health check: `make db` runs `up -d --wait postgres`");
     assertTrue(String.valueOf(check).contains("pg_isready"), String.valueOf(check));
+    // the image's initialisation (first start on a new volume) runs a server on the Unix socket only and then
+    // restarts it: pg_isready on the socket says ready meanwhile, and `up --wait` and the gateway went on too soon
+    assertTrue(String.valueOf(check).matches(".*pg_isready .*(-h|--host)[ =](127\\.0\\.0\\.1|localhost)\\b.*"),
+        "postgres's health check asks over TCP: " + check);
 
     Map<String, Object> build = map(map(services, "gateway"), "build");
     Path context = DOCKER.resolve(str(build, "context")).normalize();
