@@ -19,7 +19,8 @@ help:
 	@echo "make bench   run the benchmark and write docs/BENCHMARKS.md"
 	@echo "make db      start PostgreSQL: docker compose, else a local Debian cluster"
 
-$(JAR): pom.xml $(shell find src/main -type f 2>/dev/null)
+# conf/gateway.yaml too: the jar carries it as its defaults (pom.xml's resources)
+$(JAR): pom.xml conf/gateway.yaml $(shell find src/main -type f 2>/dev/null)
 	$(MVN) package -DskipTests
 
 build: $(JAR)
