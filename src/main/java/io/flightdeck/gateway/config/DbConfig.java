@@ -1,7 +1,9 @@
 package io.flightdeck.gateway.config;
 
+import io.vertx.core.net.ClientSSLOptions;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.SslMode;
 import io.vertx.sqlclient.PoolOptions;
 import java.util.concurrent.TimeUnit;
 
@@ -148,10 +150,22 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
         .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
   }
 
-  /** Connect options for the pool; SSL and other parameters come from the URL. */
+  /**
+   * Connect options for the pool; SSL and other parameters come from the URL. An sslmode of require, prefer or allow
+   * gets TLS options that trust the server's certificate, as libpq and the JDBC driver that runs the migrations read
+   * those modes: the pg client parses the mode but leaves the options unset, and then failed every connection the
+   * server agreed to encrypt (a NullPointerException), after the migrations had run. verify-ca and verify-full need
+   * a CA, which the gateway has no setting for: the pg client refuses them with its own message.
+   */
   public PgConnectOptions connectOptions() {
-    return PgConnectOptions.fromUri(url)
+    PgConnectOptions options = PgConnectOptions.fromUri(url)
         .setCachePreparedStatements(true)
         .setPipeliningLimit(256);
+    SslMode mode = options.getSslMode();
+    if (options.getSslOptions() == null
+        && (mode == SslMode.REQUIRE || mode == SslMode.PREFER || mode == SslMode.ALLOW)) {
+      options.setSslOptions(new ClientSSLOptions().setTrustAll(true));
+    }
+    return options;
   }
 }

@@ -3,12 +3,14 @@ package io.flightdeck.gateway.config;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgConnectOptions;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -137,6 +139,22 @@ class ConfigTest {
     assertEquals("demo-write-key", c.sites().get(0).writeKey());
     assertEquals(List.of("*"), c.sites().get(0).allowedOrigins());
     assertEquals(List.of("read.token", "admin.token", "sites[0].writeKey"), c.demoSecrets());
+  }
+
+  @Test
+  @DisplayName("db.url with sslmode=require, prefer or allow gives the pg client TLS options as libpq reads the mode "
+      + "(encrypted, the server's certificate not checked), not none")
+  void sslModeRequireHasTlsOptions() {
+    for (String mode : List.of("require", "prefer", "allow")) {
+      PgConnectOptions o = load("FLIGHTDECK_DB_URL", "postgresql://app:pw@db.internal:5432/flightdeck?sslmode=" + mode)
+          .db().connectOptions();
+      assertEquals(mode, o.getSslMode().value, mode);
+      // without any, the pg client failed every connection the server agreed to encrypt with a NullPointerException
+      // ('Cannot invoke "ClientSSLOptions.copy()"'), after the migrations had run over JDBC: exit 1 at start
+      assertNotNull(o.getSslOptions(), mode);
+      assertTrue(o.getSslOptions().isTrustAll(), mode + ": the JDBC driver of the migrations does not check it either");
+    }
+    assertEquals("disable", load().db().connectOptions().getSslMode().value, "no TLS unless the URL asks");
   }
 
   @Test
