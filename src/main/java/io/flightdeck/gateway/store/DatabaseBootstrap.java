@@ -24,6 +24,8 @@ public final class DatabaseBootstrap {
   private static final String DUPLICATE_DATABASE = "42P04";
   private static final String UNIQUE_VIOLATION = "23505";
   private static final String INVALID_CATALOG = "3D000";
+  /** SQLSTATE class 28, invalid authorization specification: 28000 (role, pg_hba.conf) and 28P01 (password). */
+  private static final String INVALID_AUTHORIZATION_CLASS = "28";
 
   private DatabaseBootstrap() {
   }
@@ -88,6 +90,11 @@ public final class DatabaseBootstrap {
       } catch (SQLException e) {
         if (INVALID_CATALOG.equals(e.getSQLState())) {
           return false; // the server answers; the database is not there yet
+        }
+        if (e.getSQLState() != null && e.getSQLState().startsWith(INVALID_AUTHORIZATION_CLASS)) {
+          // the server answers and refuses the role (no LOGIN, a wrong password, pg_hba.conf): no retry mends that
+          throw new SQLException("PostgreSQL at " + o.getHost() + ":" + o.getPort() + " refused the connection: "
+              + e.getMessage(), e.getSQLState(), e);
         }
         if (System.nanoTime() - deadline >= 0) {
           throw new SQLException("cannot reach PostgreSQL at " + o.getHost() + ":" + o.getPort() + " within "

@@ -183,6 +183,25 @@ class DatabaseBootstrapIT {
   }
 
   @Test
+  @DisplayName("a role the server refuses (no LOGIN, a wrong password, pg_hba.conf) stops start-up at once with the "
+      + "server's reason, instead of being retried as unreachable for db.startupTimeoutSeconds")
+  void refusedRoleIsNotRetried() throws Exception {
+    String role = "fd_nologin_" + UUID.randomUUID().toString().substring(0, 8);
+    server.execute("CREATE ROLE " + role + " NOLOGIN");
+    try {
+      String url = created.url().replaceFirst("://[^@/]*@", "://" + role + "@");
+      DbConfig db = new DbConfig(url, true, 1, 1, 1000, 30, 30_000, 1000);
+      SQLException e = assertThrows(SQLException.class, () -> DatabaseBootstrap.prepare(db));
+      // before, the refusal was retried as "not reachable yet" until the 30 s were up: "cannot reach ... within 30 s"
+      assertEquals("28000", e.getSQLState(), e.getMessage());
+      assertFalse(e.getMessage().contains("within 30 s"), e.getMessage());
+      assertTrue(e.getMessage().contains("refused") && e.getMessage().contains(role), e.getMessage());
+    } finally {
+      server.execute("DROP ROLE " + role);
+    }
+  }
+
+  @Test
   @DisplayName("a database that already exists but is empty is migrated, not re-created")
   void existingEmptyDatabaseIsMigrated() throws Exception {
     server.execute("CREATE DATABASE \"" + created.name() + "\"");
