@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
 import java.util.concurrent.TimeUnit;
@@ -31,13 +32,19 @@ public final class FailureHandler implements Handler<RoutingContext> {
   /** The tracking routes: their failures are ingest rejections ({@code flightdeck_ingest_rejected_total}). */
 
   private final GatewayMetrics metrics;
-  /** The routes, for a 405's {@code Allow}; null where the router has no table (the management port). */
+  /** The routes, for a 405's {@code Allow} and for naming a request in a log line. */
   private final RouteTable routes;
   /** Where requests HTTP itself refuses get their access line; null where there is no access log (management). */
   private final AccessLog accessLog;
 
-  public FailureHandler(GatewayMetrics metrics) {
-    this(metrics, null, null);
+  /**
+   * For a router of its own (the management port), once its routes are added: a 405 lists in {@code Allow} the
+   * methods they answer, as on the main port; there is no access log there.
+   */
+  public static FailureHandler forRoutes(GatewayMetrics metrics, Router router) {
+    RouteTable routes = new RouteTable();
+    routes.learn(router);
+    return new FailureHandler(metrics, routes, null);
   }
 
   FailureHandler(GatewayMetrics metrics, RouteTable routes, AccessLog accessLog) {
@@ -78,7 +85,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
     if (IngestRoutes.isTrackingPost(ctx)) {
       metrics.rejected(error.code());
     }
-    if (error.status() == 405 && routes != null) {
+    if (error.status() == 405) {
       // RFC 9110: a 405 lists the methods the resource does answer
       String allowed = routes.allowed(ctx);
       if (!allowed.isEmpty()) {
@@ -194,11 +201,10 @@ public final class FailureHandler implements Handler<RoutingContext> {
 
   /**
    * How a request is named in a log line: its route template ({@code /v1/streams/:streamId/events}), as the access
-   * log names it, never the path, which holds stream, visitor and form ids. The management port, which has no table,
-   * serves one path: its own.
+   * log names it, never the path, which holds stream, visitor and form ids.
    */
   private String logged(RoutingContext ctx) {
-    return routes == null ? routeOf(ctx) : routes.template(ctx);
+    return routes.template(ctx);
   }
 
   private ApiError toApiError(RoutingContext ctx, int contextStatus) {

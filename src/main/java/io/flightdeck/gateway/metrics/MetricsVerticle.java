@@ -38,9 +38,14 @@ public final class MetricsVerticle extends VerticleBase {
     router.route().handler(BodyDeadline.withoutBodies(vertx, http.bodyReadTimeoutMs()));
     router.route().handler(QueryParams::requireDecodable);
     endpoint.route(router);
-    FailureHandler failures = new FailureHandler(GatewayMetrics.none());
+    FailureHandler failures = FailureHandler.forRoutes(GatewayMetrics.none(), router);
     router.route().failureHandler(failures);
+    // as on the main port: every refusal carries the contract's JSON error body (vertx-web's own 400 and 405 have
+    // none, or a plain-text one), a 405 with the methods /metrics answers in Allow
+    router.errorHandler(400, failures.withStatus(400));
     router.errorHandler(404, failures);
+    router.errorHandler(405, failures);
+    router.errorHandler(500, failures);
     HttpServerOptions options = new HttpServerOptions()
         .setIdleTimeout(http.idleTimeoutSeconds())
         .setIdleTimeoutUnit(TimeUnit.SECONDS)

@@ -303,6 +303,34 @@ class MetricsIT {
   }
 
   @Test
+  @DisplayName("the management port answers its refusals with the contract's JSON error body, as the main port does: "
+      + "a method /metrics does not take is 405 method_not_allowed with Allow, a path that does not decode 400")
+  void managementPortErrorsHaveTheErrorBody(TestDatabase db) throws Exception {
+    int port = TestGateway.freePort();
+    try (TestGateway gateway = TestGateway.start(db, Map.of("FLIGHTDECK_METRICS_PORT", String.valueOf(port),
+        "FLIGHTDECK_METRICS_TOKEN", "scrape-token-123456"))) {
+      HttpTestClient management = new HttpTestClient("http://127.0.0.1:" + port);
+      for (String method : new String[] {"POST", "DELETE", "OPTIONS"}) {
+        Response r = management.send(management.request("/metrics")
+            .header("Authorization", "Bearer scrape-token-123456")
+            .method(method, HttpRequest.BodyPublishers.noBody()));
+        assertEquals(405, r.status(), method);
+        assertTrue(r.body().contains("\"code\":\"method_not_allowed\""), method + ": '" + r.body() + "'");
+        assertEquals("GET, HEAD", r.header("Allow"), method);
+      }
+      // a path whose percent-escapes do not decode, which java.net.URI refuses to send
+      try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+        socket.getOutputStream().write("GET /metrics/%zz HTTP/1.1\r\nHost: x\r\n\r\n"
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String answer = new String(io.flightdeck.gateway.support.RawHttp.readResponse(socket.getInputStream()),
+            java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(answer.startsWith("HTTP/1.1 400 "), answer);
+        assertTrue(answer.contains("\"code\":\"invalid_request\""), answer);
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a fresh gateway serves its labelled counters at zero before anything happened: appended per site and "
       + "type, duplicates, ingest rejections, closed connections, and each projection's events applied and batches "
       + "by source")
