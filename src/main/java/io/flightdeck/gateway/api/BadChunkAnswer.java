@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * failure, and retries the same broken body. The request head parsed, so Vert.x's invalid-request handler (which
  * answers heads that do not parse) never sees it. Only when that request's answer has not begun and no earlier
  * pipelined one is still owed: otherwise the connection is closed as before, as an answer then would be taken for
- * another request's. Sits right after the HTTP codec, where decoded parts come in and whole responses go out; like
+ * another request's, once what was answered already is flushed. Sits right after the HTTP codec, where decoded parts come in and whole responses go out; like
  * {@link HeaderDeadline}, only on connections Vert.x hands over from their first byte (h2c off).
  */
 final class BadChunkAnswer extends ChannelDuplexHandler {
@@ -57,12 +57,17 @@ final class BadChunkAnswer extends ChannelDuplexHandler {
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
     if (msg instanceof HttpRequest) {
       unanswered++;
-    } else if (msg instanceof HttpContent content && content.decoderResult().isFailure()
-        && unanswered == 1 && !answering) {
-      Throwable cause = content.decoderResult().cause();
-      ReferenceCountUtil.release(msg);
-      answer(ctx, cause);
-      return;
+    } else if (msg instanceof HttpContent content && content.decoderResult().isFailure()) {
+      if (unanswered == 1 && !answering) {
+        Throwable cause = content.decoderResult().cause();
+        ReferenceCountUtil.release(msg);
+        answer(ctx, cause);
+        return;
+      }
+      // Vert.x closes the connection on this failure, and a close drops whatever was written and not yet flushed:
+      // an answer given before the body was read (401, 415) to a head that arrived in the same packet as this
+      // chunk is written during this read and flushed only at its end, so without this it never left
+      ctx.flush();
     }
     super.channelRead(ctx, msg);
   }

@@ -170,6 +170,26 @@ class MalformedRequestsIT {
     assertEquals(0L, gateway.db().queryLong("SELECT count(*) FROM events WHERE stream_id = 'malformed'"));
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "a read without a token | GET /v1/events | | 401 | unauthorized",
+      "a rebuild without a token | POST /v1/admin/projections/page-stats/rebuild | | 401 | unauthorized",
+      "a dead-letter retry with the read token | POST /v1/admin/dead-letters/1/retry | READ | 401 | unauthorized",
+      "a tracking call without a content type | POST /v1/events | | 415 | unsupported_media_type"})
+  @DisplayName("a request refused before its body is read still gets its answer when its chunked body, arriving with "
+      + "its head, then cannot be framed: the answer is sent before the connection is closed, not dropped with it")
+  void answerBeforeBodyOutlivesUnframableChunk(String what, String requestLine, String auth, int status, String code)
+      throws Exception {
+    String headers = "READ".equals(auth) ? READ : "";
+
+    // one write: the head and the broken chunk reach the server together, as a client's single packet does
+    Answer a = exchange(requestLine + " HTTP/1.1\r\nHost: x\r\n" + headers + "Transfer-Encoding: chunked\r\n\r\n"
+        + "zz\r\nBODY\r\n0\r\n\r\n");
+
+    a.assertError(status, code);
+    assertTrue(a.closed, "the connection stays open after " + what);
+  }
+
   @ParameterizedTest(name = "a request line of {0} bytes")
   @ValueSource(ints = {9 * 1024})
   @DisplayName("a request line over the limit is 414 uri_too_long with the JSON error body")
