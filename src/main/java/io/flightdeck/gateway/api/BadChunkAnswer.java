@@ -29,8 +29,9 @@ import java.util.concurrent.TimeUnit;
  * failure, and retries the same broken body. The request head parsed, so Vert.x's invalid-request handler (which
  * answers heads that do not parse) never sees it. Only when that request's answer has not begun and no earlier
  * pipelined one is still owed: otherwise the connection is closed as before, as an answer then would be taken for
- * another request's, once what was answered already is flushed. Sits right after the HTTP codec, where decoded parts come in and whole responses go out; like
- * {@link HeaderDeadline}, only on connections Vert.x hands over from their first byte (h2c off).
+ * another request's, once what was answered already is flushed. Sits right after the HTTP codec, where decoded
+ * parts come in and whole responses go out; like {@link HeaderDeadline}, only on connections Vert.x hands over from
+ * their first byte (h2c off).
  */
 final class BadChunkAnswer extends ChannelDuplexHandler {
 
