@@ -466,6 +466,15 @@ class MetricsIT {
       assertTrue(exported.keySet().stream().filter(n -> n.startsWith("flightdeck_")).count() >= 20,
           exported.toString());
       assertEquals(List.of(), wrong, exported.toString());
+
+      // the pools vertx_pool_* reports are those the page names, whatever their type
+      String poolRow = java.nio.file.Files.readAllLines(io.flightdeck.gateway.support.GatewayProcess.projectDir()
+              .resolve("docs/METRICS.md")).stream()
+          .filter(l -> l.startsWith("| `vertx_pool_*`")).findFirst().orElseThrow();
+      List<String> unnamedPools = after.samples().stream().filter(x -> x.name().startsWith("vertx_pool_"))
+          .map(x -> x.labels().get("pool_name")).distinct().filter(pool -> !poolRow.contains("`" + pool + "`"))
+          .sorted().toList();
+      assertEquals(List.of(), unnamedPools, "pools not named in docs/METRICS.md: " + poolRow);
     }
   }
 
