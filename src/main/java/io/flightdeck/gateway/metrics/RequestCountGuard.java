@@ -21,9 +21,8 @@ import io.vertx.core.spi.metrics.TCPMetrics;
 import io.vertx.core.spi.metrics.VertxMetrics;
 import io.vertx.core.spi.observability.HttpRequest;
 import io.vertx.core.spi.observability.HttpResponse;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Keeps {@code vertx_http_server_active_requests} (requests received and not yet answered) true to its meaning. Vert.x
@@ -125,10 +124,13 @@ final class RequestCountGuard {
     }
   }
 
-  /** A connection: the delegate's metric and its requests not yet over. Used on the connection's event loop. */
+  /**
+   * A connection: the delegate's metric and its requests not yet over. Vert.x reports them on the connection's event
+   * loop; a concurrent set all the same, so an answer ended from another thread can never fail a metrics call.
+   */
   private static final class Connection {
     final Object metric;
-    final Set<Request> open = new HashSet<>();
+    final Set<Request> open = ConcurrentHashMap.newKeySet();
 
     Connection(Object metric) {
       this.metric = metric;
@@ -181,7 +183,7 @@ final class RequestCountGuard {
         delegate.disconnected(null, remoteAddress);
         return;
       }
-      for (Request r : new ArrayList<>(connection.open)) {
+      for (Request r : connection.open) {
         if (r.over()) {
           continue;
         }
