@@ -22,8 +22,9 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
   public static final String DEMO_WRITE_KEY = "demo-write-key";
 
   private static final String LABEL = "[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?";
+  /** Groups: the scheme and {@code ://}, the host, the port (absent when none is written). */
   private static final Pattern ORIGIN = Pattern.compile(
-      "(?i)https?://(?:\\[[0-9a-f:.]+]|" + LABEL + "(?:\\." + LABEL + ")*\\.?)(?::([0-9]{1,5}))?");
+      "(?i)(https?://)(\\[[0-9a-f:.]+]|" + LABEL + "(?:\\." + LABEL + ")*\\.?)(?::([0-9]{1,5}))?");
 
   static SiteConfig from(Section s, IngestConfig ingest) {
     String id = s.requiredString("id");
@@ -55,35 +56,41 @@ public record SiteConfig(String id, String writeKey, List<String> allowedOrigins
   }
 
   /**
-   * Whether {@code origin} can be an {@code Origin} a browser sends: scheme, host (a DNS name, IPv4 or a bracketed
-   * IPv6 address) and an optional port, nothing else. Origins are compared as strings, so anything looser (a
-   * wildcard such as {@code https://*.shop.example}, a query, user info, a non-ASCII host) would be accepted here and
-   * then match no page, refusing the site's own events with 403.
+   * Whether {@code origin} can be an {@code Origin} a browser sends: scheme, host (a DNS name, an IPv4 address or a
+   * bracketed IPv6 address, as a browser's URL parser takes them) and an optional port, nothing else. Origins are
+   * compared as strings, so anything looser (a wildcard such as {@code https://*.shop.example}, a query, user info, a
+   * non-ASCII host, an address no browser parses such as {@code 256.0.0.1} or {@code [1::2::3]}) would be accepted
+   * here and then match no page, refusing the site's own events with 403.
    */
   static boolean isOrigin(String origin) {
     Matcher m = ORIGIN.matcher(origin);
-    if (!m.matches()) {
+    if (!m.matches() || OriginHost.serialized(m.group(2).toLowerCase(Locale.ROOT)) == null) {
       return false;
     }
-    int port = m.group(1) == null ? 1 : Integer.parseInt(m.group(1));
+    int port = m.group(3) == null ? 1 : Integer.parseInt(m.group(3));
     return port >= 1 && port <= 65_535;
   }
 
   /**
-   * An origin as browsers send it in {@code Origin} (RFC 6454 serialization): scheme and host in lower case, the
-   * scheme's default port left out, any other without leading zeros. Origins are compared as strings, so
-   * {@code https://Shop.example:443} or {@code https://shop.example:08443} in the configuration would otherwise never
-   * match the {@code https://shop.example} or {@code https://shop.example:8443} a browser sends.
+   * An origin as browsers send it in {@code Origin} (RFC 6454 serialization, hosts as the WHATWG URL standard writes
+   * them): scheme and host in lower case, an IP address in its one form ({@link OriginHost}), the scheme's default
+   * port left out, any other without leading zeros. Origins are compared as strings, so
+   * {@code https://Shop.example:443}, {@code https://shop.example:08443} or {@code http://[0:0:0:0:0:0:0:1]} in the
+   * configuration would otherwise never match the {@code https://shop.example}, {@code https://shop.example:8443} or
+   * {@code http://[::1]} a browser sends. Only for an origin {@link #isOrigin} takes.
    */
   static String serialized(String origin) {
     String lower = origin.toLowerCase(Locale.ROOT);
     Matcher m = ORIGIN.matcher(lower);
-    if (!m.matches() || m.group(1) == null) {
+    if (!m.matches()) {
       return lower;
     }
+    String base = m.group(1) + OriginHost.serialized(m.group(2));
+    if (m.group(3) == null) {
+      return base;
+    }
     // the port as a number, as browsers write it: 08443 is 8443, and 0443 is https's default
-    int port = Integer.parseInt(m.group(1));
-    String base = lower.substring(0, m.start(1) - 1);
+    int port = Integer.parseInt(m.group(3));
     boolean defaultPort = port == (base.startsWith("https://") ? 443 : 80);
     return defaultPort ? base : base + ":" + port;
   }

@@ -244,6 +244,22 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("an allowed origin's IP address is kept as browsers serialize it: IPv6 compressed, IPv4 in decimal")
+  void allowedOriginAddressesAsBrowsersSendThem() {
+    GatewayConfig c = load("FLIGHTDECK_SITES", """
+        [{"id":"shop","writeKey":"wk-shop-2b9e71c4",
+          "allowedOrigins":["http://[0:0:0:0:0:0:0:1]:8080","https://[2001:DB8:0:0:1:0:0:1]",
+            "http://[::FFFF:192.168.0.1]","http://[1:0:0:2:0:0:0:3]","http://[0001:0db8::]","http://127.000.000.001",
+            "http://0x7f.1:3000","http://10.0.0.1."]}]""");
+    SiteConfig shop = c.sites().get(0);
+    // what the WHATWG URL parser, which every browser follows, writes as the Origin of such a page
+    assertEquals(List.of("http://[::1]:8080", "https://[2001:db8::1:0:0:1]", "http://[::ffff:c0a8:1]",
+        "http://[1:0:0:2::3]", "http://[1:db8::]", "http://127.0.0.1", "http://127.0.0.1:3000", "http://10.0.0.1"),
+        shop.allowedOrigins());
+    assertTrue(shop.allowsOrigin("http://[::1]:8080"));
+  }
+
+  @Test
   @DisplayName("a JSON section in a variable replaces that whole section")
   void jsonSectionOverride() {
     GatewayConfig c = load("FLIGHTDECK_READ", "{\"token\":\"" + REAL_READ + "\"}");
@@ -629,7 +645,10 @@ class ConfigTest {
       // what no browser sends as Origin, so a site would refuse its own pages: a wildcard, a port out of range,
       // user info, a query or fragment, a host not in its ASCII (punycode) form
       "https://*.shop.example", "https://shop.example:99999", "https://shop.example:", "https://user@shop.example",
-      "https://shop.example?x=1", "https://shop.example#top", "https://bücher.example", "https://shop..example"})
+      "https://shop.example?x=1", "https://shop.example#top", "https://bücher.example", "https://shop..example",
+      // addresses no browser can have: the URL parser refuses them, so such a page has no Origin to match
+      "http://[:::1]", "http://[1:2:3:4:5:6:7:8:9]", "http://[1::2::3]", "http://[12345::]", "http://[::1.2.3.04]",
+      "http://[.]", "http://256.0.0.1", "http://1.2.3.4.5", "http://shop.123", "http://08.0.0.1"})
   @DisplayName("an allowed origin that is not * or scheme://host[:port] is refused, naming allowedOrigins")
   void badOrigin(String origin) {
     JsonObject shop = site("shop", "wk-shop-2b9e71c4").put("allowedOrigins", new JsonArray().add(origin));
