@@ -26,7 +26,11 @@ public final class Sites {
   public Sites(List<SiteConfig> sites) {
     this.all = sites;
     for (SiteConfig s : sites) {
+      // by System.nanoTime(), not bucket4j's default of the wall clock: a bucket refills nothing while the time it
+      // reads is before its last refill, so a clock set back (an NTP step, a VM resumed) would refuse every site 429
+      // for as long as the step, each answer's Retry-After saying seconds; a clock set forward would fill them
       Bucket bucket = Bucket.builder()
+          .withNanosecondPrecision()
           .addLimit(limit -> limit.capacity(s.burst()).refillGreedy(s.eventsPerSecond(), Duration.ofSeconds(1)))
           .build();
       byWriteKey.put(s.writeKey(), new Site(s, bucket, s.customEvents().namedOnly()));

@@ -41,4 +41,19 @@ class SitesTest {
     assertEquals(0, Sites.consume(site, 10));
     assertTrue(Sites.consume(site, 1) > 0, "the bucket held the burst, no more");
   }
+
+  @Test
+  @DisplayName("buckets refill by the monotonic clock, so a wall clock set back does not stop every site's refill")
+  void bucketsRefillByTheMonotonicClock() {
+    Sites.Site site = tinySite();
+
+    long before = System.nanoTime();
+    // the time the bucket reads for an operation, by the clock it refills by
+    long read = site.bucket().asVerbose().getAvailableTokens().getOperationTimeNanos();
+    long after = System.nanoTime();
+
+    // System.currentTimeMillis() (bucket4j's default) would have refilled nothing for as long as a clock set back
+    // an hour took to come back to where it was: each site 429 once its burst is spent, Retry-After saying seconds
+    assertTrue(before <= read && read <= after, "read " + read + ", not between " + before + " and " + after);
+  }
 }
