@@ -158,8 +158,12 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
    * a CA, which the gateway has no setting for: the pg client refuses them with its own message.
    */
   public PgConnectOptions connectOptions() {
-    PgConnectOptions options = PgConnectOptions.fromUri(url)
-        .setCachePreparedStatements(true)
+    PgConnectOptions options = PgConnectOptions.fromUri(url);
+    if (namesNoDatabase(url)) {
+      // as libpq reads such a URL: the database named like the user (the pg client's own default is "db")
+      options.setDatabase(options.getUser());
+    }
+    options.setCachePreparedStatements(true)
         .setPipeliningLimit(256);
     SslMode mode = options.getSslMode();
     if (options.getSslOptions() == null
@@ -167,5 +171,18 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
       options.setSslOptions(new ClientSSLOptions().setTrustAll(true));
     }
     return options;
+  }
+
+  /** Whether {@code url} has no database path: nothing, or only "/", between its authority and its query. */
+  static boolean namesNoDatabase(String url) {
+    int scheme = url.indexOf("://");
+    int slash = url.indexOf('/', scheme + 3);
+    int query = url.indexOf('?', scheme + 3);
+    int authorityEnd = query >= 0 && (slash < 0 || query < slash) ? query : slash;
+    if (authorityEnd < 0 || url.charAt(authorityEnd) == '?') {
+      return true;
+    }
+    int end = query > authorityEnd ? query : url.length();
+    return end == authorityEnd + 1;
   }
 }

@@ -32,7 +32,7 @@ public final class DatabaseBootstrap {
 
   /** Prepares the database and returns the schema version now applied. Blocks; call off the event loop. */
   public static String prepare(DbConfig db) throws SQLException, InterruptedException {
-    PgConnectOptions options = PgConnectOptions.fromUri(db.url());
+    PgConnectOptions options = db.connectOptions();
     long deadline = System.nanoTime() + db.startupTimeoutSeconds() * 1_000_000_000L;
     boolean exists = waitForServer(options, db, deadline);
     if (!exists && db.createDatabase()) {

@@ -158,6 +158,18 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a URL that names no database means the database named like its user, as libpq reads it")
+  void urlWithoutDatabaseUsesTheUserName() {
+    for (String url : List.of("postgresql://alice@127.0.0.1:5432", "postgresql://alice:pw@127.0.0.1?sslmode=disable",
+        "postgres://alice@127.0.0.1")) {
+      // before, the pg client's own default: a database named db, created at start and migrated there
+      assertEquals("alice", load("FLIGHTDECK_DB_URL", url).db().connectOptions().getDatabase(), url);
+    }
+    assertEquals("flightdeck", load("FLIGHTDECK_DB_URL", "postgresql://alice@127.0.0.1:5432/flightdeck?sslmode=allow")
+        .db().connectOptions().getDatabase());
+  }
+
+  @Test
   @DisplayName("a configuration shown as text hides the database password and the read, admin and metrics tokens")
   void toStringHidesSecrets() {
     GatewayConfig c = load("FLIGHTDECK_DB_URL", "postgresql://app:s3cret-pw@db.internal:5432/flightdeck",
