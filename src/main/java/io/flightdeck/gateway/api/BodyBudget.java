@@ -1,20 +1,25 @@
 package io.flightdeck.gateway.api;
 
 import io.flightdeck.gateway.ingest.ContentCoding;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The process's budget for tracking request bodies in memory, all connections and HTTP/2 streams together. The
  * body limit bounds one request and http.maxConnections the connections, but HTTP/2 multiplies one connection
  * into many concurrent requests, so without this a few clients could make the gateway buffer gigabytes. Each
  * request reserves its Content-Length (the body limit when it has none, as a chunked body may grow to it) before
- * its body is read and gives it back when its answer is done; a request that does not fit is answered 503 with
- * Retry-After, unread.
+ * its body is read and gives it back when its answer is done, or its client gone and its events no longer queued for
+ * the store ({@link #keepUntil}); a request that does not fit is answered 503 with Retry-After, unread.
  */
 public final class BodyBudget {
+
+  /** Where {@link #reserve()} leaves the request's {@link Reservation} for {@link #keepUntil}. */
+  private static final String RESERVATION = "flightdeck.bodyBudget.reservation";
 
   private final ByteBudget budget;
   private final long unknownLength;
@@ -45,14 +50,59 @@ public final class BodyBudget {
             null, 1));
         return;
       }
-      AtomicBoolean released = new AtomicBoolean();
+      Reservation reservation = new Reservation(need);
+      ctx.put(RESERVATION, reservation);
+      AtomicBoolean ended = new AtomicBoolean();
       ctx.addEndHandler(done -> {
-        if (released.compareAndSet(false, true)) {
-          budget.release(need);
+        if (ended.compareAndSet(false, true)) {
+          reservation.drop();
         }
       });
       ctx.next();
     };
+  }
+
+  /**
+   * Keeps the request's reservation until {@code done} completes, even if its client goes away first: its events,
+   * parsed from the body, stay in memory (the append queue) until the appender answers them, and a client that gives
+   * up and sends again would otherwise have them held twice, uncounted. Nothing to keep for a request that reserved
+   * nothing, or whose reservation is given back already.
+   */
+  public static void keepUntil(RoutingContext ctx, Future<?> done) {
+    Reservation reservation = ctx.get(RESERVATION);
+    if (reservation != null && reservation.hold()) {
+      done.onComplete(ar -> reservation.drop());
+    }
+  }
+
+  /** One request's bytes, given back when the last of its holders (the request, a queued append) lets go. */
+  private final class Reservation {
+
+    private final long bytes;
+    private final AtomicInteger holders = new AtomicInteger(1);
+
+    Reservation(long bytes) {
+      this.bytes = bytes;
+    }
+
+    /** One more holder, unless the reservation is given back already. */
+    boolean hold() {
+      int n;
+      do {
+        n = holders.get();
+        if (n == 0) {
+          return false;
+        }
+      } while (!holders.compareAndSet(n, n + 1));
+      return true;
+    }
+
+    void drop() {
+      // the request's end drops once, each hold once: the count never goes below 0
+      if (holders.decrementAndGet() == 0) {
+        budget.release(bytes);
+      }
+    }
   }
 
   /** What a request reserves: its declared length up to the limit (the body handler refuses more), else the limit. */

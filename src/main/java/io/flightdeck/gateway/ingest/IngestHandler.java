@@ -40,7 +40,7 @@ public final class IngestHandler implements Handler<RoutingContext> {
     List<JsonNode> checked = withoutEventWriteKeys(body.has("events"), raw, problems);
     // only the custom types the site names: "*" is for Segment track names, and the contract refuses an unknown type
     List<NewEvent> events = pipeline.validate(ctx, site, site.namedCustomEvents(), checked, problems);
-    pipeline.append(site, raw.size(), events)
+    pipeline.append(ctx, site, raw.size(), events)
         .onSuccess(results -> respond(ctx, results))
         .onFailure(ctx::fail);
   }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flightdeck.gateway.api.ApiError;
+import io.flightdeck.gateway.api.BodyBudget;
 import io.flightdeck.gateway.config.CustomEventsConfig;
 import io.flightdeck.gateway.config.IngestConfig;
 import io.flightdeck.gateway.event.NewEvent;
@@ -332,10 +333,14 @@ public final class IngestPipeline {
    * answer is sent: a client retrying after an outage or a full queue is not refused 429 for it. A request refused
    * for what it sent (400, 413) keeps its cost, and so does one that was stored (duplicates too); so does any other
    * failure, which may have followed a commit (an answer that could not be built) or come from the events themselves.
+   * The request's body reservation ({@code http.maxBufferedBodyBytes}) is kept until the store answers, also if the
+   * client goes away meanwhile: the events stay queued in memory until then.
    */
-  public Future<List<AppendResult>> append(Sites.Site site, int tokens, List<NewEvent> events) {
+  public Future<List<AppendResult>> append(RoutingContext ctx, Sites.Site site, int tokens, List<NewEvent> events) {
+    Future<List<AppendResult>> appended = store.append(events);
+    BodyBudget.keepUntil(ctx, appended);
     // one listener for both outcomes: no more allocated per request than the counting alone did
-    return store.append(events).onComplete((results, failure) -> {
+    return appended.onComplete((results, failure) -> {
       if (failure == null) {
         count(site.config().id(), events, results);
       } else if (failure instanceof StoreUnavailableException) {

@@ -93,7 +93,7 @@ public final class SegmentHandler {
       throw e;
     }
     List<NewEvent> events = validate(ctx, site, messages, receivedAt);
-    pipeline.append(site, messages.size(), events)
+    pipeline.append(ctx, site, messages.size(), events)
         .onSuccess(results -> ctx.response()
             .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
             .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
