@@ -130,7 +130,8 @@ public final class Gateway {
     Pool appendPool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(appenders).setMaxWaitQueueSize(appenders).setName("flightdeck-append"))
         .with(config.db().silenceBoundedNetOptions(appendStatementTimeoutMs(config)))
-        .connectingTo(appendConnectOptions(connect, config)).using(vertx).build();
+        .connectingTo(appendConnectOptions(connect, config)).withConnectHandler(PgEventStore::durableCommits)
+        .using(vertx).build();
     Pool readPool = PgBuilder.pool()
         .with(config.db().readPoolOptions(config.db().readPoolSize(), config.db().maxWaitQueue(), "flightdeck-read"))
         .with(config.db().silenceBoundedNetOptions())

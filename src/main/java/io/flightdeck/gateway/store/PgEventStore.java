@@ -10,6 +10,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -49,6 +50,15 @@ public final class PgEventStore implements EventStore {
   /** The appender verticle for appends on {@code appendPool}; deploy it before the first append. */
   public static GroupCommitAppender newAppender(Pool appendPool, AppenderConfig config, GatewayMetrics metrics) {
     return new GroupCommitAppender(new PgAppendTransaction(appendPool), config, metrics);
+  }
+
+  /**
+   * The append pool's connect handler: makes the new connection's commits durable ({@link StoreSql#DURABLE_COMMITS})
+   * before the pool hands it out. Should that fail, the connection is broken, and the append on it fails and is
+   * retried on another.
+   */
+  public static void durableCommits(SqlConnection conn) {
+    conn.query(StoreSql.DURABLE_COMMITS).execute().onComplete(ar -> conn.close());
   }
 
   @Override

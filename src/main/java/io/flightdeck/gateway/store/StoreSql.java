@@ -116,6 +116,16 @@ final class StoreSql {
              CASE WHEN current_setting('server_version_num')::int >= 140000
                   THEN set_config('idle_session_timeout', $1::text, false) END""";
 
+  /**
+   * Run once on each append connection ({@link PgEventStore#durableCommits}): an append is acknowledged once it has
+   * committed, so its commit must be on disk by then. A database or role set to {@code synchronous_commit = off}
+   * would have the gateway answer 200 for events a server crash then loses; it is raised to {@code on} for the
+   * session. Any other setting (local, remote_write, on, remote_apply) is durable here already, and the operator's.
+   */
+  static final String DURABLE_COMMITS = """
+      SELECT CASE WHEN current_setting('synchronous_commit') = 'off'
+                  THEN set_config('synchronous_commit', 'on', false) END""";
+
   static final String HEAD_POSITION = "SELECT COALESCE(max(position), 0) AS head FROM events";
 
   static final String LAST_EVENT = "SELECT position, id FROM events ORDER BY position DESC LIMIT 1";

@@ -241,6 +241,33 @@ class StoreFailureIT {
   }
 
   @Test
+  @DisplayName("an append commits durably (synchronous_commit not off) even where the database's default is off: an "
+      + "acknowledged event must survive a server crash")
+  void appendsCommitDurablyWhateverTheDatabaseDefault() throws Exception {
+    StoreProbe.server(db).execute("ALTER DATABASE " + db.name() + " SET synchronous_commit = off");
+    try (TestGateway gateway = TestGateway.start(db)) {
+      // what the appending session's commit runs with, noted inside its transaction
+      db.execute("CREATE TABLE test_commit_modes (mode text NOT NULL)");
+      db.execute("""
+          CREATE FUNCTION test_note_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            INSERT INTO test_commit_modes VALUES (current_setting('synchronous_commit'));
+            RETURN NULL;
+          END
+          $$""");
+      db.execute("CREATE TRIGGER test_note_commit_mode AFTER INSERT ON events FOR EACH STATEMENT "
+          + "EXECUTE FUNCTION test_note_commit_mode()");
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.pageView("durable", "/")).status());
+      assertEquals(List.of(List.<Object>of("on")), db.query("SELECT mode FROM test_commit_modes"));
+    } finally {
+      StoreProbe.server(db).execute("ALTER DATABASE " + db.name() + " RESET synchronous_commit");
+      db.execute("DROP TRIGGER IF EXISTS test_note_commit_mode ON events");
+      db.execute("DROP FUNCTION IF EXISTS test_note_commit_mode()");
+      db.execute("DROP TABLE IF EXISTS test_commit_modes");
+    }
+  }
+
+  @Test
   @DisplayName("an append whose connection is killed mid-transaction is retried: answered 200, stored once")
   void connectionKilledMidTransactionIsRetried() throws Exception {
     try (TestGateway gateway = TestGateway.start(db)) {
