@@ -30,8 +30,12 @@ final class RouteTable {
       String path = route.getPath();
       if (path != null && !path.isEmpty()) {
         String regex = Pattern.quote(path).replaceAll(":[A-Za-z0-9_]+", "\\\\E[^/]+\\\\Q");
-        if (path.endsWith("*")) {
-          regex = Pattern.quote(path.substring(0, path.length() - 1)) + ".*";
+        if (!route.isExactPath()) {
+          // Vert.x gives "/dashboard/*" as the path "/dashboard/", not exact: it matches every path under it, and
+          // the path without its last slash too (the dashboard's redirect), as Vert.x's own matching does
+          regex = path.endsWith("/")
+              ? Pattern.quote(path.substring(0, path.length() - 1)) + "(?:/.*)?"
+              : Pattern.quote(path) + ".*";
         }
         Set<HttpMethod> methods = route.methods() == null ? Set.of() : route.methods();
         out.add(new Template(path, Pattern.compile(regex), methods));
@@ -57,7 +61,11 @@ final class RouteTable {
 
   /** The methods routes on this path answer, as an {@code Allow} header value ("GET, HEAD"); empty when none. */
   String allowed(RoutingContext ctx) {
-    String path = FailureHandler.routeOf(ctx);
+    return allowed(FailureHandler.routeOf(ctx));
+  }
+
+  /** The methods routes on {@code path} answer, as an {@code Allow} header value; empty when none. */
+  String allowed(String path) {
     Set<String> methods = new TreeSet<>();
     for (Template t : templates) {
       if (!t.methods().isEmpty() && t.pattern().matcher(path).matches()) {
