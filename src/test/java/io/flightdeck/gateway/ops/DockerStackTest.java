@@ -351,6 +351,18 @@ class DockerStackTest {
   }
 
   @Test
+  @DisplayName("the pool panels show the database pools only: vertx_pool_* also has Vert.x's worker pools")
+  void poolQueriesSelectTheDatabasePools() throws IOException {
+    // a scrape has vertx_pool_in_use{pool_type="worker",pool_name="vert.x-worker-thread"} beside the sql pools
+    for (Query q : dashboardQueries()) {
+      if (q.expr().contains("vertx_pool_")) {
+        assertTrue(q.expr().matches("(?s).*vertx_pool_\\w+\\{[^}]*pool_type=\"sql\"[^}]*\\}.*"),
+            q.where() + " sums the worker pools in: " + q.expr());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("the metric-name check itself: suffixes by type, families, label values ignored, typos caught")
   void metricNameCheckerSelfTest() throws IOException {
     MetricsDoc doc = MetricsDoc.load();
