@@ -351,6 +351,18 @@ class DockerStackTest {
   }
 
   @Test
+  @DisplayName("the projection gauges, the same cluster-wide figures from every gateway, are never summed across "
+      + "instances on the dashboard")
+  void clusterWideGaugesAreNotSummed() throws IOException {
+    // every process samples them from the database (docs/METRICS.md): a sum over two gateways would double them
+    for (Query q : dashboardQueries()) {
+      assertFalse(q.expr().matches("(?s).*sum(\\s+by\\s*\\([^)]*\\))?\\s*\\(\\s*flightdeck_projection_"
+              + "(dead_letters|lag_events|lag_seconds|checkpoint_position)\\b.*"),
+          q.where() + " sums a cluster-wide gauge over instances: " + q.expr());
+    }
+  }
+
+  @Test
   @DisplayName("the pool panels show the database pools only: vertx_pool_* also has Vert.x's worker pools")
   void poolQueriesSelectTheDatabasePools() throws IOException {
     // a scrape has vertx_pool_in_use{pool_type="worker",pool_name="vert.x-worker-thread"} beside the sql pools
