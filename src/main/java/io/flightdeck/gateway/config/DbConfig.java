@@ -126,8 +126,13 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
    */
   public PoolOptions readPoolOptions(int maxSize, int maxWaitQueue, String name) {
     return new PoolOptions().setMaxSize(maxSize).setMaxWaitQueueSize(maxWaitQueue)
-        .setConnectionTimeout(Math.max(connectionWaitMs, connectTimeoutMs))
+        .setConnectionTimeout(connectionBoundMs())
         .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS).setName(name);
+  }
+
+  /** The longest a wait for a connection may take: connectionWaitMs, or connectTimeoutMs when that is longer. */
+  public int connectionBoundMs() {
+    return Math.max(connectionWaitMs, connectTimeoutMs);
   }
 
   /** TCP options for every pool: the connect timeout. */
@@ -173,16 +178,10 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
     return options;
   }
 
-  /** Whether {@code url} has no database path: nothing, or only "/", between its authority and its query. */
+  /** Whether {@code url} has no database path (the pg client refuses an empty one after a "/"). */
   static boolean namesNoDatabase(String url) {
-    int scheme = url.indexOf("://");
-    int slash = url.indexOf('/', scheme + 3);
-    int query = url.indexOf('?', scheme + 3);
-    int authorityEnd = query >= 0 && (slash < 0 || query < slash) ? query : slash;
-    if (authorityEnd < 0 || url.charAt(authorityEnd) == '?') {
-      return true;
-    }
-    int end = query > authorityEnd ? query : url.length();
-    return end == authorityEnd + 1;
+    String rest = url.substring(url.indexOf("://") + 3);
+    int query = rest.indexOf('?');
+    return (query < 0 ? rest : rest.substring(0, query)).indexOf('/') < 0;
   }
 }

@@ -66,7 +66,7 @@ public final class DatabaseBootstrap {
       p.setProperty("password", o.getPassword());
     }
     p.setProperty("connectTimeout", String.valueOf(seconds(db.connectTimeoutMs())));
-    p.setProperty("loginTimeout", String.valueOf(seconds(Math.max(db.connectTimeoutMs(), db.connectionWaitMs()))));
+    p.setProperty("loginTimeout", String.valueOf(seconds(db.connectionBoundMs())));
     p.setProperty("ApplicationName", "flightdeck-gateway-bootstrap");
     return p;
   }
