@@ -38,7 +38,7 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
 
   /** The phases, in the order they run. */
   enum Phase {
-    CDB, SINGLE, BATCHES, ALONE, FLOOR, OPEN, LAG, REBUILD, LIVE, LIVE_MAX, LIVE_IDLE;
+    CDB, SINGLE, BATCHES, ALONE, ALONE_SINGLE, FLOOR, OPEN, LAG, REBUILD, LIVE, LIVE_MAX, LIVE_IDLE;
 
     /** As {@code --only} spells it. */
     String cliName() {
@@ -72,9 +72,10 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
                               target/flightdeck-gateway.jar)
         --rebuild-events N    events stored for the rebuild phase (default 1000000; smoke 20000)
         --only PHASE,...      run only these of cdb, single, batches, alone (both maxima again without
-                              projections), floor (what an event costs at the least: HTTP to a server that does
-                              nothing, the read models' bare writes), open, lag, rebuild, live, live-max,
-                              live-idle (for trying a phase out: writes no report, so not with --out)
+                              projections), alone-single (only the single-event one of those), floor (what an
+                              event costs at the least: HTTP to a server that does nothing, the read models'
+                              bare writes), open, lag, rebuild, live, live-max, live-idle (for trying a phase
+                              out: writes no report, so not with --out)
         --single-max N        with --only and without single: the single-event maximum (events/s) that the
                               open, lag and rebuild phases refer to (e.g. the last report's)
       """;
@@ -90,7 +91,8 @@ public record BenchOptions(Path out, boolean smoke, String dbUrl, Duration warmu
     long settle = smoke ? 0 : 45;
     Path jar = null;
     long rebuildEvents = smoke ? SMOKE_REBUILD_EVENTS : DEFAULT_REBUILD_EVENTS;
-    Set<Phase> phases = EnumSet.allOf(Phase.class);
+    // alone covers alone-single, which is there to try the single-event maximum without projections by itself
+    Set<Phase> phases = EnumSet.complementOf(EnumSet.of(Phase.ALONE_SINGLE));
     boolean only = false;
     double singleMax = Double.NaN;
     for (int i = 0; i < args.size(); i++) {

@@ -156,10 +156,10 @@ final class BenchRun {
         });
       }
     }
-    if (options.runs(Phase.ALONE) && !options.smoke()) {
+    if ((options.runs(Phase.ALONE) || options.runs(Phase.ALONE_SINGLE)) && !options.smoke()) {
       List<LoadSpec> alones = new ArrayList<>(List.of(LoadSpec.closedLoop("single" + NO_PROJECTIONS,
           SINGLE_CONNECTIONS, 1)));
-      for (int connections : batchConnections(options.smoke())) {
+      for (int connections : options.runs(Phase.ALONE) ? batchConnections(false) : List.<Integer>of()) {
         alones.add(LoadSpec.closedLoop("batch" + BATCH_SIZE + NO_PROJECTIONS, connections, BATCH_SIZE));
       }
       for (LoadSpec alone : alones) {
