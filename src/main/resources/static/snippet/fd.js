@@ -8,7 +8,8 @@
   const VERSION = '1.0.0';
   const w = window, d = document, nav = navigator;
   const stub = w.flightdeck;
-  if (stub && stub.version) return; // loaded twice: the first copy keeps working
+  // loaded twice: the first copy keeps working
+  if (stub && stub.version) return;
 
   // ---- configuration: the script tag's data- attributes ----
   const tag = d.currentScript || d.querySelector('script[data-write-key]');
@@ -28,10 +29,12 @@
   // 0 sends each event at once; a value that is no number of milliseconds is the default
   const FLUSH_MS = +attr('flush-ms', 1000) >= 0 ? +attr('flush-ms', 1000) : 1000;
 
-  const BATCH_EVENTS = 100; // per request (the gateway takes 500)
+  // per request (the gateway takes 500)
+  const BATCH_EVENTS = 100;
   // queued events that send at once instead of waiting for FLUSH_MS
   const BATCH_TRIGGER = 20;
-  const BATCH_BYTES = 256 * 1024; // per request (the gateway takes 512 KiB)
+  // per request (the gateway takes 512 KiB)
+  const BATCH_BYTES = 256 * 1024;
   // a page may have 64 KiB of beacons and keepalive requests pending
   const BEACON_BYTES = 60000;
   const KEEPALIVE = typeof Request == 'function' && 'keepalive' in Request.prototype;
@@ -66,11 +69,14 @@
 
   const uuid = () => {
     const c = w.crypto;
-    if (c && c.randomUUID) return c.randomUUID(); // secure contexts only
+    // secure contexts only
+    if (c && c.randomUUID) return c.randomUUID();
     const b = new Uint8Array(16);
     if (c && c.getRandomValues) c.getRandomValues(b); else for (let i = 0; i < 16; i++) b[i] = Math.random() * 256;
-    b[6] = (b[6] & 15) | 64; // version 4
-    b[8] = (b[8] & 63) | 128; // RFC 4122 variant
+    // version 4
+    b[6] = (b[6] & 15) | 64;
+    // RFC 4122 variant
+    b[8] = (b[8] & 63) | 128;
     const h = Array.from(b, (x) => (x + 256).toString(16).slice(1)).join('');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   };
@@ -115,7 +121,8 @@
     return s.id;
   };
   let currentUrl = location.href;
-  let referrer = d.referrer; // for page views after SPA navigation: the previous URL
+  // for page views after SPA navigation: the previous URL
+  let referrer = d.referrer;
 
   // <meta name="fd:page-id"> is the page id (else the path); every other fd: meta tag is a page property
   const pageMeta = () => {
@@ -215,7 +222,8 @@
     timer = setTimeout(flush, Math.min(ms, 2e9));
   };
   const schedule = () => {
-    if (sending || !queue.length) return; // the answer sends what is queued
+    // the answer sends what is queued
+    if (sending || !queue.length) return;
     const wait = retryAt - Date.now();
     if (wait > 0) {
       // the retry's timer, set again when hiding the page cleared it (beaconAll)
@@ -227,7 +235,8 @@
     }
   };
 
-  const bytes = (s) => new Blob([s]).size; // UTF-8
+  // UTF-8
+  const bytes = (s) => new Blob([s]).size;
   // Leaves out the last entries of data[key] (form fields, page properties) until data is within the gateway's
   // limit: over it, the gateway refuses the whole event and the submission or page view would be lost
   const fit = (data, key) => {
@@ -267,7 +276,8 @@
       later(wait);
       return Promise.resolve();
     }
-    if (!queue.length || nav.onLine === false) return Promise.resolve(); // 'online' sends again
+    // 'online' sends again
+    if (!queue.length || nav.onLine === false) return Promise.resolve();
     const batch = take(queue, BATCH_BYTES, maxNext);
     sending = send(batch).catch(() => {}).then(() => {
       sending = null;
@@ -332,7 +342,8 @@
     } else {
       maxNext = Math.ceil(batch.length / 2);
     }
-    later(0); // the rest at once
+    // the rest at once
+    later(0);
   }
 
   // Page going away (closed, navigated, or hidden on mobile, where pagehide may never come): hand the queue to
@@ -354,7 +365,8 @@
           fetch(ENDPOINT, { method: 'POST', body: body(batch), credentials: 'omit', keepalive: true }).catch(resume);
         } else if (!nav.sendBeacon(ENDPOINT, body(batch))) continue;
         forgetQueued(batch);
-      } catch (e) {} // stays queued
+        // a throw: it stays queued
+      } catch (e) {}
     }
     // only hidden, the page lives on: what is still queued goes by fetch
     schedule();
@@ -385,7 +397,8 @@
   // SPA navigation: history.pushState/replaceState to another path, and back/forward
   let routeTimer = 0;
   const routed = () => {
-    if (location.href.split('#')[0] === currentUrl.split('#')[0]) return; // same page, or only the hash
+    // same page, or only the hash
+    if (location.href.split('#')[0] === currentUrl.split('#')[0]) return;
     // the previous page viewed: a URL an app changes while loading, before its first view, is no page of its own
     if (viewed) referrer = currentUrl;
     currentUrl = location.href;
@@ -490,12 +503,14 @@
     const out = Object.create(null);
     let n = 0;
     new FormData(form).forEach((value, name) => {
-      if (typeof value !== 'string') return; // a file
+      // a file
+      if (typeof value !== 'string') return;
       const found = form.elements.namedItem(name);
       const controls = found && found.length != null && !found.tagName ? Array.from(found) : [found];
       if (!found || !controls.every((el) => sendable(form, el, name, value))) return;
       const key = cut(name, 256);
-      if (key in out) out[key] = cut(out[key] + ',' + value, 1024); // checkboxes, multiple selects
+      // checkboxes, multiple selects
+      if (key in out) out[key] = cut(out[key] + ',' + value, 1024);
       else if (n++ < 200) out[key] = cut(value, 1024);
     });
     return out;
