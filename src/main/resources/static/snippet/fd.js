@@ -445,8 +445,12 @@
     sent.forEach((data) => enqueue('FormSubmitted', data, 'formData'));
     submits = [];
   };
+  // A form's controls are also its properties, which hide its own (form.elements is a control named elements): a
+  // form is read through the prototypes
+  const formAttr = (form, name) => Element.prototype.getAttribute.call(form, name);
+  const formGet = (proto, name, form) => Object.getOwnPropertyDescriptor(proto, name).get.call(form);
   const submitted = (form, e) => {
-    const id = form && form.getAttribute && form.getAttribute('data-fd-form-id');
+    const id = form instanceof HTMLFormElement && formAttr(form, 'data-fd-form-id');
     if (!id) return;
     submits.push([form, { formId: cut(id, 256), formData: fields(form), pageId: pageMeta().pageId }, e]);
     setTimeout(settle, 0);
@@ -458,7 +462,7 @@
   const proto = w.HTMLFormElement && HTMLFormElement.prototype, submit = proto && proto.submit;
   if (submit) {
     proto.submit = { submit() {
-      try { this.isConnected && submitted(this); } catch (x) {}
+      try { formGet(Node.prototype, 'isConnected', this) && submitted(this); } catch (x) {}
       return submit.apply(this, arguments);
     } }.submit;
   }
@@ -489,7 +493,7 @@
   // field) or the control has data-fd-field; never a password, file, secret-looking or card-number field; a
   // hidden field only when listed by name and not marked data-fd-secret.
   const sendable = (form, el, name, value) => {
-    const listed = (form.getAttribute('data-fd-fields') || '').split(/[\s,]+/);
+    const listed = (formAttr(form, 'data-fd-fields') || '').split(/[\s,]+/);
     const explicit = listed.includes(name) || el.hasAttribute('data-fd-field');
     const type = (el.type || '').toLowerCase();
     if (!(explicit || (listed.includes('*') && type !== 'hidden'))) return false;
@@ -505,7 +509,7 @@
     new FormData(form).forEach((value, name) => {
       // a file
       if (typeof value !== 'string') return;
-      const found = form.elements.namedItem(name);
+      const found = formGet(proto, 'elements', form).namedItem(name);
       const controls = found && found.length != null && !found.tagName ? Array.from(found) : [found];
       if (!found || !controls.every((el) => sendable(form, el, name, value))) return;
       const key = cut(name, 256);

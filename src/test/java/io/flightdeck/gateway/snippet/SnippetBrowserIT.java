@@ -345,6 +345,37 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("a form with fields named like the form's own members (getAttribute, elements, isConnected), which "
+      + "the fields then hide, is stored with those fields, sent by its button or by form.submit(); detached, not")
+  void fieldsNamedLikeFormMembers() {
+    String fields = "<input name=\"getAttribute\" value=\"g\"><input name=\"elements\" value=\"e\">"
+        + "<input name=\"isConnected\" value=\"i\">";
+    open(site.page("/shadowed", "Shadowed", "", "data-flush-ms=\"60000\"",
+        "<form data-fd-form-id=\"clicked\" data-fd-fields=\"*\" " + SUBMITTED + ">" + fields
+            + "<button id=\"send\">Send</button></form>"
+            + "<form id=\"f\" data-fd-form-id=\"scripted\" data-fd-fields=\"*\" " + SUBMITTED + ">" + fields
+            + "</form>"));
+    String visitor = visitor();
+    // clicked by the page: Playwright's own click reads the button's ancestors with getAttribute, and so would throw
+    page.evaluate("() => send.click()");
+    page.evaluate("() => HTMLFormElement.prototype.submit.call(f)");
+    // a form not in the document, which the browser does not send, though its form.isConnected is a field
+    page.evaluate("() => { const g = document.createElement('form'); g.setAttribute('data-fd-form-id', 'detached');"
+        + " g.innerHTML = '<input name=\"isConnected\">'; HTMLFormElement.prototype.submit.call(g); }");
+    flushAfterSubmits();
+
+    // before, the submit listener threw (form.getAttribute is not a function) and form.submit() stored nothing
+    List<JsonObject> forms = ofType(awaitEvents(visitor, 3), "FormSubmitted");
+    assertEquals(List.of("clicked", "scripted"), forms.stream()
+        .map(e -> e.getJsonObject("data").getString("formId")).sorted().toList());
+    for (JsonObject form : forms) {
+      assertEquals(new JsonObject().put("getAttribute", "g").put("elements", "e").put("isConnected", "i"),
+          form.getJsonObject("data").getJsonObject("formData"));
+    }
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("a password typed into its field is never sent, even when a show-password button made the field a "
       + "text field before the form was submitted and its name does not look secret")
   void shownPasswordNotSent() {
