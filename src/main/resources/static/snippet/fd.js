@@ -44,6 +44,9 @@
   const DATA_BYTES = 32000;
   const SESSION_IDLE_MS = 30 * 60 * 1000;
   const MAX_BACKOFF_MS = 60000;
+  // a request without an answer by then is given up (a gateway or proxy that takes it and never answers would hold
+  // the queue for ever) and sent again, as after a network failure: its ids make the gateway store it once
+  const REQUEST_MS = 30000;
   // built-in types and the version this snippet sends; any other type is a custom one (version 1)
   const BUILT_IN = { PageViewed: 2, ButtonClicked: 2, FormSubmitted: 2, ScreenViewed: 1, Identified: 1,
     GroupAssigned: 1, Aliased: 1 };
@@ -99,7 +102,7 @@
   // Whether anything may be captured or stored now. Do-Not-Track and Global Privacy Control win over consent(true)
   // unless the site turns them off (data-respect-dnt="false").
   const allowed = () => {
-    if (!WRITE_KEY || (RESPECT_DNT && dnt)) return false;
+    if (refused || !WRITE_KEY || (RESPECT_DNT && dnt)) return false;
     const c = load(KEY.consent);
     return c === '1' || (c == null && !REQUIRE_CONSENT);
   };
@@ -155,7 +158,8 @@
 
   // ---- the queue: in memory, mirrored in localStorage until the gateway has it ----
   let queue = [];
-  let timer = 0, sending = null, retryAt = 0, backoff = 0, maxNext = BATCH_EVENTS;
+  // refused: the gateway answered 401 or 403, and nothing more is captured or sent from this page
+  let timer = 0, sending = null, retryAt = 0, backoff = 0, maxNext = BATCH_EVENTS, refused = false;
 
   // Each event is serialized once, when captured or read from fd.outbox: that JSON is what is measured, stored and
   // sent, however often. jsonList(events) is JSON.stringify(events), from the events' own JSON.
@@ -312,10 +316,12 @@
   async function send(batch) {
     let res;
     try {
+      const c = w.AbortController && new AbortController();
+      if (c) setTimeout(() => c.abort(), REQUEST_MS);
       // a string body is sent as text/plain: a "simple" request, so no CORS preflight
-      res = await fetch(ENDPOINT, { method: 'POST', body: body(batch), credentials: 'omit' });
+      res = await fetch(ENDPOINT, { method: 'POST', body: body(batch), credentials: 'omit', signal: c && c.signal });
     } catch (e) {
-      // offline, blocked or cut off: the events wait (also in localStorage) and go again with back-off
+      // offline, blocked, cut off or unanswered: the events wait (also in localStorage) and go again with back-off
       backoff = Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 1000);
       return retryIn(backoff * (0.75 + Math.random() / 2));
     }
@@ -329,8 +335,10 @@
       return retryIn(ms >= 0 ? Math.max(ms, 500) : backoff * (0.75 + Math.random() / 2));
     }
     if (s === 400 || s === 413) return isolate(batch, await res.json().catch(() => null));
-    // 401/403: a wrong write key or origin will not heal by retrying
-    drop(batch, 'the gateway answered ' + s);
+    // 401/403: a wrong write key, or an origin the site does not allow. No request from this page can succeed (the
+    // write key and origin are the page's), so it drops what it queued and captures nothing more (allowed())
+    refused = s === 401 || s === 403;
+    drop(refused ? queue : batch, `the gateway answered ${s}${refused ? '; nothing more is sent' : ''}`);
   }
 
   // A batch is stored all or nothing: drop the events the gateway names, or halve the batch until it can

@@ -69,7 +69,7 @@ class SnippetBrowserIT {
       Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   // what the browser logs for a refused or failed request: expected where a test provokes one, nowhere else
   static final Pattern PROVOKED = Pattern.compile(
-      "Failed to load resource: (the server responded with a status of (400|413|429|503)"
+      "Failed to load resource: (the server responded with a status of (400|401|403|413|429|503)"
           + "|net::ERR_(INTERNET_DISCONNECTED|CONNECTION_REFUSED))");
 
   @RegisterExtension
@@ -944,6 +944,65 @@ class SnippetBrowserIT {
     assertProvokedErrorsOnly();
   }
 
+  @ParameterizedTest(name = "answered {0}")
+  @ValueSource(ints = {401, 403})
+  @DisplayName("after a 401 or 403 (a wrong write key, an origin the site does not allow), which no retry can heal, "
+      + "the page sends nothing more: later events are neither sent nor kept, and one console warning says so")
+  void refusalStopsSending(int status) {
+    AtomicInteger requests = new AtomicInteger();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      requests.incrementAndGet();
+      route.fulfill(failure(Map.of(), status, null));
+    });
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    page.onConsoleMessage(m -> {
+      if (m.text().startsWith("flightdeck:")) {
+        warnings.add(m.text());
+      }
+    });
+    open(site.page("/refused-key", "Refused", "", "data-flush-ms=\"60000\"",
+        "<button id=\"b\" data-fd-button-id=\"after-refusal\">x</button>"));
+    page.evaluate("() => flightdeck.flush()");
+    assertEquals(1, requests.get(), "the page view");
+    Awaitility.await().atMost(Duration.ofMillis(WAIT_MS)).until(() -> !warnings.isEmpty());
+
+    page.click("#b");
+    page.evaluate("() => { flightdeck.track('StillStored', {n: 1}); return flightdeck.flush(); }");
+    // before, each later flush sent its events, was refused again and warned again: a request per event
+    assertEquals(1, requests.get(), "nothing sent after the refusal");
+    assertEquals(null, page.evaluate("() => localStorage.getItem('fd.outbox')"), "nothing kept to send later");
+    assertEquals(List.of("flightdeck: dropped 1 event(s): the gateway answered " + status + "; nothing more is sent"),
+        warnings);
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
+  @DisplayName("a request the gateway takes and never answers is given up after 30 s and sent again with the same "
+      + "ids, as after a network failure, instead of holding the queue for ever")
+  void unansweredRequestTimesOut() {
+    List<String> bodies = new CopyOnWriteArrayList<>();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      bodies.add(route.request().postData());
+      // the first is taken and never answered; the next goes to the gateway
+      if (bodies.size() > 1) {
+        route.resume();
+      }
+    });
+    // the page's timers on a clock the test can move: no test waits 30 s
+    page.clock().install();
+    open(site.page("/unanswered", "Unanswered", "", "data-flush-ms=\"0\"", ""));
+    String visitor = visitor();
+    await("the page view's request", bodies::size, n -> n >= 1);
+    page.clock().fastForward(30_000);
+
+    // before, the request waited for ever and nothing more was sent
+    awaitEvents(visitor, 1);
+    assertEquals(2, bodies.size());
+    assertEquals(ids(new JsonObject(bodies.get(0)).getJsonArray("events")),
+        ids(new JsonObject(bodies.get(1)).getJsonArray("events")), "the retry carries the same event ids");
+    assertProvokedErrorsOnly();
+  }
+
   @Test
   @DisplayName("an event the gateway refuses does not cost the rest of its batch: the snippet drops the events the "
       + "400 names and sends the others again at once")
@@ -1156,7 +1215,8 @@ class SnippetBrowserIT {
       // without an Access-Control-Allow-Origin on the refusal, the snippet saw a network failure: no warning, the
       // page view kept in fd.outbox and sent again after a second, and again, for as long as the page was open
       Awaitility.await().atMost(Duration.ofMillis(WAIT_MS)).untilAsserted(() -> assertTrue(
-          warnings.contains("flightdeck: dropped 1 event(s): the gateway answered " + status),
+          warnings.contains(
+              "flightdeck: dropped 1 event(s): the gateway answered " + status + "; nothing more is sent"),
           refused.get() + " posts; console: " + warnings + "; requests: "
               + requests.stream().map(r -> r.method() + " " + r.url()).toList() + "; page: " + page.evaluate(
               "() => JSON.stringify({outbox: localStorage.getItem('fd.outbox'), visibility: document.visibilityState,"
@@ -1433,14 +1493,22 @@ class SnippetBrowserIT {
     }
   }
 
+  /** A refusal as the gateway answers it, with {@code Retry-After} unless it is null. */
   private static Route.FulfillOptions failure(Map<String, String> upstream, int status, String retryAfter) {
     Map<String, String> headers = new HashMap<>(upstream);
     headers.put("access-control-allow-origin", site.base());
     headers.put("access-control-expose-headers", "Retry-After");
     headers.put("content-type", "application/json");
-    headers.put("retry-after", retryAfter);
+    if (retryAfter != null) {
+      headers.put("retry-after", retryAfter);
+    }
     headers.remove("content-length");
-    String code = status == 429 ? "rate_limited" : "unavailable";
+    String code = switch (status) {
+      case 401 -> "unknown_write_key";
+      case 403 -> "origin_not_allowed";
+      case 429 -> "rate_limited";
+      default -> "unavailable";
+    };
     return new Route.FulfillOptions().setStatus(status).setHeaders(headers)
         .setBody("{\"error\":{\"code\":\"" + code + "\",\"message\":\"provoked by the test\"}}");
   }
