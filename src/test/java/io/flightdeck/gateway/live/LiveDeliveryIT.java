@@ -99,11 +99,15 @@ class LiveDeliveryIT {
         }
 
         assertEquals(4 * 50 * 10, positions(db, "position > ?", head).size());
+        Map<SseTestClient, List<Long>> expected = new LinkedHashMap<>();
         for (Map.Entry<String, SseTestClient> s : subscribers.entrySet()) {
-          List<Long> expected = positions(db, "position > ? AND " + filters.get(s.getKey()), head);
-          assertTrue(expected.size() > 50, "each filter matches something: " + s.getKey());
-          assertSameEvents("subscriber /v1/live" + s.getKey(), expected,
-              ids(receive(s.getValue(), expected.size())));
+          expected.put(s.getValue(), positions(db, "position > ? AND " + filters.get(s.getKey()), head));
+          assertTrue(expected.get(s.getValue()).size() > 50, "each filter matches something: " + s.getKey());
+        }
+        Map<SseTestClient, List<Message>> received = receiveEach(expected);
+        for (Map.Entry<String, SseTestClient> s : subscribers.entrySet()) {
+          assertSameEvents("subscriber /v1/live" + s.getKey(), expected.get(s.getValue()),
+              ids(received.get(s.getValue())));
         }
       } finally {
         subscribers.values().forEach(SseTestClient::close);
@@ -609,21 +613,23 @@ class LiveDeliveryIT {
                  '{"site": "demo"}', now()
           FROM generate_series(1, 40000) g""");
       awaitPublished(gateway);
+      double delivered = metric(gateway, "flightdeck_sse_messages_delivered_total");
       try (Socket stalled = stalledSubscriber(gateway,
           "/v1/live?streams=catch-up-fails&lastEventId=" + head)) {
         // the matching events are written (the kernel holds what it can, the rest waits in the gateway), and the
         // catch-up goes on reading the backlog: until the lock, which makes one of its reads fail
-        Thread.sleep(1500);
+        await("the 300 matching events handed to the stalled stream").atMost(WAIT)
+            .until(() -> metric(gateway, "flightdeck_sse_messages_delivered_total") >= delivered + 300);
         assertEquals(List.of("ESTABLISHED"), serverSideStates(gateway, stalled));
         try (java.sql.Connection lock = db.connect()) {
           lock.setAutoCommit(false);
           lock.createStatement().execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
-          Thread.sleep(1500);
+          // held until then: the catch-up read waiting for it fails after the 500 ms statement timeout
+          await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+              assertFalse(serverSideStates(gateway, stalled).contains("ESTABLISHED"),
+                  "the gateway's end of the stream: " + serverSideStates(gateway, stalled)));
           lock.rollback();
         }
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-            assertFalse(serverSideStates(gateway, stalled).contains("ESTABLISHED"),
-                "the gateway's end of the stream: " + serverSideStates(gateway, stalled)));
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
             assertEquals(0.0, metric(gateway, "flightdeck_sse_connections"), "its slot is free"));
       }
@@ -1051,6 +1057,32 @@ class LiveDeliveryIT {
    * repeated event shows up in the comparison instead of as a timeout.
    */
   static List<Message> receive(SseTestClient sse, int n) throws InterruptedException {
+    List<Message> out = upTo(sse, n);
+    Message extra = sse.next(Duration.ofMillis(300));
+    if (extra != null) {
+      out.add(extra);
+      out.addAll(sse.drain());
+    }
+    return out;
+  }
+
+  /**
+   * {@link #receive} on several subscribers, as many messages as each is expected to get: the 300 ms for whatever
+   * else arrives runs once for them all, after the last of them had its messages, not once per subscriber.
+   */
+  static Map<SseTestClient, List<Message>> receiveEach(Map<SseTestClient, List<Long>> expected)
+      throws InterruptedException {
+    Map<SseTestClient, List<Message>> out = new LinkedHashMap<>();
+    for (Map.Entry<SseTestClient, List<Long>> e : expected.entrySet()) {
+      out.put(e.getKey(), upTo(e.getKey(), e.getValue().size()));
+    }
+    TimeUnit.MILLISECONDS.sleep(300);
+    out.forEach((sse, got) -> got.addAll(sse.drain()));
+    return out;
+  }
+
+  /** Up to {@code n} messages within {@code WAIT}. */
+  private static List<Message> upTo(SseTestClient sse, int n) throws InterruptedException {
     List<Message> out = new ArrayList<>(n);
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (out.size() < n) {
@@ -1060,11 +1092,6 @@ class LiveDeliveryIT {
         break;
       }
       out.add(m);
-    }
-    Message extra = sse.next(Duration.ofMillis(300));
-    if (extra != null) {
-      out.add(extra);
-      out.addAll(sse.drain());
     }
     return out;
   }
@@ -1111,9 +1138,13 @@ class LiveDeliveryIT {
 
   static void assertAllDelivered(TestDatabase db, long after, List<SseTestClient> subscribers,
                                  Map<SseTestClient, String> where) throws InterruptedException {
+    Map<SseTestClient, List<Long>> expected = new LinkedHashMap<>();
     for (SseTestClient sse : subscribers) {
-      List<Long> expected = positions(db, "position > ? AND " + where.get(sse), after);
-      assertSameEvents("subscriber where " + where.get(sse), expected, ids(receive(sse, expected.size())));
+      expected.put(sse, positions(db, "position > ? AND " + where.get(sse), after));
+    }
+    Map<SseTestClient, List<Message>> received = receiveEach(expected);
+    for (SseTestClient sse : subscribers) {
+      assertSameEvents("subscriber where " + where.get(sse), expected.get(sse), ids(received.get(sse)));
     }
   }
 
