@@ -16,10 +16,12 @@ package io.flightdeck.gateway.config;
  * @param maxAttempts applies of one failing event before it goes to the dead letters
  * @param retryInitialDelayMs first back-off after a failed apply
  * @param retryMaxDelayMs back-off ceiling
+ * @param scanPositions the most store positions one read of a projection's events covers: a projection of few
+ *     types reads a long run of other events a range at a time, each read well within db.statementTimeoutMs
  */
 public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents, long pollIntervalMs,
                                 long minIntervalMs, int concurrentSteps, long takeoverIntervalMs,
-                                int maxAttempts, long retryInitialDelayMs, long retryMaxDelayMs) {
+                                int maxAttempts, long retryInitialDelayMs, long retryMaxDelayMs, int scanPositions) {
 
   static ProjectionsConfig from(Section s) {
     ProjectionsConfig config = new ProjectionsConfig(
@@ -32,7 +34,8 @@ public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents
         s.number("takeoverIntervalMs", 2000, 10, 3_600_000),
         s.integer("maxAttempts", 5, 1, 1000),
         s.number("retryInitialDelayMs", 100, 1, 600_000),
-        s.number("retryMaxDelayMs", 5000, 1, 3_600_000));
+        s.number("retryMaxDelayMs", 5000, 1, 3_600_000),
+        s.integer("scanPositions", 100_000, 1, 1_000_000_000));
     if (config.retryMaxDelayMs < config.retryInitialDelayMs) {
       throw new ConfigException(s.key("retryMaxDelayMs"), "must be at least retryInitialDelayMs");
     }

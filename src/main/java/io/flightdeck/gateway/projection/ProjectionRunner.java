@@ -60,7 +60,7 @@ public final class ProjectionRunner extends VerticleBase {
     this.recent = recent;
     this.gate = gate;
     this.projection = projection;
-    this.transactions = new ProjectionTransactions(projection);
+    this.transactions = new ProjectionTransactions(projection, config.scanPositions());
     this.config = config;
     this.connectOptions = new PgConnectOptions(connectOptions)
         .addProperty("application_name", "flightdeck-projection-" + projection.name())

@@ -40,9 +40,15 @@ final class ProjectionSql {
    */
   static final String LOCK_CHECKPOINT_NOWAIT = LOCK_CHECKPOINT + " NOWAIT";
 
-  /** The events after the checkpoint locked by {@link #LOCK_CHECKPOINT} earlier in the same transaction. */
+  /**
+   * The events after the checkpoint locked by {@link #LOCK_CHECKPOINT} earlier in the same transaction, within the
+   * next $4 positions (projections.scanPositions): a projection of few types would otherwise scan every event of the
+   * other types after its checkpoint in one statement until it had a batch, however long the run, and a run long
+   * enough outlasts the statement timeout every time it is read.
+   */
   static final String READ_EVENTS_AFTER_CHECKPOINT = EventPages.capped("""
       position > (SELECT c.position FROM projection_checkpoints c WHERE c.name = $1)
+        AND position <= (SELECT c.position FROM projection_checkpoints c WHERE c.name = $1) + $4
         AND ($2::text[] IS NULL OR type = ANY ($2::text[]))""", "position", 3);
 
   static final String READ_EVENT_AT = "SELECT " + PgEventStore.ENVELOPE_COLUMNS

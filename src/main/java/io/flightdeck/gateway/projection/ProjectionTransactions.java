@@ -30,21 +30,25 @@ final class ProjectionTransactions {
   }
 
   private final Projection projection;
+  private final long scanPositions;
   private final String[] types;
   private final Set<String> typeSet;
 
-  ProjectionTransactions(Projection projection) {
+  /** {@code scanPositions}: the most positions one read of the store covers (projections.scanPositions). */
+  ProjectionTransactions(Projection projection, long scanPositions) {
     this.projection = projection;
+    this.scanPositions = scanPositions;
     this.types = projection.eventTypes().isEmpty() ? null : projection.eventTypes().toArray(String[]::new);
     this.typeSet = projection.eventTypes().isEmpty() ? null : Set.copyOf(projection.eventTypes());
   }
 
   /**
    * Applies the next (at most {@code limit}) events after the checkpoint and moves the checkpoint past them, in one
-   * transaction. With no event of the projection's types left, the checkpoint moves to the head seen, so the lag
-   * of a projection that reads few types still falls to zero. {@code firstTry}: the runner has not failed at these
-   * events yet ({@link Projection#applyFirstTry}). Fails at once, having changed nothing, while another transaction
-   * holds the checkpoint's lock ({@link #checkpointBusy}).
+   * transaction. The read covers at most {@code scanPositions} positions, none past the head seen: with no more event
+   * of the projection's types there, the checkpoint moves to the end of that range, so the lag of a projection that
+   * reads few types still falls to zero, and a range short of the head says more follow at once. {@code firstTry}:
+   * the runner has not failed at these events yet ({@link Projection#applyFirstTry}). Fails at once, having changed
+   * nothing, while another transaction holds the checkpoint's lock ({@link #checkpointBusy}).
    */
   Future<Step> next(SqlConnection conn, int limit, boolean firstTry) {
     // one round trip: BEGIN, the checkpoint lock, and the read (which uses the locked checkpoint)
@@ -118,23 +122,31 @@ final class ProjectionTransactions {
 
   private Future<RowSet<Row>> readAfterCheckpoint(SqlConnection conn, int limit) {
     return conn.preparedQuery(ProjectionSql.READ_EVENTS_AFTER_CHECKPOINT)
-        .execute(Tuple.of(projection.name(), types, limit));
+        .execute(Tuple.of(projection.name(), types, limit, scanPositions));
   }
 
-  /** Applies events read after the locked checkpoint {@code cp} (which also carries the head it saw). */
+  /**
+   * Applies events read after the locked checkpoint {@code cp} (which also carries the head it saw). Positions become
+   * visible in commit order (V1's position lock), and the read's snapshot is no older than the head's, so a read that
+   * stopped at neither bound saw every event of the projection's types up to the head or the end of its range,
+   * whichever comes first; never further, as positions past the head may still commit.
+   */
   private Future<Step> applyRead(SqlConnection conn, Row cp, RowSet<Row> read, int limit, boolean firstTry) {
     long from = cp.getLong("position");
+    long head = cp.getLong("head");
     List<EventEnvelope> events = PgEventStore.envelopes(read);
     boolean full = EventPages.more(read, limit);
     long last = events.isEmpty() ? from : events.get(events.size() - 1).position();
-    // a full batch may have more behind it; otherwise everything up to the head was seen
-    long to = full ? last : Math.max(last, cp.getLong("head"));
-    return applyAndAdvance(conn, from, cp.getOffsetDateTime("rebuild_started"), to, events, full, false, firstTry);
+    // a full batch may have more behind it; otherwise everything up to the head, or to the range's end, was seen
+    long to = full ? last : Math.max(last, Math.min(head, from + scanPositions));
+    // a range that ended before the head: the next is read at once, not after the poll interval
+    boolean more = full || to < head;
+    return applyAndAdvance(conn, from, cp.getOffsetDateTime("rebuild_started"), to, events, more, false, firstTry);
   }
 
   /** {@code rebuildStarted}: the locked checkpoint's, which says which rebuild (if any) {@code from} belongs to. */
   private Future<Step> applyAndAdvance(SqlConnection conn, long from, OffsetDateTime rebuildStarted, long to,
-                                       List<EventEnvelope> events, boolean full, boolean shared, boolean firstTry) {
+                                       List<EventEnvelope> events, boolean more, boolean shared, boolean firstTry) {
     if (to == from) {
       return conn.query("COMMIT").execute().map(new Step(from, 0, false, shared));
     }
@@ -143,7 +155,7 @@ final class ProjectionTransactions {
             .recover(e -> Future.failedFuture(new ApplyFailedException(events, from, rebuildStarted, firstTry, e)));
     return applied
         .compose(v -> commitAt(conn, to))
-        .map(new Step(to, events.size(), full, shared));
+        .map(new Step(to, events.size(), more, shared));
   }
 
   /**

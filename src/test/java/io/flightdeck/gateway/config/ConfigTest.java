@@ -813,7 +813,7 @@ class ConfigTest {
   @DisplayName("the projections section loads its documented defaults and refuses a back-off ceiling below its start")
   void projections() {
     ProjectionsConfig p = load().projections();
-    assertEquals(new ProjectionsConfig(true, 5000, 5000, 1000, 60, 1, 2000, 5, 100, 5000), p);
+    assertEquals(new ProjectionsConfig(true, 5000, 5000, 1000, 60, 1, 2000, 5, 100, 5000, 100_000), p);
     assertEquals(100, p.backoffMs(1));
     assertEquals(200, p.backoffMs(2));
     assertEquals(5000, p.backoffMs(10), "capped");
@@ -821,6 +821,8 @@ class ConfigTest {
     assertFalse(load("FLIGHTDECK_PROJECTIONS_ENABLED", "false").projections().enabled());
     assertNames("projections.retryMaxDelayMs", refused("FLIGHTDECK_PROJECTIONS_RETRY_MAX_DELAY_MS", "50"));
     assertNames("projections.batchSize", refused("FLIGHTDECK_PROJECTIONS_BATCH_SIZE", "0"));
+    assertNames("projections.scanPositions", refused("FLIGHTDECK_PROJECTIONS_SCAN_POSITIONS", "0"));
+    assertEquals(20, load("FLIGHTDECK_PROJECTIONS_SCAN_POSITIONS", "20").projections().scanPositions());
   }
 
   @ParameterizedTest(name = "{0}")

@@ -64,9 +64,9 @@ class DeadLetterPagingIT {
           "dl-a")));
       PgConnection b = await(PgConnection.connect(vertx, gateway.db().options().addProperty("application_name",
           "dl-b")));
-      Future<Long> first = new ProjectionTransactions(new ProjectionTransactionsIT.Probe("dl-a")).deadLetter(a, event, 0, null, "boom", 3);
+      Future<Long> first = new ProjectionTransactions(new ProjectionTransactionsIT.Probe("dl-a"), 100_000).deadLetter(a, event, 0, null, "boom", 3);
       awaitWaiting("dl-a");
-      Future<Long> second = new ProjectionTransactions(new ProjectionTransactionsIT.Probe("dl-b")).deadLetter(b, event, 0, null, "boom", 3);
+      Future<Long> second = new ProjectionTransactions(new ProjectionTransactionsIT.Probe("dl-b"), 100_000).deadLetter(b, event, 0, null, "boom", 3);
       Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> second.isComplete() || waiting("dl-b"));
 
       List<Long> seen = new ArrayList<>();

@@ -100,7 +100,7 @@ class ProjectionTransactionsIT {
   @BeforeEach
   void fresh() {
     probe = new Probe();
-    transactions = new ProjectionTransactions(probe);
+    transactions = new ProjectionTransactions(probe, 100_000);
   }
 
   static <T> T await(Future<T> f) throws Exception {
