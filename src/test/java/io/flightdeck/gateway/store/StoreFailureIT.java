@@ -30,7 +30,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The store misbehaving under a running gateway: a writer holding the position lock, the database refusing
  * connections, connections killed mid-transaction and during COMMIT, the answer to a commit lost on the way. Each
- * test runs its own gateway, configured as the scenario needs, on the class's database.
+ * test runs its own gateway, configured as the scenario needs, on the class's database; one runs two scenarios side
+ * by side, each on a gateway of its own.
  */
 @ExtendWith(PostgresExtension.class)
 class StoreFailureIT {
