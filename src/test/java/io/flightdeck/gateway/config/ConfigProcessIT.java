@@ -319,6 +319,7 @@ class ConfigProcessIT {
       List<String> lines = gateway.stderrLines();
       assertEquals(1, lines.size(), "one line on stderr\n" + gateway.describe());
       assertTrue(lines.get(0).contains("database \"" + database + "\" does not exist"), lines.get(0));
+      assertTrue(lines.get(0).contains("db.createDatabase is false"), "says what to change: " + lines.get(0));
       assertFalse(lines.get(0).contains("\\n") || lines.get(0).contains("SQL State"),
           "the first line only: " + lines.get(0));
     }
