@@ -75,6 +75,9 @@ public final class HttpVerticle extends VerticleBase {
     SegmentHandler.PATHS.forEach((path, call) -> ingestRoute(router, routes, path, services.segment().handler(call)));
     get(router, "/v1/schemas").handler(ctx -> ReadHandlers.send(ctx, services.schemas().describe()));
     get(router, "/v1/streams/:streamId/events").handler(readAuth).handler(services.reads()::stream);
+    // an empty stream id: the router joins /v1/streams//events into this before matching, and 404 would say no such
+    // resource where the id is what is wrong (400 invalid_parameter, as /v1/forms//submissions answers)
+    get(router, "/v1/streams/events").handler(readAuth).handler(services.reads()::stream);
     get(router, "/v1/events").handler(readAuth).handler(services.reads()::all);
     get(router, "/v1/events/head").handler(readAuth).handler(services.reads()::head);
     router.get("/v1/live").handler(readAuth).handler(live::handle);

@@ -157,6 +157,28 @@ class ReadApiIT {
     assertTrue(r.json().getJsonObject("error").getString("message").startsWith(parameter + " "), r.body());
   }
 
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"/v1/streams//events", "/v1/streams///events", "/v1/streams//events?fromVersion=2"})
+  @DisplayName("an empty stream id is answered 400 invalid_parameter naming streamId, as /v1/forms//submissions is, "
+      + "not 404 because the router joined the slashes")
+  void emptyStreamIdIsRejected(String path) {
+    Response r = gateway.http().getWithReadToken(path);
+    assertEquals(400, r.status(), r.body());
+    assertEquals("invalid_parameter", r.errorCode());
+    assertTrue(r.json().getJsonObject("error").getString("message").startsWith("streamId "), r.body());
+    assertUnauthorized(gateway.http().send(gateway.http().request(path).GET()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"/v1/streams/", "/v1/streams//", "/v1/streams/reader-a", "/v1/streams/reader-a/events/x",
+      "/v1/stream//events", "/v1/streams//events/x"})
+  @DisplayName("paths beside a stream's events, with the read token, are still 404 not_found")
+  void otherStreamPathsAreNotFound(String path) {
+    Response r = gateway.http().getWithReadToken(path);
+    assertEquals(404, r.status(), r.body());
+    assertEquals("not_found", r.errorCode());
+  }
+
   @Test
   @DisplayName("limit 1000 is the largest page a reader may ask for")
   void largestLimitIsAccepted() {
