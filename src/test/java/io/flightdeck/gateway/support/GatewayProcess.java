@@ -69,9 +69,6 @@ public final class GatewayProcess implements AutoCloseable {
   public static GatewayProcess startIn(Path directory, Map<String, String> env) {
     List<String> command = List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        // C1 only: these processes live seconds, and C2's compiler threads took the 2 cores' time from the gateway
-        // and PostgreSQL under test (ConfigProcessIT, ShutdownIT, ProjectionFailoverIT: 178 s to 162 s)
-        "-XX:TieredStopAtLevel=1",
         "-cp", operatorClasspath(),
         "io.flightdeck.gateway.Main");
     ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile());
