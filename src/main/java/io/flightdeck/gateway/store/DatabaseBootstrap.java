@@ -35,13 +35,14 @@ public final class DatabaseBootstrap {
     PgConnectOptions options = db.connectOptions();
     long deadline = System.nanoTime() + db.startupTimeoutSeconds() * 1_000_000_000L;
     boolean exists = waitForServer(options, db, deadline);
-    if (!exists && db.createDatabase()) {
+    if (!exists) {
+      if (!db.createDatabase()) {
+        // said at once: the migration's connection retries (7 s) cannot make the database appear
+        throw new SQLException("database \"" + options.getDatabase() + "\" does not exist on PostgreSQL at "
+            + options.getHost() + ":" + options.getPort() + " (db.createDatabase is false: create it, or set it true)",
+            INVALID_CATALOG);
+      }
       createDatabase(options, db);
-    } else if (!exists) {
-      // said at once: the migration's connection retries (7 s) cannot make the database appear
-      throw new SQLException("database \"" + options.getDatabase() + "\" does not exist on PostgreSQL at "
-          + options.getHost() + ":" + options.getPort() + " (db.createDatabase is false: create it, or set it true)",
-          INVALID_CATALOG);
     }
     return migrate(options, db);
   }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.ReadModelCheck;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -32,7 +33,7 @@ class BatchTimeoutIT {
       "FLIGHTDECK_PROJECTIONS_RETRY_MAX_DELAY_MS", "200"));
 
   static long checkpoint(String projection) {
-    return gateway.db().queryLong("SELECT position FROM projection_checkpoints WHERE name = ?", projection);
+    return ReadModelCheck.checkpoint(gateway.db(), projection);
   }
 
   @Test

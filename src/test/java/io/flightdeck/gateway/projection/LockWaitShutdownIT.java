@@ -10,6 +10,7 @@ import io.flightdeck.gateway.support.GatewayProcess;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.ReadModelCheck;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
 import io.vertx.core.json.JsonObject;
@@ -189,7 +190,7 @@ class LockWaitShutdownIT {
   }
 
   private static long checkpoint(TestDatabase db, String projection) {
-    return db.queryLong("SELECT position FROM projection_checkpoints WHERE name = ?", projection);
+    return ReadModelCheck.checkpoint(db, projection);
   }
 
   private static boolean waitsForLock(TestDatabase db, String application) {

@@ -8,6 +8,7 @@ import io.flightdeck.gateway.support.ClassGateway;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
+import io.flightdeck.gateway.support.ReadModelCheck;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -41,7 +42,7 @@ class PoisonEventsIT {
   static final ClassGateway gateway = ClassGateway.with(SETTINGS);
 
   static long checkpoint(String projection) {
-    return gateway.db().queryLong("SELECT position FROM projection_checkpoints WHERE name = ?", projection);
+    return ReadModelCheck.checkpoint(gateway.db(), projection);
   }
 
   static long head() {

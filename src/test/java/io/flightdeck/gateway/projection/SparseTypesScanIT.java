@@ -40,7 +40,7 @@ class SparseTypesScanIT {
       "FLIGHTDECK_PROJECTIONS_RETRY_MAX_DELAY_MS", "200"));
 
   static long checkpoint(String projection) {
-    return gateway.db().queryLong("SELECT position FROM projection_checkpoints WHERE name = ?", projection);
+    return ReadModelCheck.checkpoint(gateway.db(), projection);
   }
 
   @Test

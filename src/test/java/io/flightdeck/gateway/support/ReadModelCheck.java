@@ -62,6 +62,11 @@ public final class ReadModelCheck {
   private ReadModelCheck() {
   }
 
+  /** The position a projection's checkpoint is at. */
+  public static long checkpoint(TestDatabase db, String projection) {
+    return db.queryLong("SELECT position FROM projection_checkpoints WHERE name = ?", projection);
+  }
+
   /** Waits until every projection's checkpoint has reached the store's head. */
   public static void awaitCaughtUp(TestDatabase db, Duration timeout) {
     Awaitility.await("every projection at the store head").atMost(timeout).pollInterval(Duration.ofMillis(50))
