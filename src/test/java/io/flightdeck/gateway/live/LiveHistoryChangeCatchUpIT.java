@@ -141,9 +141,10 @@ class LiveHistoryChangeCatchUpIT {
          SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=ends-b", Map.of())) {
       assertEquals("connected", sentinel.nextComment(WAIT));
       long head = head(db);
-      long common = position(post(gateway, view("ends-b", "/kept")), 0);
+      // one append, so one notification and one read: with two, the second's notification could come while the read
+      // of both was in flight, and the feed would read again (minIntervalMs later), after the insert below
       JsonObject lost = view("ends-b", "/lost");
-      post(gateway, lost);
+      long common = position(post(gateway, view("ends-b", "/kept"), lost), 0);
       assertEquals(2, sentinel.take(2, WAIT).size(), "the feed published both");
       db.execute("""
           INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
@@ -179,10 +180,14 @@ class LiveHistoryChangeCatchUpIT {
       + "lost, still gets every new event in their positions")
   void catchUpAheadOfTheFeed(TestDatabase db) throws Exception {
     // no poll: the feed reads only when an append wakes it, so events put in the store directly wait
-    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_POLL_INTERVAL_MS", "3600000"))) {
+    try (TestGateway gateway = start(db, Map.of("FLIGHTDECK_LIVE_POLL_INTERVAL_MS", "3600000"));
+         SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=ahead-c", Map.of())) {
+      assertEquals("connected", sentinel.nextComment(WAIT));
       long head = head(db);
       JsonObject kept = view("ahead-c", "/kept");
       long common = position(post(gateway, kept), 0);
+      // the feed read it: its notification cannot come after the insert below and wake a read of what it inserts
+      assertEquals(1, sentinel.take(1, WAIT).size());
       // committed, not appended through the gateway: nothing wakes the feed
       db.execute("""
           INSERT INTO events (id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
