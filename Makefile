@@ -6,10 +6,13 @@ JAR := target/flightdeck-gateway.jar
 FLIGHTDECK_DB_URL ?= postgresql://postgres@127.0.0.1:5432/flightdeck
 export FLIGHTDECK_DB_URL
 MVN := mvn -B -q
-# host:port of FLIGHTDECK_DB_URL (userinfo and database stripped)
-DB_HOSTPORT = $(shell echo '$(FLIGHTDECK_DB_URL)' | sed -E 's#^[a-z]+://##; s#^[^@/]*@##; s#/.*$$##; s#\?.*$$##')
-DB_HOST = $(firstword $(subst :, ,$(DB_HOSTPORT)))
-DB_PORT = $(or $(word 2,$(subst :, ,$(DB_HOSTPORT))),5432)
+# FLIGHTDECK_DB_URL's host and port: after the scheme, before the path or query, after the userinfo's last '@' (a
+# password may hold '@' and quotes); an IPv6 host in brackets ([::1]:5432). DB_ADDRESS is how messages write them.
+DB_AUTHORITY = $(shell printf '%s\n' '$(subst ','\'',$(FLIGHTDECK_DB_URL))' \
+  | sed -E 's#^[a-z]+://##; s#[/?].*$$##; s#^.*@##')
+DB_HOST = $(shell printf '%s\n' '$(DB_AUTHORITY)' | sed -E 's#^\[([^]]*)\].*$$#\1#; t; s#:.*$$##')
+DB_PORT = $(or $(shell printf '%s\n' '$(DB_AUTHORITY)' | sed -nE 's#^(\[[^]]*\]|[^:]*):([0-9]+)$$#\2#p'),5432)
+DB_ADDRESS = $(if $(findstring :,$(DB_HOST)),[$(DB_HOST)],$(DB_HOST)):$(DB_PORT)
 
 .PHONY: help build run db db-check browser metrics-tools test bench bench-smoke clean
 
@@ -33,7 +36,7 @@ run: build
 # Succeeds when something accepts TCP connections at the database's host and port.
 db-check:
 	@timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null \
-	  && echo "PostgreSQL answers at $(DB_HOST):$(DB_PORT)"
+	  && echo "PostgreSQL answers at $(DB_ADDRESS)"
 
 # Starts nothing when a server answers already (docker compose would fail on the taken port, pg_ctlcluster with
 # "Cluster is already running."), nor a server that could not be the one FLIGHTDECK_DB_URL names: another machine's,
@@ -42,15 +45,15 @@ db-check:
 # then wait 30 s for an address they do not serve.
 db:
 	@if timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null; then \
-	  echo "PostgreSQL already answers at $(DB_HOST):$(DB_PORT): nothing to start"; \
-	elif [ "$(DB_HOST)" != 127.0.0.1 ] && [ "$(DB_HOST)" != localhost ]; then \
-	  echo "PostgreSQL does not answer at $(DB_HOST):$(DB_PORT) (FLIGHTDECK_DB_URL): make db starts a server on"; \
-	  echo "this machine only (127.0.0.1 or localhost). Start that server, or point FLIGHTDECK_DB_URL at one that runs."; \
+	  echo "PostgreSQL already answers at $(DB_ADDRESS): nothing to start"; \
+	elif [ "$(DB_HOST)" != 127.0.0.1 ] && [ "$(DB_HOST)" != localhost ] && [ "$(DB_HOST)" != ::1 ]; then \
+	  echo "PostgreSQL does not answer at $(DB_ADDRESS) (FLIGHTDECK_DB_URL): make db starts a server on this"; \
+	  echo "machine only (127.0.0.1, ::1 or localhost). Start that server, or point FLIGHTDECK_DB_URL at one that runs."; \
 	  exit 1; \
 	elif docker info >/dev/null 2>&1; then \
-	  if [ "$(DB_PORT)" != 5432 ]; then \
-	    echo "PostgreSQL does not answer at $(DB_HOST):$(DB_PORT) (FLIGHTDECK_DB_URL), and docker compose's listens"; \
-	    echo "on 127.0.0.1:5432: use that port, or start a server on $(DB_PORT) yourself."; \
+	  if [ "$(DB_PORT)" != 5432 ] || [ "$(DB_HOST)" = ::1 ]; then \
+	    echo "PostgreSQL does not answer at $(DB_ADDRESS) (FLIGHTDECK_DB_URL), and docker compose's listens"; \
+	    echo "on 127.0.0.1:5432: use that address, or start a server at $(DB_ADDRESS) yourself."; \
 	    exit 1; \
 	  fi; \
 	  echo "starting PostgreSQL with docker compose"; \
@@ -76,7 +79,7 @@ db:
 	fi
 	@for i in $$(seq 1 30); do \
 	  timeout 2 bash -c 'exec 3<>/dev/tcp/$(DB_HOST)/$(DB_PORT)' 2>/dev/null && exit 0; sleep 1; \
-	done; echo "PostgreSQL did not come up at $(DB_HOST):$(DB_PORT)"; exit 1
+	done; echo "PostgreSQL did not come up at $(DB_ADDRESS)"; exit 1
 
 # Debian's Chromium for the browser tests (dashboard, snippet), which never download a browser of their own
 # (nothing to do when one is on PATH, or FLIGHTDECK_CHROMIUM names one)

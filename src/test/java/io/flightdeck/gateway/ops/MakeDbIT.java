@@ -93,6 +93,37 @@ class MakeDbIT {
     }
   }
 
+  @Test
+  @DisplayName("make db finds the server of a URL whose password holds an '@' and a quote, and starts nothing when "
+      + "it answers")
+  void passwordWithAtSignAndQuote(TestDatabase db, @TempDir Path dir) throws Exception {
+    Path calls = stubs(dir, false, "15 main 5432 down postgres /var/lib/postgresql/15/main log");
+    String url = db.url().replaceFirst("://([^@/]*)@", "://$1:p@ss'w\"rd@");
+    assertNotEquals(db.url(), url, "the test URL has credentials to add a password to: " + db.url());
+    Make make = make(dir, url);
+    assertEquals(0, make.exit(), "make db failed:\n" + make.out());
+    assertTrue(make.out().contains("already answers"), make.out());
+    assertEquals("", Files.readString(calls), "make db tried to start a server that answers:\n" + make.out());
+  }
+
+  @Test
+  @DisplayName("make db reads an IPv6 host in brackets: a server answering at [::1] and the URL's port starts "
+      + "nothing")
+  void ipv6Host(@TempDir Path dir) throws Exception {
+    Path calls = stubs(dir, false, "15 main 5432 down postgres /var/lib/postgresql/15/main log");
+    try (ServerSocket server = new ServerSocket()) {
+      try {
+        server.bind(new java.net.InetSocketAddress(InetAddress.getByName("::1"), 0));
+      } catch (IOException e) {
+        Assumptions.abort("no IPv6 loopback on this machine: " + e.getMessage());
+      }
+      Make make = make(dir, "postgresql://postgres@[::1]:" + server.getLocalPort() + "/flightdeck");
+      assertEquals(0, make.exit(), "make db failed:\n" + make.out());
+      assertTrue(make.out().contains("already answers at [::1]:" + server.getLocalPort()), make.out());
+      assertEquals("", Files.readString(calls), "make db tried to start a server that answers:\n" + make.out());
+    }
+  }
+
   /** The output and exit code of one {@code make db}. */
   record Make(int exit, String out) {
   }
