@@ -7,12 +7,20 @@
   'use strict';
   const VERSION = '1.0.0';
   const w = window, d = document, nav = navigator;
+  // A named <img>, <form>, <embed> or <object> is a property of the document that hides the Document's own members
+  // (<img name="title">: document.title is that image), and a form's controls hide its members (a control named
+  // getAttribute or closest): the document and elements are read through their prototypes. The listeners are the
+  // window's, which named elements never hide, in the capture phase for the events fired at the document (which
+  // pass the window on their way there, whether they bubble or not).
+  const get = (proto, name, o) => Object.getOwnPropertyDescriptor(proto, name).get.call(o);
+  const doc = (name) => get(Document.prototype, name, d);
+  const attrOf = (el, name) => Element.prototype.getAttribute.call(el, name);
   const stub = w.flightdeck;
   // loaded twice: the first copy keeps working
   if (stub && stub.version) return;
 
   // ---- configuration: the script tag's data- attributes ----
-  const tag = d.currentScript || d.querySelector('script[data-write-key]');
+  const tag = doc('currentScript') || Document.prototype.querySelector.call(d, 'script[data-write-key]');
   const attr = (name, fallback) => {
     const v = tag && tag.getAttribute('data-' + name);
     return v == null || v === '' ? fallback : v;
@@ -125,13 +133,13 @@
   };
   let currentUrl = location.href;
   // for page views after SPA navigation: the previous URL
-  let referrer = d.referrer;
+  let referrer = doc('referrer');
 
   // <meta name="fd:page-id"> is the page id (else the path); every other fd: meta tag is a page property
   const pageMeta = () => {
     const props = {};
     let pageId = null, n = 0;
-    d.querySelectorAll('meta[name^="fd:"]').forEach((m) => {
+    Document.prototype.querySelectorAll.call(d, 'meta[name^="fd:"]').forEach((m) => {
       const name = m.getAttribute('name').slice(3), value = cut(m.getAttribute('content') || '', 2048);
       if (name === 'page-id') pageId = value;
       else if (name && n++ < 50) props[cut(name, 128)] = value;
@@ -146,7 +154,7 @@
       // cut: stored ids may be another script's or version's data, and one refused value costs the event
       'fd.sessionId': cut(session(), 2048),
       'fd.url': cut(location.href, 2048),
-      'fd.title': cut(d.title, 2048),
+      'fd.title': cut(doc('title'), 2048),
       'fd.referrer': cut(referrer, 2048),
       'fd.screen': w.screen ? screen.width + 'x' + screen.height : '',
       'fd.language': nav.language || '',
@@ -397,7 +405,7 @@
     const m = pageMeta();
     const props = Object.assign(m.props, properties);
     const data = { pageId: cut(pageId, 2048) || m.pageId, url: cut(location.href, 2048),
-      title: cut(d.title, 1024) || null, referrer: cut(referrer, 2048) || null };
+      title: cut(doc('title'), 1024) || null, referrer: cut(referrer, 2048) || null };
     if (Object.keys(props).length) data.properties = props;
     if (enqueue('PageViewed', data, 'properties')) viewed = true;
   };
@@ -425,17 +433,18 @@
   });
   w.addEventListener('popstate', routed);
 
-  const label = (el) => cut(el.getAttribute('data-fd-label') || el.getAttribute('aria-label')
-    || (el.tagName === 'INPUT' ? el.value || '' : el.textContent || '')
+  const label = (el) => cut(attrOf(el, 'data-fd-label') || attrOf(el, 'aria-label')
+    || (el.tagName === 'INPUT' ? el.value || '' : get(Node.prototype, 'textContent', el) || '')
       .replace(/\s+/g, ' ').trim(), 1024) || null;
 
   // Clicks on [data-fd-button-id] (and on links, with data-track-links="true"). Capture phase: an app stopping
   // propagation does not hide them.
-  d.addEventListener('click', (e) => {
-    const el = e.target && e.target.closest
-      && e.target.closest(TRACK_LINKS ? '[data-fd-button-id],a[href]' : '[data-fd-button-id]');
+  w.addEventListener('click', (e) => {
+    const el = e.target instanceof Element
+      && Element.prototype.closest.call(e.target, TRACK_LINKS ? '[data-fd-button-id],a[href]' : '[data-fd-button-id]');
     if (!el) return;
-    const id = el.getAttribute('data-fd-button-id') || (el.hasAttribute('href') && 'link:' + el.getAttribute('href'));
+    const id = attrOf(el, 'data-fd-button-id')
+      || (Element.prototype.hasAttribute.call(el, 'href') && 'link:' + attrOf(el, 'href'));
     if (id) enqueue('ButtonClicked', { buttonId: cut(id, 256), label: label(el), pageId: pageMeta().pageId });
   }, true);
 
@@ -453,24 +462,20 @@
     sent.forEach((data) => enqueue('FormSubmitted', data, 'formData'));
     submits = [];
   };
-  // A form's controls are also its properties, which hide its own (form.elements is a control named elements): a
-  // form is read through the prototypes
-  const formAttr = (form, name) => Element.prototype.getAttribute.call(form, name);
-  const formGet = (proto, name, form) => Object.getOwnPropertyDescriptor(proto, name).get.call(form);
   const submitted = (form, e) => {
-    const id = form instanceof HTMLFormElement && formAttr(form, 'data-fd-form-id');
+    const id = form instanceof HTMLFormElement && attrOf(form, 'data-fd-form-id');
     if (!id) return;
     submits.push([form, { formId: cut(id, 256), formData: fields(form), pageId: pageMeta().pageId }, e]);
     setTimeout(settle, 0);
   };
-  d.addEventListener('submit', (e) => submitted(e.target, e), true);
+  w.addEventListener('submit', (e) => submitted(e.target, e), true);
   // form.submit() fires no submit event (reCAPTCHA's callback, an app that validated and cancelled first): seen here,
   // with the fields as they are now. A form not in the document is not sent. The page's call goes on unchanged
   // (its this, arguments, result and errors); ours never throws into it. A method: named submit, no constructor.
   const proto = w.HTMLFormElement && HTMLFormElement.prototype, submit = proto && proto.submit;
   if (submit) {
     proto.submit = { submit() {
-      try { formGet(Node.prototype, 'isConnected', this) && submitted(this); } catch (x) {}
+      try { get(Node.prototype, 'isConnected', this) && submitted(this); } catch (x) {}
       return submit.apply(this, arguments);
     } }.submit;
   }
@@ -482,7 +487,7 @@
   // fields typed or autofilled into while they were password fields: a "show password" button makes one a text
   // field before the form is sent, whatever its name
   const typedSecret = new WeakSet();
-  d.addEventListener('input', (e) => e.target.type === 'password' && typedSecret.add(e.target), true);
+  w.addEventListener('input', (e) => e.target.type === 'password' && typedSecret.add(e.target), true);
 
   // A card number: 13 to 19 digits (spaces and dashes allowed) that pass the Luhn check
   const cardLike = (v) => {
@@ -501,7 +506,7 @@
   // field) or the control has data-fd-field; never a password, file, secret-looking or card-number field; a
   // hidden field only when listed by name and not marked data-fd-secret.
   const sendable = (form, el, name, value) => {
-    const listed = (formAttr(form, 'data-fd-fields') || '').split(/[\s,]+/);
+    const listed = (attrOf(form, 'data-fd-fields') || '').split(/[\s,]+/);
     const explicit = listed.includes(name) || el.hasAttribute('data-fd-field');
     const type = (el.type || '').toLowerCase();
     if (!(explicit || (listed.includes('*') && type !== 'hidden'))) return false;
@@ -517,7 +522,7 @@
     new FormData(form).forEach((value, name) => {
       // a file
       if (typeof value !== 'string') return;
-      const found = formGet(proto, 'elements', form).namedItem(name);
+      const found = get(proto, 'elements', form).namedItem(name);
       const controls = found && found.length != null && !found.tagName ? Array.from(found) : [found];
       if (!found || !controls.every((el) => sendable(form, el, name, value))) return;
       const key = cut(name, 256);
@@ -583,7 +588,7 @@
     flush();
   });
   w.addEventListener('pagehide', beaconAll);
-  d.addEventListener('visibilitychange', () => (d.visibilityState === 'hidden' ? beaconAll() : resume()));
+  w.addEventListener('visibilitychange', () => (doc('visibilityState') === 'hidden' ? beaconAll() : resume()), true);
   // back from the back/forward cache: a new view of the page
   w.addEventListener('pageshow', (e) => {
     if (!e.persisted) return;
@@ -605,5 +610,5 @@
     if (AUTO_PAGEVIEW && !viewed) pageView();
     schedule();
   };
-  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', start); else start();
+  if (doc('readyState') === 'loading') w.addEventListener('DOMContentLoaded', start, true); else start();
 })();

@@ -376,6 +376,63 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("named elements that hide the document's own members (<img name=\"title\">, <form "
+      + "name=\"addEventListener\">, currentScript, referrer, querySelectorAll, visibilityState...) change nothing: "
+      + "the page view has the page's title and referrer, and clicks, forms and hiding the page are captured")
+  void namedElementsHidingDocumentMembers() {
+    // before the tag: these images are the document's currentScript and readyState while the snippet runs
+    String before = "<img name=\"currentScript\"><img name=\"readyState\">";
+    open(site.page("/named", "Named", before, "data-flush-ms=\"60000\"",
+        "<img name=\"title\"><img name=\"referrer\"><img name=\"visibilityState\"><img name=\"querySelector\">"
+            + "<form name=\"querySelectorAll\"></form><form name=\"addEventListener\"></form>"
+            + "<button id=\"b\" data-fd-button-id=\"named\">Go</button>"
+            + "<form id=\"f\" data-fd-form-id=\"named-form\" data-fd-fields=\"*\" " + SUBMITTED + ">"
+            + "<input name=\"q\" value=\"x\"><button id=\"send\">Send</button></form>"));
+    String visitor = visitor();
+    // by the page (Playwright's own click reads the document's members), then the submission decided (a task later)
+    page.evaluate("() => { document.getElementById('b').click(); document.getElementById('send').click(); "
+        + "return new Promise(r => setTimeout(r)); }");
+    // nothing sent yet (data-flush-ms): hiding the page sends the queue
+    setVisibility("hidden");
+
+    // before, document.addEventListener('click', ...) threw (the form named addEventListener): no snippet at all
+    JsonArray events = awaitEvents(visitor, 3);
+    assertEquals(List.of("PageViewed", "ButtonClicked", "FormSubmitted"), types(events));
+    JsonObject view = events.getJsonObject(0);
+    assertEquals(new JsonObject().put("pageId", "/named").put("url", site.base() + "/named").put("title", "Named")
+        .putNull("referrer"), view.getJsonObject("data"));
+    assertEquals("Named", view.getJsonObject("metadata").getString("fd.title"));
+    assertFalse(view.getJsonObject("metadata").containsKey("fd.referrer"), view.encode());
+    assertEquals(new JsonObject().put("buttonId", "named").put("label", "Go").put("pageId", "/named"),
+        events.getJsonObject(1).getJsonObject("data"));
+    assertEquals(new JsonObject().put("formId", "named-form").put("formData", new JsonObject().put("q", "x"))
+        .put("pageId", "/named"), events.getJsonObject(2).getJsonObject("data"));
+    errors.assertNone();
+  }
+
+  @Test
+  @DisplayName("a click on or inside a form marked data-fd-button-id whose controls are named like the members the "
+      + "click listener reads (closest, getAttribute, hasAttribute, textContent), which they then hide, is stored")
+  void clickOnFormWithControlsNamedLikeElementMembers() {
+    open(site.page("/closest", "Closest", "", "data-flush-ms=\"60000\"",
+        "<form id=\"f\" data-fd-button-id=\"picker\">Pick <input name=\"closest\"><input name=\"getAttribute\">"
+            + "<input name=\"hasAttribute\"><input name=\"textContent\"><span id=\"inside\">here</span></form>"));
+    String visitor = visitor();
+    // by the page: Playwright's own click reads the ancestors' members
+    page.evaluate("() => { document.getElementById('f').click(); document.getElementById('inside').click(); "
+        + "return flightdeck.flush(); }");
+
+    // before, the click listener threw (e.target.closest, then el.getAttribute, is not a function)
+    List<JsonObject> clicks = ofType(awaitEvents(visitor, 3), "ButtonClicked");
+    assertEquals(2, clicks.size(), clicks::toString);
+    for (JsonObject click : clicks) {
+      assertEquals(new JsonObject().put("buttonId", "picker").put("label", "Pick here").put("pageId", "/closest"),
+          click.getJsonObject("data"));
+    }
+    errors.assertNone();
+  }
+
+  @Test
   @DisplayName("a password typed into its field is never sent, even when a show-password button made the field a "
       + "text field before the form was submitted and its name does not look secret")
   void shownPasswordNotSent() {
@@ -734,10 +791,13 @@ class SnippetBrowserIT {
     assertProvokedErrorsOnly();
   }
 
-  /** What the browser does when the tab is switched away from or back to. */
+  /**
+   * What the browser does when the tab is switched away from or back to. On the prototype: the snippet reads the
+   * document's members there (a named element could hide them on the document).
+   */
   private void setVisibility(String state) {
-    page.evaluate("state => { Object.defineProperty(document, 'visibilityState', {value: state, configurable: true}); "
-        + "document.dispatchEvent(new Event('visibilitychange')); }", state);
+    page.evaluate("state => { Object.defineProperty(Document.prototype, 'visibilityState', {get: () => state, "
+        + "configurable: true}); document.dispatchEvent(new Event('visibilitychange')); }", state);
   }
 
   @Test
