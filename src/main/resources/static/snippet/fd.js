@@ -53,7 +53,8 @@
   const SESSION_IDLE_MS = 30 * 60 * 1000;
   const MAX_BACKOFF_MS = 60000;
   // a request without an answer by then is given up (a gateway or proxy that takes it and never answers would hold
-  // the queue for ever) and sent again, as after a network failure: its ids make the gateway store it once
+  // the queue for ever) and sent again, as after a network failure, half of it first (flush): its ids make the
+  // gateway store it once
   const REQUEST_MS = 30000;
   // built-in types and the version this snippet sends; any other type is a custom one (version 1)
   const BUILT_IN = { PageViewed: 2, ButtonClicked: 2, FormSubmitted: 2, ScreenViewed: 1, Identified: 1,
@@ -291,7 +292,15 @@
     // 'online' sends again
     if (!queue.length || nav.onLine === false) return Promise.resolve();
     const batch = take(queue, BATCH_BYTES, maxNext);
-    sending = send(batch).catch(() => {}).then(() => {
+    // Given up unanswered (its answer read too): a link too slow to carry the batch in time (256 KiB takes 30 s
+    // below 70 kbit/s) would time out again with the same, so the next request takes half as many events
+    const c = w.AbortController && new AbortController();
+    const t = c && setTimeout(() => {
+      maxNext = Math.ceil(batch.length / 2);
+      c.abort();
+    }, REQUEST_MS);
+    sending = send(batch, c && c.signal).catch(() => {}).then(() => {
+      clearTimeout(t);
       sending = null;
       schedule();
     });
@@ -321,13 +330,11 @@
     later(ms);
   };
 
-  async function send(batch) {
+  async function send(batch, signal) {
     let res;
     try {
-      const c = w.AbortController && new AbortController();
-      if (c) setTimeout(() => c.abort(), REQUEST_MS);
       // a string body is sent as text/plain: a "simple" request, so no CORS preflight
-      res = await fetch(ENDPOINT, { method: 'POST', body: body(batch), credentials: 'omit', signal: c && c.signal });
+      res = await fetch(ENDPOINT, { method: 'POST', body: body(batch), credentials: 'omit', signal });
     } catch (e) {
       // offline, blocked, cut off or unanswered: the events wait (also in localStorage) and go again with back-off
       backoff = Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 1000);

@@ -1064,6 +1064,41 @@ class SnippetBrowserIT {
   }
 
   @Test
+  @DisplayName("after a request given up unanswered (a link too slow to carry the batch in 30 s) the next attempt "
+      + "carries half as many events, with the same ids, and the rest follow once it is answered")
+  void timedOutBatchHalved() {
+    List<String> bodies = new CopyOnWriteArrayList<>();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      bodies.add(route.request().postData());
+      // the first is taken and never answered; the next go to the gateway
+      if (bodies.size() > 1) {
+        route.resume();
+      }
+    });
+    // the page's timers on a clock the test can move: no test waits 30 s
+    page.clock().install();
+    open(site.page("/slow-link", "Slow link", "", "data-flush-ms=\"60000\"", ""));
+    String visitor = visitor();
+    // the page view and 7 events in one request (not awaited: it is never answered)
+    page.evaluate("() => { for (let i = 0; i < 7; i++) flightdeck.track('StillStored', {n: i}); "
+        + "flightdeck.flush(); }");
+    await("the first request", bodies::size, n -> n >= 1);
+    page.clock().fastForward(30_000);
+    // the retry's back-off, at most 1.25 s
+    page.clock().fastForward(2_000);
+    await("the retry", bodies::size, n -> n >= 2);
+
+    List<String> first = eventIds(bodies.get(0));
+    assertEquals(8, first.size());
+    // before, the retry carried the same 8 events, and on a link that slow would time out again, for ever
+    assertEquals(first.subList(0, 4), eventIds(bodies.get(1)), "half the batch, the oldest first, same ids");
+    page.evaluate("() => flightdeck.flush()");
+    assertEquals(8, awaitEvents(visitor, 8).size());
+    assertEquals(first.subList(4, 8), eventIds(bodies.get(2)), "then the rest");
+    assertProvokedErrorsOnly();
+  }
+
+  @Test
   @DisplayName("an event the gateway refuses does not cost the rest of its batch: the snippet drops the events the "
       + "400 names and sends the others again at once")
   void invalidEventDropped() {
@@ -1587,6 +1622,11 @@ class SnippetBrowserIT {
 
   private static List<String> types(JsonArray events) {
     return events.stream().map(e -> ((JsonObject) e).getString("type")).toList();
+  }
+
+  /** The ids of the events a request's body carries, in order. */
+  private static List<String> eventIds(String body) {
+    return new JsonObject(body).getJsonArray("events").stream().map(e -> ((JsonObject) e).getString("id")).toList();
   }
 
   private static Set<String> ids(JsonArray events) {
