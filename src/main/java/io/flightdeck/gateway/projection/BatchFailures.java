@@ -3,6 +3,7 @@ package io.flightdeck.gateway.projection;
 import io.flightdeck.gateway.config.ProjectionsConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.projection.ProjectionTransactions.ApplyFailedException;
+import io.flightdeck.gateway.projection.ProjectionTransactions.ReadTimedOutException;
 import io.flightdeck.gateway.store.TransientErrors;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
@@ -21,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@code maxAttempts}, goes to the dead letters so that the projection moves on. Trouble with the database or
  * the connection is retried with the same back-off without counting against the event. A batch the server cancelled
  * at the statement timeout is tried again at once in halves, down to one event, as a batch that takes too long
- * whole takes as long every time it is tried whole.
+ * whole takes as long every time it is tried whole; so is a read of the store cancelled at the statement timeout,
+ * over half the positions, down to one, its range growing back as reads succeed again.
  */
 final class BatchFailures {
 
@@ -39,6 +41,12 @@ final class BatchFailures {
   /** While the checkpoint is below this, a step takes at most {@link #shrunk} events: a larger batch timed out. */
   private long shrinkUntil = -1;
   private int shrunk;
+  /**
+   * The most positions the next read of the store covers: {@link ProjectionTransactions#FULL_RANGE} (as many as
+   * projections.scanPositions lets it) unless a read timed out lately. Kept across {@link #reset}: it says how fast
+   * the store answers, not where the checkpoint is.
+   */
+  private long readRange = ProjectionTransactions.FULL_RANGE;
   private int attempts;
   private int troubles;
   private long retryTimer = -1;
@@ -78,12 +86,20 @@ final class BatchFailures {
     return attempts == 0 && !replaying(checkpoint);
   }
 
+  /** The most positions the next read of the store may cover ({@link ProjectionTransactions#next}). */
+  long readRange() {
+    return readRange;
+  }
+
   private boolean replaying(long checkpoint) {
     return checkpoint >= 0 && checkpoint < isolateUntil;
   }
 
-  /** A step committed up to {@code checkpoint}: the counts start again, and a replay ends past its batch. */
-  void succeeded(long checkpoint) {
+  /**
+   * A step committed up to {@code checkpoint}: the counts start again, and a replay ends past its batch. {@code read}:
+   * it read its events from the store (not from the shared window), so a range shrunk after a timeout grows again.
+   */
+  void succeeded(long checkpoint, boolean read) {
     attempts = 0;
     troubles = 0;
     if (checkpoint >= isolateUntil) {
@@ -91,6 +107,9 @@ final class BatchFailures {
     }
     if (checkpoint >= shrinkUntil) {
       shrinkUntil = -1;
+    }
+    if (read) {
+      readSucceeded();
     }
   }
 
@@ -107,6 +126,8 @@ final class BatchFailures {
       applyFailed(conn, f);
     } else if (failure instanceof ApplyFailedException f && f.events().size() > 1 && timedOut(f.getCause())) {
       tookTooLong(f);
+    } else if (failure instanceof ReadTimedOutException r && r.positions() > 1) {
+      readTookTooLong(r);
     } else {
       troubles++;
       LOG.warn("projection {}: store error, retrying in {} ms: {}", projection,
@@ -131,6 +152,35 @@ final class BatchFailures {
     LOG.warn("projection {}: a batch of {} events did not finish within the statement timeout; trying {} at a time "
         + "up to position {}: {}", projection, events.size(), shrunk, shrinkUntil, failure.getMessage());
     resume.handle(Future.succeededFuture(failure.from()));
+  }
+
+  /**
+   * The server cancelled the read of the events after the checkpoint at the statement timeout (a slow disk, a small
+   * db.statementTimeoutMs, a range of large rows): read again over as many positions it would most likely be
+   * cancelled again, for ever, while fewer would do. The next read covers half of them, at once (one that times out
+   * too, half of that again), down to one position: a read of one that times out is trouble with the database,
+   * retried after a back-off like any other. Each read that succeeds doubles the range again, up to
+   * projections.scanPositions, so that a slow moment does not leave the projection reading small ranges for good.
+   */
+  private void readTookTooLong(ReadTimedOutException failure) {
+    readRange = Math.max(1, failure.positions() / 2);
+    LOG.warn("projection {}: a read of {} positions after position {} did not finish within the statement timeout; "
+        + "reading {} at a time: {}", projection, failure.positions(), failure.from(), readRange,
+        failure.getMessage());
+    resume.handle(Future.succeededFuture(failure.from()));
+  }
+
+  private void readSucceeded() {
+    if (readRange == ProjectionTransactions.FULL_RANGE) {
+      return;
+    }
+    if (readRange >= config.scanPositions() / 2) {
+      readRange = ProjectionTransactions.FULL_RANGE;
+      LOG.info("projection {}: reads of the store cover their full range again (projections.scanPositions: {})",
+          projection, config.scanPositions());
+    } else {
+      readRange *= 2;
+    }
   }
 
   private void applyFailed(SqlConnection conn, ApplyFailedException failure) {

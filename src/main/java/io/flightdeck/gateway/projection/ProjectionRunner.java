@@ -197,8 +197,8 @@ public final class ProjectionRunner extends VerticleBase {
     int limit = failures.limit(checkpoint);
     boolean firstTry = failures.firstTry(checkpoint);
     return window != null && window.ahead(checkpoint)
-        ? transactions.next(lease.connection(), window, limit, firstTry)
-        : transactions.next(lease.connection(), limit, firstTry);
+        ? transactions.next(lease.connection(), window, limit, failures.readRange(), firstTry)
+        : transactions.next(lease.connection(), limit, failures.readRange(), firstTry);
   }
 
   private void stepped(AsyncResult<Step> result) {
@@ -212,7 +212,7 @@ public final class ProjectionRunner extends VerticleBase {
       }
       checkpoint = s.checkpoint();
       recent.applied(projection.name(), checkpoint);
-      failures.succeeded(checkpoint);
+      failures.succeeded(checkpoint, !s.shared());
       continueOrSettle(s.more());
     } else {
       failed(result.cause());

@@ -42,9 +42,9 @@ final class ProjectionSql {
 
   /**
    * The events after the checkpoint locked by {@link #LOCK_CHECKPOINT} earlier in the same transaction, within the
-   * next $4 positions (projections.scanPositions): a projection of few types would otherwise scan every event of the
-   * other types after its checkpoint in one statement until it had a batch, however long the run, and a run long
-   * enough outlasts the statement timeout every time it is read.
+   * next $4 positions (projections.scanPositions, or fewer: {@link ProjectionTransactions#next}): a projection of few
+   * types would otherwise scan every event of the other types after its checkpoint in one statement until it had a
+   * batch, however long the run, and a run long enough outlasts the statement timeout every time it is read.
    */
   static final String READ_EVENTS_AFTER_CHECKPOINT = EventPages.capped("""
       position > (SELECT c.position FROM projection_checkpoints c WHERE c.name = $1)

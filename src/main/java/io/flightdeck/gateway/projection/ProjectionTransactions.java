@@ -29,12 +29,15 @@ final class ProjectionTransactions {
   record Step(long checkpoint, int applied, boolean more, boolean shared) {
   }
 
+  /** A runner's read range while no read of its projection has timed out: projections.scanPositions decides. */
+  static final long FULL_RANGE = Long.MAX_VALUE;
+
   private final Projection projection;
   private final long scanPositions;
   private final String[] types;
   private final Set<String> typeSet;
 
-  /** {@code scanPositions}: the most positions one read of the store covers (projections.scanPositions). */
+  /** {@code scanPositions}: projections.scanPositions, the most positions one read covers ({@link #span}). */
   ProjectionTransactions(Projection projection, long scanPositions) {
     this.projection = projection;
     this.scanPositions = scanPositions;
@@ -44,20 +47,25 @@ final class ProjectionTransactions {
 
   /**
    * Applies the next (at most {@code limit}) events after the checkpoint and moves the checkpoint past them, in one
-   * transaction. The read covers at most {@code scanPositions} positions, none past the head seen: with no more event
-   * of the projection's types there, the checkpoint moves to the end of that range, so the lag of a projection that
-   * reads few types still falls to zero, and a range short of the head says more follow at once. {@code firstTry}:
-   * the runner has not failed at these events yet ({@link Projection#applyFirstTry}). Fails at once, having changed
-   * nothing, while another transaction holds the checkpoint's lock ({@link #checkpointBusy}).
+   * transaction. The read covers at most {@link #span} positions, none past the head seen: with no more event of the
+   * projection's types there, the checkpoint moves to the end of that range, so the lag of a projection that reads
+   * few types still falls to zero, and a range short of the head says more follow at once. {@code range}: the most
+   * positions the runner lets the read cover, {@link #FULL_RANGE} unless a read timed out lately
+   * ({@link ReadTimedOutException}). {@code firstTry}: the runner has not failed at these events yet
+   * ({@link Projection#applyFirstTry}). Fails at once, having changed nothing, while another transaction holds the
+   * checkpoint's lock ({@link #checkpointBusy}).
    */
-  Future<Step> next(SqlConnection conn, int limit, boolean firstTry) {
+  Future<Step> next(SqlConnection conn, int limit, long range, boolean firstTry) {
+    long span = span(limit, range);
     // one round trip: BEGIN, the checkpoint lock, and the read (which uses the locked checkpoint)
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
     Future<RowSet<Row>> checkpoint = lockCheckpointNowait(conn);
-    Future<RowSet<Row>> read = readAfterCheckpoint(conn, limit);
+    Future<RowSet<Row>> read = readAfterCheckpoint(conn, limit, span);
     return Future.all(begin, checkpoint, read)
-        .compose(all -> applyRead(conn, checkpoint.result().iterator().next(), read.result(), limit, firstTry))
-        .recover(failure -> rollback(conn, lockFailure(checkpoint, failure)));
+        .compose(all -> applyRead(conn, checkpoint.result().iterator().next(), read.result(), limit, span, firstTry))
+        .recover(failure -> rollback(conn, checkpoint.succeeded() && failure == read.cause()
+            ? readFailure(checkpoint.result().iterator().next().getLong("position"), limit, span, failure)
+            : lockFailure(checkpoint, failure)));
   }
 
   /**
@@ -68,7 +76,7 @@ final class ProjectionTransactions {
    * replica that had not received the last commits, a restored backup), and the window holds events the store lost;
    * the checkpoint, in the same store, is on its new history.
    */
-  Future<Step> next(SqlConnection conn, RecentEvents.Window window, int limit, boolean firstTry) {
+  Future<Step> next(SqlConnection conn, RecentEvents.Window window, int limit, long range, boolean firstTry) {
     Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
     Future<RowSet<Row>> checkpoint = lockCheckpointNowait(conn);
     // after the lock, in the same round trip: what the store holds when the step applies
@@ -79,7 +87,10 @@ final class ProjectionTransactions {
           long from = cp.getLong("position");
           if (!window.covers(from)
               || !PgEventStore.stillHolds(last.result().iterator().next(), window.to(), window.toId())) {
-            return readAfterCheckpoint(conn, limit).compose(read -> applyRead(conn, cp, read, limit, firstTry));
+            long span = span(limit, range);
+            return readAfterCheckpoint(conn, limit, span)
+                .recover(failure -> Future.failedFuture(readFailure(from, limit, span, failure)))
+                .compose(read -> applyRead(conn, cp, read, limit, span, firstTry));
           }
           RecentEvents.Slice slice = window.after(from, typeSet, limit);
           return applyAndAdvance(conn, from, cp.getOffsetDateTime("rebuild_started"), slice.to(), slice.events(),
@@ -120,25 +131,36 @@ final class ProjectionTransactions {
     return conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT).execute(Tuple.of(projection.name()));
   }
 
-  private Future<RowSet<Row>> readAfterCheckpoint(SqlConnection conn, int limit) {
+  /** The most positions a read covers: projections.scanPositions, or fewer within the runner's {@code range}. */
+  private long span(int limit, long range) {
+    return Math.min(range, scanPositions);
+  }
+
+  /** A read's failure: cancelled at the statement timeout, a {@link ReadTimedOutException} for its {@code span}. */
+  private Throwable readFailure(long from, int limit, long span, Throwable failure) {
+    return BatchFailures.timedOut(failure) ? new ReadTimedOutException(from, span, failure) : failure;
+  }
+
+  private Future<RowSet<Row>> readAfterCheckpoint(SqlConnection conn, int limit, long span) {
     return conn.preparedQuery(ProjectionSql.READ_EVENTS_AFTER_CHECKPOINT)
-        .execute(Tuple.of(projection.name(), types, limit, scanPositions));
+        .execute(Tuple.of(projection.name(), types, limit, span));
   }
 
   /**
    * Applies events read after the locked checkpoint {@code cp} (which also carries the head it saw). Positions become
    * visible in commit order (V1's position lock), and the read's snapshot is no older than the head's, so a read that
-   * stopped at neither bound saw every event of the projection's types up to the head or the end of its range,
-   * whichever comes first; never further, as positions past the head may still commit.
+   * stopped at neither bound saw every event of the projection's types up to the head or the end of its range
+   * ({@code span} positions), whichever comes first; never further, as positions past the head may still commit.
    */
-  private Future<Step> applyRead(SqlConnection conn, Row cp, RowSet<Row> read, int limit, boolean firstTry) {
+  private Future<Step> applyRead(SqlConnection conn, Row cp, RowSet<Row> read, int limit, long span,
+                                 boolean firstTry) {
     long from = cp.getLong("position");
     long head = cp.getLong("head");
     List<EventEnvelope> events = PgEventStore.envelopes(read);
     boolean full = EventPages.more(read, limit);
     long last = events.isEmpty() ? from : events.get(events.size() - 1).position();
     // a full batch may have more behind it; otherwise everything up to the head, or to the range's end, was seen
-    long to = full ? last : Math.max(last, Math.min(head, from + scanPositions));
+    long to = full ? last : Math.max(last, Math.min(head, from + span));
     // a range that ended before the head: the next is read at once, not after the poll interval
     boolean more = full || to < head;
     return applyAndAdvance(conn, from, cp.getOffsetDateTime("rebuild_started"), to, events, more, false, firstTry);
@@ -207,6 +229,31 @@ final class ProjectionTransactions {
 
   private static <T> Future<T> rollback(SqlConnection conn, Throwable failure) {
     return conn.query("ROLLBACK").execute().transform(ignored -> Future.failedFuture(failure));
+  }
+
+  /**
+   * The server cancelled the read of the events after checkpoint {@code from} (the statement timeout, or an
+   * operator's pg_cancel_backend), which covered at most {@code positions} positions: read again over as many, it
+   * would most likely be cancelled again ({@link BatchFailures}).
+   */
+  static final class ReadTimedOutException extends RuntimeException {
+
+    private final long from;
+    private final long positions;
+
+    ReadTimedOutException(long from, long positions, Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+      this.from = from;
+      this.positions = positions;
+    }
+
+    long from() {
+      return from;
+    }
+
+    long positions() {
+      return positions;
+    }
   }
 
   /**

@@ -137,7 +137,7 @@ class ProjectionTransactionsIT {
   /** One step with the stored checkpoint at {@code checkpoint} and a window over (3, 10]. */
   private ProjectionTransactions.Step stepFrom(long checkpoint, int limit) throws Exception {
     checkpointAt(checkpoint);
-    return await(transactions.next(conn, window(3), limit, true));
+    return await(transactions.next(conn, window(3), limit, ProjectionTransactions.FULL_RANGE, true));
   }
 
   /** The step applied these pages and committed this checkpoint, stored too. */
@@ -185,7 +185,8 @@ class ProjectionTransactionsIT {
       + "not received it, or a restored backup) is not applied: the step reads the store")
   void windowOfAnotherHistory() throws Exception {
     checkpointAt(4);
-    ProjectionTransactions.Step step = await(transactions.next(conn, window(3, p -> UUID.randomUUID()), 100, true));
+    ProjectionTransactions.Step step = await(transactions.next(conn, window(3, p -> UUID.randomUUID()), 100,
+        ProjectionTransactions.FULL_RANGE, true));
     assertFalse(step.shared());
     assertEquals(List.of("/store/5", "/store/6", "/store/7", "/store/8", "/store/9", "/store/10"), pages());
     assertEquals(10, checkpoint());
