@@ -18,7 +18,8 @@ package io.flightdeck.gateway.config;
  * @param retryMaxDelayMs back-off ceiling
  * @param scanPositions the most store positions one read of a projection's events covers: a projection of few
  *     types reads a long run of other events a range at a time, each read well within db.statementTimeoutMs; a read
- *     cancelled at that timeout even so is read again over half the range, which grows back as reads succeed
+ *     cancelled at that timeout even so is read again over half the range, which grows back as reads succeed. One
+ *     of every type reads one position per event: batchSize bounds its reads
  */
 public record ProjectionsConfig(boolean enabled, int batchSize, int windowEvents, long pollIntervalMs,
                                 long minIntervalMs, int concurrentSteps, long takeoverIntervalMs,

@@ -131,14 +131,26 @@ final class ProjectionTransactions {
     return conn.preparedQuery(ProjectionSql.LOCK_CHECKPOINT).execute(Tuple.of(projection.name()));
   }
 
-  /** The most positions a read covers: projections.scanPositions, or fewer within the runner's {@code range}. */
+  /**
+   * The most positions a read of at most {@code limit} events covers, within the runner's {@code range}.
+   * projections.scanPositions bounds it for a projection of some types, which may scan many events of other types
+   * for each of its own. A projection of every type scans one position per event (the store's rare gaps aside), so
+   * its limit bounds the scan already, and a scanPositions below the limit would only cap its batches: only a range
+   * shrunk after a timeout bounds it more.
+   */
   private long span(int limit, long range) {
-    return Math.min(range, scanPositions);
+    return Math.min(range, types == null ? Math.max(scanPositions, limit) : scanPositions);
   }
 
-  /** A read's failure: cancelled at the statement timeout, a {@link ReadTimedOutException} for its {@code span}. */
+  /**
+   * A read's failure: cancelled at the statement timeout, a {@link ReadTimedOutException} for the positions it
+   * covered at most ({@code span}; for a projection of every type, no more than its {@code limit}).
+   */
   private Throwable readFailure(long from, int limit, long span, Throwable failure) {
-    return BatchFailures.timedOut(failure) ? new ReadTimedOutException(from, span, failure) : failure;
+    if (!BatchFailures.timedOut(failure)) {
+      return failure;
+    }
+    return new ReadTimedOutException(from, types == null ? Math.min(span, limit) : span, failure);
   }
 
   private Future<RowSet<Row>> readAfterCheckpoint(SqlConnection conn, int limit, long span) {
