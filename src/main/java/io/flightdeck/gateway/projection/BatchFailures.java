@@ -27,6 +27,9 @@ import org.slf4j.LoggerFactory;
  */
 final class BatchFailures {
 
+  /** How many reads in a row must succeed before a range shrunk after a read timeout doubles again. */
+  static final int READS_BEFORE_GROWING = 4;
+
   // logged as the runner: these lines are about its steps, and operators look for them under its name
   private static final Logger LOG = LoggerFactory.getLogger(ProjectionRunner.class);
 
@@ -47,6 +50,8 @@ final class BatchFailures {
    * the store answers, not where the checkpoint is.
    */
   private long readRange = ProjectionTransactions.FULL_RANGE;
+  /** Reads of the store that succeeded since {@link #readRange} last changed. */
+  private int readsAtRange;
   private int attempts;
   private int troubles;
   private long retryTimer = -1;
@@ -159,11 +164,14 @@ final class BatchFailures {
    * db.statementTimeoutMs, a range of large rows): read again over as many positions it would most likely be
    * cancelled again, for ever, while fewer would do. The next read covers half of them, at once (one that times out
    * too, half of that again), down to one position: a read of one that times out is trouble with the database,
-   * retried after a back-off like any other. Each read that succeeds doubles the range again, up to
-   * projections.scanPositions, so that a slow moment does not leave the projection reading small ranges for good.
+   * retried after a back-off like any other. Every {@value #READS_BEFORE_GROWING} reads in a row that succeed double
+   * the range again, up to projections.scanPositions, so that a slow moment does not leave the projection reading
+   * small ranges for good; not every read, or a store that stays slow would cancel every other read, each after the
+   * whole statement timeout.
    */
   private void readTookTooLong(ReadTimedOutException failure) {
     readRange = Math.max(1, failure.positions() / 2);
+    readsAtRange = 0;
     LOG.warn("projection {}: a read of {} positions after position {} did not finish within the statement timeout; "
         + "reading {} at a time: {}", projection, failure.positions(), failure.from(), readRange,
         failure.getMessage());
@@ -171,9 +179,10 @@ final class BatchFailures {
   }
 
   private void readSucceeded() {
-    if (readRange == ProjectionTransactions.FULL_RANGE) {
+    if (readRange == ProjectionTransactions.FULL_RANGE || ++readsAtRange < READS_BEFORE_GROWING) {
       return;
     }
+    readsAtRange = 0;
     if (readRange >= config.scanPositions() / 2) {
       readRange = ProjectionTransactions.FULL_RANGE;
       LOG.info("projection {}: reads of the store cover their full range again (projections.scanPositions: {})",

@@ -50,8 +50,9 @@ class ReadRangeTest {
   }
 
   @Test
-  @DisplayName("a read cancelled at the statement timeout is read again at once over half its range; reads from the "
-      + "store that succeed double it back to the full range, steps from the shared window do not")
+  @DisplayName("a read cancelled at the statement timeout is read again at once over half its range; every 4 reads "
+      + "from the store in a row that succeed double it back towards the full range, steps from the shared window "
+      + "do not count")
   void halvesThenGrowsBack() {
     assertEquals(ProjectionTransactions.FULL_RANGE, failures.readRange());
     failures.handle(null, cancelled(7, SCAN_POSITIONS));
@@ -64,11 +65,23 @@ class ReadRangeTest {
     // a rebuild or a new lease starts from another checkpoint, on the same store
     failures.reset();
     assertEquals(250, failures.readRange());
-    failures.succeeded(100, false);
+    long checkpoint = 100;
+    for (int i = 0; i < 10; i++) {
+      failures.succeeded(checkpoint++, false);
+    }
     assertEquals(250, failures.readRange());
-    failures.succeeded(350, true);
+    for (int i = 1; i < BatchFailures.READS_BEFORE_GROWING; i++) {
+      failures.succeeded(checkpoint++, true);
+    }
+    assertEquals(250, failures.readRange(), "not yet: a store that stays slow would cancel every other read");
+    failures.succeeded(checkpoint++, true);
     assertEquals(500, failures.readRange());
-    failures.succeeded(850, true);
+    // a timeout at the grown range starts the count again
+    failures.handle(null, cancelled(checkpoint, 500));
+    assertEquals(250, failures.readRange());
+    for (int i = 0; i < 2 * BatchFailures.READS_BEFORE_GROWING; i++) {
+      failures.succeeded(checkpoint++, true);
+    }
     assertEquals(ProjectionTransactions.FULL_RANGE, failures.readRange());
   }
 
