@@ -133,6 +133,52 @@ class LiveHistoryChangeCatchUpIT {
   }
 
   @Test
+  @DisplayName("a stream cut off past the last event the store kept when its history changes: its client, resuming "
+      + "with its own last id (of the old history), is told as a live stream is and gets every event the store holds "
+      + "after the kept one, the new ones in the lost positions included; a resume at or below it is told nothing")
+  void cutOffClientResumesWithItsOwnId(TestDatabase db) throws Exception {
+    try (TestGateway gateway = start(db, Map.of());
+         SseTestClient sentinel = SseTestClient.openHttp1(gateway, "/v1/live?streams=told-b", Map.of())) {
+      assertEquals("connected", sentinel.nextComment(WAIT));
+      long head = head(db);
+      long common = position(post(gateway, view("told-b", "/kept-1"), view("told-b", "/kept-2")), 1);
+      insertBigEvents(db, "told-big", 250);
+      post(gateway, view("told-b", "/lost"));
+      assertEquals(3, sentinel.take(3, WAIT).size(), "the feed published the big events before the last");
+      long resumeWith;
+      try (PausedSseClient paused = PausedSseClient.open(gateway, "/v1/live?lastEventId=" + head)) {
+        assertTrue(paused.readUntil("\nid: " + (common + 1) + "\n", WAIT));
+        db.loseEventsAfter(common);
+        JsonArray fresh = post(gateway, view("told-b", "/new-1"), view("told-b", "/new-2"), view("told-b", "/new-3"));
+        assertEquals(common + 1, position(fresh, 0), "the new history gives the lost positions out again");
+        // the feed went back, then published them: the paused stream was cut off before the sentinel had them
+        assertEquals(3, sentinel.take(3, WAIT).size());
+        assertTrue(paused.readToEnd(WAIT), "cut off");
+        List<PausedSseClient.Message> got = paused.messages();
+        resumeWith = got.get(got.size() - 1).id();
+      }
+      assertTrue(resumeWith > common, "the client's last id is one of the old history's lost positions");
+      long last = head(db);
+
+      try (PausedSseClient again = PausedSseClient.open(gateway, "/v1/live?lastEventId=" + resumeWith)) {
+        assertTrue(again.readUntil("\nid: " + last + "\n", WAIT), again.body());
+        String body = again.body();
+        int told = body.indexOf("id: " + common + "\n" + CHANGED + "\n");
+        assertTrue(told >= 0, "told the store's history changed after " + common + ": " + body);
+        assertTrue(told < body.indexOf("data:"), "before any event: " + body);
+        assertEquals(stored(db, common), received(again.messages()));
+      }
+      for (long at : new long[] {common, common - 1}) {
+        try (PausedSseClient below = PausedSseClient.open(gateway, "/v1/live?lastEventId=" + at)) {
+          assertTrue(below.readUntil("\nid: " + last + "\n", WAIT), below.body());
+          assertFalse(below.body().contains(CHANGED), "an id the new history holds too: " + below.body());
+          assertEquals(stored(db, at), received(below.messages()));
+        }
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a resuming stream whose catch-up went past the last event the store kept, nothing left unsent, ends "
       + "after an id line naming that event, and its client resumes there with the new events in the lost positions")
   void catchUpPastTheChangeEnds(TestDatabase db) throws Exception {
