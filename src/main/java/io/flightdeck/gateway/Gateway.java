@@ -21,6 +21,7 @@ import io.flightdeck.gateway.ingest.Sites;
 import io.flightdeck.gateway.ingest.segment.SegmentHandler;
 import io.flightdeck.gateway.ingest.segment.SegmentMapper;
 import io.flightdeck.gateway.store.DatabaseBootstrap;
+import io.flightdeck.gateway.live.HistoryChanges;
 import io.flightdeck.gateway.live.LiveBatch;
 import io.flightdeck.gateway.live.LiveBatchCodec;
 import io.flightdeck.gateway.live.LiveConnections;
@@ -75,6 +76,8 @@ public final class Gateway {
   private String listenerId;
   private String liveFeedId;
   private final AtomicLong livePosition = new AtomicLong();
+  /** The store's recent history changes, recorded by the live feed, for every event loop's resumes. */
+  private final HistoryChanges historyChanges = new HistoryChanges();
   private String httpId;
   private final ProjectionEngine projections = new ProjectionEngine(ReadModels.projections());
   private int port;
@@ -158,7 +161,7 @@ public final class Gateway {
         })
         .compose(v -> gateway.startMetrics(config))
         .compose(v -> vertx.deployVerticle(new LiveFeedVerticle(gateway.store, config.live(), gateway.livePosition,
-            gateway.liveConnections)))
+            gateway.liveConnections, gateway.historyChanges)))
         .compose(id -> {
           gateway.liveFeedId = id;
           return gateway.deployHttp(config, schemaVersion);
@@ -279,7 +282,8 @@ public final class Gateway {
         new HealthHandlers(store, schemaVersion, draining::get, listener::listening, projectionMetrics),
         new ConnectionLimit(config.http().maxConnections(), config.http().headerReadTimeoutMs(), metrics),
         bodies,
-        hubVertx -> new LiveHub(hubVertx, store, config.live(), livePosition, liveConnections),
+        hubVertx -> new LiveHub(hubVertx, store, config.live(), livePosition, liveConnections,
+            historyChanges),
         metricsEndpoint, metrics);
     int instances = config.http().instances() > 0 ? config.http().instances()
         : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;

@@ -37,14 +37,20 @@ public final class LiveFeedVerticle extends VerticleBase {
   private final LiveConfig config;
   private final AtomicLong published;
   private final LiveConnections connections;
+  private final HistoryChanges changes;
   private final PublishedIds sent = new PublishedIds(REMEMBERED);
   private PacedReads reads;
   /** When the first notification since the last read arrived: the start of the delivery latency. */
   private long wokenAt;
 
-  /** {@code published} is shared with the SSE connections: where a new subscriber starts. */
-  public LiveFeedVerticle(EventStore store, LiveConfig config, AtomicLong published, LiveConnections connections) {
+  /**
+   * {@code published} is shared with the SSE connections: where a new subscriber starts; {@code changes} too: where a
+   * resume with an id of an old history starts.
+   */
+  public LiveFeedVerticle(EventStore store, LiveConfig config, AtomicLong published, LiveConnections connections,
+                          HistoryChanges changes) {
     this.connections = connections;
+    this.changes = changes;
     this.store = store;
     this.config = config;
     this.published = published;
@@ -118,7 +124,8 @@ public final class LiveFeedVerticle extends VerticleBase {
    * The store no longer holds what the feed published up to {@code after}. It goes back to the last event it
    * published that the store still holds; knowing only a position there (the feed moved on while nobody was
    * subscribed), or when even its oldest remembered event is gone, to the store's head (events committed on the new
-   * history below it are in the store, but not sent live). Then it reads on from there at once.
+   * history below it are in the store, but not sent live). Then it reads on from there at once. The change is
+   * remembered ({@link HistoryChanges}): a client cut off past it resumes with an id of the old history.
    */
   private Future<Boolean> rewind(long after, HistoryChangedException changed) {
     Future<Long> back = sent.idAt(after) == null ? store.headPosition()
@@ -132,6 +139,8 @@ public final class LiveFeedVerticle extends VerticleBase {
           + "commits, a restored backup); the feed goes back to position {}, and every stream past it too",
           changed.getMessage(), position);
       connections.metrics().historyChanged("live");
+      // before the rewind goes out: a client it cuts off (see SseConnection#rewound) resumes with an id up to there
+      changes.feedWentBack(position, after);
       published.set(position);
       sent.dropAfter(position);
       vertx.eventBus().publish(EventBusAddresses.LIVE_BATCH, LiveBatch.rewind(position));

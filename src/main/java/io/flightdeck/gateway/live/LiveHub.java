@@ -27,6 +27,7 @@ public final class LiveHub {
   private final LiveConfig config;
   private final AtomicLong published;
   private final LiveConnections connections;
+  private final HistoryChanges changes;
   private final Set<SseConnection> open = new HashSet<>();
   private MessageConsumer<LiveBatch> consumer;
   private long heartbeats;
@@ -37,7 +38,8 @@ public final class LiveHub {
   private boolean stopped;
 
   public LiveHub(Vertx vertx, EventStore store, LiveConfig config, AtomicLong published,
-                 LiveConnections connections) {
+                 LiveConnections connections, HistoryChanges changes) {
+    this.changes = changes;
     this.vertx = vertx;
     this.store = store;
     this.config = config;
@@ -71,7 +73,12 @@ public final class LiveHub {
     LiveFilter filter = LiveFilter.parse(QueryParams.text(ctx, "types"), QueryParams.texts(ctx, "type"),
         QueryParams.text(ctx, "streams"), QueryParams.texts(ctx, "stream"), QueryParams.text(ctx, "site"));
     boolean unnamed = unnamed(QueryParams.text(ctx, "unnamed"));
-    Long resumeAfter = lastEventId(ctx);
+    Long lastEventId = lastEventId(ctx);
+    // an id of a history the store no longer has, as far as this process knows: the stream starts where the store's
+    // history changed instead, and says so, as a live stream is told (a client of the new history gets those events
+    // again: at least once, rather than never)
+    Long changedAt = lastEventId == null ? null : changes.resumeFrom(lastEventId);
+    Long resumeAfter = changedAt != null ? changedAt : lastEventId;
     if (stopped) {
       throw new ApiError(503, "unavailable", "the gateway is shutting down; try again", null, 1);
     }
@@ -86,7 +93,10 @@ public final class LiveHub {
         .putHeader("X-Accel-Buffering", "no");
     // the connection counts its unsent bytes itself (see SseWriter), so no write-queue size is set here
     SseConnection connection = new SseConnection(vertx, ctx.request(), filter, unnamed, store, config,
-        published, connections, this::forget);
+        published, connections, changes, this::forget);
+    if (changedAt != null) {
+      connection.historyChangedBefore();
+    }
     open.add(connection);
     // through the context, not the response's own close and end handlers: those would replace the context's, and
     // the stream's access line would be written only when the client closed it (and without what it was sent)

@@ -29,6 +29,7 @@ import java.util.function.Consumer;
 final class SseConnection {
 
   private static final Buffer HEARTBEAT = Buffer.buffer(": heartbeat\n\n");
+  private static final String CHANGED = ": the event store's history changed after this event";
 
   private final HttpServerRequest request;
   private final HttpServerResponse response;
@@ -42,6 +43,7 @@ final class SseConnection {
   private final SseWriter writer;
   private final SseCatchUp catchUp;
   private final EventStore store;
+  private final HistoryChanges changes;
   private long cursor;
   /** The last id this stream sent on its own, without an event: the greeting's, or a heartbeat's. */
   private long announced;
@@ -49,11 +51,15 @@ final class SseConnection {
   private boolean started;
   /** A resume past what the live feed published: set while the store is asked, and until its check is done. */
   private SseResumeAhead ahead;
+  /** The client resumed with an id of a history the store no longer has: told so right after the greeting. */
+  private boolean toldChanged;
   private boolean closed;
 
   SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, boolean unnamed, EventStore store,
-                LiveConfig config, AtomicLong published, LiveConnections connections, Consumer<SseConnection> onCut) {
+                LiveConfig config, AtomicLong published, LiveConnections connections, HistoryChanges changes,
+                Consumer<SseConnection> onCut) {
     this.onCut = onCut;
+    this.changes = changes;
     this.request = request;
     this.response = request.response();
     this.filter = filter;
@@ -81,9 +87,21 @@ final class SseConnection {
     cursor = position;
     announced = position;
     writer.write(Buffer.buffer("retry: " + config.retryMs() + "\nid: " + position + "\n: connected\n\n"));
+    if (toldChanged) {
+      writer.write(changedAfter(position));
+    }
     if (resume) {
       catchUp.resume();
     }
+  }
+
+  /**
+   * The client resumed with an id of a history the store no longer has ({@link HistoryChanges}): the stream starts
+   * where it changed, and says so after the greeting with the id line and comment a live stream gets when the feed
+   * goes back there ({@link #rewound}), before any event.
+   */
+  void historyChangedBefore() {
+    toldChanged = true;
   }
 
   /**
@@ -112,6 +130,10 @@ final class SseConnection {
       return;
     }
     long position = Math.min(id, last.result().keySet().stream().findFirst().orElse(0L));
+    if (position > ahead.base()) {
+      // an id the feed never had: should the store lose it before the feed reads it, a resume with it is told
+      changes.startedAhead(position);
+    }
     List<LiveBatch> held = ahead.started(position, last.result());
     boolean checking = ahead.checking();
     if (!checking) {
@@ -180,6 +202,7 @@ final class SseConnection {
       long position = check.lastPosition();
       store.idsBetween(position, position, 1).onComplete(ids -> storeAnswered(check, ids));
     } else if (seen == SseResumeAhead.Seen.CHANGED) {
+      changes.changed(check.base(), check.lastPosition());
       rewound(LiveBatch.rewind(check.base()));
     }
     return closed;
@@ -194,6 +217,7 @@ final class SseConnection {
       return;
     }
     ahead = null;
+    changes.changed(check.base(), check.lastPosition());
     rewound(LiveBatch.rewind(check.base()));
     if (!closed && !catchUp.behind()) {
       catchUp.resume();
@@ -217,7 +241,7 @@ final class SseConnection {
       }
       return;
     }
-    Buffer back = Buffer.buffer("id: " + position + "\n: the event store's history changed after this event\n\n");
+    Buffer back = changedAfter(position);
     if (!catchUp.behind()) {
       cursor = position;
       announced = position;
@@ -231,6 +255,11 @@ final class SseConnection {
       catchUp.dropPending();
       response.end();
     }
+  }
+
+  /** The id line, and its comment, that tell a client the store's history changed after {@code position}. */
+  private static Buffer changedAfter(long position) {
+    return Buffer.buffer("id: " + position + "\n" + CHANGED + "\n\n");
   }
 
   /**
