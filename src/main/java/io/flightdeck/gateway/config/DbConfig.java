@@ -2,15 +2,25 @@ package io.flightdeck.gateway.config;
 
 import io.vertx.core.net.ClientSSLOptions;
 import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.SslMode;
 import io.vertx.sqlclient.PoolOptions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The event store's database.
  *
- * @param url {@code postgresql://user[:password]@host:port/database}
+ * @param url {@code postgresql://user[:password]@host:port/database}, with libpq's {@code sslmode} and
+ *     {@code sslrootcert} (the CA file that verifies the server's certificate) among its parameters
  * @param createDatabase create the database at start when it does not exist
  * @param readPoolSize connections for reads (readiness has one of its own)
  * @param maxWaitQueue requests that may wait for a read connection before failing fast
@@ -33,6 +43,9 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
 
   private static final int DEFAULT_CONNECTION_WAIT_MS = 5000;
 
+  /** libpq's URL parameter naming the CA file that verifies the server's certificate. */
+  private static final String SSL_ROOT_CERT = "sslrootcert";
+
   /** With the default statement timeout and connection wait, for tools that only prepare a database. */
   public DbConfig(String url, boolean createDatabase, int readPoolSize, int maxWaitQueue, int connectTimeoutMs,
                   int startupTimeoutSeconds) {
@@ -42,14 +55,16 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
 
   static DbConfig from(Section s) {
     String url = s.requiredString("url");
+    PgConnectOptions parsed;
     try {
-      PgConnectOptions.fromUri(url);
+      parsed = PgConnectOptions.fromUri(withoutParameter(url, SSL_ROOT_CERT));
     } catch (RuntimeException e) {
       throw new ConfigException(s.key("url"), "is not a postgresql:// URL (" + parseProblem(e.getMessage(), url) + ")");
     }
     if (!url.startsWith("postgresql://") && !url.startsWith("postgres://")) {
       throw new ConfigException(s.key("url"), "must start with postgresql://");
     }
+    checkTls(s.key("url"), parsed.getSslMode(), parameter(url, SSL_ROOT_CERT));
     return new DbConfig(
         url,
         s.bool("createDatabase", true),
@@ -59,6 +74,87 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
         s.integer("startupTimeoutSeconds", 30, 0, 3600),
         s.integer("statementTimeoutMs", 30_000, 100, 3_600_000),
         s.integer("connectionWaitMs", DEFAULT_CONNECTION_WAIT_MS, 1000, 120_000));
+  }
+
+  /**
+   * Refuses TLS settings that could not verify the server as asked: verify-ca and verify-full without a CA file (the
+   * pg client would refuse every connection, the JDBC driver look for ~/.postgresql/root.crt), a CA file that is
+   * missing, unreadable or holds no certificate, and a CA file with a mode that may connect without TLS or without
+   * checking (disable, allow, prefer, or no sslmode, which the pg client reads as disable): libpq would verify the
+   * server only when TLS happens to be used, and fall back to a plain connection when it fails.
+   */
+  private static void checkTls(String key, SslMode mode, String rootCert) {
+    boolean verifying = mode == SslMode.VERIFY_CA || mode == SslMode.VERIFY_FULL;
+    if (rootCert == null) {
+      if (verifying) {
+        throw new ConfigException(key, "sslmode=" + mode.value + " needs sslrootcert=<file> in the URL: the PEM file "
+            + "of the CA that signed the server's certificate");
+      }
+      return;
+    }
+    if (!verifying && mode != SslMode.REQUIRE) {
+      throw new ConfigException(key, "sslrootcert is given with sslmode=" + mode.value + ": use sslmode=verify-full "
+          + "(or verify-ca, or require, which with a CA file verifies as verify-ca does)");
+    }
+    if ("system".equals(rootCert)) {
+      throw new ConfigException(key, "sslrootcert=system is not supported: give the CA's PEM file");
+    }
+    Path file = Path.of(rootCert);
+    if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+      throw new ConfigException(key, "sslrootcert " + rootCert + " is not a readable file");
+    }
+    try (InputStream in = Files.newInputStream(file)) {
+      if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+        throw new ConfigException(key, "sslrootcert " + rootCert + " holds no certificate");
+      }
+    } catch (IOException | CertificateException e) {
+      throw new ConfigException(key, "sslrootcert " + rootCert + " is not a PEM certificate file ("
+          + e.getMessage() + ")");
+    }
+  }
+
+  /** The CA file that verifies the server's certificate (libpq's sslrootcert in the URL), or null for none. */
+  public String sslRootCert() {
+    return parameter(url, SSL_ROOT_CERT);
+  }
+
+  /**
+   * The last value of the query parameter {@code name} of {@code url}, %-decoded as libpq decodes a URI (a '+' stays
+   * a '+'), or null when it is absent. Names are matched ignoring case, as the pg client matches its own.
+   */
+  static String parameter(String url, String name) {
+    int query = url.indexOf('?');
+    if (query < 0) {
+      return null;
+    }
+    String value = null;
+    for (String pair : url.substring(query + 1).split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0 && pair.substring(0, eq).equalsIgnoreCase(name)) {
+        value = URLDecoder.decode(pair.substring(eq + 1).replace("+", "%2B"), StandardCharsets.UTF_8);
+      }
+    }
+    return value;
+  }
+
+  /**
+   * {@code url} without the query parameter {@code name}: the pg client sends every parameter it does not know to
+   * the server as a run-time setting, and the server refuses to start a session with one it does not know either.
+   */
+  static String withoutParameter(String url, String name) {
+    int query = url.indexOf('?');
+    if (query < 0) {
+      return url;
+    }
+    StringBuilder kept = new StringBuilder();
+    for (String pair : url.substring(query + 1).split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0 && pair.substring(0, eq).equalsIgnoreCase(name)) {
+        continue;
+      }
+      kept.append(kept.length() == 0 ? "" : "&").append(pair);
+    }
+    return url.substring(0, query) + (kept.length() == 0 ? "" : "?" + kept);
   }
 
   /**
@@ -156,14 +252,23 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
   }
 
   /**
-   * Connect options for the pool; SSL and other parameters come from the URL. An sslmode of require, prefer or allow
-   * gets TLS options that trust the server's certificate, as libpq and the JDBC driver that runs the migrations read
-   * those modes: the pg client parses the mode but leaves the options unset, and then failed every connection the
-   * server agreed to encrypt (a NullPointerException), after the migrations had run. verify-ca and verify-full need
-   * a CA, which the gateway has no setting for: the pg client refuses them with its own message.
+   * Connect options of every connection the gateway makes (the JDBC ones at start-up take the same mode and CA
+   * file, see DatabaseBootstrap); SSL and other parameters come from the URL.
+   *
+   * <p>With {@code sslrootcert} (the URL's parameter is taken out first: the pg client does not know it and would
+   * send it to the server), the server's certificate chain must lead to a certificate of that PEM file; verify-full
+   * also checks that the certificate names the host of the URL (its DNS or IP subject alternative names, as HTTPS
+   * checks them; the pg client refuses verify-full without such a check). require with a CA file verifies as
+   * verify-ca, as libpq does: the mode is raised to verify-ca here, so that the JDBC driver, which would not check
+   * the chain under require, checks it too.
+   *
+   * <p>Without a CA file, an sslmode of require, prefer or allow gets TLS options that trust the server's
+   * certificate, as libpq and the JDBC driver read those modes: the pg client parses the mode but leaves the
+   * options unset, and then failed every connection the server agreed to encrypt (a NullPointerException), after
+   * the migrations had run. {@link #from} refuses verify-ca and verify-full without a CA file.
    */
   public PgConnectOptions connectOptions() {
-    PgConnectOptions options = PgConnectOptions.fromUri(url);
+    PgConnectOptions options = PgConnectOptions.fromUri(withoutParameter(url, SSL_ROOT_CERT));
     if (namesNoDatabase(url)) {
       // as libpq reads such a URL: the database named like the user (the pg client's own default is "db")
       options.setDatabase(options.getUser());
@@ -171,7 +276,17 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
     options.setCachePreparedStatements(true)
         .setPipeliningLimit(256);
     SslMode mode = options.getSslMode();
-    if (options.getSslOptions() == null
+    String rootCert = sslRootCert();
+    if (rootCert != null && (mode == SslMode.REQUIRE || mode == SslMode.VERIFY_CA || mode == SslMode.VERIFY_FULL)) {
+      if (mode == SslMode.REQUIRE) {
+        options.setSslMode(SslMode.VERIFY_CA);
+      }
+      ClientSSLOptions tls = new ClientSSLOptions().setTrustOptions(new PemTrustOptions().addCertPath(rootCert));
+      if (mode == SslMode.VERIFY_FULL) {
+        tls.setHostnameVerificationAlgorithm("HTTPS");
+      }
+      options.setSslOptions(tls);
+    } else if (options.getSslOptions() == null
         && (mode == SslMode.REQUIRE || mode == SslMode.PREFER || mode == SslMode.ALLOW)) {
       options.setSslOptions(new ClientSSLOptions().setTrustAll(true));
     }

@@ -50,10 +50,15 @@ public final class DatabaseBootstrap {
   /**
    * The JDBC URL of {@code database} on the server of {@code o}. The name is the decoded one (the pg client decoded
    * the operator's %-escapes) and the driver decodes the URL's once more (as a form: '+' is a space), so it goes in
-   * escaped again: else fd%2Bboot in db.url would be created as fd+boot and migrated as "fd boot".
+   * escaped again: else fd%2Bboot in db.url would be created as fd+boot and migrated as "fd boot". The sslmode is
+   * the one the pg client uses (require with a CA file raised to verify-ca, see DbConfig.connectOptions), and the
+   * driver reads db.url's sslrootcert ({@code rootCert}, null for none) itself, escaped the same way.
    */
-  static String jdbcUrl(PgConnectOptions o, String database) {
+  static String jdbcUrl(PgConnectOptions o, String rootCert, String database) {
     String ssl = o.getSslMode() == null ? "" : "?sslmode=" + o.getSslMode().name().toLowerCase().replace('_', '-');
+    if (rootCert != null && o.getSslMode() != null) {
+      ssl += "&sslrootcert=" + URLEncoder.encode(rootCert, StandardCharsets.UTF_8);
+    }
     return "jdbc:postgresql://" + o.getHost() + ":" + o.getPort() + "/"
         + URLEncoder.encode(database, StandardCharsets.UTF_8) + ssl;
   }
@@ -91,7 +96,8 @@ public final class DatabaseBootstrap {
       throws SQLException, InterruptedException {
     long backoffMs = 250;
     while (true) {
-      try (Connection c = DriverManager.getConnection(jdbcUrl(o, o.getDatabase()), credentials(o, db))) {
+      String url = jdbcUrl(o, db.sslRootCert(), o.getDatabase());
+      try (Connection c = DriverManager.getConnection(url, credentials(o, db))) {
         return true;
       } catch (SQLException e) {
         if (INVALID_CATALOG.equals(e.getSQLState())) {
@@ -115,7 +121,7 @@ public final class DatabaseBootstrap {
 
   /** Creates the missing database, from the maintenance database postgres (the one CREATE DATABASE needs). */
   private static void createDatabase(PgConnectOptions o, DbConfig db) throws SQLException {
-    try (Connection c = DriverManager.getConnection(jdbcUrl(o, "postgres"), credentials(o, db));
+    try (Connection c = DriverManager.getConnection(jdbcUrl(o, db.sslRootCert(), "postgres"), credentials(o, db));
          Statement st = c.createStatement()) {
       st.execute("CREATE DATABASE " + quoteIdentifier(o.getDatabase()));
       LOG.info("created database {}", o.getDatabase());
@@ -132,7 +138,8 @@ public final class DatabaseBootstrap {
   private static String migrate(PgConnectOptions o, DbConfig db) {
     Properties p = credentials(o, db);
     // the timeouts go in the URL: Flyway's DataSource takes a user and a password, not the driver's properties
-    String url = jdbcUrl(o, o.getDatabase()) + (o.getSslMode() == null ? "?" : "&") + "connectTimeout="
+    String url = jdbcUrl(o, db.sslRootCert(), o.getDatabase()) + (o.getSslMode() == null ? "?" : "&")
+        + "connectTimeout="
         + p.getProperty("connectTimeout") + "&loginTimeout=" + p.getProperty("loginTimeout");
     Flyway flyway = Flyway.configure()
         .dataSource(url, p.getProperty("user"), p.getProperty("password"))

@@ -254,6 +254,18 @@ class ConfigProcessIT {
   }
 
   @Test
+  @DisplayName("db.url with sslmode=verify-full and a CA file that is not there stops start-up with exit code 2 and "
+      + "one line naming db.url and the file, not the password")
+  void missingCaFileIsAConfigError(@TempDir Path dir) {
+    Path missing = dir.resolve("no-such-ca.pem");
+    String line = refusedWith(Map.of("FLIGHTDECK_DB_URL",
+        "postgresql://postgres:S3cretPassw0rd@127.0.0.1:5432/x?sslmode=verify-full&sslrootcert=" + missing));
+    assertNamesKey("db.url", line);
+    assertTrue(line.contains(missing.toString()), line);
+    assertFalse(line.contains("S3cretPassw0rd"), line);
+  }
+
+  @Test
   @DisplayName("a YAML syntax error stops start-up with exit code 2 and one line naming the file, line and column")
   void yamlSyntaxErrorIsOneLine(@TempDir Path dir) throws IOException {
     Path file = Files.writeString(dir.resolve("bad1.yaml"), "http:\n  port: [1\n");

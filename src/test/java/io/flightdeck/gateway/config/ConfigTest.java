@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.pgclient.PgConnectOptions;
 import java.io.IOException;
 import java.io.Reader;
@@ -26,6 +27,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -155,6 +157,76 @@ class ConfigTest {
       assertTrue(o.getSslOptions().isTrustAll(), mode + ": the JDBC driver of the migrations does not check it either");
     }
     assertEquals("disable", load().db().connectOptions().getSslMode().value, "no TLS unless the URL asks");
+  }
+
+  @Test
+  @DisplayName("db.url's sslrootcert gives the pg client the CA to trust (verify-full also checks the host name, "
+      + "require verifies as verify-ca, as libpq does) and is not sent to the server")
+  void sslRootCertGivesTheCa(@TempDir Path dir) throws Exception {
+    Path ca = caFile(dir);
+    String base = "postgresql://app:pw@db.internal:5432/flightdeck?application_name=x&sslrootcert=" + ca + "&sslmode=";
+    PgConnectOptions full = load("FLIGHTDECK_DB_URL", base + "verify-full").db().connectOptions();
+    assertEquals("verify-full", full.getSslMode().value);
+    assertEquals(List.of(ca.toString()), ((PemTrustOptions) full.getSslOptions().getTrustOptions()).getCertPaths());
+    assertEquals("HTTPS", full.getSslOptions().getHostnameVerificationAlgorithm());
+    assertFalse(full.getSslOptions().isTrustAll());
+    assertFalse(full.getProperties().containsKey("sslrootcert"), full.getProperties().toString());
+    for (String mode : List.of("verify-ca", "require")) {
+      PgConnectOptions o = load("FLIGHTDECK_DB_URL", base + mode).db().connectOptions();
+      assertEquals("verify-ca", o.getSslMode().value, mode);
+      assertNotNull(o.getSslOptions().getTrustOptions(), mode);
+      assertFalse(o.getSslOptions().isTrustAll(), mode);
+      assertFalse(o.getProperties().containsKey("sslrootcert"), mode);
+    }
+    // %-escapes decoded as libpq decodes them; a '+' stays a '+'
+    Path odd = Files.copy(ca, dir.resolve("ca +1.pem"));
+    DbConfig db = load("FLIGHTDECK_DB_URL", "postgresql://app@h/d?sslmode=verify-full&sslrootcert="
+        + dir + "/ca%20+1.pem").db();
+    assertEquals(odd.toString(), db.sslRootCert());
+  }
+
+  @Test
+  @DisplayName("db.url: verify-ca/verify-full without sslrootcert, a CA file that is missing or holds no certificate, "
+      + "or sslrootcert with a mode that may skip the check are refused, naming db.url, without the password")
+  void badTlsSettingsAreRefused(@TempDir Path dir) throws Exception {
+    String pw = "postgresql://app:S3cretPassw0rd@db.internal:5432/flightdeck?sslmode=";
+    Path notPem = Files.writeString(dir.resolve("not.pem"), "hello\n");
+    Path ca = caFile(dir);
+    Map<String, String> cases = Map.of(
+        pw + "verify-full", "needs sslrootcert",
+        pw + "verify-ca", "needs sslrootcert",
+        pw + "verify-full&sslrootcert=" + dir.resolve("missing.pem"), "is not a readable file",
+        pw + "verify-full&sslrootcert=" + dir, "is not a readable file",
+        pw + "verify-ca&sslrootcert=" + notPem, "PEM",
+        pw + "prefer&sslrootcert=" + ca, "sslmode=prefer",
+        "postgresql://app:S3cretPassw0rd@db.internal/flightdeck?sslrootcert=" + ca, "sslmode=disable",
+        pw + "verify-full&sslrootcert=system", "not supported");
+    cases.forEach((url, problem) -> {
+      ConfigException e = refused("FLIGHTDECK_DB_URL", url);
+      assertNames("db.url", e);
+      assertTrue(e.getMessage().contains(problem), url + ": " + e.getMessage());
+      assertFalse(e.getMessage().contains("S3cretPassw0rd"), e.getMessage());
+    });
+  }
+
+  /** A throwaway self-signed CA certificate (PEM), made with the JDK's keytool. */
+  static Path caFile(Path dir) throws Exception {
+    Path store = dir.resolve("ca.p12");
+    Path pem = dir.resolve("ca.pem");
+    if (Files.exists(pem)) {
+      return pem;
+    }
+    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+    for (List<String> args : List.of(
+        List.of(keytool, "-genkeypair", "-alias", "ca", "-keyalg", "EC", "-dname", "CN=test CA", "-ext", "bc:c",
+            "-keystore", store.toString(), "-storepass", "changeit"),
+        List.of(keytool, "-exportcert", "-rfc", "-alias", "ca", "-keystore", store.toString(), "-storepass",
+            "changeit", "-file", pem.toString()))) {
+      Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes());
+      assertEquals(0, p.waitFor(), out);
+    }
+    return pem;
   }
 
   @Test

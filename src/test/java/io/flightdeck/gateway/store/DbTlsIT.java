@@ -6,9 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.flightdeck.gateway.config.DbConfig;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.TestDatabase;
 import io.flightdeck.gateway.support.TestGateway;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.SqlConnection;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -25,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -119,7 +125,7 @@ class DbTlsIT {
   void verifyFullConnectsOverTls() throws Exception {
     String ca = base.resolve("ca.pem").toString();
     try (TestGateway gateway = start(url("localhost", "tls_full", "sslmode=verify-full&sslrootcert=" + ca))) {
-      assertEquals(202, gateway.http().postEvents(HttpTestClient.click("tls-1", "b")).status());
+      assertEquals(200, gateway.http().postEvents(HttpTestClient.click("tls-1", "b")).status());
       HttpTestClient.Response read = gateway.http().getWithReadToken("/v1/streams/tls-1/events");
       assertEquals(200, read.status(), read.body());
       assertTrue(read.body().contains("tls-1"), read.body());
@@ -168,13 +174,43 @@ class DbTlsIT {
     String ca = base.resolve("ca.pem").toString();
     for (String mode : List.of("verify-ca", "require")) {
       try (TestGateway gateway = start(url("127.0.0.1", "tls_ca", "sslmode=" + mode + "&sslrootcert=" + ca))) {
-        assertEquals(202, gateway.http().postEvents(HttpTestClient.click("tls-ca", "b")).status());
+        assertEquals(200, gateway.http().postEvents(HttpTestClient.click("tls-ca", "b")).status());
       }
     }
     String other = base.resolve("other-ca.pem").toString();
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> start(url("127.0.0.1", "tls_ca", "sslmode=require&sslrootcert=" + other)).close());
     assertFalse(e.getMessage().isEmpty());
+  }
+
+  @Test
+  @DisplayName("the pg client's own connections (pools, LISTEN, projections) verify as the start-up ones do: the "
+      + "options of db.url connect over TLS, and refuse another CA or a name not in the certificate")
+  void pgClientVerifiesToo() throws Exception {
+    String ca = base.resolve("ca.pem").toString();
+    String other = base.resolve("other-ca.pem").toString();
+    Vertx vertx = Vertx.vertx();
+    try {
+      SqlConnection c = connect(vertx, url("localhost", "postgres", "sslmode=verify-full&sslrootcert=" + ca));
+      assertEquals(true, c.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").execute()
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).iterator().next().getBoolean(0));
+      c.close();
+      connect(vertx, url("127.0.0.1", "postgres", "sslmode=verify-ca&sslrootcert=" + ca)).close();
+      for (String url : List.of(url("localhost", "postgres", "sslmode=verify-full&sslrootcert=" + other),
+          url("127.0.0.1", "postgres", "sslmode=verify-full&sslrootcert=" + ca),
+          url("127.0.0.1", "postgres", "sslmode=require&sslrootcert=" + other))) {
+        ExecutionException e = assertThrows(ExecutionException.class, () -> connect(vertx, url));
+        assertTrue(String.valueOf(e.getCause()).contains("SSL") || String.valueOf(e.getCause()).contains("certif"),
+            url + ": " + e.getCause());
+      }
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private static SqlConnection connect(Vertx vertx, String url) throws Exception {
+    PgConnectOptions options = new DbConfig(url, false, 1, 1, 5000, 1).connectOptions();
+    return PgConnection.connect(vertx, options).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
   private static void openssl(String... args) throws IOException, InterruptedException {
