@@ -23,7 +23,8 @@ help:
 	@echo "make db      start PostgreSQL: docker compose, else a local Debian cluster"
 
 # conf/gateway.yaml too: the jar carries it as its defaults (pom.xml's resources)
-$(JAR): pom.xml conf/gateway.yaml $(shell find src/main -type f 2>/dev/null)
+# and src/build: the tracking snippet is minified by it (docs/SNIPPET.md)
+$(JAR): pom.xml conf/gateway.yaml $(shell find src/main src/build -type f 2>/dev/null)
 	$(MVN) package -DskipTests
 
 build: $(JAR)

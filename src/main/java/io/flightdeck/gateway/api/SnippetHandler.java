@@ -18,15 +18,15 @@ import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * {@code GET /fd.js} and {@code GET /fd.<hash>.js}: the tracking snippet, {@code static/snippet/fd.js} from the jar
- * (docs/SNIPPET.md). The readable source is compacted once at start (whole-line {@code //} comments, indentation
- * and blank lines dropped: no minifier, no build step) and kept gzip-compressed in memory. {@code /fd.js} is
+ * {@code GET /fd.js} and {@code GET /fd.<hash>.js}: the tracking snippet, {@code static/snippet/fd.min.js} from the
+ * jar, minified at build time from the readable {@code static/snippet/fd.js} (src/build/java/MinifySnippet.java,
+ * Closure Compiler; docs/SNIPPET.md), kept gzip-compressed in memory. {@code /fd.js} is
  * cached for five minutes and revalidated by its ETag; the content-hashed URL never changes and is cached for a
  * year.
  */
 public final class SnippetHandler {
 
-  static final String SOURCE = "static/snippet/fd.js";
+  static final String SOURCE = "static/snippet/fd.min.js";
   static final String LATEST_CACHE = "public, max-age=300";
   static final String PINNED_CACHE = "public, max-age=31536000, immutable";
   static final String CONTENT_TYPE = "text/javascript; charset=utf-8";
@@ -42,7 +42,7 @@ public final class SnippetHandler {
   private final String etag;
 
   SnippetHandler(String source) {
-    byte[] bytes = compact(source).getBytes(StandardCharsets.UTF_8);
+    byte[] bytes = source.getBytes(StandardCharsets.UTF_8);
     this.plain = Buffer.buffer(bytes);
     this.gzipped = Buffer.buffer(gzip(bytes));
     this.hash = sha256(bytes).substring(0, 16);
@@ -132,22 +132,6 @@ public final class SnippetHandler {
       }
     }
     return false;
-  }
-
-  /**
-   * Drops whole-line {@code //} comments, indentation and blank lines. Safe for fd.js because it keeps no
-   * string, template literal or block comment over several lines (SnippetHandlerTest checks that); comments at
-   * the end of a code line stay.
-   */
-  static String compact(String source) {
-    StringBuilder out = new StringBuilder(source.length());
-    for (String line : source.split("\n")) {
-      String code = line.strip();
-      if (!code.isEmpty() && !code.startsWith("//")) {
-        out.append(code).append('\n');
-      }
-    }
-    return out.toString();
   }
 
   private static byte[] gzip(byte[] bytes) {

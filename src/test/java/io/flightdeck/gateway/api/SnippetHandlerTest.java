@@ -1,10 +1,8 @@
 package io.flightdeck.gateway.api;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -21,25 +19,16 @@ class SnippetHandlerTest {
   }
 
   @Test
-  @DisplayName("the readable source keeps nothing over several lines that compacting line by line would break")
-  void sourceCompactsSafely() {
-    List<String> lines = SnippetHandler.read(SnippetHandler.SOURCE).lines().toList();
-    for (int i = 0; i < lines.size(); i++) {
-      String line = lines.get(i);
-      assertEquals(0, line.chars().filter(c -> c == '`').count() % 2,
-          "line " + (i + 1) + ": a template literal must end on the line it starts: " + line);
-      if (i > 0) {
-        assertFalse(line.contains("/*"), "line " + (i + 1) + ": use // comments after the first line: " + line);
-      }
-      assertFalse(line.endsWith("\\"), "line " + (i + 1) + ": no string continued on the next line: " + line);
-    }
-  }
-
-  @Test
-  @DisplayName("compacting drops whole-line comments, indentation and blank lines and keeps the code")
-  void compacts() {
-    String source = "/*! header */\n// a comment\n(() => {\n\n    const a = 'x // y'; // why\n  \t// more\n})();\n";
-    assertEquals("/*! header */\n(() => {\nconst a = 'x // y'; // why\n})();\n", SnippetHandler.compact(source));
+  @DisplayName("the served snippet is the minified one: the header comment first, then one strict IIFE, nothing the "
+      + "minifier injected, and far smaller than the readable source")
+  void servesTheMinifiedScript() {
+    String body = SnippetHandler.shared().body();
+    String header = body.substring(0, body.indexOf('\n'));
+    String code = body.substring(header.length()).strip();
+    assertTrue(header.startsWith("/*! FlightDeck fd.js") && header.endsWith("*/"), header);
+    assertTrue(code.startsWith("(()=>{'use strict';") && code.endsWith("})();"), code.substring(0, 40));
+    assertFalse(body.contains("$jscomp"), "nothing injected by the compiler");
+    assertTrue(body.length() < SnippetHandler.read("static/snippet/fd.js").length() * 3 / 4, "minified");
   }
 
   @Test
