@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  * pg_stat_statements is preloaded, so the report can say where PostgreSQL's time went ({@link PgTime}); it costs
  * every phase alike, C_db included.
  */
-final class BenchServer implements AutoCloseable {
+public final class BenchServer implements AutoCloseable {
 
   private static final long START_SECONDS = 60;
 
@@ -69,8 +69,11 @@ final class BenchServer implements AutoCloseable {
     return Files.exists(bin.resolveSibling("lib").resolve("pg_stat_statements.so"));
   }
 
-  /** The newest installed PostgreSQL's server programs (Debian's layout), if initdb and pg_ctl are there. */
-  static Optional<Path> binaries() {
+  /**
+   * The newest installed PostgreSQL's server programs (Debian's layout), if initdb and pg_ctl are there (also for
+   * tests that start a server of their own).
+   */
+  public static Optional<Path> binaries() {
     Path root = Path.of("/usr/lib/postgresql");
     if (!Files.isDirectory(root)) {
       return Optional.empty();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.flightdeck.gateway.bench.BenchServer;
 import io.flightdeck.gateway.config.DbConfig;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.TestDatabase;
@@ -52,7 +53,7 @@ class DbTlsIT {
 
   @BeforeAll
   static void startServer() throws Exception {
-    Optional<Path> found = binaries();
+    Optional<Path> found = BenchServer.binaries();
     assumeTrue(found.isPresent(), "no PostgreSQL server programs (initdb, pg_ctl) on this machine");
     assumeTrue(onPath("openssl"), "no openssl on this machine");
     bin = found.get();
@@ -244,18 +245,5 @@ class DbTlsIT {
   private static boolean onPath(String program) {
     return Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
         .anyMatch(d -> !d.isEmpty() && Files.isExecutable(Path.of(d, program)));
-  }
-
-  /** The newest installed PostgreSQL's server programs (Debian's layout), as the benchmark's own server finds them. */
-  private static Optional<Path> binaries() throws IOException {
-    Path root = Path.of("/usr/lib/postgresql");
-    if (!Files.isDirectory(root)) {
-      return Optional.empty();
-    }
-    try (Stream<Path> versions = Files.list(root)) {
-      return versions.map(v -> v.resolve("bin"))
-          .filter(b -> Files.isExecutable(b.resolve("initdb")) && Files.isExecutable(b.resolve("pg_ctl")))
-          .max(Comparator.comparing(b -> b.getParent().getFileName().toString()));
-    }
   }
 }
