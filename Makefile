@@ -8,11 +8,12 @@ export FLIGHTDECK_DB_URL
 MVN := mvn -B -q
 # FLIGHTDECK_DB_URL's host and port: after the scheme, before the path or query, after the userinfo's last '@' (a
 # password may hold '@' and quotes); an IPv6 host in brackets ([::1]:5432). DB_ADDRESS is how messages write them.
-DB_AUTHORITY = $(shell printf '%s\n' '$(subst ','\'',$(FLIGHTDECK_DB_URL))' \
+# Read once (:=), not at each use.
+DB_AUTHORITY := $(shell printf '%s\n' '$(subst ','\'',$(FLIGHTDECK_DB_URL))' \
   | sed -E 's#^[a-z]+://##; s#[/?].*$$##; s#^.*@##')
-DB_HOST = $(shell printf '%s\n' '$(DB_AUTHORITY)' | sed -E 's#^\[([^]]*)\].*$$#\1#; t; s#:.*$$##')
-DB_PORT = $(or $(shell printf '%s\n' '$(DB_AUTHORITY)' | sed -nE 's#^(\[[^]]*\]|[^:]*):([0-9]+)$$#\2#p'),5432)
-DB_ADDRESS = $(if $(findstring :,$(DB_HOST)),[$(DB_HOST)],$(DB_HOST)):$(DB_PORT)
+DB_HOST := $(shell printf '%s\n' '$(DB_AUTHORITY)' | sed -E 's#^\[([^]]*)\].*$$#\1#; t; s#:.*$$##')
+DB_PORT := $(or $(shell printf '%s\n' '$(DB_AUTHORITY)' | sed -nE 's#^(\[[^]]*\]|[^:]*):([0-9]+)$$#\2#p'),5432)
+DB_ADDRESS := $(if $(findstring :,$(DB_HOST)),[$(DB_HOST)],$(DB_HOST)):$(DB_PORT)
 
 .PHONY: help build run db db-check browser metrics-tools test bench bench-smoke clean
 

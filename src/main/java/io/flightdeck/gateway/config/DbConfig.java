@@ -123,18 +123,7 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
    * a '+'), or null when it is absent. Names are matched ignoring case, as the pg client matches its own.
    */
   static String parameter(String url, String name) {
-    int query = url.indexOf('?');
-    if (query < 0) {
-      return null;
-    }
-    String value = null;
-    for (String pair : url.substring(query + 1).split("&")) {
-      int eq = pair.indexOf('=');
-      if (eq > 0 && pair.substring(0, eq).equalsIgnoreCase(name)) {
-        value = URLDecoder.decode(pair.substring(eq + 1).replace("+", "%2B"), StandardCharsets.UTF_8);
-      }
-    }
-    return value;
+    return taken(url, name).value();
   }
 
   /**
@@ -142,19 +131,29 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
    * the server as a run-time setting, and the server refuses to start a session with one it does not know either.
    */
   static String withoutParameter(String url, String name) {
+    return taken(url, name).rest();
+  }
+
+  /** {@code url} with the query parameter {@code name} taken out ({@code rest}), and its last value (decoded). */
+  private static Taken taken(String url, String name) {
     int query = url.indexOf('?');
     if (query < 0) {
-      return url;
+      return new Taken(url, null);
     }
     StringBuilder kept = new StringBuilder();
+    String value = null;
     for (String pair : url.substring(query + 1).split("&")) {
       int eq = pair.indexOf('=');
       if (eq > 0 && pair.substring(0, eq).equalsIgnoreCase(name)) {
-        continue;
+        value = URLDecoder.decode(pair.substring(eq + 1).replace("+", "%2B"), StandardCharsets.UTF_8);
+      } else {
+        kept.append(kept.length() == 0 ? "" : "&").append(pair);
       }
-      kept.append(kept.length() == 0 ? "" : "&").append(pair);
     }
-    return url.substring(0, query) + (kept.length() == 0 ? "" : "?" + kept);
+    return new Taken(url.substring(0, query) + (kept.length() == 0 ? "" : "?" + kept), value);
+  }
+
+  private record Taken(String rest, String value) {
   }
 
   /**

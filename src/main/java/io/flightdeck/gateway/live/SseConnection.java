@@ -202,8 +202,7 @@ final class SseConnection {
       long position = check.lastPosition();
       store.idsBetween(position, position, 1).onComplete(ids -> storeAnswered(check, ids));
     } else if (seen == SseResumeAhead.Seen.CHANGED) {
-      changes.changed(check.base(), check.lastPosition());
-      rewound(LiveBatch.rewind(check.base()));
+      aheadChanged(check);
     }
     return closed;
   }
@@ -217,11 +216,19 @@ final class SseConnection {
       return;
     }
     ahead = null;
-    changes.changed(check.base(), check.lastPosition());
-    rewound(LiveBatch.rewind(check.base()));
+    aheadChanged(check);
     if (!closed && !catchUp.behind()) {
       catchUp.resume();
     }
+  }
+
+  /**
+   * A check of a stream started past the feed showed the store's history changed: remembered for resumes with an id
+   * of the old history ({@link HistoryChanges}), and the stream goes back where the feed was when the client came.
+   */
+  private void aheadChanged(SseResumeAhead check) {
+    changes.changed(check.base(), check.lastPosition());
+    rewound(LiveBatch.rewind(check.base()));
   }
 
   /**

@@ -1040,16 +1040,7 @@ class SnippetBrowserIT {
   @DisplayName("a request the gateway takes and never answers is given up after 30 s and sent again with the same "
       + "ids, as after a network failure, instead of holding the queue for ever")
   void unansweredRequestTimesOut() {
-    List<String> bodies = new CopyOnWriteArrayList<>();
-    context.route(gateway.http().base() + "/v1/events", route -> {
-      bodies.add(route.request().postData());
-      // the first is taken and never answered; the next goes to the gateway
-      if (bodies.size() > 1) {
-        route.resume();
-      }
-    });
-    // the page's timers on a clock the test can move: no test waits 30 s
-    page.clock().install();
+    List<String> bodies = firstRequestNeverAnswered();
     open(site.page("/unanswered", "Unanswered", "", "data-flush-ms=\"0\"", ""));
     String visitor = visitor();
     await("the page view's request", bodies::size, n -> n >= 1);
@@ -1067,16 +1058,7 @@ class SnippetBrowserIT {
   @DisplayName("after a request given up unanswered (a link too slow to carry the batch in 30 s) the next attempt "
       + "carries half as many events, with the same ids, and the rest follow once it is answered")
   void timedOutBatchHalved() {
-    List<String> bodies = new CopyOnWriteArrayList<>();
-    context.route(gateway.http().base() + "/v1/events", route -> {
-      bodies.add(route.request().postData());
-      // the first is taken and never answered; the next go to the gateway
-      if (bodies.size() > 1) {
-        route.resume();
-      }
-    });
-    // the page's timers on a clock the test can move: no test waits 30 s
-    page.clock().install();
+    List<String> bodies = firstRequestNeverAnswered();
     open(site.page("/slow-link", "Slow link", "", "data-flush-ms=\"60000\"", ""));
     String visitor = visitor();
     // the page view and 7 events in one request (not awaited: it is never answered)
@@ -1625,6 +1607,22 @@ class SnippetBrowserIT {
   }
 
   /** The ids of the events a request's body carries, in order. */
+  /**
+   * The bodies of the page's requests to /v1/events: the first is taken and never answered, the next go to the
+   * gateway. The page's timers run on a clock the test moves: no test waits the snippet's 30 s.
+   */
+  private List<String> firstRequestNeverAnswered() {
+    List<String> bodies = new CopyOnWriteArrayList<>();
+    context.route(gateway.http().base() + "/v1/events", route -> {
+      bodies.add(route.request().postData());
+      if (bodies.size() > 1) {
+        route.resume();
+      }
+    });
+    page.clock().install();
+    return bodies;
+  }
+
   private static List<String> eventIds(String body) {
     return new JsonObject(body).getJsonArray("events").stream().map(e -> ((JsonObject) e).getString("id")).toList();
   }
