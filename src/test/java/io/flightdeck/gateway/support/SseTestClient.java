@@ -31,6 +31,8 @@ public final class SseTestClient implements AutoCloseable {
   private final List<String> retries = new ArrayList<>();
   private final Thread reader;
   private volatile boolean ended;
+  /** What ended the stream from the client's side (a reset, a closed connection), if anything did. */
+  private volatile RuntimeException endedBy;
   /** What EventSource would send as Last-Event-ID on a reconnect (its "last event ID string"). */
   private volatile String lastEventId = "";
 
@@ -126,6 +128,7 @@ public final class SseTestClient implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       // closed by the server or by close(): the stream just ends
+      endedBy = e;
     } finally {
       ended = true;
     }
@@ -174,6 +177,15 @@ public final class SseTestClient implements AutoCloseable {
    */
   public String lastEventId() {
     return lastEventId;
+  }
+
+  /**
+   * Where the stream stands, for a failure message: open, ended, or ended by what the client's reading threw (a
+   * reset stream, a closed connection).
+   */
+  public String state() {
+    RuntimeException cause = endedBy;
+    return !ended ? "open" : cause == null ? "ended" : "ended by " + cause;
   }
 
   /** Whether the server ended or cut the stream. */
