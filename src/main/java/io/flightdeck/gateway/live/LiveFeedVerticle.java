@@ -72,7 +72,9 @@ public final class LiveFeedVerticle extends VerticleBase {
    * With nobody subscribed in this process there is nothing to read or serialize: only the position moves on, so
    * a subscriber arriving later starts at the head, as it would have anyway. A head asked for is applied only if
    * still nobody is subscribed when it comes back: a subscriber that arrived meanwhile started at the old position,
-   * and the head may hold events committed after it arrived, which a feed moved past them would never read.
+   * and the head may hold events committed after it arrived, which a feed moved past them would never read. A head
+   * below the feed's position is a history change nobody here was streaming through: it is remembered all the same
+   * ({@link HistoryChanges}), for a client that left earlier with an id of the lost events.
    */
   private void notified(JsonObject hint) {
     if (connections.open() > 0 || reads.busy()) {
@@ -96,6 +98,9 @@ public final class LiveFeedVerticle extends VerticleBase {
           if (head < before && published.compareAndSet(before, head)) {
             LOG.warn("live feed: the event store's last position is {}, below {}, which it had reached: the store's "
                 + "history changed (a failover, a restored backup); the feed goes on from {}", head, before, head);
+            connections.metrics().historyChanged("live");
+            // a client that left with an id of the lost events may come back with it: it is told, as after a rewind
+            changes.feedWentBack(head, before);
           } else {
             published.accumulateAndGet(head, Math::max);
           }

@@ -145,4 +145,35 @@ class LiveHistoryChangeIT {
       assertEquals(fresh.getString("id"), new JsonObject(m.data()).getString("id"));
     }
   }
+
+  @Test
+  @DisplayName("a client that left with an id of the lost events and resumes after the feed saw the change with "
+      + "nobody subscribed is told, and gets the new events in those positions instead of skipping them")
+  void resumeWithALostIdAfterAChangeNobodyWatched() throws Exception {
+    JsonArray kept = post(HttpTestClient.pageView("back-4", "/kept"));
+    String lostId;
+    try (SseTestClient sse = SseTestClient.open(gateway.get(), "/v1/live?streams=back-4", Map.of())) {
+      assertEquals("connected", sse.nextComment(WAIT));
+      post(HttpTestClient.pageView("back-4", "/lost-1"), HttpTestClient.pageView("back-4", "/lost-2"));
+      lostId = sse.take(2, WAIT).get(1).id();
+    }
+    long common = position(kept, 0);
+    // the client is gone; the feed sees the change on its poll (200 ms here) with nobody subscribed
+    failOverTo(common);
+    Thread.sleep(1000);
+    JsonObject first = HttpTestClient.pageView("back-4", "/new-1");
+    JsonObject second = HttpTestClient.pageView("back-4", "/new-2");
+    JsonArray fresh = post(first, second);
+    assertEquals(common + 1, position(fresh, 0), "the new history gives the lost positions out again");
+    assertTrue(Long.parseLong(lostId) <= position(fresh, 1), "the client's id is among them");
+
+    try (SseTestClient again = SseTestClient.open(gateway.get(), "/v1/live?streams=back-4",
+        Map.of("Last-Event-ID", lostId))) {
+      assertEquals("connected", again.nextComment(WAIT));
+      assertEquals("the event store's history changed after this event", again.nextComment(WAIT),
+          "told, as a live stream is");
+      List<Message> got = again.take(2, WAIT);
+      assertEquals(List.of(first.getString("id"), second.getString("id")), ids(got));
+    }
+  }
 }
