@@ -77,7 +77,7 @@ public final class Gateway {
   private String liveFeedId;
   private final AtomicLong livePosition = new AtomicLong();
   /** The store's recent history changes, recorded by the live feed, for every event loop's resumes. */
-  private final HistoryChanges historyChanges = new HistoryChanges();
+  private final HistoryChanges historyChanges;
   private String httpId;
   private final ProjectionEngine projections = new ProjectionEngine(ReadModels.projections());
   private int port;
@@ -105,6 +105,7 @@ public final class Gateway {
     this.metrics = new GatewayMetrics(registry, schemas::knowsType);
     metrics.declare(config.sites().stream().map(SiteConfig::id).toList(), schemas.types());
     this.liveConnections = new LiveConnections(config.live().maxConnections(), metrics);
+    this.historyChanges = HistoryChanges.forRetry(config.live().retryMs());
     this.projectionAdmin = new ProjectionAdmin(vertx, readPool, projections.projections());
     metrics.gauge(GatewayMetrics.STORE_HEAD, "Highest store position this process has seen committed", livePosition,
         AtomicLong::get);

@@ -18,7 +18,7 @@ import java.util.function.LongSupplier;
  * {@code common} instead, told as a live stream is ({@link #resumeFrom}).
  *
  * <p>An id there may be a client's of the new history too (it got the new events in those positions): it gets them
- * again, at least once rather than never. So changes are remembered for {@link #REMEMBERED_FOR_NANOS} only (a client
+ * again, at least once rather than never. So changes are remembered for a while only ({@link #forRetry}: a client
  * cut off reconnects within {@code live.retryMs}), at most {@link #REMEMBERED} of them. The live feed records them on
  * its context and every event loop's {@link LiveHub} reads them: an immutable list, swapped whole.
  */
@@ -26,7 +26,10 @@ public final class HistoryChanges {
 
   /** How many changes are remembered: failovers do not come by the dozen. */
   static final int REMEMBERED = 16;
-  /** How long a change is remembered: far longer than a cut-off client waits to reconnect ({@code live.retryMs}). */
+  /**
+   * How long a change is remembered at least: far longer than a cut-off client waits to reconnect with the default
+   * {@code live.retryMs}; twice that wait when it is longer ({@link #forRetry}).
+   */
   static final long REMEMBERED_FOR_NANOS = TimeUnit.MINUTES.toNanos(10);
 
   /** The store kept the events up to {@code common}; the old history had reached {@code reached}. */
@@ -35,16 +38,27 @@ public final class HistoryChanges {
 
   /** {@link System#nanoTime}, but for tests. */
   private final LongSupplier nanoClock;
+  private final long rememberedForNanos;
   private final AtomicReference<List<Change>> recent = new AtomicReference<>(List.of());
   /** The highest position a stream of this process started at past the live feed: ids the feed may never have had. */
   private final AtomicLong startedAhead = new AtomicLong();
 
-  public HistoryChanges() {
-    this(System::nanoTime);
+  /**
+   * Changes remembered for {@link #REMEMBERED_FOR_NANOS}, or for twice {@code retryMs} (live.retryMs, the wait a
+   * browser is told to keep before it reconnects) when that is longer: a client cut off past a change must still find
+   * it remembered when it comes back.
+   */
+  public static HistoryChanges forRetry(int retryMs) {
+    return new HistoryChanges(System::nanoTime, rememberedFor(retryMs));
   }
 
-  HistoryChanges(LongSupplier nanoClock) {
+  HistoryChanges(LongSupplier nanoClock, long rememberedForNanos) {
     this.nanoClock = nanoClock;
+    this.rememberedForNanos = rememberedForNanos;
+  }
+
+  static long rememberedFor(int retryMs) {
+    return Math.max(REMEMBERED_FOR_NANOS, TimeUnit.MILLISECONDS.toNanos(2L * retryMs));
   }
 
   /** A stream resumed past the live feed starts after {@code position} (its greeting gives it as the client's id). */
@@ -94,7 +108,7 @@ public final class HistoryChanges {
     return from;
   }
 
-  private static boolean expired(Change c, long now) {
-    return now - c.atNanos() > REMEMBERED_FOR_NANOS;
+  private boolean expired(Change c, long now) {
+    return now - c.atNanos() > rememberedForNanos;
   }
 }

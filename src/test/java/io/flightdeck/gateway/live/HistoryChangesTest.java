@@ -3,6 +3,7 @@ package io.flightdeck.gateway.live;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -10,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class HistoryChangesTest {
 
   private final AtomicLong now = new AtomicLong(1_000);
-  private final HistoryChanges changes = new HistoryChanges(now::get);
+  private final HistoryChanges changes = new HistoryChanges(now::get, HistoryChanges.REMEMBERED_FOR_NANOS);
 
   @Test
   @DisplayName("an id past the kept event, up to what the old history reached, resumes after the kept event; "
@@ -53,5 +54,21 @@ class HistoryChangesTest {
     assertNull(changes.resumeFrom(105), "the oldest went");
     assertEquals(110L, changes.resumeFrom(115));
     assertEquals(100L + 10 * HistoryChanges.REMEMBERED, changes.resumeFrom(105 + 10 * HistoryChanges.REMEMBERED));
+  }
+
+  @Test
+  @DisplayName("a retry hint longer than half the window makes the window twice the hint: a client cut off past a "
+      + "change waits that long before it comes back")
+  void windowFollowsTheRetryHint() {
+    assertEquals(HistoryChanges.REMEMBERED_FOR_NANOS, HistoryChanges.rememberedFor(2000));
+    assertEquals(HistoryChanges.REMEMBERED_FOR_NANOS, HistoryChanges.rememberedFor(300_000));
+    assertEquals(TimeUnit.HOURS.toNanos(2), HistoryChanges.rememberedFor(3_600_000));
+
+    HistoryChanges hourly = new HistoryChanges(now::get, HistoryChanges.rememberedFor(3_600_000));
+    hourly.changed(10, 20);
+    now.addAndGet(TimeUnit.MINUTES.toNanos(90));
+    assertEquals(10L, hourly.resumeFrom(15), "remembered past the default 10 minutes");
+    now.addAndGet(TimeUnit.MINUTES.toNanos(31));
+    assertNull(hourly.resumeFrom(15));
   }
 }
