@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Entry point: load and validate the configuration (exit 2 when bad), start the gateway (exit 1 when the store
- * cannot be prepared), and on SIGTERM or SIGINT drain and exit 0 within 10 seconds.
+ * cannot be prepared, exit 2 when start-up finds a configuration error only a server could show: a server certificate
+ * that db.url's CA or host name refuses), and on SIGTERM or SIGINT drain and exit 0 within 10 seconds.
  */
 public final class Main {
 
@@ -81,6 +82,10 @@ public final class Main {
         return;
       }
       LOG.error("gateway failed to start: {}", cause.getMessage(), cause);
+      if (cause instanceof ConfigException refused) {
+        System.err.println("flightdeck: configuration error: " + refused.getMessage());
+        Runtime.getRuntime().halt(2);
+      }
       // one line, as for a configuration error: Flyway's messages run over several (a rule of dashes, SQL state,
       // error code...) and the first says what failed; the whole message and the stack trace are in the log above
       String first = ConfigException.firstLine(String.valueOf(cause.getMessage()).strip()).strip();

@@ -2,6 +2,7 @@ package io.flightdeck.gateway.config;
 
 import io.vertx.core.net.ClientSSLOptions;
 import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.SslMode;
@@ -19,8 +20,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The event store's database.
  *
- * @param url {@code postgresql://user[:password]@host:port/database}, with libpq's {@code sslmode} and
- *     {@code sslrootcert} (the CA file that verifies the server's certificate) among its parameters
+ * @param url {@code postgresql://user[:password]@host:port/database}, with libpq's {@code sslmode},
+ *     {@code sslrootcert} (the CA file that verifies the server's certificate), {@code sslcert} and {@code sslkey} (the
+ *     PEM files of the client certificate and its unencrypted private key, for pg_hba.conf's cert) among its parameters
  * @param createDatabase create the database at start when it does not exist
  * @param readPoolSize connections for reads (readiness has one of its own)
  * @param maxWaitQueue requests that may wait for a read connection before failing fast
@@ -45,6 +47,9 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
 
   /** libpq's URL parameter naming the CA file that verifies the server's certificate. */
   private static final String SSL_ROOT_CERT = "sslrootcert";
+  /** libpq's URL parameters naming the PEM files of the client certificate and of its private key. */
+  private static final String SSL_CERT = "sslcert";
+  private static final String SSL_KEY = "sslkey";
 
   /** With the default statement timeout and connection wait, for tools that only prepare a database. */
   public DbConfig(String url, boolean createDatabase, int readPoolSize, int maxWaitQueue, int connectTimeoutMs,
@@ -57,7 +62,7 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
     String url = s.requiredString("url");
     PgConnectOptions parsed;
     try {
-      parsed = PgConnectOptions.fromUri(withoutParameter(url, SSL_ROOT_CERT));
+      parsed = PgConnectOptions.fromUri(pgClientUrl(url));
     } catch (RuntimeException e) {
       throw new ConfigException(s.key("url"), "is not a postgresql:// URL (" + parseProblem(e.getMessage(), url) + ")");
     }
@@ -65,6 +70,7 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
       throw new ConfigException(s.key("url"), "must start with postgresql://");
     }
     checkTls(s.key("url"), parsed.getSslMode(), parameter(url, SSL_ROOT_CERT));
+    checkClientCertificate(s.key("url"), parsed.getSslMode(), parameter(url, SSL_CERT), parameter(url, SSL_KEY));
     return new DbConfig(
         url,
         s.bool("createDatabase", true),
@@ -113,9 +119,52 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
     }
   }
 
+  /**
+   * Refuses a client certificate that would not be used as given, at load rather than at the first connection: sslcert
+   * without sslkey or the other way round (libpq would look for ~/.postgresql/postgresql.key or .crt), with a mode that
+   * may connect without TLS, and files the pg client and the JDBC driver could not use (see
+   * {@link PemTls#clientKeyStore}): missing, not PEM, an encrypted key, or a key of another certificate.
+   */
+  private static void checkClientCertificate(String key, SslMode mode, String cert, String privateKey) {
+    if (cert == null && privateKey == null) {
+      return;
+    }
+    if (cert == null || privateKey == null) {
+      throw new ConfigException(key, (cert == null ? "sslkey is given without sslcert" : "sslcert is given without "
+          + "sslkey") + ": give both, the PEM files of the client certificate and of its private key, or neither");
+    }
+    if (mode != SslMode.REQUIRE && mode != SslMode.VERIFY_CA && mode != SslMode.VERIFY_FULL) {
+      throw new ConfigException(key, "sslcert is given with sslmode=" + mode.value + ", which may connect without TLS "
+          + "and so without the certificate: use sslmode=verify-full (or verify-ca, or require)");
+    }
+    try {
+      PemTls.clientKeyStore(cert, privateKey);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key, e.getMessage());
+    }
+  }
+
   /** The CA file that verifies the server's certificate (libpq's sslrootcert in the URL), or null for none. */
   public String sslRootCert() {
     return parameter(url, SSL_ROOT_CERT);
+  }
+
+  /** The PEM file of the client certificate (libpq's sslcert in the URL), or null for none; then sslKey too. */
+  public String sslCert() {
+    return parameter(url, SSL_CERT);
+  }
+
+  /** The PEM file of the client certificate's private key (libpq's sslkey in the URL), or null for none. */
+  public String sslKey() {
+    return parameter(url, SSL_KEY);
+  }
+
+  /**
+   * {@code url} without the parameters of libpq that the pg client does not know (the files of sslrootcert, sslcert
+   * and sslkey, which it takes as TLS options instead): it would send them to the server as run-time settings.
+   */
+  static String pgClientUrl(String url) {
+    return withoutParameter(withoutParameter(withoutParameter(url, SSL_ROOT_CERT), SSL_CERT), SSL_KEY);
   }
 
   /**
@@ -251,8 +300,8 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
   }
 
   /**
-   * Connect options of every connection the gateway makes (the JDBC ones at start-up take the same mode and CA
-   * file, see DatabaseBootstrap); SSL and other parameters come from the URL.
+   * Connect options of every connection the gateway makes (the JDBC ones at start-up take the same mode and files,
+   * read by the same PEM parsing, see DatabaseBootstrap and PemTls); SSL and other parameters come from the URL.
    *
    * <p>With {@code sslrootcert} (the URL's parameter is taken out first: the pg client does not know it and would
    * send it to the server), the server's certificate chain must lead to a certificate of that PEM file; verify-full
@@ -265,9 +314,12 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
    * certificate, as libpq and the JDBC driver read those modes: the pg client parses the mode but leaves the
    * options unset, and then failed every connection the server agreed to encrypt (a NullPointerException), after
    * the migrations had run. {@link #from} refuses verify-ca and verify-full without a CA file.
+   *
+   * <p>With {@code sslcert} and {@code sslkey} (taken out of the URL too), every connection presents that client
+   * certificate; {@link #from} allows them with require, verify-ca and verify-full only, so TLS options are set then.
    */
   public PgConnectOptions connectOptions() {
-    PgConnectOptions options = PgConnectOptions.fromUri(withoutParameter(url, SSL_ROOT_CERT));
+    PgConnectOptions options = PgConnectOptions.fromUri(pgClientUrl(url));
     if (namesNoDatabase(url)) {
       // as libpq reads such a URL: the database named like the user (the pg client's own default is "db")
       options.setDatabase(options.getUser());
@@ -288,6 +340,9 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
     } else if (options.getSslOptions() == null
         && (mode == SslMode.REQUIRE || mode == SslMode.PREFER || mode == SslMode.ALLOW)) {
       options.setSslOptions(new ClientSSLOptions().setTrustAll(true));
+    }
+    if (sslCert() != null && options.getSslOptions() != null) {
+      options.getSslOptions().setKeyCertOptions(new PemKeyCertOptions().setCertPath(sslCert()).setKeyPath(sslKey()));
     }
     return options;
   }

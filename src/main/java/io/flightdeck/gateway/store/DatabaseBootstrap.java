@@ -1,14 +1,18 @@
 package io.flightdeck.gateway.store;
 
+import io.flightdeck.gateway.config.ConfigException;
 import io.flightdeck.gateway.config.DbConfig;
 import io.vertx.pgclient.PgConnectOptions;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
+import java.util.Set;
+import javax.net.ssl.SSLException;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.slf4j.Logger;
@@ -26,6 +30,14 @@ public final class DatabaseBootstrap {
   private static final String INVALID_CATALOG = "3D000";
   /** SQLSTATE class 28, invalid authorization specification: 28000 (role, pg_hba.conf) and 28P01 (password). */
   private static final String INVALID_AUTHORIZATION_CLASS = "28";
+  private static final String INVALID_AUTHORIZATION = "28000";
+  /**
+   * The TLS alerts (RFC 8446, 6.2) with which a server refuses the client's certificate: with pg_hba.conf's cert, one
+   * its ssl_ca_file does not verify (unknown_ca), or none at all under clientcert (certificate_required).
+   */
+  private static final Set<String> CLIENT_CERTIFICATE_ALERTS = Set.of("bad_certificate", "unsupported_certificate",
+      "certificate_revoked", "certificate_expired", "certificate_unknown", "unknown_ca", "access_denied",
+      "certificate_required");
 
   private DatabaseBootstrap() {
   }
@@ -51,16 +63,24 @@ public final class DatabaseBootstrap {
    * The JDBC URL of {@code database} on the server of {@code o}. The name is the decoded one (the pg client decoded
    * the operator's %-escapes) and the driver decodes the URL's once more (as a form: '+' is a space), so it goes in
    * escaped again: else fd%2Bboot in db.url would be created as fd+boot and migrated as "fd boot". The sslmode is
-   * the one the pg client uses (require with a CA file raised to verify-ca, see DbConfig.connectOptions), and the
-   * driver reads db.url's sslrootcert ({@code rootCert}, null for none) itself, escaped the same way.
+   * the one the pg client uses (require with a CA file raised to verify-ca, see DbConfig.connectOptions).
+   *
+   * <p>With db.url's sslrootcert or sslcert, TLS is {@link PemSslSocketFactory}'s, which reads those files (and
+   * sslkey), escaped the same way, as the pg client reads them: the driver's own factory takes no PEM key, and checks
+   * the host name only after the handshake, failing as a server that is not up does.
    */
-  static String jdbcUrl(PgConnectOptions o, String rootCert, String database) {
+  static String jdbcUrl(PgConnectOptions o, DbConfig db, String database) {
     String ssl = o.getSslMode() == null ? "" : "?sslmode=" + o.getSslMode().name().toLowerCase().replace('_', '-');
-    if (rootCert != null && o.getSslMode() != null) {
-      ssl += "&sslrootcert=" + URLEncoder.encode(rootCert, StandardCharsets.UTF_8);
+    if (o.getSslMode() != null && (db.sslRootCert() != null || db.sslCert() != null)) {
+      ssl += "&sslfactory=" + PemSslSocketFactory.class.getName();
+      ssl += db.sslRootCert() == null ? "" : "&sslrootcert=" + escaped(db.sslRootCert());
+      ssl += db.sslCert() == null ? "" : "&sslcert=" + escaped(db.sslCert()) + "&sslkey=" + escaped(db.sslKey());
     }
-    return "jdbc:postgresql://" + o.getHost() + ":" + o.getPort() + "/"
-        + URLEncoder.encode(database, StandardCharsets.UTF_8) + ssl;
+    return "jdbc:postgresql://" + o.getHost() + ":" + o.getPort() + "/" + escaped(database) + ssl;
+  }
+
+  private static String escaped(String value) {
+    return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
 
   /**
@@ -96,17 +116,18 @@ public final class DatabaseBootstrap {
       throws SQLException, InterruptedException {
     long backoffMs = 250;
     while (true) {
-      String url = jdbcUrl(o, db.sslRootCert(), o.getDatabase());
+      String url = jdbcUrl(o, db, o.getDatabase());
       try (Connection c = DriverManager.getConnection(url, credentials(o, db))) {
         return true;
       } catch (SQLException e) {
         if (INVALID_CATALOG.equals(e.getSQLState())) {
           return false; // the server answers; the database is not there yet
         }
+        refusedCertificate(e, o, db);
         if (e.getSQLState() != null && e.getSQLState().startsWith(INVALID_AUTHORIZATION_CLASS)) {
           // the server answers and refuses the role (no LOGIN, a wrong password, pg_hba.conf): no retry mends that
           throw new SQLException("PostgreSQL at " + o.getHost() + ":" + o.getPort() + " refused the connection: "
-              + e.getMessage(), e.getSQLState(), e);
+              + e.getMessage() + unsentCertificate(e, db), e.getSQLState(), e);
         }
         if (System.nanoTime() - deadline >= 0) {
           throw new SQLException("cannot reach PostgreSQL at " + o.getHost() + ":" + o.getPort() + " within "
@@ -119,9 +140,46 @@ public final class DatabaseBootstrap {
     }
   }
 
+  /**
+   * Ends start-up at once when a certificate was refused, which no retry mends: the server's, by the gateway (another
+   * CA, a name it does not hold under verify-full), is a configuration error of db.url (exit 2), said as such; the
+   * gateway's client certificate, by the server (a TLS alert), is an authentication failure, as a wrong password is.
+   * Until then both were retried as a server not up yet for db.startupTimeoutSeconds.
+   */
+  private static void refusedCertificate(SQLException e, PgConnectOptions o, DbConfig db) throws SQLException {
+    String at = "PostgreSQL at " + o.getHost() + ":" + o.getPort();
+    boolean handshake = false; // a CertificateException elsewhere (a file changed since load) is no server's refusal
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (handshake && t instanceof CertificateException) {
+        throw new ConfigException("db.url", "the server's certificate was refused (" + at + ", sslmode="
+            + o.getSslMode().value + ", sslrootcert=" + db.sslRootCert() + "): " + t.getMessage());
+      }
+      handshake |= t instanceof SSLException;
+      String message = String.valueOf(t.getMessage());
+      String alert = message.substring(message.indexOf(':') + 1).strip();
+      if (t instanceof SSLException && message.startsWith("Received fatal alert:")
+          && CLIENT_CERTIFICATE_ALERTS.contains(alert)) {
+        throw new SQLException(at + " refused the connection: it refused the client certificate " + (db.sslCert()
+            == null ? "(none given: add sslcert and sslkey to db.url)" : db.sslCert()) + " (TLS alert " + alert + ")",
+            INVALID_AUTHORIZATION, e);
+      }
+    }
+  }
+
+  /**
+   * Why a server that wants a client certificate got none though db.url gives one: TLS sends only a certificate whose
+   * issuer is among the CAs the server names (its ssl_ca_file), and the server's message does not say that.
+   */
+  private static String unsentCertificate(SQLException e, DbConfig db) {
+    if (db.sslCert() == null || e.getMessage() == null || !e.getMessage().contains("valid client certificate")) {
+      return "";
+    }
+    return " (sslcert " + db.sslCert() + " was not sent: the server accepts certificates of other CAs only)";
+  }
+
   /** Creates the missing database, from the maintenance database postgres (the one CREATE DATABASE needs). */
   private static void createDatabase(PgConnectOptions o, DbConfig db) throws SQLException {
-    try (Connection c = DriverManager.getConnection(jdbcUrl(o, db.sslRootCert(), "postgres"), credentials(o, db));
+    try (Connection c = DriverManager.getConnection(jdbcUrl(o, db, "postgres"), credentials(o, db));
          Statement st = c.createStatement()) {
       st.execute("CREATE DATABASE " + quoteIdentifier(o.getDatabase()));
       LOG.info("created database {}", o.getDatabase());
@@ -138,7 +196,7 @@ public final class DatabaseBootstrap {
   private static String migrate(PgConnectOptions o, DbConfig db) {
     Properties p = credentials(o, db);
     // the timeouts go in the URL: Flyway's DataSource takes a user and a password, not the driver's properties
-    String url = jdbcUrl(o, db.sslRootCert(), o.getDatabase()) + (o.getSslMode() == null ? "?" : "&")
+    String url = jdbcUrl(o, db, o.getDatabase()) + (o.getSslMode() == null ? "?" : "&")
         + "connectTimeout="
         + p.getProperty("connectTimeout") + "&loginTimeout=" + p.getProperty("loginTimeout");
     Flyway flyway = Flyway.configure()

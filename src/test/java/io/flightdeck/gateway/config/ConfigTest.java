@@ -209,6 +209,28 @@ class ConfigTest {
     });
   }
 
+  @Test
+  @DisplayName("db.url: sslcert without sslkey or sslkey without sslcert, sslcert with a mode that may connect without "
+      + "TLS, or files that are not there are refused, naming db.url, without the password")
+  void badClientCertificateSettingsAreRefused(@TempDir Path dir) throws Exception {
+    String pw = "postgresql://app:S3cretPassw0rd@db.internal:5432/flightdeck?sslmode=";
+    String cert = "&sslcert=" + dir.resolve("client.crt");
+    String key = "&sslkey=" + dir.resolve("client.key");
+    Map<String, String> cases = Map.of(
+        pw + "require" + cert, "sslcert is given without sslkey",
+        pw + "verify-full&sslrootcert=" + caFile(dir) + key, "sslkey is given without sslcert",
+        pw + "prefer" + cert + key, "sslmode=prefer",
+        pw + "allow" + cert + key, "sslmode=allow",
+        "postgresql://app:S3cretPassw0rd@db.internal/flightdeck?" + cert.substring(1) + key, "sslmode=disable",
+        pw + "require" + cert + key, "is not a readable file");
+    cases.forEach((url, problem) -> {
+      ConfigException e = refused("FLIGHTDECK_DB_URL", url);
+      assertNames("db.url", e);
+      assertTrue(e.getMessage().contains(problem), url + ": " + e.getMessage());
+      assertFalse(e.getMessage().contains("S3cretPassw0rd"), e.getMessage());
+    });
+  }
+
   /** A throwaway self-signed CA certificate (PEM), made with the JDK's keytool. */
   static Path caFile(Path dir) throws Exception {
     Path store = dir.resolve("ca.p12");
