@@ -151,12 +151,37 @@ final class SegmentMessage {
       return utc.isBefore(YEAR_ONE) ? null : utc;
     }
     try {
-      OffsetDateTime at = OffsetDateTime.parse(FastText.fractionToNanos(text));
+      OffsetDateTime at = OffsetDateTime.parse(FastText.fractionToNanos(extendedOffset(text)));
       // within these years the clock correction cannot overflow an Instant
       return at.getYear() >= 1 && at.getYear() <= 9999 ? at.toInstant() : null;
     } catch (DateTimeParseException e) {
       return null;
     }
+  }
+
+  /**
+   * {@code text} with an offset written in ISO 8601's basic form at its end ({@code +0100}, {@code -0530}) rewritten
+   * with its colon ({@code +01:00}), which is all {@link OffsetDateTime} reads besides {@code Z} and {@code +01}. PHP's
+   * {@code DATE_ISO8601}, Python's {@code %z} and Java's {@code SimpleDateFormat} "Z" write it so, and the offset is
+   * as unambiguous as with the colon: refusing it would cost such a client every batch. Only four digits right after
+   * the time's last digit count; anything else is left for the parser to judge.
+   */
+  static String extendedOffset(String text) {
+    int sign = text.length() - 5;
+    if (sign < 1 || (text.charAt(sign) != '+' && text.charAt(sign) != '-') || !isDigit(text.charAt(sign - 1))
+        || text.indexOf(':') < 0) {
+      return text;
+    }
+    for (int i = sign + 1; i < text.length(); i++) {
+      if (!isDigit(text.charAt(i))) {
+        return text;
+      }
+    }
+    return text.substring(0, sign + 3) + ":" + text.substring(sign + 3);
+  }
+
+  private static boolean isDigit(char c) {
+    return c >= '0' && c <= '9';
   }
 
   /** The string at {@code path} inside {@code node} ({@code context.page.url}), or null when there is none. */

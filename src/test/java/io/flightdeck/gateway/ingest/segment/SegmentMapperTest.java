@@ -336,6 +336,20 @@ class SegmentMapperTest {
         event("track", track("Signed Up").put("sentAt", "2026-11-22T12:00:00Z")).getString("occurredAt"));
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"2026-11-22T10:00:00+0100, 2026-11-22T09:00:00Z", "2026-11-22T04:30:00.5-0530, 2026-11-22T10:00:00.500Z",
+      "2026-11-22T09:00:00+0000, 2026-11-22T09:00:00Z", "2026-11-22T10:00+0100, 2026-11-22T09:00:00Z"})
+  @DisplayName("a timestamp whose offset is written without a colon (+0100, ISO 8601's basic form, what PHP's "
+      + "DATE_ISO8601, Python's %z and Java's SimpleDateFormat Z write) is read as that offset, as +01:00 and +01 are")
+  void basicFormatOffsets(String timestamp, String occurredAt) {
+    assertEquals(occurredAt, event("track", track("Signed Up").put("timestamp", timestamp)).getString("occurredAt"));
+    JsonObject skewed = track("Signed Up").put("timestamp", "2026-11-22T10:00:00+0100")
+        .put("sentAt", "2026-11-22T10:00:05+0100");
+    assertEquals("2026-11-22T09:59:55.250Z", event("track", skewed).getString("occurredAt"), "sentAt too");
+    assertEquals("2026-11-22T10:00:00+0100", event("track", skewed).getJsonObject("metadata")
+        .getString("segment.timestamp"), "the raw value stays as sent");
+  }
+
   @Test
   @DisplayName("a batch's sentAt corrects messages without their own, and a message's own sentAt wins")
   void batchSentAt() {
@@ -351,6 +365,8 @@ class SegmentMapperTest {
 
   @ParameterizedTest(name = "{0}={1}")
   @CsvSource({"timestamp, yesterday", "timestamp, 2026-11-22T10:00:00", "sentAt, 2026-13-01T00:00:00Z",
+      "timestamp, 2026-11-22T10:00:00+01000", "timestamp, 2026-11-22T10:00:00+2500", "timestamp, 2026-11-22+0100",
+      "timestamp, 20261122T100000+0100",
       "timestamp, 1732269600000", "timestamp, +999999999-12-31T23:59:59Z", "sentAt, -999999999-01-01T00:00:00Z"})
   @DisplayName("a timestamp or sentAt that is not ISO 8601 with a time zone is refused on that field")
   void malformedTimes(String field, String value) {
