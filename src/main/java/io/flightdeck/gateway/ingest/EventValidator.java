@@ -34,6 +34,8 @@ public final class EventValidator {
       Set.of("id", "type", "streamId", "schemaVersion", "data", "metadata", "occurredAt", "writeKey");
   private static final Instant EARLIEST = Instant.parse("1970-01-01T00:00:00Z");
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+  /** The range an event's time must lie in, in words. */
+  public static final String TIME_RANGE = "from " + EARLIEST + " to " + LATEST;
   private static final int MAX_USER_AGENT = 512;
   private static final UUID NIL = new UUID(0, 0);
   private static final UUID MAX = new UUID(-1, -1);
@@ -109,6 +111,11 @@ public final class EventValidator {
       return null;
     }
     return id;
+  }
+
+  /** Whether {@code at} lies in the range ({@link #TIME_RANGE}) an event's {@code occurredAt} may take. */
+  public static boolean storableTime(Instant at) {
+    return !at.isBefore(EARLIEST) && !at.isAfter(LATEST);
   }
 
   /**
@@ -193,8 +200,8 @@ public final class EventValidator {
         FastText.requireFractionDigit(text);
         at = OffsetDateTime.parse(FastText.fractionToNanos(text)).toInstant();
       }
-      if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {
-        problems.add(new Problem("occurredAt", "must be from " + EARLIEST + " to " + LATEST));
+      if (!storableTime(at)) {
+        problems.add(new Problem("occurredAt", "must be " + TIME_RANGE));
       }
       return at;
     } catch (DateTimeParseException e) {

@@ -95,7 +95,15 @@ public final class SegmentMapper {
     boolean own = m.has("sentAt");
     String sentAt = own ? m.raw("sentAt") : request.sentAt();
     Instant sent = own ? m.time("sentAt") : sentAt == null ? null : SegmentMessage.parseTime(sentAt);
-    draft.event().put("occurredAt", occurredAt(m.time("timestamp"), sent, request.receivedAt()).toString());
+    Instant timestamp = m.time("timestamp");
+    Instant occurred = occurredAt(timestamp, sent, request.receivedAt());
+    if (timestamp != null && sent != null && EventValidator.storableTime(timestamp)
+        && !EventValidator.storableTime(occurred)) {
+      // the validator would say the timestamp must be in range, of one that is: say what moved it out
+      m.problem("timestamp", "is " + occurred + " once corrected for the client's clock by sentAt (" + sentAt
+          + ", received " + request.receivedAt() + "); it must be " + EventValidator.TIME_RANGE);
+    }
+    draft.event().put("occurredAt", occurred.toString());
     draft.sources().put("occurredAt", "timestamp");
     return sentAt;
   }

@@ -351,6 +351,23 @@ class SegmentMapperTest {
   }
 
   @Test
+  @DisplayName("a timestamp in range that its sentAt's correction moves out of 1970 to 9999 is refused on timestamp "
+      + "saying so, rather than as if the timestamp sent were itself out of range")
+  void correctedOutOfRange() {
+    // a device that stamped the event before its clock was set (the epoch), and sent it a day ahead of the server
+    JsonObject message = track("Signed Up").put("timestamp", "1970-01-01T00:00:01Z")
+        .put("sentAt", RECEIVED.plusSeconds(86_400).toString());
+    List<Problem> problems = map("track", message).problems();
+    assertEquals(1, problems.size(), problems.toString());
+    assertEquals("timestamp", problems.get(0).field());
+    assertTrue(problems.get(0).problem().contains("1969-12-31T00:00:01Z")
+        && problems.get(0).problem().contains("sentAt"), problems.get(0).problem());
+    JsonObject unsent = message.copy();
+    unsent.remove("sentAt");
+    assertEquals("1970-01-01T00:00:01Z", event("track", unsent).getString("occurredAt"), "in range as sent");
+  }
+
+  @Test
   @DisplayName("a batch's sentAt corrects messages without their own, and a message's own sentAt wins")
   void batchSentAt() {
     SegmentMapper.Request batch = new SegmentMapper.Request("demo", RECEIVED, "2026-11-22T10:00:10.250Z", null);
