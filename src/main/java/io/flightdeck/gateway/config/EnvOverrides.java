@@ -5,10 +5,12 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -38,6 +40,9 @@ final class EnvOverrides {
   private static final Set<String> LOG_FORMATS = Set.of("text", "json");
   /** The level names logback reads (in any letter case); any other it takes silently as DEBUG. */
   private static final List<String> LOG_LEVELS = List.of("OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL");
+
+  /** A whole number as an operator writes one: digits, with an optional sign. */
+  private static final Pattern WHOLE_NUMBER = Pattern.compile("[-+]?[0-9]+");
 
   /** Jackson's complaint about an unquoted word, which it quotes whole. */
   private static final Pattern UNRECOGNIZED_TOKEN = Pattern.compile("Unrecognized token '[^']*'");
@@ -121,7 +126,7 @@ final class EnvOverrides {
     String value = raw.trim();
     try {
       if (current instanceof Integer || current instanceof Long) {
-        return Long.parseLong(value);
+        return wholeNumber(key, variable, raw, value);
       }
       if (current instanceof Number) {
         return Double.parseDouble(value);
@@ -132,13 +137,9 @@ final class EnvOverrides {
         }
         return Boolean.parseBoolean(value);
       }
-      if (current instanceof JsonArray) {
+      if (current instanceof JsonArray || current instanceof JsonObject) {
         refuseDuplicateKeys(key, variable, value);
-        return new JsonArray(value);
-      }
-      if (current instanceof JsonObject) {
-        refuseDuplicateKeys(key, variable, value);
-        return new JsonObject(value);
+        return json(key, variable, value, current instanceof JsonArray);
       }
       return raw;
     } catch (NumberFormatException e) {
@@ -146,6 +147,34 @@ final class EnvOverrides {
     } catch (DecodeException e) {
       throw new ConfigException(key, "must be JSON (from " + variable + "): " + jsonProblem(e));
     }
+  }
+
+  /**
+   * A whole number as written: one past a long stays whole (a BigInteger), so that the section refuses it as out of
+   * its key's range, as it does in the file; "must be a number" said of 1.5 or of 99999999999999999999 sent the
+   * operator looking for what was not a number.
+   */
+  private static Number wholeNumber(String key, String variable, String raw, String value) {
+    if (!WHOLE_NUMBER.matcher(value).matches()) {
+      throw new ConfigException(key, "must be a whole number (from " + variable + ", got '" + raw + "')");
+    }
+    BigInteger n = new BigInteger(value);
+    return n.bitLength() < 64 ? (Number) n.longValue() : n;
+  }
+
+  /**
+   * A list's or a section's JSON. Parsed as any JSON first: an object given for a list (FLIGHTDECK_SITES without
+   * its brackets) was refused as "must be JSON", with Jackson's words about deserializing a java.util.ArrayList.
+   */
+  private static Object json(String key, String variable, String value, boolean list) {
+    Object parsed = Json.decodeValue(value);
+    if (list ? parsed instanceof JsonArray : parsed instanceof JsonObject) {
+      return parsed;
+    }
+    String got = parsed instanceof JsonObject ? "an object" : parsed instanceof JsonArray ? "a list"
+        : parsed == null ? "null" : "a single value";
+    throw new ConfigException(key, (list ? "must be a JSON list ([...])" : "must be a JSON object ({...})")
+        + ", got " + got + " (from " + variable + ")");
   }
 
   /**

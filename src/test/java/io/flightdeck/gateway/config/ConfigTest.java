@@ -538,6 +538,37 @@ class ConfigTest {
     assertTrue(e.getMessage().contains(variable) && e.getMessage().contains(value), e.getMessage());
   }
 
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource({"FLIGHTDECK_LIVE_RETRY_MS, 1.5", "FLIGHTDECK_HTTP_PORT, 8080.0", "FLIGHTDECK_DB_READ_POOL_SIZE, 1e3"})
+  @DisplayName("a fraction from the environment is refused as not a whole number, not as not a number")
+  void fractionFromEnvironment(String variable, String value) {
+    ConfigException e = refused(variable, value);
+    assertTrue(e.getMessage().contains("must be a whole number (from " + variable + ", got '" + value + "')"),
+        e.getMessage());
+  }
+
+  @Test
+  @DisplayName("a whole number from the environment too large for 64 bits is refused as out of range, as in the file")
+  void overflowFromEnvironment() {
+    ConfigException e = refused("FLIGHTDECK_HTTP_PORT", "99999999999999999999");
+    assertNames("http.port", e);
+    assertTrue(e.getMessage().contains("must be between 0 and 65535 (got 99999999999999999999)"), e.getMessage());
+    assertTrue(refused("FLIGHTDECK_LIVE_RETRY_MS", "-99999999999999999999").getMessage()
+        .contains("must be between 0 and 3600000"));
+  }
+
+  @Test
+  @DisplayName("a list's variable holding a JSON object, or a section's holding a list, says which JSON it must be")
+  void jsonOfTheWrongShape() {
+    ConfigException sites = refused("FLIGHTDECK_SITES", REAL_SITES.substring(1, REAL_SITES.length() - 1));
+    assertNames("sites", sites);
+    assertTrue(sites.getMessage().contains("must be a JSON list ([...]), got an object"), sites.getMessage());
+    assertFalse(sites.getMessage().contains("java.util"), sites.getMessage());
+    ConfigException http = refused("FLIGHTDECK_HTTP", "[{\"port\":9090}]");
+    assertNames("http", http);
+    assertTrue(http.getMessage().contains("must be a JSON object ({...}), got a list"), http.getMessage());
+  }
+
   @Test
   @DisplayName("a number written as text in the file is still checked, naming the key")
   void nonNumericInFile() {
