@@ -103,6 +103,11 @@ final class Section {
   }
 
   long number(String field, long fallback, long min, long max) {
+    return number(field, fallback, min, max, "");
+  }
+
+  /** The same, with {@code why} (": ...", or empty) after the range when one is out of it. */
+  long number(String field, long fallback, long min, long max, String why) {
     Object value = value(field);
     if (value == null) {
       return fallback;
@@ -111,7 +116,7 @@ final class Section {
     if (value instanceof Number num && num.doubleValue() == Math.rint(num.doubleValue())) {
       // past a long (YAML and JSON give a BigInteger), longValue() would keep the low 64 bits: 2^64 + 8080 is 8080
       if (Math.abs(num.doubleValue()) >= 0x1p63) {
-        throw outOfRange(field, min, max, num);
+        throw outOfRange(field, min, max, num, why);
       }
       n = num.longValue();
     } else if (value instanceof String s && s.trim().matches("-?\\d{1,18}")) {
@@ -120,13 +125,13 @@ final class Section {
       throw new ConfigException(key(field), "must be a whole number (got '" + value + "')");
     }
     if (n < min || n > max) {
-      throw outOfRange(field, min, max, n);
+      throw outOfRange(field, min, max, n, why);
     }
     return n;
   }
 
-  private ConfigException outOfRange(String field, long min, long max, Number got) {
-    return new ConfigException(key(field), "must be between " + min + " and " + max + " (got " + got + ")");
+  private ConfigException outOfRange(String field, long min, long max, Number got, String why) {
+    return new ConfigException(key(field), "must be between " + min + " and " + max + " (got " + got + ")" + why);
   }
 
   int integer(String field, int fallback, int min, int max) {

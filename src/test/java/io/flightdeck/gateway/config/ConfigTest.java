@@ -898,6 +898,13 @@ class ConfigTest {
     assertNames("http.shutdownTimeoutMs", e);
     assertTrue(e.getMessage().contains("7000"), e.getMessage());
     assertEquals(7000, load("FLIGHTDECK_HTTP_SHUTDOWN_TIMEOUT_MS", "7000").http().shutdownTimeoutMs());
+    for (String tooLong : new String[] {"60000", "60001", "99999999999"}) {
+      // one limit, stated once: "between 0 and 60000" for 60001 sent the operator to 60000, refused in turn
+      ConfigException beyond = refused("FLIGHTDECK_HTTP_SHUTDOWN_TIMEOUT_MS", tooLong);
+      assertTrue(beyond.getMessage().contains("must be between 0 and 7000 (got " + tooLong + "): the whole stop"),
+          beyond.getMessage());
+    }
+    assertTrue(refused("FLIGHTDECK_HTTP_SHUTDOWN_TIMEOUT_MS", "-1").getMessage().contains("between 0 and 7000"));
   }
 
   @Test
