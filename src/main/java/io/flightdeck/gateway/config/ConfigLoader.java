@@ -205,6 +205,22 @@ public final class ConfigLoader {
       LOG.warn("configuration key {} is not one the gateway reads; it is ignored ({})", key, key.contains("\"")
           ? "a dot in a key's name does not nest: write each part on its own line, indented" : "misspelt?");
     }
+    warnBrowserless(config.sites());
     return config;
+  }
+
+  /**
+   * A site with no allowed origin is taken (one that only servers post to, which send no Origin), but a browser's
+   * every post to it is refused: FLIGHTDECK_SITES written without allowedOrigins, or with it misspelt, gave a site
+   * whose snippet failed with 403 on every page while nothing at start said why.
+   */
+  private static void warnBrowserless(List<SiteConfig> sites) {
+    for (int i = 0; i < sites.size(); i++) {
+      if (sites.get(i).allowedOrigins().isEmpty()) {
+        LOG.warn("sites[{}].allowedOrigins: site '{}' allows no browser origin, so every post from a page (the "
+            + "snippet) is refused with 403 origin_not_allowed; only clients that send no Origin (servers, SDKs) can "
+            + "post. List its pages' origins, or \"*\"", i, sites.get(i).id());
+      }
+    }
   }
 }

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -792,6 +795,37 @@ class ConfigTest {
     ConfigException e = refused("FLIGHTDECK_SITES", new JsonArray().add(shop).encode());
     assertNames("sites[0].allowedOrigins", e);
     assertTrue(e.getMessage().contains(origin), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("a site with no allowed origin (none listed, or allowedOrigins left out) is taken, with a warning "
+      + "naming it: every browser's post to it is refused with 403")
+  void siteWithoutOriginsIsWarnedAbout() {
+    JsonObject listed = site("shop", "wk-shop-2b9e71c4");
+    JsonObject none = site("api", "wk-api-5c2d19e7").put("allowedOrigins", new JsonArray());
+    JsonObject leftOut = new JsonObject().put("id", "backend").put("writeKey", "wk-backend-8a7f3e21");
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ConfigLoader.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    logger.addAppender(logged);
+    Level quietInTests = logger.getLevel(); // logback-test.xml keeps ConfigLoader's warnings out of the test output
+    logger.setLevel(Level.WARN);
+    try {
+      GatewayConfig c = load("FLIGHTDECK_SITES", new JsonArray().add(listed).add(none).add(leftOut).encode());
+      assertEquals(List.of(), c.sites().get(2).allowedOrigins(), "taken: a site only servers post to");
+    } finally {
+      logger.setLevel(quietInTests);
+      logger.detachAppender(logged);
+    }
+    List<String> warnings = logged.list.stream().filter(e -> e.getLevel() == Level.WARN)
+        .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("allowedOrigins")).toList();
+    assertEquals(2, warnings.size(), String.valueOf(warnings));
+    assertTrue(warnings.get(0).contains("sites[1].allowedOrigins") && warnings.get(0).contains("'api'"),
+        warnings.get(0));
+    assertTrue(warnings.get(0).contains("403"), warnings.get(0));
+    assertTrue(warnings.get(1).contains("sites[2].allowedOrigins") && warnings.get(1).contains("'backend'"),
+        warnings.get(1));
   }
 
   @Test
