@@ -9,6 +9,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -146,6 +147,8 @@ public final class ConfigLoader {
    * that is YAML but not a map of sections (a list, a lone value) is named as such; vertx-config would only say
    * "Failed to decode YAML". One with nothing but comments is a YAML document of nothing, over which vertx-config's
    * merge failed with a NullPointerException ('Cannot read field "map"'), so it is left out like an empty file.
+   * Numbers YAML 1.1 reads other than they look (octal, base 60) and an alias inside its own anchor are refused
+   * first ({@link YamlChecks}).
    */
   private static Future<JsonObject> readOperatorFile(Vertx vertx, Path file) {
     return vertx.executeBlocking(() -> {
@@ -153,7 +156,10 @@ public final class ConfigLoader {
       LoaderOptions options = new LoaderOptions();
       options.setAllowDuplicateKeys(false);
       // decoded as vertx-config decodes it: a byte that is not UTF-8 reads as U+FFFD, as it always did
-      Object document = new Yaml(new SafeConstructor(options)).load(new String(bytes, StandardCharsets.UTF_8));
+      String text = new String(bytes, StandardCharsets.UTF_8);
+      Yaml yaml = new Yaml(new SafeConstructor(options));
+      YamlChecks.check(yaml.compose(new StringReader(text)), file.toString());
+      Object document = yaml.load(text);
       if (document != null && !(document instanceof Map)) {
         String what = document instanceof List ? "a list" : "a single value";
         throw new ConfigException(file.toString(), "must be a map of sections (http:, db:, sites: ...), not " + what);

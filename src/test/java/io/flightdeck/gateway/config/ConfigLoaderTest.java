@@ -126,6 +126,52 @@ class ConfigLoaderTest {
   }
 
   @Test
+  @DisplayName("an alias inside its own anchor (a list that holds itself) stops start-up with one line naming the file "
+      + "and the key, not a StackOverflowError")
+  void recursiveAliasIsNamed(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("loop.yaml");
+    Files.writeString(file, "http:\n  port: 9090\nsites: &s\n  - *s\n");
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> load(Map.of("FLIGHTDECK_CONFIG", file.toString())));
+    assertTrue(e.getCause() instanceof ConfigException, String.valueOf(e.getCause()));
+    String message = e.getCause().getMessage();
+    assertTrue(message.startsWith(file + ": cannot be read as YAML: "), message);
+    assertTrue(message.contains("sites[0] refers to its own anchor &s"), message);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"live:\n  heartbeatSeconds: 010\n|live.heartbeatSeconds|octal number 8",
+      "http:\n  idleTimeoutSeconds: -0100\n|http.idleTimeoutSeconds|octal number -64",
+      "live:\n  retryMs: 1:30\n|live.retryMs|base-60 number 90",
+      "sites:\n  - id: shop\n    writeKey: wk-shop-2b9e71c4\n    rateLimit: {eventsPerSecond: 0700}\n"
+          + "|sites[0].rateLimit.eventsPerSecond|octal number 448"})
+  @DisplayName("a number YAML 1.1 reads other than it looks (010 as octal 8, 1:30 as 90) stops start-up naming the key,"
+      + " instead of running on a value nobody wrote")
+  void numbersReadOtherThanWritten(String testCase, @TempDir Path dir) throws Exception {
+    String[] parts = testCase.split("\\|");
+    Path file = dir.resolve("numbers.yaml");
+    Files.writeString(file, parts[0]);
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> load(Map.of("FLIGHTDECK_CONFIG", file.toString())));
+    assertTrue(e.getCause() instanceof ConfigException, String.valueOf(e.getCause()));
+    assertEquals(parts[1], ((ConfigException) e.getCause()).key(), e.getCause().getMessage());
+    assertTrue(e.getCause().getMessage().contains(parts[2]), e.getCause().getMessage());
+  }
+
+  @Test
+  @DisplayName("numbers YAML reads as written stay accepted: 0, 10.0, 0x10, 1_000, and a quoted '010' checked as text")
+  void plainNumbersStayAccepted(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("plain.yaml");
+    Files.writeString(file, "http:\n  instances: 0\n  idleTimeoutSeconds: 1_000\n  trustedProxyHops: 0x2\n"
+        + "live:\n  heartbeatSeconds: 10.0\n  retryMs: '010'\n");
+    GatewayConfig config = load(Map.of("FLIGHTDECK_CONFIG", file.toString()));
+    assertEquals(1000, config.http().idleTimeoutSeconds());
+    assertEquals(2, config.http().trustedProxyHops());
+    assertEquals(10, config.live().heartbeatSeconds());
+    assertEquals(10, config.live().retryMs(), "a quoted number is text, and text is read as decimal");
+  }
+
+  @Test
   @DisplayName("the operator's file is read once: what start-up checked (no key given twice) is what it runs on, "
       + "even when the file changes right after that read")
   void operatorFileIsReadOnce(@TempDir Path dir) throws Exception {
