@@ -72,10 +72,11 @@ public final class ConfigLoader {
     String source = file.map(Path::toString).orElse(DEFAULTS_RESOURCE);
     Future<JsonObject> own = file.isPresent() ? readOperatorFile(vertx, file.get())
         : Future.succeededFuture(new JsonObject());
-    return own.compose(operator -> retrieveDefaults(vertx).map(defaults -> layered(defaults, file, operator)))
+    return own.compose(operator -> retrieveDefaults(vertx)
+            .map(defaults -> new Layers(layered(defaults, file, operator), defaults)))
         .recover(e -> Future.failedFuture(e instanceof ConfigException ? e
             : new ConfigException(source, "cannot be read as YAML: " + yamlProblem(e))))
-        .map(json -> fromJson(json, env))
+        .map(layers -> fromJson(layers.merged(), env, layers.defaults()))
         .compose(config -> vertx.executeBlocking(() -> checkBindable(config)));
   }
 
@@ -200,19 +201,44 @@ public final class ConfigLoader {
    * rollback), are reported with a warning each and otherwise ignored.
    */
   public static GatewayConfig fromJson(JsonObject fileConfig, Map<String, String> env) {
+    return fromJson(fileConfig, env, null);
+  }
+
+  /**
+   * The same; {@code defaults}, the bundled file, names the keys the gateway does not read when a bad value stops the
+   * reading: those were only reported after a successful read, so "heartbeatSecond: 5" went unmentioned while the
+   * 15 s default it left was refused as above the idle timeout.
+   */
+  static GatewayConfig fromJson(JsonObject fileConfig, Map<String, String> env, JsonObject defaults) {
     JsonObject merged = fileConfig.copy();
     List<String> unknown = EnvOverrides.apply(merged, env);
     for (String variable : unknown) {
       LOG.warn("environment variable {} matches no configuration key; it is ignored", variable);
     }
     Section root = new Section(merged, "");
-    GatewayConfig config = GatewayConfig.from(root);
-    for (String key : root.unread()) {
+    GatewayConfig config;
+    try {
+      config = GatewayConfig.from(root);
+    } catch (ConfigException e) {
+      if (defaults != null) {
+        warnUnread(Section.absentFrom(merged, defaults));
+      }
+      throw e;
+    }
+    warnUnread(root.unread());
+    warnBrowserless(config.sites());
+    return config;
+  }
+
+  /** The file's and the operator file's JSON, merged, and the bundled one alone. */
+  private record Layers(JsonObject merged, JsonObject defaults) {
+  }
+
+  private static void warnUnread(List<String> keys) {
+    for (String key : keys) {
       LOG.warn("configuration key {} is not one the gateway reads; it is ignored ({})", key, key.contains("\"")
           ? "a dot in a key's name does not nest: write each part on its own line, indented" : "misspelt?");
     }
-    warnBrowserless(config.sites());
-    return config;
   }
 
   /**

@@ -43,6 +43,38 @@ final class Section {
     return out;
   }
 
+  /**
+   * The keys of {@code json} that {@code known} lacks, named as {@link #unread()} names them. With the bundled
+   * defaults as {@code known} (they hold every key the gateway reads, as ConfigTest checks), these are the unread keys
+   * of a configuration whose reading stopped at a bad value, where a key not asked for yet may only not have been
+   * reached: a list's items are compared with the known list's first item.
+   */
+  static List<String> absentFrom(JsonObject json, JsonObject known) {
+    List<String> out = new ArrayList<>();
+    collectAbsent(json, known, "", out);
+    return out;
+  }
+
+  private static void collectAbsent(JsonObject section, JsonObject known, String at, List<String> out) {
+    for (String field : section.fieldNames()) {
+      String key = at.isEmpty() ? field : at + "." + field;
+      Object value = section.getValue(field);
+      Object shape = known.getValue(field);
+      if (field.contains(".") || !known.containsKey(field)) {
+        out.add(field.contains(".") ? (at.isEmpty() ? "\"" + field + "\"" : at + ".\"" + field + "\"") : key);
+      } else if (value instanceof JsonObject nested && shape instanceof JsonObject nestedShape) {
+        collectAbsent(nested, nestedShape, key, out);
+      } else if (value instanceof JsonArray items && shape instanceof JsonArray shapes && !shapes.isEmpty()
+          && shapes.getValue(0) instanceof JsonObject itemShape) {
+        for (int i = 0; i < items.size(); i++) {
+          if (items.getValue(i) instanceof JsonObject item) {
+            collectAbsent(item, itemShape, key + "[" + i + "]", out);
+          }
+        }
+      }
+    }
+  }
+
   private void collectUnread(JsonObject section, String at, List<String> out) {
     for (String field : section.fieldNames()) {
       String key = at.isEmpty() ? field : at + "." + field;

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
@@ -169,6 +172,36 @@ class ConfigLoaderTest {
     assertEquals(2, config.http().trustedProxyHops());
     assertEquals(10, config.live().heartbeatSeconds());
     assertEquals(10, config.live().retryMs(), "a quoted number is text, and text is read as decimal");
+  }
+
+  @Test
+  @DisplayName("a misspelt key is still named in a warning when another value stops start-up, often the one the "
+      + "misspelt key meant to set (heartbeatSecond: 5 leaves the 15 s default, above a 10 s idle timeout)")
+  void misspeltKeyNamedWhenStartUpStops(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("typo.yaml");
+    Files.writeString(file, "http:\n  idleTimeoutSeconds: 10\nlive:\n  heartbeatSecond: 5\n"
+        + "sites:\n  - id: shop\n    writeKey: wk-shop-2b9e71c4\n    alowedOrigins: ['*']\n"
+        + "    rateLimit: {eventsPerSecond: 10, brust: 20}\n");
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ConfigLoader.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    logger.addAppender(logged);
+    Level quietInTests = logger.getLevel(); // logback-test.xml keeps ConfigLoader's warnings out of the test output
+    logger.setLevel(Level.WARN);
+    ExecutionException e;
+    try {
+      e = assertThrows(ExecutionException.class, () -> load(Map.of("FLIGHTDECK_CONFIG", file.toString(),
+          "FLIGHTDECK_HTTP", "{\"idleTimeoutSeconds\": 10, \"idleTimeoutMilis\": 1}")));
+    } finally {
+      logger.setLevel(quietInTests);
+      logger.detachAppender(logged);
+    }
+    assertEquals("live.heartbeatSeconds", ((ConfigException) e.getCause()).key(), e.getCause().getMessage());
+    List<String> named = logged.list.stream().map(ILoggingEvent::getFormattedMessage)
+        .filter(m -> m.startsWith("configuration key ")).map(m -> m.split(" ")[2]).toList();
+    assertEquals(List.of("http.idleTimeoutMilis", "live.heartbeatSecond", "sites[0].alowedOrigins",
+        "sites[0].rateLimit.brust"), named);
   }
 
   @Test

@@ -435,6 +435,8 @@ class ConfigTest {
     assertEquals(8080, c.http().port(), "the misspelt port changes nothing");
     assertEquals(List.of("http.prot", "sites[0].rateLimit.brust", "sites[0].allowedOrigin", "htpp"), root.unread());
     assertEquals(c, ConfigLoader.fromJson(file, Map.of()), "the loader reads the same configuration, and warns");
+    assertEquals(root.unread(), Section.absentFrom(file, shipped()),
+        "what a start-up stopped by a bad value names instead: the same keys");
   }
 
   @Test
@@ -447,6 +449,7 @@ class ConfigTest {
     GatewayConfig c = GatewayConfig.from(root);
     assertEquals(8080, c.http().port(), "the dotted key changes nothing");
     assertEquals(List.of("live.\"heartbeat.seconds\"", "\"http.port\""), root.unread());
+    assertEquals(List.of("live.\"heartbeat.seconds\"", "\"http.port\""), Section.absentFrom(file, shipped()));
   }
 
   @Test
