@@ -211,10 +211,11 @@ public final class ConfigLoader {
    */
   static GatewayConfig fromJson(JsonObject fileConfig, Map<String, String> env, JsonObject defaults) {
     JsonObject merged = fileConfig.copy();
-    List<String> unknown = EnvOverrides.apply(merged, env);
-    for (String variable : unknown) {
+    for (String variable : EnvOverrides.unknown(merged, env)) {
+      // before the values are parsed: named also when one of them stops start-up
       LOG.warn("environment variable {} matches no configuration key; it is ignored", variable);
     }
+    EnvOverrides.apply(merged, env);
     Section root = new Section(merged, "");
     GatewayConfig config;
     try {

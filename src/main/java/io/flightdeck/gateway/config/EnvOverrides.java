@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -55,17 +56,39 @@ final class EnvOverrides {
 
   /** Applies the overrides in place and returns the variables that matched no key (likely typos). */
   static List<String> apply(JsonObject config, Map<String, String> env) {
+    List<String> unknown = unknown(config, env);
     checkLogVariables(env);
-    List<String> used = new ArrayList<>();
-    applySection(config, config.copy(), "", env, used);
+    applySection(config, config.copy(), "", env);
+    return unknown;
+  }
+
+  /**
+   * The variables that match no key of {@code config} (likely typos), sorted; found before any value is parsed, so
+   * that they can be reported also when a value stops start-up (a misspelt variable and a refused one often go
+   * together: the refused value is the default the misspelt one meant to change).
+   */
+  static List<String> unknown(JsonObject config, Map<String, String> env) {
+    Set<String> variables = new HashSet<>();
+    collectVariables(config, "", variables);
     List<String> unknown = new ArrayList<>();
     for (String name : env.keySet()) {
-      if (name.startsWith(PREFIX) && !used.contains(name) && !NOT_CONFIG_KEYS.contains(name)) {
+      if (name.startsWith(PREFIX) && !variables.contains(name) && !NOT_CONFIG_KEYS.contains(name)) {
         unknown.add(name);
       }
     }
     unknown.sort(String::compareTo);
     return unknown;
+  }
+
+  /** The variable of every key of {@code section}, nested sections' keys included (not the items of lists). */
+  private static void collectVariables(JsonObject section, String prefix, Set<String> out) {
+    for (String field : section.fieldNames()) {
+      String key = prefix.isEmpty() ? field : prefix + "." + field;
+      out.add(variableName(key));
+      if (section.getValue(field) instanceof JsonObject nested) {
+        collectVariables(nested, key, out);
+      }
+    }
   }
 
   /**
@@ -105,19 +128,17 @@ final class EnvOverrides {
    * variable (JSON) replaces it first, and its keys' variables still apply on top: the more specific one wins,
    * where it used to be ignored and reported as matching no key.
    */
-  private static void applySection(JsonObject section, JsonObject shape, String prefix, Map<String, String> env,
-                                   List<String> used) {
+  private static void applySection(JsonObject section, JsonObject shape, String prefix, Map<String, String> env) {
     for (String field : shape.fieldNames()) {
       String key = prefix.isEmpty() ? field : prefix + "." + field;
       Object current = shape.getValue(field);
       String variable = variableName(key);
       String raw = env.get(variable);
       if (raw != null) {
-        used.add(variable);
         section.put(field, parse(key, variable, raw, current));
       }
       if (current instanceof JsonObject nestedShape && section.getValue(field) instanceof JsonObject nested) {
-        applySection(nested, nestedShape, key, env, used);
+        applySection(nested, nestedShape, key, env);
       }
     }
   }

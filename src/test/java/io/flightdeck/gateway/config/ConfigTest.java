@@ -403,6 +403,33 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("a variable that matches no key is named in a warning also when another variable's value stops start-up")
+  void unknownVariableNamedWhenAnotherIsRefused() {
+    List<String> warnings = warningsOf(() -> refused("FLIGHTDECK_HTTP_PORT", "abc", "FLIGHTDECK_LIVE_RETRY_MSS", "5"));
+    assertEquals(1, warnings.size(), String.valueOf(warnings));
+    assertTrue(warnings.get(0).contains("FLIGHTDECK_LIVE_RETRY_MSS"), warnings.get(0));
+  }
+
+  /** The warnings ConfigLoader logs while {@code action} runs (logback-test.xml keeps them out of the test output). */
+  private static List<String> warningsOf(Runnable action) {
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ConfigLoader.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    logger.addAppender(logged);
+    Level quietInTests = logger.getLevel();
+    logger.setLevel(Level.WARN);
+    try {
+      action.run();
+    } finally {
+      logger.setLevel(quietInTests);
+      logger.detachAppender(logged);
+    }
+    return logged.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage)
+        .toList();
+  }
+
+  @Test
   @DisplayName("a live heartbeat no more frequent than the HTTP idle timeout is refused, naming live.heartbeatSeconds")
   void heartbeatWithinIdleTimeout() {
     ConfigException e = refused("FLIGHTDECK_HTTP_IDLE_TIMEOUT_SECONDS", "15", "FLIGHTDECK_LIVE_HEARTBEAT_SECONDS", "15");
@@ -807,22 +834,10 @@ class ConfigTest {
     JsonObject listed = site("shop", "wk-shop-2b9e71c4");
     JsonObject none = site("api", "wk-api-5c2d19e7").put("allowedOrigins", new JsonArray());
     JsonObject leftOut = new JsonObject().put("id", "backend").put("writeKey", "wk-backend-8a7f3e21");
-    ch.qos.logback.classic.Logger logger =
-        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ConfigLoader.class);
-    ListAppender<ILoggingEvent> logged = new ListAppender<>();
-    logged.start();
-    logger.addAppender(logged);
-    Level quietInTests = logger.getLevel(); // logback-test.xml keeps ConfigLoader's warnings out of the test output
-    logger.setLevel(Level.WARN);
-    try {
+    List<String> warnings = warningsOf(() -> {
       GatewayConfig c = load("FLIGHTDECK_SITES", new JsonArray().add(listed).add(none).add(leftOut).encode());
       assertEquals(List.of(), c.sites().get(2).allowedOrigins(), "taken: a site only servers post to");
-    } finally {
-      logger.setLevel(quietInTests);
-      logger.detachAppender(logged);
-    }
-    List<String> warnings = logged.list.stream().filter(e -> e.getLevel() == Level.WARN)
-        .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("allowedOrigins")).toList();
+    }).stream().filter(m -> m.contains("allowedOrigins")).toList();
     assertEquals(2, warnings.size(), String.valueOf(warnings));
     assertTrue(warnings.get(0).contains("sites[1].allowedOrigins") && warnings.get(0).contains("'api'"),
         warnings.get(0));
