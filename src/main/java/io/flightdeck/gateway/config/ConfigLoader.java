@@ -9,8 +9,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -74,8 +76,7 @@ public final class ConfigLoader {
         : Future.succeededFuture(new JsonObject());
     return own.compose(operator -> retrieveDefaults(vertx)
             .map(defaults -> new Layers(layered(defaults, file, operator), defaults)))
-        .recover(e -> Future.failedFuture(e instanceof ConfigException ? e
-            : new ConfigException(source, "cannot be read as YAML: " + yamlProblem(e))))
+        .recover(e -> Future.failedFuture(e instanceof ConfigException ? e : unreadable(source, e)))
         .map(layers -> fromJson(layers.merged(), env, layers.defaults()))
         .compose(config -> vertx.executeBlocking(() -> checkBindable(config)));
   }
@@ -169,6 +170,21 @@ public final class ConfigLoader {
     }).compose(checked -> checked == null ? Future.succeededFuture(new JsonObject())
         // the same bytes, turned into JSON by vertx-config's own YAML processor: the file means what it always meant
         : new YamlProcessor().process(vertx, new JsonObject(), checked));
+  }
+
+  /**
+   * Why {@code source} could not be read: a file the process may not open is said to be so (it was reported as
+   * "cannot be read as YAML:" and the file's name, as if its content were wrong), anything else as not YAML.
+   */
+  static ConfigException unreadable(String source, Throwable failure) {
+    if (failure instanceof AccessDeniedException) {
+      return new ConfigException(source, "cannot be read: permission denied (the gateway runs as "
+          + System.getProperty("user.name") + ")");
+    }
+    if (failure instanceof IOException io) {
+      return new ConfigException(source, "cannot be read: " + io);
+    }
+    return new ConfigException(source, "cannot be read as YAML: " + yamlProblem(failure));
   }
 
   /**

@@ -72,11 +72,11 @@ final class YamlChecks {
     if (integer && OCTAL.matcher(text).matches()) {
       BigInteger value = new BigInteger(text.replace("_", ""), 8);
       throw new ConfigException(key, "'" + text + "' is read by YAML as the octal number " + value
-          + ": write the number without its leading zero");
+          + ": write the number without its leading zero (or quote it, if it is text such as a token)");
     }
     if ((integer || Tag.FLOAT.equals(scalar.getTag())) && text.contains(":")) {
       throw new ConfigException(key, "'" + text + "' is read by YAML as the base-60 number " + base60(text)
-          + ": write the number itself");
+          + ": write the number itself (or quote it, if it is text)");
     }
   }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -16,10 +17,12 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -111,6 +114,29 @@ class ConfigLoaderTest {
         () -> load(Map.of("FLIGHTDECK_CONFIG", file.toString())));
     assertTrue(e.getCause() instanceof ConfigException, String.valueOf(e.getCause()));
     assertTrue(e.getCause().getMessage().startsWith(file.toString()), e.getCause().getMessage());
+  }
+
+  @Test
+  @DisplayName("a config file the gateway may not read is named with 'permission denied', not as a file that is not "
+      + "YAML")
+  void unreadableFileSaysWhy() {
+    String named = ConfigLoader.unreadable("conf/gateway.yaml", new AccessDeniedException("conf/gateway.yaml"))
+        .getMessage();
+    assertEquals("conf/gateway.yaml: cannot be read: permission denied (the gateway runs as "
+        + System.getProperty("user.name") + ")", named);
+  }
+
+  @Test
+  @DisplayName("a config file without read permission for the gateway's user stops start-up saying so")
+  void unreadableFileStopsStartUp(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("secret.yaml");
+    Files.writeString(file, "http:\n  port: 9090\n");
+    Files.setPosixFilePermissions(file, Set.of());
+    assumeFalse(Files.isReadable(file), "root reads any file: the rest needs another user");
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> load(Map.of("FLIGHTDECK_CONFIG", file.toString())));
+    assertEquals(file + ": cannot be read: permission denied (the gateway runs as " + System.getProperty("user.name")
+        + ")", e.getCause().getMessage());
   }
 
   @Test
