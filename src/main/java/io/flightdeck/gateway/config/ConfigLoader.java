@@ -231,10 +231,10 @@ public final class ConfigLoader {
       // before the values are parsed: named also when one of them stops start-up
       LOG.warn("environment variable {} matches no configuration key; it is ignored", variable);
     }
-    EnvOverrides.apply(merged, env);
     Section root = new Section(merged, "");
     GatewayConfig config;
     try {
+      EnvOverrides.apply(merged, env);
       config = GatewayConfig.from(root);
     } catch (ConfigException e) {
       if (defaults != null) {

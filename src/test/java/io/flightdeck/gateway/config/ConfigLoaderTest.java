@@ -20,6 +20,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -208,6 +209,20 @@ class ConfigLoaderTest {
     Files.writeString(file, "http:\n  idleTimeoutSeconds: 10\nlive:\n  heartbeatSecond: 5\n"
         + "sites:\n  - id: shop\n    writeKey: wk-shop-2b9e71c4\n    alowedOrigins: ['*']\n"
         + "    rateLimit: {eventsPerSecond: 10, brust: 20}\n");
+    List<String> named = new ArrayList<>();
+    ConfigException e = refusedNaming(named, Map.of("FLIGHTDECK_CONFIG", file.toString(),
+        "FLIGHTDECK_HTTP", "{\"idleTimeoutSeconds\": 10, \"idleTimeoutMilis\": 1}"));
+    assertEquals("live.heartbeatSeconds", e.key(), e.getMessage());
+    assertEquals(List.of("http.idleTimeoutMilis", "live.heartbeatSecond", "sites[0].alowedOrigins",
+        "sites[0].rateLimit.brust"), named);
+    named.clear();
+    e = refusedNaming(named, Map.of("FLIGHTDECK_CONFIG", file.toString(), "FLIGHTDECK_METRICS_PORT", "abc"));
+    assertEquals("metrics.port", e.key(), "a variable's value stopped it: " + e.getMessage());
+    assertEquals(List.of("live.heartbeatSecond", "sites[0].alowedOrigins", "sites[0].rateLimit.brust"), named);
+  }
+
+  /** The refusal of loading with {@code env}; the keys its warnings name as not read are added to {@code named}. */
+  private ConfigException refusedNaming(List<String> named, Map<String, String> env) {
     ch.qos.logback.classic.Logger logger =
         (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ConfigLoader.class);
     ListAppender<ILoggingEvent> logged = new ListAppender<>();
@@ -215,19 +230,15 @@ class ConfigLoaderTest {
     logger.addAppender(logged);
     Level quietInTests = logger.getLevel(); // logback-test.xml keeps ConfigLoader's warnings out of the test output
     logger.setLevel(Level.WARN);
-    ExecutionException e;
     try {
-      e = assertThrows(ExecutionException.class, () -> load(Map.of("FLIGHTDECK_CONFIG", file.toString(),
-          "FLIGHTDECK_HTTP", "{\"idleTimeoutSeconds\": 10, \"idleTimeoutMilis\": 1}")));
+      ExecutionException e = assertThrows(ExecutionException.class, () -> load(env));
+      logged.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.startsWith("configuration key "))
+          .map(m -> m.split(" ")[2]).forEach(named::add);
+      return (ConfigException) e.getCause();
     } finally {
       logger.setLevel(quietInTests);
       logger.detachAppender(logged);
     }
-    assertEquals("live.heartbeatSeconds", ((ConfigException) e.getCause()).key(), e.getCause().getMessage());
-    List<String> named = logged.list.stream().map(ILoggingEvent::getFormattedMessage)
-        .filter(m -> m.startsWith("configuration key ")).map(m -> m.split(" ")[2]).toList();
-    assertEquals(List.of("http.idleTimeoutMilis", "live.heartbeatSecond", "sites[0].alowedOrigins",
-        "sites[0].rateLimit.brust"), named);
   }
 
   @Test
