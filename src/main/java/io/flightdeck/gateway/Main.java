@@ -62,6 +62,12 @@ public final class Main {
       LOG.warn("*** DEMO SECRETS IN USE: {} still hold the shipped demo values. Anyone can read your events. "
           + "Set real secrets (see conf/gateway.yaml) before exposing this gateway. ***", config.demoSecrets());
     }
+    if (config.production() && config.metrics().port() == 0 && config.metrics().token().isEmpty()) {
+      // allowed (a network that keeps /metrics to the scraper), but open to the internet more often than not
+      LOG.warn("/metrics is served on the main port without a token: anyone who reaches the gateway can read its "
+          + "sites, counts and pool states. Set metrics.token (FLIGHTDECK_METRICS_TOKEN), or metrics.port for a "
+          + "management port that is not exposed");
+    }
     if (config.sites().isEmpty()) {
       // allowed (a process that only serves reads and the live feed), but a mistake more often than not
       LOG.warn("no sites are configured: every event posted will be refused (401 unknown_write_key); only reads, "

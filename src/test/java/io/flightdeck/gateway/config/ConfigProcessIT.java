@@ -27,6 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(PostgresExtension.class)
 class ConfigProcessIT {
 
+  /** Words of the warning for a production gateway serving /metrics on its public port to anyone. */
+  static final String OPEN_METRICS = "/metrics is served on the main port without a token";
+
+
   private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(30);
   private static final String CONFIG_ERROR = "flightdeck: configuration error: ";
   private static final String REAL_READ_TOKEN = "read-7f3a9c2e41b8d6";
@@ -90,9 +94,28 @@ class ConfigProcessIT {
       int port = gateway.awaitPort(Duration.ofSeconds(60));
       assertTrue(port > 0);
       assertFalse(gateway.stdout().contains("DEMO SECRETS"), gateway.describe());
+      assertTrue(gateway.stdout().lines().anyMatch(l -> l.contains("WARN") && l.contains(OPEN_METRICS)),
+          "production serving /metrics on the public port without a token is warned of\n" + gateway.describe());
       assertEquals(List.of(), gateway.stderrLines(), "nothing on stderr");
       gateway.sendSigterm();
       assertEquals(0, gateway.waitFor(EXIT_TIMEOUT), gateway.describe());
+    }
+  }
+
+  @Test
+  @DisplayName("production with a metrics token (or a management port) gives no open-metrics warning")
+  void productionWithMetricsTokenIsQuiet(TestDatabase db) {
+    Map<String, String> env = new HashMap<>();
+    env.put("FLIGHTDECK_ENV", "production");
+    env.put("FLIGHTDECK_READ_TOKEN", REAL_READ_TOKEN);
+    env.put("FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN_TOKEN);
+    env.put("FLIGHTDECK_SITES", REAL_SITES);
+    env.put("FLIGHTDECK_METRICS_TOKEN", "scrape-token-8c1f4e2a");
+    env.put("FLIGHTDECK_DB_URL", db.url());
+    env.put("FLIGHTDECK_HTTP_PORT", "0");
+    try (GatewayProcess gateway = GatewayProcess.start(env)) {
+      gateway.awaitPort(Duration.ofSeconds(60));
+      assertFalse(gateway.stdout().contains(OPEN_METRICS), gateway.describe());
     }
   }
 
