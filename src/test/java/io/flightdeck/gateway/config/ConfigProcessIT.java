@@ -83,14 +83,7 @@ class ConfigProcessIT {
   @Test
   @DisplayName("production with real secrets starts, serves, logs no demo warning and stops with exit code 0")
   void productionWithRealSecretsStarts(TestDatabase db) {
-    Map<String, String> env = new HashMap<>();
-    env.put("FLIGHTDECK_ENV", "production");
-    env.put("FLIGHTDECK_READ_TOKEN", REAL_READ_TOKEN);
-    env.put("FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN_TOKEN);
-    env.put("FLIGHTDECK_SITES", REAL_SITES);
-    env.put("FLIGHTDECK_DB_URL", db.url());
-    env.put("FLIGHTDECK_HTTP_PORT", "0");
-    try (GatewayProcess gateway = GatewayProcess.start(env)) {
+    try (GatewayProcess gateway = GatewayProcess.start(productionEnv(db))) {
       int port = gateway.awaitPort(Duration.ofSeconds(60));
       assertTrue(port > 0);
       assertFalse(gateway.stdout().contains("DEMO SECRETS"), gateway.describe());
@@ -102,17 +95,23 @@ class ConfigProcessIT {
     }
   }
 
-  @Test
-  @DisplayName("production with a metrics token (or a management port) gives no open-metrics warning")
-  void productionWithMetricsTokenIsQuiet(TestDatabase db) {
+  /** Production with real secrets against {@code db}, on a free port: a gateway that starts. */
+  private static Map<String, String> productionEnv(TestDatabase db) {
     Map<String, String> env = new HashMap<>();
     env.put("FLIGHTDECK_ENV", "production");
     env.put("FLIGHTDECK_READ_TOKEN", REAL_READ_TOKEN);
     env.put("FLIGHTDECK_ADMIN_TOKEN", REAL_ADMIN_TOKEN);
     env.put("FLIGHTDECK_SITES", REAL_SITES);
-    env.put("FLIGHTDECK_METRICS_TOKEN", "scrape-token-8c1f4e2a");
     env.put("FLIGHTDECK_DB_URL", db.url());
     env.put("FLIGHTDECK_HTTP_PORT", "0");
+    return env;
+  }
+
+  @Test
+  @DisplayName("production with a metrics token (or a management port) gives no open-metrics warning")
+  void productionWithMetricsTokenIsQuiet(TestDatabase db) {
+    Map<String, String> env = productionEnv(db);
+    env.put("FLIGHTDECK_METRICS_TOKEN", "scrape-token-8c1f4e2a");
     try (GatewayProcess gateway = GatewayProcess.start(env)) {
       gateway.awaitPort(Duration.ofSeconds(60));
       assertFalse(gateway.stdout().contains(OPEN_METRICS), gateway.describe());
