@@ -9,13 +9,13 @@ import java.util.function.LongConsumer;
  * refused connection, a 5xx answer): a flood then costs the event loops one console write a second, not one
  * each, and the line that does get written says how many it stands for. Metrics count every occurrence.
  */
-final class LogThrottle {
+public final class LogThrottle {
 
   private final long intervalNanos;
   private final AtomicLong nextAt = new AtomicLong(Long.MIN_VALUE);
   private final AtomicLong suppressed = new AtomicLong();
 
-  LogThrottle(long interval, TimeUnit unit) {
+  public LogThrottle(long interval, TimeUnit unit) {
     this.intervalNanos = unit.toNanos(interval);
   }
 
@@ -23,7 +23,7 @@ final class LogThrottle {
    * Runs {@code log} with the number of occurrences it stands for (this one and those suppressed since the last
    * line) when the interval has passed; otherwise only counts this one.
    */
-  void log(LongConsumer log) {
+  public void log(LongConsumer log) {
     long now = System.nanoTime();
     long next = nextAt.get();
     if ((next != Long.MIN_VALUE && now - next < 0) || !nextAt.compareAndSet(next, now + intervalNanos)) {

@@ -1,5 +1,6 @@
 package io.flightdeck.gateway.live;
 
+import io.flightdeck.gateway.api.LogThrottle;
 import io.flightdeck.gateway.config.LiveConfig;
 import io.flightdeck.gateway.event.EventEnvelope;
 import io.flightdeck.gateway.metrics.GatewayMetrics;
@@ -11,6 +12,8 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A stream behind the live feed, brought back to it at its client's pace without a gap or a duplicate: reads what
@@ -27,6 +30,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * at its client's pace, and goes live only once it has gone as far as it saw.
  */
 final class SseCatchUp {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SseCatchUp.class);
+  /**
+   * One line a second at most: when the store is down, every resuming stream's read fails at once. The streams' access
+   * lines say they ended for store_unavailable; this says why the reads failed.
+   */
+  private static final LogThrottle READ_FAILURES = new LogThrottle(1, TimeUnit.SECONDS);
 
   private final SseConnection stream;
   private final SseWriter writer;
@@ -128,6 +138,24 @@ final class SseCatchUp {
     }
   }
 
+  /**
+   * Logs (throttled) a read of the store that failed a resuming stream: its catch-up's, or the ask where a resume past
+   * the feed starts ({@link SseConnection#startAhead}). The stream is closed for store_unavailable by the caller.
+   */
+  static void readFailed(Throwable failure) {
+    READ_FAILURES.log(n -> LOG.warn("live: {} read(s) of the store for a resuming stream failed (a catch-up read, or "
+        + "where a resume starts), their streams closed; clients resume with Last-Event-ID: {}", n, why(failure)));
+  }
+
+  /** A failure's message and, under it, its innermost cause's (the store's own words: a timeout, a refusal). */
+  private static String why(Throwable failure) {
+    Throwable root = failure;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root == failure ? String.valueOf(failure.getMessage()) : failure.getMessage() + ": " + root.getMessage();
+  }
+
   void dropPending() {
     pending.clear();
     pendingBytes = 0;
@@ -145,6 +173,7 @@ final class SseCatchUp {
       return;
     }
     if (ar.failed()) {
+      readFailed(ar.cause());
       // the client resumes with Last-Event-ID once the store answers again. Closed at once, as a cut-off is:
       // a graceful close would wait for a client that stopped reading to take what is still queued for it
       stream.abort("store_unavailable");

@@ -125,6 +125,9 @@ final class SseConnection {
       return;
     }
     if (last.failed() || ahead.overflowed()) {
+      if (last.failed()) {
+        SseCatchUp.readFailed(last.cause());
+      }
       // closed at once, as when a catch-up's read fails: the client resumes with its Last-Event-ID
       abort("store_unavailable");
       return;

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.flightdeck.gateway.support.HttpTestClient;
 import io.flightdeck.gateway.support.HttpTestClient.Response;
 import io.flightdeck.gateway.support.PostgresExtension;
@@ -621,6 +624,11 @@ class LiveDeliveryIT {
         await("the 300 matching events handed to the stalled stream").atMost(WAIT)
             .until(() -> metric(gateway, "flightdeck_sse_messages_delivered_total") >= delivered + 300);
         assertEquals(List.of("ESTABLISHED"), serverSideStates(gateway, stalled));
+        ch.qos.logback.classic.Logger logger =
+            (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(SseCatchUp.class);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
         try (java.sql.Connection lock = db.connect()) {
           lock.setAutoCommit(false);
           lock.createStatement().execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
@@ -629,7 +637,14 @@ class LiveDeliveryIT {
               assertFalse(serverSideStates(gateway, stalled).contains("ESTABLISHED"),
                   "the gateway's end of the stream: " + serverSideStates(gateway, stalled)));
           lock.rollback();
+        } finally {
+          logger.detachAppender(logged);
         }
+        // an operator learns why streams were closed, not only that they were (their access lines' reason)
+        List<String> warnings = logged.list.stream().filter(e -> e.getLevel() == Level.WARN)
+            .map(ILoggingEvent::getFormattedMessage).toList();
+        assertTrue(warnings.stream().anyMatch(w -> w.contains("resuming stream failed") && w.contains("statement timeout")),
+            "a warning with the read's failure: " + warnings);
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
             assertEquals(0.0, metric(gateway, "flightdeck_sse_connections"), "its slot is free"));
       }
