@@ -643,7 +643,8 @@ class LiveDeliveryIT {
         // an operator learns why streams were closed, not only that they were (their access lines' reason)
         List<String> warnings = logged.list.stream().filter(e -> e.getLevel() == Level.WARN)
             .map(ILoggingEvent::getFormattedMessage).toList();
-        assertTrue(warnings.stream().anyMatch(w -> w.contains("resuming stream failed") && w.contains("statement timeout")),
+        assertTrue(warnings.stream()
+                .anyMatch(w -> w.contains("resuming stream failed") && w.contains("statement timeout")),
             "a warning with the read's failure: " + warnings);
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
             assertEquals(0.0, metric(gateway, "flightdeck_sse_connections"), "its slot is free"));
