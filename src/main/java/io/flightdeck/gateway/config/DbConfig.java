@@ -7,14 +7,8 @@ import io.vertx.core.net.PemTrustOptions;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.SslMode;
 import io.vertx.sqlclient.PoolOptions;
-import java.io.IOException;
-import java.io.InputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -98,25 +92,31 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
       }
       return;
     }
-    if (!verifying && mode != SslMode.REQUIRE) {
+    if (!alwaysTls(mode)) {
       throw new ConfigException(key, "sslrootcert is given with sslmode=" + mode.value + ": use sslmode=verify-full "
           + "(or verify-ca, or require, which with a CA file verifies as verify-ca does)");
     }
     if ("system".equals(rootCert)) {
       throw new ConfigException(key, "sslrootcert=system is not supported: give the CA's PEM file");
     }
-    Path file = Path.of(rootCert);
-    if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
-      throw new ConfigException(key, "sslrootcert " + rootCert + " is not a readable file");
-    }
-    try (InputStream in = Files.newInputStream(file)) {
-      if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
-        throw new ConfigException(key, "sslrootcert " + rootCert + " holds no certificate");
-      }
-    } catch (IOException | CertificateException e) {
+    // read as the pg client and the JDBC start-up connections read it (PemTls), not by a parser of its own
+    int certificates;
+    try {
+      certificates = PemTls.trustStore(rootCert).size();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key, e.getMessage()); // not a readable file
+    } catch (Exception e) {
       throw new ConfigException(key, "sslrootcert " + rootCert + " is not a PEM certificate file ("
           + e.getMessage() + ")");
     }
+    if (certificates == 0) {
+      throw new ConfigException(key, "sslrootcert " + rootCert + " holds no certificate");
+    }
+  }
+
+  /** Whether {@code mode} always encrypts: require, verify-ca, verify-full (the others may connect in plain text). */
+  private static boolean alwaysTls(SslMode mode) {
+    return mode == SslMode.REQUIRE || mode == SslMode.VERIFY_CA || mode == SslMode.VERIFY_FULL;
   }
 
   /**
@@ -133,7 +133,7 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
       throw new ConfigException(key, (cert == null ? "sslkey is given without sslcert" : "sslcert is given without "
           + "sslkey") + ": give both, the PEM files of the client certificate and of its private key, or neither");
     }
-    if (mode != SslMode.REQUIRE && mode != SslMode.VERIFY_CA && mode != SslMode.VERIFY_FULL) {
+    if (!alwaysTls(mode)) {
       throw new ConfigException(key, "sslcert is given with sslmode=" + mode.value + ", which may connect without TLS "
           + "and so without the certificate: use sslmode=verify-full (or verify-ca, or require)");
     }
@@ -328,7 +328,7 @@ public record DbConfig(String url, boolean createDatabase, int readPoolSize, int
         .setPipeliningLimit(256);
     SslMode mode = options.getSslMode();
     String rootCert = sslRootCert();
-    if (rootCert != null && (mode == SslMode.REQUIRE || mode == SslMode.VERIFY_CA || mode == SslMode.VERIFY_FULL)) {
+    if (rootCert != null && alwaysTls(mode)) {
       if (mode == SslMode.REQUIRE) {
         options.setSslMode(SslMode.VERIFY_CA);
       }

@@ -61,7 +61,7 @@ final class Section {
       Object value = section.getValue(field);
       Object shape = known.getValue(field);
       if (field.contains(".") || !known.containsKey(field)) {
-        out.add(field.contains(".") ? (at.isEmpty() ? "\"" + field + "\"" : at + ".\"" + field + "\"") : key);
+        out.add(field.contains(".") ? dotted(at, field) : key);
       } else if (value instanceof JsonObject nested && shape instanceof JsonObject nestedShape) {
         collectAbsent(nested, nestedShape, key, out);
       } else if (value instanceof JsonArray items && shape instanceof JsonArray shapes && !shapes.isEmpty()
@@ -81,7 +81,7 @@ final class Section {
       if (field.contains(".")) {
         // "http.port: 9090" on one line is one key with a dot in its name, which YAML does not nest: no key the
         // gateway reads has a dot, but its path would read like one that was asked for (http.port)
-        out.add(at.isEmpty() ? "\"" + field + "\"" : at + ".\"" + field + "\"");
+        out.add(dotted(at, field));
         continue;
       }
       if (!asked.contains(key)) {
@@ -99,6 +99,11 @@ final class Section {
         }
       }
     }
+  }
+
+  /** A key with a dot in its name, under {@code at}, quoted so that it does not read as a nested key. */
+  private static String dotted(String at, String field) {
+    return at.isEmpty() ? "\"" + field + "\"" : at + ".\"" + field + "\"";
   }
 
   /** The field's value, noted as asked for. */
