@@ -98,9 +98,8 @@ public final class LiveFeedVerticle extends VerticleBase {
           if (head < before && published.compareAndSet(before, head)) {
             LOG.warn("live feed: the event store's last position is {}, below {}, which it had reached: the store's "
                 + "history changed (a failover, a restored backup); the feed goes on from {}", head, before, head);
-            connections.metrics().historyChanged("live");
             // a client that left with an id of the lost events may come back with it: it is told, as after a rewind
-            changes.feedWentBack(head, before);
+            historyChanged(head, before);
           } else {
             published.accumulateAndGet(head, Math::max);
           }
@@ -143,14 +142,19 @@ public final class LiveFeedVerticle extends VerticleBase {
       LOG.warn("live feed: {}: the store's history changed (a failover to a replica that had not received the last "
           + "commits, a restored backup); the feed goes back to position {}, and every stream past it too",
           changed.getMessage(), position);
-      connections.metrics().historyChanged("live");
       // before the rewind goes out: a client it cuts off (see SseConnection#rewound) resumes with an id up to there
-      changes.feedWentBack(position, after);
+      historyChanged(position, after);
       published.set(position);
       sent.dropAfter(position);
       vertx.eventBus().publish(EventBusAddresses.LIVE_BATCH, LiveBatch.rewind(position));
       return true;
     });
+  }
+
+  /** The store's history changed: it keeps the events up to {@code common}, the feed had reached {@code reached}. */
+  private void historyChanged(long common, long reached) {
+    connections.metrics().historyChanged("live");
+    changes.feedWentBack(common, reached);
   }
 
   private void publish(long after, List<EventEnvelope> events, long notified) {

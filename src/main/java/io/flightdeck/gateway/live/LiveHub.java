@@ -93,10 +93,7 @@ public final class LiveHub {
         .putHeader("X-Accel-Buffering", "no");
     // the connection counts its unsent bytes itself (see SseWriter), so no write-queue size is set here
     SseConnection connection = new SseConnection(vertx, ctx.request(), filter, unnamed, store, config,
-        published, connections, changes, this::forget);
-    if (changedAt != null) {
-      connection.historyChangedBefore();
-    }
+        published, connections, changes, changedAt != null, this::forget);
     open.add(connection);
     // through the context, not the response's own close and end handlers: those would replace the context's, and
     // the stream's access line would be written only when the client closed it (and without what it was sent)

@@ -51,14 +51,19 @@ final class SseConnection {
   private boolean started;
   /** A resume past what the live feed published: set while the store is asked, and until its check is done. */
   private SseResumeAhead ahead;
-  /** The client resumed with an id of a history the store no longer has: told so right after the greeting. */
-  private boolean toldChanged;
+  /**
+   * The client resumed with an id of a history the store no longer has ({@link HistoryChanges}): the stream starts
+   * where it changed, and says so right after the greeting with the id line and comment a live stream gets when the
+   * feed goes back there ({@link #rewound}), before any event.
+   */
+  private final boolean toldChanged;
   private boolean closed;
 
   SseConnection(Vertx vertx, HttpServerRequest request, LiveFilter filter, boolean unnamed, EventStore store,
                 LiveConfig config, AtomicLong published, LiveConnections connections, HistoryChanges changes,
-                Consumer<SseConnection> onCut) {
+                boolean toldChanged, Consumer<SseConnection> onCut) {
     this.onCut = onCut;
+    this.toldChanged = toldChanged;
     this.changes = changes;
     this.request = request;
     this.response = request.response();
@@ -93,15 +98,6 @@ final class SseConnection {
     if (resume) {
       catchUp.resume();
     }
-  }
-
-  /**
-   * The client resumed with an id of a history the store no longer has ({@link HistoryChanges}): the stream starts
-   * where it changed, and says so after the greeting with the id line and comment a live stream gets when the feed
-   * goes back there ({@link #rewound}), before any event.
-   */
-  void historyChangedBefore() {
-    toldChanged = true;
   }
 
   /**
