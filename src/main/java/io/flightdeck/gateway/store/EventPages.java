@@ -43,13 +43,51 @@ public final class EventPages {
    * live feed's and the projections' small reads (PostgreSQL plans these statements for their values each time).
    */
   public static String capped(String where, String order, int limitParam) {
+    return sized("SELECT %s, %s AS size FROM events WHERE %s ORDER BY %s LIMIT $%d".formatted(
+        PgEventStore.ENVELOPE_COLUMNS, ROW_BYTES, where, order, limitParam), order);
+  }
+
+  /**
+   * A page of one stream as {@link #capped} reads it ({@code where} picks the stream and where the page starts, in
+   * stream_version order), whatever plan PostgreSQL picks. Given {@code stream_id = $1 AND stream_version >= $2 ...
+   * LIMIT $3}, the planner that expects few rows (a table without statistics, a stream longer than its estimate)
+   * finds every row of the stream after $2 with a bitmap scan and sorts them for the first $3: a page of a stream of
+   * 100,000 events read all 100,000, and a walk through it 5,000,000. So the page is read where it must be when the
+   * versions have no gap (the gateway writes none): below {@code end}, the first version a full page would not
+   * reach (an expression over the parameters), so that any plan reads at most $limit rows. Only when those rows do
+   * not fill the page (the stream ends there, or a writer that bypassed the gateway left a gap) are the rest read
+   * from {@code end} on.
+   */
+  public static String cappedStream(String where, String end, int limitParam) {
+    return cappedStream(where, end, limitParam, "true");
+  }
+
+  /**
+   * {@link #cappedStream(String, String, int)} up to the first event {@code until} (a condition on the events table
+   * that holds for a prefix of the stream, such as {@code recorded_at <= $3}) is false for: it is applied to the
+   * page's rows, not to the scans, so a page it cuts short is not taken for a gap (and the rest of the stream read).
+   */
+  public static String cappedStream(String where, String end, int limitParam, String until) {
+    String columns = "%s, %s AS size".formatted(PgEventStore.ENVELOPE_COLUMNS, ROW_BYTES);
+    return sized("""
+        SELECT * FROM (
+          WITH near AS (SELECT %1$s FROM events WHERE %2$s AND stream_version < %3$s
+                        ORDER BY stream_version LIMIT $%4$d)
+          SELECT * FROM near
+          UNION ALL
+          (SELECT %1$s FROM events WHERE %2$s AND stream_version >= %3$s
+           ORDER BY stream_version LIMIT $%4$d - (SELECT count(*) FROM near))) stream
+        WHERE %5$s""".formatted(columns, where, end, limitParam, until), "stream_version");
+  }
+
+  /** {@code rows} (the page's rows in {@code order}, each with its {@code size}), cut where they hold the bound. */
+  private static String sized(String rows, String order) {
     return """
-        SELECT %6$s, bytes
+        SELECT %1$s, bytes
         FROM (SELECT sized.*, sum(size) OVER (ORDER BY %2$s ROWS UNBOUNDED PRECEDING) AS bytes
-              FROM (SELECT %6$s, %5$s AS size FROM events WHERE %1$s ORDER BY %2$s LIMIT $%3$d) sized) page
+              FROM (%3$s) sized) page
         WHERE bytes - size < %4$d
-        ORDER BY %2$s""".formatted(where, order, limitParam, MAX_PAGE_BYTES, ROW_BYTES,
-        PgEventStore.ENVELOPE_COLUMNS);
+        ORDER BY %2$s""".formatted(PgEventStore.ENVELOPE_COLUMNS, order, rows, MAX_PAGE_BYTES);
   }
 
   /** Whether a page of {@code limit} read by a {@link #capped} query may have more behind it: it was full or cut. */

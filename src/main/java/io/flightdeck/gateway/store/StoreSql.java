@@ -102,8 +102,9 @@ final class StoreSql {
   static final String IDS_BETWEEN =
       "SELECT position, id FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position LIMIT $3";
 
-  static final String READ_STREAM =
-      EventPages.capped("stream_id = $1 AND stream_version >= $2", "stream_version", 3);
+  /** A page of $3 from version $2 on; a full one ends before $2 + $3 (the largest version, should that overflow). */
+  static final String READ_STREAM = EventPages.cappedStream("stream_id = $1 AND stream_version >= $2",
+      "LEAST($2, 9223372036854775807 - $3) + $3", 3);
 
   /**
    * Run once on each of {@link PgSessions}' connections: the server ends the session when its client has sent nothing

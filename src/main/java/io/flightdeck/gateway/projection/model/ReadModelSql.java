@@ -99,10 +99,11 @@ final class ReadModelSql {
 
   /**
    * One page of a stream's events recorded up to a time, for the temporal fold: at most $4 events and about
-   * {@link EventPages#MAX_PAGE_BYTES}, like every read of events.
+   * {@link EventPages#MAX_PAGE_BYTES}, like every read of events. A full page ends at version $2 + $4 (the largest
+   * version, should that overflow).
    */
-  static final String STREAM_UNTIL =
-      EventPages.capped("stream_id = $1 AND stream_version > $2 AND recorded_at <= $3", "stream_version", 4);
+  static final String STREAM_UNTIL = EventPages.cappedStream("stream_id = $1 AND stream_version > $2",
+      "LEAST($2, 9223372036854775806 - $4) + $4 + 1", 4, "recorded_at <= $3");
 
   /**
    * A site's page stats over a range of days, in one of the orders of a day's rows ({@link PagesCursor.Order}).
