@@ -22,7 +22,10 @@ import java.util.stream.Collectors;
 /**
  * The gateway as a separate JVM, started the way an operator starts it: {@code java -cp ... io.flightdeck.gateway.Main}
  * in the project directory (so {@code conf/gateway.yaml} is found), with the {@code FLIGHTDECK_*} variables given
- * and no others. stdout and stderr are captured; {@link #close()} always kills the process.
+ * and no others. stdout and stderr are captured; {@link #close()} always kills the process. One difference: the JVM
+ * compiles with C1 only ({@code -XX:TieredStopAtLevel=1}), which changes how fast the gateway's code runs, not
+ * what it does. The optimizing compiler took half of a short-lived gateway's CPU (7.6 to 8.7 s of 2-core CPU to
+ * start and answer ready, 4.2 to 4.4 s without it), and the suite's many processes shared the cores with it.
  *
  * <p>The classpath is this JVM's minus the test output directory: an operator's classpath has no
  * {@code logback-test.xml}, and that file would hide the INFO lines ("gateway listening on port N").
@@ -69,6 +72,8 @@ public final class GatewayProcess implements AutoCloseable {
   public static GatewayProcess startIn(Path directory, Map<String, String> env) {
     List<String> command = List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        // only the quick compiler: a test's gateway lives seconds, and the optimizing one spent half its CPU
+        "-XX:TieredStopAtLevel=1",
         "-cp", operatorClasspath(),
         "io.flightdeck.gateway.Main");
     ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile());
