@@ -160,6 +160,12 @@ final class ReadModelSql {
    * so a page of 1,000 could be 32 MB, and more once decoded). {@code page_rows}: how many of the $3 there were,
    * those the bytes cut off included, so the caller knows whether any follow.
    */
+  /**
+   * For the rest of the transaction, a plan that must sort costs more than any that reads an index in order: a page
+   * keyset-read by (key, position) is then read from the index, whatever the planner expects of the key's rows.
+   */
+  static final String IN_KEY_ORDER = "SET LOCAL enable_sort = off";
+
   static final String FORM_SUBMISSIONS = """
       SELECT position, event_id, stream_id, site, fields, submitted_at, page_rows
       FROM (SELECT sized.*, sum(size) OVER (ORDER BY position DESC ROWS UNBOUNDED PRECEDING) AS bytes,
