@@ -30,7 +30,6 @@ class ConfigProcessIT {
   /** Words of the warning for a production gateway serving /metrics on its public port to anyone. */
   static final String OPEN_METRICS = "/metrics is served on the main port without a token";
 
-
   private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(30);
   private static final String CONFIG_ERROR = "flightdeck: configuration error: ";
   private static final String REAL_READ_TOKEN = "read-7f3a9c2e41b8d6";

@@ -75,6 +75,15 @@ public record TestDatabase(String url) {
     }
   }
 
+  /**
+   * Keeps {@code table} without planner statistics from here on (autovacuum never analyzes it), as a table that grew
+   * since autovacuum last analyzed it: the planner then expects few rows of any key, which is what a read that must
+   * be bounded by its page whatever the plan is tested against.
+   */
+  public void withoutStatistics(String table) {
+    execute("ALTER TABLE " + table + " SET (autovacuum_enabled = false)");
+  }
+
   public void execute(String sql, Object... params) {
     try (Connection c = connect(); PreparedStatement st = c.prepareStatement(sql)) {
       bind(st, params);
